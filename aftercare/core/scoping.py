@@ -1,0 +1,67 @@
+"""Store scoping: the security model. Every selector goes through `visible_store_ids`."""
+
+from django.http import Http404
+
+from aftercare.org.choices import SharedResource
+from aftercare.org.permissions import Perm, has_perm
+
+SESSION_STORE_KEY = "current_store_id"
+
+
+def visible_store_ids(user, resource: str | None = None) -> frozenset[int]:
+    """Stores whose rows `user` may read; with `resource`, plus stores sharing it with them."""
+    from aftercare.org.models import Store, StoreSharing
+
+    if user is None or not user.is_authenticated:
+        return frozenset()
+    cache = user.__dict__.setdefault("_scope_cache", {})
+    if resource in cache:
+        return cache[resource]
+    staff = getattr(user, "staff", None)
+    if staff is None:
+        ids: frozenset[int] = frozenset()
+    elif has_perm(user, Perm.ALL_GROUP_STORES):
+        ids = frozenset(Store.objects.filter(group_id=staff.group_id).values_list("id", flat=True))
+    else:
+        own = set(staff.stores.values_list("id", flat=True))
+        if resource in SharedResource.values:
+            own |= set(
+                StoreSharing.objects.filter(to_store_id__in=own, resource=resource).values_list(
+                    "from_store_id", flat=True
+                )
+            )
+        ids = frozenset(own)
+    cache[resource] = ids
+    return ids
+
+
+def own_store_ids(user) -> frozenset[int]:
+    """Stores `user` works in (writes are allowed only here)."""
+    return visible_store_ids(user, None)
+
+
+def current_store_ids(user, request=None, resource: str | None = None) -> frozenset[int]:
+    """Visible stores, narrowed to the store chosen in the store switcher if any."""
+    ids = visible_store_ids(user, resource)
+    if request is not None:
+        chosen = request.session.get(SESSION_STORE_KEY)
+        if chosen in ids:
+            return frozenset({chosen})
+    return ids
+
+
+def get_scoped_or_404(queryset, **lookup):
+    """`queryset` must already be scoped; anything outside it answers 404."""
+    try:
+        return queryset.get(**lookup)
+    except (queryset.model.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+def store_for_write(user, store_id: int):
+    """The store `user` may write to, or 404 (never reveal another store exists)."""
+    from aftercare.org.models import Store
+
+    if store_id not in own_store_ids(user):
+        raise Http404
+    return Store.objects.get(pk=store_id)

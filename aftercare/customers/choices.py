@@ -1,0 +1,42 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class CustomerSource(models.TextChoices):
+    SALES = "sales", _("New-car sale")
+    SERVICE = "service", _("Repair / maintenance")
+    PARTS_COUNTER = "parts_counter", _("Parts counter")
+    CONSULTATION = "consultation", _("Consultation")
+    DMS_IMPORT = "dms_import", _("DMS import")
+    OTHER = "other", _("Other")
+
+
+class BackgroundCategory(models.TextChoices):
+    PRIVATE = "private", _("Private owner")
+    COMPANY = "company", _("Company / fleet")
+    GOVERNMENT = "government", _("Government / institution")
+    TAXI = "taxi", _("Taxi / ride-hailing")
+    OTHER = "other", _("Other")
+
+
+class RepairKind(models.TextChoices):
+    MAINTENANCE = "maintenance", _("Maintenance")
+    FIRST_FREE_MAINTENANCE = "first_free_maintenance", _("First free maintenance")
+    MECHANICAL = "mechanical", _("Mechanical repair")
+    BODY = "body", _("Body repair")
+    PAINT = "paint", _("Paint")
+    WASH = "wash", _("Car wash")
+    WARRANTY_CLAIM = "warranty_claim", _("Warranty claim")
+    INSURANCE_JOB = "insurance_job", _("Insurance job")
+    INTERNAL = "internal", _("Internal")
+
+
+class PolicyKind(models.TextChoices):
+    NEW_CAR = "new_car", _("New-car policy")
+    RENEWAL = "renewal", _("Renewal")
+
+
+class MileageSource(models.TextChoices):
+    REPAIR_ORDER = "repair_order", _("Repair order")
+    DELIVERY = "delivery", _("Delivery")
+    MANUAL = "manual", _("Manual entry")

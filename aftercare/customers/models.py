@@ -1,0 +1,179 @@
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from aftercare.core.models import StoreOwnedModel
+
+from .choices import BackgroundCategory, CustomerSource, MileageSource, PolicyKind, RepairKind
+
+
+class Customer(StoreOwnedModel):
+    """A customer file (客户档案). `number` is allocated per store by `customer_create`."""
+
+    number = models.CharField(_("customer number"), max_length=30)
+    dms_code = models.CharField(_("DMS customer code"), max_length=50, null=True, blank=True)
+    name = models.CharField(_("name"), max_length=100)
+    mobile = models.CharField(_("mobile"), max_length=20, blank=True, db_index=True, help_text=_("E.164, e.g. +8613812345678"))
+    mobile2 = models.CharField(_("second phone"), max_length=20, blank=True)
+    address = models.CharField(_("address"), max_length=255, blank=True)
+    region = models.CharField(_("region / district"), max_length=100, blank=True)
+    birthday = models.DateField(_("birthday"), null=True, blank=True)
+    background = models.CharField(
+        _("background"), max_length=20, choices=BackgroundCategory.choices, blank=True
+    )
+    contact_person = models.CharField(_("contact person"), max_length=100, blank=True)
+    contact_phone = models.CharField(_("contact phone"), max_length=20, blank=True)
+    consent_service_calls = models.BooleanField(_("accepts service calls"), default=True)
+    consent_marketing = models.BooleanField(_("accepts marketing"), default=False)
+    source = models.CharField(_("source"), max_length=20, choices=CustomerSource.choices, default=CustomerSource.OTHER)
+    merged_into = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False
+    )
+    is_active = models.BooleanField(default=True, editable=False)
+    row_hash = models.CharField(max_length=32, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("customer")
+        ordering = ["store_id", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["store", "number"], name="customer_number_unique"),
+            models.UniqueConstraint(fields=["store", "dms_code"], name="customer_dms_code_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["store", "mobile"], name="customer_store_mobile_idx"),
+            models.Index(fields=["store", "name"], name="customer_store_name_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.name}"
+
+
+class Vehicle(StoreOwnedModel):
+    """A vehicle. VIN is unique in the whole group; `store` is the store that keeps its file."""
+
+    vin = models.CharField(_("VIN"), max_length=17, unique=True)
+    plate = models.CharField(_("plate"), max_length=10, blank=True, db_index=True)
+    brand = models.CharField(_("brand"), max_length=50, blank=True)
+    model = models.CharField(_("model"), max_length=100, blank=True)
+    delivery_date = models.DateField(_("delivery date"), null=True, blank=True)
+    warranty_end = models.DateField(_("warranty end"), null=True, blank=True)
+    maintenance_interval_km = models.PositiveIntegerField(_("maintenance interval (km)"), null=True, blank=True)
+    maintenance_interval_months = models.PositiveSmallIntegerField(
+        _("maintenance interval (months)"), null=True, blank=True
+    )
+    next_maintenance_due = models.DateField(_("next maintenance due"), null=True, blank=True)
+    row_hash = models.CharField(max_length=32, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("vehicle")
+        ordering = ["vin"]
+        constraints = [
+            models.CheckConstraint(condition=Q(vin__regex=r"^[A-HJ-NPR-Z0-9]{17}$"), name="vehicle_vin_format"),
+        ]
+
+    def __str__(self) -> str:
+        return self.plate or self.vin
+
+
+class Ownership(StoreOwnedModel):
+    """Who owns a vehicle from when to when. Exactly one open row (valid_to null) per vehicle."""
+
+    vehicle = models.ForeignKey(Vehicle, on_delete=models.CASCADE, related_name="ownerships")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="ownerships")
+    valid_from = models.DateField(_("owner from"))
+    valid_to = models.DateField(_("owner until"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("ownership")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["vehicle"], condition=Q(valid_to__isnull=True), name="ownership_one_current_owner"
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_to__isnull=True) | Q(valid_to__gte=models.F("valid_from")),
+                name="ownership_dates_ordered",
+            ),
+        ]
+        indexes = [models.Index(fields=["customer", "valid_to"], name="ownership_customer_idx")]
+
+
+class MileageReading(StoreOwnedModel):
+    vehicle = models.ForeignKey(Vehicle, on_delete=models.CASCADE, related_name="mileage_readings")
+    read_on = models.DateField(_("date"))
+    km = models.PositiveIntegerField(_("mileage (km)"))
+    source = models.CharField(_("source"), max_length=20, choices=MileageSource.choices)
+
+    class Meta:
+        verbose_name = _("mileage reading")
+        ordering = ["-read_on"]
+        constraints = [
+            models.UniqueConstraint(fields=["vehicle", "read_on", "source"], name="mileage_unique_per_day_source")
+        ]
+
+
+class SalesDelivery(StoreOwnedModel):
+    """A new-car delivery (交车). One per vehicle and store."""
+
+    vehicle = models.ForeignKey(Vehicle, on_delete=models.PROTECT, related_name="deliveries")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="deliveries")
+    delivered_at = models.DateTimeField(_("delivered at"))
+    sales_consultant = models.CharField(_("sales consultant"), max_length=100, blank=True)
+    sales_consultant_staff = models.ForeignKey(
+        "org.Staff", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    order_number = models.CharField(_("sales order number"), max_length=50, blank=True)
+    row_hash = models.CharField(max_length=32, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("sales delivery")
+        verbose_name_plural = _("sales deliveries")
+        constraints = [models.UniqueConstraint(fields=["store", "vehicle"], name="delivery_store_vehicle_unique")]
+        indexes = [models.Index(fields=["store", "delivered_at"], name="delivery_store_time_idx")]
+
+
+class RepairOrder(StoreOwnedModel):
+    """A settled repair order (维修工单). Natural key: store + RO number."""
+
+    ro_number = models.CharField(_("RO number"), max_length=50)
+    vehicle = models.ForeignKey(Vehicle, on_delete=models.PROTECT, related_name="repair_orders")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="repair_orders")
+    settled_at = models.DateTimeField(_("settled / left at"))
+    kind = models.CharField(_("kind"), max_length=30, choices=RepairKind.choices)
+    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2, default=0)
+    mileage = models.PositiveIntegerField(_("mileage (km)"), null=True, blank=True)
+    service_advisor = models.CharField(_("service advisor"), max_length=100, blank=True)
+    booked = models.BooleanField(_("booked by appointment"), default=False)
+    fault_description = models.TextField(_("fault description"), blank=True)
+    row_hash = models.CharField(max_length=32, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("repair order")
+        constraints = [
+            models.UniqueConstraint(fields=["store", "ro_number"], name="repair_order_store_number_unique"),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="repair_order_amount_non_negative"),
+        ]
+        indexes = [
+            models.Index(fields=["store", "settled_at"], name="ro_store_settled_idx"),
+            models.Index(fields=["vehicle", "settled_at"], name="ro_vehicle_settled_idx"),
+        ]
+
+
+class InsurancePolicy(StoreOwnedModel):
+    policy_number = models.CharField(_("policy number"), max_length=50, unique=True)
+    vehicle = models.ForeignKey(Vehicle, on_delete=models.PROTECT, related_name="policies")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="policies")
+    insurer = models.CharField(_("insurer"), max_length=100)
+    start_date = models.DateField(_("start date"))
+    expiry_date = models.DateField(_("expiry date"))
+    premium = models.DecimalField(_("premium"), max_digits=12, decimal_places=2, default=0)
+    kind = models.CharField(_("kind"), max_length=20, choices=PolicyKind.choices)
+    row_hash = models.CharField(max_length=32, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("insurance policy")
+        verbose_name_plural = _("insurance policies")
+        constraints = [
+            models.CheckConstraint(condition=Q(expiry_date__gt=models.F("start_date")), name="policy_dates_ordered"),
+            models.CheckConstraint(condition=Q(premium__gte=0), name="policy_premium_non_negative"),
+        ]
+        indexes = [models.Index(fields=["store", "expiry_date"], name="policy_store_expiry_idx")]

@@ -1,0 +1,123 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from .choices import DepartmentKind, Role, SharedResource
+
+
+class DealerGroup(models.Model):
+    code = models.CharField(_("code"), max_length=20, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+
+    class Meta:
+        verbose_name = _("dealer group")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Region(models.Model):
+    """A carmaker sales region (大区)."""
+
+    group = models.ForeignKey(DealerGroup, on_delete=models.PROTECT, related_name="regions")
+    code = models.CharField(_("code"), max_length=20)
+    name = models.CharField(_("name"), max_length=100)
+
+    class Meta:
+        verbose_name = _("region")
+        constraints = [models.UniqueConstraint(fields=["group", "code"], name="region_code_unique")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Store(models.Model):
+    """A 4S store / ASC. Every store-owned row points here."""
+
+    group = models.ForeignKey(DealerGroup, on_delete=models.PROTECT, related_name="stores")
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="stores")
+    code = models.CharField(_("code"), max_length=20, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    brand = models.CharField(_("brand"), max_length=50)
+    customer_number_prefix = models.CharField(_("customer number prefix"), max_length=10, blank=True)
+    next_customer_number = models.PositiveBigIntegerField(default=1, editable=False)
+
+    class Meta:
+        verbose_name = _("store")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+class Department(models.Model):
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="departments")
+    kind = models.CharField(_("kind"), max_length=30, choices=DepartmentKind.choices)
+    name = models.CharField(_("name"), max_length=100)
+
+    class Meta:
+        verbose_name = _("department")
+        constraints = [models.UniqueConstraint(fields=["store", "kind"], name="department_kind_unique")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Staff(models.Model):
+    """A Django user working for the group: role, department and the stores they work in."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff")
+    group = models.ForeignKey(DealerGroup, on_delete=models.PROTECT, related_name="staff")
+    role = models.CharField(_("role"), max_length=30, choices=Role.choices)
+    department = models.ForeignKey(
+        Department, on_delete=models.SET_NULL, null=True, blank=True, related_name="staff"
+    )
+    stores = models.ManyToManyField(Store, related_name="staff", blank=True)
+    display_name = models.CharField(_("name"), max_length=100)
+    mobile = models.CharField(_("mobile"), max_length=20, blank=True)
+
+    class Meta:
+        verbose_name = _("staff member")
+        verbose_name_plural = _("staff")
+
+    def __str__(self) -> str:
+        return self.display_name or self.user.get_username()
+
+
+class StoreSharing(models.Model):
+    """A deliberate, configured share: staff of `to_store` may read `resource` of `from_store`."""
+
+    from_store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="shares_given")
+    to_store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="shares_received")
+    resource = models.CharField(_("resource"), max_length=20, choices=SharedResource.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("store sharing")
+        constraints = [
+            models.UniqueConstraint(fields=["from_store", "to_store", "resource"], name="sharing_unique"),
+            models.CheckConstraint(condition=~Q(from_store=models.F("to_store")), name="sharing_not_self"),
+        ]
+
+
+class WorkCalendarDay(models.Model):
+    """An exception to the default calendar (China's statutory calendar, from `chinese-calendar`).
+
+    `store` null = group-wide entry; a store row overrides it. Only days that differ
+    from the statutory calendar need a row.
+    """
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, null=True, blank=True, related_name="calendar_days")
+    date = models.DateField(_("date"))
+    is_workday = models.BooleanField(_("working day"))
+    note = models.CharField(_("note"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("work calendar override")
+        constraints = [
+            models.UniqueConstraint(fields=["store", "date"], name="calendar_store_date_unique"),
+            models.UniqueConstraint(
+                fields=["date"], condition=Q(store__isnull=True), name="calendar_global_date_unique"
+            ),
+        ]

@@ -1,0 +1,78 @@
+"""The role → permission table. The only place that decides what a role may do.
+
+`docs/roles.md` renders this table for people; a test keeps the two in step.
+"""
+
+from django.core.exceptions import PermissionDenied
+
+from .choices import Role
+
+
+class Perm:
+    CUSTOMER_VIEW = "customer.view"
+    CUSTOMER_EDIT = "customer.edit"
+    CUSTOMER_MERGE = "customer.merge"
+    CUSTOMER_REVEAL_PHONE = "customer.reveal_phone"
+    DATA_QUALITY_VIEW = "data_quality.view"
+    DMS_IMPORT = "dms.import"
+    AUDIT_VIEW = "audit.view"
+    ALL_GROUP_STORES = "scope.all_group_stores"
+
+    ALL = [
+        CUSTOMER_VIEW,
+        CUSTOMER_EDIT,
+        CUSTOMER_MERGE,
+        CUSTOMER_REVEAL_PHONE,
+        DATA_QUALITY_VIEW,
+        DMS_IMPORT,
+        AUDIT_VIEW,
+        ALL_GROUP_STORES,
+    ]
+
+
+_BASE = {Perm.CUSTOMER_VIEW}
+ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
+    Role.CS_SPECIALIST: frozenset(_BASE | {Perm.CUSTOMER_EDIT, Perm.CUSTOMER_REVEAL_PHONE, Perm.DATA_QUALITY_VIEW}),
+    Role.CS_MANAGER: frozenset(
+        _BASE
+        | {
+            Perm.CUSTOMER_EDIT,
+            Perm.CUSTOMER_MERGE,
+            Perm.CUSTOMER_REVEAL_PHONE,
+            Perm.DATA_QUALITY_VIEW,
+            Perm.DMS_IMPORT,
+            Perm.AUDIT_VIEW,
+        }
+    ),
+    Role.RENEWAL_SPECIALIST: frozenset(_BASE | {Perm.CUSTOMER_REVEAL_PHONE}),
+    Role.DEPARTMENT_DESIGNEE: frozenset(_BASE),
+    Role.SUPERVISOR: frozenset(_BASE | {Perm.CUSTOMER_EDIT, Perm.CUSTOMER_REVEAL_PHONE, Perm.DATA_QUALITY_VIEW}),
+    Role.STORE_MANAGER: frozenset(
+        _BASE
+        | {
+            Perm.CUSTOMER_EDIT,
+            Perm.CUSTOMER_MERGE,
+            Perm.CUSTOMER_REVEAL_PHONE,
+            Perm.DATA_QUALITY_VIEW,
+            Perm.DMS_IMPORT,
+            Perm.AUDIT_VIEW,
+        }
+    ),
+    Role.GROUP_ADMIN: frozenset(Perm.ALL),
+}
+
+
+def role_of(user) -> str | None:
+    staff = getattr(user, "staff", None) if user is not None and user.is_authenticated else None
+    return staff.role if staff is not None else None
+
+
+def has_perm(user, perm: str) -> bool:
+    role = role_of(user)
+    return role is not None and perm in ROLE_PERMISSIONS.get(role, frozenset())
+
+
+def require_perm(user, perm: str) -> None:
+    """Raise PermissionDenied (403) unless the user's role grants `perm`."""
+    if not has_perm(user, perm):
+        raise PermissionDenied(perm)
