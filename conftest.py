@@ -1,0 +1,58 @@
+"""Standard fixtures: two stores of one group, a user for every role in store A, a canary in store B."""
+
+import pytest
+
+from aftercare.org.choices import Role
+from aftercare.testing import factories as f
+
+CANARY = "CANARY-画眉-7731"
+
+
+@pytest.fixture
+def store_a(db):
+    return f.StoreFactory(code="A01", name="广州天河店")
+
+
+@pytest.fixture
+def store_b(db):
+    return f.StoreFactory(code="B01", name="深圳南山店")
+
+
+def _staff(role, stores, username):
+    user = f.UserFactory(username=username)
+    f.StaffFactory(user=user, group=stores[0].group, role=role, stores=stores, display_name=username)
+    return user
+
+
+@pytest.fixture
+def users(store_a):
+    """One user per role, all working in store A (group admin sees the whole group)."""
+    return {role: _staff(role, [store_a], f"{role}_a") for role in Role.values}
+
+
+@pytest.fixture
+def specialist(users):
+    return users[Role.CS_SPECIALIST]
+
+
+@pytest.fixture
+def manager(users):
+    return users[Role.CS_MANAGER]
+
+
+@pytest.fixture
+def other_store_rows(store_b):
+    """Rows of store B, each carrying the canary string; users of store A must never see them."""
+    customer = f.CustomerFactory(store=store_b, name=CANARY, address=CANARY)
+    vehicle = f.owned_vehicle(customer, model=CANARY)
+    return {
+        "customer": customer,
+        "vehicle": vehicle,
+        "repair_order": f.RepairOrderFactory(
+            store=store_b, customer=customer, vehicle=vehicle, fault_description=CANARY
+        ),
+        "delivery": f.SalesDeliveryFactory(
+            store=store_b, customer=customer, vehicle=vehicle, sales_consultant=CANARY
+        ),
+        "policy": f.InsurancePolicyFactory(store=store_b, customer=customer, vehicle=vehicle, insurer=CANARY),
+    }
