@@ -1,0 +1,44 @@
+# aftercare — two commands: `make run` and `make test` (see README.md).
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+# xstatic-bootstrap is source-only; new setuptools (>=81) can't build it.
+export PIP_BUILD_CONSTRAINT := $(CURDIR)/constraints-build.txt
+export PIP_CONSTRAINT :=
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: run test install install-test lint bench clean
+
+$(VENV)/.ok-run: requirements.txt constraints-build.txt
+	@PYTHON=$(PYTHON) scripts/ensure-venv.sh $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	@touch $@
+
+$(VENV)/.ok-test: $(VENV)/.ok-run requirements-test.txt
+	$(PY) -m pip install -q -r requirements-test.txt
+	@touch $@
+
+install: $(VENV)/.ok-run
+
+install-test: $(VENV)/.ok-test
+
+run: install
+	@mkdir -p var
+	$(PY) manage.py migrate --noinput -v0
+	$(PY) manage.py collectstatic --noinput -v0
+	$(PY) manage.py seed_demo
+	@exec scripts/run.sh
+
+test: install-test
+	@scripts/test.sh
+
+lint: install-test
+	$(VENV)/bin/ruff check aftercare bench conftest.py
+
+bench: install-test
+	$(PY) -m bench import --rows 1000000
+
+clean:
+	rm -rf $(VENV) var
