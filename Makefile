@@ -12,12 +12,12 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 $(VENV)/.ok-run: requirements.txt constraints-build.txt
 	@PYTHON=$(PYTHON) scripts/ensure-venv.sh $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -qq --upgrade pip
+	$(PY) -m pip install -qq -r requirements.txt
 	@touch $@
 
 $(VENV)/.ok-test: $(VENV)/.ok-run requirements-test.txt
-	$(PY) -m pip install -q -r requirements-test.txt
+	$(PY) -m pip install -qq -r requirements-test.txt
 	@touch $@
 
 install: $(VENV)/.ok-run

@@ -4,7 +4,6 @@ import os
 from pathlib import Path
 
 import dj_database_url
-from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -100,8 +99,8 @@ LOCALE_PATHS = [BASE_DIR / "aftercare" / "locale"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
-import xstatic.pkg.bootstrap  # noqa: E402
 import plotly  # noqa: E402
+import xstatic.pkg.bootstrap  # noqa: E402
 
 STATICFILES_DIRS = [
     ("bootstrap", xstatic.pkg.bootstrap.BASE_DIR),

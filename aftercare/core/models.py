@@ -45,6 +45,9 @@ class AuditEvent(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["object_type", "object_id"], name="audit_object_idx")]
 
+    def __str__(self) -> str:
+        return f"{self.action} {self.object_type}#{self.object_id}"
+
     def save(self, *args, **kwargs):
         if self.pk is not None:
             raise ValueError("AuditEvent is append-only")
@@ -67,6 +70,9 @@ class ApiToken(models.Model):
 
     class Meta:
         verbose_name = _("API token")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
 
     @staticmethod
     def hash_key(key: str) -> str:

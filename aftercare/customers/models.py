@@ -13,7 +13,9 @@ class Customer(StoreOwnedModel):
     number = models.CharField(_("customer number"), max_length=30)
     dms_code = models.CharField(_("DMS customer code"), max_length=50, null=True, blank=True)
     name = models.CharField(_("name"), max_length=100)
-    mobile = models.CharField(_("mobile"), max_length=20, blank=True, db_index=True, help_text=_("E.164, e.g. +8613812345678"))
+    mobile = models.CharField(
+        _("mobile"), max_length=20, blank=True, db_index=True, help_text=_("E.164, e.g. +8613812345678")
+    )
     mobile2 = models.CharField(_("second phone"), max_length=20, blank=True)
     address = models.CharField(_("address"), max_length=255, blank=True)
     region = models.CharField(_("region / district"), max_length=100, blank=True)

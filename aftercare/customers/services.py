@@ -130,9 +130,8 @@ def vehicle_create(*, actor, store: Store, vin: str, owner: Customer | None = No
         vehicle.save()
         audit_event_record(actor=actor, action=AuditAction.CREATE, obj=vehicle, changed_fields=["vin", *fields])
         if owner is not None:
-            ownership_transfer(
-                actor=actor, vehicle=vehicle, new_owner=owner, on=owner_since or fields.get("delivery_date") or dt.date.today()
-            )
+            since = owner_since or fields.get("delivery_date") or dt.date.today()
+            ownership_transfer(actor=actor, vehicle=vehicle, new_owner=owner, on=since)
     return vehicle
 
 

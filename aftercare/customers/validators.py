@@ -63,7 +63,9 @@ def normalize_vin(value) -> str:
     """Upper-case VIN of 17 characters with a valid check digit (position 9)."""
     vin = clean_text(value).replace(" ", "").upper()
     if not re.fullmatch(r"[A-HJ-NPR-Z0-9]{17}", vin):
-        raise ValidationError(_("VIN must be 17 characters, letters I, O, Q not allowed: %(value)s"), params={"value": value})
+        raise ValidationError(
+            _("VIN must be 17 characters, letters I, O, Q not allowed: %(value)s"), params={"value": value}
+        )
     if not Vin(vin).verify_checksum(check_year=False):
         raise ValidationError(_("VIN check digit is wrong: %(value)s"), params={"value": value})
     return vin

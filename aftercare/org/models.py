@@ -100,6 +100,9 @@ class StoreSharing(models.Model):
             models.CheckConstraint(condition=~Q(from_store=models.F("to_store")), name="sharing_not_self"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.from_store_id} → {self.to_store_id}: {self.resource}"
+
 
 class WorkCalendarDay(models.Model):
     """An exception to the default calendar (China's statutory calendar, from `chinese-calendar`).
@@ -121,3 +124,6 @@ class WorkCalendarDay(models.Model):
                 fields=["date"], condition=Q(store__isnull=True), name="calendar_global_date_unique"
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.date} {'workday' if self.is_workday else 'day off'}"

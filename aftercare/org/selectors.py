@@ -45,8 +45,8 @@ def _overrides(store, start: dt.date, end: dt.date) -> dict[dt.date, bool]:
         Q(store__isnull=True) | Q(store_id=store_id)
     )
     out: dict[dt.date, bool] = {}
-    for day, workday, row_store in rows.order_by(F("store_id").asc(nulls_first=True)).values_list(
-        "date", "is_workday", "store_id"
+    for day, workday in rows.order_by(F("store_id").asc(nulls_first=True)).values_list(
+        "date", "is_workday"
     ):
         out[day] = workday
     return out
