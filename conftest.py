@@ -8,6 +8,17 @@ from aftercare.testing import factories as f
 CANARY = "CANARY-画眉-7731"
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """PBKDF2 makes every test user cost ~0.4 s; tests don't need a slow hash."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def store_a(db):
     return f.StoreFactory(code="A01", name="广州天河店")

@@ -1,0 +1,147 @@
+"""`manage.py seed_demo`: the demo dealer group, once; `--scale N` adds N customers for benchmarks."""
+
+import multiprocessing
+import time
+from concurrent.futures import ProcessPoolExecutor
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection, connections
+
+from aftercare.core.choices import AuditAction
+from aftercare.core.services import audit_event_record
+from aftercare.customers.models import Vehicle
+from aftercare.org.demo import (
+    DEMO_PASSWORD,
+    GROUP_NAME,
+    STORES,
+    demo_group,
+    demo_group_delete,
+    demo_logins,
+    demo_org_create,
+    logins_table,
+)
+from aftercare.org.demo_data import Context, FastRandom, generate_chunk, write_chunk
+from aftercare.org.models import Store
+
+DEMO_CUSTOMERS = 2000
+SCALE_CHUNK = 20_000
+
+
+class Command(BaseCommand):
+    help = (
+        "Create the demo dealer group (regions, stores, staff logins, about 2,000 customers with 18 months of "
+        "deliveries, repair orders and policies). Does nothing if it exists, unless --reset. "
+        "--scale N adds N more customers (with vehicles, orders, policies) for benchmarks."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--reset", action="store_true", help="delete the demo group and all its data first")
+        parser.add_argument("--scale", type=int, metavar="N", help="add N customers fast (benchmark data)")
+        parser.add_argument("--seed", type=int, default=20131231, help="random seed (default: %(default)s)")
+        parser.add_argument("--customers", type=int, default=DEMO_CUSTOMERS, help="demo size (default: %(default)s)")
+        parser.add_argument(
+            "--jobs", type=int, help="parallel writer processes for --scale (default: 2 on PostgreSQL, else 1)"
+        )
+
+    def handle(self, *args, reset=False, scale=None, seed=20131231, customers=DEMO_CUSTOMERS, jobs=None, **options):
+        if scale is not None and scale < 1:
+            raise CommandError("--scale must be a positive number of customers")
+        if customers < 0:
+            raise CommandError("--customers must not be negative")
+        started = time.monotonic()
+        if reset:
+            demo_group_delete()
+            self.stdout.write("Deleted the demo group and its data.")
+        group = demo_group()
+        if scale is not None:
+            if group is None:
+                demo_org_create()
+            if jobs is None:
+                jobs = 2 if connection.vendor == "postgresql" and scale >= 4 * SCALE_CHUNK else 1
+            self._fill(scale, seed, chunk_size=SCALE_CHUNK, jobs=max(1, jobs), verbose=True)
+            self.stdout.write(f"Scale data: {scale} customers added in {time.monotonic() - started:.1f} s.")
+            return
+        if group is not None:
+            self.stdout.write(f"Demo group {GROUP_NAME} already exists; nothing changed (use --reset to rebuild).")
+        else:
+            demo_org_create()
+            counts = self._fill(customers, seed, chunk_size=None, jobs=1, verbose=False)
+            summary = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items())
+            self.stdout.write(f"Created demo group {GROUP_NAME}: {summary} ({time.monotonic() - started:.1f} s).")
+        self.stdout.write("")
+        self.stdout.write(f"Demo logins (password {DEMO_PASSWORD}):")
+        self.stdout.write(logins_table(demo_logins()))
+
+    def _fill(self, total: int, seed: int, *, chunk_size: int | None, jobs: int, verbose: bool) -> dict[str, int]:
+        """Generate and store `total` customers across the demo stores, in blocks of `chunk_size`.
+
+        Blocks are independent (their natural keys come from reserved ids), so with `jobs` > 1 they
+        are planned and written by that many processes at once, each with its own connection.
+        """
+        group = demo_group()
+        stores = {s.code: s.pk for s in group.stores.all()}
+        ctx = Context.build()
+        salt = Vehicle.objects.order_by("-id").values_list("id", flat=True).first() or 0  # new runs, new data
+        shares = [round(total * spec.share) for spec in STORES]
+        shares[0] += total - sum(shares)
+        blocks = []
+        for spec, share in zip(STORES, shares, strict=True):
+            done, n = 0, 0
+            while done < share:
+                size = min(share - done, chunk_size or share)
+                done += size
+                blocks.append((stores[spec.code], spec, f"{seed}:{spec.code}:{n}:{salt}", size, ctx, not verbose))
+                n += 1
+        totals: dict[str, int] = {}
+        started = time.monotonic()
+        done_customers = 0
+
+        def report(result):
+            nonlocal done_customers
+            counts, planned, written = result
+            for k, v in counts.items():
+                totals[k] = totals.get(k, 0) + v
+            done_customers += counts["customers"]
+            if verbose:
+                rows = sum(totals.values())
+                elapsed = time.monotonic() - started
+                self.stdout.write(
+                    f"{rows:>10} rows ({totals['customers']} customers) after {elapsed:6.1f} s, "
+                    f"{rows / max(elapsed, 1e-9):,.0f} rows/s; block planned in {planned:.1f} s, "
+                    f"written in {written:.1f} s"
+                )
+
+        if jobs > 1 and len(blocks) > 1 and not connection.in_atomic_block:
+            connections.close_all()  # children must open their own connections
+            with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+                for result in pool.map(_block, blocks):
+                    report(result)
+        else:
+            for block in blocks:
+                report(_block(block))
+        for spec, share in zip(STORES, shares, strict=True):
+            audit_event_record(
+                actor=None, action=AuditAction.IMPORT, object_type="org.demo_seed", store_id=stores[spec.code],
+                detail={"customers": share, "scale": verbose},
+            )
+        if verbose:
+            rows = sum(totals.values())
+            elapsed = time.monotonic() - started
+            self.stdout.write(
+                ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in totals.items())
+                + f" — {rows} rows on {connection.vendor} in {elapsed:.1f} s ({rows / max(elapsed, 1e-9):,.0f} rows/s,"
+                f" {jobs} job{'s' if jobs > 1 else ''})"
+            )
+        return totals
+
+
+def _block(args) -> tuple[dict[str, int], float, float]:
+    """Plan and write one block; returns its row counts and the seconds spent planning and writing."""
+    store_id, spec, seed, size, ctx, mileage = args
+    t0 = time.monotonic()
+    chunk = generate_chunk(rng=FastRandom(seed), ctx=ctx, spec=spec, customers=size)
+    if not mileage:  # scale data: repair orders carry the mileage; a third fewer rows to write
+        chunk.mileage = []
+    t1 = time.monotonic()
+    write_chunk(Store.objects.get(pk=store_id), chunk)
+    return chunk.counts(), t1 - t0, time.monotonic() - t1
