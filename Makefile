@@ -35,7 +35,7 @@ test: install-test
 	@scripts/test.sh
 
 lint: install-test
-	$(VENV)/bin/ruff check aftercare bench conftest.py
+	$(VENV)/bin/ruff check aftercare bench conftest.py tests scripts
 
 bench: install-test
 	$(PY) -m bench import --rows 1000000

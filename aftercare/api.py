@@ -3,6 +3,8 @@
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from ninja import NinjaAPI
+from ninja.errors import HttpError
+from ninja.errors import ValidationError as NinjaValidationError
 
 from aftercare.core.api import ApiKeyAuth, ErrorOut, SessionAuth
 
@@ -11,7 +13,10 @@ api = NinjaAPI(
     version="1",
     description="Scoped read access to customer files and DMS import for integrations. "
     "Authenticate with `Authorization: Bearer <token>` (tokens are made in the admin or with "
-    "`manage.py api_token_create`).",
+    "`manage.py api_token_create`). Every read is limited to the stores the token's user may see; another "
+    "store's id answers 404. Lists are paginated (`page`, `page_size` ≤ 200). Phones are masked; roles allowed "
+    "to see them use `POST /api/customers/{id}/reveal-phone` (audited). Date ranges are half-open "
+    "(`*_from` inclusive, `*_to` exclusive) in Asia/Shanghai days.",
     auth=[ApiKeyAuth(), SessionAuth()],
     urls_namespace="api",
 )
@@ -27,6 +32,24 @@ def on_403(request, exc):
     return api.create_response(request, {"detail": "Permission denied."}, status=403)
 
 
+@api.exception_handler(NinjaValidationError)
+def on_bad_request(request, exc):
+    """Malformed parameters or body: 422 naming each field, in the same shape as every other error."""
+    errors: dict[str, list[str]] = {}
+    for err in exc.errors:
+        field = ".".join(str(part) for part in err.get("loc", ())) or "__all__"
+        errors.setdefault(field, []).append(str(err.get("msg", "invalid")))
+    return api.create_response(request, {"detail": "Invalid input.", "errors": errors}, status=422)
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request, exc):
+    """ninja answers an unparsable body with 400; it is bad input like any other, so 422 (declared)."""
+    if exc.status_code == 400:
+        return api.create_response(request, {"detail": "Invalid input.", "errors": {"body": [str(exc)]}}, status=422)
+    return api.create_response(request, {"detail": str(exc)}, status=exc.status_code)
+
+
 @api.exception_handler(ValidationError)
 def on_invalid(request, exc):
     errors = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
@@ -35,8 +58,10 @@ def on_invalid(request, exc):
 
 from aftercare.customers.api import router as customers_router  # noqa: E402
 from aftercare.dms.api import router as dms_router  # noqa: E402
+from aftercare.followups.api import router as followups_router  # noqa: E402
 
 api.add_router("/", customers_router)
 api.add_router("/imports", dms_router)
+api.add_router("/followups", followups_router)
 
 __all__ = ["api", "ErrorOut"]

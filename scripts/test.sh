@@ -50,7 +50,7 @@ step() { echo; echo "== $*"; }
 run_pytest() { "$py" -m pytest "$@"; local rc=$?; [ $rc -eq 0 ] || [ $rc -eq 5 ] || status=1; }
 
 step "ruff"
-.venv/bin/ruff check aftercare bench conftest.py || status=1
+.venv/bin/ruff check aftercare bench conftest.py tests scripts || status=1
 
 step "migrations are up to date"
 $py manage.py makemigrations --check --dry-run >/dev/null || { echo "missing migrations"; status=1; }

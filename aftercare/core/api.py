@@ -1,7 +1,14 @@
-"""API building blocks: authentication and the shared error schema."""
+"""API building blocks: authentication, the shared error schema, pagination and id parameters.
+
+Authentication: `Authorization: Bearer <token>` (an `ApiToken`) or the logged-in browser session.
+Only active users with a `Staff` record are accepted; anyone else gets 401.
+"""
+
+from typing import Annotated
 
 from django.utils import timezone
-from ninja import Schema
+from ninja import Field, Path, Schema
+from ninja.pagination import PageNumberPagination
 from ninja.security import APIKeyCookie, HttpBearer
 
 from .models import ApiToken
@@ -15,15 +22,36 @@ class ErrorOut(Schema):
 # Declare on every route: `response={200: X, **ERRORS}`
 ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
 
+# Database ids are 64-bit; larger numbers are rejected with 422 before they reach the database.
+MAX_ID = 2**63 - 1
+PathId = Annotated[int, Path(..., ge=1, le=MAX_ID)]
+
+
+class Pagination(PageNumberPagination):
+    """`?page=N&page_size=M` (default 50, at most 200); answers `{"items": [...], "count": total}`."""
+
+    class Input(Schema):
+        page: int = Field(1, ge=1, le=1_000_000)
+        page_size: int = Field(50, ge=1, le=200)
+
+    def __init__(self, **kwargs):
+        super().__init__(page_size=50, max_page_size=200, **kwargs)
+
+
+def _is_staff_member(user) -> bool:
+    return user is not None and user.is_authenticated and user.is_active and hasattr(user, "staff")
+
 
 class ApiKeyAuth(HttpBearer):
     def authenticate(self, request, token):
+        if not token or "\x00" in token:
+            return None
         token_row = (
             ApiToken.objects.select_related("user", "user__staff")
             .filter(key_hash=ApiToken.hash_key(token), revoked=False, user__is_active=True)
             .first()
         )
-        if token_row is None:
+        if token_row is None or not _is_staff_member(token_row.user):
             return None
         ApiToken.objects.filter(pk=token_row.pk).update(last_used_at=timezone.now())
         request.user = token_row.user
@@ -37,6 +65,6 @@ class SessionAuth(APIKeyCookie):
 
     def authenticate(self, request, key):
         user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated:
+        if _is_staff_member(user):
             return user
         return None

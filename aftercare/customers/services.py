@@ -5,6 +5,7 @@ import datetime as dt
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from aftercare.core.choices import AuditAction
@@ -157,3 +158,133 @@ def ownership_transfer(*, actor, vehicle: Vehicle, new_owner: Customer, on: dt.d
             detail={"vehicle_id": vehicle.pk, "previous_ownership_id": current.pk if current else None},
         )
     return ownership
+
+
+def customer_phone_reveal(*, actor, customer: Customer) -> str:
+    """Return the customer's full mobile and audit that `actor` saw it (the number itself is not logged)."""
+    audit_event_record(actor=actor, action=AuditAction.REVEAL, obj=customer, changed_fields=["mobile"])
+    return customer.mobile
+
+
+# Fields of `keep` filled from `merge` when blank on `keep` (phones are handled separately).
+_MERGE_FILL_FIELDS = ("address", "region", "birthday", "background", "contact_person", "contact_phone", "dms_code")
+
+
+def customer_merge(*, actor, keep: Customer, merge: Customer) -> Customer:
+    """Merge the duplicate file `merge` into `keep` (same store only), in one transaction.
+
+    Moves ownerships (and so vehicles and their mileage history), repair orders, deliveries and policies to
+    `keep`; fills `keep`'s blank fields from `merge` (a different mobile goes to the empty second phone); an
+    opt-out on either file wins for consent; `merge` becomes inactive with `merged_into=keep` (never deleted).
+    If both owned the same vehicle, back-to-back (or overlapping) ownerships of `keep` are joined into one, so
+    the vehicle keeps exactly one current owner. Audited on both files (field names and ids only).
+    """
+    from aftercare.customers.models import InsurancePolicy, RepairOrder, SalesDelivery
+
+    if keep.pk == merge.pk:
+        raise ValidationError({"merge": _("A customer cannot be merged into itself.")})
+    if keep.store_id != merge.store_id:
+        raise ValidationError(
+            {"merge": _("Customers of different stores cannot be merged; each store keeps its own files.")}
+        )
+    with transaction.atomic():
+        locked = {c.pk: c for c in Customer.objects.select_for_update().filter(pk__in=[keep.pk, merge.pk])}
+        if len(locked) != 2:
+            raise ValidationError({"merge": _("One of the customers no longer exists.")})
+        keep, merge = locked[keep.pk], locked[merge.pk]
+        for role, customer in (("keep", keep), ("merge", merge)):
+            if not customer.is_active:
+                raise ValidationError(
+                    {role: _("Customer %(number)s was already merged into another file.") % {"number": customer.number}}
+                )
+
+        filled = _merge_fill_fields(keep, merge)
+        if "dms_code" in filled:
+            # The code moves to the kept file (unique per store), so later DMS imports find it there.
+            Customer.objects.filter(pk=merge.pk).update(dms_code=None)
+            merge.dms_code = None
+        for flag in ("consent_service_calls", "consent_marketing"):
+            if getattr(keep, flag) and not getattr(merge, flag):
+                setattr(keep, flag, False)
+                filled.append(flag)
+        keep.full_clean()
+
+        shared_vehicles = set(
+            Ownership.objects.filter(customer=merge, vehicle__ownerships__customer=keep).values_list(
+                "vehicle_id", flat=True
+            )
+        )
+        moved = {
+            "ownerships": Ownership.objects.filter(customer=merge).update(customer=keep),
+            "repair_orders": RepairOrder.objects.filter(customer=merge).update(customer=keep),
+            "deliveries": SalesDelivery.objects.filter(customer=merge).update(customer=keep),
+            "policies": InsurancePolicy.objects.filter(customer=merge).update(customer=keep),
+        }
+        joined = _ownerships_join_runs(customer=keep, vehicle_ids=shared_vehicles)
+
+        if filled:
+            keep.save(update_fields=[*filled, "updated_at"])
+        merge.is_active = False
+        merge.merged_into = keep
+        merge.save(update_fields=["is_active", "merged_into", "updated_at"])
+        # Files merged into `merge` earlier now point at the surviving file.
+        Customer.objects.filter(merged_into=merge).update(merged_into=keep)
+
+        detail = {"kept_id": keep.pk, "merged_id": merge.pk, "moved": moved, "joined_ownership_ids": joined}
+        audit_event_record(actor=actor, action=AuditAction.MERGE, obj=keep, changed_fields=filled, detail=detail)
+        audit_event_record(
+            actor=actor, action=AuditAction.MERGE, obj=merge, changed_fields=["is_active", "merged_into"],
+            detail=detail,
+        )
+    return keep
+
+
+def _merge_fill_fields(keep: Customer, merge: Customer) -> list[str]:
+    """Copy `merge`'s values into `keep`'s blank fields; returns the names of the fields filled."""
+    filled = []
+    phones = [p for p in (merge.mobile, merge.mobile2) if p and p not in (keep.mobile, keep.mobile2)]
+    for slot in ("mobile", "mobile2"):
+        if not getattr(keep, slot) and phones:
+            setattr(keep, slot, phones.pop(0))
+            filled.append(slot)
+    for name in _MERGE_FILL_FIELDS:
+        value = getattr(merge, name)
+        if getattr(keep, name) in (None, "") and value not in (None, ""):
+            setattr(keep, name, value)
+            filled.append(name)
+    return filled
+
+
+def _ownerships_join_runs(*, customer: Customer, vehicle_ids: set[int]) -> list[int]:
+    """Join back-to-back or overlapping ownerships of `customer` on each vehicle into the earliest row.
+
+    Returns the ids of the rows joined away (deleted; their period now lies in the kept row). Two queries plus
+    one bulk update and one delete, whatever the number of vehicles.
+    """
+    if not vehicle_ids:
+        return []
+    rows = list(
+        Ownership.objects.select_for_update()
+        .filter(vehicle_id__in=vehicle_ids)
+        .order_by("vehicle_id", "valid_from", "id")
+    )
+    changed: dict[int, Ownership] = {}
+    drop_ids: list[int] = []
+    run: Ownership | None = None
+    for row in rows:
+        if run is not None and run.vehicle_id == row.vehicle_id and run.customer_id == row.customer_id == customer.pk:
+            if run.valid_to is not None and (row.valid_to is None or row.valid_to > run.valid_to):
+                run.valid_to = row.valid_to
+                changed[run.pk] = run
+            drop_ids.append(row.pk)
+            continue
+        run = row
+    if not drop_ids:
+        return []
+    # Delete first: the kept row may become the open one, and only one open row per vehicle is allowed.
+    Ownership.objects.filter(pk__in=drop_ids).delete()
+    now = timezone.now()
+    for row in changed.values():
+        row.updated_at = now
+    Ownership.objects.bulk_update(list(changed.values()), ["valid_to", "updated_at"])
+    return drop_ids

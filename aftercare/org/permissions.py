@@ -17,6 +17,10 @@ class Perm:
     DMS_IMPORT = "dms.import"
     AUDIT_VIEW = "audit.view"
     ALL_GROUP_STORES = "scope.all_group_stores"
+    FOLLOWUP_CALL = "followup.call"
+    FOLLOWUP_MANAGE = "followup.manage"
+    FOLLOWUP_RULES = "followup.rules"
+    FOLLOWUP_TEMPLATES = "followup.templates"
 
     ALL = [
         CUSTOMER_VIEW,
@@ -27,12 +31,18 @@ class Perm:
         DMS_IMPORT,
         AUDIT_VIEW,
         ALL_GROUP_STORES,
+        FOLLOWUP_CALL,
+        FOLLOWUP_MANAGE,
+        FOLLOWUP_RULES,
+        FOLLOWUP_TEMPLATES,
     ]
 
 
 _BASE = {Perm.CUSTOMER_VIEW}
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
-    Role.CS_SPECIALIST: frozenset(_BASE | {Perm.CUSTOMER_EDIT, Perm.CUSTOMER_REVEAL_PHONE, Perm.DATA_QUALITY_VIEW}),
+    Role.CS_SPECIALIST: frozenset(
+        _BASE | {Perm.CUSTOMER_EDIT, Perm.CUSTOMER_REVEAL_PHONE, Perm.DATA_QUALITY_VIEW, Perm.FOLLOWUP_CALL}
+    ),
     Role.CS_MANAGER: frozenset(
         _BASE
         | {
@@ -42,6 +52,9 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             Perm.DATA_QUALITY_VIEW,
             Perm.DMS_IMPORT,
             Perm.AUDIT_VIEW,
+            Perm.FOLLOWUP_CALL,
+            Perm.FOLLOWUP_MANAGE,
+            Perm.FOLLOWUP_RULES,
         }
     ),
     Role.RENEWAL_SPECIALIST: frozenset(_BASE | {Perm.CUSTOMER_REVEAL_PHONE}),
@@ -56,6 +69,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             Perm.DATA_QUALITY_VIEW,
             Perm.DMS_IMPORT,
             Perm.AUDIT_VIEW,
+            Perm.FOLLOWUP_MANAGE,
+            Perm.FOLLOWUP_RULES,
         }
     ),
     Role.GROUP_ADMIN: frozenset(Perm.ALL),

@@ -1,0 +1,425 @@
+"""Store scoping, tested from the outside: every URL and every API route, as every role, with another store's ids.
+
+The walker is generic: routes added later are covered without editing this file. Path parameters are filled
+with ids of rows planted in a foreign store (each carrying `CANARY`); every such request must answer 403 / 404
+(405 for a method the route does not accept, 422 for an API body that fails validation first) and no response
+may ever contain the canary. Pages without parameters (lists) are fetched too and must not contain it.
+
+The group admin covers the whole dealer group, so for that role the canary lives in a store of another group.
+
+An app plants its own store-owned rows by adding `aftercare/<app>/tests/canary.py` with
+`plant(store, canary) -> dict[str, Model]`; keys named like URL parameters (e.g. `task_id`) get those ids.
+"""
+
+import functools
+import importlib
+import itertools
+import json
+import re
+from dataclasses import dataclass
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from aftercare.api import api
+from aftercare.core.services import api_token_create
+from aftercare.org.choices import Role, SharedResource
+from aftercare.org.models import StoreSharing
+from aftercare.testing import factories as f
+from conftest import CANARY
+
+# URL prefixes not walked: Django's own apps, static/media files, auth pages, and the API (walked by its schema).
+SKIP_PREFIXES = ("admin/", "i18n/", "static/", "media/", "login/", "logout/", "api/", "__debug__/")
+
+# Parameterised routes that legitimately answer 200 for a foreign id (the canary check still applies).
+ALLOW_200: set[str] = {
+    "/api/followups/templates/{template_id}",  # questionnaire templates are group-wide, not store-owned
+}
+
+FORBIDDEN_STATUSES = {403, 404, 405}
+# Parameter name → which planted row's id to use. `pk`, `id` and unknown names try every planted row.
+ID_PARAMS = {
+    "customer_id": ("customer",),
+    "customer": ("customer",),
+    "other_id": ("customer",),
+    "other_pk": ("customer",),
+    "target_id": ("customer",),
+    "source_id": ("customer",),
+    "keep_id": ("customer",),
+    "merge_id": ("customer",),
+    "vehicle_id": ("vehicle",),
+    "vehicle": ("vehicle",),
+    "repair_order_id": ("repair_order",),
+    "ro_id": ("repair_order",),
+    "delivery_id": ("delivery",),
+    "policy_id": ("policy",),
+    "batch_id": ("batch",),
+    "import_id": ("batch",),
+    "batch": ("batch",),
+}
+# Query / body fields holding a store's primary key.
+STORE_ID_PARAMS = {"store_id"}
+STORE_PARAMS = {"store", "code", "store_code"}
+MAX_COMBINATIONS = 30
+
+
+def _app_planters():
+    """`plant(store, canary) -> {name: row}` of every app that has `aftercare/<app>/tests/canary.py`.
+
+    An app adds its own store-owned rows to the walk that way; a key that is also a URL parameter name
+    (e.g. `task_id`) gets that row's id, and `pk` / unknown names try every planted row.
+    """
+    from django.apps import apps
+
+    planters = []
+    for config in apps.get_app_configs():
+        if config.name.startswith("aftercare."):
+            try:
+                module = importlib.import_module(f"{config.name}.tests.canary")
+            except ModuleNotFoundError:
+                continue
+            planters.append(module.plant)
+    return planters
+
+
+def plant_rows(store) -> dict:
+    """Rows of `store`, each with the canary somewhere in its data."""
+    from aftercare.dms.models import ImportBatch, ImportRowError
+
+    customer = f.CustomerFactory(store=store, name=CANARY, address=CANARY)
+    f.CustomerFactory(store=store, name=f"{CANARY}-2", mobile="+8613700000001")  # no vehicle: a data-quality hit
+    vehicle = f.owned_vehicle(customer, model=CANARY)
+    batch = ImportBatch.objects.create(store=store, kind="customers", filename=f"{CANARY}.csv")
+    ImportRowError.objects.create(batch=batch, row=2, column="name", reason=CANARY, raw=CANARY)
+    rows = {
+        "store": store,
+        "customer": customer,
+        "vehicle": vehicle,
+        "repair_order": f.RepairOrderFactory(store=store, customer=customer, vehicle=vehicle, fault_description=CANARY),
+        "delivery": f.SalesDeliveryFactory(store=store, customer=customer, vehicle=vehicle, sales_consultant=CANARY),
+        "policy": f.InsurancePolicyFactory(store=store, customer=customer, vehicle=vehicle, insurer=CANARY),
+        "batch": batch,
+    }
+    for plant in _app_planters():
+        rows.update(plant(store, CANARY))
+    return rows
+
+
+@pytest.fixture
+def other_group_store(db):
+    group = f.DealerGroupFactory(code="G2", name="另一集团")
+    region = f.RegionFactory(group=group, code="N", name="华北大区")
+    return f.StoreFactory(code="X01", name="北京朝阳店", group=group, region=region)
+
+
+@pytest.fixture
+def foreign_rows(request, users, store_b):
+    """Canary rows the given role must not see: store B for store roles, another group for the group admin."""
+    role = request.param
+    if role == Role.GROUP_ADMIN:
+        store = request.getfixturevalue("other_group_store")
+    else:
+        store = store_b
+    rows = plant_rows(store)
+    rows["user"] = users[role]
+    return rows
+
+
+# ---- building requests -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Route:
+    template: str  # e.g. "customers/<int:pk>/" or "/api/customers/{customer_id}"
+    params: tuple[str, ...]
+    methods: tuple[str, ...]
+    has_body: bool = False
+    body_schemas: tuple[tuple[str, dict], ...] = ()  # (method, JSON schema of the request body)
+
+
+_DJANGO_PARAM = re.compile(r"<(?:(?P<conv>[^>:]+):)?(?P<name>[^>]+)>")
+_REGEX_PARAM = re.compile(r"\(\?P<(?P<name>\w+)>[^)]*\)")
+_API_PARAM = re.compile(r"\{(?P<name>\w+)\}")
+
+
+def _pattern_text(pattern) -> str:
+    text = str(pattern.pattern)
+    if hasattr(pattern.pattern, "regex") and not hasattr(pattern.pattern, "_route"):  # a RegexPattern
+        text = text.lstrip("^").rstrip("$").replace("\\", "")
+    return text
+
+
+@functools.cache
+def openapi() -> dict:
+    return api.get_openapi_schema()
+
+
+def django_routes() -> list[Route]:
+    routes = []
+
+    def walk(patterns, prefix):
+        for p in patterns:
+            text = prefix + _pattern_text(p)
+            if text.startswith(SKIP_PREFIXES):
+                continue
+            if isinstance(p, URLResolver):
+                walk(p.url_patterns, text)
+            elif isinstance(p, URLPattern):
+                names = [m["name"] for m in _DJANGO_PARAM.finditer(text)] + [
+                    m["name"] for m in _REGEX_PARAM.finditer(text)
+                ]
+                routes.append(Route(text, tuple(names), ("get", "post")))
+
+    walk(get_resolver().url_patterns, "")
+    return routes
+
+
+def api_routes() -> list[Route]:
+    routes = []
+    for path, operations in openapi()["paths"].items():
+        methods = tuple(m for m in operations if m in {"get", "post", "put", "patch", "delete"})
+        bodies = []
+        for m in methods:
+            content = operations[m].get("requestBody", {}).get("content", {})
+            if "application/json" in content:
+                bodies.append((m, content["application/json"]["schema"]))
+        has_body = any("requestBody" in operations[m] for m in methods)
+        params = tuple(m["name"] for m in _API_PARAM.finditer(path))
+        routes.append(Route(path, params, methods, has_body, tuple(bodies)))
+    return routes
+
+
+def _resolve(schema: dict) -> dict:
+    while "$ref" in schema:
+        name = schema["$ref"].rsplit("/", 1)[-1]
+        schema = openapi()["components"]["schemas"][name]
+    return schema
+
+
+def example_body(schema: dict, rows: dict) -> dict:
+    """A body with every required property filled: ids from the foreign rows, anything plausible otherwise."""
+    schema = _resolve(schema)
+    body = {}
+    for name in schema.get("required", []):
+        prop = _resolve(schema.get("properties", {}).get(name, {}))
+        kind = prop.get("type") or next((s.get("type") for s in prop.get("anyOf", []) if s.get("type")), "string")
+        if "enum" in prop:
+            body[name] = prop["enum"][0]
+        elif kind == "integer":
+            body[name] = int(_candidates(name, rows)[0]) if name not in STORE_PARAMS else rows["store"].pk
+        elif kind == "string":
+            body[name] = _candidates(name, rows)[0] if name in STORE_PARAMS else "x"
+        elif kind == "boolean":
+            body[name] = True
+        elif kind == "array":
+            body[name] = []
+        elif kind == "object":
+            body[name] = {}
+        else:
+            body[name] = 1
+    return body
+
+
+def _candidates(name: str, rows: dict) -> list[str]:
+    if name in STORE_ID_PARAMS:
+        return [str(rows["store"].pk)]
+    if name in STORE_PARAMS:
+        return [rows["store"].code]
+    if name in rows and name != "store":
+        return [str(rows[name].pk)]
+    keys = ID_PARAMS.get(name) or [key for key in rows if key not in {"store", "user"}]
+    return [str(rows[key].pk) for key in keys]
+
+
+def fill(route: Route, rows: dict) -> list[str]:
+    """Every URL of `route` with its parameters replaced by the foreign rows' ids (bounded)."""
+    choices = [_candidates(name, rows) for name in route.params]
+    urls = []
+    for combo in itertools.islice(itertools.product(*choices), MAX_COMBINATIONS):
+        values = dict(zip(route.params, combo, strict=True))
+        url = route.template
+        for pattern in (_DJANGO_PARAM, _REGEX_PARAM, _API_PARAM):
+            url = pattern.sub(lambda m, values=values: values[m["name"]], url)
+        urls.append(url if url.startswith("/") else "/" + url)
+    return urls
+
+
+def _call(client: Client, method: str, url: str, body: dict | None = None):
+    if method == "get":
+        return client.get(url)
+    if body is None and method == "post":
+        return client.post(url)  # an empty form post
+    return getattr(client, method)(url, data=json.dumps(body or {}), content_type="application/json")
+
+
+def _leaks(response) -> bool:
+    content = b"".join(response.streaming_content) if response.streaming else response.content
+    return CANARY.encode() in content or CANARY.encode("unicode_escape") in content
+
+
+# ---- the walk ------------------------------------------------------------------------------------------------
+
+
+def walk_pages(user, rows: dict) -> list[str]:
+    """Every page, as `user` (browser session), with `rows`' ids; returns what went wrong."""
+    client = Client(raise_request_exception=False)
+    client.force_login(user)
+    problems = []
+    routes = django_routes()
+    assert any(r.params for r in routes), "the walker found no parameterised page"
+    for route in routes:
+        for method in route.methods:
+            urls = fill(route, rows) if route.params else ["/" + route.template]
+            for url in urls:
+                response = _call(client, method, url)
+                if _leaks(response):
+                    problems.append(f"{method.upper()} {url} → {response.status_code} shows the canary")
+                elif response.status_code >= 500:
+                    problems.append(f"{method.upper()} {url} → {response.status_code}")
+                elif route.params and route.template not in ALLOW_200 and (
+                    response.status_code not in FORBIDDEN_STATUSES
+                ):
+                    problems.append(f"{method.upper()} {url} → {response.status_code}, expected 403/404/405")
+    return problems
+
+
+def walk_api(user, rows: dict) -> list[str]:
+    """Every API route and method, as `user` (Bearer token), with `rows`' ids; returns what went wrong."""
+    _, key = api_token_create(user=user, name="scoping")
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {key}", raise_request_exception=False)
+    problems = []
+    routes = api_routes()
+    assert any(r.params for r in routes), "the walker found no parameterised API route"
+    for route in routes:
+        urls = fill(route, rows) if route.params else [route.template]
+        bodies = dict(route.body_schemas)
+        for method in ("get", "post", "put", "patch", "delete"):
+            payload = example_body(bodies[method], rows) if method in bodies else {}
+            for url in urls:
+                response = _call(client, method, url, None if method == "get" else payload)
+                allowed = method in route.methods
+                status = response.status_code
+                if _leaks(response):
+                    problems.append(f"{method.upper()} {url} → {status} shows the canary")
+                elif status >= 500:
+                    problems.append(f"{method.upper()} {url} → {status}")
+                elif not allowed and status not in {404, 405}:
+                    problems.append(f"{method.upper()} {url} → {status}, expected 405")
+                elif allowed and route.params and route.template not in ALLOW_200:
+                    expected = FORBIDDEN_STATUSES | ({422} if method != "get" and route.has_body else set())
+                    if status not in expected:
+                        problems.append(f"{method.upper()} {url} → {status}, expected 403/404")
+                if allowed and 400 <= status < 500 and "detail" not in response.json():
+                    problems.append(f"{method.upper()} {url} → {status} error without `detail`")
+        # List routes filtered by the foreign rows' ids must not leak either.
+        if not route.params and "get" in route.methods:
+            query = _foreign_query(route.template, rows)
+            if query:
+                response = client.get(route.template, query)
+                if _leaks(response) or response.status_code >= 500:
+                    problems.append(f"GET {route.template}?{query} → {response.status_code} leaks or fails")
+    return problems
+
+
+ROLES = list(Role.values)
+
+
+@pytest.mark.parametrize("foreign_rows", ROLES, indirect=True, ids=ROLES)
+def test_it_never_shows_another_stores_rows_on_any_page(foreign_rows):
+    problems = walk_pages(foreign_rows["user"], foreign_rows)
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("foreign_rows", ROLES, indirect=True, ids=ROLES)
+def test_it_never_shows_another_stores_rows_through_the_api(foreign_rows):
+    problems = walk_api(foreign_rows["user"], foreign_rows)
+    assert not problems, "\n".join(problems)
+
+
+def test_it_notices_a_scoping_hole(monkeypatch, specialist, store_b):
+    """The walkers themselves work: with scoping switched off they report the canary."""
+    from aftercare.org.models import Store
+
+    rows = plant_rows(store_b)
+    monkeypatch.setattr(
+        "aftercare.customers.selectors.visible_store_ids",
+        lambda user, resource=None: frozenset(Store.objects.values_list("id", flat=True)),
+    )
+    api_problems = walk_api(specialist, rows)
+    page_problems = walk_pages(specialist, rows)
+    assert any("GET /api/customers/" in p and "shows the canary" in p for p in api_problems), api_problems
+    assert any("GET /api/customers →" in p for p in api_problems), api_problems
+    assert any("GET /customers/" in p and "shows the canary" in p for p in page_problems), page_problems
+
+
+def _foreign_query(path: str, rows: dict) -> dict:
+    operation = openapi()["paths"][path]["get"]
+    query = {}
+    for parameter in operation.get("parameters", []):
+        name = parameter["name"]
+        if parameter["in"] == "query" and (name in ID_PARAMS or name in STORE_PARAMS or name in STORE_ID_PARAMS):
+            query[name] = _candidates(name, rows)[0]
+    return query
+
+
+def test_it_denies_anonymous_access_to_every_api_route(store_b):
+    rows = plant_rows(store_b)
+    client = Client(raise_request_exception=False)
+    for route in api_routes():
+        for url in fill(route, rows) if route.params else [route.template]:
+            for method in route.methods:
+                response = _call(client, method, url)
+                assert response.status_code == 401, f"{method.upper()} {url} → {response.status_code}"
+
+
+def test_it_sends_anonymous_visitors_of_pages_to_login(store_b):
+    rows = plant_rows(store_b)
+    client = Client(raise_request_exception=False)
+    for route in django_routes():
+        for url in fill(route, rows) if route.params else ["/" + route.template]:
+            response = client.get(url)
+            assert not _leaks(response), url
+            assert response.status_code in {302, 401, 403, 404, 405}, f"GET {url} → {response.status_code}"
+
+
+# ---- store sharing ---------------------------------------------------------------------------------------------
+
+
+def _api(user) -> Client:
+    _, key = api_token_create(user=user, name="sharing")
+    return Client(HTTP_AUTHORIZATION=f"Bearer {key}")
+
+
+def test_it_shows_shared_customers_but_not_policies_until_shared(specialist, store_a, store_b, other_store_rows):
+    StoreSharing.objects.create(from_store=store_b, to_store=store_a, resource=SharedResource.CUSTOMERS)
+    client = _api(specialist)
+    customers = client.get("/api/customers").json()
+    assert other_store_rows["customer"].pk in [c["id"] for c in customers["items"]]
+    assert client.get(f"/api/customers/{other_store_rows['customer'].pk}").status_code == 200
+    assert client.get(f"/api/vehicles/{other_store_rows['vehicle'].pk}").status_code == 200
+    page = Client()
+    page.force_login(specialist)
+    assert CANARY in page.get("/customers/").content.decode()
+
+    policy = other_store_rows["policy"]
+    assert client.get("/api/policies").json()["count"] == 0
+    assert client.get(f"/api/policies/{policy.pk}").status_code == 404
+
+    StoreSharing.objects.create(from_store=store_b, to_store=store_a, resource=SharedResource.POLICIES)
+    client = _api(specialist)  # the scope is cached per request user; a fresh request sees the new share
+    assert [p["id"] for p in client.get("/api/policies").json()["items"]] == [policy.pk]
+    assert client.get(f"/api/policies/{policy.pk}").status_code == 200
+
+
+def test_it_does_not_share_in_the_other_direction(specialist, store_a, store_b, other_store_rows):
+    StoreSharing.objects.create(from_store=store_a, to_store=store_b, resource=SharedResource.CUSTOMERS)
+    client = _api(specialist)
+    assert client.get("/api/customers").json()["count"] == 0
+    assert client.get(f"/api/customers/{other_store_rows['customer'].pk}").status_code == 404
+
+
+def test_it_lets_the_group_admin_see_every_store_of_the_group(users, other_store_rows):
+    client = _api(users[Role.GROUP_ADMIN])
+    assert client.get(f"/api/customers/{other_store_rows['customer'].pk}").status_code == 200
+    assert client.get(f"/api/policies/{other_store_rows['policy'].pk}").status_code == 200
