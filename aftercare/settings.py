@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "aftercare.org",
     "aftercare.customers",
     "aftercare.dms",
+    "aftercare.followups",
 ]
 
 MIDDLEWARE = [

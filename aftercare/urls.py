@@ -11,6 +11,7 @@ urlpatterns = [
     path("", include("aftercare.core.urls")),
     path("customers/", include("aftercare.customers.urls")),
     path("imports/", include("aftercare.dms.urls")),
+    path("followups/", include("aftercare.followups.urls")),
 ]
 if settings.DEBUG:
     from django.conf.urls.static import static

@@ -1,0 +1,123 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Trigger(models.TextChoices):
+    DELIVERY = "delivery", _("New-car delivery")
+    REPAIR_ORDER = "repair_order", _("Repair order settled")
+    FOLLOWUP_COMPLETED = "followup_completed", _("Previous follow-up completed (carmaker second call)")
+
+
+class FollowupKind(models.TextChoices):
+    SSI = "ssi", _("New-car SSI")
+    CSI = "csi", _("After-sales CSI")
+    TRACKING = "tracking", _("Carmaker tracking call")
+    COMPLAINT_VERIFICATION = "complaint_verification", _("Complaint verification")
+    RENEWAL = "renewal", _("Renewal contact")
+    CARE = "care", _("Care reminder")
+    CAMPAIGN = "campaign", _("Campaign invitation")
+
+
+class DeadlineUnit(models.TextChoices):
+    HOURS = "hours", _("Hours")
+    CALENDAR_DAYS = "calendar_days", _("Calendar days")
+    WORKING_DAYS = "working_days", _("Working days")
+    STORE_DAYS = "store_days", _("Days, calendar or working as the store setting says")
+
+
+class StoreDayUnit(models.TextChoices):
+    CALENDAR_DAYS = "calendar_days", _("Calendar days")
+    WORKING_DAYS = "working_days", _("Working days")
+
+
+class SubjectType(models.TextChoices):
+    DELIVERY = "delivery", _("Sales delivery")
+    REPAIR_ORDER = "repair_order", _("Repair order")
+    FOLLOWUP_TASK = "followup_task", _("Follow-up task")
+
+
+class TaskStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    CLAIMED = "claimed", _("Claimed")
+    COMPLETED = "completed", _("Completed")
+    UNREACHABLE = "unreachable", _("Unreachable")
+    REFUSED = "refused", _("Refused")
+    CANCELLED = "cancelled", _("Cancelled")
+    NO_CONSENT = "no_consent", _("Not called: customer refused service calls")
+
+
+ACTIVE_STATUSES = (TaskStatus.OPEN, TaskStatus.CLAIMED)
+FINAL_STATUSES = (
+    TaskStatus.COMPLETED,
+    TaskStatus.UNREACHABLE,
+    TaskStatus.REFUSED,
+    TaskStatus.CANCELLED,
+    TaskStatus.NO_CONSENT,
+)
+
+
+class CallOutcome(models.TextChoices):
+    COMPLETED = "completed", _("Completed")
+    NO_ANSWER = "no_answer", _("No answer")
+    BUSY = "busy", _("Busy")
+    WRONG_NUMBER = "wrong_number", _("Wrong number")
+    REFUSED = "refused", _("Refused")
+    CALL_BACK = "call_back", _("Call back at a time")
+
+
+NO_CONTACT_OUTCOMES = (CallOutcome.NO_ANSWER, CallOutcome.BUSY)
+REACHED_OUTCOMES = (CallOutcome.COMPLETED, CallOutcome.REFUSED, CallOutcome.CALL_BACK)
+
+
+class CallDirection(models.TextChoices):
+    OUTBOUND = "outbound", _("Outbound")
+    INBOUND = "inbound", _("Inbound")
+
+
+class LetterKind(models.TextChoices):
+    UNREACHABLE_NOTICE = "unreachable_notice", _("Notice to an unreachable customer")
+    NOTICE = "notice", _("Notice")
+    INVITATION = "invitation", _("Invitation")
+    REPLY = "reply", _("Reply letter")
+
+
+class LetterChannel(models.TextChoices):
+    SMS = "sms", _("SMS")
+    LETTER = "letter", _("Letter")
+
+
+class LetterStatus(models.TextChoices):
+    PENDING = "pending", _("To be sent")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+
+
+class RateTreatment(models.TextChoices):
+    """How unreachable / refused tasks count in the return-visit rate."""
+
+    MISSED = "missed", _("Counted as due, not completed")
+    DONE = "done", _("Counted as completed when closed before the deadline")
+    EXCLUDED = "excluded", _("Left out of the rate")
+
+
+class QuestionnaireStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    ACTIVE = "active", _("Active")
+    RETIRED = "retired", _("Retired")
+
+
+class QuestionnaireKind(models.TextChoices):
+    SSI = "ssi", _("New-car SSI")
+    CSI = "csi", _("After-sales CSI")
+    OTHER = "other", _("Other")
+
+
+class QuestionType(models.TextChoices):
+    SCALE_5 = "scale_5", _("Scale 1–5")
+    SCALE_10 = "scale_10", _("Scale 1–10")
+    YES_NO = "yes_no", _("Yes / no")
+    SINGLE_CHOICE = "single_choice", _("Single choice")
+    FREE_TEXT = "free_text", _("Free text")
+
+
+SCALE_MAX = {QuestionType.SCALE_5: 5, QuestionType.SCALE_10: 10}

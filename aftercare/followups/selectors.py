@@ -1,0 +1,235 @@
+"""Scoped reads for follow-up calls: the queue, tasks, rules, the return-visit rate and specialist workload."""
+
+import datetime as dt
+from collections import defaultdict
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import Count, DecimalField, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce, TruncDay, TruncMonth
+from django.utils import timezone
+
+from aftercare.core.scoping import get_scoped_or_404, visible_store_ids
+from aftercare.customers.models import RepairOrder
+from aftercare.org.permissions import Perm, has_perm
+from aftercare.org.selectors import business_date
+
+from .choices import ACTIVE_STATUSES, REACHED_OUTCOMES, CallDirection, RateTreatment, TaskStatus
+from .models import CallLog, FollowupRule, FollowupTask, QuestionnaireTemplate, StoreFollowupSettings
+
+BUSINESS_TZ = ZoneInfo(settings.BUSINESS_TIME_ZONE)
+
+
+def _day_start(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(0), tzinfo=BUSINESS_TZ).astimezone(dt.UTC)
+
+
+def _store_ids(user, store_ids=None) -> frozenset[int]:
+    visible = visible_store_ids(user)
+    return visible if store_ids is None else visible & frozenset(store_ids)
+
+
+def _may_read(user) -> bool:
+    return has_perm(user, Perm.FOLLOWUP_CALL) or has_perm(user, Perm.FOLLOWUP_MANAGE)
+
+
+def task_list(*, user, store_ids=None) -> QuerySet[FollowupTask]:
+    """Every follow-up task of the stores in scope (no rows for roles without follow-up permissions)."""
+    if not _may_read(user):
+        return FollowupTask.objects.none()
+    return FollowupTask.objects.filter(store_id__in=_store_ids(user, store_ids))
+
+
+def task_get(*, user, pk) -> FollowupTask:
+    """One task in scope, with its customer, vehicle and rule; another store's id is a 404."""
+    return get_scoped_or_404(
+        task_list(user=user).select_related("store", "customer", "vehicle", "rule", "template", "claimed_by"), pk=pk
+    )
+
+
+def followup_queue(
+    *, user, kind: str | None = None, store_ids=None, specialist_id: int | None = None, now: dt.datetime | None = None
+) -> QuerySet[FollowupTask]:
+    """Today's work: open and claimed tasks callable before tomorrow (Shanghai) — due today or overdue, or with a
+    deadline still ahead — most urgent first: deadline, then customer value (repair-order spend over 12 months).
+
+    A specialist sees the unclaimed tasks and their own; a manager (`followup.manage`) sees everyone's and can
+    narrow to one `specialist_id`. Each row carries `customer_value`.
+    """
+    now = now or timezone.now()
+    tomorrow = _day_start(business_date(now) + dt.timedelta(days=1))
+    qs = (
+        task_list(user=user, store_ids=store_ids)
+        .filter(status__in=ACTIVE_STATUSES)
+        .filter(Q(next_call_at__isnull=True) | Q(next_call_at__lt=tomorrow))
+    )
+    if has_perm(user, Perm.FOLLOWUP_MANAGE):
+        if specialist_id is not None:
+            qs = qs.filter(claimed_by_id=specialist_id)
+    else:
+        qs = qs.filter(Q(claimed_by__isnull=True) | Q(claimed_by=user))
+    if kind:
+        qs = qs.filter(kind=kind)
+    spend = (
+        RepairOrder.objects.filter(customer_id=OuterRef("customer_id"), settled_at__gte=now - dt.timedelta(days=365))
+        .order_by()
+        .values("customer_id")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    money = DecimalField(max_digits=14, decimal_places=2)
+    return (
+        qs.annotate(customer_value=Coalesce(Subquery(spend, output_field=money), Value(Decimal(0)), output_field=money))
+        .select_related("store", "customer", "vehicle", "claimed_by")
+        .order_by("due_at", F("customer_value").desc(), "id")
+    )
+
+
+def rule_list(*, user, store_ids=None) -> QuerySet[FollowupRule]:
+    """The follow-up rules of the stores in scope."""
+    if not (_may_read(user) or has_perm(user, Perm.FOLLOWUP_RULES)):
+        return FollowupRule.objects.none()
+    return (
+        FollowupRule.objects.filter(store_id__in=_store_ids(user, store_ids))
+        .select_related("store", "template", "source_rule")
+        .order_by("store_id", "code")
+    )
+
+
+def template_get(*, user, pk) -> QuestionnaireTemplate:
+    """A questionnaire template (group-wide) with factors and questions."""
+    if not (_may_read(user) or has_perm(user, Perm.FOLLOWUP_TEMPLATES)):
+        return get_scoped_or_404(QuestionnaireTemplate.objects.none(), pk=pk)
+    return get_scoped_or_404(QuestionnaireTemplate.objects.prefetch_related("factors__questions"), pk=pk)
+
+
+def skipped_for_consent(*, user, store_ids=None) -> QuerySet[FollowupTask]:
+    """Events that made no call because the customer refused service calls (the reason is visible here)."""
+    return task_list(user=user, store_ids=store_ids).filter(status=TaskStatus.NO_CONSENT).select_related("customer")
+
+
+# ---- measures --------------------------------------------------------------------------------------------------
+
+
+def _month_bounds(month: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    first = month.replace(day=1)
+    nxt = (first + dt.timedelta(days=32)).replace(day=1)
+    return _day_start(first), _day_start(nxt)
+
+
+def return_visit_rate(*, user, store_ids=None, month: dt.date, by: str = "store", now=None) -> list[dict]:
+    """Return-visit rate of a month (docs/kpis.md): tasks closed in time / tasks due.
+
+    Due: tasks whose deadline falls in the month (Shanghai) and has passed, or that are already closed;
+    cancelled tasks and customers without consent are left out. In time: completed before `due_at`
+    (half-open). Unreachable and refused count as each store's settings say. `by`: store, kind or specialist
+    (who closed the task, else who holds it; None = nobody). One query for the tasks, one for the settings.
+    """
+    if by not in {"store", "kind", "specialist"}:
+        raise ValueError("by must be store, kind or specialist")
+    now = now or timezone.now()
+    start, end = _month_bounds(month)
+    key = {"store": F("store_id"), "kind": F("kind"), "specialist": Coalesce("completed_by_id", "claimed_by_id")}[by]
+    rows = (
+        task_list(user=user, store_ids=store_ids)
+        .filter(due_at__gte=start, due_at__lt=end)
+        .exclude(status__in=[TaskStatus.CANCELLED, TaskStatus.NO_CONSENT])
+        .filter(Q(due_at__lte=now) | ~Q(status__in=ACTIVE_STATUSES))
+        .annotate(group=key)
+        .values("group", "store_id", "status")
+        .annotate(n=Count("id"), in_time=Count("id", filter=Q(completed_at__lt=F("due_at"))))
+        .order_by()
+    )
+    rows = list(rows)
+    treatment = {
+        s.store_id: s for s in StoreFollowupSettings.objects.filter(store_id__in={r["store_id"] for r in rows})
+    }
+    totals: dict = defaultdict(lambda: {"due": 0, "in_time": 0, "unreachable": 0, "refused": 0})
+    for r in rows:
+        t = totals[r["group"]]
+        setting = treatment.get(r["store_id"]) or StoreFollowupSettings()
+        if r["status"] == TaskStatus.COMPLETED:
+            t["due"] += r["n"]
+            t["in_time"] += r["in_time"]
+        elif r["status"] in (TaskStatus.UNREACHABLE, TaskStatus.REFUSED):
+            rule = setting.unreachable_counts_as if r["status"] == TaskStatus.UNREACHABLE else setting.refused_counts_as
+            t[r["status"]] += r["n"]
+            if rule == RateTreatment.EXCLUDED:
+                continue
+            t["due"] += r["n"]
+            if rule == RateTreatment.DONE:
+                t["in_time"] += r["in_time"]
+        else:  # still open after the deadline
+            t["due"] += r["n"]
+    out = []
+    for group, t in sorted(totals.items(), key=lambda kv: (kv[0] is None, str(kv[0]))):
+        rate = (Decimal(t["in_time"]) * 100 / t["due"]).quantize(Decimal("0.1")) if t["due"] else None
+        out.append({by: group, **t, "rate": rate})
+    return out
+
+
+def specialist_workload(*, user, store_ids=None, since: dt.date, until: dt.date, period: str = "day") -> list[dict]:
+    """Per specialist and day (or month) in `[since, until)`: calls made, calls that reached the customer,
+    reach rate, tasks closed and closed in time, on-time rate. Two grouped queries."""
+    if period not in {"day", "month"}:
+        raise ValueError("period must be day or month")
+    trunc = TruncDay if period == "day" else TruncMonth
+    start, end = _day_start(since), _day_start(until)
+    scope = _store_ids(user, store_ids) if _may_read(user) else frozenset()
+    calls = (
+        CallLog.objects.filter(
+            store_id__in=scope, called_at__gte=start, called_at__lt=end, direction=CallDirection.OUTBOUND
+        )
+        .annotate(period=trunc("called_at", tzinfo=BUSINESS_TZ))
+        .values("handler_id", "period")
+        .annotate(calls=Count("id"), reached=Count("id", filter=Q(outcome__in=REACHED_OUTCOMES)))
+        .order_by()
+    )
+    closed = (
+        FollowupTask.objects.filter(
+            store_id__in=scope, completed_at__gte=start, completed_at__lt=end, completed_by__isnull=False
+        )
+        .annotate(period=trunc("completed_at", tzinfo=BUSINESS_TZ))
+        .values("completed_by_id", "period")
+        .annotate(closed=Count("id"), in_time=Count("id", filter=Q(completed_at__lt=F("due_at"))))
+        .order_by()
+    )
+    table: dict = defaultdict(lambda: {"calls": 0, "reached": 0, "closed": 0, "in_time": 0})
+
+    def _key(value):
+        value = value.date() if isinstance(value, dt.datetime) else value
+        return value.replace(day=1) if period == "month" else value
+
+    for r in calls:
+        row = table[(r["handler_id"], _key(r["period"]))]
+        row["calls"], row["reached"] = r["calls"], r["reached"]
+    for r in closed:
+        row = table[(r["completed_by_id"], _key(r["period"]))]
+        row["closed"], row["in_time"] = r["closed"], r["in_time"]
+    out = []
+    for (user_id, day), t in sorted(table.items(), key=lambda kv: (kv[0][0], kv[0][1])):
+        out.append(
+            {
+                "user_id": user_id,
+                "period": day,
+                **t,
+                "reach_rate": (Decimal(t["reached"]) * 100 / t["calls"]).quantize(Decimal("0.1"))
+                if t["calls"]
+                else None,
+                "on_time_rate": (Decimal(t["in_time"]) * 100 / t["closed"]).quantize(Decimal("0.1"))
+                if t["closed"]
+                else None,
+            }
+        )
+    return out
+
+
+def call_log_list(*, user, store_ids=None, since: dt.date | None = None, until: dt.date | None = None):
+    """Every call in scope (attempts and hand-logged calls), newest first."""
+    qs = CallLog.objects.filter(store_id__in=_store_ids(user, store_ids) if _may_read(user) else ())
+    if since:
+        qs = qs.filter(called_at__gte=_day_start(since))
+    if until:
+        qs = qs.filter(called_at__lt=_day_start(until))
+    return qs.select_related("handler", "customer", "task")
