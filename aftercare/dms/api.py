@@ -1,3 +1,115 @@
-from ninja import Router
+"""Import API: upload a DMS export (multipart), read imports and their rejected rows."""
+
+import datetime as dt
+
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
+from ninja import File, Form, Router, Schema
+from ninja.files import UploadedFile
+
+from aftercare.core.api import ERRORS
+from aftercare.core.scoping import store_for_write
+from aftercare.org.models import Store
+from aftercare.org.permissions import Perm, require_perm
+
+from . import selectors, services
+from .choices import ImportKind, ImportStatus
+from .forms import ImportUploadForm
 
 router = Router(tags=["dms"])
+
+
+class ImportBatchOut(Schema):
+    id: int
+    store: str
+    kind: ImportKind
+    filename: str
+    status: ImportStatus
+    dry_run: bool
+    encoding: str
+    total_rows: int
+    processed_rows: int
+    created: int
+    updated: int
+    unchanged: int
+    rejected: int
+    error: str
+    created_at: dt.datetime
+    finished_at: dt.datetime | None
+
+    @staticmethod
+    def from_batch(batch) -> "ImportBatchOut":
+        return ImportBatchOut(
+            id=batch.pk,
+            store=batch.store.code,
+            kind=batch.kind,
+            filename=batch.filename,
+            status=batch.status,
+            dry_run=batch.dry_run,
+            encoding=batch.encoding,
+            total_rows=batch.total_rows,
+            processed_rows=batch.processed_rows,
+            created=batch.created_count,
+            updated=batch.updated_count,
+            unchanged=batch.unchanged_count,
+            rejected=batch.rejected_count,
+            error=batch.error,
+            created_at=batch.created_at,
+            finished_at=batch.finished_at,
+        )
+
+
+class RowErrorOut(Schema):
+    row: int
+    column: str
+    reason: str
+
+
+@router.post("/", response={200: ImportBatchOut, **ERRORS}, summary="Import a DMS export")
+def import_upload(
+    request,
+    file: File[UploadedFile],
+    store: Form[str],
+    kind: Form[ImportKind],
+    dry_run: Form[bool] = False,
+):
+    """Upload a CSV/XLSX export for a store (by code). Small files are imported before the answer
+    (status `done`); larger ones are queued (status `pending`): poll `GET /api/imports/{id}`."""
+    require_perm(request.user, Perm.DMS_IMPORT)
+    store_obj = get_object_or_404(Store, code=store)
+    store_obj = store_for_write(request.user, store_obj.pk)
+    form = ImportUploadForm(
+        data={"store": store_obj.pk, "kind": kind, "dry_run": dry_run},
+        files={"file": file},
+        user_store_ids={store_obj.pk},
+    )
+    if not form.is_valid():
+        raise ValidationError({name: [str(e) for e in errs] for name, errs in form.errors.items()})
+    batch = services.import_batch_create(
+        actor=request.user, store=store_obj, kind=kind, filename=file.name, upload=file, dry_run=dry_run
+    )
+    services.import_batch_start(batch=batch)
+    batch.refresh_from_db()
+    if batch.status == ImportStatus.FAILED:
+        raise ValidationError({"file": [batch.error or _("The file could not be imported.")]})
+    return ImportBatchOut.from_batch(batch)
+
+
+@router.get("/", response={200: list[ImportBatchOut], **ERRORS}, summary="Past imports")
+def import_list(request, limit: int = 50):
+    batches = selectors.import_batch_list(user=request.user)[: max(1, min(limit, 500))]
+    return [ImportBatchOut.from_batch(b) for b in batches]
+
+
+@router.get("/{batch_id}", response={200: ImportBatchOut, **ERRORS}, summary="One import")
+def import_get(request, batch_id: int):
+    return ImportBatchOut.from_batch(selectors.import_batch_get(user=request.user, pk=batch_id))
+
+
+@router.get("/{batch_id}/errors", response={200: list[RowErrorOut], **ERRORS}, summary="Rejected rows of an import")
+def import_errors(request, batch_id: int, offset: int = 0, limit: int = 1000):
+    batch = selectors.import_batch_get(user=request.user, pk=batch_id)
+    rows = selectors.import_row_errors(user=request.user, batch=batch)
+    offset = max(offset, 0)
+    return list(rows.values("row", "column", "reason")[offset : offset + max(1, min(limit, 10000))])

@@ -33,6 +33,9 @@ class ImportBatch(StoreOwnedModel):
         verbose_name = _("DMS import")
         ordering = ["-created_at", "-id"]
 
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.kind} {self.filename}"
+
 
 class ImportRowError(models.Model):
     """A rejected row: its 1-based row number in the file (header = row 1), column and reason."""
@@ -47,3 +50,6 @@ class ImportRowError(models.Model):
         verbose_name = _("import row error")
         ordering = ["batch", "row", "id"]
         indexes = [models.Index(fields=["batch", "row"], name="import_error_batch_row_idx")]
+
+    def __str__(self) -> str:
+        return f"row {self.row} {self.column}: {self.reason}"

@@ -1,0 +1,37 @@
+from django import forms
+from django.conf import settings
+from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext_lazy as _
+
+from aftercare.org.models import Store
+
+from .choices import ImportKind
+
+ALLOWED_SUFFIXES = (".csv", ".txt", ".xlsx")
+
+
+class ImportUploadForm(forms.Form):
+    store = forms.ModelChoiceField(label=_("Store"), queryset=Store.objects.none())
+    kind = forms.ChoiceField(label=_("What the file contains"), choices=ImportKind.choices)
+    file = forms.FileField(label=_("DMS export (CSV or XLSX)"))
+    dry_run = forms.BooleanField(
+        label=_("Dry run: check and count only, change nothing"), required=False
+    )
+
+    def __init__(self, *args, user_store_ids=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["store"].queryset = Store.objects.filter(pk__in=user_store_ids).order_by("code")
+        if len(user_store_ids) == 1:
+            self.fields["store"].initial = next(iter(user_store_ids))
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        name = (upload.name or "").lower()
+        if not name.endswith(ALLOWED_SUFFIXES):
+            raise forms.ValidationError(_("Upload a .csv or .xlsx file."))
+        limit = settings.IMPORT_MAX_UPLOAD_BYTES
+        if upload.size > limit:
+            raise forms.ValidationError(
+                _("The file is larger than %(limit)s.") % {"limit": filesizeformat(limit)}
+            )
+        return upload

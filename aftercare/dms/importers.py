@@ -1,0 +1,642 @@
+"""The DMS import engine: per-row validation in Python, set-based writes in SQL.
+
+Rows are validated one at a time (`RowValidator`) into flat tuples and handed over in chunks.
+Each chunk is loaded into a temporary staging table (PostgreSQL: `COPY`; SQLite: `executemany`)
+and written with a handful of set-based statements (`ChunkWriter`): missing vehicles and
+customers are created, ownerships opened, then the kind's rows are updated where their
+`row_hash` differs and inserted where missing. Rows whose hash equals the stored one are
+"unchanged" and not touched, which makes a second import of the same file a no-op.
+"""
+
+import hashlib
+import operator
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from aftercare.customers.models import (
+    Customer,
+    InsurancePolicy,
+    MileageReading,
+    Ownership,
+    RepairOrder,
+    SalesDelivery,
+    Vehicle,
+)
+from aftercare.customers.services import customer_numbers_allocate
+
+from .choices import ImportKind
+from .fields import KINDS, KindSpec
+from .readers import Table, raw_text
+
+# Staging columns: (name, PostgreSQL type). SQLite gets TEXT / INTEGER.
+STAGE_COLUMNS = (
+    ("row_no", "integer"),
+    ("row_hash", "text"),
+    ("ckey", "text"),
+    ("c_hash", "text"),
+    ("customer_code", "text"),
+    ("name", "text"),
+    ("mobile", "text"),
+    ("mobile2", "text"),
+    ("address", "text"),
+    ("region", "text"),
+    ("birthday", "date"),
+    ("background", "text"),
+    ("contact_person", "text"),
+    ("contact_phone", "text"),
+    ("vin", "text"),
+    ("plate", "text"),
+    ("brand", "text"),
+    ("model", "text"),
+    ("delivery_date", "date"),
+    ("ev_date", "date"),
+    ("delivered_at", "timestamp"),
+    ("sales_consultant", "text"),
+    ("order_number", "text"),
+    ("ro_number", "text"),
+    ("settled_at", "timestamp"),
+    ("ro_kind", "text"),
+    ("amount", "numeric(12,2)"),
+    ("mileage", "integer"),
+    ("service_advisor", "text"),
+    ("booked", "boolean"),
+    ("fault", "text"),
+    ("policy_number", "text"),
+    ("insurer", "text"),
+    ("start_date", "date"),
+    ("expiry_date", "date"),
+    ("premium", "numeric(12,2)"),
+    ("policy_kind", "text"),
+)
+CUSTOMER_COLUMNS = tuple(f.name for f in KINDS[ImportKind.CUSTOMERS].fields[:10])
+DATETIME_FIELDS = {"delivered_at", "settled_at"}
+# The field that is the natural key of each kind (used to name the column of key errors).
+KEY_COLUMN = {
+    ImportKind.CUSTOMERS: "ckey",
+    ImportKind.DELIVERIES: "vin",
+    ImportKind.REPAIR_ORDERS: "ro_number",
+    ImportKind.POLICIES: "policy_number",
+}
+KEY_FIELD = {
+    ImportKind.CUSTOMERS: "name",
+    ImportKind.DELIVERIES: "vin",
+    ImportKind.REPAIR_ORDERS: "ro_number",
+    ImportKind.POLICIES: "policy_number",
+}
+
+
+@dataclass
+class RowError:
+    row: int
+    column: str
+    reason: str
+    raw: str = ""
+
+
+@dataclass
+class Chunk:
+    rows: list[tuple]
+    errors: list[RowError]
+    rejected: int
+    read: int
+
+
+@dataclass
+class ChunkResult:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+
+def stage_columns_for(spec: KindSpec) -> tuple[str, ...]:
+    """The staging columns a kind fills, in tuple order."""
+    names = {f.name for f in spec.fields}
+    if names & DATETIME_FIELDS:
+        names.add("ev_date")
+    if spec.kind == ImportKind.POLICIES:
+        names.add("ev_date")
+    if spec.kind == ImportKind.DELIVERIES:
+        names.add("delivery_date")  # the delivery date of the vehicle file
+    names |= {"row_no", "row_hash", "ckey", "c_hash"}
+    return tuple(name for name, _type in STAGE_COLUMNS if name in names)
+
+
+class RowValidator:
+    """Turns table rows into staged tuples, collecting row errors and rejecting duplicate keys."""
+
+    def __init__(self, table: Table, spec: KindSpec):
+        self.table = table
+        self.spec = spec
+        self.columns = stage_columns_for(spec)
+        self.plan = [
+            (f.name, table.mapping[f.name], f.parse, f.max_length, self.header(f.name))
+            for f in spec.fields
+            if f.name in table.mapping
+        ]
+        self.customer_hashed = [name for name in CUSTOMER_COLUMNS if name in table.mapping and name != "vin"]
+        self.required = [(name, self.header(name)) for name in spec.required]
+        self.seen: set[int] = set()  # hash() of each key seen (duplicates in the file are rejected)
+        self.seen_customers: dict[int, int] = {}  # customers kind: key hash → row << 48 | details hash
+        self.template = dict.fromkeys(name for name, _type in STAGE_COLUMNS)
+        self.getter = operator.itemgetter(*self.columns)
+
+    def header(self, name: str) -> str:
+        index = self.table.mapping.get(name)
+        if index is None:
+            return self.spec.field(name).label
+        return self.table.headers[index] or self.spec.field(name).label
+
+    def missing_required(self) -> list[str]:
+        return [self.spec.field(name).label for name in self.spec.required if name not in self.table.mapping]
+
+    def chunks(self, size: int) -> Iterator[Chunk]:
+        rows: list[tuple] = []
+        errors: list[RowError] = []
+        rejected = read = 0
+        for row_no, cells in self.table.rows:
+            if not any(c is not None and c != "" and (type(c) is not str or c.strip()) for c in cells):
+                continue
+            read += 1
+            staged, row_errors = self.validate(row_no, cells)
+            if row_errors:
+                rejected += 1
+                raw = raw_text(cells)
+                errors.extend(RowError(row_no, column, reason, raw) for column, reason in row_errors)
+            else:
+                rows.append(staged)
+            if read >= size:
+                yield Chunk(rows, errors, rejected, read)
+                rows, errors, rejected, read = [], [], 0, 0
+        if read:
+            yield Chunk(rows, errors, rejected, read)
+
+    def validate(self, row_no: int, cells: list):
+        """(staged tuple, None) or (None, [(column, reason), ...]). The hot loop of the import."""
+        values = self.template.copy()
+        errors: list[tuple[str, str]] | None = None
+        parts: list[str] = []
+        width = len(cells)
+        for name, index, parse, max_length, header in self.plan:
+            raw = cells[index] if index < width else None
+            if raw is None or raw == "":
+                parts.append("")
+                continue
+            try:
+                value = parse(raw)
+            except ValidationError as exc:
+                errors = errors or []
+                errors.append((header, exc.messages[0][:250]))
+                continue
+            if value is None:
+                parts.append("")
+                continue
+            if name in DATETIME_FIELDS:
+                value, values["ev_date"] = value
+            elif max_length and len(value) > max_length:
+                errors = errors or []
+                errors.append((header, _("Too long (at most %(n)s characters)") % {"n": max_length}))
+                continue
+            values[name] = value
+            parts.append(value if type(value) is str else str(value))
+        for name, header in self.required:
+            if values[name] is None and not (errors and any(e[0] == header for e in errors)):
+                errors = errors or []
+                errors.append((header, _("Required")))
+        if errors:
+            return None, errors
+        values["row_hash"] = hashlib.md5("\x1f".join(parts).encode(), usedforsecurity=False).hexdigest()
+        return self.finish(row_no, values)
+
+    def finish(self, row_no: int, values: dict):
+        kind = self.spec.kind
+        name = values["name"]
+        if values["customer_code"] is not None:
+            ckey = "k:" + values["customer_code"]
+        elif values["mobile"] is not None:
+            ckey = "m:" + values["mobile"] + "|" + name
+        elif values["vin"] is not None:
+            ckey = "v:" + values["vin"] + "|" + name
+        else:
+            return None, [(self.header("mobile"), _("A customer needs a customer code, a mobile or a VIN"))]
+        values["ckey"] = ckey
+        if kind == ImportKind.CUSTOMERS:
+            c_hash = hashlib.md5(
+                "\x1f".join(str(values[n] or "") for n in self.customer_hashed).encode(), usedforsecurity=False
+            ).hexdigest()
+            values["c_hash"] = c_hash
+            key = hash(ckey)
+            fingerprint = hash(c_hash) & 0xFFFFFFFFFFFF
+            first = self.seen_customers.get(key)
+            if first is None:
+                self.seen_customers[key] = (row_no << 48) | fingerprint
+            elif first & 0xFFFFFFFFFFFF != fingerprint:
+                return None, [
+                    (
+                        self.header("name"),
+                        _("Same customer as row %(row)s but with different details") % {"row": first >> 48},
+                    )
+                ]
+            values["ev_date"] = values["delivery_date"]
+        else:
+            key_field = KEY_FIELD[kind]
+            key = hash(values[key_field])
+            if key in self.seen:
+                return None, [(self.header(key_field), _("Duplicate: this key appears in an earlier row of the file"))]
+            self.seen.add(key)
+            if kind == ImportKind.DELIVERIES:
+                values["delivery_date"] = values["ev_date"]
+            elif kind == ImportKind.POLICIES:
+                if values["expiry_date"] <= values["start_date"]:
+                    return None, [(self.header("expiry_date"), _("Expiry date must be after the start date"))]
+                values["ev_date"] = values["start_date"]
+        values["row_no"] = row_no
+        return self.getter(values), None
+
+
+class ChunkWriter:
+    """Writes one chunk of staged tuples with set-based SQL (the same statements on PostgreSQL and SQLite).
+
+    Besides the wide staging table, two narrow ones hold one row per vehicle (`dms_veh`, by VIN) and
+    per customer key (`dms_cust`); vehicles and customers are resolved there, once per key, and the
+    kind's rows are then written with a join.
+    """
+
+    def __init__(self, spec: KindSpec, store, columns: tuple[str, ...], key_header: str = ""):
+        self.spec = spec
+        self.kind = spec.kind
+        self.store_id = store.pk
+        self.prefix = store.customer_number_prefix or store.code
+        self.columns = columns
+        self.key_header = key_header
+        self.has_vin = "vin" in columns
+        self.pg = connection.vendor == "postgresql"
+        self.t = {
+            "V": Vehicle._meta.db_table,
+            "C": Customer._meta.db_table,
+            "O": Ownership._meta.db_table,
+            "M": MileageReading._meta.db_table,
+            "D": SalesDelivery._meta.db_table,
+            "R": RepairOrder._meta.db_table,
+            "P": InsurancePolicy._meta.db_table,
+        }
+
+    # --- dialect helpers -------------------------------------------------------------------
+    def ts(self, column: str) -> str:
+        return f"({column} AT TIME ZONE 'UTC')" if self.pg else column
+
+    def pad7(self, expr: str) -> str:
+        if self.pg:
+            return f"(CASE WHEN {expr} < 10000000 THEN lpad(({expr})::text, 7, '0') ELSE ({expr})::text END)"
+        return f"printf('%%07d', {expr})"
+
+    def plus_days(self, column: str, days: int) -> str:
+        return f"({column} + {days})" if self.pg else f"date({column}, '+{days} days')"
+
+    def _type(self, sql_type: str) -> str:
+        if self.pg:
+            return sql_type
+        return "INTEGER" if sql_type in ("integer", "bigint", "boolean") else "TEXT"
+
+    # --- the chunk ---------------------------------------------------------------------------
+    def write(self, rows: list[tuple]) -> ChunkResult:
+        now = timezone.now()
+        self.now = now if self.pg else now.replace(tzinfo=None).isoformat(sep=" ")
+        self.today = timezone.localdate(now).isoformat()
+        result = ChunkResult()
+        with connection.cursor() as cur:
+            self.cur = cur
+            self._create_tables()
+            self._load(rows)
+            staged = len(rows) - self._reject_foreign_keys(result)
+            self._collect_keys()
+            if self.has_vin:
+                self._vehicles()
+            self._customers()
+            if self.has_vin:
+                self._ownerships()
+            getattr(self, f"_target_{self.kind}")(result)
+            result.unchanged = staged - result.created - result.updated
+            for table in ("dms_stage", "dms_veh", "dms_cust"):
+                cur.execute(f"DROP TABLE {table}")
+        return result
+
+    def _x(self, sql: str, params=()) -> int:
+        self.cur.execute(sql.format(**self.t), params)
+        return self.cur.rowcount
+
+    def _create_tables(self) -> None:
+        for table in ("dms_stage", "dms_veh", "dms_cust"):
+            self.cur.execute(f"DROP TABLE IF EXISTS {table}")
+        cols = ", ".join(f"{n} {self._type(t)}" for n, t in STAGE_COLUMNS)
+        self.cur.execute(f"CREATE TEMP TABLE dms_stage ({cols})")
+        flag = f"{self._type('boolean')} DEFAULT FALSE"
+        self.cur.execute(
+            f"CREATE TEMP TABLE dms_veh (vin {self._type('text')} PRIMARY KEY, row_no {self._type('integer')}, "
+            f"ckey {self._type('text')}, plate {self._type('text')}, brand {self._type('text')}, "
+            f"model {self._type('text')}, delivery_date {self._type('date')}, ev_date {self._type('date')}, "
+            f"id {self._type('bigint')}, fl_new {flag}, fl_owner {flag})"
+        )
+        self.cur.execute(
+            f"CREATE TEMP TABLE dms_cust (ckey {self._type('text')} PRIMARY KEY, row_no {self._type('integer')}, "
+            f"name {self._type('text')}, mobile {self._type('text')}, code {self._type('text')}, "
+            f"vin {self._type('text')}, c_hash {self._type('text')}, id {self._type('bigint')}, "
+            f"rn {self._type('bigint')}, number {self._type('text')}, fl_new {flag}, fl_chg {flag})"
+        )
+
+    def _load(self, rows: list[tuple]) -> None:
+        names = ", ".join(self.columns)
+        if self.pg:
+            with self.cur.cursor.copy(f"COPY dms_stage ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            marks = ", ".join(["%s"] * len(self.columns))
+            self.cur.executemany(f"INSERT INTO dms_stage ({names}) VALUES ({marks})", rows)
+            for col in sorted({"row_no", "vin", "ckey", KEY_COLUMN[self.kind]}):
+                self.cur.execute(f"CREATE INDEX dms_stage_{col} ON dms_stage ({col})")
+
+    def _reject_foreign_keys(self, result: ChunkResult) -> int:
+        """Policy numbers are unique in the group: one held by another store is not ours to change."""
+        if self.kind != ImportKind.POLICIES:
+            return 0
+        self.cur.execute(
+            "SELECT s.row_no FROM dms_stage s JOIN {P} p ON p.policy_number = s.policy_number "
+            "WHERE p.store_id <> %s".format(**self.t),
+            [self.store_id],
+        )
+        bad = [r[0] for r in self.cur.fetchall()]
+        if bad:
+            reason = _("This policy number belongs to another store")
+            result.errors.extend(RowError(row, self.key_header, reason) for row in bad)
+            self._x(
+                "DELETE FROM dms_stage WHERE policy_number IN (SELECT policy_number FROM {P} WHERE store_id <> %s)",
+                [self.store_id],
+            )
+        return len(bad)
+
+    def _collect_keys(self) -> None:
+        """One row per customer key (its first row) and per VIN (its earliest event)."""
+        self._x(
+            "INSERT INTO dms_cust (ckey, row_no, name, mobile, code, vin, c_hash) "
+            "SELECT ckey, row_no, name, mobile, customer_code, vin, c_hash FROM (SELECT ckey, row_no, name, mobile, "
+            "customer_code, vin, c_hash, ROW_NUMBER() OVER (PARTITION BY ckey ORDER BY row_no) AS rk "
+            "FROM dms_stage) x WHERE rk = 1"
+        )
+        if self.has_vin:
+            self._x(
+                "INSERT INTO dms_veh (vin, row_no, ckey, plate, brand, model, delivery_date, ev_date) "
+                "SELECT vin, row_no, ckey, plate, brand, model, delivery_date, ev_date FROM (SELECT vin, row_no, ckey, "
+                "plate, brand, model, delivery_date, ev_date, ROW_NUMBER() OVER (PARTITION BY vin "
+                "ORDER BY ev_date, row_no) AS rk FROM dms_stage WHERE vin IS NOT NULL) x WHERE rk = 1"
+            )
+
+    # --- vehicles ------------------------------------------------------------------------------
+    def _vehicles(self) -> None:
+        S, now = self.store_id, self.now
+        # correlated subqueries: one index lookup per key, whatever the planner thinks of the temp tables
+        find = "UPDATE dms_veh SET id = (SELECT v.id FROM {V} v WHERE v.vin = dms_veh.vin){flag} WHERE id IS NULL"
+        self._x(find.replace("{flag}", ""))
+        self._x(
+            "INSERT INTO {V} (store_id, vin, plate, brand, model, delivery_date, row_hash, created_at, updated_at) "
+            "SELECT %s, vin, COALESCE(plate, ''), COALESCE(brand, ''), COALESCE(model, ''), delivery_date, '', %s, %s "
+            "FROM dms_veh WHERE id IS NULL",
+            [S, now, now],
+        )
+        self._x(find.replace("{flag}", ", fl_new = TRUE"))
+        if not {"plate", "brand", "model", "delivery_date"} & set(self.columns):
+            return
+        if self.kind in (ImportKind.CUSTOMERS, ImportKind.DELIVERIES):
+            # the DMS is the master of the vehicle file: non-empty values overwrite
+            sets = (
+                "plate = COALESCE(k.plate, v.plate), brand = COALESCE(k.brand, v.brand), "
+                "model = COALESCE(k.model, v.model), delivery_date = COALESCE(k.delivery_date, v.delivery_date)"
+            )
+            cond = (
+                "(k.plate IS NOT NULL AND k.plate <> v.plate) OR (k.brand IS NOT NULL AND k.brand <> v.brand) "
+                "OR (k.model IS NOT NULL AND k.model <> v.model) OR (k.delivery_date IS NOT NULL AND "
+                "(v.delivery_date IS NULL OR k.delivery_date <> v.delivery_date))"
+            )
+        else:
+            # orders and policies are history: they only fill what the vehicle file lacks
+            sets = (
+                "plate = CASE WHEN v.plate = '' THEN COALESCE(k.plate, '') ELSE v.plate END, "
+                "brand = CASE WHEN v.brand = '' THEN COALESCE(k.brand, '') ELSE v.brand END, "
+                "model = CASE WHEN v.model = '' THEN COALESCE(k.model, '') ELSE v.model END, "
+                "delivery_date = COALESCE(v.delivery_date, k.delivery_date)"
+            )
+            cond = (
+                "(v.plate = '' AND k.plate IS NOT NULL) OR (v.brand = '' AND k.brand IS NOT NULL) "
+                "OR (v.model = '' AND k.model IS NOT NULL) OR (v.delivery_date IS NULL AND k.delivery_date IS NOT NULL)"
+            )
+        self._x(
+            "UPDATE {V} AS v SET " + sets + ", updated_at = %s FROM dms_veh k "
+            "WHERE v.id = k.id AND NOT k.fl_new AND v.store_id = %s AND (" + cond + ")",
+            [now, S],
+        )
+
+    # --- customers -----------------------------------------------------------------------------
+    def _customers(self) -> None:
+        S = self.store_id
+        # 1. DMS customer code (a merged customer answers with the file it was merged into)
+        self._x(
+            "UPDATE dms_cust SET id = (SELECT COALESCE(c.merged_into_id, c.id) FROM {C} c WHERE c.store_id = %s "
+            "AND c.dms_code = dms_cust.code) WHERE id IS NULL AND code IS NOT NULL",
+            [S],
+        )
+        # 2. mobile + name
+        self._x(
+            "UPDATE dms_cust SET id = (SELECT MIN(c.id) FROM {C} c WHERE c.store_id = %s "
+            "AND c.mobile = dms_cust.mobile AND c.name = dms_cust.name AND c.is_active "
+            "AND (dms_cust.code IS NULL OR c.dms_code IS NULL)) "
+            "WHERE id IS NULL AND mobile IS NOT NULL",
+            [S],
+        )
+        # 3. a present or past owner of the same vehicle with the same name
+        if self.has_vin:
+            self._x(
+                "UPDATE dms_cust SET id = (SELECT MIN(c.id) FROM {O} o JOIN {C} c ON c.id = o.customer_id "
+                "WHERE o.vehicle_id = (SELECT vv.id FROM dms_veh vv WHERE vv.vin = dms_cust.vin) AND c.store_id = %s "
+                "AND c.name = dms_cust.name AND c.is_active) WHERE id IS NULL AND vin IS NOT NULL",
+                [S],
+            )
+        # 4. without code or mobile: the customer already on this order / delivery / policy, if the name matches
+        target = {
+            ImportKind.REPAIR_ORDERS: "{R} t WHERE t.store_id = %s AND t.ro_number = s.ro_number",
+            ImportKind.DELIVERIES: (
+                "{D} t WHERE t.store_id = %s AND t.vehicle_id = (SELECT vv.id FROM dms_veh vv WHERE vv.vin = s.vin)"
+            ),
+            ImportKind.POLICIES: "{P} t WHERE t.store_id = %s AND t.policy_number = s.policy_number",
+        }.get(self.kind)
+        if target:
+            self._x(
+                "UPDATE dms_cust AS k SET id = c.id FROM (SELECT s.ckey, (SELECT t.customer_id FROM " + target + ") "
+                "AS cid FROM dms_stage s WHERE s.mobile IS NULL AND s.customer_code IS NULL) x JOIN {C} c "
+                "ON c.id = x.cid WHERE k.id IS NULL AND x.ckey = k.ckey AND c.name = k.name AND c.is_active",
+                [S],
+            )
+        is_customers = self.kind == ImportKind.CUSTOMERS
+        if is_customers:
+            self._x("UPDATE dms_cust AS k SET fl_chg = TRUE FROM {C} c WHERE c.id = k.id AND c.row_hash <> k.c_hash")
+        # 5. new customer files, numbered in one block
+        count = self._x(
+            "UPDATE dms_cust AS k SET rn = x.rn, fl_new = TRUE FROM (SELECT ckey, ROW_NUMBER() OVER "
+            "(ORDER BY row_no) AS rn FROM dms_cust WHERE id IS NULL) x WHERE x.ckey = k.ckey"
+        )
+        if count:
+            numbers = customer_numbers_allocate(store_id=S, count=count)
+            first = int(numbers[0][len(self.prefix) :])
+            self._x("UPDATE dms_cust SET rn = rn + %s WHERE fl_new", [first - 1])
+            self._x("UPDATE dms_cust SET number = %s || " + self.pad7("rn") + " WHERE fl_new", [self.prefix])
+            text_cols = ("mobile", "mobile2", "address", "region", "background", "contact_person", "contact_phone")
+            self._x(
+                "INSERT INTO {C} (store_id, number, dms_code, name, " + ", ".join(text_cols) + ", birthday, "
+                "consent_service_calls, consent_marketing, source, is_active, row_hash, created_at, updated_at) "
+                "SELECT %s, k.number, k.code, k.name, " + ", ".join(f"COALESCE(s.{c}, '')" for c in text_cols)
+                + ", s.birthday, TRUE, FALSE, 'dms_import', TRUE, " + ("k.c_hash" if is_customers else "''")
+                + ", %s, %s FROM dms_cust k JOIN dms_stage s ON s.row_no = k.row_no WHERE k.fl_new",
+                [S, self.now, self.now],
+            )
+            self._x(
+                "UPDATE dms_cust SET id = (SELECT c.id FROM {C} c WHERE c.store_id = %s "
+                "AND c.number = dms_cust.number) WHERE fl_new",
+                [S],
+            )
+        if is_customers:
+            self._update_customers()
+
+    def _update_customers(self) -> None:
+        present = [c for c in CUSTOMER_COLUMNS if c in self.columns and c != "name"]
+        sets = ["name = s.name"]
+        for col in present:
+            target = "dms_code" if col == "customer_code" else col
+            sets.append(f"{target} = COALESCE(s.{col}, c.{target})")
+        self._x(
+            f"UPDATE {{C}} AS c SET {', '.join(sets)}, row_hash = k.c_hash, updated_at = %s "
+            "FROM dms_cust k JOIN dms_stage s ON s.row_no = k.row_no WHERE c.id = k.id AND k.fl_chg",
+            [self.now],
+        )
+
+    # --- ownership -----------------------------------------------------------------------------
+    def _ownerships(self) -> None:
+        """A vehicle without a current owner gets this file's customer (never a silent transfer)."""
+        self._x(
+            "UPDATE dms_veh SET fl_owner = TRUE WHERE fl_new OR (SELECT MIN(o.id) FROM {O} o "
+            "WHERE o.vehicle_id = dms_veh.id AND o.valid_to IS NULL) IS NULL"
+        )
+        self._x(
+            "INSERT INTO {O} (store_id, vehicle_id, customer_id, valid_from, valid_to, created_at, updated_at) "
+            "SELECT %s, vv.id, k.id, COALESCE(vv.ev_date, vv.delivery_date, %s), NULL, %s, %s "
+            "FROM dms_veh vv JOIN dms_cust k ON k.ckey = vv.ckey WHERE vv.fl_owner",
+            [self.store_id, self.today, self.now, self.now],
+        )
+
+    # --- the kinds -----------------------------------------------------------------------------
+    def _target_customers(self, result: ChunkResult) -> None:
+        vnew = "COALESCE(vv.fl_new, FALSE)"
+        vown = "COALESCE(vv.fl_owner, FALSE)"
+        self.cur.execute(
+            f"SELECT COALESCE(SUM(CASE WHEN k.fl_new OR {vnew} THEN 1 ELSE 0 END), 0), "
+            f"COALESCE(SUM(CASE WHEN NOT (k.fl_new OR {vnew}) AND (k.fl_chg OR {vown}) THEN 1 ELSE 0 END), 0) "
+            "FROM dms_stage s JOIN dms_cust k ON k.ckey = s.ckey LEFT JOIN dms_veh vv ON vv.vin = s.vin"
+        )
+        result.created, result.updated = (int(x) for x in self.cur.fetchone())
+
+    def _upsert(self, result: ChunkResult, table: str, key_match: str, fields: dict[str, tuple[str, str]],
+                joins: str = "") -> None:
+        """UPDATE rows whose hash differs, INSERT missing ones. fields: column → (insert expr, update expr)."""
+        S, now = self.store_id, self.now
+        source = "dms_stage s JOIN dms_cust k ON k.ckey = s.ckey"
+        if self.has_vin:
+            source += " JOIN dms_veh vv ON vv.vin = s.vin"
+        source += joins
+        sets = ", ".join(f"{col} = {upd}" for col, (_ins, upd) in fields.items() if upd)
+        result.updated = self._x(
+            f"UPDATE {table} AS t SET {sets}, row_hash = s.row_hash, updated_at = %s FROM {source} "
+            f"WHERE t.store_id = %s AND {key_match} AND t.row_hash <> s.row_hash",
+            [now, S],
+        )
+        cols = ", ".join(fields)
+        exprs = ", ".join(ins for ins, _upd in fields.values())
+        result.created = self._x(
+            f"INSERT INTO {table} (store_id, {cols}, row_hash, created_at, updated_at) "
+            f"SELECT %s, {exprs}, s.row_hash, %s, %s FROM {source} "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE t.store_id = %s AND {key_match})",
+            [S, now, now, S],
+        )
+
+    def _opt(self, col: str, target: str, default: str) -> tuple[str, str]:
+        """An optional column: empty keeps the stored value."""
+        if col not in self.columns:
+            return default, ""
+        return f"COALESCE(s.{col}, {default})", f"COALESCE(s.{col}, t.{target})"
+
+    def _target_repair_orders(self, result: ChunkResult) -> None:
+        self._upsert(
+            result,
+            "{R}",
+            "t.ro_number = s.ro_number",
+            {
+                "ro_number": ("s.ro_number", ""),
+                "vehicle_id": ("vv.id", "vv.id"),
+                "customer_id": ("k.id", "k.id"),
+                "settled_at": (self.ts("s.settled_at"), self.ts("s.settled_at")),
+                "kind": ("s.ro_kind", "s.ro_kind"),
+                "amount": self._opt("amount", "amount", "0"),
+                "mileage": self._opt("mileage", "mileage", "NULL"),
+                "service_advisor": self._opt("service_advisor", "service_advisor", "''"),
+                "booked": self._opt("booked", "booked", "FALSE"),
+                "fault_description": self._opt("fault", "fault_description", "''"),
+            },
+        )
+        if "mileage" in self.columns:
+            self._x(
+                "INSERT INTO {M} (store_id, vehicle_id, read_on, km, source, created_at, updated_at) "
+                "SELECT %s, vv.id, s.ev_date, MAX(s.mileage), 'repair_order', %s, %s FROM dms_stage s "
+                "JOIN dms_veh vv ON vv.vin = s.vin WHERE s.mileage IS NOT NULL GROUP BY vv.id, s.ev_date "
+                "ON CONFLICT (vehicle_id, read_on, source) DO UPDATE SET km = excluded.km, "
+                "updated_at = excluded.updated_at WHERE {M}.km <> excluded.km",
+                [self.store_id, self.now, self.now],
+            )
+
+    def _target_deliveries(self, result: ChunkResult) -> None:
+        self._upsert(
+            result,
+            "{D}",
+            "t.vehicle_id = vv.id",
+            {
+                "vehicle_id": ("vv.id", ""),
+                "customer_id": ("k.id", "k.id"),
+                "delivered_at": (self.ts("s.delivered_at"), self.ts("s.delivered_at")),
+                "sales_consultant": self._opt("sales_consultant", "sales_consultant", "''"),
+                "order_number": self._opt("order_number", "order_number", "''"),
+            },
+        )
+
+    def _target_policies(self, result: ChunkResult) -> None:
+        # no kind in the file: a policy starting within 31 days of the vehicle's delivery is the new-car policy
+        kind = (
+            "COALESCE(s.policy_kind, CASE WHEN v.delivery_date IS NOT NULL AND s.start_date >= v.delivery_date "
+            "AND s.start_date <= " + self.plus_days("v.delivery_date", 31) + " THEN 'new_car' ELSE 'renewal' END)"
+        )
+        self._upsert(
+            result,
+            "{P}",
+            "t.policy_number = s.policy_number",
+            {
+                "policy_number": ("s.policy_number", ""),
+                "vehicle_id": ("vv.id", "vv.id"),
+                "customer_id": ("k.id", "k.id"),
+                "insurer": ("s.insurer", "s.insurer"),
+                "start_date": ("s.start_date", "s.start_date"),
+                "expiry_date": ("s.expiry_date", "s.expiry_date"),
+                "premium": self._opt("premium", "premium", "0"),
+                "kind": (kind, kind),
+            },
+            joins=" JOIN {V} v ON v.id = vv.id",
+        )

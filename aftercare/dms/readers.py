@@ -1,0 +1,224 @@
+"""Streaming readers for DMS exports: CSV (UTF-8, UTF-8 with BOM, UTF-16, GB18030/GBK) and XLSX.
+
+`open_table(path, aliases)` detects the format and encoding, finds the header row, maps the
+file's headers to our field names and yields `(row_number, cells)` one row at a time
+(header = row 1, as a spreadsheet numbers them). Nothing is held in memory but the current row.
+"""
+
+import codecs
+import csv
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from django.utils.translation import gettext as _
+
+from aftercare.customers.validators import clean_text
+
+SAMPLE_BYTES = 64 * 1024
+HEADER_SEARCH_ROWS = 10
+csv.field_size_limit(10 * 1024 * 1024)
+
+
+class ImportFileError(Exception):
+    """The file as a whole cannot be imported (unreadable, wrong format, missing required columns)."""
+
+
+_HEADER_JUNK = re.compile(r"[\s_*:：#]")
+_HEADER_NOTE = re.compile(r"[（(【\[].*?[)）】\]]")
+
+
+def header_key(text) -> str:
+    """Normalise a header for lookup: NFKC, lower case, no spaces/underscores/asterisks."""
+    return _HEADER_JUNK.sub("", clean_text(text).lower())
+
+
+def header_lookup(aliases: dict[str, tuple[str, ...]]) -> dict[str, str]:
+    """{normalised alias: field name} from {field name: aliases}."""
+    lookup = {}
+    for name, names in aliases.items():
+        for alias in (name, *names):
+            lookup[header_key(alias)] = name
+    return lookup
+
+
+def map_headers(headers: list, lookup: dict[str, str]) -> dict[str, int]:
+    """{field name: column index}; the first column wins when a field appears twice."""
+    mapping: dict[str, int] = {}
+    for index, header in enumerate(headers):
+        key = header_key(header or "")
+        if not key:
+            continue
+        name = lookup.get(key) or lookup.get(_HEADER_NOTE.sub("", key))
+        if name and name not in mapping:
+            mapping[name] = index
+    return mapping
+
+
+@dataclass
+class Table:
+    """An opened file: how it was read, its headers and a row iterator."""
+
+    encoding: str
+    headers: list[str]
+    mapping: dict[str, int]
+    rows: Iterator[tuple[int, list]]
+    total_estimate: int = 0
+    _closers: list = field(default_factory=list)
+
+    def close(self) -> None:
+        for closer in self._closers:
+            try:
+                closer()
+            except Exception:  # noqa: BLE001 - closing is best effort
+                pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def detect_encoding(sample: bytes) -> str:
+    """utf-8-sig when the sample is strict UTF-8 (a cut multi-byte tail is allowed), utf-16 on its BOM,
+    else gb18030 (a superset of GBK and GB2312)."""
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    try:
+        codecs.getincrementaldecoder("utf-8")("strict").decode(sample, final=False)
+    except UnicodeDecodeError:
+        return "gb18030"
+    return "utf-8-sig"
+
+
+def _count_lines(path) -> int:
+    count = 0
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            count += block.count(b"\n")
+    return count
+
+
+def open_table(path, aliases: dict[str, tuple[str, ...]]) -> Table:
+    """Open `path` (CSV or XLSX, detected from the content) and locate the header row."""
+    try:
+        with open(path, "rb") as fh:
+            sample = fh.read(SAMPLE_BYTES)
+    except OSError as exc:
+        raise ImportFileError(_("Cannot read the file: %(error)s") % {"error": exc.strerror or exc}) from None
+    if not sample.strip():
+        raise ImportFileError(_("The file is empty."))
+    lookup = header_lookup(aliases)
+    if sample.startswith(b"PK\x03\x04"):
+        return _open_xlsx(path, lookup)
+    if sample.startswith(b"\xd0\xcf\x11\xe0"):
+        raise ImportFileError(_("Old Excel .xls files are not supported: save the sheet as .xlsx or CSV."))
+    if b"\x00" in sample and not sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise ImportFileError(_("This is not a CSV or XLSX file."))
+    return _open_csv(path, detect_encoding(sample), lookup)
+
+
+def _find_header(rows: Iterator[tuple[int, list]], lookup: dict[str, str]):
+    """The first row (of the first few) that names at least two known columns."""
+    best = None
+    for row_number, cells in rows:
+        mapping = map_headers(cells, lookup)
+        if len(mapping) >= 2 or (len(mapping) == 1 and len(cells) == 1):
+            return row_number, cells, mapping
+        if best is None and any(c not in (None, "") for c in cells):
+            best = (row_number, cells, mapping)
+        if row_number >= HEADER_SEARCH_ROWS:
+            break
+    if best is None:
+        raise ImportFileError(_("The file has no header row."))
+    return best
+
+
+def _open_csv(path, encoding: str, lookup: dict[str, str]) -> Table:
+    fh = open(path, encoding=encoding, errors="strict", newline="")  # noqa: SIM115 - closed by Table
+    try:
+        first_line = fh.readline()
+        fh.seek(0)
+    except UnicodeDecodeError:
+        fh.close()
+        raise ImportFileError(_("The first line cannot be decoded; save the file as UTF-8 or GB18030.")) from None
+    delimiter = "\t" if first_line.count("\t") > first_line.count(",") else ","
+    if first_line.count(";") > max(first_line.count(","), first_line.count("\t")):
+        delimiter = ";"
+    reader = csv.reader(fh, delimiter=delimiter)
+
+    def numbered():
+        number = 0
+        try:
+            for cells in reader:
+                number += 1
+                yield number, cells
+        except UnicodeDecodeError:
+            raise ImportFileError(
+                _("The file is not valid %(encoding)s after row %(row)s; save it in one encoding (UTF-8 or GB18030).")
+                % {"encoding": encoding, "row": number}
+            ) from None
+        except csv.Error as exc:
+            raise ImportFileError(
+                _("Row %(row)s: the CSV cannot be parsed (%(error)s).") % {"row": number + 1, "error": exc}
+            ) from None
+
+    rows = numbered()
+    try:
+        _row, headers, mapping = _find_header(rows, lookup)
+    except Exception:
+        fh.close()
+        raise
+    total = max(_count_lines(path) - _row, 0)
+    return Table(
+        encoding={"utf-8-sig": "utf-8", "gb18030": "gb18030", "utf-16": "utf-16"}[encoding],
+        headers=[clean_text(h) for h in headers],
+        mapping=mapping,
+        rows=rows,
+        total_estimate=total,
+        _closers=[fh.close],
+    )
+
+
+def _open_xlsx(path, lookup: dict[str, str]) -> Table:
+    import zipfile
+
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise ImportFileError(_("The Excel file cannot be opened: %(error)s") % {"error": exc}) from None
+    sheet = workbook.worksheets[0]
+
+    def numbered():
+        for number, cells in enumerate(sheet.iter_rows(values_only=True), start=sheet.min_row or 1):
+            yield number, list(cells)
+
+    rows = numbered()
+    try:
+        header_row, headers, mapping = _find_header(rows, lookup)
+    except Exception:
+        workbook.close()
+        raise
+    try:
+        total = max((sheet.max_row or 0) - header_row, 0)
+    except (TypeError, ValueError):
+        total = 0
+    return Table(
+        encoding="xlsx",
+        headers=[clean_text(h) for h in headers],
+        mapping=mapping,
+        rows=rows,
+        total_estimate=total,
+        _closers=[workbook.close],
+    )
+
+
+def raw_text(cells: list, limit: int = 2000) -> str:
+    """A rejected row as one CSV line, for the error report."""
+    buffer = io.StringIO()
+    csv.writer(buffer).writerow(["" if c is None else c for c in cells])
+    return buffer.getvalue().rstrip("\r\n")[:limit]

@@ -1,0 +1,244 @@
+"""Writes of the DMS import: record a batch, run it (chunk by chunk), enqueue it for the worker."""
+
+import os
+import queue
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from django.conf import settings
+from django.db import DataError, IntegrityError, transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from aftercare.core.choices import AuditAction
+from aftercare.core.services import audit_event_record
+from aftercare.org.models import Store
+
+from .choices import ImportKind, ImportStatus
+from .fields import KINDS
+from .importers import KEY_FIELD, Chunk, ChunkResult, ChunkWriter, RowError, RowValidator
+from .models import ImportBatch, ImportRowError
+from .readers import ImportFileError, open_table
+
+CHUNK_SIZE = int(getattr(settings, "IMPORT_CHUNK_SIZE", 10_000))
+MAX_STORED_ERRORS = int(getattr(settings, "IMPORT_MAX_STORED_ERRORS", 50_000))
+SYNC_MAX_BYTES = int(getattr(settings, "IMPORT_SYNC_MAX_BYTES", 1_000_000))
+
+Progress = Callable[[int, int], None]
+
+
+def import_batch_create(
+    *, actor, store: Store, kind: str, filename: str, upload=None, dry_run: bool = False
+) -> ImportBatch:
+    """Record an import of `kind` into `store`; with `upload` the file is kept for the worker."""
+    batch = ImportBatch(
+        store=store,
+        kind=ImportKind(kind),
+        filename=os.path.basename(filename)[:255],
+        created_by=actor if actor is not None and actor.is_authenticated else None,
+        dry_run=dry_run,
+    )
+    batch.full_clean(exclude=["file"])
+    if upload is not None:
+        suffix = Path(filename).suffix.lower()[:10]
+        batch.file.save(f"{uuid.uuid4().hex}{suffix}", upload, save=False)
+    batch.save()
+    return batch
+
+
+def import_batch_start(*, batch: ImportBatch) -> ImportBatch:
+    """Run a web/API upload: in this request when small, else on the task worker (`db_worker`)."""
+    if batch.file and batch.file.size <= SYNC_MAX_BYTES:
+        try:
+            import_batch_run(batch=batch)
+        except ImportFileError:
+            pass  # recorded on the batch (status failed, error)
+        return batch
+    from .tasks import import_batch_process
+
+    batch_id = batch.pk
+    transaction.on_commit(lambda: import_batch_process.enqueue(batch_id))
+    return batch
+
+
+def _fail(batch: ImportBatch, message: str) -> None:
+    batch.status = ImportStatus.FAILED
+    batch.error = message[:2000]
+    batch.finished_at = timezone.now()
+    batch.save(update_fields=["status", "error", "finished_at", "updated_at"])
+
+
+def import_batch_run(
+    *, batch: ImportBatch, path=None, progress: Progress | None = None, chunk_size: int = CHUNK_SIZE
+) -> ImportBatch:
+    """Import the batch's file. Each chunk is its own transaction: a later failure keeps earlier chunks.
+
+    Raises `ImportFileError` (after recording it on the batch) when the file cannot be read.
+    A dry run validates and writes every chunk, then rolls it back: only the batch and its
+    row errors are kept.
+    """
+    spec = KINDS[batch.kind]
+    store = Store.objects.get(pk=batch.store_id)
+    path = path or batch.file.path
+    batch.status = ImportStatus.RUNNING
+    batch.started_at = timezone.now()
+    batch.save(update_fields=["status", "started_at", "updated_at"])
+    try:
+        table = open_table(path, spec.aliases)
+    except ImportFileError as exc:
+        _fail(batch, str(exc))
+        raise
+    with table:
+        validator = RowValidator(table, spec)
+        missing = validator.missing_required()
+        if missing:
+            message = _("Missing required column(s): %(columns)s") % {"columns": ", ".join(missing)}
+            _fail(batch, message)
+            raise ImportFileError(message)
+        batch.encoding = table.encoding
+        batch.total_rows = table.total_estimate
+        batch.save(update_fields=["encoding", "total_rows", "updated_at"])
+        key_header = validator.header(KEY_FIELD[spec.kind])
+        writer = ChunkWriter(spec, store, validator.columns, key_header)
+        stored_errors = 0
+        try:
+            for chunk in _pipelined(validator.chunks(chunk_size)):
+                result = _write_rows(writer, chunk.rows, batch.dry_run, key_header)
+                stored_errors = _record_chunk(batch, chunk, result, stored_errors)
+                if progress:
+                    progress(batch.processed_rows, batch.total_rows)
+        except ImportFileError as exc:
+            _fail(batch, str(exc))
+            raise
+        except Exception as exc:
+            _fail(batch, f"{type(exc).__name__}: {exc}")
+            raise
+    if stored_errors >= MAX_STORED_ERRORS:
+        batch.error = _("Only the first %(n)s row errors are listed.") % {"n": MAX_STORED_ERRORS}
+    batch.status = ImportStatus.DONE
+    batch.total_rows = batch.processed_rows
+    batch.finished_at = timezone.now()
+    batch.save()
+    if not batch.dry_run:
+        audit_event_record(
+            actor=batch.created_by,
+            action=AuditAction.IMPORT,
+            obj=batch,
+            changed_fields=[],
+            detail={
+                "kind": batch.kind,
+                "rows": batch.total_rows,
+                "created": batch.created_count,
+                "updated": batch.updated_count,
+                "unchanged": batch.unchanged_count,
+                "rejected": batch.rejected_count,
+                "encoding": batch.encoding,
+            },
+        )
+    return batch
+
+
+def _write_rows(writer: ChunkWriter, rows: list[tuple], dry_run: bool, key_header: str) -> ChunkResult:
+    """Write rows in one transaction; if the database refuses one, split and retry to isolate the bad row."""
+    if not rows:
+        return ChunkResult()
+    try:
+        with transaction.atomic():
+            result = writer.write(rows)
+            if dry_run:
+                transaction.set_rollback(True)
+        return result
+    except (IntegrityError, DataError) as exc:
+        if len(rows) == 1:
+            reason = _("The database refused this row: %(error)s") % {"error": str(exc).splitlines()[0][:200]}
+            return ChunkResult(errors=[RowError(rows[0][0], key_header, reason)])
+    middle = len(rows) // 2
+    first = _write_rows(writer, rows[:middle], dry_run, key_header)
+    second = _write_rows(writer, rows[middle:], dry_run, key_header)
+    return ChunkResult(
+        created=first.created + second.created,
+        updated=first.updated + second.updated,
+        unchanged=first.unchanged + second.unchanged,
+        errors=first.errors + second.errors,
+    )
+
+
+def _record_chunk(batch: ImportBatch, chunk: Chunk, result: ChunkResult, stored: int) -> int:
+    errors = chunk.errors + result.errors
+    rejected = chunk.rejected + len({e.row for e in result.errors})
+    room = max(MAX_STORED_ERRORS - stored, 0)
+    if errors and room:
+        ImportRowError.objects.bulk_create(
+            ImportRowError(batch=batch, row=e.row, column=e.column[:50], reason=e.reason[:255], raw=e.raw)
+            for e in sorted(errors, key=lambda e: e.row)[:room]
+        )
+    batch.processed_rows += chunk.read
+    batch.total_rows = max(batch.total_rows, batch.processed_rows)
+    batch.created_count += result.created
+    batch.updated_count += result.updated
+    batch.unchanged_count += result.unchanged
+    batch.rejected_count += rejected
+    ImportBatch.objects.filter(pk=batch.pk).update(
+        processed_rows=batch.processed_rows,
+        total_rows=batch.total_rows,
+        created_count=batch.created_count,
+        updated_count=batch.updated_count,
+        unchanged_count=batch.unchanged_count,
+        rejected_count=batch.rejected_count,
+        updated_at=timezone.now(),
+    )
+    return stored + min(len(errors), room)
+
+
+def _pipelined(items: Iterator, depth: int = 1) -> Iterator:
+    """Run `items` (reading + validating, pure Python) in a thread while the caller writes to the database."""
+    channel: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    language = translation.get_language()
+
+    def put(message) -> bool:
+        while not stop.is_set():
+            try:
+                channel.put(message, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        if language:
+            translation.activate(language)
+        try:
+            for item in items:
+                if not put(("item", item)):
+                    return
+            put(("end", None))
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
+            put(("error", exc))
+
+    worker = threading.Thread(target=produce, name="dms-reader", daemon=True)
+    worker.start()
+    try:
+        while True:
+            tag, value = channel.get()
+            if tag == "item":
+                yield value
+            elif tag == "end":
+                return
+            else:
+                raise value
+    finally:
+        stop.set()
+        worker.join(timeout=10)
+
+
+def import_file(
+    *, actor, store: Store, kind: str, path, dry_run: bool = False, progress: Progress | None = None,
+    chunk_size: int = CHUNK_SIZE,
+) -> ImportBatch:
+    """Import a file from disk (the management command): create the batch and run it here."""
+    batch = import_batch_create(actor=actor, store=store, kind=kind, filename=str(path), dry_run=dry_run)
+    return import_batch_run(batch=batch, path=path, progress=progress, chunk_size=chunk_size)
+

@@ -1,0 +1,331 @@
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.db import IntegrityError
+
+from aftercare.core.models import AuditEvent
+from aftercare.customers.models import (
+    Customer,
+    InsurancePolicy,
+    MileageReading,
+    Ownership,
+    RepairOrder,
+    SalesDelivery,
+    Vehicle,
+)
+from aftercare.dms import importers
+from aftercare.dms.models import ImportBatch
+from aftercare.dms.readers import ImportFileError
+from aftercare.dms.services import import_file
+from aftercare.testing import factories as f
+
+from .helpers import RO_HEADER, RO_HEADER_EN, ro_row, vin, write_csv, write_xlsx
+
+pytestmark = pytest.mark.django_db
+
+
+def run(path, store, kind="repair_orders", actor=None, **kw):
+    return import_file(actor=actor, store=store, kind=kind, path=path, **kw)
+
+
+def counts(batch):
+    return batch.created_count, batch.updated_count, batch.unchanged_count, batch.rejected_count
+
+
+def snapshot():
+    return {
+        "ro": sorted(RepairOrder.objects.values_list("ro_number", "row_hash", "updated_at", "customer_id", "amount")),
+        "customers": sorted(Customer.objects.values_list("id", "number", "row_hash", "updated_at")),
+        "vehicles": sorted(Vehicle.objects.values_list("vin", "plate", "updated_at")),
+        "ownerships": sorted(Ownership.objects.values_list("vehicle_id", "customer_id", "valid_from", "valid_to")),
+        "mileage": sorted(MileageReading.objects.values_list("vehicle_id", "read_on", "km", "updated_at")),
+    }
+
+
+def test_it_imports_repair_orders_with_customers_vehicles_owners_and_mileage(tmp_path, store_a, importer):
+    path = write_csv(tmp_path / "ro.csv", RO_HEADER, [ro_row(n) for n in range(6)])
+    batch = run(path, store_a, actor=importer)
+    assert counts(batch) == (6, 0, 0, 0)
+    assert batch.status == "done" and batch.total_rows == 6 and batch.processed_rows == 6
+    assert RepairOrder.objects.filter(store=store_a).count() == 6
+    assert Customer.objects.filter(store=store_a).count() == 3  # one per mobile + name
+    assert Vehicle.objects.count() == 3
+    assert Ownership.objects.filter(valid_to__isnull=True).count() == 3
+    ro = RepairOrder.objects.get(ro_number="RO00004")
+    assert ro.kind == "maintenance" and ro.amount == Decimal("104.50") and ro.mileage == 10004
+    assert ro.settled_at == dt.datetime(2024, 3, 5, 2, 0, tzinfo=dt.UTC)  # 10:00 Shanghai
+    assert ro.customer.mobile == "+8613812340001" and ro.customer.source == "dms_import"
+    assert ro.customer.number.startswith("A01")
+    assert ro.vehicle.vin == vin(1) and ro.vehicle.plate == "粤B00001"
+    assert MileageReading.objects.get(vehicle=ro.vehicle, read_on=dt.date(2024, 3, 5)).km == 10004
+
+
+def test_it_changes_nothing_when_the_same_file_comes_twice(tmp_path, store_a):
+    path = write_csv(tmp_path / "ro.csv", RO_HEADER, [ro_row(n) for n in range(9)] + [ro_row(99, vin="BAD")])
+    first = run(path, store_a)
+    before = snapshot()
+    second = run(path, store_a)
+    assert counts(first) == (9, 0, 0, 1)
+    assert counts(second) == (0, 0, 9, 1)
+    assert snapshot() == before
+
+
+def test_it_stays_idempotent_across_chunk_boundaries(tmp_path, store_a):
+    # the same vehicles and customers recur in later chunks; no duplicates, then nothing changes
+    path = write_csv(tmp_path / "ro.csv", RO_HEADER, [ro_row(n) for n in range(10)])
+    assert counts(run(path, store_a, chunk_size=2)) == (10, 0, 0, 0)
+    assert Customer.objects.count() == 3 and Vehicle.objects.count() == 3
+    before = snapshot()
+    assert counts(run(path, store_a, chunk_size=3)) == (0, 0, 10, 0)
+    assert snapshot() == before
+
+
+def test_it_updates_rows_whose_content_changed(tmp_path, store_a):
+    run(write_csv(tmp_path / "a.csv", RO_HEADER, [ro_row(n) for n in range(3)]), store_a)
+    changed = [ro_row(0), ro_row(1, amount="999"), ro_row(2), ro_row(3)]
+    batch = run(write_csv(tmp_path / "b.csv", RO_HEADER, changed), store_a)
+    assert counts(batch) == (1, 1, 2, 0)
+    assert RepairOrder.objects.get(ro_number="RO00001").amount == Decimal("999.00")
+
+
+def test_it_reads_gb18030(tmp_path, store_a):
+    path = write_csv(tmp_path / "gbk.csv", RO_HEADER, [ro_row(1, name="欧阳娜娜", sa="王顾问")], encoding="gb18030")
+    assert path.read_bytes().decode("gb18030")  # really not UTF-8
+    with pytest.raises(UnicodeDecodeError):
+        path.read_bytes().decode("utf-8")
+    batch = run(path, store_a)
+    assert batch.encoding == "gb18030" and counts(batch) == (1, 0, 0, 0)
+    ro = RepairOrder.objects.get()
+    assert ro.customer.name == "欧阳娜娜" and ro.service_advisor == "王顾问"
+
+
+def test_it_reads_utf8_with_bom(tmp_path, store_a):
+    path = write_csv(tmp_path / "bom.csv", RO_HEADER, [ro_row(1)], encoding="utf-8-sig")
+    assert path.read_bytes().startswith(b"\xef\xbb\xbf")
+    batch = run(path, store_a)
+    assert batch.encoding == "utf-8" and counts(batch) == (1, 0, 0, 0)
+
+
+def test_it_reads_xlsx_with_typed_cells(tmp_path, store_a):
+    rows = [
+        ro_row(1, settled=dt.datetime(2024, 3, 5, 9, 30), mobile=13812340001, amount=680.5, km=12000),
+        ro_row(2, settled=45356, amount=100),  # Excel serial date in a number cell
+    ]
+    batch = run(write_xlsx(tmp_path / "ro.xlsx", RO_HEADER, rows), store_a)
+    assert batch.encoding == "xlsx" and counts(batch) == (2, 0, 0, 0)
+    first = RepairOrder.objects.get(ro_number="RO00001")
+    assert first.settled_at == dt.datetime(2024, 3, 5, 1, 30, tzinfo=dt.UTC)
+    assert first.amount == Decimal("680.50") and first.customer.mobile == "+8613812340001"
+    assert RepairOrder.objects.get(ro_number="RO00002").settled_at.date() == dt.date(2024, 3, 4)  # 00:00 +08
+
+
+def test_it_accepts_english_headers_and_tab_separated_files(tmp_path, store_a):
+    path = write_csv(tmp_path / "en.tsv.csv", RO_HEADER_EN, [ro_row(1, kind="mechanical")], delimiter="\t")
+    assert counts(run(path, store_a)) == (1, 0, 0, 0)
+    assert RepairOrder.objects.get().kind == "mechanical"
+
+
+def test_it_normalises_serial_dates_slash_dates_and_full_width_digits(tmp_path, store_a):
+    rows = [
+        ro_row(1, settled="45356", mobile="１３８ １２３４ ０００１", amount="￥１,２００.５"),
+        ro_row(2, settled="2024/3/5", km="１２０００", kind="首保"),
+        ro_row(3, settled="  2024年3月5日 ", plate=" 粤b 00000 ", name="  客户0 "),
+    ]
+    batch = run(write_csv(tmp_path / "n.csv", RO_HEADER, rows), store_a)
+    assert counts(batch) == (3, 0, 0, 0)
+    one, two, three = (RepairOrder.objects.get(ro_number=f"RO0000{n}") for n in (1, 2, 3))
+    assert one.settled_at.astimezone(dt.timezone(dt.timedelta(hours=8))).date() == dt.date(2024, 3, 5)
+    assert one.customer.mobile == "+8613812340001" and one.amount == Decimal("1200.50")
+    assert two.mileage == 12000 and two.kind == "first_free_maintenance"
+    assert two.settled_at == dt.datetime(2024, 3, 4, 16, 0, tzinfo=dt.UTC)
+    assert three.customer.name == "客户0" and three.vehicle.plate == "粤B00000"
+
+
+def test_it_reports_bad_rows_with_row_number_column_and_reason(tmp_path, store_a):
+    rows = [
+        ro_row(1),
+        ro_row(2, vin="LSGAB12E0R0000002"),  # wrong check digit
+        ro_row(3, settled="2024-02-30"),
+        ro_row(4, kind="打蜡", amount="-5"),
+        ro_row(5, ro=""),
+        ro_row(1, amount="1"),  # same RO number again
+    ]
+    batch = run(write_csv(tmp_path / "bad.csv", RO_HEADER, rows), store_a)
+    assert counts(batch) == (1, 0, 0, 5)
+    errors = [(e.row, e.column) for e in batch.row_errors.all()]
+    assert errors == [(3, "VIN/车架号"), (4, "结算日期"), (5, "维修类型"), (5, "金额"), (6, "工单号"), (7, "工单号")]
+    assert "打蜡" in batch.row_errors.get(row=5, column="维修类型").reason
+    assert batch.row_errors.get(row=3).raw.startswith("RO00002,LSGAB12E0R0000002")
+
+
+def test_it_writes_nothing_on_a_dry_run(tmp_path, store_a, importer):
+    path = write_csv(tmp_path / "ro.csv", RO_HEADER, [ro_row(n) for n in range(4)] + [ro_row(9, vin="X")])
+    next_number = store_a.next_customer_number
+    batch = run(path, store_a, actor=importer, dry_run=True)
+    assert counts(batch) == (4, 0, 0, 1) and batch.dry_run
+    assert not RepairOrder.objects.exists() and not Customer.objects.exists() and not Vehicle.objects.exists()
+    assert not Ownership.objects.exists() and not MileageReading.objects.exists()
+    assert not AuditEvent.objects.filter(action="import").exists()
+    store_a.refresh_from_db()
+    assert store_a.next_customer_number == next_number
+    assert ImportBatch.objects.get().row_errors.count() == 1  # the batch and its report are kept
+
+
+def test_it_leaves_stored_data_and_good_rows_alone_when_rows_fail(tmp_path, store_a):
+    customer = f.CustomerFactory(store=store_a, name="老客户", mobile="+8613900000000")
+    vehicle = f.owned_vehicle(customer, vin=vin(50), plate="粤A11111")
+    stored = f.RepairOrderFactory(store=store_a, customer=customer, vehicle=vehicle, ro_number="RO00050",
+                                  amount=Decimal("1.00"))
+    rows = [ro_row(1), ro_row(50, vin="NOT-A-VIN", amount="5000"), ro_row(2)]
+    batch = run(write_csv(tmp_path / "ro.csv", RO_HEADER, rows), store_a)
+    assert counts(batch) == (2, 0, 0, 1)
+    stored.refresh_from_db()
+    assert stored.amount == Decimal("1.00") and stored.customer_id == customer.pk
+    vehicle.refresh_from_db()
+    assert vehicle.plate == "粤A11111"
+
+
+def test_it_isolates_a_row_the_database_refuses(tmp_path, store_a, monkeypatch):
+    real_write = importers.ChunkWriter.write
+
+    def write(self, rows):
+        result = real_write(self, rows)
+        if any(row[0] == 5 for row in rows):  # file row 5 breaks a constraint only the database knows
+            raise IntegrityError("duplicate key value violates unique constraint")
+        return result
+
+    monkeypatch.setattr(importers.ChunkWriter, "write", write)
+    batch = run(write_csv(tmp_path / "ro.csv", RO_HEADER, [ro_row(n) for n in range(8)]), store_a)
+    assert counts(batch) == (7, 0, 0, 1)
+    assert batch.row_errors.get().row == 5
+    assert sorted(RepairOrder.objects.values_list("ro_number", flat=True)) == [
+        f"RO{n:05d}" for n in range(8) if n != 3
+    ]
+
+
+def test_it_records_the_import_in_the_audit_trail_without_personal_values(tmp_path, store_a, importer):
+    batch = run(write_csv(tmp_path / "客户张三.csv", RO_HEADER, [ro_row(1)]), store_a, actor=importer)
+    event = AuditEvent.objects.get(action="import")
+    assert event.actor == importer and event.store_id == store_a.pk and event.object_id == str(batch.pk)
+    assert event.detail["created"] == 1 and event.detail["kind"] == "repair_orders"
+    text = str(event.detail) + str(event.changed_fields)
+    assert "13812340001" not in text and "客户" not in text and "粤B" not in text
+
+
+def test_it_refuses_a_file_without_the_required_columns(tmp_path, store_a):
+    path = write_csv(tmp_path / "x.csv", ["工单号", "车牌号", "客户姓名"], [["RO1", "粤B00001", "张三"]])
+    with pytest.raises(ImportFileError, match="VIN"):
+        run(path, store_a)
+    batch = ImportBatch.objects.get()
+    assert batch.status == "failed" and "VIN" in batch.error
+
+
+def test_it_refuses_empty_and_binary_files(tmp_path, store_a):
+    (tmp_path / "empty.csv").write_bytes(b"")
+    (tmp_path / "old.xls").write_bytes(b"\xd0\xcf\x11\xe0" + b"\x00" * 100)
+    with pytest.raises(ImportFileError):
+        run(tmp_path / "empty.csv", store_a)
+    with pytest.raises(ImportFileError, match="xls"):
+        run(tmp_path / "old.xls", store_a)
+    with pytest.raises(ImportFileError):
+        run(tmp_path / "missing.csv", store_a)
+
+
+CUSTOMER_HEADER = ["客户编号", "客户姓名", "手机", "地址", "生日", "客户类别", "VIN", "车牌号", "车型", "交车日期"]
+
+
+def test_it_imports_customers_with_their_vehicles_by_dms_code(tmp_path, store_a):
+    rows = [
+        ["K001", "张三", "13800000001", "广州市天河区", "1980/5/1", "私人", vin(1), "粤B10001", "英朗", "2023-06-01"],
+        ["K001", "张三", "13800000001", "广州市天河区", "1980/5/1", "私人", vin(2), "粤B10002", "君威", "2024-01-01"],
+        ["K002", "李四公司", "", "", "", "公司", "", "", "", ""],
+        ["", "王五", "13800000003", "", "", "", "", "", "", ""],
+        ["", "赵六", "", "", "", "", "", "", "", ""],  # no code, mobile or VIN: no key
+    ]
+    path = write_csv(tmp_path / "c.csv", CUSTOMER_HEADER, rows)
+    batch = run(path, store_a, kind="customers")
+    assert counts(batch) == (4, 0, 0, 1)
+    zhang = Customer.objects.get(dms_code="K001")
+    assert zhang.birthday == dt.date(1980, 5, 1) and zhang.background == "private" and zhang.address == "广州市天河区"
+    assert sorted(o.vehicle.vin for o in zhang.ownerships.all()) == sorted([vin(1), vin(2)])
+    assert Ownership.objects.get(vehicle__vin=vin(1)).valid_from == dt.date(2023, 6, 1)
+    assert Vehicle.objects.get(vin=vin(2)).delivery_date == dt.date(2024, 1, 1)
+    assert Customer.objects.get(dms_code="K002").background == "company"
+    assert Customer.objects.filter(name="王五", mobile="+8613800000003").exists()
+    before = snapshot()
+    assert counts(run(path, store_a, kind="customers")) == (0, 0, 4, 1)
+    assert snapshot() == before
+    rows[0][3] = "广州市越秀区"
+    rows[1][3] = "广州市越秀区"
+    batch = run(write_csv(tmp_path / "c2.csv", CUSTOMER_HEADER, rows[:2]), store_a, kind="customers")
+    assert counts(batch) == (0, 2, 0, 0)
+    assert Customer.objects.get(dms_code="K001").address == "广州市越秀区"
+
+
+def test_it_rejects_a_customer_repeated_with_different_details(tmp_path, store_a):
+    rows = [
+        ["K001", "张三", "13800000001", "广州", "", "", "", "", "", ""],
+        ["K001", "张三", "13800000001", "深圳", "", "", "", "", "", ""],
+    ]
+    batch = run(write_csv(tmp_path / "c.csv", CUSTOMER_HEADER, rows), store_a, kind="customers")
+    assert counts(batch) == (1, 0, 0, 1)
+    assert "row 2" in batch.row_errors.get().reason or "2" in batch.row_errors.get().reason
+
+
+DELIVERY_HEADER = ["VIN", "车牌号", "车型", "客户姓名", "联系电话", "交车日期", "销售顾问", "订单号"]
+
+
+def test_it_imports_deliveries_once_per_vehicle(tmp_path, store_a):
+    rows = [
+        [vin(1), "粤B20001", "英朗", "张三", "13800000001", "2024-05-01 15:30", "王销售", "SO1"],
+        [vin(2), "", "君威", "李四", "13800000002", "2024/5/2", "", ""],
+    ]
+    path = write_csv(tmp_path / "d.csv", DELIVERY_HEADER, rows)
+    assert counts(run(path, store_a, kind="deliveries")) == (2, 0, 0, 0)
+    delivery = SalesDelivery.objects.get(vehicle__vin=vin(1))
+    assert delivery.delivered_at == dt.datetime(2024, 5, 1, 7, 30, tzinfo=dt.UTC)
+    assert delivery.sales_consultant == "王销售" and delivery.customer.name == "张三"
+    assert delivery.vehicle.delivery_date == dt.date(2024, 5, 1)
+    assert Ownership.objects.get(vehicle=delivery.vehicle).valid_from == dt.date(2024, 5, 1)
+    before = snapshot()
+    assert counts(run(path, store_a, kind="deliveries")) == (0, 0, 2, 0)
+    assert snapshot() == before
+
+
+POLICY_HEADER = ["保单号", "VIN", "客户姓名", "联系电话", "保险公司", "起保日期", "到期日期", "保费", "投保类型"]
+
+
+def test_it_imports_policies_and_never_touches_another_stores_policy(tmp_path, store_a, other_store_rows):
+    foreign = other_store_rows["policy"]
+    f.VehicleFactory(store=store_a, vin=vin(3), delivery_date=dt.date(2024, 6, 1))
+    rows = [
+        ["PDAA001", vin(1), "张三", "13800000001", "中国人保", "2024-06-01", "2025-05-31", "4,500.00", "续保"],
+        ["PDAA002", vin(3), "李四", "13800000002", "平安", "2024-06-05", "2025-06-04", "3000", ""],
+        [foreign.policy_number, vin(2), "王五", "13800000003", "太平洋", "2024-01-01", "2025-01-01", "1", "续保"],
+        ["PDAA004", vin(4), "赵六", "13800000004", "平安", "2025-01-01", "2024-01-01", "1", ""],
+    ]
+    batch = run(write_csv(tmp_path / "p.csv", POLICY_HEADER, rows), store_a, kind="policies")
+    assert counts(batch) == (2, 0, 0, 2)
+    assert {(e.row, e.column) for e in batch.row_errors.all()} == {(4, "保单号"), (5, "到期日期")}
+    assert InsurancePolicy.objects.get(policy_number="PDAA001").kind == "renewal"
+    assert InsurancePolicy.objects.get(policy_number="PDAA002").kind == "new_car"  # starts 4 days after delivery
+    foreign.refresh_from_db()
+    assert foreign.store_id != store_a.pk and foreign.premium == Decimal("4500.00")
+    assert not Vehicle.objects.filter(vin=vin(2)).exists()
+
+
+def test_it_skips_a_title_line_above_the_header_and_counts_file_rows(tmp_path, store_a):
+    path = tmp_path / "title.csv"
+    lines = ["维修工单导出 2024年3月,,,,,,,,,,", ",".join(RO_HEADER)]
+    lines += [",".join(ro_row(1)), ",".join(ro_row(2, vin="BAD"))]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    batch = run(path, store_a)
+    assert counts(batch) == (1, 0, 0, 1)
+    assert batch.row_errors.get().row == 4  # title = 1, header = 2
+
+
+def test_it_reads_utf16_tab_separated_exports(tmp_path, store_a):
+    path = write_csv(tmp_path / "u16.txt", RO_HEADER, [ro_row(1), ro_row(2)], encoding="utf-16", delimiter="\t")
+    batch = run(path, store_a)
+    assert batch.encoding == "utf-16" and counts(batch) == (2, 0, 0, 0)

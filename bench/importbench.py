@@ -1,0 +1,206 @@
+"""DMS import benchmark: our `import_dms` against a raw `COPY` of the same CSV (the limit).
+
+Needs `DATABASE_URL` pointing at a PostgreSQL server; a scratch database (default
+`aftercare_bench`) on that server is dropped, created and migrated. The CSV looks like a DMS
+repair-order export: Chinese headers, ~4 orders per vehicle, one customer per vehicle.
+"""
+
+import csv
+import datetime as dt
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+ROOT = Path(__file__).resolve().parent.parent
+START = dt.date(2024, 1, 1)
+HEADERS = ["工单号", "VIN", "车牌号", "品牌", "车型", "客户姓名", "联系电话", "结算日期", "维修类型", "金额", "里程",
+           "服务顾问", "预约", "故障描述"]
+KINDS = ["保养"] * 6 + ["首保", "机修", "钣金", "喷漆", "洗车", "索赔", "保险"]
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华"
+MODELS = ["英朗", "君威", "君越", "昂科威", "GL8", "威朗"]
+PROVINCE_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
+_VIN_VALUES = {str(d): d for d in range(10)} | dict(
+    zip("ABCDEFGHJKLMNPRSTUVWXYZ", (1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 7, 9, 2, 3, 4, 5, 6, 7, 8, 9), strict=True)
+)
+_WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
+
+
+def make_vin(n: int) -> str:
+    body = f"LSGAB12E0R{n:07d}"
+    total = sum(_VIN_VALUES[c] * w for c, w in zip(body, _WEIGHTS, strict=True)) % 11
+    return body[:8] + ("X" if total == 10 else str(total)) + body[9:]
+
+
+def write_csv(path: Path, rows: int, seed: int = 7) -> None:
+    rng = random.Random(seed)
+    vehicles = max(rows // 4, 1)
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        out = csv.writer(fh)
+        out.writerow(HEADERS)
+        for i in range(rows):
+            v = rng.randrange(vehicles)
+            day = START + dt.timedelta(days=(i * 7 + v) % 540)
+            out.writerow([
+                f"RO{i:09d}",
+                make_vin(v),
+                f"粤{PROVINCE_LETTERS[v % 24]}{v % 100000:05d}",
+                "别克",
+                MODELS[v % len(MODELS)],
+                SURNAMES[v % 20] + GIVEN[(v // 20) % len(GIVEN)] + GIVEN[(v // 480) % len(GIVEN)],
+                f"13{v % 10}{v:08d}"[:11],
+                f"{day.isoformat()} {8 + i % 10:02d}:{i % 60:02d}:00",
+                rng.choice(KINDS),
+                f"{rng.randrange(0, 500000) / 100:.2f}",
+                str(1000 + (i % 90000)),
+                f"顾问{i % 12}",
+                "是" if i % 5 == 0 else "否",
+                "" if i % 3 else "异响",
+            ])
+
+
+def _admin_url(url: str, dbname: str) -> str:
+    parts = urlparse(url)
+    return urlunparse(parts._replace(path="/" + dbname))
+
+
+def _recreate_database(url: str, name: str) -> str:
+    import psycopg
+
+    with psycopg.connect(_admin_url(url, "postgres"), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return _admin_url(url, name)
+
+
+def _drop_database(url: str, name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(_admin_url(url, "postgres"), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+
+
+# The repair-order table's unique keys and indexes, on the CSV's own columns: VIN stands in for the
+# vehicle foreign key and the mobile for the customer foreign key.
+COPY_TABLE = """
+CREATE TABLE bench_copy (
+    id bigserial PRIMARY KEY,
+    store_id bigint NOT NULL DEFAULT 1,
+    ro_number varchar(50) NOT NULL, vin varchar(17) NOT NULL, plate varchar(10), brand varchar(50),
+    model varchar(100), name varchar(100), mobile varchar(20), settled_at timestamptz NOT NULL,
+    kind varchar(30) NOT NULL, amount numeric(12, 2), mileage integer, service_advisor varchar(100),
+    booked varchar(5), fault text,
+    created_at timestamptz NOT NULL DEFAULT now(), updated_at timestamptz NOT NULL DEFAULT now(),
+    row_hash varchar(32) NOT NULL DEFAULT ''
+);
+CREATE UNIQUE INDEX bench_copy_store_ro ON bench_copy (store_id, ro_number);
+CREATE INDEX bench_copy_store_settled ON bench_copy (store_id, settled_at);
+CREATE INDEX bench_copy_vin_settled ON bench_copy (vin, settled_at);
+CREATE INDEX bench_copy_store ON bench_copy (store_id);
+CREATE INDEX bench_copy_vin ON bench_copy (vin);
+CREATE INDEX bench_copy_mobile ON bench_copy (mobile);
+"""
+
+
+def time_copy(url: str, path: Path) -> float:
+    """COPY the CSV into a table with the repair-order table's unique key and indexes."""
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        conn.execute("DROP TABLE IF EXISTS bench_copy")
+        conn.execute(COPY_TABLE)
+        conn.commit()
+        cols = "ro_number, vin, plate, brand, model, name, mobile, settled_at, kind, amount, mileage, " \
+               "service_advisor, booked, fault"
+        started = time.perf_counter()
+        with conn.cursor() as cur, open(path, "rb") as fh:
+            cur.execute("SET TIME ZONE 'Asia/Shanghai'")
+            with cur.copy(f"COPY bench_copy ({cols}) FROM STDIN WITH (FORMAT csv, HEADER true)") as copy:
+                while block := fh.read(1 << 20):
+                    copy.write(block)
+        conn.commit()
+        elapsed = time.perf_counter() - started
+        conn.execute("DROP TABLE bench_copy")
+        conn.commit()
+    return elapsed
+
+
+def time_import(env: dict, path: Path, chunk_size: int | None) -> tuple[float, int, str]:
+    """Run `manage.py import_dms` in a child process: (seconds, the child's peak RSS in bytes, summary line)."""
+    cmd = [sys.executable, str(ROOT / "manage.py"), "import_dms", "--store", "BENCH", "--kind", "repair_orders",
+           str(path), "--no-progress"]
+    if chunk_size:
+        cmd += ["--chunk-size", str(chunk_size)]
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=err, cwd=ROOT)
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        if proc.returncode not in (0, 1):
+            sys.stderr.write(err.read().decode(errors="replace"))
+            raise SystemExit(f"import_dms failed with exit code {proc.returncode}")
+        summary = out.read().decode().strip().splitlines()[-1]
+    return elapsed, usage.ru_maxrss * 1024, summary
+
+
+def run(args) -> int:
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        print("bench import needs DATABASE_URL=postgres://user@host:port/any_db (a PostgreSQL server)", file=sys.stderr)
+        return 2
+    bench_url = _recreate_database(url, args.database)
+    env = dict(os.environ, DATABASE_URL=bench_url, DJANGO_SETTINGS_MODULE="aftercare.settings", DEBUG="0",
+               LOG_LEVEL="ERROR")
+    python = sys.executable
+    subprocess.run(
+        [python, str(ROOT / "manage.py"), "migrate", "--noinput", "-v0", "--skip-checks"], env=env, cwd=ROOT, check=True
+    )
+    subprocess.run(
+        [python, "-c",
+         "import django; django.setup()\n"
+         "from aftercare.org.models import DealerGroup, Region, Store\n"
+         "g = DealerGroup.objects.create(code='BENCH', name='bench')\n"
+         "r = Region.objects.create(group=g, code='B', name='bench')\n"
+         "Store.objects.create(group=g, region=r, code='BENCH', name='bench', brand='别克')"],
+        env=env, cwd=ROOT, check=True,
+    )
+    workdir = Path(tempfile.mkdtemp(prefix="aftercare-bench-"))
+    path = workdir / f"repair_orders_{args.rows}.csv"
+    try:
+        t0 = time.perf_counter()
+        write_csv(path, args.rows)
+        size_mb = path.stat().st_size / 1e6
+        print(f"wrote {args.rows:,} rows ({size_mb:,.1f} MB) in {time.perf_counter() - t0:.1f} s: {path}")
+        print(f"load average before the runs: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+        copy_s = time_copy(bench_url, path)
+        ours_s, rss, summary = time_import(env, path, args.chunk_size)
+        again_s, rss2, summary2 = time_import(env, path, args.chunk_size)
+        rows = args.rows
+        table = [
+            ("raw COPY (same rows, same unique key + indexes)", copy_s, rows / copy_s, 1.0, None, ""),
+            ("import_dms, first import", ours_s, rows / ours_s, copy_s / ours_s, rss, summary),
+            ("import_dms, same file again", again_s, rows / again_s, copy_s / again_s, rss2, summary2),
+        ]
+        print()
+        print(f"{'run':<50} {'seconds':>8} {'rows/s':>10} {'vs COPY':>8} {'peak RSS':>9}  result")
+        for name, secs, rate, ratio, peak, result in table:
+            peak_text = f"{peak / 2**20:,.0f} MB" if peak else "-"
+            print(f"{name:<50} {secs:>8.1f} {rate:>10,.0f} {ratio:>8.0%} {peak_text:>9}  {result}")
+        ok = ours_s <= copy_s / 0.4 and rss < 300 * 2**20
+        print(f"load average after the runs: {os.getloadavg()[0]:.1f}")
+        print()
+        print(f"target: >= 40 % of COPY speed and < 300 MB peak RSS: {'met' if ok else 'NOT met'}")
+        return 0 if ok else 1
+    finally:
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+            _drop_database(url, args.database)
