@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "aftercare.customers",
     "aftercare.dms",
     "aftercare.followups",
+    "aftercare.complaints",
 ]
 
 MIDDLEWARE = [

@@ -12,6 +12,7 @@ urlpatterns = [
     path("customers/", include("aftercare.customers.urls")),
     path("imports/", include("aftercare.dms.urls")),
     path("followups/", include("aftercare.followups.urls")),
+    path("complaints/", include("aftercare.complaints.urls")),
 ]
 if settings.DEBUG:
     from django.conf.urls.static import static

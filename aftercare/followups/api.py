@@ -61,11 +61,22 @@ class ConflictOut(ErrorOut):
     pass
 
 
+class FeedbackIn(Schema):
+    kind: Literal["complaint", "grievance", "suggestion"]
+    category: str = Field(
+        "",
+        description="sales, mechanical, body, paint, wash, parts, facilities, product_quality; "
+        "empty: from the task (sales for a delivery, else the repair order's kind)",
+    )
+    text: str = Field(..., min_length=1, max_length=4000)
+
+
 class AttemptIn(Schema):
     outcome: OutcomeCode
     notes: str = Field("", max_length=4000)
     call_back_at: dt.datetime | None = Field(None, description="Required for call_back; with a time zone")
     duration_s: int | None = Field(None, ge=0, le=86400)
+    feedback: FeedbackIn | None = Field(None, description="A complaint, grievance or suggestion said on the call")
 
 
 class CallOut(Schema):
@@ -82,6 +93,7 @@ class SheetIn(Schema):
     answers: dict[str, Any] = Field(..., description="Question id → value (scale: int; yes/no: bool; choice: value)")
     dissatisfied: bool = Field(False, description="The specialist marks the customer dissatisfied")
     notes: str = Field("", max_length=4000)
+    feedback: FeedbackIn | None = Field(None, description="Said on the call (a dissatisfied sheet records one anyway)")
 
 
 class SheetOut(Schema):
@@ -196,6 +208,7 @@ def attempt(request: HttpRequest, task_id: PathId, payload: AttemptIn):
         notes=payload.notes.replace("\x00", ""),
         call_back_at=payload.call_back_at,
         duration_s=payload.duration_s,
+        feedback=payload.feedback.model_dump() if payload.feedback else None,
     )
 
 
@@ -209,6 +222,7 @@ def sheet(request: HttpRequest, task_id: PathId, payload: SheetIn):
         answers=payload.answers,
         dissatisfied=payload.dissatisfied,
         notes=payload.notes.replace("\x00", ""),
+        feedback=payload.feedback.model_dump() if payload.feedback else None,
     )
 
 

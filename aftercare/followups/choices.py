@@ -74,6 +74,12 @@ class CallDirection(models.TextChoices):
     INBOUND = "inbound", _("Inbound")
 
 
+class CallPurpose(models.TextChoices):
+    FOLLOWUP = "followup", _("Follow-up call")
+    CONSULTATION = "consultation", _("Consultation")
+    COMPLAINT = "complaint", _("Complaint")
+
+
 class LetterKind(models.TextChoices):
     UNREACHABLE_NOTICE = "unreachable_notice", _("Notice to an unreachable customer")
     NOTICE = "notice", _("Notice")

@@ -14,6 +14,7 @@ from aftercare.org.choices import Role
 from .choices import (
     CallDirection,
     CallOutcome,
+    CallPurpose,
     DeadlineUnit,
     FollowupKind,
     LetterChannel,
@@ -333,6 +334,7 @@ class CallLog(StoreOwnedModel):
     direction = models.CharField(
         _("direction"), max_length=10, choices=CallDirection.choices, default=CallDirection.OUTBOUND
     )
+    purpose = models.CharField(_("purpose"), max_length=20, choices=CallPurpose.choices, default=CallPurpose.FOLLOWUP)
     called_at = models.DateTimeField(_("time"))
     duration_s = models.PositiveIntegerField(_("duration (s)"), null=True, blank=True)
     outcome = models.CharField(_("outcome"), max_length=20, choices=CallOutcome.choices)

@@ -12,17 +12,23 @@ from django.utils import timezone
 
 from aftercare.core.scoping import get_scoped_or_404, visible_store_ids
 from aftercare.customers.models import RepairOrder
+from aftercare.customers.validators import clean_text
 from aftercare.org.permissions import Perm, has_perm
 from aftercare.org.selectors import business_date
 
 from .choices import ACTIVE_STATUSES, REACHED_OUTCOMES, CallDirection, RateTreatment, TaskStatus
-from .models import CallLog, FollowupRule, FollowupTask, QuestionnaireTemplate, StoreFollowupSettings
+from .models import CallLog, FollowupRule, FollowupTask, LetterLog, QuestionnaireTemplate, StoreFollowupSettings
 
 BUSINESS_TZ = ZoneInfo(settings.BUSINESS_TIME_ZONE)
 
 
 def _day_start(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(0), tzinfo=BUSINESS_TZ).astimezone(dt.UTC)
+
+
+def day_range(since: dt.date | None, until: dt.date | None) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """Half-open `[since, until)` in Shanghai days as UTC instants (either end may be open)."""
+    return (_day_start(since) if since else None, _day_start(until) if until else None)
 
 
 def _store_ids(user, store_ids=None) -> frozenset[int]:
@@ -233,3 +239,82 @@ def call_log_list(*, user, store_ids=None, since: dt.date | None = None, until: 
     if until:
         qs = qs.filter(called_at__lt=_day_start(until))
     return qs.select_related("handler", "customer", "task")
+
+
+def _customer_filter(prefix: str, q: str) -> Q:
+    """Customer name, number, or phone (full number or its last 4+ digits)."""
+    q = clean_text(q or "").strip()
+    cond = Q(**{f"{prefix}name__icontains": q}) | Q(**{f"{prefix}number__iexact": q})
+    digits = "".join(ch for ch in q if ch.isdigit())
+    if len(digits) >= 4:
+        cond |= Q(**{f"{prefix}mobile__endswith": digits[-11:]})
+    return cond
+
+
+def call_log_search(
+    *,
+    user,
+    store_ids=None,
+    q: str = "",
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+    handler_id: int | None = None,
+    outcome: str = "",
+    direction: str = "",
+    purpose: str = "",
+) -> QuerySet[CallLog]:
+    """The call log: customer name / number / phone, days `[since, until)` (Shanghai), handler, outcome."""
+    qs = call_log_list(user=user, store_ids=store_ids, since=since, until=until).select_related("store")
+    if q.strip():
+        qs = qs.filter(_customer_filter("customer__", q))
+    if handler_id:
+        qs = qs.filter(handler_id=handler_id)
+    if outcome:
+        qs = qs.filter(outcome=outcome)
+    if direction:
+        qs = qs.filter(direction=direction)
+    if purpose:
+        qs = qs.filter(purpose=purpose)
+    return qs.order_by("-called_at", "-id")
+
+
+def letter_log_search(
+    *,
+    user,
+    store_ids=None,
+    q: str = "",
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+    handler_id: int | None = None,
+    kind: str = "",
+    status: str = "",
+) -> QuerySet[LetterLog]:
+    """The letter log (notices, invitations, replies, SMS to unreachable customers); recorded in `[since, until)`."""
+    qs = LetterLog.objects.filter(store_id__in=_store_ids(user, store_ids) if _may_read(user) else ())
+    if since:
+        qs = qs.filter(created_at__gte=_day_start(since))
+    if until:
+        qs = qs.filter(created_at__lt=_day_start(until))
+    if q.strip():
+        qs = qs.filter(_customer_filter("customer__", q))
+    if handler_id:
+        qs = qs.filter(handler_id=handler_id)
+    if kind:
+        qs = qs.filter(kind=kind)
+    if status:
+        qs = qs.filter(status=status)
+    return qs.select_related("store", "customer", "handler", "task").order_by("-created_at", "-id")
+
+
+def followup_staff(*, user, store_ids=None, callers_only: bool = False) -> QuerySet:
+    """Users working in the stores in scope (handlers in searches; with `callers_only`, who may make calls)."""
+    from django.contrib.auth import get_user_model
+
+    from aftercare.org.permissions import ROLE_PERMISSIONS
+
+    ids = _store_ids(user, store_ids) if (_may_read(user) or has_perm(user, Perm.FOLLOWUP_RULES)) else frozenset()
+    qs = get_user_model().objects.filter(staff__stores__in=ids, is_active=True)
+    if callers_only:
+        roles = [role for role, perms in ROLE_PERMISSIONS.items() if Perm.FOLLOWUP_CALL in perms]
+        qs = qs.filter(staff__role__in=roles)
+    return qs.select_related("staff").distinct().order_by("staff__display_name", "username")

@@ -34,6 +34,7 @@ from .choices import (
     SCALE_MAX,
     CallDirection,
     CallOutcome,
+    CallPurpose,
     DeadlineUnit,
     FollowupKind,
     LetterChannel,
@@ -609,12 +610,14 @@ def followup_attempt_record(
     notes: str = "",
     call_back_at: dt.datetime | None = None,
     duration_s: int | None = None,
+    feedback: dict | None = None,
 ) -> CallLog:
     """Log one call on a task the actor holds and move the task on.
 
     completed / refused close the task; wrong number, or the store's maximum of no-answer / busy
     attempts, makes it unreachable and queues an SMS (or a letter when there is no mobile);
-    call back reschedules it to `call_back_at`.
+    call back reschedules it to `call_back_at`. `feedback` (kind, category, text, department): a complaint,
+    grievance or suggestion said on the call, recorded with the call in the same transaction.
     """
     if outcome not in CallOutcome.values:
         raise ValidationError({"outcome": _("Unknown outcome.")})
@@ -669,7 +672,47 @@ def followup_attempt_record(
             _unreachable_notice_create(actor=actor, task=task)
         if task.status == TaskStatus.COMPLETED:
             followup_task_complete_chain(task=task)
+        if feedback:
+            _call_feedback_create(actor=actor, task=task, call=call, feedback=feedback)
     return call
+
+
+_REPAIR_CATEGORY = {
+    RepairKind.BODY: "body",
+    RepairKind.INSURANCE_JOB: "body",
+    RepairKind.PAINT: "paint",
+    RepairKind.WASH: "wash",
+}
+
+
+def _task_category(task: FollowupTask) -> str:
+    """The feedback category a task's call is about: sales for a delivery, else the repair order's kind."""
+    if task.subject_type == SubjectType.DELIVERY or task.kind == FollowupKind.SSI:
+        return "sales"
+    if task.subject_type == SubjectType.REPAIR_ORDER:
+        kind = RepairOrder.objects.filter(pk=task.subject_id).values_list("kind", flat=True).first()
+        return _REPAIR_CATEGORY.get(kind, "mechanical")
+    return "mechanical"
+
+
+def _call_feedback_create(*, actor, task: FollowupTask, call: CallLog | None, feedback: dict, sheet=None):
+    """Record what was said on a follow-up call as feedback (complaints app), linked to the task and call."""
+    from aftercare.complaints.choices import FeedbackSource
+    from aftercare.complaints.services import feedback_create
+
+    return feedback_create(
+        actor=actor,
+        customer=task.customer,
+        vehicle=task.vehicle,
+        kind=feedback["kind"],
+        source=FeedbackSource.FOLLOWUP_CALL,
+        category=feedback.get("category") or _task_category(task),
+        department=feedback.get("department"),
+        text=feedback.get("text") or "",
+        followup_task=task,
+        answer_sheet=sheet,
+        call_log=call,
+    )
 
 
 def _no_contact_count(task: FollowupTask) -> int:
@@ -708,6 +751,235 @@ def _letter_sms_send(letter_id: int) -> None:
         return
     now = timezone.now()
     LetterLog.objects.filter(pk=letter_id).update(status=LetterStatus.SENT, sent_at=now, updated_at=now)
+
+
+# ---- call log and letter log kept by hand ----------------------------------------------------------------------
+
+
+def call_log_inbound_create(
+    *,
+    actor,
+    store: Store,
+    purpose: str,
+    handler,
+    called_at: dt.datetime,
+    duration_s: int | None = None,
+    customer: Customer | None = None,
+    notes: str = "",
+    feedback: dict | None = None,
+) -> CallLog:
+    """Log an inbound call by hand (a consultation or a complaint). A complaint with `feedback` (category,
+    department, text) also makes a feedback record, in the same transaction."""
+    require_perm(actor, Perm.FOLLOWUP_CALL)
+    if store.pk not in own_store_ids(actor):
+        raise PermissionDenied
+    errors = {}
+    if purpose not in (CallPurpose.CONSULTATION, CallPurpose.COMPLAINT):
+        errors["purpose"] = [gettext("Choose consultation or complaint.")]
+    if customer is not None and customer.store_id != store.pk:
+        errors["customer"] = [gettext("The customer belongs to another store.")]
+    if not Staff.objects.filter(user=handler, stores=store).exists():
+        errors["handler"] = [gettext("The handler does not work in this store.")]
+    if timezone.is_naive(called_at):
+        errors["called_at"] = [gettext("Give the time with its time zone.")]
+    elif called_at > timezone.now() + dt.timedelta(minutes=5):
+        errors["called_at"] = [gettext("The call cannot be in the future.")]
+    if duration_s is not None and not 0 <= duration_s <= 24 * 3600:
+        errors["duration_s"] = [gettext("Duration must be between 0 and 86400 seconds.")]
+    if feedback and customer is None:
+        errors["customer"] = [gettext("Give the customer to record a complaint.")]
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        call = CallLog(
+            store=store,
+            customer=customer,
+            handler=handler,
+            direction=CallDirection.INBOUND,
+            purpose=purpose,
+            called_at=called_at,
+            duration_s=duration_s,
+            outcome=CallOutcome.COMPLETED,
+            notes=(notes or "").strip(),
+        )
+        call.full_clean()
+        call.save()
+        audit_event_record(actor=actor, action=AuditAction.CREATE, obj=call, detail={"purpose": purpose})
+        if feedback:
+            from aftercare.complaints.choices import FeedbackSource
+            from aftercare.complaints.services import feedback_create
+
+            feedback_create(
+                actor=actor,
+                customer=customer,
+                kind=feedback.get("kind") or "complaint",
+                source=FeedbackSource.INBOUND_CALL,
+                category=feedback.get("category") or "",
+                department=feedback.get("department"),
+                text=feedback.get("text") or call.notes,
+                call_log=call,
+            )
+    return call
+
+
+def letter_log_create(
+    *,
+    actor,
+    store: Store,
+    customer: Customer,
+    kind: str,
+    channel: str,
+    handler,
+    sent_on: dt.date,
+    text: str = "",
+) -> LetterLog:
+    """Log a notice, invitation or reply letter sent by hand (date and handler)."""
+    require_perm(actor, Perm.FOLLOWUP_CALL)
+    if store.pk not in own_store_ids(actor):
+        raise PermissionDenied
+    errors = {}
+    if kind not in (LetterKind.NOTICE, LetterKind.INVITATION, LetterKind.REPLY):
+        errors["kind"] = [gettext("Choose notice, invitation or reply letter.")]
+    if channel not in LetterChannel.values:
+        errors["channel"] = [gettext("Unknown channel.")]
+    if customer.store_id != store.pk:
+        errors["customer"] = [gettext("The customer belongs to another store.")]
+    if not Staff.objects.filter(user=handler, stores=store).exists():
+        errors["handler"] = [gettext("The handler does not work in this store.")]
+    if errors:
+        raise ValidationError(errors)
+    sent_at = dt.datetime.combine(sent_on, dt.time(12), tzinfo=BUSINESS_TZ)
+    with transaction.atomic():
+        letter = LetterLog(
+            store=store,
+            customer=customer,
+            kind=kind,
+            channel=channel,
+            status=LetterStatus.SENT,
+            handler=handler,
+            sent_at=sent_at,
+            text=(text or "").strip(),
+        )
+        letter.full_clean()
+        letter.save()
+        audit_event_record(actor=actor, action=AuditAction.CREATE, obj=letter, detail={"kind": kind})
+    return letter
+
+
+def _xlsx(title: str, header: list, rows) -> tuple[bytes, int]:
+    """A write-only workbook with one sheet; returns its bytes and the number of data rows."""
+    from openpyxl import Workbook
+
+    wb = Workbook(write_only=True)
+    sheet = wb.create_sheet(title)
+    sheet.append(header)
+    n = 0
+    for row in rows:
+        sheet.append(row)
+        n += 1
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue(), n
+
+
+def _local(value: dt.datetime | None):
+    return value.astimezone(BUSINESS_TZ).replace(tzinfo=None) if value else None
+
+
+def _name(user) -> str:
+    if user is None:
+        return ""
+    staff = getattr(user, "staff", None)
+    return (staff.display_name if staff else "") or user.get_username()
+
+
+def call_log_export_xlsx(*, actor, calls, filters: dict | None = None) -> bytes:
+    """The (already scoped and filtered) call log as XLSX; phones masked. Audited as an export."""
+    from aftercare.customers.validators import mask_mobile
+
+    header = [
+        gettext("Time"),
+        gettext("Store"),
+        gettext("Direction"),
+        gettext("Purpose"),
+        gettext("Customer number"),
+        gettext("Customer"),
+        gettext("Mobile"),
+        gettext("Handler"),
+        gettext("Duration (s)"),
+        gettext("Outcome"),
+        gettext("Call back at"),
+        gettext("Task"),
+        gettext("Notes"),
+    ]
+    rows = (
+        [
+            _local(c.called_at),
+            c.store.code,
+            c.get_direction_display(),
+            c.get_purpose_display(),
+            c.customer.number if c.customer_id else "",
+            c.customer.name if c.customer_id else "",
+            mask_mobile(c.customer.mobile) if c.customer_id and c.customer.mobile else "",
+            _name(c.handler),
+            c.duration_s,
+            c.get_outcome_display(),
+            _local(c.call_back_at),
+            c.task_id,
+            c.notes,
+        ]
+        for c in calls.select_related("handler__staff").iterator(chunk_size=2000)
+    )
+    content, n = _xlsx("calls", header, rows)
+    audit_event_record(
+        actor=actor,
+        action=AuditAction.EXPORT,
+        object_type=CallLog._meta.label_lower,
+        store_id=None,
+        detail={"rows": n, **(filters or {})},
+    )
+    return content
+
+
+def letter_log_export_xlsx(*, actor, letters, filters: dict | None = None) -> bytes:
+    """The (already scoped and filtered) letter log as XLSX. Audited as an export."""
+    header = [
+        gettext("Recorded"),
+        gettext("Store"),
+        gettext("Kind"),
+        gettext("Channel"),
+        gettext("Status"),
+        gettext("Sent at"),
+        gettext("Customer number"),
+        gettext("Customer"),
+        gettext("Handler"),
+        gettext("Task"),
+        gettext("Text"),
+    ]
+    rows = (
+        [
+            _local(letter.created_at),
+            letter.store.code,
+            letter.get_kind_display(),
+            letter.get_channel_display(),
+            letter.get_status_display(),
+            _local(letter.sent_at),
+            letter.customer.number,
+            letter.customer.name,
+            _name(letter.handler),
+            letter.task_id,
+            letter.text,
+        ]
+        for letter in letters.select_related("handler__staff").iterator(chunk_size=2000)
+    )
+    content, n = _xlsx("letters", header, rows)
+    audit_event_record(
+        actor=actor,
+        action=AuditAction.EXPORT,
+        object_type=LetterLog._meta.label_lower,
+        detail={"rows": n, **(filters or {})},
+    )
+    return content
 
 
 # ---- questionnaires: scoring -----------------------------------------------------------------------------------
@@ -813,13 +1085,20 @@ def questionnaire_score(template: QuestionnaireTemplate, values: dict[int, objec
 
 
 def answer_sheet_submit(
-    *, actor, task: FollowupTask, answers: dict, dissatisfied: bool = False, notes: str = ""
+    *,
+    actor,
+    task: FollowupTask,
+    answers: dict,
+    dissatisfied: bool = False,
+    notes: str = "",
+    feedback: dict | None = None,
 ) -> AnswerSheet:
     """Save the questionnaire of a call the actor holds, score it, and complete the task.
 
     `answers`: {question id: value}. Every bad answer is reported under `answers.<question id>`; nothing is
     stored unless all are valid. The sheet is dissatisfied when any answer is at or below its threshold or the
-    specialist marks it (`dissatisfied=True`).
+    specialist marks it (`dissatisfied=True`). A dissatisfied sheet, or `feedback` said on the call, creates a
+    feedback record (complaints app) in the same transaction, linked to the task, the sheet and the call.
     """
     if task.template_id is None:
         raise ValidationError({"template": _("This task has no questionnaire.")})
@@ -878,8 +1157,34 @@ def answer_sheet_submit(
             for qid, value in cleaned.items()
         )
         audit_event_record(actor=actor, action=AuditAction.CREATE, obj=sheet, detail={"dissatisfied": bool(reasons)})
-        followup_attempt_record(actor=actor, task=task, outcome=CallOutcome.COMPLETED, notes=notes)
+        call = followup_attempt_record(actor=actor, task=task, outcome=CallOutcome.COMPLETED, notes=notes)
+        if feedback or sheet.dissatisfied:
+            _call_feedback_create(
+                actor=actor,
+                task=task,
+                call=call,
+                sheet=sheet,
+                feedback=feedback or _dissatisfied_feedback(task, sheet, questions, cleaned, notes),
+            )
     return sheet
+
+
+def _dissatisfied_feedback(task, sheet: AnswerSheet, questions: dict, cleaned: dict, notes: str) -> dict:
+    """A grievance made from a dissatisfied sheet: the questions answered badly, their answers and the notes."""
+    lines = []
+    by_code = {q.code: q for q in questions.values()}
+    for code in sheet.dissatisfied_reasons:
+        q = by_code.get(code)
+        if q is None:
+            continue
+        value = cleaned.get(q.pk)
+        lines.append(f"{q.code} {q.text_zh}: {value}")
+    if "marked" in sheet.dissatisfied_reasons:
+        with translation.override(settings.LANGUAGE_CODE):
+            lines.append(gettext("Marked dissatisfied by the specialist."))
+    if notes:
+        lines.append(notes)
+    return {"kind": "grievance", "text": "\n".join(lines)}
 
 
 # ---- questionnaires: versions, import, export ------------------------------------------------------------------

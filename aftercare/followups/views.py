@@ -1,14 +1,569 @@
-"""Follow-up screens. Thin: parse, call one service or selector, render. (Queue and call screens: next step.)"""
+"""Follow-up screens: the specialist's queue, the manager's view, the call screen, rules and settings, the call
+and letter logs. Thin: parse, check the permission, call one service or selector, render."""
 
+import datetime as dt
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import Http404, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
-from aftercare.org.permissions import Perm, has_perm
+from aftercare.complaints.selectors import department_list
+from aftercare.core.scoping import current_store_ids, get_scoped_or_404, own_store_ids, store_for_write
+from aftercare.customers import selectors as customer_selectors
+from aftercare.org.models import Store
+from aftercare.org.permissions import Perm, has_perm, require_perm
+from aftercare.org.selectors import business_date
 
-from . import services
+from . import selectors, services
+from .choices import FollowupKind, TaskStatus
+from .forms import (
+    AssignForm,
+    AttemptForm,
+    CallSearchForm,
+    FollowupRuleForm,
+    InboundCallForm,
+    LetterForm,
+    LetterSearchForm,
+    QuestionnaireForm,
+    QueueFilterForm,
+    RateFilterForm,
+    StoreFollowupSettingsForm,
+    apply_errors,
+)
 from .models import QuestionnaireTemplate
+
+PAGE_SIZE = 50
+RECENT_ORDERS = 5
+TREND_MONTHS = 6
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _require_any(user, *perms) -> None:
+    if not any(has_perm(user, p) for p in perms):
+        raise PermissionDenied
+
+
+def _month_start(day: dt.date, back: int = 0) -> dt.date:
+    year, month = day.year, day.month - back
+    while month < 1:
+        year, month = year - 1, month + 12
+    return dt.date(year, month, 1)
+
+
+def _next_month(month: dt.date) -> dt.date:
+    return (month + dt.timedelta(days=32)).replace(day=1)
+
+
+# ---- queue -----------------------------------------------------------------------------------------------------
+
+
+@login_required
+def queue(request):
+    """Today's due and overdue tasks, most urgent first, with the specialist's own rate and workload on top."""
+    require_perm(request.user, Perm.FOLLOWUP_CALL)
+    user = request.user
+    store_ids = current_store_ids(user, request)
+    form = QueueFilterForm(request.GET)
+    tasks = selectors.followup_queue(user=user, store_ids=store_ids, kind=form.value("kind") or None)
+    if has_perm(user, Perm.FOLLOWUP_MANAGE):
+        tasks = tasks.filter(Q(claimed_by__isnull=True) | Q(claimed_by=user))  # the manager's view shows the rest
+    page = Paginator(tasks, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"form": form, "page": page, "multi_store": len(store_ids) > 1, "now": timezone.now()}
+    if request.htmx and not request.htmx.history_restore_request:
+        return render(request, "followups/_queue_table.html", context)
+    today = business_date()
+    month = today.replace(day=1)
+    rate = next(
+        (
+            r
+            for r in selectors.return_visit_rate(user=user, store_ids=store_ids, month=month, by="specialist")
+            if r["specialist"] == user.pk
+        ),
+        None,
+    )
+    work_month = selectors.specialist_workload(
+        user=user, store_ids=store_ids, since=month, until=_next_month(month), period="month"
+    )
+    work_today = selectors.specialist_workload(
+        user=user, store_ids=store_ids, since=today, until=today + dt.timedelta(days=1), period="day"
+    )
+    context.update(
+        {
+            "rate": rate,
+            "month": month,
+            "work_today": next((w for w in work_today if w["user_id"] == user.pk), None),
+            "work_month": next((w for w in work_month if w["user_id"] == user.pk), None),
+        }
+    )
+    return render(request, "followups/queue.html", context)
+
+
+@login_required
+@require_POST
+def task_claim(request, pk: int):
+    """Claim a task and open its call screen; a task someone else took first answers with a clear message."""
+    require_perm(request.user, Perm.FOLLOWUP_CALL)
+    try:
+        services.followup_task_claim(actor=request.user, task_id=pk)
+    except services.TaskAlreadyClaimed:
+        messages.error(request, _("Another specialist claimed this task first. Pick the next one."))
+        return redirect("followups:queue")
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("followups:queue")
+    return redirect("followups:call", pk=pk)
+
+
+@login_required
+@require_POST
+def task_release(request, pk: int):
+    """Give a claimed task back to the pool (its holder or a manager)."""
+    _require_any(request.user, Perm.FOLLOWUP_CALL, Perm.FOLLOWUP_MANAGE)
+    task = selectors.task_get(user=request.user, pk=pk)
+    try:
+        services.followup_task_release(actor=request.user, task=task)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("Task released."))
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = "followups:queue"
+    return redirect(target or "followups:queue")
+
+
+@login_required
+@require_POST
+def task_assign(request, pk: int):
+    """A manager hands a task to a specialist of the task's store."""
+    require_perm(request.user, Perm.FOLLOWUP_MANAGE)
+    task = selectors.task_get(user=request.user, pk=pk)
+    specialists = list(selectors.followup_staff(user=request.user, store_ids=[task.store_id], callers_only=True))
+    form = AssignForm(request.POST, specialists=specialists)
+    if not form.is_valid():
+        messages.error(request, _("Choose whom to hand the task to."))
+    else:
+        to_user = next(u for u in specialists if u.pk == form.cleaned_data["to_user"])
+        try:
+            services.followup_task_assign(actor=request.user, task_id=task.pk, to_user=to_user)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, _("Task #%(id)s handed to %(name)s.") % {"id": task.pk, "name": to_user})
+    return redirect("followups:manage")
+
+
+# ---- manager ---------------------------------------------------------------------------------------------------
+
+
+@login_required
+def manage(request):
+    """Everyone's queues (reassign, release) and the return-visit rate per store, month, kind and specialist."""
+    require_perm(request.user, Perm.FOLLOWUP_MANAGE)
+    user = request.user
+    store_ids = current_store_ids(user, request)
+    specialists = list(selectors.followup_staff(user=user, store_ids=store_ids, callers_only=True))
+    names = {u.pk: (getattr(u, "staff", None) and u.staff.display_name) or u.get_username() for u in specialists}
+    form = QueueFilterForm(request.GET, specialists=specialists)
+    tasks = selectors.followup_queue(
+        user=user, store_ids=store_ids, kind=form.value("kind") or None, specialist_id=form.value("specialist")
+    )
+    page = Paginator(tasks, PAGE_SIZE).get_page(request.GET.get("page"))
+    rate_form = RateFilterForm(request.GET)
+    rate_form.is_valid()
+    today = business_date()
+    month = (getattr(rate_form, "cleaned_data", {}).get("month") or today).replace(day=1)
+    by = getattr(rate_form, "cleaned_data", {}).get("by") or "store"
+    stores = {s.pk: s for s in Store.objects.filter(pk__in=store_ids)}
+    rows = selectors.return_visit_rate(user=user, store_ids=store_ids, month=month, by=by)
+    for r in rows:
+        key = r[by]
+        if by == "store":
+            r["label"] = stores[key].name if key in stores else key
+        elif by == "specialist":
+            r["label"] = names.get(key) or (_("nobody") if key is None else f"#{key}")
+        else:
+            r["label"] = dict(FollowupKind.choices).get(key, key)
+    months = [_month_start(today, back) for back in range(TREND_MONTHS - 1, -1, -1)]
+    trend = {
+        m: {r["store"]: r for r in selectors.return_visit_rate(user=user, store_ids=store_ids, month=m)} for m in months
+    }
+    workload = selectors.specialist_workload(
+        user=user, store_ids=store_ids, since=month, until=_next_month(month), period="month"
+    )
+    for w in workload:
+        w["name"] = names.get(w["user_id"]) or f"#{w['user_id']}"
+    trend_stores = sorted({sid for m in trend.values() for sid in m}, key=str)
+    chart = [
+        {
+            "name": stores[sid].name if sid in stores else str(sid),
+            "x": [m.strftime("%Y-%m") for m in months],
+            "y": [
+                float(trend[m][sid]["rate"]) if sid in trend[m] and trend[m][sid]["rate"] is not None else None
+                for m in months
+            ],
+        }
+        for sid in trend_stores
+    ]
+    return render(
+        request,
+        "followups/manage.html",
+        {
+            "form": form,
+            "rate_form": rate_form,
+            "page": page,
+            "specialists": specialists,
+            "multi_store": len(store_ids) > 1,
+            "rows": rows,
+            "by": by,
+            "month": month,
+            "months": months,
+            "trend_rows": [
+                (stores[sid].name if sid in stores else sid, [trend[m].get(sid) for m in months])
+                for sid in trend_stores
+            ],
+            "chart": chart,
+            "workload": workload,
+            "now": timezone.now(),
+        },
+    )
+
+
+# ---- call screen -----------------------------------------------------------------------------------------------
+
+
+def _call_context(request, task, *, sheet_form=None, attempt_form=None) -> dict:
+    user = request.user
+    departments = department_list(user=user, store_ids=[task.store_id])
+    template = None
+    if task.template_id:
+        template = QuestionnaireTemplate.objects.prefetch_related("factors__questions").get(pk=task.template_id)
+    held = task.status == TaskStatus.CLAIMED and task.claimed_by_id == user.pk
+    if template is not None and sheet_form is None:
+        sheet_form = QuestionnaireForm(template=template, departments=departments)
+    if attempt_form is None:
+        attempt_form = AttemptForm(departments=departments, auto_id="attempt_%s")
+    orders = customer_selectors.repair_order_list(user=user, customer=task.customer).select_related("vehicle")
+    return {
+        "task": task,
+        "customer": task.customer,
+        "vehicle": task.vehicle,
+        "repair_orders": list(orders[:RECENT_ORDERS]),
+        "calls": list(task.calls.select_related("handler__staff").order_by("-called_at")),
+        "sheet": getattr(task, "sheet", None) if task.status == TaskStatus.COMPLETED else None,
+        "template": template,
+        "sheet_form": sheet_form,
+        "attempt_form": attempt_form,
+        "held": held,
+        "can_claim": task.status == TaskStatus.OPEN and task.claimed_by_id is None,
+        "can_reveal": has_perm(user, Perm.CUSTOMER_REVEAL_PHONE),
+        "now": timezone.now(),
+    }
+
+
+@login_required
+def call(request, pk: int):
+    """The call screen: customer card and vehicle, recent orders, masked phone, questionnaire, outcomes."""
+    require_perm(request.user, Perm.FOLLOWUP_CALL)
+    task = selectors.task_get(user=request.user, pk=pk)
+    return render(request, "followups/call.html", _call_context(request, task))
+
+
+_FEEDBACK_FIELDS = {
+    "kind": "feedback_kind",
+    "category": "feedback_category",
+    "text": "feedback_text",
+    "department": "feedback_department",
+}
+
+
+@login_required
+@require_POST
+def sheet_submit(request, pk: int):
+    """Save the questionnaire (scored; completes the task). A dissatisfied sheet or feedback makes a record."""
+    require_perm(request.user, Perm.FOLLOWUP_CALL)
+    task = selectors.task_get(user=request.user, pk=pk)
+    if not task.template_id:
+        raise Http404
+    template = QuestionnaireTemplate.objects.prefetch_related("factors__questions").get(pk=task.template_id)
+    form = QuestionnaireForm(
+        request.POST, template=template, departments=department_list(user=request.user, store_ids=[task.store_id])
+    )
+    if form.is_valid():
+        try:
+            sheet = services.answer_sheet_submit(
+                actor=request.user,
+                task=task,
+                answers=form.answers(),
+                dissatisfied=form.cleaned_data["dissatisfied"],
+                notes=form.cleaned_data["notes"],
+                feedback=form.feedback(),
+            )
+        except ValidationError as exc:
+            rename = {f"answers.{k[2:]}": k for k in form.fields if k.startswith("q_")} | _FEEDBACK_FIELDS
+            apply_errors(form, exc, rename=rename)
+        else:
+            text = _("Questionnaire saved: %(score)s / 1000.") % {"score": sheet.score_total}
+            if sheet.feedback.exists():
+                text += " " + _("A feedback record was created.")
+            messages.success(request, text)
+            return redirect("followups:queue")
+    task = selectors.task_get(user=request.user, pk=pk)
+    return render(request, "followups/call.html", _call_context(request, task, sheet_form=form), status=400)
+
+
+@login_required
+@require_POST
+def attempt_record(request, pk: int):
+    """Log an outcome other than a filled questionnaire (no answer, busy, wrong number, refused, call back)."""
+    require_perm(request.user, Perm.FOLLOWUP_CALL)
+    task = selectors.task_get(user=request.user, pk=pk)
+    form = AttemptForm(
+        request.POST, departments=department_list(user=request.user, store_ids=[task.store_id]), auto_id="attempt_%s"
+    )
+    if form.is_valid():
+        try:
+            call_row = services.followup_attempt_record(
+                actor=request.user,
+                task=task,
+                outcome=form.cleaned_data["outcome"],
+                notes=form.cleaned_data["notes"],
+                call_back_at=form.cleaned_data["call_back_at"],
+                duration_s=form.cleaned_data["duration_s"],
+                feedback=form.feedback(),
+            )
+        except ValidationError as exc:
+            apply_errors(form, exc, rename=_FEEDBACK_FIELDS)
+        else:
+            call_row.task.refresh_from_db()
+            messages.success(
+                request,
+                _("Call logged: %(outcome)s. Task is now %(status)s.")
+                % {"outcome": call_row.get_outcome_display(), "status": call_row.task.get_status_display()},
+            )
+            return redirect("followups:queue")
+    task = selectors.task_get(user=request.user, pk=pk)
+    return render(request, "followups/call.html", _call_context(request, task, attempt_form=form), status=400)
+
+
+# ---- rules and settings ----------------------------------------------------------------------------------------
+
+
+@login_required
+def rules(request):
+    """The follow-up rules and settings of the stores in scope (CS managers edit them)."""
+    require_perm(request.user, Perm.FOLLOWUP_RULES)
+    store_ids = current_store_ids(request.user, request)
+    rule_rows = list(selectors.rule_list(user=request.user, store_ids=store_ids))
+    own = own_store_ids(request.user)
+    stores = list(Store.objects.filter(pk__in=store_ids).order_by("code"))
+    settings_rows = [(s, services.store_followup_settings(s.pk), s.pk in own) for s in stores]
+    return render(
+        request,
+        "followups/rules.html",
+        {
+            "rules": rule_rows,
+            "settings_rows": settings_rows,
+            "own": own,
+            "skipped": selectors.skipped_for_consent(user=request.user, store_ids=store_ids).order_by("-event_at")[:20],
+        },
+    )
+
+
+@login_required
+def rule_edit(request, pk: int):
+    require_perm(request.user, Perm.FOLLOWUP_RULES)
+    rule = get_scoped_or_404(selectors.rule_list(user=request.user), pk=pk)
+    store_for_write(request.user, rule.store_id)
+    templates = QuestionnaireTemplate.objects.exclude(status="retired").order_by("code", "-version")
+    form = FollowupRuleForm(request.POST or None, instance=rule, templates=templates)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.followup_rule_update(actor=request.user, rule=rule, **form.service_fields())
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("Rule %(code)s saved.") % {"code": rule.code})
+            return redirect("followups:rules")
+    return render(request, "followups/rule_form.html", {"form": form, "rule": rule})
+
+
+@login_required
+def settings_edit(request, store_id: int):
+    require_perm(request.user, Perm.FOLLOWUP_RULES)
+    store = store_for_write(request.user, store_id)
+    row = services.store_followup_settings(store.pk)
+    form = StoreFollowupSettingsForm(request.POST or None, instance=row)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.store_followup_settings_update(actor=request.user, store=store, **form.service_fields())
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("Follow-up settings of %(store)s saved.") % {"store": store.name})
+            return redirect("followups:rules")
+    return render(request, "followups/settings_form.html", {"form": form, "store": store})
+
+
+# ---- call log and letter log -----------------------------------------------------------------------------------
+
+
+def _log_page(request, *, form_class, search):
+    _require_any(request.user, Perm.FOLLOWUP_CALL, Perm.FOLLOWUP_MANAGE)
+    store_ids = current_store_ids(request.user, request)
+    handlers = selectors.followup_staff(user=request.user, store_ids=store_ids)
+    form = form_class(request.GET, handlers=handlers)
+    rows = search(user=request.user, store_ids=store_ids, **form.filters())
+    return form, rows, store_ids
+
+
+@login_required
+def call_log(request):
+    """Every call, outbound and inbound: search by customer, days [from, before), handler, outcome."""
+    form, rows, store_ids = _log_page(request, form_class=CallSearchForm, search=selectors.call_log_search)
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"form": form, "page": page, "multi_store": len(store_ids) > 1}
+    if request.htmx and not request.htmx.history_restore_request:
+        return render(request, "followups/_call_rows.html", context)
+    context["can_log"] = has_perm(request.user, Perm.FOLLOWUP_CALL)
+    return render(request, "followups/call_log.html", context)
+
+
+@login_required
+def call_log_export(request):
+    """The call log as filtered on the page, as XLSX (audited)."""
+    form, rows, _ids = _log_page(request, form_class=CallSearchForm, search=selectors.call_log_search)
+    content = services.call_log_export_xlsx(actor=request.user, calls=rows, filters=form.audit_detail())
+    response = HttpResponse(content, content_type=XLSX)
+    response["Content-Disposition"] = f'attachment; filename="calls-{business_date():%Y%m%d}.xlsx"'
+    return response
+
+
+@login_required
+def letter_log(request):
+    """Every notice, invitation and reply letter (and SMS to unreachable customers), searchable."""
+    form, rows, store_ids = _log_page(request, form_class=LetterSearchForm, search=selectors.letter_log_search)
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"form": form, "page": page, "multi_store": len(store_ids) > 1}
+    if request.htmx and not request.htmx.history_restore_request:
+        return render(request, "followups/_letter_rows.html", context)
+    context["can_log"] = has_perm(request.user, Perm.FOLLOWUP_CALL)
+    return render(request, "followups/letter_log.html", context)
+
+
+@login_required
+def letter_log_export(request):
+    form, rows, _ids = _log_page(request, form_class=LetterSearchForm, search=selectors.letter_log_search)
+    content = services.letter_log_export_xlsx(actor=request.user, letters=rows, filters=form.audit_detail())
+    response = HttpResponse(content, content_type=XLSX)
+    response["Content-Disposition"] = f'attachment; filename="letters-{business_date():%Y%m%d}.xlsx"'
+    return response
+
+
+def _own_stores_and_handlers(request):
+    own = own_store_ids(request.user)
+    current = current_store_ids(request.user, request) & own or own
+    stores = Store.objects.filter(pk__in=own).order_by("code")
+    handlers = list(selectors.followup_staff(user=request.user, store_ids=own))
+    return stores, handlers, current
+
+
+def _resolve_customer(request, form, number: str):
+    if not number:
+        return None
+    customer = customer_selectors.customer_by_number(user=request.user, number=number)
+    if customer is None:
+        form.add_error("customer_number", _("No customer with this number in your stores."))
+    return customer
+
+
+@login_required
+def call_create(request):
+    """Log an inbound call by hand: a consultation, or a complaint (which also records feedback)."""
+    require_perm(request.user, Perm.FOLLOWUP_CALL)
+    stores, handlers, current = _own_stores_and_handlers(request)
+    initial = {"handler": request.user.pk, "called_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M")}
+    if len(current) == 1:
+        initial["store"] = next(iter(current))
+    departments = department_list(user=request.user, store_ids=own_store_ids(request.user))
+    form = InboundCallForm(
+        request.POST if request.method == "POST" else None,
+        initial=initial,
+        stores=stores,
+        handlers=handlers,
+        departments=departments,
+    )
+    if request.method == "POST":
+        valid = form.is_valid()
+        data = form.cleaned_data
+        customer = _resolve_customer(request, form, data.get("customer_number", ""))
+        if valid and not form.errors:
+            handler = next((u for u in handlers if u.pk == data["handler"]), None)
+            try:
+                services.call_log_inbound_create(
+                    actor=request.user,
+                    store=data["store"],
+                    purpose=data["purpose"],
+                    handler=handler,
+                    called_at=data["called_at"],
+                    duration_s=data["duration_s"],
+                    customer=customer,
+                    notes=data["notes"],
+                    feedback=form.feedback(),
+                )
+            except ValidationError as exc:
+                apply_errors(form, exc, rename={"customer": "customer_number"} | _FEEDBACK_FIELDS)
+            else:
+                messages.success(request, _("Call logged."))
+                return redirect("followups:calls")
+    return render(request, "followups/call_form.html", {"form": form})
+
+
+@login_required
+def letter_create(request):
+    """Log a notice, invitation or reply letter by hand (date and handler)."""
+    require_perm(request.user, Perm.FOLLOWUP_CALL)
+    stores, handlers, current = _own_stores_and_handlers(request)
+    initial = {"handler": request.user.pk, "sent_on": business_date()}
+    if len(current) == 1:
+        initial["store"] = next(iter(current))
+    form = LetterForm(
+        request.POST if request.method == "POST" else None, initial=initial, stores=stores, handlers=handlers
+    )
+    if request.method == "POST":
+        valid = form.is_valid()
+        data = form.cleaned_data
+        customer = _resolve_customer(request, form, data.get("customer_number", ""))
+        if valid and not form.errors:
+            handler = next((u for u in handlers if u.pk == data["handler"]), None)
+            try:
+                services.letter_log_create(
+                    actor=request.user,
+                    store=data["store"],
+                    customer=customer,
+                    kind=data["kind"],
+                    channel=data["channel"],
+                    handler=handler,
+                    sent_on=data["sent_on"],
+                    text=data["text"],
+                )
+            except ValidationError as exc:
+                apply_errors(form, exc, rename={"customer": "customer_number"})
+            else:
+                messages.success(request, _("Letter logged."))
+                return redirect("followups:letters")
+    return render(request, "followups/letter_form.html", {"form": form})
+
+
+# ---- templates -------------------------------------------------------------------------------------------------
 
 
 @login_required
@@ -26,9 +581,7 @@ def template_export(request, pk: int, fmt: str):
         return response
     if fmt == "xlsx":
         content = services.questionnaire_template_export_xlsx(actor=request.user, template=template)
-        response = HttpResponse(
-            content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        )
+        response = HttpResponse(content, content_type=XLSX)
         response["Content-Disposition"] = f'attachment; filename="{filename}.xlsx"'
         return response
     raise Http404

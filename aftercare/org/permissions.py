@@ -21,6 +21,7 @@ class Perm:
     FOLLOWUP_MANAGE = "followup.manage"
     FOLLOWUP_RULES = "followup.rules"
     FOLLOWUP_TEMPLATES = "followup.templates"
+    FEEDBACK_VIEW = "feedback.view"
 
     ALL = [
         CUSTOMER_VIEW,
@@ -35,13 +36,21 @@ class Perm:
         FOLLOWUP_MANAGE,
         FOLLOWUP_RULES,
         FOLLOWUP_TEMPLATES,
+        FEEDBACK_VIEW,
     ]
 
 
 _BASE = {Perm.CUSTOMER_VIEW}
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.CS_SPECIALIST: frozenset(
-        _BASE | {Perm.CUSTOMER_EDIT, Perm.CUSTOMER_REVEAL_PHONE, Perm.DATA_QUALITY_VIEW, Perm.FOLLOWUP_CALL}
+        _BASE
+        | {
+            Perm.CUSTOMER_EDIT,
+            Perm.CUSTOMER_REVEAL_PHONE,
+            Perm.DATA_QUALITY_VIEW,
+            Perm.FOLLOWUP_CALL,
+            Perm.FEEDBACK_VIEW,
+        }
     ),
     Role.CS_MANAGER: frozenset(
         _BASE
@@ -55,11 +64,14 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             Perm.FOLLOWUP_CALL,
             Perm.FOLLOWUP_MANAGE,
             Perm.FOLLOWUP_RULES,
+            Perm.FEEDBACK_VIEW,
         }
     ),
     Role.RENEWAL_SPECIALIST: frozenset(_BASE | {Perm.CUSTOMER_REVEAL_PHONE}),
-    Role.DEPARTMENT_DESIGNEE: frozenset(_BASE),
-    Role.SUPERVISOR: frozenset(_BASE | {Perm.CUSTOMER_EDIT, Perm.CUSTOMER_REVEAL_PHONE, Perm.DATA_QUALITY_VIEW}),
+    Role.DEPARTMENT_DESIGNEE: frozenset(_BASE | {Perm.FEEDBACK_VIEW}),
+    Role.SUPERVISOR: frozenset(
+        _BASE | {Perm.CUSTOMER_EDIT, Perm.CUSTOMER_REVEAL_PHONE, Perm.DATA_QUALITY_VIEW, Perm.FEEDBACK_VIEW}
+    ),
     Role.STORE_MANAGER: frozenset(
         _BASE
         | {
@@ -71,6 +83,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             Perm.AUDIT_VIEW,
             Perm.FOLLOWUP_MANAGE,
             Perm.FOLLOWUP_RULES,
+            Perm.FEEDBACK_VIEW,
         }
     ),
     Role.GROUP_ADMIN: frozenset(Perm.ALL),

@@ -14,7 +14,6 @@ import pytest
 # Playwright's sync API runs an event loop in this thread; the live server's ORM calls are still synchronous.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-from aftercare.customers.models import MileageReading  # noqa: E402
 from aftercare.org.choices import Role  # noqa: E402
 from aftercare.testing import factories as f  # noqa: E402
 
@@ -100,9 +99,6 @@ def demo_customer(transactional_db):
             store=store, customer=customer, vehicle=vehicle, ro_number=f"RO2025{n:06d}", kind=kind,
             amount=Decimal(amount), mileage=km, fault_description=fault, service_advisor="张敏",
             settled_at=settled_at, booked=n % 2 == 0,
-        )
-        MileageReading.objects.create(
-            store=store, vehicle=vehicle, read_on=settled_at.date(), km=km, source="repair_order"
         )
     f.InsurancePolicyFactory(store=store, customer=customer, vehicle=suv, policy_number="PDAA202444010000123",
                              insurer="中国人保", start_date=dt.date(2024, 11, 8), expiry_date=dt.date(2025, 11, 7),

@@ -1,0 +1,8 @@
+import pytest
+
+from aftercare.followups.services import followup_rules_seed_defaults
+
+
+@pytest.fixture
+def rules_a(store_a):
+    return {r.code: r for r in followup_rules_seed_defaults(store_a)}
