@@ -199,6 +199,28 @@ def demo_group_delete() -> None:
         user_model: list(Staff.objects.filter(group=group).values_list("user_id", flat=True)),
     }
     tables = set(connection.introspection.table_names())
+    # Rows one level further down, with no store of their own (answers of answer sheets): deleted first.
+    for model in apps.get_models(include_auto_created=True):
+        if model._meta.db_table not in tables or any(
+            isinstance(f, models.ForeignKey) and f.related_model in doomed for f in model._meta.concrete_fields
+        ):
+            continue
+        for f in model._meta.concrete_fields:
+            if not isinstance(f, models.ForeignKey) or f.related_model in (Region, DealerGroup):
+                continue
+            parent = f.related_model
+            store_fk = next(
+                (p for p in parent._meta.concrete_fields
+                 if isinstance(p, models.ForeignKey) and p.related_model is Store),
+                None,
+            )
+            if store_fk is None or parent in doomed:
+                continue
+            rows = model._base_manager.filter(**{f"{f.name}__{store_fk.attname}__in": doomed[Store]})
+            if f.remote_field.on_delete is models.SET_NULL:
+                rows.update(**{f.attname: None})
+            else:
+                rows._raw_delete(rows.db)
     for model in apps.get_models(include_auto_created=True):
         if model in (Store, Staff, user_model, Region, DealerGroup) or model._meta.db_table not in tables:
             continue

@@ -9,7 +9,7 @@ from django.db import connection, connections
 
 from aftercare.core.choices import AuditAction
 from aftercare.core.services import audit_event_record
-from aftercare.customers.models import Vehicle
+from aftercare.customers.models import RepairOrder, Vehicle
 from aftercare.org.demo import (
     DEMO_PASSWORD,
     GROUP_NAME,
@@ -21,6 +21,7 @@ from aftercare.org.demo import (
     logins_table,
 )
 from aftercare.org.demo_data import Context, FastRandom, generate_chunk, write_chunk
+from aftercare.org.demo_followups import demo_followups_create, demo_followups_exist
 from aftercare.org.models import Store
 
 DEMO_CUSTOMERS = 2000
@@ -61,16 +62,28 @@ class Command(BaseCommand):
             self._fill(scale, seed, chunk_size=SCALE_CHUNK, jobs=max(1, jobs), verbose=True)
             self.stdout.write(f"Scale data: {scale} customers added in {time.monotonic() - started:.1f} s.")
             return
-        if group is not None:
+        if group is not None and not demo_followups_exist(list(group.stores.all())) and self._small(group):
+            # a demo seeded before follow-ups existed: add their history once
+            counts = demo_followups_create(stores=list(group.stores.order_by("code")), seed=seed)
+            summary = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items())
+            self.stdout.write(f"Added the follow-up history to demo group {GROUP_NAME}: {summary}.")
+        elif group is not None:
             self.stdout.write(f"Demo group {GROUP_NAME} already exists; nothing changed (use --reset to rebuild).")
         else:
             demo_org_create()
             counts = self._fill(customers, seed, chunk_size=None, jobs=1, verbose=False)
+            group = demo_group()
+            counts |= demo_followups_create(stores=list(group.stores.order_by("code")), seed=seed)
             summary = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items())
             self.stdout.write(f"Created demo group {GROUP_NAME}: {summary} ({time.monotonic() - started:.1f} s).")
         self.stdout.write("")
         self.stdout.write(f"Demo logins (password {DEMO_PASSWORD}):")
         self.stdout.write(logins_table(demo_logins()))
+
+    @staticmethod
+    def _small(group) -> bool:
+        """No follow-up backfill over `--scale` data (millions of orders): that needs --reset."""
+        return RepairOrder.objects.filter(store__group=group).count() <= 50 * DEMO_CUSTOMERS
 
     def _fill(self, total: int, seed: int, *, chunk_size: int | None, jobs: int, verbose: bool) -> dict[str, int]:
         """Generate and store `total` customers across the demo stores, in blocks of `chunk_size`.
@@ -140,7 +153,7 @@ def _block(args) -> tuple[dict[str, int], float, float]:
     store_id, spec, seed, size, ctx, mileage = args
     t0 = time.monotonic()
     chunk = generate_chunk(rng=FastRandom(seed), ctx=ctx, spec=spec, customers=size)
-    if not mileage:  # scale data: repair orders carry the mileage; a third fewer rows to write
+    if not mileage:  # scale data: no delivery mileage readings either
         chunk.mileage = []
     t1 = time.monotonic()
     write_chunk(Store.objects.get(pk=store_id), chunk)
