@@ -5,14 +5,17 @@ import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import Count, Exists, F, FilteredRelation, Max, Min, OuterRef, Prefetch, Q, QuerySet
+from django.db.models.functions import TruncDate
 from django.utils.translation import gettext_lazy as _
 
 from aftercare.core.scoping import get_scoped_or_404, visible_store_ids
 from aftercare.org.choices import SharedResource
 
 from . import validators as v
+from .choices import MileageSource
 from .models import Customer, InsurancePolicy, MileageReading, Ownership, RepairOrder, SalesDelivery, Vehicle
 
 
@@ -219,8 +222,36 @@ def customer_ownerships(*, user, customer: Customer) -> QuerySet[Ownership]:
     )
 
 
-def mileage_reading_list(*, user, vehicle: Vehicle) -> QuerySet[MileageReading]:
-    return MileageReading.objects.filter(vehicle=vehicle, store_id__in=_store_ids(user)).order_by("-read_on", "-id")
+def mileage_reading_list(*, user, vehicle: Vehicle) -> list[MileageReading]:
+    """The vehicle's mileage history, newest first (two queries).
+
+    Repair orders carry their own mileage and are not copied into `MileageReading`: the history
+    is each order's mileage on its settle day (Shanghai; one entry per day and km, returned as
+    unsaved readings with source "repair order") plus the readings on file that do not come from
+    an order (delivery, manual).
+    """
+    stores = _store_ids(user)
+    from_orders = (
+        RepairOrder.objects.filter(vehicle=vehicle, store_id__in=stores, mileage__isnull=False)
+        .annotate(read_on=TruncDate("settled_at", tzinfo=ZoneInfo(settings.BUSINESS_TIME_ZONE)))
+        .order_by("-settled_at", "-id")
+        .values_list("store_id", "read_on", "mileage")
+    )
+    readings = list(
+        MileageReading.objects.filter(vehicle=vehicle, store_id__in=stores)
+        .exclude(source=MileageSource.REPAIR_ORDER)  # older imports stored a copy of the order's mileage
+        .order_by("-read_on", "-id")
+    )
+    seen: set[tuple] = set()
+    for store_id, read_on, km in from_orders:
+        if (read_on, km) not in seen:
+            seen.add((read_on, km))
+            readings.append(
+                MileageReading(store_id=store_id, vehicle=vehicle, read_on=read_on, km=km,
+                               source=MileageSource.REPAIR_ORDER)
+            )
+    readings.sort(key=lambda r: r.read_on, reverse=True)  # stable: same day keeps file readings first
+    return readings
 
 
 def customer_by_number(*, user, number: str) -> Customer | None:

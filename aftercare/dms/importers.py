@@ -21,7 +21,6 @@ from django.utils.translation import gettext as _
 from aftercare.customers.models import (
     Customer,
     InsurancePolicy,
-    MileageReading,
     Ownership,
     RepairOrder,
     SalesDelivery,
@@ -72,6 +71,8 @@ STAGE_COLUMNS = (
     ("expiry_date", "date"),
     ("premium", "numeric(12,2)"),
     ("policy_kind", "text"),
+    ("veh_first", "boolean"),  # set by ChunkWriter: the row that stands for its VIN / customer key in the chunk
+    ("cust_first", "boolean"),
 )
 CUSTOMER_COLUMNS = tuple(f.name for f in KINDS[ImportKind.CUSTOMERS].fields[:10])
 DATETIME_FIELDS = {"delivered_at", "settled_at"}
@@ -127,6 +128,39 @@ def stage_columns_for(spec: KindSpec) -> tuple[str, ...]:
     return tuple(name for name, _type in STAGE_COLUMNS if name in names)
 
 
+def flag_firsts(rows: list[tuple], columns: tuple[str, ...]) -> list[tuple]:
+    """The staged rows with (veh_first, cust_first) appended (replaced if already there).
+
+    veh_first marks the row of each VIN with the earliest event, cust_first the first row of each
+    customer key: the rows that stand for their vehicle and customer in the chunk. Computed in
+    Python, on the reading thread, rather than by a sort in SQL.
+    """
+    width = len(columns)
+    vin_at = columns.index("vin") if "vin" in columns else None
+    ckey_at = columns.index("ckey")
+    ev_at = columns.index("ev_date") if "ev_date" in columns else None
+    best: dict[str, tuple] = {}
+    firsts: set[str] = set()
+    cust = []
+    for i, row in enumerate(rows):
+        key = row[ckey_at]
+        if key in firsts:
+            cust.append(False)
+        else:
+            firsts.add(key)
+            cust.append(True)
+        if vin_at is not None and (vin := row[vin_at]) is not None:
+            ev = row[ev_at] if ev_at is not None else None
+            rank = (ev is None, ev or "", row[0], i)
+            known = best.get(vin)
+            if known is None or rank < known:
+                best[vin] = rank
+    veh = [False] * len(rows)
+    for rank in best.values():
+        veh[rank[3]] = True
+    return [row[:width] + (v, c) for row, v, c in zip(rows, veh, cust, strict=True)]
+
+
 class RowValidator:
     """Turns table rows into staged tuples, collecting row errors and rejecting duplicate keys."""
 
@@ -143,6 +177,9 @@ class RowValidator:
         self.required = [(name, self.header(name)) for name in spec.required]
         self.seen: set[int] = set()  # hash() of each key seen (duplicates in the file are rejected)
         self.seen_customers: dict[int, int] = {}  # customers kind: key hash → row << 48 | details hash
+        # the row hash covers every mapped column of the row (customer and vehicle columns included),
+        # led by the layout, so that the same values under other columns never hash alike
+        self.layout = "|".join(f.name for f in spec.fields if f.name in table.mapping)
         self.template = dict.fromkeys(name for name, _type in STAGE_COLUMNS)
         self.getter = operator.itemgetter(*self.columns)
 
@@ -171,16 +208,16 @@ class RowValidator:
             else:
                 rows.append(staged)
             if read >= size:
-                yield Chunk(rows, errors, rejected, read)
+                yield Chunk(flag_firsts(rows, self.columns), errors, rejected, read)
                 rows, errors, rejected, read = [], [], 0, 0
         if read:
-            yield Chunk(rows, errors, rejected, read)
+            yield Chunk(flag_firsts(rows, self.columns), errors, rejected, read)
 
     def validate(self, row_no: int, cells: list):
         """(staged tuple, None) or (None, [(column, reason), ...]). The hot loop of the import."""
         values = self.template.copy()
         errors: list[tuple[str, str]] | None = None
-        parts: list[str] = []
+        parts: list[str] = [self.layout]
         width = len(cells)
         for name, index, parse, max_length, header in self.plan:
             raw = cells[index] if index < width else None
@@ -260,12 +297,25 @@ class RowValidator:
 
 
 class ChunkWriter:
-    """Writes one chunk of staged tuples with set-based SQL (the same statements on PostgreSQL and SQLite).
+    """Writes one chunk of staged tuples with set-based SQL (mostly the same statements on PostgreSQL and SQLite).
 
-    Besides the wide staging table, two narrow ones hold one row per vehicle (`dms_veh`, by VIN) and
-    per customer key (`dms_cust`); vehicles and customers are resolved there, once per key, and the
-    kind's rows are then written with a join.
+    1. The chunk is loaded into `dms_stage`.
+    2. One join of the stage against the kind's table (`dms_seen`) finds the rows already stored;
+       those whose `row_hash` is unchanged are dropped from the stage at once: no vehicle, customer
+       or order work is done for them, which makes a re-import cheap.
+    3. For the rest, two narrow tables hold one row per vehicle (`dms_veh`, by VIN) and per customer
+       key (`dms_cust`), resolved against the stored files once per key; missing ones are inserted.
+    4. The kind's rows are updated (known to differ) or inserted (known to be new: no conflict check).
     """
+
+    TARGETS = {
+        # kind → (table, how a stage row `s` finds its stored row `r`)
+        ImportKind.REPAIR_ORDERS: ("{R}", "r.store_id = %s AND r.ro_number = s.ro_number"),
+        ImportKind.POLICIES: ("{P}", "r.policy_number = s.policy_number AND r.store_id = %s"),
+        ImportKind.DELIVERIES: (
+            "{D}", "r.store_id = %s AND r.vehicle_id = (SELECT v.id FROM {V} v WHERE v.vin = s.vin)"
+        ),
+    }
 
     def __init__(self, spec: KindSpec, store, columns: tuple[str, ...], key_header: str = ""):
         self.spec = spec
@@ -276,11 +326,12 @@ class ChunkWriter:
         self.key_header = key_header
         self.has_vin = "vin" in columns
         self.pg = connection.vendor == "postgresql"
+        self.sizes: dict[str, float] | None = None  # rows per table as the planner last saw them (PostgreSQL)
+        self.grown: dict[str, int] = {}  # rows this import inserted since
         self.t = {
             "V": Vehicle._meta.db_table,
             "C": Customer._meta.db_table,
             "O": Ownership._meta.db_table,
-            "M": MileageReading._meta.db_table,
             "D": SalesDelivery._meta.db_table,
             "R": RepairOrder._meta.db_table,
             "P": InsurancePolicy._meta.db_table,
@@ -298,6 +349,21 @@ class ChunkWriter:
     def plus_days(self, column: str, days: int) -> str:
         return f"({column} + {days})" if self.pg else f"date({column}, '+{days} days')"
 
+    def lookup(self, alias: str, table: str, cond: str, cols: str) -> str:
+        """LEFT JOIN one row of a big table by an indexed key, as an index lookup per row.
+
+        PostgreSQL gets a fenced lateral subquery (`OFFSET 0`): without statistics on the temporary
+        tables the planner would otherwise hash the whole big table once per chunk, which makes
+        an import slow down with the size of the store. SQLite always joins with the index.
+        """
+        if self.pg:
+            return f" LEFT JOIN LATERAL (SELECT {cols} FROM {table} {alias} WHERE {cond} OFFSET 0) {alias} ON TRUE"
+        return f" LEFT JOIN {table} {alias} ON {cond}"
+
+    def by_ids(self, alias: str, ids: str) -> str:
+        """Restrict an UPDATE … FROM of a big table to the ids of a subquery (an index scan on PostgreSQL)."""
+        return f" AND {alias}.id = ANY(ARRAY({ids}))" if self.pg else ""
+
     def _type(self, sql_type: str) -> str:
         if self.pg:
             return sql_type
@@ -305,58 +371,102 @@ class ChunkWriter:
 
     # --- the chunk ---------------------------------------------------------------------------
     def write(self, rows: list[tuple]) -> ChunkResult:
+        """Write staged rows carrying the `flag_firsts` columns."""
         now = timezone.now()
         self.now = now if self.pg else now.replace(tzinfo=None).isoformat(sep=" ")
         self.today = timezone.localdate(now).isoformat()
         result = ChunkResult()
         with connection.cursor() as cur:
             self.cur = cur
+            if self.pg:
+                # a bulk session: the chunk's commit need not wait for the WAL flush (a crash loses at most
+                # the last chunks, which a re-import writes again); constraints and triggers stay on
+                cur.execute("SET LOCAL synchronous_commit = off")
             self._create_tables()
             self._load(rows)
             staged = len(rows) - self._reject_foreign_keys(result)
-            self._collect_keys()
-            if self.has_vin:
-                self._vehicles()
-            self._customers()
-            if self.has_vin:
-                self._ownerships()
-            getattr(self, f"_target_{self.kind}")(result)
+            seen = same = 0
+            if self.kind in self.TARGETS:
+                seen, same = self._skip_unchanged()
+            if staged - same:
+                self._collect_keys(ranked=not same)
+                self._customers()
+                if self.has_vin:
+                    self._vehicles()
+                    self._ownerships()
+                getattr(self, f"_target_{self.kind}")(result, known_new=not seen)
             result.unchanged = staged - result.created - result.updated
-            for table in ("dms_stage", "dms_veh", "dms_cust"):
-                cur.execute(f"DROP TABLE {table}")
+            if self.pg:
+                self._refresh_statistics()
+            cur.execute("DROP TABLE dms_stage, dms_veh, dms_cust, dms_seen" if self.pg else "DROP TABLE dms_stage")
+            if not self.pg:
+                for table in ("dms_veh", "dms_cust", "dms_seen"):
+                    cur.execute(f"DROP TABLE {table}")
         return result
+
+    def _grew(self, table: str, rows: int) -> None:
+        self.grown[table] = self.grown.get(table, 0) + max(rows, 0)
+
+    def _refresh_statistics(self) -> None:
+        """ANALYZE a table this import has grown by half since the planner last saw it.
+
+        The lookups are index lookups only when the planner knows how big the tables are; into
+        a new store's empty tables autovacuum comes too late (the second chunk would then scan
+        the first chunk's rows once per row). About ten cheap ANALYZEs per table for 1 M rows.
+        """
+        if self.sizes is None:
+            self.cur.execute(
+                "SELECT relname, GREATEST(reltuples, 0) FROM pg_class WHERE relname = ANY(%s) "
+                "AND relnamespace = 'public'::regnamespace",
+                [list(self.t.values())],
+            )
+            self.sizes = dict(self.cur.fetchall())
+        for table, rows in self.grown.items():
+            name = self.t[table]
+            if rows > max(self.sizes.get(name, 0) / 2, 1000):
+                self.cur.execute(f"ANALYZE {name}")
+                self.sizes[name] = self.sizes.get(name, 0) + rows
+                self.grown[table] = 0
 
     def _x(self, sql: str, params=()) -> int:
         self.cur.execute(sql.format(**self.t), params)
         return self.cur.rowcount
 
     def _create_tables(self) -> None:
-        for table in ("dms_stage", "dms_veh", "dms_cust"):
-            self.cur.execute(f"DROP TABLE IF EXISTS {table}")
+        if self.pg:
+            self.cur.execute("DROP TABLE IF EXISTS dms_stage, dms_veh, dms_cust, dms_seen")
+        else:
+            for table in ("dms_stage", "dms_veh", "dms_cust", "dms_seen"):
+                self.cur.execute(f"DROP TABLE IF EXISTS {table}")
         cols = ", ".join(f"{n} {self._type(t)}" for n, t in STAGE_COLUMNS)
-        self.cur.execute(f"CREATE TEMP TABLE dms_stage ({cols})")
         flag = f"{self._type('boolean')} DEFAULT FALSE"
-        self.cur.execute(
+        statements = [
+            f"CREATE TEMP TABLE dms_stage ({cols})",
             f"CREATE TEMP TABLE dms_veh (vin {self._type('text')} PRIMARY KEY, row_no {self._type('integer')}, "
             f"ckey {self._type('text')}, plate {self._type('text')}, brand {self._type('text')}, "
             f"model {self._type('text')}, delivery_date {self._type('date')}, ev_date {self._type('date')}, "
-            f"id {self._type('bigint')}, fl_new {flag}, fl_owner {flag})"
-        )
-        self.cur.execute(
+            f"id {self._type('bigint')}, fl_new {flag}, fl_owner {flag}, fl_fill {flag})",
             f"CREATE TEMP TABLE dms_cust (ckey {self._type('text')} PRIMARY KEY, row_no {self._type('integer')}, "
             f"name {self._type('text')}, mobile {self._type('text')}, code {self._type('text')}, "
             f"vin {self._type('text')}, c_hash {self._type('text')}, id {self._type('bigint')}, "
-            f"rn {self._type('bigint')}, number {self._type('text')}, fl_new {flag}, fl_chg {flag})"
-        )
+            f"number {self._type('text')}, fl_new {flag}, fl_chg {flag})",
+            f"CREATE TEMP TABLE dms_seen (row_no {self._type('integer')} PRIMARY KEY, t_id {self._type('bigint')}, "
+            f"same {self._type('boolean')})",
+        ]
+        if self.pg:
+            self.cur.execute("; ".join(statements))
+        else:
+            for statement in statements:
+                self.cur.execute(statement)
 
     def _load(self, rows: list[tuple]) -> None:
-        names = ", ".join(self.columns)
+        names = ", ".join(self.columns + ("veh_first", "cust_first"))
         if self.pg:
             with self.cur.cursor.copy(f"COPY dms_stage ({names}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
         else:
-            marks = ", ".join(["%s"] * len(self.columns))
+            marks = ", ".join(["%s"] * (len(self.columns) + 2))
             self.cur.executemany(f"INSERT INTO dms_stage ({names}) VALUES ({marks})", rows)
             for col in sorted({"row_no", "vin", "ckey", KEY_COLUMN[self.kind]}):
                 self.cur.execute(f"CREATE INDEX dms_stage_{col} ON dms_stage ({col})")
@@ -366,8 +476,8 @@ class ChunkWriter:
         if self.kind != ImportKind.POLICIES:
             return 0
         self.cur.execute(
-            "SELECT s.row_no FROM dms_stage s JOIN {P} p ON p.policy_number = s.policy_number "
-            "WHERE p.store_id <> %s".format(**self.t),
+            "SELECT s.row_no FROM dms_stage s WHERE (SELECT p.store_id FROM {P} p "
+            "WHERE p.policy_number = s.policy_number) <> %s".format(**self.t),
             [self.store_id],
         )
         bad = [r[0] for r in self.cur.fetchall()]
@@ -380,37 +490,104 @@ class ChunkWriter:
             )
         return len(bad)
 
-    def _collect_keys(self) -> None:
-        """One row per customer key (its first row) and per VIN (its earliest event)."""
-        self._x(
-            "INSERT INTO dms_cust (ckey, row_no, name, mobile, code, vin, c_hash) "
-            "SELECT ckey, row_no, name, mobile, customer_code, vin, c_hash FROM (SELECT ckey, row_no, name, mobile, "
-            "customer_code, vin, c_hash, ROW_NUMBER() OVER (PARTITION BY ckey ORDER BY row_no) AS rk "
-            "FROM dms_stage) x WHERE rk = 1"
+    def _skip_unchanged(self) -> tuple[int, int]:
+        """Find the stored rows of the chunk (one join); drop the unchanged ones from the stage.
+
+        Returns (rows already stored, rows unchanged). The row hash covers every column of the file
+        row, customer and vehicle columns included, so an unchanged row needs no other work.
+        """
+        table, match = self.TARGETS[self.kind]
+        seen = self._x(
+            "INSERT INTO dms_seen (row_no, t_id, same) SELECT s.row_no, r.id, r.row_hash = s.row_hash "
+            "FROM dms_stage s" + self.lookup("r", table, match, "r.id, r.row_hash") + " WHERE r.id IS NOT NULL",
+            [self.store_id],
         )
+        same = 0
+        if seen:
+            same = self._x("DELETE FROM dms_stage WHERE row_no IN (SELECT row_no FROM dms_seen WHERE same)")
+        return seen, same
+
+    def _collect_keys(self, ranked: bool) -> None:
+        """One row per VIN (its earliest event) and per customer key (its first row), with the stored id if any.
+
+        A customer key is looked up in this order: DMS customer code (a merged customer answers with
+        the file it was merged into); mobile + name; a present or past owner of the row's vehicle
+        with the same name.
+        """
+        S = self.store_id
         if self.has_vin:
+            # the stored vehicle, and whether this row has something to write to it (see `_vehicle_fill`)
+            _sets, cond = self._vehicle_fill()
+            fill = f"(v.id IS NOT NULL AND v.store_id = %s AND ({cond.replace('k.', 'x.')}))" if cond else "FALSE"
             self._x(
-                "INSERT INTO dms_veh (vin, row_no, ckey, plate, brand, model, delivery_date, ev_date) "
-                "SELECT vin, row_no, ckey, plate, brand, model, delivery_date, ev_date FROM (SELECT vin, row_no, ckey, "
-                "plate, brand, model, delivery_date, ev_date, ROW_NUMBER() OVER (PARTITION BY vin "
-                "ORDER BY ev_date, row_no) AS rk FROM dms_stage WHERE vin IS NOT NULL) x WHERE rk = 1"
+                "INSERT INTO dms_veh (vin, row_no, ckey, plate, brand, model, delivery_date, ev_date, id, fl_fill) "
+                "SELECT x.vin, x.row_no, x.ckey, x.plate, x.brand, x.model, x.delivery_date, x.ev_date, v.id, "
+                f"CASE WHEN {fill} THEN TRUE ELSE FALSE END FROM "
+                + self._firsts("veh_first", "vin, row_no, ckey, plate, brand, model, delivery_date, ev_date",
+                               "PARTITION BY vin ORDER BY ev_date, row_no", "vin IS NOT NULL", ranked)
+                + self.lookup("v", "{V}", "v.vin = x.vin", "v.id, v.store_id, v.plate, v.brand, v.model, "
+                              "v.delivery_date"),
+                [S] if cond else [],
             )
+        lookups = [
+            "(SELECT COALESCE(c.merged_into_id, c.id) FROM {C} c WHERE c.store_id = %s AND c.dms_code = x.code)",
+            "(SELECT MIN(c.id) FROM {C} c WHERE c.store_id = %s AND c.mobile = x.mobile AND c.name = x.name "
+            "AND c.is_active AND (x.code IS NULL OR c.dms_code IS NULL))",
+        ]
+        if self.has_vin:
+            lookups.append(
+                "(SELECT MIN(c.id) FROM {O} o JOIN {C} c ON c.id = o.customer_id WHERE o.vehicle_id = "
+                "(SELECT vv.id FROM dms_veh vv WHERE vv.vin = x.vin) AND c.store_id = %s AND c.name = x.name "
+                "AND c.is_active)"
+            )
+        self._x(
+            "INSERT INTO dms_cust (ckey, row_no, name, mobile, code, vin, c_hash, id) "
+            "SELECT ckey, row_no, name, mobile, code, vin, c_hash, COALESCE(" + ", ".join(lookups) + ") FROM "
+            + self._firsts("cust_first", "ckey, row_no, name, mobile, customer_code AS code, vin, c_hash",
+                           "PARTITION BY ckey ORDER BY row_no", "TRUE", ranked),
+            [S] * len(lookups),
+        )
+
+    def _firsts(self, flag: str, cols: str, window: str, where: str, ranked: bool) -> str:
+        """The stage rows flagged by `_flag_firsts`, or (when rows were dropped since) ranked again in SQL."""
+        if ranked:
+            return f"(SELECT {cols} FROM dms_stage WHERE {flag}) x"
+        return (
+            f"(SELECT * FROM (SELECT {cols}, ROW_NUMBER() OVER ({window}) AS rk FROM dms_stage WHERE {where}) y "
+            "WHERE rk = 1) x"
+        )
 
     # --- vehicles ------------------------------------------------------------------------------
     def _vehicles(self) -> None:
         S, now = self.store_id, self.now
-        # correlated subqueries: one index lookup per key, whatever the planner thinks of the temp tables
-        find = "UPDATE dms_veh SET id = (SELECT v.id FROM {V} v WHERE v.vin = dms_veh.vin){flag} WHERE id IS NULL"
-        self._x(find.replace("{flag}", ""))
-        self._x(
+        insert = (
             "INSERT INTO {V} (store_id, vin, plate, brand, model, delivery_date, row_hash, created_at, updated_at) "
             "SELECT %s, vin, COALESCE(plate, ''), COALESCE(brand, ''), COALESCE(model, ''), delivery_date, '', %s, %s "
-            "FROM dms_veh WHERE id IS NULL",
-            [S, now, now],
+            "FROM dms_veh WHERE id IS NULL"
         )
-        self._x(find.replace("{flag}", ", fl_new = TRUE"))
+        if self.pg:
+            self._grew("V", self._x(
+                "WITH ins AS (" + insert + " RETURNING id, vin) "
+                "UPDATE dms_veh k SET id = ins.id, fl_new = TRUE FROM ins WHERE k.vin = ins.vin",
+                [S, now, now],
+            ))
+        elif self._x(insert, [S, now, now]):
+            self._x(
+                "UPDATE dms_veh SET id = (SELECT v.id FROM {V} v WHERE v.vin = dms_veh.vin), fl_new = TRUE "
+                "WHERE id IS NULL"
+            )
+        sets, _cond = self._vehicle_fill()
+        if sets:
+            self._x(
+                "UPDATE {V} AS v SET " + sets + ", updated_at = %s FROM dms_veh k WHERE v.id = k.id AND k.fl_fill"
+                + self.by_ids("v", "SELECT id FROM dms_veh WHERE fl_fill"),
+                [now],
+            )
+
+    def _vehicle_fill(self) -> tuple[str, str]:
+        """(SET clause, condition) for a stored vehicle `v` and the file's values `k`; empty if nothing to write."""
         if not {"plate", "brand", "model", "delivery_date"} & set(self.columns):
-            return
+            return "", ""
         if self.kind in (ImportKind.CUSTOMERS, ImportKind.DELIVERIES):
             # the DMS is the master of the vehicle file: non-empty values overwrite
             sets = (
@@ -434,38 +611,12 @@ class ChunkWriter:
                 "(v.plate = '' AND k.plate IS NOT NULL) OR (v.brand = '' AND k.brand IS NOT NULL) "
                 "OR (v.model = '' AND k.model IS NOT NULL) OR (v.delivery_date IS NULL AND k.delivery_date IS NOT NULL)"
             )
-        self._x(
-            "UPDATE {V} AS v SET " + sets + ", updated_at = %s FROM dms_veh k "
-            "WHERE v.id = k.id AND NOT k.fl_new AND v.store_id = %s AND (" + cond + ")",
-            [now, S],
-        )
+        return sets, cond
 
     # --- customers -----------------------------------------------------------------------------
     def _customers(self) -> None:
         S = self.store_id
-        # 1. DMS customer code (a merged customer answers with the file it was merged into)
-        self._x(
-            "UPDATE dms_cust SET id = (SELECT COALESCE(c.merged_into_id, c.id) FROM {C} c WHERE c.store_id = %s "
-            "AND c.dms_code = dms_cust.code) WHERE id IS NULL AND code IS NOT NULL",
-            [S],
-        )
-        # 2. mobile + name
-        self._x(
-            "UPDATE dms_cust SET id = (SELECT MIN(c.id) FROM {C} c WHERE c.store_id = %s "
-            "AND c.mobile = dms_cust.mobile AND c.name = dms_cust.name AND c.is_active "
-            "AND (dms_cust.code IS NULL OR c.dms_code IS NULL)) "
-            "WHERE id IS NULL AND mobile IS NOT NULL",
-            [S],
-        )
-        # 3. a present or past owner of the same vehicle with the same name
-        if self.has_vin:
-            self._x(
-                "UPDATE dms_cust SET id = (SELECT MIN(c.id) FROM {O} o JOIN {C} c ON c.id = o.customer_id "
-                "WHERE o.vehicle_id = (SELECT vv.id FROM dms_veh vv WHERE vv.vin = dms_cust.vin) AND c.store_id = %s "
-                "AND c.name = dms_cust.name AND c.is_active) WHERE id IS NULL AND vin IS NOT NULL",
-                [S],
-            )
-        # 4. without code or mobile: the customer already on this order / delivery / policy, if the name matches
+        # without code or mobile: the customer already on this order / delivery / policy, if the name matches
         target = {
             ImportKind.REPAIR_ORDERS: "{R} t WHERE t.store_id = %s AND t.ro_number = s.ro_number",
             ImportKind.DELIVERIES: (
@@ -482,31 +633,51 @@ class ChunkWriter:
             )
         is_customers = self.kind == ImportKind.CUSTOMERS
         if is_customers:
-            self._x("UPDATE dms_cust AS k SET fl_chg = TRUE FROM {C} c WHERE c.id = k.id AND c.row_hash <> k.c_hash")
-        # 5. new customer files, numbered in one block
-        count = self._x(
-            "UPDATE dms_cust AS k SET rn = x.rn, fl_new = TRUE FROM (SELECT ckey, ROW_NUMBER() OVER "
-            "(ORDER BY row_no) AS rn FROM dms_cust WHERE id IS NULL) x WHERE x.ckey = k.ckey"
-        )
+            self._x(
+                "UPDATE dms_cust AS k SET fl_chg = TRUE FROM {C} c WHERE c.id = k.id AND c.row_hash <> k.c_hash"
+                + self.by_ids("c", "SELECT id FROM dms_cust WHERE id IS NOT NULL")
+            )
+        # new customer files, numbered in one block
+        self.cur.execute("SELECT COUNT(*) FROM dms_cust WHERE id IS NULL")
+        count = self.cur.fetchone()[0]
         if count:
             numbers = customer_numbers_allocate(store_id=S, count=count)
+            self._grew("C", count)
             first = int(numbers[0][len(self.prefix) :])
-            self._x("UPDATE dms_cust SET rn = rn + %s WHERE fl_new", [first - 1])
-            self._x("UPDATE dms_cust SET number = %s || " + self.pad7("rn") + " WHERE fl_new", [self.prefix])
+            number = "%s || " + self.pad7("x.rn")
             text_cols = ("mobile", "mobile2", "address", "region", "background", "contact_person", "contact_phone")
-            self._x(
+            numbered = (
+                "SELECT ckey, row_no, code, name, c_hash, ROW_NUMBER() OVER (ORDER BY row_no) + %s AS rn "
+                "FROM dms_cust WHERE id IS NULL"
+            )
+            insert = (
                 "INSERT INTO {C} (store_id, number, dms_code, name, " + ", ".join(text_cols) + ", birthday, "
                 "consent_service_calls, consent_marketing, source, is_active, row_hash, created_at, updated_at) "
-                "SELECT %s, k.number, k.code, k.name, " + ", ".join(f"COALESCE(s.{c}, '')" for c in text_cols)
-                + ", s.birthday, TRUE, FALSE, 'dms_import', TRUE, " + ("k.c_hash" if is_customers else "''")
-                + ", %s, %s FROM dms_cust k JOIN dms_stage s ON s.row_no = k.row_no WHERE k.fl_new",
-                [S, self.now, self.now],
+                "SELECT %s, " + number + ", x.code, x.name, " + ", ".join(f"COALESCE(s.{c}, '')" for c in text_cols)
+                + ", s.birthday, TRUE, FALSE, 'dms_import', TRUE, " + ("x.c_hash" if is_customers else "''")
+                + ", %s, %s FROM x JOIN dms_stage s ON s.row_no = x.row_no"
             )
-            self._x(
-                "UPDATE dms_cust SET id = (SELECT c.id FROM {C} c WHERE c.store_id = %s "
-                "AND c.number = dms_cust.number) WHERE fl_new",
-                [S],
-            )
+            params = [first - 1, S, self.prefix, self.now, self.now]
+            if self.pg:
+                self._x(
+                    "WITH x AS (" + numbered + "), ins AS (" + insert + " RETURNING id, number) "
+                    "UPDATE dms_cust k SET id = ins.id, fl_new = TRUE FROM x JOIN ins ON ins.number = "
+                    + number + " WHERE k.ckey = x.ckey",
+                    params + [self.prefix],
+                )
+            else:
+                self._x(
+                    "UPDATE dms_cust SET number = " + number + ", fl_new = TRUE FROM (" + numbered + ") x "
+                    "WHERE x.ckey = dms_cust.ckey",
+                    [self.prefix, first - 1],
+                )
+                self._x("WITH x AS (SELECT * FROM dms_cust WHERE fl_new) " + insert.replace(number, "x.number"),
+                        [S, self.now, self.now])
+                self._x(
+                    "UPDATE dms_cust SET id = (SELECT c.id FROM {C} c WHERE c.store_id = %s "
+                    "AND c.number = dms_cust.number) WHERE fl_new",
+                    [S],
+                )
         if is_customers:
             self._update_customers()
 
@@ -518,26 +689,31 @@ class ChunkWriter:
             sets.append(f"{target} = COALESCE(s.{col}, c.{target})")
         self._x(
             f"UPDATE {{C}} AS c SET {', '.join(sets)}, row_hash = k.c_hash, updated_at = %s "
-            "FROM dms_cust k JOIN dms_stage s ON s.row_no = k.row_no WHERE c.id = k.id AND k.fl_chg",
+            "FROM dms_cust k JOIN dms_stage s ON s.row_no = k.row_no WHERE c.id = k.id AND k.fl_chg"
+            + self.by_ids("c", "SELECT id FROM dms_cust WHERE fl_chg"),
             [self.now],
         )
 
     # --- ownership -----------------------------------------------------------------------------
     def _ownerships(self) -> None:
         """A vehicle without a current owner gets this file's customer (never a silent transfer)."""
-        self._x(
-            "UPDATE dms_veh SET fl_owner = TRUE WHERE fl_new OR (SELECT MIN(o.id) FROM {O} o "
-            "WHERE o.vehicle_id = dms_veh.id AND o.valid_to IS NULL) IS NULL"
+        # a scalar subquery (an index lookup per vehicle; NOT EXISTS would hash every open ownership)
+        no_owner = (
+            "vv.fl_new OR (SELECT MIN(o.id) FROM {O} o WHERE o.vehicle_id = vv.id AND o.valid_to IS NULL) IS NULL"
         )
-        self._x(
+        if self.kind == ImportKind.CUSTOMERS:  # the counts need the flag
+            self._x("UPDATE dms_veh AS vv SET fl_owner = TRUE WHERE " + no_owner)
+            no_owner = "vv.fl_owner"
+        created = self._x(
             "INSERT INTO {O} (store_id, vehicle_id, customer_id, valid_from, valid_to, created_at, updated_at) "
             "SELECT %s, vv.id, k.id, COALESCE(vv.ev_date, vv.delivery_date, %s), NULL, %s, %s "
-            "FROM dms_veh vv JOIN dms_cust k ON k.ckey = vv.ckey WHERE vv.fl_owner",
+            "FROM dms_veh vv JOIN dms_cust k ON k.ckey = vv.ckey WHERE " + no_owner,
             [self.store_id, self.today, self.now, self.now],
         )
+        self._grew("O", created)
 
     # --- the kinds -----------------------------------------------------------------------------
-    def _target_customers(self, result: ChunkResult) -> None:
+    def _target_customers(self, result: ChunkResult, known_new: bool) -> None:
         vnew = "COALESCE(vv.fl_new, FALSE)"
         vown = "COALESCE(vv.fl_owner, FALSE)"
         self.cur.execute(
@@ -547,28 +723,31 @@ class ChunkWriter:
         )
         result.created, result.updated = (int(x) for x in self.cur.fetchone())
 
-    def _upsert(self, result: ChunkResult, table: str, key_match: str, fields: dict[str, tuple[str, str]],
+    def _upsert(self, result: ChunkResult, table: str, fields: dict[str, tuple[str, str]], known_new: bool,
                 joins: str = "") -> None:
-        """UPDATE rows whose hash differs, INSERT missing ones. fields: column → (insert expr, update expr)."""
+        """UPDATE the stored rows that differ (`dms_seen`), INSERT the others: they are known to be new."""
         S, now = self.store_id, self.now
         source = "dms_stage s JOIN dms_cust k ON k.ckey = s.ckey"
         if self.has_vin:
             source += " JOIN dms_veh vv ON vv.vin = s.vin"
         source += joins
-        sets = ", ".join(f"{col} = {upd}" for col, (_ins, upd) in fields.items() if upd)
-        result.updated = self._x(
-            f"UPDATE {table} AS t SET {sets}, row_hash = s.row_hash, updated_at = %s FROM {source} "
-            f"WHERE t.store_id = %s AND {key_match} AND t.row_hash <> s.row_hash",
-            [now, S],
-        )
+        if not known_new:
+            sets = ", ".join(f"{col} = {upd}" for col, (_ins, upd) in fields.items() if upd)
+            result.updated = self._x(
+                f"UPDATE {table} AS t SET {sets}, row_hash = s.row_hash, updated_at = %s FROM {source} "
+                "JOIN dms_seen x ON x.row_no = s.row_no WHERE t.id = x.t_id"
+                + self.by_ids("t", "SELECT t_id FROM dms_seen WHERE NOT same"),
+                [now],
+            )
         cols = ", ".join(fields)
         exprs = ", ".join(ins for ins, _upd in fields.values())
         result.created = self._x(
             f"INSERT INTO {table} (store_id, {cols}, row_hash, created_at, updated_at) "
-            f"SELECT %s, {exprs}, s.row_hash, %s, %s FROM {source} "
-            f"WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE t.store_id = %s AND {key_match})",
-            [S, now, now, S],
+            f"SELECT %s, {exprs}, s.row_hash, %s, %s FROM {source}"
+            + ("" if known_new else " WHERE s.row_no NOT IN (SELECT row_no FROM dms_seen)"),
+            [S, now, now],
         )
+        self._grew(table.strip("{}"), result.created)
 
     def _opt(self, col: str, target: str, default: str) -> tuple[str, str]:
         """An optional column: empty keeps the stored value."""
@@ -576,11 +755,11 @@ class ChunkWriter:
             return default, ""
         return f"COALESCE(s.{col}, {default})", f"COALESCE(s.{col}, t.{target})"
 
-    def _target_repair_orders(self, result: ChunkResult) -> None:
+    def _target_repair_orders(self, result: ChunkResult, known_new: bool) -> None:
+        """Repair orders. Their mileage is the vehicle's mileage history: no separate reading is stored."""
         self._upsert(
             result,
             "{R}",
-            "t.ro_number = s.ro_number",
             {
                 "ro_number": ("s.ro_number", ""),
                 "vehicle_id": ("vv.id", "vv.id"),
@@ -593,22 +772,13 @@ class ChunkWriter:
                 "booked": self._opt("booked", "booked", "FALSE"),
                 "fault_description": self._opt("fault", "fault_description", "''"),
             },
+            known_new,
         )
-        if "mileage" in self.columns:
-            self._x(
-                "INSERT INTO {M} (store_id, vehicle_id, read_on, km, source, created_at, updated_at) "
-                "SELECT %s, vv.id, s.ev_date, MAX(s.mileage), 'repair_order', %s, %s FROM dms_stage s "
-                "JOIN dms_veh vv ON vv.vin = s.vin WHERE s.mileage IS NOT NULL GROUP BY vv.id, s.ev_date "
-                "ON CONFLICT (vehicle_id, read_on, source) DO UPDATE SET km = excluded.km, "
-                "updated_at = excluded.updated_at WHERE {M}.km <> excluded.km",
-                [self.store_id, self.now, self.now],
-            )
 
-    def _target_deliveries(self, result: ChunkResult) -> None:
+    def _target_deliveries(self, result: ChunkResult, known_new: bool) -> None:
         self._upsert(
             result,
             "{D}",
-            "t.vehicle_id = vv.id",
             {
                 "vehicle_id": ("vv.id", ""),
                 "customer_id": ("k.id", "k.id"),
@@ -616,9 +786,10 @@ class ChunkWriter:
                 "sales_consultant": self._opt("sales_consultant", "sales_consultant", "''"),
                 "order_number": self._opt("order_number", "order_number", "''"),
             },
+            known_new,
         )
 
-    def _target_policies(self, result: ChunkResult) -> None:
+    def _target_policies(self, result: ChunkResult, known_new: bool) -> None:
         # no kind in the file: a policy starting within 31 days of the vehicle's delivery is the new-car policy
         kind = (
             "COALESCE(s.policy_kind, CASE WHEN v.delivery_date IS NOT NULL AND s.start_date >= v.delivery_date "
@@ -627,7 +798,6 @@ class ChunkWriter:
         self._upsert(
             result,
             "{P}",
-            "t.policy_number = s.policy_number",
             {
                 "policy_number": ("s.policy_number", ""),
                 "vehicle_id": ("vv.id", "vv.id"),
@@ -638,5 +808,6 @@ class ChunkWriter:
                 "premium": self._opt("premium", "premium", "0"),
                 "kind": (kind, kind),
             },
+            known_new,
             joins=" JOIN {V} v ON v.id = vv.id",
         )

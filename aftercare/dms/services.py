@@ -18,11 +18,11 @@ from aftercare.org.models import Store
 
 from .choices import ImportKind, ImportStatus
 from .fields import KINDS
-from .importers import KEY_FIELD, Chunk, ChunkResult, ChunkWriter, RowError, RowValidator
+from .importers import KEY_FIELD, Chunk, ChunkResult, ChunkWriter, RowError, RowValidator, flag_firsts
 from .models import ImportBatch, ImportRowError
 from .readers import ImportFileError, open_table
 
-CHUNK_SIZE = int(getattr(settings, "IMPORT_CHUNK_SIZE", 10_000))
+CHUNK_SIZE = int(getattr(settings, "IMPORT_CHUNK_SIZE", 20_000))
 MAX_STORED_ERRORS = int(getattr(settings, "IMPORT_MAX_STORED_ERRORS", 50_000))
 SYNC_MAX_BYTES = int(getattr(settings, "IMPORT_SYNC_MAX_BYTES", 1_000_000))
 
@@ -155,8 +155,8 @@ def _write_rows(writer: ChunkWriter, rows: list[tuple], dry_run: bool, key_heade
             reason = _("The database refused this row: %(error)s") % {"error": str(exc).splitlines()[0][:200]}
             return ChunkResult(errors=[RowError(rows[0][0], key_header, reason)])
     middle = len(rows) // 2
-    first = _write_rows(writer, rows[:middle], dry_run, key_header)
-    second = _write_rows(writer, rows[middle:], dry_run, key_header)
+    first = _write_rows(writer, flag_firsts(rows[:middle], writer.columns), dry_run, key_header)
+    second = _write_rows(writer, flag_firsts(rows[middle:], writer.columns), dry_run, key_header)
     return ChunkResult(
         created=first.created + second.created,
         updated=first.updated + second.updated,

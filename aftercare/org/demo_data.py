@@ -445,7 +445,10 @@ class _Gen:
         )
 
     def history(self, v, model, delivery, warranty_end, km_per_day, interval_days, end, owner_on, sold_here):
-        """Deliveries, repair orders and mileage of one vehicle; returns the last maintenance date."""
+        """Deliveries, repair orders and mileage of one vehicle; returns the last maintenance date.
+
+        The orders carry their own mileage; a separate reading is kept only for the delivery.
+        """
         rng, ctx = self.rng, self.ctx
         chunk = self.chunk
         base_km = rng.randint(8, 30)
@@ -502,7 +505,6 @@ class _Gen:
         timed.sort(key=lambda e: e[0])
         last_km = base_km
         last_maintenance = None
-        seen_days: set[dt.date] = set()
         price_factor = math.sqrt(model.price / 150_000)
         for moment, day, kind, fault in timed:
             km = max(last_km + rng.randint(1, 40), int(base_km + km_per_day * (day - delivery).days))
@@ -514,9 +516,6 @@ class _Gen:
                 (v, owner_on(day), moment, kind, self.amount(kind, price_factor), km, rng.choice(self.advisors),
                  booked, fault or rng.choice(FAULTS[kind]))
             )
-            if day not in seen_days:
-                seen_days.add(day)
-                chunk.mileage.append((v, day, km, MileageSource.REPAIR_ORDER))
             if kind in (RepairKind.MAINTENANCE, RepairKind.FIRST_FREE_MAINTENANCE):
                 last_maintenance = day
         return last_maintenance

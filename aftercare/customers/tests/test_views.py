@@ -253,9 +253,11 @@ def test_it_lets_the_group_admin_open_every_store(client_as, users, other_store_
 def test_it_shows_the_vehicle_page(client_as, specialist, zhang, store_a):
     customer, vehicle = zhang
     f.RepairOrderFactory(store=store_a, customer=customer, vehicle=vehicle, ro_number="RO-777", mileage=15321)
-    vehicle.mileage_readings.create(store=store_a, read_on=dt.date(2025, 9, 1), km=15321, source="repair_order")
+    vehicle.mileage_readings.create(store=store_a, read_on=dt.date(2025, 9, 1), km=8, source="delivery")
     body = client_as(specialist).get(reverse("customers:vehicle_detail", args=[vehicle.pk])).content.decode()
-    assert vehicle.vin in body and "RO-777" in body and "15321 km" in body and "张伟" in body
+    assert vehicle.vin in body and "RO-777" in body and "张伟" in body
+    # the mileage history: the order's mileage (not stored twice) and the delivery reading
+    assert "15321 km" in body and "8 km" in body
 
 
 def test_it_adds_a_vehicle_to_a_customer(client_as, specialist, zhang):

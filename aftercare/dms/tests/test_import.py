@@ -14,6 +14,7 @@ from aftercare.customers.models import (
     SalesDelivery,
     Vehicle,
 )
+from aftercare.customers.selectors import mileage_reading_list
 from aftercare.dms import importers
 from aftercare.dms.models import ImportBatch
 from aftercare.dms.readers import ImportFileError
@@ -58,7 +59,10 @@ def test_it_imports_repair_orders_with_customers_vehicles_owners_and_mileage(tmp
     assert ro.customer.mobile == "+8613812340001" and ro.customer.source == "dms_import"
     assert ro.customer.number.startswith("A01")
     assert ro.vehicle.vin == vin(1) and ro.vehicle.plate == "粤B00001"
-    assert MileageReading.objects.get(vehicle=ro.vehicle, read_on=dt.date(2024, 3, 5)).km == 10004
+    # the order carries the mileage: no copy in MileageReading, the vehicle's history shows it
+    assert not MileageReading.objects.exists()
+    history = mileage_reading_list(user=importer, vehicle=ro.vehicle)
+    assert (dt.date(2024, 3, 5), 10004, "repair_order") in [(r.read_on, r.km, r.source) for r in history]
 
 
 def test_it_changes_nothing_when_the_same_file_comes_twice(tmp_path, store_a):
@@ -87,6 +91,30 @@ def test_it_updates_rows_whose_content_changed(tmp_path, store_a):
     batch = run(write_csv(tmp_path / "b.csv", RO_HEADER, changed), store_a)
     assert counts(batch) == (1, 1, 2, 0)
     assert RepairOrder.objects.get(ro_number="RO00001").amount == Decimal("999.00")
+
+
+def test_it_counts_a_changed_customer_or_vehicle_column_as_a_changed_order(tmp_path, store_a):
+    run(write_csv(tmp_path / "a.csv", RO_HEADER, [ro_row(n) for n in range(3)]), store_a)
+    changed = [ro_row(0), ro_row(1, mobile="13900000009"), ro_row(2, plate="粤B99999")]
+    batch = run(write_csv(tmp_path / "b.csv", RO_HEADER, changed), store_a)
+    assert counts(batch) == (0, 2, 1, 0)
+    # same name on the same vehicle: the present owner, not a new file
+    assert Customer.objects.count() == 3
+    assert RepairOrder.objects.get(ro_number="RO00001").customer.name == "客户1"
+
+
+def test_it_does_no_work_for_an_unchanged_row(tmp_path, store_a):
+    # an unchanged row is skipped before its vehicle and customer are looked at: a vehicle whose owner
+    # was closed in the app is not handed back to the customer of an old order
+    path = write_csv(tmp_path / "a.csv", RO_HEADER, [ro_row(n) for n in range(3)])
+    run(path, store_a)
+    Ownership.objects.filter(vehicle__vin=vin(0)).update(valid_to=dt.date(2024, 12, 31))
+    assert counts(run(path, store_a)) == (0, 0, 3, 0)
+    assert not Ownership.objects.filter(vehicle__vin=vin(0), valid_to__isnull=True).exists()
+    # a changed row of that vehicle is written in full, and gives the vehicle an owner again
+    batch = run(write_csv(tmp_path / "b.csv", RO_HEADER, [ro_row(0, amount="1"), ro_row(1), ro_row(2)]), store_a)
+    assert counts(batch) == (0, 1, 2, 0)
+    assert Ownership.objects.filter(vehicle__vin=vin(0), valid_to__isnull=True).count() == 1
 
 
 def test_it_reads_gb18030(tmp_path, store_a):
@@ -291,6 +319,10 @@ def test_it_imports_deliveries_once_per_vehicle(tmp_path, store_a):
     before = snapshot()
     assert counts(run(path, store_a, kind="deliveries")) == (0, 0, 2, 0)
     assert snapshot() == before
+    rows[1][6] = "赵销售"
+    again = run(write_csv(tmp_path / "d2.csv", DELIVERY_HEADER, rows), store_a, kind="deliveries")
+    assert counts(again) == (0, 1, 1, 0)
+    assert SalesDelivery.objects.get(vehicle__vin=vin(2)).sales_consultant == "赵销售"
 
 
 POLICY_HEADER = ["保单号", "VIN", "客户姓名", "联系电话", "保险公司", "起保日期", "到期日期", "保费", "投保类型"]

@@ -1,0 +1,139 @@
+"""`python -m bench.breakdown FILE [--chunk-size N] [--explain N]`: one import in process, timed by step.
+
+Run by `python -m bench import --breakdown` (with DATABASE_URL set to the scratch database). Wraps the
+steps of `ChunkWriter` with timers; "commit" is the time `_write_rows` spends after the chunk's
+statements (PostgreSQL checks the deferred foreign keys then); "waiting for the reader" is the
+time the database side waited for the reading/validating thread. `--explain N` prints
+`EXPLAIN ANALYZE` of every statement of the N-th chunk (run in a savepoint that is rolled back).
+"""
+
+import argparse
+import sys
+import time
+from collections import defaultdict
+
+STEPS = ("_create_tables", "_load", "_skip_unchanged", "_collect_keys", "_customers", "_vehicles", "_ownerships",
+         "_target_repair_orders")
+LABELS = {
+    "_create_tables": "create the temporary tables",
+    "_load": "COPY the chunk into the staging table",
+    "_skip_unchanged": "find stored orders, drop unchanged rows (one join)",
+    "_collect_keys": "one row per VIN / customer key, with stored ids",
+    "_customers": "customers: numbering, insert",
+    "_vehicles": "vehicles: insert, fill blanks",
+    "_ownerships": "ownerships",
+    "_target_repair_orders": "INSERT / UPDATE repair orders",
+}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.breakdown")
+    parser.add_argument("file")
+    parser.add_argument("--store", default="BENCH")
+    parser.add_argument("--chunk-size", type=int, default=None)
+    parser.add_argument("--explain", type=int, default=0, help="EXPLAIN ANALYZE the statements of this chunk")
+    parser.add_argument("--slow", type=float, default=2.0, help="EXPLAIN a statement slower than this (seconds)")
+    args = parser.parse_args(argv)
+
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    from aftercare.dms import importers, services
+    from aftercare.org.models import Store
+
+    spent: dict[str, float] = defaultdict(float)
+    state = {"chunk": 0}
+
+    def timed(name, method):
+        def wrapper(self, *a, **kw):
+            t0 = time.perf_counter()
+            try:
+                return method(self, *a, **kw)
+            finally:
+                spent[name] += time.perf_counter() - t0
+        return wrapper
+
+    for name in STEPS:
+        setattr(importers.ChunkWriter, name, timed(name, getattr(importers.ChunkWriter, name)))
+    write = importers.ChunkWriter.write
+
+    def counted_write(self, rows):
+        state["chunk"] += 1
+        t0 = time.perf_counter()
+        try:
+            return write(self, rows)
+        finally:
+            spent["write"] += time.perf_counter() - t0
+
+    importers.ChunkWriter.write = counted_write
+    real_x = importers.ChunkWriter._x
+
+    def explained_x(self, sql, params=()):
+        if state["chunk"] == args.explain:
+            with connection.cursor() as cur:
+                cur.execute("SAVEPOINT bench_explain")
+                cur.execute("EXPLAIN (ANALYZE, COSTS OFF) " + sql.format(**self.t), params)
+                plan = "\n".join("    " + r[0] for r in cur.fetchall())
+                cur.execute("ROLLBACK TO SAVEPOINT bench_explain")
+            print(f"--- {sql.format(**self.t)[:160]}\n{plan}", file=sys.stderr)
+        t0 = time.perf_counter()
+        result = real_x(self, sql, params)
+        took = time.perf_counter() - t0
+        if took > args.slow:  # show how the planner saw a slow statement
+            with connection.cursor() as cur:
+                cur.execute("EXPLAIN " + sql.format(**self.t), params)
+                plan = "\n".join("    " + r[0] for r in cur.fetchall())
+            print(f"--- chunk {state['chunk']}, {took:.2f} s: {sql.format(**self.t)[:160]}\n{plan}", file=sys.stderr)
+        return result
+
+    importers.ChunkWriter._x = explained_x
+    write_rows = services._write_rows
+
+    def timed_write_rows(*a, **kw):
+        t0 = time.perf_counter()
+        before = spent["write"]
+        try:
+            return write_rows(*a, **kw)
+        finally:
+            spent["commit"] += (time.perf_counter() - t0) - (spent["write"] - before)
+
+    services._write_rows = timed_write_rows
+    pipelined = services._pipelined
+
+    def timed_pipelined(items, depth=1):
+        inner = pipelined(items, depth)
+        while True:
+            t0 = time.perf_counter()
+            try:
+                item = next(inner)
+            except StopIteration:
+                spent["wait"] += time.perf_counter() - t0
+                return
+            spent["wait"] += time.perf_counter() - t0
+            yield item
+
+    services._pipelined = timed_pipelined
+
+    store = Store.objects.get(code=args.store)
+    kw = {"chunk_size": args.chunk_size} if args.chunk_size else {}
+    started = time.perf_counter()
+    batch = services.import_file(actor=None, store=store, kind="repair_orders", path=args.file, **kw)
+    total = time.perf_counter() - started
+    steps = sum(spent[name] for name in STEPS)
+    print(f"created={batch.created_count} updated={batch.updated_count} unchanged={batch.unchanged_count} "
+          f"rejected={batch.rejected_count}; {state['chunk']} chunks")
+    for name in STEPS:
+        print(f"  {LABELS[name]:<55} {spent[name]:7.1f} s")
+    print(f"  {'drop the temporary tables, the rest of the chunk':<55} {spent['write'] - steps:7.1f} s")
+    print(f"  {'commit (deferred foreign-key checks)':<55} {spent['commit']:7.1f} s")
+    print(f"  {'waiting for the reading/validating thread':<55} {spent['wait']:7.1f} s")
+    rest = total - spent["write"] - spent["commit"] - spent["wait"]
+    print(f"  {'batch bookkeeping, setup, the rest':<55} {rest:7.1f} s")
+    print(f"  {'total':<55} {total:7.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
