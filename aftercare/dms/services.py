@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from aftercare.core.choices import AuditAction
 from aftercare.core.services import audit_event_record
+from aftercare.followups.services import followup_tasks_for_import
 from aftercare.org.models import Store
 
 from .choices import ImportKind, ImportStatus
@@ -149,6 +150,8 @@ def _write_rows(writer: ChunkWriter, rows: list[tuple], dry_run: bool, key_heade
             result = writer.write(rows)
             if dry_run:
                 transaction.set_rollback(True)
+            else:  # follow-up calls for the new events, in the same transaction as the rows
+                followup_tasks_for_import(store_id=writer.store_id, kind=writer.kind)
         return result
     except (IntegrityError, DataError) as exc:
         if len(rows) == 1:

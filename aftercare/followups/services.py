@@ -27,7 +27,7 @@ from aftercare.customers.models import Customer, RepairOrder, SalesDelivery
 from aftercare.org.choices import Role
 from aftercare.org.models import Staff, Store
 from aftercare.org.permissions import Perm, has_perm, require_perm, role_of
-from aftercare.org.selectors import working_deadline
+from aftercare.org.selectors import business_date, working_deadline
 
 from .choices import (
     NO_CONTACT_OUTCOMES,
@@ -474,6 +474,19 @@ def followup_tasks_generate(
                 detail={"generated": created, "since": str(since or ""), "until": str(until or "")},
             )
     return created
+
+
+# Imports and the daily command create tasks only for events this recent; older events are history.
+FOLLOWUP_LOOKBACK_DAYS = 14
+
+
+def followup_tasks_for_import(*, store_id: int, kind: str) -> int:
+    """Tasks for the recent events an import just wrote; called inside the import's chunk transaction."""
+    trigger = {"deliveries": Trigger.DELIVERY, "repair_orders": Trigger.REPAIR_ORDER}.get(kind)
+    if trigger is None:
+        return 0
+    since = business_date() - dt.timedelta(days=FOLLOWUP_LOOKBACK_DAYS)
+    return followup_tasks_generate(store_id=store_id, since=since, triggers=[trigger])
 
 
 def followup_tasks_for_delivery(*, delivery: SalesDelivery) -> int:
