@@ -1,4 +1,5 @@
-"""`python -m bench import --rows N [--kind repair_orders]` — see docs/benchmarks.md."""
+"""`python -m bench import --rows N [--kind repair_orders]`, `python -m bench followups [--vehicles N]`
+— see docs/benchmarks.md."""
 
 import argparse
 import sys
@@ -13,11 +14,24 @@ def main(argv=None) -> int:
     imp.add_argument("--database", default="aftercare_bench", help="scratch database (dropped and re-created)")
     imp.add_argument("--keep", action="store_true", help="keep the CSV and the scratch database")
     imp.add_argument("--chunk-size", type=int, default=None)
+    imp.add_argument("--breakdown", action="store_true", help="run the imports in process, timed by step")
+    imp.add_argument("--explain", type=int, default=0, help="with --breakdown: EXPLAIN ANALYZE chunk N")
+    fu = sub.add_parser("followups", help="followups_generate against a hand-written INSERT … SELECT; queue page")
+    fu.add_argument("--vehicles", type=int, default=1_000_000, help="vehicles (≈ customers, deliveries; 5 ROs each)")
+    fu.add_argument("--database", default="aftercare_bench_fu", help="scratch database (dropped and re-created)")
+    fu.add_argument("--keep", action="store_true", help="keep the scratch database")
+    fu.add_argument("--repeats", type=int, default=5, help="daily runs each way (median reported)")
+    fu.add_argument("--requests", type=int, default=60, help="queue requests per URL")
+    fu.add_argument("--no-backfill", action="store_true", help="skip the full backfill (only the queue store's tasks)")
     args = parser.parse_args(argv)
     if args.command == "import":
         from .importbench import run
 
         return run(args)
+    if args.command == "followups":
+        from .followupsbench import run as run_followups
+
+        return run_followups(args)
     return 2
 
 

@@ -317,6 +317,12 @@ class FollowupTask(StoreOwnedModel):
             models.Index(fields=["store", "due_at"], name="followup_store_due_idx"),
             models.Index(fields=["claimed_by", "status"], name="followup_claimed_idx"),
             models.Index(fields=["customer", "status"], name="followup_customer_idx"),
+            # the queue reads only open / claimed tasks: a partial index keeps its plan away from closed history
+            models.Index(
+                fields=["store", "due_at"], name="followup_open_due_idx", condition=Q(status__in=["open", "claimed"])
+            ),
+            # specialist workload and on-time rates filter closed tasks by close time
+            models.Index(fields=["store", "completed_at"], name="followup_store_closed_idx"),
         ]
 
     def __str__(self) -> str:
