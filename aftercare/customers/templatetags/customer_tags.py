@@ -24,10 +24,11 @@ def phone(value: str) -> str:
 
 @register.simple_tag(takes_context=True)
 def query_with(context, **changes) -> str:
-    """The current query string with some parameters replaced (for pagination links)."""
+    """The current query string with some parameters replaced (for pagination links); empty values are skipped."""
     params = context["request"].GET.copy()
     for key, value in changes.items():
-        params[key] = value
+        if value is not None and value != "":
+            params[key] = value
     return params.urlencode()
 
 
