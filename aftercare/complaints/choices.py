@@ -29,18 +29,72 @@ class FeedbackCategory(models.TextChoices):
     PRODUCT_QUALITY = "product_quality", _("Product quality")
 
 
-class FeedbackStatus(models.TextChoices):
-    """The complaint workflow; this issue only creates `new` rows, routing and archiving come later."""
+class FeedbackSeverity(models.TextChoices):
+    LOW = "low", _("Low")
+    NORMAL = "normal", _("Normal")
+    HIGH = "high", _("High")
+    CRITICAL = "critical", _("Critical")
 
-    NEW = "new", _("New")
-    ROUTED = "routed", _("Sent to the department")
-    HANDLED = "handled", _("Handled by the department")
-    VERIFIED = "verified", _("Verified with the customer")
+
+class FeedbackStatus(models.TextChoices):
+    """The complaint form's stage: new → routed (department) → handled (returned to CS) → verified → archived.
+
+    A verification call where the customer is not satisfied sends it back to `routed` (reopen count + 1).
+    """
+
+    NEW = "new", _("New, not yet routed")
+    ROUTED = "routed", _("With the department")
+    HANDLED = "handled", _("Returned, awaiting verification call")
+    VERIFIED = "verified", _("Customer satisfied, awaiting archive")
     ARCHIVED = "archived", _("Archived")
     CLOSED = "closed", _("Closed without action")
 
 
-OPEN_STATUSES = (FeedbackStatus.NEW, FeedbackStatus.ROUTED, FeedbackStatus.HANDLED)
+OPEN_STATUSES = (FeedbackStatus.NEW, FeedbackStatus.ROUTED, FeedbackStatus.HANDLED, FeedbackStatus.VERIFIED)
+FINAL_STATUSES = (FeedbackStatus.ARCHIVED, FeedbackStatus.CLOSED)
+
+
+class PauseReason(models.TextChoices):
+    """The stated waiting states that stop the handling clock."""
+
+    WAITING_PARTS = "waiting_parts", _("Waiting for parts")
+    WAITING_CUSTOMER = "waiting_customer", _("Waiting for the customer")
+
+
+class VerificationResult(models.TextChoices):
+    SATISFIED = "satisfied", _("Satisfied")
+    NOT_SATISFIED = "not_satisfied", _("Not satisfied")
+
+
+class FeedbackAction(models.TextChoices):
+    """What happened to a form; one `FeedbackEvent` each, shown as the form's history and in its PDF."""
+
+    CREATED = "created", _("Recorded")
+    ROUTED = "routed", _("Sent to the department")
+    REASSIGNED = "reassigned", _("Handed to another person")
+    TAKEN_OVER = "taken_over", _("Taken over by a supervisor")
+    REPORTED = "reported", _("Reported to a supervisor")
+    NOTE = "note", _("Handling note")
+    ATTACHMENT = "attachment", _("Document added")
+    PAUSED = "paused", _("Clock paused")
+    RESUMED = "resumed", _("Clock resumed")
+    DUE_SOON = "due_soon", _("Due-soon warning")
+    ESCALATED = "escalated", _("Escalated")
+    RETURNED = "returned", _("Returned to customer service")
+    VERIFICATION_TASK = "verification_task", _("Verification call planned")
+    VERIFIED = "verified", _("Customer satisfied")
+    REOPENED = "reopened", _("Customer not satisfied: reopened")
+    ARCHIVED = "archived", _("Archived")
+    CLOSED = "closed", _("Closed without action")
+
+
+# Roles that count as "supervisor level or above" (KPI: complaint customers handled by supervisor level or above).
+SUPERVISOR_LEVEL_ROLES = ("supervisor", "store_manager", "group_admin")
+
+DEFAULT_DEADLINE_WORKING_DAYS = 3
+# Default escalation tiers when a store configured none: (level, role, working days after the deadline).
+DEFAULT_ESCALATION_TIERS = ((1, "supervisor", 0), (2, "store_manager", 1))
+
 
 # The department a category goes to by default (the store's department of that kind, when it has one).
 CATEGORY_DEPARTMENT = {

@@ -61,3 +61,6 @@ def department_list(*, user, store_ids=None) -> QuerySet[Department]:
     visible = visible_store_ids(user)
     ids = visible if store_ids is None else visible & frozenset(store_ids)
     return Department.objects.filter(store_id__in=ids).select_related("store").order_by("store_id", "kind")
+
+
+# ---- measures (complaint KPIs, first-time fix) — owned by the measures helper; keep below this line --------------

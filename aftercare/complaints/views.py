@@ -43,3 +43,6 @@ def feedback_detail(request, pk: int):
     require_perm(request.user, Perm.FEEDBACK_VIEW)
     feedback = selectors.feedback_get(user=request.user, pk=pk)
     return render(request, "complaints/feedback_detail.html", {"feedback": feedback})
+
+
+# ---- measures page — owned by the measures helper; keep below this line -----------------------------------------

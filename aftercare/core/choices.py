@@ -11,3 +11,10 @@ class AuditAction(models.TextChoices):
     EXPORT = "export", _("export")
     REVEAL = "reveal", _("reveal phone")
     LOGIN = "login", _("login")
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", _("to send")
+    SENT = "sent", _("sent")
+    FAILED = "failed", _("failed")
+    SKIPPED = "skipped", _("not sent")

@@ -5,7 +5,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from .choices import AuditAction
+from .choices import AuditAction, DeliveryStatus
 
 
 class StoreOwnedQuerySet(models.QuerySet):
@@ -81,3 +81,34 @@ class ApiToken(models.Model):
     @staticmethod
     def new_key() -> str:
         return "ac_" + secrets.token_urlsafe(32)
+
+
+class Notification(models.Model):
+    """A message to one user: shown in their in-app inbox, and sent by e-mail / SMS by the delivery job.
+
+    `email_status` / `sms_status` make delivery re-runnable: the job sends only `pending` rows and marks them.
+    """
+
+    store = models.ForeignKey("org.Store", on_delete=models.CASCADE, related_name="+")
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    title = models.CharField(_("title"), max_length=200)
+    body = models.TextField(_("message"), blank=True)
+    link = models.CharField(_("link"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("time"), auto_now_add=True)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+    email_status = models.CharField(
+        _("e-mail"), max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.SKIPPED
+    )
+    sms_status = models.CharField(_("SMS"), max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.SKIPPED)
+
+    class Meta:
+        verbose_name = _("notification")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["recipient", "read_at", "created_at"], name="notification_inbox_idx"),
+            models.Index(fields=["email_status"], name="notification_email_idx", condition=models.Q(email_status="pending")),
+            models.Index(fields=["sms_status"], name="notification_sms_idx", condition=models.Q(sms_status="pending")),
+        ]
+
+    def __str__(self) -> str:
+        return self.title

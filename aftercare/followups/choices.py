@@ -6,6 +6,12 @@ class Trigger(models.TextChoices):
     DELIVERY = "delivery", _("New-car delivery")
     REPAIR_ORDER = "repair_order", _("Repair order settled")
     FOLLOWUP_COMPLETED = "followup_completed", _("Previous follow-up completed (carmaker second call)")
+    FEEDBACK_RETURNED = "feedback_returned", _("Complaint form returned by the department")
+    REPEAT_REPAIR = "repeat_repair", _("Repeat repair of the same fault")
+
+
+# Triggers whose tasks the complaints app creates itself (one task per event, not set-based generation).
+EVENT_TRIGGERS = (Trigger.FEEDBACK_RETURNED, Trigger.REPEAT_REPAIR)
 
 
 class FollowupKind(models.TextChoices):
@@ -16,6 +22,7 @@ class FollowupKind(models.TextChoices):
     RENEWAL = "renewal", _("Renewal contact")
     CARE = "care", _("Care reminder")
     CAMPAIGN = "campaign", _("Campaign invitation")
+    REPEAT_REPAIR = "repeat_repair", _("Repeat repair (not fixed first time)")
 
 
 class DeadlineUnit(models.TextChoices):
@@ -34,6 +41,8 @@ class SubjectType(models.TextChoices):
     DELIVERY = "delivery", _("Sales delivery")
     REPAIR_ORDER = "repair_order", _("Repair order")
     FOLLOWUP_TASK = "followup_task", _("Follow-up task")
+    FEEDBACK_RETURN = "feedback_return", _("Complaint form returned")
+    REPEAT_REPAIR = "repeat_repair", _("Repeat repair")
 
 
 class TaskStatus(models.TextChoices):

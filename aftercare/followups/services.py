@@ -141,6 +141,27 @@ DEFAULT_RULES = (
         "is_active": False,
         "is_carmaker_variant": True,
     },
+    # the two rules below are not generated from events in bulk: the complaints app creates their tasks
+    {
+        "code": "VERIFY",
+        "name": "Complaint verification call",
+        "trigger": Trigger.FEEDBACK_RETURNED,
+        "kind": FollowupKind.COMPLAINT_VERIFICATION,
+        "deadline_amount": 1,
+        "deadline_unit": DeadlineUnit.WORKING_DAYS,
+        "template_code": None,
+        "is_active": True,
+    },
+    {
+        "code": "FTF",
+        "name": "Repeat repair: not fixed first time",
+        "trigger": Trigger.REPEAT_REPAIR,
+        "kind": FollowupKind.REPEAT_REPAIR,
+        "deadline_amount": 2,
+        "deadline_unit": DeadlineUnit.WORKING_DAYS,
+        "template_code": None,
+        "is_active": True,
+    },
 )
 
 

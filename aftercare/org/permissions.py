@@ -22,6 +22,12 @@ class Perm:
     FOLLOWUP_RULES = "followup.rules"
     FOLLOWUP_TEMPLATES = "followup.templates"
     FEEDBACK_VIEW = "feedback.view"
+    FEEDBACK_CREATE = "feedback.create"
+    FEEDBACK_ROUTE = "feedback.route"
+    FEEDBACK_HANDLE = "feedback.handle"
+    FEEDBACK_VERIFY = "feedback.verify"
+    FEEDBACK_ARCHIVE = "feedback.archive"
+    FEEDBACK_SETTINGS = "feedback.settings"
 
     ALL = [
         CUSTOMER_VIEW,
@@ -37,6 +43,12 @@ class Perm:
         FOLLOWUP_RULES,
         FOLLOWUP_TEMPLATES,
         FEEDBACK_VIEW,
+        FEEDBACK_CREATE,
+        FEEDBACK_ROUTE,
+        FEEDBACK_HANDLE,
+        FEEDBACK_VERIFY,
+        FEEDBACK_ARCHIVE,
+        FEEDBACK_SETTINGS,
     ]
 
 
@@ -50,6 +62,9 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             Perm.DATA_QUALITY_VIEW,
             Perm.FOLLOWUP_CALL,
             Perm.FEEDBACK_VIEW,
+            Perm.FEEDBACK_CREATE,
+            Perm.FEEDBACK_ROUTE,
+            Perm.FEEDBACK_VERIFY,
         }
     ),
     Role.CS_MANAGER: frozenset(
@@ -65,12 +80,26 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             Perm.FOLLOWUP_MANAGE,
             Perm.FOLLOWUP_RULES,
             Perm.FEEDBACK_VIEW,
+            Perm.FEEDBACK_CREATE,
+            Perm.FEEDBACK_ROUTE,
+            Perm.FEEDBACK_VERIFY,
+            Perm.FEEDBACK_ARCHIVE,
+            Perm.FEEDBACK_SETTINGS,
         }
     ),
     Role.RENEWAL_SPECIALIST: frozenset(_BASE | {Perm.CUSTOMER_REVEAL_PHONE}),
-    Role.DEPARTMENT_DESIGNEE: frozenset(_BASE | {Perm.FEEDBACK_VIEW}),
+    Role.DEPARTMENT_DESIGNEE: frozenset(_BASE | {Perm.FEEDBACK_VIEW, Perm.FEEDBACK_HANDLE}),
     Role.SUPERVISOR: frozenset(
-        _BASE | {Perm.CUSTOMER_EDIT, Perm.CUSTOMER_REVEAL_PHONE, Perm.DATA_QUALITY_VIEW, Perm.FEEDBACK_VIEW}
+        _BASE
+        | {
+            Perm.CUSTOMER_EDIT,
+            Perm.CUSTOMER_REVEAL_PHONE,
+            Perm.DATA_QUALITY_VIEW,
+            Perm.FEEDBACK_VIEW,
+            Perm.FEEDBACK_CREATE,
+            Perm.FEEDBACK_ROUTE,
+            Perm.FEEDBACK_HANDLE,
+        }
     ),
     Role.STORE_MANAGER: frozenset(
         _BASE
@@ -84,6 +113,11 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             Perm.FOLLOWUP_MANAGE,
             Perm.FOLLOWUP_RULES,
             Perm.FEEDBACK_VIEW,
+            Perm.FEEDBACK_CREATE,
+            Perm.FEEDBACK_ROUTE,
+            Perm.FEEDBACK_HANDLE,
+            Perm.FEEDBACK_ARCHIVE,
+            Perm.FEEDBACK_SETTINGS,
         }
     ),
     Role.GROUP_ADMIN: frozenset(Perm.ALL),
