@@ -56,6 +56,7 @@ def on_invalid(request, exc):
     return api.create_response(request, {"detail": "Invalid input.", "errors": errors}, status=422)
 
 
+from aftercare.complaints.api import notifications_router  # noqa: E402
 from aftercare.complaints.api import router as complaints_router  # noqa: E402
 from aftercare.customers.api import router as customers_router  # noqa: E402
 from aftercare.dms.api import router as dms_router  # noqa: E402
@@ -65,5 +66,6 @@ api.add_router("/", customers_router)
 api.add_router("/imports", dms_router)
 api.add_router("/followups", followups_router)
 api.add_router("/complaints", complaints_router)
+api.add_router("/notifications", notifications_router)
 
 __all__ = ["api", "ErrorOut"]

@@ -162,7 +162,9 @@ class FeedbackEvent(StoreOwnedModel):
     """
 
     feedback = models.ForeignKey(Feedback, on_delete=models.CASCADE, related_name="events")
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     action = models.CharField(_("action"), max_length=20, choices=FeedbackAction.choices)
     from_status = models.CharField(_("from"), max_length=20, choices=FeedbackStatus.choices, blank=True)
     to_status = models.CharField(_("to"), max_length=20, choices=FeedbackStatus.choices, blank=True)

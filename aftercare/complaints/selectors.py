@@ -1,15 +1,41 @@
-"""Scoped reads for feedback."""
+"""Scoped reads for feedback: lists, the designee's inbox, the CS manager's board, history and documents."""
 
 import datetime as dt
 
-from django.db.models import Q, QuerySet
+from django.contrib.auth import get_user_model
+from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
+from django.utils import timezone
 
-from aftercare.core.scoping import get_scoped_or_404, visible_store_ids
+from aftercare.core.scoping import get_scoped_or_404, own_store_ids, visible_store_ids
 from aftercare.customers.validators import clean_text
 from aftercare.org.models import Department
-from aftercare.org.permissions import Perm, has_perm
+from aftercare.org.permissions import ROLE_PERMISSIONS, Perm, has_perm, role_of
 
-from .models import Feedback
+from .choices import DEFAULT_ESCALATION_TIERS, OPEN_STATUSES, SUPERVISOR_LEVEL_ROLES, FeedbackKind, FeedbackStatus
+from .models import DeadlinePolicy, DepartmentDesignee, EscalationTier, Feedback, FeedbackAttachment, FeedbackEvent
+
+BOARD_ROWS_PER_STAGE = 50
+
+
+def _scope(user, store_ids=None) -> frozenset[int]:
+    if not has_perm(user, Perm.FEEDBACK_VIEW):
+        return frozenset()
+    visible = visible_store_ids(user)
+    return visible if store_ids is None else visible & frozenset(store_ids)
+
+
+def overdue_q(now: dt.datetime) -> Q:
+    """Forms with the department whose clock runs and whose deadline has passed (half-open: `now >= deadline`)."""
+    return Q(status=FeedbackStatus.ROUTED, paused_at__isnull=True, deadline_at__lte=now)
+
+
+def due_soon_q(now: dt.datetime) -> Q:
+    """Forms past their warning instant but not yet overdue."""
+    return Q(status=FeedbackStatus.ROUTED, paused_at__isnull=True, warn_at__lte=now, deadline_at__gt=now)
+
+
+def _with_related(qs: QuerySet[Feedback]) -> QuerySet[Feedback]:
+    return qs.select_related("store", "customer", "vehicle", "department", "created_by__staff", "assignee__staff")
 
 
 def feedback_list(
@@ -18,23 +44,43 @@ def feedback_list(
     store_ids=None,
     kind: str = "",
     status: str = "",
+    stage: str = "",
     category: str = "",
+    severity: str = "",
+    department_id: int | None = None,
+    assignee=None,
+    overdue: bool = False,
     q: str = "",
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
+    now: dt.datetime | None = None,
 ) -> QuerySet[Feedback]:
-    """Feedback of the stores in scope, newest first; `[since, until)` on the time it was recorded."""
-    if not has_perm(user, Perm.FEEDBACK_VIEW):
+    """Feedback of the stores in scope, newest first; `[since, until)` on the time it was recorded.
+
+    `stage` is an alias of `status` ("open" = every stage before archive); `overdue` keeps forms with the
+    department past their deadline.
+    """
+    ids = _scope(user, store_ids)
+    if not ids:
         return Feedback.objects.none()
-    visible = visible_store_ids(user)
-    ids = visible if store_ids is None else visible & frozenset(store_ids)
     qs = Feedback.objects.filter(store_id__in=ids)
     if kind:
         qs = qs.filter(kind=kind)
-    if status:
+    status = status or stage
+    if status == "open":
+        qs = qs.filter(status__in=OPEN_STATUSES)
+    elif status:
         qs = qs.filter(status=status)
     if category:
         qs = qs.filter(category=category)
+    if severity:
+        qs = qs.filter(severity=severity)
+    if department_id:
+        qs = qs.filter(department_id=department_id)
+    if assignee is not None:
+        qs = qs.filter(assignee=assignee)
+    if overdue:
+        qs = qs.filter(overdue_q(now or timezone.now()))
     q = clean_text(q or "").strip()
     if q:
         digits = "".join(ch for ch in q if ch.isdigit())
@@ -46,14 +92,151 @@ def feedback_list(
         qs = qs.filter(created_at__gte=since)
     if until is not None:
         qs = qs.filter(created_at__lt=until)
-    return qs.select_related("store", "customer", "vehicle", "department", "created_by").order_by("-created_at", "-id")
+    return _with_related(qs).order_by("-created_at", "-id")
 
 
 def feedback_get(*, user, pk) -> Feedback:
     """One feedback record in scope, or 404."""
     return get_scoped_or_404(
-        feedback_list(user=user).select_related("followup_task", "answer_sheet", "call_log"), pk=pk
+        feedback_list(user=user).select_related(
+            "followup_task",
+            "answer_sheet",
+            "call_log",
+            "verification_task",
+            "returned_by__staff",
+            "verified_by__staff",
+            "archived_by__staff",
+        ),
+        pk=pk,
     )
+
+
+def feedback_for_verification_task(*, user, task) -> Feedback | None:
+    """The form whose verification call is `task` (the task was already fetched scoped)."""
+    return feedback_list(user=user).filter(verification_task=task).first()
+
+
+def feedback_events(*, user, feedback: Feedback) -> QuerySet[FeedbackEvent]:
+    """The form's history, oldest first."""
+    return (
+        FeedbackEvent.objects.filter(store_id__in=_scope(user), feedback=feedback)
+        .select_related("actor__staff")
+        .order_by("created_at", "id")
+    )
+
+
+def feedback_attachments(*, user, feedback: Feedback) -> QuerySet[FeedbackAttachment]:
+    return (
+        FeedbackAttachment.objects.filter(store_id__in=_scope(user), feedback=feedback)
+        .select_related("uploaded_by__staff")
+        .order_by("created_at", "id")
+    )
+
+
+def attachment_get(*, user, pk) -> FeedbackAttachment:
+    """A handling document of a form in scope, or 404."""
+    return get_scoped_or_404(FeedbackAttachment.objects.filter(store_id__in=_scope(user)), pk=pk)
+
+
+def _ordered_by_urgency(qs: QuerySet[Feedback], now: dt.datetime) -> QuerySet[Feedback]:
+    return qs.annotate(
+        urgency=Case(
+            When(overdue_q(now), then=Value(0)),
+            When(due_soon_q(now), then=Value(1)),
+            default=Value(2),
+            output_field=IntegerField(),
+        )
+    ).order_by("urgency", "deadline_at", "id")
+
+
+def _escalated_to_role_q(user, store_ids: frozenset[int]) -> Q | None:
+    """Forms of `store_ids` escalated to a tier whose role is the user's role (store tiers, else the defaults)."""
+    role = role_of(user)
+    if role is None or not store_ids:
+        return None
+    tiers: dict[int, list[tuple[int, str]]] = {}
+    for store_id, level, tier_role in EscalationTier.objects.filter(store_id__in=store_ids).values_list(
+        "store_id", "level", "role"
+    ):
+        tiers.setdefault(store_id, []).append((level, tier_role))
+    cond = None
+    for store_id in store_ids:
+        rows = tiers.get(store_id) or [(level, r) for level, r, _days in DEFAULT_ESCALATION_TIERS]
+        levels = [level for level, r in rows if r == role]
+        if levels:
+            c = Q(store_id=store_id, escalation_level__gte=min(levels))
+            cond = c if cond is None else cond | c
+    return cond
+
+
+def feedback_inbox(*, user, now: dt.datetime | None = None) -> QuerySet[Feedback]:
+    """Open forms with a department that `user` must act on, overdue first, then by deadline.
+
+    The assignee's forms; for supervisor-level roles also the forms of their stores escalated to a tier of
+    their role; supervisors also see every complaint (kind `complaint`) of their stores.
+    """
+    now = now or timezone.now()
+    if not has_perm(user, Perm.FEEDBACK_VIEW):
+        return Feedback.objects.none()
+    own = own_store_ids(user)
+    cond = Q(assignee=user)
+    if role_of(user) in SUPERVISOR_LEVEL_ROLES:
+        escalated = _escalated_to_role_q(user, own)
+        if escalated is not None:
+            cond |= escalated
+        if role_of(user) == "supervisor":
+            cond |= Q(store_id__in=own, kind=FeedbackKind.COMPLAINT)
+    qs = Feedback.objects.filter(store_id__in=own, status=FeedbackStatus.ROUTED).filter(cond)
+    return _ordered_by_urgency(_with_related(qs), now)
+
+
+BOARD_STAGES = (
+    (FeedbackStatus.NEW, "to_route"),
+    (FeedbackStatus.ROUTED, "with_department"),
+    (FeedbackStatus.HANDLED, "awaiting_verification"),
+    (FeedbackStatus.VERIFIED, "awaiting_archive"),
+)
+
+
+def feedback_board(*, user, store_ids=None, now: dt.datetime | None = None) -> dict:
+    """Open forms grouped by stage (most urgent first, at most BOARD_ROWS_PER_STAGE each) with counts.
+
+    {"stages": [{"status", "key", "label", "count", "overdue", "due_soon", "rows"}], "total", "overdue", "due_soon"}
+    """
+    now = now or timezone.now()
+    ids = _scope(user, store_ids)
+    base = Feedback.objects.filter(store_id__in=ids, status__in=OPEN_STATUSES)
+    counts = {
+        row["status"]: row
+        for row in base.values("status").annotate(
+            n=Count("id"), overdue=Count("id", filter=overdue_q(now)), due_soon=Count("id", filter=due_soon_q(now))
+        )
+    }
+    stages = []
+    for status, key in BOARD_STAGES:
+        c = counts.get(status, {})
+        rows = (
+            list(_ordered_by_urgency(_with_related(base.filter(status=status)), now)[:BOARD_ROWS_PER_STAGE])
+            if c.get("n")
+            else []
+        )
+        stages.append(
+            {
+                "status": status,
+                "key": key,
+                "label": FeedbackStatus(status).label,
+                "count": c.get("n", 0),
+                "overdue": c.get("overdue", 0),
+                "due_soon": c.get("due_soon", 0),
+                "rows": rows,
+            }
+        )
+    return {
+        "stages": stages,
+        "total": sum(s["count"] for s in stages),
+        "overdue": sum(s["overdue"] for s in stages),
+        "due_soon": sum(s["due_soon"] for s in stages),
+    }
 
 
 def department_list(*, user, store_ids=None) -> QuerySet[Department]:
@@ -63,4 +246,285 @@ def department_list(*, user, store_ids=None) -> QuerySet[Department]:
     return Department.objects.filter(store_id__in=ids).select_related("store").order_by("store_id", "kind")
 
 
+def handler_choices(*, user, store_ids) -> QuerySet:
+    """Active staff of the stores in scope who may handle forms (perm feedback.handle), for routing and designees."""
+    roles = [role for role, perms in ROLE_PERMISSIONS.items() if Perm.FEEDBACK_HANDLE in perms]
+    ids = visible_store_ids(user) & frozenset(store_ids)
+    return (
+        get_user_model()
+        .objects.filter(staff__stores__in=ids, staff__role__in=roles, is_active=True)
+        .select_related("staff__department")
+        .distinct()
+        .order_by("staff__display_name", "username")
+    )
+
+
+def designees_of(*, user, store_id: int) -> dict[int, int]:
+    """{department id: designee user id} of one store in scope."""
+    if store_id not in _scope(user):
+        return {}
+    return dict(DepartmentDesignee.objects.filter(store_id=store_id).values_list("department_id", "user_id"))
+
+
+def deadline_policies_of(*, user, store_id: int) -> dict[tuple[str, str], int]:
+    """{(kind, severity): working days} configured for one store in scope (missing = the default)."""
+    if store_id not in _scope(user):
+        return {}
+    return {
+        (kind, severity): days
+        for kind, severity, days in DeadlinePolicy.objects.filter(store_id=store_id).values_list(
+            "kind", "severity", "working_days"
+        )
+    }
+
+
 # ---- measures (complaint KPIs, first-time fix) — owned by the measures helper; keep below this line --------------
+
+# Definitions: docs/kpis.md "Complaints and first-time fix". Imports are kept here, under their own names, so this
+# section stays independent of the reads above.
+import datetime as _dt  # noqa: E402
+from decimal import ROUND_HALF_UP as _ROUND_HALF_UP  # noqa: E402
+from decimal import Decimal as _Decimal  # noqa: E402
+from zoneinfo import ZoneInfo as _ZoneInfo  # noqa: E402
+
+from django.conf import settings as _settings  # noqa: E402
+from django.db import models as _dbm  # noqa: E402
+from django.db.models.functions import TruncMonth as _TruncMonth  # noqa: E402
+from django.utils import timezone as _timezone  # noqa: E402
+
+from aftercare.core.scoping import visible_store_ids as _visible_store_ids  # noqa: E402
+from aftercare.customers.choices import RepairKind as _RepairKind  # noqa: E402
+from aftercare.customers.models import RepairOrder as _RepairOrder  # noqa: E402
+from aftercare.org.models import Store as _Store  # noqa: E402
+from aftercare.org.permissions import Perm as _Perm  # noqa: E402
+from aftercare.org.permissions import has_perm as _has_perm  # noqa: E402
+
+from . import choices as _choices  # noqa: E402
+from . import models as _models  # noqa: E402
+
+_BUSINESS_TZ = _ZoneInfo(_settings.BUSINESS_TIME_ZONE)
+
+# Repair-order kinds that count for first-time fix: repairs. Maintenance (incl. the free first one), car wash,
+# internal orders and insurance jobs (a new accident, not a comeback) neither make nor are repeat repairs.
+FIRST_TIME_FIX_KINDS = (
+    _RepairKind.MECHANICAL.value,
+    _RepairKind.BODY.value,
+    _RepairKind.PAINT.value,
+    _RepairKind.WARRANTY_CLAIM.value,
+)
+# The measures in page order and their targets in % (docs/domain.md).
+MEASURES = ("timeliness", "verification", "supervisor", "first_call", "first_time_fix")
+MEASURE_TARGETS = {
+    "timeliness": _Decimal(100),
+    "verification": _Decimal(100),
+    "supervisor": _Decimal(100),
+    "first_call": _Decimal(100),
+    "first_time_fix": _Decimal(98),
+}
+MEASURE_TREND_MONTHS = 6
+_ZERO_COUNTS = dict.fromkeys(
+    ("t_num", "t_den", "t_pending", "f_num", "f_den", "f_pending", "v_num", "v_den", "v_pending", "s_num", "s_den",
+     "r_den", "r_repeated", "r_no_fault"),
+    0,
+)
+
+
+def _measure_day_start(day: _dt.date) -> _dt.datetime:
+    return _dt.datetime.combine(day, _dt.time(0), tzinfo=_BUSINESS_TZ).astimezone(_dt.UTC)
+
+
+def _month_add(month: _dt.date, n: int) -> _dt.date:
+    index = month.year * 12 + month.month - 1 + n
+    return _dt.date(index // 12, index % 12 + 1, 1)
+
+
+def _as_month(value) -> _dt.date:
+    if isinstance(value, _dt.datetime):
+        if _timezone.is_aware(value):
+            value = value.astimezone(_BUSINESS_TZ)
+        return value.date().replace(day=1)
+    return value.replace(day=1)
+
+
+def _measure(numerator: int, denominator: int, name: str, pending: int = 0, provisional: bool = False) -> dict:
+    rate = None
+    if denominator:
+        rate = (_Decimal(numerator) * 100 / denominator).quantize(_Decimal("0.1"), rounding=_ROUND_HALF_UP)
+    target = MEASURE_TARGETS[name]
+    return {
+        "numerator": numerator,
+        "denominator": denominator,
+        "rate": rate,
+        "target": target,
+        "below_target": rate is not None and rate < target,
+        "pending": pending,
+        "provisional": provisional or pending > 0,
+    }
+
+
+def _measure_counts(ids: frozenset[int], start: _dt.datetime, end: _dt.datetime, now: _dt.datetime) -> dict:
+    """Three grouped queries (store × Shanghai month): forms by recording month, forms by first-return month,
+    repair orders by settling month. Returns {(store_id, month): {count name: n}}."""
+    FS = _choices.FeedbackStatus
+    Feedback = _models.Feedback
+    Q, Count = _dbm.Q, _dbm.Count
+    out: dict = {}
+
+    def add(rows, month_key):
+        for r in rows:
+            key = (r.pop("store_id"), _as_month(r.pop(month_key)))
+            out.setdefault(key, {}).update(r)
+
+    not_returned = Q(first_returned_at__isnull=True)
+    in_progress = not_returned & (Q(deadline_at__gt=now) | Q(paused_at__isnull=False))
+    due = Q(deadline_at__isnull=False) & ~Q(status=FS.CLOSED) & ~in_progress
+    first_call = (
+        Q(source=_choices.FeedbackSource.FOLLOWUP_CALL)
+        & Q(kind__in=[_choices.FeedbackKind.COMPLAINT, _choices.FeedbackKind.GRIEVANCE])
+        & ~Q(status=FS.CLOSED)
+    )
+    first_call_open = first_call & not_returned & ~Q(status=FS.ARCHIVED) & Q(deadline_at__isnull=False) & (
+        Q(deadline_at__gt=now) | Q(paused_at__isnull=False)
+    )
+    recorded = (
+        Feedback.objects.filter(store_id__in=ids, created_at__gte=start, created_at__lt=end)
+        .annotate(m=_TruncMonth("created_at", tzinfo=_BUSINESS_TZ))
+        .values("store_id", "m")
+        .annotate(
+            t_den=Count("id", filter=due),
+            t_num=Count("id", filter=due & Q(first_returned_in_time=True)),
+            t_pending=Count("id", filter=Q(deadline_at__isnull=False) & ~Q(status=FS.CLOSED) & in_progress),
+            f_den=Count("id", filter=first_call & ~first_call_open),
+            f_num=Count(
+                "id", filter=first_call & ~first_call_open & (Q(first_returned_in_time=True) | Q(status=FS.ARCHIVED))
+            ),
+            f_pending=Count("id", filter=first_call_open),
+        )
+        .order_by()
+    )
+    add(recorded, "m")
+    taken_over = _dbm.Exists(
+        _models.FeedbackEvent.objects.filter(feedback=_dbm.OuterRef("pk"), action=_choices.FeedbackAction.TAKEN_OVER)
+    )
+    complaint = Q(kind=_choices.FeedbackKind.COMPLAINT)
+    returned = (
+        Feedback.objects.filter(store_id__in=ids, first_returned_at__gte=start, first_returned_at__lt=end)
+        .annotate(m=_TruncMonth("first_returned_at", tzinfo=_BUSINESS_TZ), taken=taken_over)
+        .values("store_id", "m")
+        .annotate(
+            v_den=Count("id"),
+            v_num=Count("id", filter=~Q(verification_result="")),
+            v_pending=Count("id", filter=Q(verification_result="", status=FS.HANDLED)),
+            s_den=Count("id", filter=complaint),
+            s_num=Count(
+                "id",
+                filter=complaint
+                & (Q(returned_by_role__in=_choices.SUPERVISOR_LEVEL_ROLES) | Q(taken=True)),
+            ),
+        )
+        .order_by()
+    )
+    add(returned, "m")
+    repeated = _dbm.Exists(_models.RepeatRepair.objects.filter(original=_dbm.OuterRef("pk")))
+    orders = (
+        _RepairOrder.objects.filter(
+            store_id__in=ids, kind__in=FIRST_TIME_FIX_KINDS, settled_at__gte=start, settled_at__lt=end
+        )
+        .annotate(m=_TruncMonth("settled_at", tzinfo=_BUSINESS_TZ), repeated=repeated)
+        .values("store_id", "m")
+        .annotate(
+            r_den=Count("id"),
+            r_repeated=Count("id", filter=Q(repeated=True)),
+            r_no_fault=Count("id", filter=Q(fault_description="")),
+        )
+        .order_by()
+    )
+    add(orders, "m")
+    return out
+
+
+def complaint_measures_range(
+    *, user, store_ids=None, since_month: _dt.date, until_month: _dt.date, now: _dt.datetime | None = None
+) -> list[dict]:
+    """The five complaint / first-time-fix measures per store in scope and month in `[since_month, until_month)`.
+
+    One row per store and month (also when nothing happened: rates None), ordered by store code then month:
+    {store, store_id, month, no_fault_description, timeliness: {numerator, denominator, rate, target,
+    below_target, pending, provisional}, verification: …, supervisor: …, first_call: …, first_time_fix: …}.
+    Five queries whatever the number of rows or months (stores, windows, three grouped counts).
+    """
+    now = now or _timezone.now()
+    if not _has_perm(user, _Perm.FEEDBACK_VIEW):
+        return []
+    visible = _visible_store_ids(user)
+    ids = visible if store_ids is None else visible & frozenset(store_ids)
+    if not ids:
+        return []
+    since_month, until_month = since_month.replace(day=1), until_month.replace(day=1)
+    months = []
+    month = since_month
+    while month < until_month:
+        months.append(month)
+        month = _month_add(month, 1)
+    stores = list(_Store.objects.filter(pk__in=ids).order_by("code", "pk"))
+    windows = dict(
+        _models.ComplaintSettings.objects.filter(store_id__in=ids).values_list("store_id", "repeat_repair_window_days")
+    )
+    default_window = _models.ComplaintSettings._meta.get_field("repeat_repair_window_days").default
+    counts = _measure_counts(ids, _measure_day_start(since_month), _measure_day_start(until_month), now)
+    out = []
+    for store in stores:
+        window = windows.get(store.pk, default_window)
+        for month in months:
+            c = {**_ZERO_COUNTS, **counts.get((store.pk, month), {})}
+            # the last order of the month can still be followed by a repeat until the window after it has passed
+            window_closes = _measure_day_start(_month_add(month, 1) + _dt.timedelta(days=window))
+            out.append(
+                {
+                    "store": store,
+                    "store_id": store.pk,
+                    "month": month,
+                    "no_fault_description": c["r_no_fault"],
+                    "timeliness": _measure(c["t_num"], c["t_den"], "timeliness", c["t_pending"]),
+                    "verification": _measure(c["v_num"], c["v_den"], "verification", c["v_pending"]),
+                    "supervisor": _measure(c["s_num"], c["s_den"], "supervisor"),
+                    "first_call": _measure(c["f_num"], c["f_den"], "first_call", c["f_pending"]),
+                    "first_time_fix": _measure(
+                        c["r_den"] - c["r_repeated"], c["r_den"], "first_time_fix", provisional=now < window_closes
+                    ),
+                    "window_days": window,
+                }
+            )
+    return out
+
+
+def complaint_measures(*, user, store_ids=None, month: _dt.date, now: _dt.datetime | None = None) -> list[dict]:
+    """The measures of one Shanghai month, one row per store in scope (see `complaint_measures_range`)."""
+    month = month.replace(day=1)
+    return complaint_measures_range(
+        user=user, store_ids=store_ids, since_month=month, until_month=_month_add(month, 1), now=now
+    )
+
+
+def complaint_measures_trend(
+    *, user, store_ids=None, month: _dt.date, months: int = MEASURE_TREND_MONTHS, now: _dt.datetime | None = None
+) -> dict:
+    """The `months` months up to and including `month`: {"months": [...], "stores": [{store, rows: [row per
+    month]}]} (rows as in `complaint_measures_range`; same five queries)."""
+    last = month.replace(day=1)
+    first = _month_add(last, -(months - 1))
+    rows = complaint_measures_range(
+        user=user, store_ids=store_ids, since_month=first, until_month=_month_add(last, 1), now=now
+    )
+    stores: dict[int, dict] = {}
+    for row in rows:
+        stores.setdefault(row["store_id"], {"store": row["store"], "rows": []})["rows"].append(row)
+    return {"months": [_month_add(first, i) for i in range(months)], "stores": list(stores.values())}
+
+
+def first_time_fix_rate(*, user, store_ids=None, month: _dt.date, now: _dt.datetime | None = None) -> list[dict]:
+    """First-time-fix rate of one month per store: {store_id, numerator, denominator, rate, provisional, …}."""
+    return [
+        {"store_id": r["store_id"], **r["first_time_fix"]}
+        for r in complaint_measures(user=user, store_ids=store_ids, month=month, now=now)
+    ]

@@ -1,1 +1,23 @@
-"""Background jobs (django-tasks). Deadline reminders and escalation come with the complaint workflow."""
+"""Background jobs (django-tasks): due-soon warnings and escalation of complaint forms."""
+
+from django_tasks import task
+
+from .services import feedback_escalations_run
+
+
+@task()
+def complaints_escalate_hourly() -> dict:
+    """The hourly run of `complaints_escalate`: warnings, escalations, then pending e-mail / SMS.
+
+    Idempotent: reruns (or a run after a killed one) tell nobody twice.
+    """
+    return feedback_escalations_run()
+
+
+# ---- first-time fix (first-time-fix helper) ----
+@task()
+def repeat_repairs_detect_daily() -> int:
+    """Daily: find repeat repairs of the last window + 14 days and plan their CS calls (reruns add nothing)."""
+    from .services import repeat_repairs_detect
+
+    return repeat_repairs_detect()

@@ -1,48 +1,625 @@
-"""Feedback pages (list and detail). Thin: parse, check the permission, call one selector, render."""
+"""Complaint pages: list and export, recording, the electronic complaint form with its action panels, the
+designee's inbox, the CS manager's board, store settings, PDF and documents.
 
+Thin: parse, check the permission, call one service or selector, render. Service errors show next to the field.
+"""
+
+import datetime as dt
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.shortcuts import render
+from django.db import transaction
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+from django.views.decorators.http import require_POST
 
-from aftercare.core.scoping import current_store_ids
+from aftercare.core.scoping import current_store_ids, own_store_ids, store_for_write
+from aftercare.customers import selectors as customer_selectors
 from aftercare.followups.selectors import day_range
-from aftercare.org.permissions import Perm, require_perm
+from aftercare.org.models import Store
+from aftercare.org.permissions import Perm, has_perm, require_perm, role_of
+from aftercare.org.selectors import business_date, working_days_between
 
-from . import selectors
-from .forms import FeedbackSearchForm
+from . import selectors, services
+from .choices import FINAL_STATUSES, SUPERVISOR_LEVEL_ROLES, FeedbackStatus
+from .forms import (
+    AttachmentForm,
+    ComplaintSettingsForm,
+    DeadlineGridForm,
+    DesigneeForm,
+    EscalationTiersForm,
+    FeedbackCreateForm,
+    FeedbackSearchForm,
+    HandlingForm,
+    NoteForm,
+    PauseForm,
+    RouteForm,
+    VerifyForm,
+    apply_errors,
+)
 
 PAGE_SIZE = 25
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+UNREACHED_TASK_STATUSES = ("unreachable", "refused", "no_consent")
+
+
+def _safe_next(request, default: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return default
+
+
+# ---- list and export -------------------------------------------------------------------------------------------
+
+
+def _search(request):
+    require_perm(request.user, Perm.FEEDBACK_VIEW)
+    store_ids = current_store_ids(request.user, request)
+    departments = list(selectors.department_list(user=request.user, store_ids=store_ids))
+    form = FeedbackSearchForm(request.GET, departments=departments, multi_store=len(store_ids) > 1)
+    since, until = day_range(form.value("since"), form.value("until"))
+    qs = selectors.feedback_list(user=request.user, store_ids=store_ids, since=since, until=until, **form.filters())
+    return form, qs, store_ids
 
 
 @login_required
 def feedback_list(request):
     """Complaints, grievances and suggestions of the stores in scope; an HTMX request gets the table only."""
-    require_perm(request.user, Perm.FEEDBACK_VIEW)
-    form = FeedbackSearchForm(request.GET)
-    store_ids = current_store_ids(request.user, request)
-    since, until = day_range(form.value("since"), form.value("until"))
-    qs = selectors.feedback_list(
-        user=request.user,
-        store_ids=store_ids,
-        q=form.value("q") or "",
-        kind=form.value("kind") or "",
-        status=form.value("status") or "",
-        category=form.value("category") or "",
-        since=since,
-        until=until,
-    )
+    form, qs, store_ids = _search(request)
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
-    context = {"form": form, "page": page, "multi_store": len(store_ids) > 1}
+    context = {
+        "form": form,
+        "page": page,
+        "multi_store": len(store_ids) > 1,
+        "now": timezone.now(),
+        "can_create": has_perm(request.user, Perm.FEEDBACK_CREATE),
+    }
     if request.htmx and not request.htmx.history_restore_request:
         return render(request, "complaints/_feedback_results.html", context)
     return render(request, "complaints/feedback_list.html", context)
 
 
 @login_required
+def feedback_export(request):
+    """The list as filtered on the page, as XLSX (scoped, audited)."""
+    form, qs, _ids = _search(request)
+    content = services.feedback_export_xlsx(actor=request.user, feedback=qs)
+    response = HttpResponse(content, content_type=XLSX)
+    response["Content-Disposition"] = f'attachment; filename="feedback-{business_date():%Y%m%d}.xlsx"'
+    return response
+
+
+# ---- recording -------------------------------------------------------------------------------------------------
+
+
+def _resolve_vehicle(request, form, customer, text: str):
+    text = (text or "").strip().upper().replace(" ", "")
+    if not text or customer is None:
+        return None
+    for vehicle in customer_selectors.customer_vehicles(user=request.user, customer=customer):
+        if text in {(vehicle.plate or "").upper().replace(" ", ""), (vehicle.vin or "").upper()}:
+            return vehicle
+    form.add_error("vehicle", _("The customer has no vehicle with this plate or VIN."))
+    return None
+
+
+@login_required
+def feedback_create(request):
+    """Record feedback heard on an inbound call, a walk-in, the carmaker hotline or online."""
+    require_perm(request.user, Perm.FEEDBACK_CREATE)
+    own = own_store_ids(request.user)
+    departments = list(selectors.department_list(user=request.user, store_ids=own))
+    form = FeedbackCreateForm(
+        request.POST if request.method == "POST" else None,
+        initial={"customer_number": request.GET.get("customer", "")},
+        departments=departments,
+        multi_store=len(own) > 1,
+    )
+    if request.method == "POST":
+        valid = form.is_valid()
+        data = getattr(form, "cleaned_data", {})
+        customer = None
+        if data.get("customer_number"):
+            customer = customer_selectors.customer_by_number(user=request.user, number=data["customer_number"])
+            if customer is None or customer.store_id not in own:
+                customer = None
+                form.add_error("customer_number", _("No customer with this number in your stores."))
+        vehicle = _resolve_vehicle(request, form, customer, data.get("vehicle", ""))
+        if valid and not form.errors:
+            department = next((d for d in departments if d.pk == data["department"]), None)
+            try:
+                feedback = services.feedback_create(
+                    actor=request.user,
+                    customer=customer,
+                    kind=data["kind"],
+                    source=data["source"],
+                    category=data["category"],
+                    severity=data["severity"],
+                    department=department,
+                    vehicle=vehicle,
+                    person_concerned=data["person_concerned"],
+                    text=data["text"],
+                )
+            except PermissionDenied:
+                form.add_error("customer_number", _("No customer with this number in your stores."))
+            except ValidationError as exc:
+                apply_errors(form, exc, rename={"customer": "customer_number"})
+            else:
+                messages.success(request, _("Feedback #%(id)s recorded.") % {"id": feedback.pk})
+                return redirect("complaints:detail", pk=feedback.pk)
+    return render(request, "complaints/feedback_form.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@login_required
+def customer_search(request):
+    """HTMX: customers of the user's own stores matching a name, number, mobile or plate (to pick one)."""
+    require_perm(request.user, Perm.FEEDBACK_CREATE)
+    q = request.GET.get("q", "").strip()
+    rows = []
+    if len(q) >= 2:
+        rows = list(
+            customer_selectors.customer_list(user=request.user, store_ids=own_store_ids(request.user), q=q)[:10]
+        )
+    return render(request, "complaints/_customer_choices.html", {"rows": rows, "q": q})
+
+
+# ---- the complaint form ----------------------------------------------------------------------------------------
+
+
+def _clock(feedback, now: dt.datetime) -> dict:
+    """Deadline state for the form's header: overdue / due soon / paused and working days left."""
+    if feedback.deadline_at is None or feedback.status != FeedbackStatus.ROUTED:
+        return {}
+    due = business_date(feedback.deadline_at - dt.timedelta(microseconds=1))
+    return {
+        "due_date": due,
+        "paused": feedback.paused_at is not None,
+        "overdue": feedback.paused_at is None and now >= feedback.deadline_at,
+        "due_soon": feedback.paused_at is None
+        and feedback.warn_at is not None
+        and feedback.warn_at <= now < feedback.deadline_at,
+        "working_days_left": working_days_between(feedback.store, business_date(now), due),
+        "hours_left": int((feedback.deadline_at - now).total_seconds() // 3600),
+    }
+
+
+def _panels(user, feedback) -> dict:
+    """Which action panels the user sees on this form (stage + permission; the services check again)."""
+    status = feedback.status
+    if status in FINAL_STATUSES:
+        return {}
+    is_assignee = feedback.assignee_id == user.pk
+    supervisor = role_of(user) in SUPERVISOR_LEVEL_ROLES
+    handle = has_perm(user, Perm.FEEDBACK_HANDLE) and (is_assignee or supervisor)
+    routed = status == FeedbackStatus.ROUTED
+    task = feedback.verification_task
+    return {
+        "route": has_perm(user, Perm.FEEDBACK_ROUTE) and status in (FeedbackStatus.NEW, FeedbackStatus.ROUTED),
+        "take_over": routed and supervisor and has_perm(user, Perm.FEEDBACK_HANDLE) and not is_assignee,
+        "report": routed and is_assignee and not supervisor,
+        "pause": routed and handle and feedback.paused_at is None,
+        "resume": routed and handle and feedback.paused_at is not None,
+        "handling": routed and handle,
+        "attachment": routed and handle,
+        "return": routed and handle,
+        "verify": status == FeedbackStatus.HANDLED and has_perm(user, Perm.FEEDBACK_VERIFY),
+        "archive": has_perm(user, Perm.FEEDBACK_ARCHIVE)
+        and (
+            status == FeedbackStatus.VERIFIED
+            or (status == FeedbackStatus.HANDLED and task is not None and task.status in UNREACHED_TASK_STATUSES)
+        ),
+        "close": has_perm(user, Perm.FEEDBACK_ARCHIVE) and status in (FeedbackStatus.NEW, FeedbackStatus.ROUTED),
+    }
+
+
+def _detail_context(request, feedback, *, bound: tuple[str, object] | None = None) -> dict:
+    user = request.user
+    panels = _panels(user, feedback)
+    forms = {}
+    if panels.get("route"):
+        forms["route"] = RouteForm(
+            departments=selectors.department_list(user=user, store_ids=[feedback.store_id]),
+            handlers=selectors.handler_choices(user=user, store_ids=[feedback.store_id]),
+            initial={"department": feedback.department_id, "assignee": feedback.assignee_id},
+        )
+    for name, form_class in (
+        ("report", NoteForm),
+        ("resume", NoteForm),
+        ("pause", PauseForm),
+        ("close", NoteForm),
+        ("archive", NoteForm),
+        ("take_over", NoteForm),
+        ("attachment", AttachmentForm),
+        ("verify", VerifyForm),
+    ):
+        if panels.get(name):
+            forms[name] = form_class(auto_id=f"{name}_%s")
+    handling = {name: getattr(feedback, name) for name in ("actions_taken", "root_cause", "result")}
+    if panels.get("handling"):
+        forms["handling"] = HandlingForm(initial=handling, auto_id="handling_%s")
+    if panels.get("return"):
+        forms["return"] = HandlingForm(initial=handling, auto_id="return_%s")
+    if bound is not None:
+        forms[bound[0]] = bound[1]
+        panels[bound[0]] = True
+    now = timezone.now()
+    return {
+        "feedback": feedback,
+        "events": list(selectors.feedback_events(user=user, feedback=feedback)),
+        "attachments": list(selectors.feedback_attachments(user=user, feedback=feedback)),
+        "panels": panels,
+        "forms": forms,
+        "clock": _clock(feedback, now),
+        "read_only": feedback.status in FINAL_STATUSES,
+        "now": now,
+    }
+
+
+@login_required
 def feedback_detail(request, pk: int):
+    """The electronic complaint form: the record, handling, documents, history and the actions of its stage."""
     require_perm(request.user, Perm.FEEDBACK_VIEW)
     feedback = selectors.feedback_get(user=request.user, pk=pk)
-    return render(request, "complaints/feedback_detail.html", {"feedback": feedback})
+    return render(request, "complaints/feedback_detail.html", _detail_context(request, feedback))
+
+
+def _do_route(request, feedback, data):
+    department = None
+    if data["department"]:
+        departments = selectors.department_list(user=request.user, store_ids=[feedback.store_id])
+        department = departments.filter(pk=data["department"]).first()
+    assignee = None
+    if data["assignee"]:
+        handlers = selectors.handler_choices(user=request.user, store_ids=[feedback.store_id])
+        assignee = handlers.filter(pk=data["assignee"]).first()
+    services.feedback_route(
+        actor=request.user, feedback=feedback, department=department, assignee=assignee, note=data["note"]
+    )
+
+
+# action name → (form class, the service call, success message)
+ACTIONS = {
+    "route": (RouteForm, _do_route, _lazy("Form sent to the department.")),
+    "take_over": (
+        NoteForm,
+        lambda r, fb, d: services.feedback_take_over(actor=r.user, feedback=fb),
+        _lazy("You took over the form."),
+    ),
+    "report": (
+        NoteForm,
+        lambda r, fb, d: services.feedback_report_to_supervisor(actor=r.user, feedback=fb, note=d["note"]),
+        _lazy("Reported to the supervisors."),
+    ),
+    "pause": (
+        PauseForm,
+        lambda r, fb, d: services.feedback_pause(actor=r.user, feedback=fb, reason=d["reason"], note=d["note"]),
+        _lazy("Clock paused."),
+    ),
+    "resume": (
+        NoteForm,
+        lambda r, fb, d: services.feedback_resume(actor=r.user, feedback=fb, note=d["note"]),
+        _lazy("Clock resumed."),
+    ),
+    "handling": (
+        HandlingForm,
+        lambda r, fb, d: services.feedback_handling_save(actor=r.user, feedback=fb, **d),
+        _lazy("Handling saved."),
+    ),
+    "attachment": (
+        AttachmentForm,
+        lambda r, fb, d: services.feedback_attachment_add(actor=r.user, feedback=fb, upload=d["file"]),
+        _lazy("Document added."),
+    ),
+    "return": (
+        HandlingForm,
+        lambda r, fb, d: services.feedback_return(actor=r.user, feedback=fb, **d),
+        _lazy("Returned to customer service; a verification call is planned."),
+    ),
+    "archive": (
+        NoteForm,
+        lambda r, fb, d: services.feedback_archive(actor=r.user, feedback=fb, note=d["note"]),
+        _lazy("Form archived."),
+    ),
+    "close": (
+        NoteForm,
+        lambda r, fb, d: services.feedback_close(actor=r.user, feedback=fb, note=d["note"]),
+        _lazy("Form closed without action."),
+    ),
+}
+
+
+def _form_for(name: str, request, feedback):
+    form_class = ACTIONS[name][0]
+    kwargs = {"auto_id": f"{name}_%s"}
+    if name == "route":
+        kwargs = {
+            "departments": selectors.department_list(user=request.user, store_ids=[feedback.store_id]),
+            "handlers": selectors.handler_choices(user=request.user, store_ids=[feedback.store_id]),
+        }
+    return form_class(request.POST, request.FILES, **kwargs)
+
+
+@login_required
+@require_POST
+def feedback_action(request, pk: int, action: str):
+    """One step on the form (route, take over, report, pause, resume, save handling, add a document, return,
+    archive, close). The service checks permission and stage; its errors show next to the field."""
+    require_perm(request.user, Perm.FEEDBACK_VIEW)
+    if action not in ACTIONS:
+        raise Http404
+    feedback = selectors.feedback_get(user=request.user, pk=pk)
+    form = _form_for(action, request, feedback)
+    if form.is_valid():
+        if action == "attachment" and not form.cleaned_data["file"]:
+            form.add_error("file", _("Choose a file to upload."))
+        else:
+            try:
+                ACTIONS[action][1](request, feedback, form.cleaned_data)
+            except ValidationError as exc:
+                apply_errors(form, exc)
+            else:
+                messages.success(request, ACTIONS[action][2])
+                return redirect("complaints:detail", pk=feedback.pk)
+    feedback = selectors.feedback_get(user=request.user, pk=pk)
+    context = _detail_context(request, feedback, bound=(action, form))
+    context["error_panel"] = action
+    return render(request, "complaints/feedback_detail.html", context, status=400)
+
+
+@login_required
+@require_POST
+def feedback_verify(request, pk: int):
+    """The verification call's answer (from the call screen or the form): satisfied → awaiting archive,
+    not satisfied → back to the department."""
+    require_perm(request.user, Perm.FEEDBACK_VERIFY)
+    feedback = selectors.feedback_get(user=request.user, pk=pk)
+    form = VerifyForm(request.POST, auto_id="verify_%s")
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            feedback = services.feedback_verify(
+                actor=request.user,
+                feedback=feedback,
+                satisfied=data["satisfied"],
+                notes=data["notes"],
+                duration_s=data["duration_s"],
+            )
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            if data["satisfied"]:
+                messages.success(request, _("Customer satisfied: the form awaits archiving."))
+            else:
+                messages.warning(request, _("Customer not satisfied: the form went back to the department."))
+            return redirect(_safe_next(request, f"/complaints/{feedback.pk}/"))
+    if request.POST.get("from_call") and feedback.verification_task_id:
+        messages.error(request, " ".join(e for errs in form.errors.values() for e in errs))
+        return redirect("followups:call", pk=feedback.verification_task_id)
+    feedback = selectors.feedback_get(user=request.user, pk=pk)
+    context = _detail_context(request, feedback, bound=("verify", form))
+    context["error_panel"] = "verify"
+    return render(request, "complaints/feedback_detail.html", context, status=400)
+
+
+@login_required
+def feedback_pdf(request, pk: int):
+    """The form and its history as a PDF (inline)."""
+    require_perm(request.user, Perm.FEEDBACK_VIEW)
+    feedback = selectors.feedback_get(user=request.user, pk=pk)
+    content = services.feedback_pdf(actor=request.user, feedback=feedback)
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="feedback-{feedback.pk}.pdf"'
+    return response
+
+
+@login_required
+def attachment_download(request, pk: int):
+    """A handling document of a form in scope, always as a download (never rendered by the browser)."""
+    require_perm(request.user, Perm.FEEDBACK_VIEW)
+    attachment = selectors.attachment_get(user=request.user, pk=pk)
+    response = FileResponse(
+        attachment.file.open("rb"),
+        as_attachment=True,
+        filename=attachment.name,
+        content_type=attachment.content_type or "application/octet-stream",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+# ---- inbox and board -------------------------------------------------------------------------------------------
+
+
+@login_required
+def inbox(request):
+    """The forms the user must act on (designee; escalated supervisors and store managers), overdue on top."""
+    require_perm(request.user, Perm.FEEDBACK_VIEW)
+    now = timezone.now()
+    rows = selectors.feedback_inbox(user=request.user, now=now)
+    page = Paginator(rows, PAGE_SIZE * 2).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "complaints/inbox.html",
+        {"page": page, "now": now, "multi_store": len(own_store_ids(request.user)) > 1},
+    )
+
+
+@login_required
+def board(request):
+    """The CS manager's board: every open form by stage with deadlines; HTMX narrows it to one store."""
+    require_perm(request.user, Perm.FEEDBACK_ROUTE)
+    store_ids = current_store_ids(request.user, request)
+    chosen = request.GET.get("store", "")
+    if chosen.isdigit() and int(chosen) in store_ids:
+        store_ids = frozenset({int(chosen)})
+    now = timezone.now()
+    context = {
+        "board": selectors.feedback_board(user=request.user, store_ids=store_ids, now=now),
+        "now": now,
+        "multi_store": len(store_ids) > 1,
+        "chosen": int(chosen) if chosen.isdigit() else None,
+    }
+    if request.htmx and not request.htmx.history_restore_request:
+        return render(request, "complaints/_board.html", context)
+    context["stores"] = Store.objects.filter(pk__in=current_store_ids(request.user, request)).order_by("code")
+    return render(request, "complaints/board.html", context)
+
+
+# ---- settings --------------------------------------------------------------------------------------------------
+
+
+def _settings_store(request):
+    own = sorted(own_store_ids(request.user) & current_store_ids(request.user, request)) or sorted(
+        own_store_ids(request.user)
+    )
+    raw = request.GET.get("store") or request.POST.get("store") or ""
+    if raw.isdigit():
+        return store_for_write(request.user, int(raw))
+    if not own:
+        raise Http404
+    return store_for_write(request.user, own[0])
+
+
+def _settings_forms(request, store, data=None, section=""):
+    user = request.user
+    designees = selectors.designees_of(user=user, store_id=store.pk)
+    policies = selectors.deadline_policies_of(user=user, store_id=store.pk)
+    tiers = services.escalation_tiers(store.pk)
+    departments = list(selectors.department_list(user=user, store_ids=[store.pk]))
+    handlers = list(selectors.handler_choices(user=user, store_ids=[store.pk]))
+
+    def bind(name):
+        return data if section == name else None
+
+    return {
+        "general": ComplaintSettingsForm(bind("general"), instance=services.complaint_settings(store.pk), prefix="g"),
+        "designees": DesigneeForm(
+            bind("designees"), departments=departments, handlers=handlers, current=designees, prefix="d"
+        ),
+        "deadlines": DeadlineGridForm(bind("deadlines"), current=policies, prefix="t"),
+        "tiers": EscalationTiersForm(bind("tiers"), current=tiers, prefix="e"),
+    }, {"designees": designees, "policies": policies, "handlers": {u.pk: u for u in handlers}}
+
+
+def _save_settings(request, store, section, form, current) -> None:
+    """Call the settings service(s) of one section; ValidationError bubbles to the form."""
+    user = request.user
+    if section == "general":
+        services.complaint_settings_update(actor=user, store=store, **form.cleaned_data)
+    elif section == "designees":
+        with transaction.atomic():
+            for department, user_id in form.changes(current["designees"]):
+                try:
+                    services.department_designee_set(
+                        actor=user, department=department, user=current["handlers"].get(user_id) if user_id else None
+                    )
+                except ValidationError as exc:
+                    raise ValidationError({f"dept_{department.pk}": exc.messages}) from None
+    elif section == "deadlines":
+        with transaction.atomic():
+            for kind, severity, days in form.changes(current["policies"]):
+                try:
+                    services.deadline_policy_set(
+                        actor=user, store=store, kind=kind, severity=severity, working_days=days
+                    )
+                except ValidationError as exc:
+                    raise ValidationError({f"days_{kind}_{severity}": exc.messages}) from None
+    elif section == "tiers":
+        services.escalation_tiers_set(actor=user, store=store, tiers=form.tiers())
+
+
+@login_required
+def settings_page(request):
+    """Per own store: designee per department, deadline grid, escalation tiers and the other settings."""
+    require_perm(request.user, Perm.FEEDBACK_SETTINGS)
+    store = _settings_store(request)
+    section = request.POST.get("section", "") if request.method == "POST" else ""
+    forms, current = _settings_forms(request, store, request.POST if section else None, section)
+    status = 200
+    if section in forms:
+        form = forms[section]
+        if form.is_valid():
+            try:
+                _save_settings(request, store, section, form, current)
+            except ValidationError as exc:
+                apply_errors(form, exc)
+            else:
+                messages.success(request, _("Complaint settings of %(store)s saved.") % {"store": store.name})
+                return redirect(f"{request.path}?store={store.pk}")
+        status = 400
+    stores = Store.objects.filter(pk__in=own_store_ids(request.user)).order_by("code")
+    return render(
+        request,
+        "complaints/settings.html",
+        {"store": store, "stores": stores, "forms": forms, "section": section},
+        status=status,
+    )
 
 
 # ---- measures page — owned by the measures helper; keep below this line -----------------------------------------
+from django.contrib.auth.decorators import login_required as _login_required  # noqa: E402
+from django.shortcuts import render as _render  # noqa: E402
+from django.utils.translation import gettext_lazy as _measure_label  # noqa: E402
+
+from aftercare.core.scoping import current_store_ids as _current_store_ids  # noqa: E402
+from aftercare.followups.forms import RateFilterForm as _MonthForm  # noqa: E402
+from aftercare.org.permissions import Perm as _Perm  # noqa: E402
+from aftercare.org.permissions import require_perm as _require_perm  # noqa: E402
+from aftercare.org.selectors import business_date as _business_date  # noqa: E402
+
+from . import selectors as _selectors  # noqa: E402
+
+MEASURE_LABELS = {
+    "timeliness": _measure_label("Complaint timeliness"),
+    "verification": _measure_label("Verification call rate"),
+    "supervisor": _measure_label("Handled by supervisor level"),
+    "first_call": _measure_label("First-call dissatisfied handled"),
+    "first_time_fix": _measure_label("First-time-fix rate"),
+}
+MEASURE_HELP = {
+    "timeliness": _measure_label("Forms returned in time the first time / forms due (by the month they were recorded)"),
+    "verification": _measure_label("Forms verified by a second call / forms first returned in the month"),
+    "supervisor": _measure_label("Complaints returned or taken over by a supervisor or above / complaints returned"),
+    "first_call": _measure_label("Dissatisfied follow-up calls returned in time or archived / such feedback recorded"),
+    "first_time_fix": _measure_label("Repair orders not followed by a repeat repair of the same fault / repair orders"),
+}
+
+
+@_login_required
+def measures(request):
+    """The CS manager's complaint and first-time-fix measures: one month per store, and the 6-month trend."""
+    _require_perm(request.user, _Perm.FOLLOWUP_MANAGE)
+    form = _MonthForm(request.GET)
+    month = (form.cleaned_data.get("month") if form.is_valid() else None) or _business_date()
+    month = month.replace(day=1)
+    store_ids = _current_store_ids(request.user, request)
+    rows = _selectors.complaint_measures(user=request.user, store_ids=store_ids, month=month)
+    trend = _selectors.complaint_measures_trend(user=request.user, store_ids=store_ids, month=month)
+    heads = [
+        {"name": n, "label": MEASURE_LABELS[n], "help": MEASURE_HELP[n], "target": _selectors.MEASURE_TARGETS[n]}
+        for n in _selectors.MEASURES
+    ]
+    for row in rows:
+        row["cells"] = [row[n] for n in _selectors.MEASURES]
+    trend_rows = [
+        {"store": s["store"], "label": MEASURE_LABELS[n], "cells": [r[n] for r in s["rows"]]}
+        for s in trend["stores"]
+        for n in _selectors.MEASURES
+    ]
+    context = {
+        "form": form,
+        "month": month,
+        "heads": heads,
+        "rows": rows,
+        "months": trend["months"],
+        "trend_rows": trend_rows,
+        "multi_store": len(store_ids) > 1,
+    }
+    return _render(request, "complaints/measures.html", context)

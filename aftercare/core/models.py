@@ -99,15 +99,21 @@ class Notification(models.Model):
     email_status = models.CharField(
         _("e-mail"), max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.SKIPPED
     )
-    sms_status = models.CharField(_("SMS"), max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.SKIPPED)
+    sms_status = models.CharField(
+        _("SMS"), max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.SKIPPED
+    )
 
     class Meta:
         verbose_name = _("notification")
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["recipient", "read_at", "created_at"], name="notification_inbox_idx"),
-            models.Index(fields=["email_status"], name="notification_email_idx", condition=models.Q(email_status="pending")),
-            models.Index(fields=["sms_status"], name="notification_sms_idx", condition=models.Q(sms_status="pending")),
+            models.Index(
+                fields=["email_status"], name="notification_email_idx", condition=models.Q(email_status="pending")
+            ),
+            models.Index(
+                fields=["sms_status"], name="notification_sms_idx", condition=models.Q(sms_status="pending")
+            ),
         ]
 
     def __str__(self) -> str:

@@ -1,11 +1,11 @@
-"""Writes owned by core: the audit trail and API tokens."""
+"""Writes owned by core: the audit trail, API tokens and notifications."""
 
 from collections.abc import Iterable
 
 from django.db import models
 
-from .choices import AuditAction
-from .models import ApiToken, AuditEvent
+from .choices import AuditAction, DeliveryStatus
+from .models import ApiToken, AuditEvent, Notification
 
 
 def audit_event_record(
@@ -45,3 +45,129 @@ def api_token_create(*, user, name: str) -> tuple[ApiToken, str]:
     token.save()
     audit_event_record(actor=user, action=AuditAction.CREATE, obj=token)
     return token, key
+
+
+# ---- notifications ---------------------------------------------------------------------------------------------
+
+
+def notification_send(
+    *,
+    store_id: int,
+    recipients: Iterable,
+    title: str,
+    body: str = "",
+    link: str = "",
+    email: bool = True,
+    sms: bool = False,
+) -> list[Notification]:
+    """One in-app notification per distinct recipient; e-mail / SMS are queued (`pending`) and delivered after
+    the caller's transaction commits. A channel is `skipped` for a recipient without an address / mobile."""
+    from django.db import transaction
+
+    from aftercare.org.models import Staff
+
+    users = {u.pk: u for u in recipients if u is not None}
+    if not users:
+        return []
+    mobiles = (
+        dict(Staff.objects.filter(user_id__in=users).exclude(mobile="").values_list("user_id", "mobile"))
+        if sms
+        else {}
+    )
+    rows = [
+        Notification(
+            store_id=store_id,
+            recipient_id=pk,
+            title=str(title)[:200],
+            body=str(body),
+            link=str(link)[:300],
+            email_status=DeliveryStatus.PENDING if email and user.email else DeliveryStatus.SKIPPED,
+            sms_status=DeliveryStatus.PENDING if sms and mobiles.get(pk) else DeliveryStatus.SKIPPED,
+        )
+        for pk, user in users.items()
+    ]
+    for row in rows:
+        row.full_clean(exclude=["store", "recipient"])
+    created = Notification.objects.bulk_create(rows)
+    ids = [n.pk for n in created if n.pk is not None]
+    if ids and any(n.email_status == DeliveryStatus.PENDING or n.sms_status == DeliveryStatus.PENDING for n in rows):
+        transaction.on_commit(lambda: notifications_deliver(ids=ids))
+    return created
+
+
+def _claim(pk: int, field: str) -> bool:
+    """Mark one channel of a notification sent before sending it: of two deliverers only one wins the row."""
+    return Notification.objects.filter(pk=pk, **{field: DeliveryStatus.PENDING}).update(
+        **{field: DeliveryStatus.SENT}
+    ) == 1
+
+
+def notifications_deliver(*, ids: Iterable[int] | None = None, limit: int = 500) -> int:
+    """Send pending e-mail (Django's e-mail backend) and SMS (`aftercare.core.sms`); returns how many were sent.
+
+    Each row's channel is claimed (pending → sent) before sending, so a rerun or a concurrent run never sends
+    twice; a failed send marks the channel `failed` for someone to look at.
+    """
+    import logging
+
+    from django.conf import settings
+    from django.core.mail import send_mail
+    from django.db.models import Q
+
+    from aftercare.org.models import Staff
+
+    from .sms import sms_send
+
+    log = logging.getLogger(__name__)
+    qs = Notification.objects.filter(
+        Q(email_status=DeliveryStatus.PENDING) | Q(sms_status=DeliveryStatus.PENDING)
+    ).select_related("recipient")
+    if ids is not None:
+        qs = qs.filter(pk__in=list(ids))
+    rows = list(qs.order_by("id")[:limit])
+    mobiles = dict(
+        Staff.objects.filter(user_id__in={n.recipient_id for n in rows if n.sms_status == DeliveryStatus.PENDING})
+        .exclude(mobile="")
+        .values_list("user_id", "mobile")
+    )
+    sent = 0
+    for n in rows:
+        text = "\n\n".join(part for part in (n.body, n.link) if part)
+        if n.email_status == DeliveryStatus.PENDING and _claim(n.pk, "email_status"):
+            try:
+                send_mail(n.title, text or n.title, settings.DEFAULT_FROM_EMAIL, [n.recipient.email])
+                sent += 1
+            except Exception:
+                log.exception("e-mail notification %s failed", n.pk)
+                Notification.objects.filter(pk=n.pk).update(email_status=DeliveryStatus.FAILED)
+        if n.sms_status == DeliveryStatus.PENDING and _claim(n.pk, "sms_status"):
+            mobile = mobiles.get(n.recipient_id)
+            try:
+                if not mobile:
+                    raise ValueError("no mobile")
+                sms_send(to=mobile, text=n.title)
+                sent += 1
+            except Exception:
+                log.exception("SMS notification %s failed", n.pk)
+                Notification.objects.filter(pk=n.pk).update(sms_status=DeliveryStatus.FAILED)
+    return sent
+
+
+def notification_mark_read(*, actor, ids: Iterable[int] | None = None, all: bool = False) -> int:
+    """Mark the actor's own notifications read (`ids`, or `all=True` for every unread one); returns the count.
+
+    Other users' ids are ignored. Personal inbox state, so not audited.
+    """
+    from django.utils import timezone
+
+    if actor is None or not actor.is_authenticated:
+        return 0
+    qs = Notification.objects.filter(recipient=actor, read_at__isnull=True)
+    if not all:
+        if not ids:
+            return 0
+        qs = qs.filter(pk__in=[int(i) for i in ids])
+    return qs.update(read_at=timezone.now())
+
+
+notifications_mark_read = notification_mark_read  # the name the API module uses

@@ -1,9 +1,13 @@
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import redirect
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from .scoping import SESSION_STORE_KEY, visible_store_ids
+from . import selectors, services
+from .scoping import SESSION_STORE_KEY, get_scoped_or_404, visible_store_ids
+
+INBOX_PAGE_SIZE = 30
 
 
 @login_required
@@ -24,3 +28,36 @@ def store_switch(request):
     if not url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()}):
         nxt = "/"
     return redirect(nxt)
+
+
+def _inbox_context(request) -> dict:
+    unread_only = request.GET.get("unread") == "1"
+    rows = selectors.notification_list(user=request.user, unread=unread_only)
+    return {
+        "page": Paginator(rows, INBOX_PAGE_SIZE).get_page(request.GET.get("page")),
+        "unread_only": unread_only,
+        "unread_count": selectors.notification_unread_count(user=request.user),
+    }
+
+
+@login_required
+def inbox(request):
+    """The user's in-app notifications (newest first); an HTMX request gets the list only."""
+    context = _inbox_context(request)
+    if request.htmx and not request.htmx.history_restore_request:
+        return render(request, "core/_inbox_list.html", context)
+    return render(request, "core/inbox.html", context)
+
+
+@login_required
+@require_POST
+def inbox_read(request, pk: int | None = None):
+    """Mark one notification (or, without `pk`, all of them) read; HTMX gets the refreshed list."""
+    if pk is None:
+        services.notification_mark_read(actor=request.user, all=True)
+    else:
+        notification = get_scoped_or_404(selectors.notification_list(user=request.user), pk=pk)  # others' ids: 404
+        services.notification_mark_read(actor=request.user, ids=[notification.pk])
+    if request.htmx:
+        return render(request, "core/_inbox_list.html", _inbox_context(request))
+    return redirect("inbox")

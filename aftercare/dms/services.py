@@ -12,6 +12,7 @@ from django.db import DataError, IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from aftercare.complaints.services import repeat_repairs_detect
 from aftercare.core.choices import AuditAction
 from aftercare.core.services import audit_event_record
 from aftercare.followups.services import followup_tasks_for_import
@@ -152,6 +153,8 @@ def _write_rows(writer: ChunkWriter, rows: list[tuple], dry_run: bool, key_heade
                 transaction.set_rollback(True)
             else:  # follow-up calls for the new events, in the same transaction as the rows
                 followup_tasks_for_import(store_id=writer.store_id, kind=writer.kind)
+                if writer.kind == ImportKind.REPAIR_ORDERS:  # first-time fix: a comeback gets a CS call
+                    repeat_repairs_detect(store_id=writer.store_id)
         return result
     except (IntegrityError, DataError) as exc:
         if len(rows) == 1:

@@ -15,6 +15,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from aftercare.complaints import selectors as complaint_selectors
+from aftercare.complaints.forms import VerifyForm
 from aftercare.complaints.selectors import department_list
 from aftercare.core.scoping import current_store_ids, get_scoped_or_404, own_store_ids, store_for_write
 from aftercare.customers import selectors as customer_selectors
@@ -252,7 +254,12 @@ def _call_context(request, task, *, sheet_form=None, attempt_form=None) -> dict:
     if attempt_form is None:
         attempt_form = AttemptForm(departments=departments, auto_id="attempt_%s")
     orders = customer_selectors.repair_order_list(user=user, customer=task.customer).select_related("vehicle")
+    complaint = None
+    if task.kind == FollowupKind.COMPLAINT_VERIFICATION:
+        complaint = complaint_selectors.feedback_for_verification_task(user=user, task=task)
     return {
+        "complaint": complaint,
+        "verify_form": VerifyForm(auto_id="verify_%s") if complaint is not None else None,
         "task": task,
         "customer": task.customer,
         "vehicle": task.vehicle,

@@ -455,12 +455,11 @@ class _StoreSimulation:
         return _REPAIR_CATEGORY.get(self.ro_kind.get(task.subject_id), FeedbackCategory.MECHANICAL)
 
     def _feedback(self, task, handler, call, sheet, kind: str, category: str, text: str) -> None:
-        old = call.called_at < self.now - dt.timedelta(days=30)
         department = self.departments.get(CATEGORY_DEPARTMENT.get(category))
         row = Feedback(
             store_id=task.store_id, kind=kind, source=FeedbackSource.FOLLOWUP_CALL, category=category,
             department=department, customer_id=task.customer_id, vehicle_id=task.vehicle_id, text=text,
-            followup_task=task, status=FeedbackStatus.ARCHIVED if old else FeedbackStatus.NEW, created_by=handler,
+            followup_task=task, status=FeedbackStatus.NEW, created_by=handler,  # worked by demo_complaints
         )
         self.feedback.append((row, call, sheet))
 

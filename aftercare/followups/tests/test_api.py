@@ -86,7 +86,14 @@ def test_it_lists_rules_of_the_callers_stores(specialist, rules_a, rules_b):
     r = api(specialist).get("/api/followups/rules")
     assert r.status_code == 200
     assert {x["store"] for x in r.json()} == {"A01"}
-    assert {x["code"]: x["is_active"] for x in r.json()} == {"SSI": True, "CSI": True, "TRACK1": False, "TRACK2": False}
+    assert {x["code"]: x["is_active"] for x in r.json()} == {
+        "SSI": True,
+        "CSI": True,
+        "TRACK1": False,
+        "TRACK2": False,
+        "VERIFY": True,
+        "FTF": True,
+    }
 
 
 def test_it_refuses_the_queue_to_roles_without_follow_up_work(users, task_a):

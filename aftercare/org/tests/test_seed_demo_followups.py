@@ -9,10 +9,12 @@ import pytest
 import time_machine
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.db.models import Avg, Count, Q
+from django.db.models import Avg, Count, F, Q
 
 from aftercare.complaints.choices import FeedbackSource
-from aftercare.complaints.models import Feedback
+from aftercare.complaints.models import DepartmentDesignee, EscalationTier, Feedback, FeedbackEvent
+from aftercare.complaints.selectors import feedback_board, feedback_inbox
+from aftercare.core.models import Notification
 from aftercare.customers.models import Customer
 from aftercare.followups.choices import CallOutcome, TaskStatus
 from aftercare.followups.models import (
@@ -56,7 +58,7 @@ def demo(db):
 def test_it_gives_every_store_rules_settings_and_a_queue_for_today(demo):
     for store in Store.objects.all():
         assert set(FollowupRule.objects.filter(store=store).values_list("code", flat=True)) == {
-            "SSI", "CSI", "TRACK1", "TRACK2"
+            "SSI", "CSI", "TRACK1", "TRACK2", "VERIFY", "FTF"
         }
         assert StoreFollowupSettings.objects.filter(store=store).exists()
     with time_machine.travel(NOW, tick=False):
@@ -67,6 +69,55 @@ def test_it_gives_every_store_rules_settings_and_a_queue_for_today(demo):
             assert 1 <= len(overdue) <= 5, (name, len(overdue))
             assert all(t.status == TaskStatus.OPEN and t.claimed_by_id is None and t.attempts == 0 for t in queue)
         assert 10 <= followup_queue(user=_user("gz_cs")).count() <= 30
+    _assert_complaints_today()
+
+
+def _assert_complaints_today():
+    """Complaint handling: designees and tiers configured; GZ01 has an open form at every stage today."""
+    gz = Store.objects.get(code="GZ01")
+    designees = dict(DepartmentDesignee.objects.filter(store=gz).values_list("department__kind", "user__username"))
+    assert designees["mechanical"] == "gz_mech" and designees["sales"] == "gz_sales"
+    assert {"gz_body", "gz_paint", "gz_wash", "gz_parts", "gz_ins"} <= set(designees.values())
+    for store in Store.objects.all():
+        assert list(EscalationTier.objects.filter(store=store).values_list("level", "role")) == [
+            (1, "supervisor"), (2, "store_manager")
+        ]
+    with time_machine.travel(NOW, tick=False):
+        inbox = list(feedback_inbox(user=_user("gz_mech")))
+        assert inbox and all(fb.assignee.username == "gz_mech" for fb in inbox)
+        assert inbox[0].deadline_at <= NOW  # overdue first
+        assert any(fb.warn_at <= NOW < fb.deadline_at and fb.paused_at is None for fb in inbox)  # due soon
+        assert any(fb.pause_reason == "waiting_parts" and fb.paused_at for fb in inbox)
+        escalated = [fb for fb in feedback_inbox(user=_user("gz_supervisor")) if fb.escalation_level >= 1]
+        assert escalated and all(fb.deadline_at <= NOW for fb in escalated)
+        board = feedback_board(user=_user("gz_csm"))
+        counts = {s["key"]: s["count"] for s in board["stages"]}
+        assert all(counts[key] >= 1 for key in ("to_route", "with_department", "awaiting_verification",
+                                                 "awaiting_archive")), counts
+        assert board["overdue"] >= 1 and board["due_soon"] >= 1
+        handled = Feedback.objects.get(store=gz, status="handled")
+        assert handled.verification_task in followup_queue(user=_user("gz_cs"))
+        assert Feedback.objects.filter(store=gz, status="routed", reopen_count=1).exists()
+        assert Notification.objects.filter(recipient__username="gz_mech", read_at__isnull=True).exists()
+    # the history: mostly archived in time, a few late, some reopened; consistent with the services' rules
+    forms = Feedback.objects.filter(store=gz)
+    archived = forms.filter(status="archived")
+    assert archived.count() >= 0.8 * forms.count()
+    late = archived.filter(returned_in_time=False)
+    assert 0 < late.count() < 0.2 * archived.count()
+    assert all(fb.escalation_level >= 1 for fb in late)
+    assert archived.filter(reopen_count=1, first_returned_at__lt=F("returned_at")).exists()
+    assert forms.filter(kind="complaint", returned_by_role="supervisor").exists()
+    for fb in archived.select_related("verification_task"):
+        assert fb.created_at <= fb.routed_at < fb.returned_at < fb.verified_at < fb.archived_at < NOW
+        assert fb.returned_in_time == (fb.returned_at < fb.deadline_at)
+        task = fb.verification_task
+        assert task.status == "completed" and task.event_at == fb.returned_at
+        returned = FeedbackEvent.objects.get(pk=task.subject_id)
+        assert (returned.feedback_id, returned.action, returned.created_at) == (fb.pk, "returned", fb.returned_at)
+    for fb in forms.prefetch_related("events")[:60]:
+        times = [e.created_at for e in fb.events.all()]
+        assert times == sorted(times) and times[0] == fb.created_at
 
 
 def test_it_runs_about_97_percent_of_calls_in_time(demo):
@@ -132,7 +183,7 @@ def test_it_scores_like_the_seed_and_turns_dissatisfied_sheets_into_feedback(dem
         assert Feedback.objects.filter(store=store).exists()
     dissatisfied = AnswerSheet.objects.filter(dissatisfied=True)
     assert Feedback.objects.filter(answer_sheet__in=dissatisfied).count() == dissatisfied.count()
-    for fb in Feedback.objects.select_related("call_log", "followup_task"):
+    for fb in Feedback.objects.filter(followup_task__isnull=False).select_related("call_log", "followup_task"):
         assert fb.source == FeedbackSource.FOLLOWUP_CALL
         assert fb.call_log.task_id == fb.followup_task_id
         assert fb.customer_id == fb.followup_task.customer_id and fb.department_id and fb.text

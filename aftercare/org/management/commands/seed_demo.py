@@ -20,6 +20,7 @@ from aftercare.org.demo import (
     demo_org_create,
     logins_table,
 )
+from aftercare.org.demo_complaints import demo_complaints_create, demo_complaints_exist
 from aftercare.org.demo_data import Context, FastRandom, generate_chunk, write_chunk
 from aftercare.org.demo_followups import demo_followups_create, demo_followups_exist
 from aftercare.org.models import Store
@@ -64,16 +65,26 @@ class Command(BaseCommand):
             return
         if group is not None and not demo_followups_exist(list(group.stores.all())) and self._small(group):
             # a demo seeded before follow-ups existed: add their history once
-            counts = demo_followups_create(stores=list(group.stores.order_by("code")), seed=seed)
+            stores = list(group.stores.order_by("code"))
+            counts = demo_followups_create(stores=stores, seed=seed)
+            counts |= demo_complaints_create(stores=stores, seed=seed)
             summary = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items())
             self.stdout.write(f"Added the follow-up history to demo group {GROUP_NAME}: {summary}.")
+        elif group is not None and not demo_complaints_exist(list(group.stores.all())) and self._small(group):
+            # a demo seeded before the complaint workflow existed: work its forms once
+            counts = demo_complaints_create(stores=list(group.stores.order_by("code")), seed=seed)
+            summary = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items())
+            self.stdout.write(f"Added the complaint handling to demo group {GROUP_NAME}: {summary}.")
         elif group is not None:
             self.stdout.write(f"Demo group {GROUP_NAME} already exists; nothing changed (use --reset to rebuild).")
         else:
             demo_org_create()
             counts = self._fill(customers, seed, chunk_size=None, jobs=1, verbose=False)
             group = demo_group()
-            counts |= demo_followups_create(stores=list(group.stores.order_by("code")), seed=seed)
+            stores = list(group.stores.order_by("code"))
+            counts |= demo_followups_create(stores=stores, seed=seed)
+            if demo_followups_exist(stores):
+                counts |= demo_complaints_create(stores=stores, seed=seed)
             summary = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items())
             self.stdout.write(f"Created demo group {GROUP_NAME}: {summary} ({time.monotonic() - started:.1f} s).")
         self.stdout.write("")
