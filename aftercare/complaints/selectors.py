@@ -1,16 +1,24 @@
 """Scoped reads for feedback: lists, the designee's inbox, the CS manager's board, history and documents."""
 
 import datetime as dt
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.contrib.auth import get_user_model
+from django.db import models
 from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
+from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from aftercare.core.scoping import get_scoped_or_404, own_store_ids, visible_store_ids
+from aftercare.customers.choices import RepairKind
+from aftercare.customers.models import RepairOrder
 from aftercare.customers.validators import clean_text
-from aftercare.org.models import Department
+from aftercare.org.models import Department, Store
 from aftercare.org.permissions import ROLE_PERMISSIONS, Perm, has_perm, role_of
+from aftercare.org.selectors import BUSINESS_TZ
 
+from . import choices
+from . import models as cmodels
 from .choices import DEFAULT_ESCALATION_TIERS, OPEN_STATUSES, SUPERVISOR_LEVEL_ROLES, FeedbackKind, FeedbackStatus
 from .models import DeadlinePolicy, DepartmentDesignee, EscalationTier, Feedback, FeedbackAttachment, FeedbackEvent
 
@@ -280,46 +288,25 @@ def deadline_policies_of(*, user, store_id: int) -> dict[tuple[str, str], int]:
 
 # ---- measures (complaint KPIs, first-time fix) — owned by the measures helper; keep below this line --------------
 
-# Definitions: docs/kpis.md "Complaints and first-time fix". Imports are kept here, under their own names, so this
-# section stays independent of the reads above.
-import datetime as _dt  # noqa: E402
-from decimal import ROUND_HALF_UP as _ROUND_HALF_UP  # noqa: E402
-from decimal import Decimal as _Decimal  # noqa: E402
-from zoneinfo import ZoneInfo as _ZoneInfo  # noqa: E402
+# Definitions: docs/kpis.md "Complaints and first-time fix".
 
-from django.conf import settings as _settings  # noqa: E402
-from django.db import models as _dbm  # noqa: E402
-from django.db.models.functions import TruncMonth as _TruncMonth  # noqa: E402
-from django.utils import timezone as _timezone  # noqa: E402
-
-from aftercare.core.scoping import visible_store_ids as _visible_store_ids  # noqa: E402
-from aftercare.customers.choices import RepairKind as _RepairKind  # noqa: E402
-from aftercare.customers.models import RepairOrder as _RepairOrder  # noqa: E402
-from aftercare.org.models import Store as _Store  # noqa: E402
-from aftercare.org.permissions import Perm as _Perm  # noqa: E402
-from aftercare.org.permissions import has_perm as _has_perm  # noqa: E402
-
-from . import choices as _choices  # noqa: E402
-from . import models as _models  # noqa: E402
-
-_BUSINESS_TZ = _ZoneInfo(_settings.BUSINESS_TIME_ZONE)
 
 # Repair-order kinds that count for first-time fix: repairs. Maintenance (incl. the free first one), car wash,
 # internal orders and insurance jobs (a new accident, not a comeback) neither make nor are repeat repairs.
 FIRST_TIME_FIX_KINDS = (
-    _RepairKind.MECHANICAL.value,
-    _RepairKind.BODY.value,
-    _RepairKind.PAINT.value,
-    _RepairKind.WARRANTY_CLAIM.value,
+    RepairKind.MECHANICAL.value,
+    RepairKind.BODY.value,
+    RepairKind.PAINT.value,
+    RepairKind.WARRANTY_CLAIM.value,
 )
 # The measures in page order and their targets in % (docs/domain.md).
 MEASURES = ("timeliness", "verification", "supervisor", "first_call", "first_time_fix")
 MEASURE_TARGETS = {
-    "timeliness": _Decimal(100),
-    "verification": _Decimal(100),
-    "supervisor": _Decimal(100),
-    "first_call": _Decimal(100),
-    "first_time_fix": _Decimal(98),
+    "timeliness": Decimal(100),
+    "verification": Decimal(100),
+    "supervisor": Decimal(100),
+    "first_call": Decimal(100),
+    "first_time_fix": Decimal(98),
 }
 MEASURE_TREND_MONTHS = 6
 _ZERO_COUNTS = dict.fromkeys(
@@ -329,19 +316,19 @@ _ZERO_COUNTS = dict.fromkeys(
 )
 
 
-def _measure_day_start(day: _dt.date) -> _dt.datetime:
-    return _dt.datetime.combine(day, _dt.time(0), tzinfo=_BUSINESS_TZ).astimezone(_dt.UTC)
+def _measure_day_start(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(0), tzinfo=BUSINESS_TZ).astimezone(dt.UTC)
 
 
-def _month_add(month: _dt.date, n: int) -> _dt.date:
+def _month_add(month: dt.date, n: int) -> dt.date:
     index = month.year * 12 + month.month - 1 + n
-    return _dt.date(index // 12, index % 12 + 1, 1)
+    return dt.date(index // 12, index % 12 + 1, 1)
 
 
-def _as_month(value) -> _dt.date:
-    if isinstance(value, _dt.datetime):
-        if _timezone.is_aware(value):
-            value = value.astimezone(_BUSINESS_TZ)
+def _as_month(value) -> dt.date:
+    if isinstance(value, dt.datetime):
+        if timezone.is_aware(value):
+            value = value.astimezone(BUSINESS_TZ)
         return value.date().replace(day=1)
     return value.replace(day=1)
 
@@ -349,7 +336,7 @@ def _as_month(value) -> _dt.date:
 def _measure(numerator: int, denominator: int, name: str, pending: int = 0, provisional: bool = False) -> dict:
     rate = None
     if denominator:
-        rate = (_Decimal(numerator) * 100 / denominator).quantize(_Decimal("0.1"), rounding=_ROUND_HALF_UP)
+        rate = (Decimal(numerator) * 100 / denominator).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
     target = MEASURE_TARGETS[name]
     return {
         "numerator": numerator,
@@ -362,12 +349,12 @@ def _measure(numerator: int, denominator: int, name: str, pending: int = 0, prov
     }
 
 
-def _measure_counts(ids: frozenset[int], start: _dt.datetime, end: _dt.datetime, now: _dt.datetime) -> dict:
+def _measure_counts(ids: frozenset[int], start: dt.datetime, end: dt.datetime, now: dt.datetime) -> dict:
     """Three grouped queries (store × Shanghai month): forms by recording month, forms by first-return month,
     repair orders by settling month. Returns {(store_id, month): {count name: n}}."""
-    FS = _choices.FeedbackStatus
-    Feedback = _models.Feedback
-    Q, Count = _dbm.Q, _dbm.Count
+    FS = choices.FeedbackStatus
+    Feedback = cmodels.Feedback
+    Q, Count = models.Q, models.Count
     out: dict = {}
 
     def add(rows, month_key):
@@ -379,8 +366,8 @@ def _measure_counts(ids: frozenset[int], start: _dt.datetime, end: _dt.datetime,
     in_progress = not_returned & (Q(deadline_at__gt=now) | Q(paused_at__isnull=False))
     due = Q(deadline_at__isnull=False) & ~Q(status=FS.CLOSED) & ~in_progress
     first_call = (
-        Q(source=_choices.FeedbackSource.FOLLOWUP_CALL)
-        & Q(kind__in=[_choices.FeedbackKind.COMPLAINT, _choices.FeedbackKind.GRIEVANCE])
+        Q(source=choices.FeedbackSource.FOLLOWUP_CALL)
+        & Q(kind__in=[choices.FeedbackKind.COMPLAINT, choices.FeedbackKind.GRIEVANCE])
         & ~Q(status=FS.CLOSED)
     )
     first_call_open = first_call & not_returned & ~Q(status=FS.ARCHIVED) & Q(deadline_at__isnull=False) & (
@@ -388,7 +375,7 @@ def _measure_counts(ids: frozenset[int], start: _dt.datetime, end: _dt.datetime,
     )
     recorded = (
         Feedback.objects.filter(store_id__in=ids, created_at__gte=start, created_at__lt=end)
-        .annotate(m=_TruncMonth("created_at", tzinfo=_BUSINESS_TZ))
+        .annotate(m=TruncMonth("created_at", tzinfo=BUSINESS_TZ))
         .values("store_id", "m")
         .annotate(
             t_den=Count("id", filter=due),
@@ -403,13 +390,13 @@ def _measure_counts(ids: frozenset[int], start: _dt.datetime, end: _dt.datetime,
         .order_by()
     )
     add(recorded, "m")
-    taken_over = _dbm.Exists(
-        _models.FeedbackEvent.objects.filter(feedback=_dbm.OuterRef("pk"), action=_choices.FeedbackAction.TAKEN_OVER)
+    taken_over = models.Exists(
+        cmodels.FeedbackEvent.objects.filter(feedback=models.OuterRef("pk"), action=choices.FeedbackAction.TAKEN_OVER)
     )
-    complaint = Q(kind=_choices.FeedbackKind.COMPLAINT)
+    complaint = Q(kind=choices.FeedbackKind.COMPLAINT)
     returned = (
         Feedback.objects.filter(store_id__in=ids, first_returned_at__gte=start, first_returned_at__lt=end)
-        .annotate(m=_TruncMonth("first_returned_at", tzinfo=_BUSINESS_TZ), taken=taken_over)
+        .annotate(m=TruncMonth("first_returned_at", tzinfo=BUSINESS_TZ), taken=taken_over)
         .values("store_id", "m")
         .annotate(
             v_den=Count("id"),
@@ -419,18 +406,18 @@ def _measure_counts(ids: frozenset[int], start: _dt.datetime, end: _dt.datetime,
             s_num=Count(
                 "id",
                 filter=complaint
-                & (Q(returned_by_role__in=_choices.SUPERVISOR_LEVEL_ROLES) | Q(taken=True)),
+                & (Q(returned_by_role__in=choices.SUPERVISOR_LEVEL_ROLES) | Q(taken=True)),
             ),
         )
         .order_by()
     )
     add(returned, "m")
-    repeated = _dbm.Exists(_models.RepeatRepair.objects.filter(original=_dbm.OuterRef("pk")))
+    repeated = models.Exists(cmodels.RepeatRepair.objects.filter(original=models.OuterRef("pk")))
     orders = (
-        _RepairOrder.objects.filter(
+        RepairOrder.objects.filter(
             store_id__in=ids, kind__in=FIRST_TIME_FIX_KINDS, settled_at__gte=start, settled_at__lt=end
         )
-        .annotate(m=_TruncMonth("settled_at", tzinfo=_BUSINESS_TZ), repeated=repeated)
+        .annotate(m=TruncMonth("settled_at", tzinfo=BUSINESS_TZ), repeated=repeated)
         .values("store_id", "m")
         .annotate(
             r_den=Count("id"),
@@ -444,7 +431,7 @@ def _measure_counts(ids: frozenset[int], start: _dt.datetime, end: _dt.datetime,
 
 
 def complaint_measures_range(
-    *, user, store_ids=None, since_month: _dt.date, until_month: _dt.date, now: _dt.datetime | None = None
+    *, user, store_ids=None, since_month: dt.date, until_month: dt.date, now: dt.datetime | None = None
 ) -> list[dict]:
     """The five complaint / first-time-fix measures per store in scope and month in `[since_month, until_month)`.
 
@@ -453,10 +440,10 @@ def complaint_measures_range(
     below_target, pending, provisional}, verification: …, supervisor: …, first_call: …, first_time_fix: …}.
     Five queries whatever the number of rows or months (stores, windows, three grouped counts).
     """
-    now = now or _timezone.now()
-    if not _has_perm(user, _Perm.FEEDBACK_VIEW):
+    now = now or timezone.now()
+    if not has_perm(user, Perm.FEEDBACK_VIEW):
         return []
-    visible = _visible_store_ids(user)
+    visible = visible_store_ids(user)
     ids = visible if store_ids is None else visible & frozenset(store_ids)
     if not ids:
         return []
@@ -466,11 +453,11 @@ def complaint_measures_range(
     while month < until_month:
         months.append(month)
         month = _month_add(month, 1)
-    stores = list(_Store.objects.filter(pk__in=ids).order_by("code", "pk"))
+    stores = list(Store.objects.filter(pk__in=ids).order_by("code", "pk"))
     windows = dict(
-        _models.ComplaintSettings.objects.filter(store_id__in=ids).values_list("store_id", "repeat_repair_window_days")
+        cmodels.ComplaintSettings.objects.filter(store_id__in=ids).values_list("store_id", "repeat_repair_window_days")
     )
-    default_window = _models.ComplaintSettings._meta.get_field("repeat_repair_window_days").default
+    default_window = cmodels.ComplaintSettings._meta.get_field("repeat_repair_window_days").default
     counts = _measure_counts(ids, _measure_day_start(since_month), _measure_day_start(until_month), now)
     out = []
     for store in stores:
@@ -478,7 +465,7 @@ def complaint_measures_range(
         for month in months:
             c = {**_ZERO_COUNTS, **counts.get((store.pk, month), {})}
             # the last order of the month can still be followed by a repeat until the window after it has passed
-            window_closes = _measure_day_start(_month_add(month, 1) + _dt.timedelta(days=window))
+            window_closes = _measure_day_start(_month_add(month, 1) + dt.timedelta(days=window))
             out.append(
                 {
                     "store": store,
@@ -498,7 +485,7 @@ def complaint_measures_range(
     return out
 
 
-def complaint_measures(*, user, store_ids=None, month: _dt.date, now: _dt.datetime | None = None) -> list[dict]:
+def complaint_measures(*, user, store_ids=None, month: dt.date, now: dt.datetime | None = None) -> list[dict]:
     """The measures of one Shanghai month, one row per store in scope (see `complaint_measures_range`)."""
     month = month.replace(day=1)
     return complaint_measures_range(
@@ -507,7 +494,7 @@ def complaint_measures(*, user, store_ids=None, month: _dt.date, now: _dt.dateti
 
 
 def complaint_measures_trend(
-    *, user, store_ids=None, month: _dt.date, months: int = MEASURE_TREND_MONTHS, now: _dt.datetime | None = None
+    *, user, store_ids=None, month: dt.date, months: int = MEASURE_TREND_MONTHS, now: dt.datetime | None = None
 ) -> dict:
     """The `months` months up to and including `month`: {"months": [...], "stores": [{store, rows: [row per
     month]}]} (rows as in `complaint_measures_range`; same five queries)."""
@@ -522,7 +509,7 @@ def complaint_measures_trend(
     return {"months": [_month_add(first, i) for i in range(months)], "stores": list(stores.values())}
 
 
-def first_time_fix_rate(*, user, store_ids=None, month: _dt.date, now: _dt.datetime | None = None) -> list[dict]:
+def first_time_fix_rate(*, user, store_ids=None, month: dt.date, now: dt.datetime | None = None) -> list[dict]:
     """First-time-fix rate of one month per store: {store_id, numerator, denominator, rate, provisional, …}."""
     return [
         {"store_id": r["store_id"], **r["first_time_fix"]}

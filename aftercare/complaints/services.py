@@ -11,11 +11,13 @@ import datetime as dt
 import io
 import logging
 import os
+import unicodedata
 import zipfile
+from collections import defaultdict
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.http import Http404
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone, translation
@@ -25,6 +27,8 @@ from django.utils.translation import gettext_lazy as _
 from aftercare.core.choices import AuditAction
 from aftercare.core.scoping import own_store_ids, visible_store_ids
 from aftercare.core.services import audit_event_record, notification_send, notifications_deliver
+from aftercare.customers.models import Customer, RepairOrder
+from aftercare.customers.validators import clean_text
 from aftercare.org.choices import Role
 from aftercare.org.models import Department, Staff, Store
 from aftercare.org.permissions import Perm, has_perm, require_perm, role_of
@@ -53,7 +57,9 @@ from .models import (
     Feedback,
     FeedbackAttachment,
     FeedbackEvent,
+    RepeatRepair,
 )
+from .selectors import FIRST_TIME_FIX_KINDS
 
 log = logging.getLogger(__name__)
 
@@ -1367,36 +1373,12 @@ def feedback_export_xlsx(*, actor, feedback) -> bytes:
 
 # ---- first-time fix (repeat repairs) — owned by the first-time-fix helper; keep below this line ------------------
 
-# First-time fix (seed 000 p8 row 5; definitions in docs/kpis.md "Complaints and first-time fix"). Imports are kept
-# here, under their own names, so this section stays independent of the workflow code above.
-import datetime as _dt  # noqa: E402
-import unicodedata as _unicodedata  # noqa: E402
-from collections import defaultdict as _defaultdict  # noqa: E402
-from zoneinfo import ZoneInfo as _ZoneInfo  # noqa: E402
+# First-time fix (seed 000 p8 row 5; definitions in docs/kpis.md "Complaints and first-time fix").
 
-from django.conf import settings as _settings  # noqa: E402
-from django.db import models as _dbm  # noqa: E402
-from django.db import transaction as _transaction  # noqa: E402
-from django.utils import timezone as _timezone  # noqa: E402
-
-from aftercare.core.choices import AuditAction as _AuditAction  # noqa: E402
-from aftercare.core.services import audit_event_record as _audit_event_record  # noqa: E402
-from aftercare.customers.models import Customer as _Customer  # noqa: E402
-from aftercare.customers.models import RepairOrder as _RepairOrder  # noqa: E402
-from aftercare.customers.validators import clean_text as _clean_text  # noqa: E402
-from aftercare.org.models import Store as _Store  # noqa: E402
-from aftercare.org.selectors import business_date as _business_date  # noqa: E402
-from aftercare.org.selectors import working_deadline as _working_deadline  # noqa: E402
-
-from .models import ComplaintSettings as _ComplaintSettings  # noqa: E402
-from .models import RepeatRepair as _RepeatRepair  # noqa: E402
-from .selectors import FIRST_TIME_FIX_KINDS  # noqa: E402
-
-_BUSINESS_TZ = _ZoneInfo(_settings.BUSINESS_TIME_ZONE)
 FAULT_KEY_MAX_LENGTH = 200
 # The daily run looks at repeats settled in the last `window + REPEAT_REPAIR_LOOKBACK_DAYS` days (late imports).
 REPEAT_REPAIR_LOOKBACK_DAYS = 14
-DEFAULT_REPEAT_REPAIR_WINDOW_DAYS = _ComplaintSettings._meta.get_field("repeat_repair_window_days").default
+DEFAULT_REPEAT_REPAIR_WINDOW_DAYS = ComplaintSettings._meta.get_field("repeat_repair_window_days").default
 FTF_RULE_CODE = "FTF"
 NO_CONSENT_REASON = "consent_service_calls"
 
@@ -1404,40 +1386,40 @@ NO_CONSENT_REASON = "consent_service_calls"
 def fault_key(description: str | None) -> str:
     """The normalised fault of a repair order: NFKC, lower case, without whitespace, punctuation (Chinese too)
     and control characters, cut to 200 characters. '' (an empty description) never matches anything."""
-    text = _clean_text(description).lower()
-    return "".join(ch for ch in text if _unicodedata.category(ch)[0] not in "PZC")[:FAULT_KEY_MAX_LENGTH]
+    text = clean_text(description).lower()
+    return "".join(ch for ch in text if unicodedata.category(ch)[0] not in "PZC")[:FAULT_KEY_MAX_LENGTH]
 
 
 def repeat_repair_windows(store_ids) -> dict[int, int]:
     """Each store's repeat-repair window in days (ComplaintSettings, default 30), one query for all stores."""
     found = dict(
-        _ComplaintSettings.objects.filter(store_id__in=list(store_ids)).values_list(
+        ComplaintSettings.objects.filter(store_id__in=list(store_ids)).values_list(
             "store_id", "repeat_repair_window_days"
         )
     )
     return {sid: found.get(sid, DEFAULT_REPEAT_REPAIR_WINDOW_DAYS) for sid in store_ids}
 
 
-def _ftf_day_start(day: _dt.date) -> _dt.datetime:
-    return _dt.datetime.combine(day, _dt.time(0), tzinfo=_BUSINESS_TZ).astimezone(_dt.UTC)
+def _ftf_day_start(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(0), tzinfo=BUSINESS_TZ).astimezone(dt.UTC)
 
 
 def repeat_repair_pairs(
-    rows, *, window_days: int, since_at: _dt.datetime
-) -> list[tuple[int, int, int, int, str, _dt.datetime]]:
+    rows, *, window_days: int, since_at: dt.datetime
+) -> list[tuple[int, int, int, int, str, dt.datetime]]:
     """Pair repair orders: (original id, repeat id, vehicle id, customer id of the repeat, fault key, repeat time).
 
     `rows` are (id, vehicle_id, customer_id, settled_at, fault_description) of one store. A repeat is settled at or
     after `since_at`; its original is the most recent order of the same vehicle and fault key settled strictly
     earlier, at most `window_days` Shanghai calendar days before it (same day = 0 days). Pure; no queries.
     """
-    groups: dict[tuple[int, str], list[tuple[_dt.datetime, int, int]]] = _defaultdict(list)
+    groups: dict[tuple[int, str], list[tuple[dt.datetime, int, int]]] = defaultdict(list)
     for ro_id, vehicle_id, customer_id, settled_at, description in rows:
         key = fault_key(description)
         if key:
             groups[(vehicle_id, key)].append((settled_at, ro_id, customer_id))
     pairs = []
-    window = _dt.timedelta(days=window_days)
+    window = dt.timedelta(days=window_days)
     for (vehicle_id, key), items in groups.items():
         items.sort()
         for i, (settled_at, ro_id, customer_id) in enumerate(items):
@@ -1449,32 +1431,32 @@ def repeat_repair_pairs(
             if j < 0:
                 continue
             original_at, original_id, _customer = items[j]
-            if _business_date(settled_at) - _business_date(original_at) <= window:
+            if business_date(settled_at) - business_date(original_at) <= window:
                 pairs.append((original_id, ro_id, vehicle_id, customer_id, key, settled_at))
     return pairs
 
 
-def _ftf_due_at(rule, store_id: int, moment: _dt.datetime, cache: dict) -> _dt.datetime:
+def _ftf_due_at(rule, store_id: int, moment: dt.datetime, cache: dict) -> dt.datetime:
     """The task deadline per the rule's unit (the FTF rule counts working days by default)."""
     from aftercare.followups.choices import DeadlineUnit, StoreDayUnit
     from aftercare.followups.services import store_followup_settings
 
     unit = rule.deadline_unit
     if unit == DeadlineUnit.HOURS:
-        return moment + _dt.timedelta(hours=rule.deadline_amount)
+        return moment + dt.timedelta(hours=rule.deadline_amount)
     if unit == DeadlineUnit.STORE_DAYS:
         if "store_unit" not in cache:
             cache["store_unit"] = store_followup_settings(store_id).repair_deadline_unit
         unit = DeadlineUnit.WORKING_DAYS if cache["store_unit"] == StoreDayUnit.WORKING_DAYS else unit
-    day = _business_date(moment)
+    day = business_date(moment)
     if unit == DeadlineUnit.WORKING_DAYS:
         if day not in cache:  # one calendar read per distinct day
-            cache[day] = _working_deadline(store_id, moment, rule.deadline_amount)
+            cache[day] = working_deadline(store_id, moment, rule.deadline_amount)
         return cache[day]
-    return _ftf_day_start(day + _dt.timedelta(days=rule.deadline_amount + 1))
+    return _ftf_day_start(day + dt.timedelta(days=rule.deadline_amount + 1))
 
 
-def _repeat_repair_tasks_create(store, new: list[tuple], *, now: _dt.datetime) -> int:
+def _repeat_repair_tasks_create(store, new: list[tuple], *, now: dt.datetime) -> int:
     """A CS follow-up call (store rule FTF) per repeat order of `new` pairs; subject = the repeat order.
 
     Customers who refused service calls get the task in status `no_consent`, like every other follow-up.
@@ -1491,7 +1473,7 @@ def _repeat_repair_tasks_create(store, new: list[tuple], *, now: _dt.datetime) -
     for _original, repeat_id, vehicle_id, customer_id, _key, settled_at in new:
         repeats[repeat_id] = (vehicle_id, customer_id, settled_at)
     consent = dict(
-        _Customer.objects.filter(pk__in={c for _v, c, _s in repeats.values()}).values_list(
+        Customer.objects.filter(pk__in={c for _v, c, _s in repeats.values()}).values_list(
             "pk", "consent_service_calls"
         )
     )
@@ -1520,34 +1502,34 @@ def _repeat_repair_tasks_create(store, new: list[tuple], *, now: _dt.datetime) -
                 due_at=_ftf_due_at(rule, store.pk, settled_at, cache),
                 status=TaskStatus.OPEN if allowed else TaskStatus.NO_CONSENT,
                 status_reason="" if allowed else NO_CONSENT_REASON,
-                next_call_at=settled_at + _dt.timedelta(hours=rule.delay_hours),
+                next_call_at=settled_at + dt.timedelta(hours=rule.delay_hours),
             )
         )
     FollowupTask.objects.bulk_create(tasks, ignore_conflicts=True)  # (rule, subject) unique: a racing run adds none
     task_id = FollowupTask.objects.filter(
-        rule=rule, subject_type=SubjectType.REPEAT_REPAIR, subject_id=_dbm.OuterRef("repeat_id")
+        rule=rule, subject_type=SubjectType.REPEAT_REPAIR, subject_id=models.OuterRef("repeat_id")
     ).values("pk")[:1]
-    _RepeatRepair.objects.filter(store=store, followup_task__isnull=True, repeat_id__in=list(repeats)).update(
-        followup_task=_dbm.Subquery(task_id), updated_at=now
+    RepeatRepair.objects.filter(store=store, followup_task__isnull=True, repeat_id__in=list(repeats)).update(
+        followup_task=models.Subquery(task_id), updated_at=now
     )
     return len(tasks)
 
 
-def _repeat_repairs_detect_store(store, *, window_days: int, since: _dt.date | None, now: _dt.datetime) -> int:
-    since = since or _business_date(now) - _dt.timedelta(days=window_days + REPEAT_REPAIR_LOOKBACK_DAYS)
+def _repeat_repairs_detect_store(store, *, window_days: int, since: dt.date | None, now: dt.datetime) -> int:
+    since = since or business_date(now) - dt.timedelta(days=window_days + REPEAT_REPAIR_LOOKBACK_DAYS)
     since_at = _ftf_day_start(since)
     if since_at >= now:
         return 0
-    orders = _RepairOrder.objects.filter(
+    orders = RepairOrder.objects.filter(
         store=store,
         kind__in=FIRST_TIME_FIX_KINDS,
-        settled_at__gte=_ftf_day_start(since - _dt.timedelta(days=window_days)),
+        settled_at__gte=_ftf_day_start(since - dt.timedelta(days=window_days)),
         settled_at__lt=now,
     ).exclude(fault_description="")
     # only vehicles with a counting order in [since, now) and at least two in the examined range
     vehicles = (
         orders.values("vehicle_id")
-        .annotate(n=_dbm.Count("id"), recent=_dbm.Count("id", filter=_dbm.Q(settled_at__gte=since_at)))
+        .annotate(n=models.Count("id"), recent=models.Count("id", filter=models.Q(settled_at__gte=since_at)))
         .filter(n__gte=2, recent__gte=1)
         .values("vehicle_id")
     )
@@ -1557,18 +1539,18 @@ def _repeat_repairs_detect_store(store, *, window_days: int, since: _dt.date | N
     pairs = repeat_repair_pairs(rows, window_days=window_days, since_at=since_at)
     if not pairs:
         return 0
-    with _transaction.atomic():
+    with transaction.atomic():
         known = set(
-            _RepeatRepair.objects.filter(store=store, repeat__settled_at__gte=since_at).values_list(
+            RepeatRepair.objects.filter(store=store, repeat__settled_at__gte=since_at).values_list(
                 "original_id", "repeat_id"
             )
         )
         new = [p for p in pairs if (p[0], p[1]) not in known]
         if not new:
             return 0
-        _RepeatRepair.objects.bulk_create(
+        RepeatRepair.objects.bulk_create(
             [
-                _RepeatRepair(
+                RepeatRepair(
                     store=store,
                     original_id=original_id,
                     repeat_id=repeat_id,
@@ -1581,10 +1563,10 @@ def _repeat_repairs_detect_store(store, *, window_days: int, since: _dt.date | N
             ignore_conflicts=True,  # ON CONFLICT DO NOTHING on (original, repeat)
         )
         tasks = _repeat_repair_tasks_create(store, new, now=now)
-        _audit_event_record(
+        audit_event_record(
             actor=None,
-            action=_AuditAction.CREATE,
-            object_type=_RepeatRepair._meta.label_lower,
+            action=AuditAction.CREATE,
+            object_type=RepeatRepair._meta.label_lower,
             store_id=store.pk,
             detail={"detected": len(new), "tasks": tasks, "since": since.isoformat()},
         )
@@ -1592,7 +1574,7 @@ def _repeat_repairs_detect_store(store, *, window_days: int, since: _dt.date | N
 
 
 def repeat_repairs_detect(
-    *, store_id: int | None = None, since: _dt.date | None = None, now: _dt.datetime | None = None
+    *, store_id: int | None = None, since: dt.date | None = None, now: dt.datetime | None = None
 ) -> int:
     """Find repeat repairs of the same fault (first-time fix) and give each comeback a CS follow-up call.
 
@@ -1603,8 +1585,8 @@ def repeat_repairs_detect(
     (subject_type `repeat_repair`, subject_id = the repeat order). One transaction per store, a handful of
     queries per store; reruns (also after a crash) create nothing twice. Returns the number of new pairs.
     """
-    now = now or _timezone.now()
-    stores = _Store.objects.order_by("pk")
+    now = now or timezone.now()
+    stores = Store.objects.order_by("pk")
     if store_id is not None:
         stores = stores.filter(pk=store_id)
     stores = list(stores)
