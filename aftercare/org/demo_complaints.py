@@ -48,6 +48,7 @@ from aftercare.complaints.services import (
     department_designee_set,
     escalation_tiers,
     escalation_tiers_set,
+    repeat_repairs_detect,
 )
 from aftercare.core.choices import AuditAction
 from aftercare.core.models import Notification
@@ -69,7 +70,7 @@ from .choices import DepartmentKind, Role
 from .demo import STORES
 from .demo_data import TZ, FastRandom
 from .models import Department, Staff, Store, WorkCalendarDay
-from .selectors import _statutory_workday
+from .selectors import _statutory_workday, business_date
 
 DESIGNEE_LOGIN = {  # department kind → login suffix of its designee
     DepartmentKind.SALES: "sales",
@@ -235,6 +236,7 @@ def demo_complaints_create(*, stores: list[Store], seed: int, now: dt.datetime |
             sim.write()
             for key, value in sim.counts().items():
                 counts[key] += value
+            counts["repeat_repairs"] += _repeat_repairs(store, staff, now)
             audit_event_record(
                 actor=None,
                 action=AuditAction.IMPORT,
@@ -247,6 +249,49 @@ def demo_complaints_create(*, stores: list[Store], seed: int, now: dt.datetime |
                 for model in (Feedback, FeedbackEvent, FollowupTask, CallLog, Notification):
                     cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
     return dict(counts)
+
+
+def _repeat_repairs(store: Store, staff: dict, now: dt.datetime) -> int:
+    """First-time fix over the demo's history (the real detection), its follow-up calls made except recent ones."""
+    first = RepairOrder.objects.filter(store=store).order_by("settled_at").values_list("settled_at", flat=True).first()
+    if first is None:
+        return 0
+    found = repeat_repairs_detect(store_id=store.pk, since=business_date(first), now=now)
+    caller = staff.get("cs")
+    if caller is None:
+        return found
+    done = list(
+        FollowupTask.objects.filter(
+            store=store,
+            kind=FollowupKind.REPEAT_REPAIR,
+            status=TaskStatus.OPEN,
+            due_at__lt=now - dt.timedelta(days=2),
+        )
+    )
+    calls = []
+    for task in done:  # called the day after the comeback, like the other demo calls: one call log per attempt
+        task.status, task.outcome, task.attempts = TaskStatus.COMPLETED, CallOutcome.COMPLETED, 1
+        task.claimed_at, task.claimed_by = task.event_at + dt.timedelta(hours=19), caller
+        task.completed_at, task.completed_by, task.updated_at = task.event_at + dt.timedelta(hours=20), caller, now
+        calls.append(
+            CallLog(
+                store=store,
+                task=task,
+                customer_id=task.customer_id,
+                handler=caller,
+                direction=CallDirection.OUTBOUND,
+                purpose=CallPurpose.FOLLOWUP,
+                called_at=task.completed_at,
+                outcome=CallOutcome.COMPLETED,
+            )
+        )
+    FollowupTask.objects.bulk_update(
+        done,
+        ["status", "outcome", "attempts", "claimed_at", "claimed_by", "completed_at", "completed_by", "updated_at"],
+        batch_size=500,
+    )
+    CallLog.objects.bulk_create(calls, batch_size=500)
+    return found
 
 
 def _store_staff(store: Store, prefix: str) -> dict[str, object]:

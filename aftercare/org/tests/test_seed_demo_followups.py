@@ -212,3 +212,22 @@ def test_it_adds_the_history_to_a_demo_seeded_before_followups(db, monkeypatch):
     after = _counts()
     assert "nothing changed" in _seed(customers=200)
     assert _counts() == after
+
+
+def test_it_has_a_few_repeat_repairs_each_with_its_call(demo):
+    from aftercare.complaints.models import RepeatRepair
+    from aftercare.complaints.selectors import complaint_measures_range
+
+    admin = _user("admin")
+    repeats = RepeatRepair.objects.select_related("followup_task")
+    assert repeats.count() >= 5
+    assert all(r.followup_task is not None and r.followup_task.kind == "repeat_repair" for r in repeats)
+    with time_machine.travel(NOW, tick=False):
+        rows = [
+            r["first_time_fix"]
+            for r in complaint_measures_range(
+                user=admin, since_month=dt.date(2025, 6, 1), until_month=dt.date(2026, 1, 1)
+            )
+        ]
+    num, den = sum(r["numerator"] for r in rows), sum(r["denominator"] for r in rows)
+    assert den > 100 and 95 <= 100 * num / den < 100
