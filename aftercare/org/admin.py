@@ -28,6 +28,14 @@ class StoreAdmin(admin.ModelAdmin):
     search_fields = ["code", "name"]
     inlines = [DepartmentInline]
 
+    def save_model(self, request, obj, form, change):
+        """A new store starts with the default follow-up rules (SSI, CSI, verification, repeat repair …)."""
+        from aftercare.followups.services import followup_rules_seed_defaults
+
+        super().save_model(request, obj, form, change)
+        if not change:
+            followup_rules_seed_defaults(obj)
+
 
 @admin.register(Department)
 class DepartmentAdmin(admin.ModelAdmin):
