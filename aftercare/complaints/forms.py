@@ -190,7 +190,7 @@ class VerifyForm(BootstrapMixin, forms.Form):
 class ComplaintSettingsForm(BootstrapMixin, forms.ModelForm):
     class Meta:
         model = ComplaintSettings
-        fields = ["warn_hours", "reopen_escalation_count", "repeat_repair_window_days", "verification_working_days"]
+        fields = ["warn_hours", "reopen_escalation_count", "repeat_repair_window_days"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -220,11 +220,6 @@ class ComplaintSettings(models.Model):
     repeat_repair_window_days = models.PositiveSmallIntegerField(
         _("repeat-repair window (days)"), default=30, validators=[MinValueValidator(1), MaxValueValidator(365)]
     )
-    verification_working_days = models.PositiveSmallIntegerField(
-        _("verification call due (working days after the return)"),
-        default=1,
-        validators=[MinValueValidator(1), MaxValueValidator(10)],
-    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

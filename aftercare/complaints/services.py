@@ -76,7 +76,7 @@ def complaint_settings(store_id: int) -> ComplaintSettings:
     return ComplaintSettings.objects.filter(store_id=store_id).first() or ComplaintSettings(store_id=store_id)
 
 
-_SETTINGS_FIELDS = {"warn_hours", "reopen_escalation_count", "repeat_repair_window_days", "verification_working_days"}
+_SETTINGS_FIELDS = {"warn_hours", "reopen_escalation_count", "repeat_repair_window_days"}
 
 
 def _store_for_settings(actor, store) -> Store:

@@ -488,7 +488,6 @@ def test_it_saves_the_store_settings_section_by_section(store_a, manager, design
         "g-warn_hours": "8",
         "g-reopen_escalation_count": "3",
         "g-repeat_repair_window_days": "45",
-        "g-verification_working_days": "2",
     }
     assert client.post("/complaints/settings/", general).status_code == 302
     from aftercare.complaints.models import ComplaintSettings
