@@ -343,6 +343,24 @@ def _event(
     return event
 
 
+def _step(
+    fb: Feedback, *, actor, action: str, before: str, note: str = "", detail: dict | None = None, changed=()
+) -> FeedbackEvent:
+    """Validate and save the form, then record the step from status `before` (history + audit)."""
+    fb.full_clean()
+    fb.save()
+    return _event(
+        fb,
+        actor=actor,
+        action=action,
+        from_status=before,
+        to_status=fb.status,
+        note=note,
+        detail=detail,
+        changed=changed,
+    )
+
+
 def _iso(moment: dt.datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
 
@@ -673,14 +691,11 @@ def feedback_handling_save(
                 changed.append(name)
         if not changed:
             return fb
-        fb.full_clean()
-        fb.save()
-        _event(
+        _step(
             fb,
             actor=actor,
             action=FeedbackAction.NOTE,
-            from_status=fb.status,
-            to_status=fb.status,
+            before=fb.status,
             detail={"fields": changed},
             changed=changed,
         )
@@ -827,14 +842,11 @@ def feedback_pause(*, actor, feedback, reason: str, note: str = "") -> Feedback:
             raise ValidationError({"status": [gettext("The clock is already paused.")]})
         fb.paused_at = timezone.now()
         fb.pause_reason = reason
-        fb.full_clean()
-        fb.save()
-        _event(
+        _step(
             fb,
             actor=actor,
             action=FeedbackAction.PAUSED,
-            from_status=fb.status,
-            to_status=fb.status,
+            before=fb.status,
             note=_text(note),
             detail={"reason": reason},
             changed=["paused_at", "pause_reason"],
@@ -855,14 +867,11 @@ def _resume_apply(fb: Feedback, *, actor, now: dt.datetime, note: str = "") -> i
     fb.paused_working_days += days
     paused_since, reason = fb.paused_at, fb.pause_reason
     fb.paused_at, fb.pause_reason = None, ""
-    fb.full_clean()
-    fb.save()
-    _event(
+    _step(
         fb,
         actor=actor,
         action=FeedbackAction.RESUMED,
-        from_status=fb.status,
-        to_status=fb.status,
+        before=fb.status,
         note=note,
         detail={
             "reason": reason,
@@ -1062,14 +1071,11 @@ def feedback_verify(*, actor, feedback, satisfied: bool, notes: str = "", durati
             fb.status = FeedbackStatus.VERIFIED
             fb.verified_at, fb.verified_by = now, actor
             fb.verification_result = VerificationResult.SATISFIED
-            fb.full_clean()
-            fb.save()
-            _event(
+            _step(
                 fb,
                 actor=actor,
                 action=FeedbackAction.VERIFIED,
-                from_status=before,
-                to_status=fb.status,
+                before=before,
                 note=notes,
                 detail={"call": call_id},
                 changed=["status", "verified_at", "verified_by", "verification_result"],
@@ -1079,14 +1085,11 @@ def feedback_verify(*, actor, feedback, satisfied: bool, notes: str = "", durati
         fb.verification_result = VerificationResult.NOT_SATISFIED
         fb.reopen_count += 1
         _clock_start(fb, now)
-        fb.full_clean()
-        fb.save()
-        _event(
+        _step(
             fb,
             actor=actor,
             action=FeedbackAction.REOPENED,
-            from_status=before,
-            to_status=fb.status,
+            before=before,
             note=notes,
             detail={"call": call_id, "reopen_count": fb.reopen_count, "deadline_at": _iso(fb.deadline_at)},
             changed=["status", "verification_result", "reopen_count", *_CLOCK_FIELDS],
@@ -1117,14 +1120,11 @@ def feedback_archive(*, actor, feedback, note: str = "") -> Feedback:
         before = fb.status
         fb.status = FeedbackStatus.ARCHIVED
         fb.archived_at, fb.archived_by = timezone.now(), actor
-        fb.full_clean()
-        fb.save()
-        _event(
+        _step(
             fb,
             actor=actor,
             action=FeedbackAction.ARCHIVED,
-            from_status=before,
-            to_status=fb.status,
+            before=before,
             note=note,
             changed=["status", "archived_at", "archived_by"],
         )
@@ -1143,14 +1143,11 @@ def feedback_close(*, actor, feedback, note: str) -> Feedback:
         before = fb.status
         fb.status = FeedbackStatus.CLOSED
         fb.paused_at, fb.pause_reason, fb.next_escalation_at = None, "", None
-        fb.full_clean()
-        fb.save()
-        _event(
+        _step(
             fb,
             actor=actor,
             action=FeedbackAction.CLOSED,
-            from_status=before,
-            to_status=fb.status,
+            before=before,
             note=note,
             changed=["status", "paused_at", "pause_reason", "next_escalation_at"],
         )
