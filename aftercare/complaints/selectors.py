@@ -15,7 +15,7 @@ from aftercare.customers.models import RepairOrder
 from aftercare.customers.validators import clean_text
 from aftercare.org.models import Department, Store
 from aftercare.org.permissions import ROLE_PERMISSIONS, Perm, has_perm, role_of
-from aftercare.org.selectors import BUSINESS_TZ
+from aftercare.org.selectors import BUSINESS_TZ, business_day_start
 
 from . import choices
 from . import models as cmodels
@@ -316,10 +316,6 @@ _ZERO_COUNTS = dict.fromkeys(
 )
 
 
-def _measure_day_start(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(0), tzinfo=BUSINESS_TZ).astimezone(dt.UTC)
-
-
 def _month_add(month: dt.date, n: int) -> dt.date:
     index = month.year * 12 + month.month - 1 + n
     return dt.date(index // 12, index % 12 + 1, 1)
@@ -458,14 +454,14 @@ def complaint_measures_range(
         cmodels.ComplaintSettings.objects.filter(store_id__in=ids).values_list("store_id", "repeat_repair_window_days")
     )
     default_window = cmodels.ComplaintSettings._meta.get_field("repeat_repair_window_days").default
-    counts = _measure_counts(ids, _measure_day_start(since_month), _measure_day_start(until_month), now)
+    counts = _measure_counts(ids, business_day_start(since_month), business_day_start(until_month), now)
     out = []
     for store in stores:
         window = windows.get(store.pk, default_window)
         for month in months:
             c = {**_ZERO_COUNTS, **counts.get((store.pk, month), {})}
             # the last order of the month can still be followed by a repeat until the window after it has passed
-            window_closes = _measure_day_start(_month_add(month, 1) + dt.timedelta(days=window))
+            window_closes = business_day_start(_month_add(month, 1) + dt.timedelta(days=window))
             out.append(
                 {
                     "store": store,

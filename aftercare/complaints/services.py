@@ -32,7 +32,12 @@ from aftercare.customers.validators import clean_text
 from aftercare.org.choices import Role
 from aftercare.org.models import Department, Staff, Store
 from aftercare.org.permissions import Perm, has_perm, require_perm, role_of
-from aftercare.org.selectors import BUSINESS_TZ, business_date, working_days_between, working_deadline
+from aftercare.org.selectors import (
+    business_date,
+    business_day_start,
+    working_days_between,
+    working_deadline,
+)
 
 from .choices import (
     CATEGORY_DEPARTMENT,
@@ -897,27 +902,11 @@ def feedback_resume(*, actor, feedback, note: str = "") -> Feedback:
     return fb
 
 
-def _verification_due(rule, store_id: int, at: dt.datetime) -> dt.datetime:
-    """The due instant of a task of `rule` for an event at `at` (single-task form of the generator's SQL)."""
-    from aftercare.followups.choices import DeadlineUnit
-    from aftercare.followups.services import store_followup_settings
-
-    unit = rule.deadline_unit
-    if unit == DeadlineUnit.STORE_DAYS:
-        unit = store_followup_settings(store_id).repair_deadline_unit
-    if unit == DeadlineUnit.HOURS:
-        return at + dt.timedelta(hours=rule.deadline_amount)
-    if unit == DeadlineUnit.WORKING_DAYS:
-        return working_deadline(store_id, at, rule.deadline_amount)
-    day = business_date(at) + dt.timedelta(days=rule.deadline_amount + 1)
-    return dt.datetime.combine(day, dt.time(0), tzinfo=BUSINESS_TZ).astimezone(dt.UTC)
-
-
 def _verification_task_create(fb: Feedback, *, actor, event: FeedbackEvent, now: dt.datetime):
     """The CS verification call for a returned form (rule VERIFY of the store; one task per return)."""
     from aftercare.followups.choices import SubjectType, TaskStatus, Trigger
     from aftercare.followups.models import FollowupRule, FollowupTask
-    from aftercare.followups.services import followup_rules_seed_defaults
+    from aftercare.followups.services import followup_rule_due_at, followup_rules_seed_defaults
 
     rules = FollowupRule.objects.filter(store_id=fb.store_id, trigger=Trigger.FEEDBACK_RETURNED)
     rule = rules.order_by("-is_active", "id").first()
@@ -935,7 +924,7 @@ def _verification_task_create(fb: Feedback, *, actor, event: FeedbackEvent, now:
         vehicle_id=fb.vehicle_id,
         template=rule.template,
         event_at=now,
-        due_at=_verification_due(rule, fb.store_id, now),
+        due_at=followup_rule_due_at(rule=rule, at=now),
         status=TaskStatus.OPEN if consent else TaskStatus.NO_CONSENT,
         status_reason="" if consent else "consent_service_calls",
         next_call_at=now + dt.timedelta(hours=rule.delay_hours),
@@ -1397,10 +1386,6 @@ def repeat_repair_windows(store_ids) -> dict[int, int]:
     return {sid: found.get(sid, DEFAULT_REPEAT_REPAIR_WINDOW_DAYS) for sid in store_ids}
 
 
-def _ftf_day_start(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(0), tzinfo=BUSINESS_TZ).astimezone(dt.UTC)
-
-
 def repeat_repair_pairs(
     rows, *, window_days: int, since_at: dt.datetime
 ) -> list[tuple[int, int, int, int, str, dt.datetime]]:
@@ -1433,26 +1418,6 @@ def repeat_repair_pairs(
     return pairs
 
 
-def _ftf_due_at(rule, store_id: int, moment: dt.datetime, cache: dict) -> dt.datetime:
-    """The task deadline per the rule's unit (the FTF rule counts working days by default)."""
-    from aftercare.followups.choices import DeadlineUnit, StoreDayUnit
-    from aftercare.followups.services import store_followup_settings
-
-    unit = rule.deadline_unit
-    if unit == DeadlineUnit.HOURS:
-        return moment + dt.timedelta(hours=rule.deadline_amount)
-    if unit == DeadlineUnit.STORE_DAYS:
-        if "store_unit" not in cache:
-            cache["store_unit"] = store_followup_settings(store_id).repair_deadline_unit
-        unit = DeadlineUnit.WORKING_DAYS if cache["store_unit"] == StoreDayUnit.WORKING_DAYS else unit
-    day = business_date(moment)
-    if unit == DeadlineUnit.WORKING_DAYS:
-        if day not in cache:  # one calendar read per distinct day
-            cache[day] = working_deadline(store_id, moment, rule.deadline_amount)
-        return cache[day]
-    return _ftf_day_start(day + dt.timedelta(days=rule.deadline_amount + 1))
-
-
 def _repeat_repair_tasks_create(store, new: list[tuple], *, now: dt.datetime) -> int:
     """A CS follow-up call (store rule FTF) per repeat order of `new` pairs; subject = the repeat order.
 
@@ -1461,7 +1426,7 @@ def _repeat_repair_tasks_create(store, new: list[tuple], *, now: dt.datetime) ->
     """
     from aftercare.followups.choices import SubjectType, TaskStatus
     from aftercare.followups.models import FollowupTask
-    from aftercare.followups.services import followup_rules_seed_defaults
+    from aftercare.followups.services import followup_rule_due_at, followup_rules_seed_defaults
 
     rule = next((r for r in followup_rules_seed_defaults(store) if r.code == FTF_RULE_CODE), None)
     if rule is None or not rule.is_active:
@@ -1496,7 +1461,7 @@ def _repeat_repair_tasks_create(store, new: list[tuple], *, now: dt.datetime) ->
                 vehicle_id=vehicle_id,
                 template_id=rule.template_id,
                 event_at=settled_at,
-                due_at=_ftf_due_at(rule, store.pk, settled_at, cache),
+                due_at=followup_rule_due_at(rule=rule, at=settled_at, cache=cache),
                 status=TaskStatus.OPEN if allowed else TaskStatus.NO_CONSENT,
                 status_reason="" if allowed else NO_CONSENT_REASON,
                 next_call_at=settled_at + dt.timedelta(hours=rule.delay_hours),
@@ -1514,13 +1479,13 @@ def _repeat_repair_tasks_create(store, new: list[tuple], *, now: dt.datetime) ->
 
 def _repeat_repairs_detect_store(store, *, window_days: int, since: dt.date | None, now: dt.datetime) -> int:
     since = since or business_date(now) - dt.timedelta(days=window_days + REPEAT_REPAIR_LOOKBACK_DAYS)
-    since_at = _ftf_day_start(since)
+    since_at = business_day_start(since)
     if since_at >= now:
         return 0
     orders = RepairOrder.objects.filter(
         store=store,
         kind__in=FIRST_TIME_FIX_KINDS,
-        settled_at__gte=_ftf_day_start(since - dt.timedelta(days=window_days)),
+        settled_at__gte=business_day_start(since - dt.timedelta(days=window_days)),
         settled_at__lt=now,
     ).exclude(fault_description="")
     # only vehicles with a counting order in [since, now) and at least two in the examined range

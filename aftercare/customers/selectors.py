@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from aftercare.core.scoping import get_scoped_or_404, visible_store_ids
 from aftercare.org.choices import SharedResource
+from aftercare.org.selectors import business_day_start
 
 from . import validators as v
 from .choices import MileageSource
@@ -129,9 +130,9 @@ def _business_day_range(field: str, since: dt.date | None, until: dt.date | None
     """Half-open `[since, until)` on a datetime column, days taken in the business time zone."""
     cond = Q()
     if since is not None:
-        cond &= Q(**{f"{field}__gte": _day_start(since)})
+        cond &= Q(**{f"{field}__gte": business_day_start(since)})
     if until is not None:
-        cond &= Q(**{f"{field}__lt": _day_start(until)})
+        cond &= Q(**{f"{field}__lt": business_day_start(until)})
     return cond
 
 
@@ -287,12 +288,6 @@ class TimelineEntry:
     all_day: bool = False  # dated events (policy start, ownership) have no time of day
 
 
-def _day_start(day: dt.date) -> dt.datetime:
-    from django.conf import settings
-
-    return dt.datetime.combine(day, dt.time(0), tzinfo=ZoneInfo(settings.BUSINESS_TIME_ZONE))
-
-
 def customer_timeline(
     *, user, customer: Customer, deliveries, repair_orders, policies, ownerships, limit: int = 100
 ) -> list[TimelineEntry]:
@@ -313,15 +308,15 @@ def customer_timeline(
                                      f"{ro.ro_number} · {ro.vehicle} · ¥{ro.amount}",
                                      reverse("customers:vehicle_detail", args=[ro.vehicle_id])))
     for p in policies:
-        entries.append(TimelineEntry(_day_start(p.start_date), "policy", p.get_kind_display(),
+        entries.append(TimelineEntry(business_day_start(p.start_date), "policy", p.get_kind_display(),
                                      f"{p.insurer} · {p.policy_number} · {p.vehicle}",
                                      reverse("customers:vehicle_detail", args=[p.vehicle_id]), all_day=True))
     for o in ownerships:
         url = reverse("customers:vehicle_detail", args=[o.vehicle_id])
-        became = _day_start(o.valid_from)
+        became = business_day_start(o.valid_from)
         entries.append(TimelineEntry(became, "ownership", _("Became owner"), str(o.vehicle), url, all_day=True))
         if o.valid_to is not None:
-            ended = _day_start(o.valid_to)
+            ended = business_day_start(o.valid_to)
             entries.append(TimelineEntry(ended, "ownership", _("Ownership ended"), str(o.vehicle), url, all_day=True))
     for e in audit_events_for(user=user, obj=customer, limit=limit):
         actor = ""

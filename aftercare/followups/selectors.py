@@ -14,7 +14,7 @@ from aftercare.core.scoping import get_scoped_or_404, visible_store_ids
 from aftercare.customers.models import RepairOrder
 from aftercare.customers.validators import clean_text
 from aftercare.org.permissions import Perm, has_perm
-from aftercare.org.selectors import business_date
+from aftercare.org.selectors import business_date, business_day_start
 
 from .choices import ACTIVE_STATUSES, REACHED_OUTCOMES, CallDirection, RateTreatment, TaskStatus
 from .models import CallLog, FollowupRule, FollowupTask, LetterLog, QuestionnaireTemplate, StoreFollowupSettings
@@ -22,13 +22,9 @@ from .models import CallLog, FollowupRule, FollowupTask, LetterLog, Questionnair
 BUSINESS_TZ = ZoneInfo(settings.BUSINESS_TIME_ZONE)
 
 
-def _day_start(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(0), tzinfo=BUSINESS_TZ).astimezone(dt.UTC)
-
-
 def day_range(since: dt.date | None, until: dt.date | None) -> tuple[dt.datetime | None, dt.datetime | None]:
     """Half-open `[since, until)` in Shanghai days as UTC instants (either end may be open)."""
-    return (_day_start(since) if since else None, _day_start(until) if until else None)
+    return (business_day_start(since) if since else None, business_day_start(until) if until else None)
 
 
 def _store_ids(user, store_ids=None) -> frozenset[int]:
@@ -64,7 +60,7 @@ def followup_queue(
     narrow to one `specialist_id`. Each row carries `customer_value`.
     """
     now = now or timezone.now()
-    tomorrow = _day_start(business_date(now) + dt.timedelta(days=1))
+    tomorrow = business_day_start(business_date(now) + dt.timedelta(days=1))
     qs = (
         task_list(user=user, store_ids=store_ids)
         .filter(status__in=ACTIVE_STATUSES)
@@ -121,7 +117,7 @@ def skipped_for_consent(*, user, store_ids=None) -> QuerySet[FollowupTask]:
 def _month_bounds(month: dt.date) -> tuple[dt.datetime, dt.datetime]:
     first = month.replace(day=1)
     nxt = (first + dt.timedelta(days=32)).replace(day=1)
-    return _day_start(first), _day_start(nxt)
+    return business_day_start(first), business_day_start(nxt)
 
 
 def return_visit_rate(*, user, store_ids=None, month: dt.date, by: str = "store", now=None) -> list[dict]:
@@ -181,7 +177,7 @@ def specialist_workload(*, user, store_ids=None, since: dt.date, until: dt.date,
     if period not in {"day", "month"}:
         raise ValueError("period must be day or month")
     trunc = TruncDay if period == "day" else TruncMonth
-    start, end = _day_start(since), _day_start(until)
+    start, end = business_day_start(since), business_day_start(until)
     scope = _store_ids(user, store_ids) if _may_read(user) else frozenset()
     calls = (
         CallLog.objects.filter(
@@ -235,9 +231,9 @@ def call_log_list(*, user, store_ids=None, since: dt.date | None = None, until: 
     """Every call in scope (attempts and hand-logged calls), newest first."""
     qs = CallLog.objects.filter(store_id__in=_store_ids(user, store_ids) if _may_read(user) else ())
     if since:
-        qs = qs.filter(called_at__gte=_day_start(since))
+        qs = qs.filter(called_at__gte=business_day_start(since))
     if until:
-        qs = qs.filter(called_at__lt=_day_start(until))
+        qs = qs.filter(called_at__lt=business_day_start(until))
     return qs.select_related("handler", "customer", "task")
 
 
@@ -292,9 +288,9 @@ def letter_log_search(
     """The letter log (notices, invitations, replies, SMS to unreachable customers); recorded in `[since, until)`."""
     qs = LetterLog.objects.filter(store_id__in=_store_ids(user, store_ids) if _may_read(user) else ())
     if since:
-        qs = qs.filter(created_at__gte=_day_start(since))
+        qs = qs.filter(created_at__gte=business_day_start(since))
     if until:
-        qs = qs.filter(created_at__lt=_day_start(until))
+        qs = qs.filter(created_at__lt=business_day_start(until))
     if q.strip():
         qs = qs.filter(_customer_filter("customer__", q))
     if handler_id:

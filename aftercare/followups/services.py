@@ -27,7 +27,7 @@ from aftercare.customers.models import Customer, RepairOrder, SalesDelivery
 from aftercare.org.choices import Role
 from aftercare.org.models import Staff, Store
 from aftercare.org.permissions import Perm, has_perm, require_perm, role_of
-from aftercare.org.selectors import business_date, working_deadline
+from aftercare.org.selectors import business_date, business_day_start, working_deadline
 
 from .choices import (
     NO_CONTACT_OUTCOMES,
@@ -236,11 +236,29 @@ def followup_rule_update(*, actor, rule: FollowupRule, **fields) -> FollowupRule
     return rule
 
 
+def followup_rule_due_at(*, rule: FollowupRule, at: dt.datetime, cache: dict | None = None) -> dt.datetime:
+    """The due instant of `rule`'s task for an event at `at`: the one-task form of the generator's SQL.
+
+    Used where tasks are made one by one (complaint verification, repeat repairs). `cache` (one dict per rule
+    and run) keeps the store setting and one calendar read per business day.
+    """
+    cache = {} if cache is None else cache
+    unit = rule.deadline_unit
+    if unit == DeadlineUnit.HOURS:
+        return at + dt.timedelta(hours=rule.deadline_amount)
+    if unit == DeadlineUnit.STORE_DAYS:
+        if "store_unit" not in cache:
+            cache["store_unit"] = store_followup_settings(rule.store_id).repair_deadline_unit
+        unit = cache["store_unit"]
+    day = business_date(at)
+    if unit == DeadlineUnit.WORKING_DAYS:
+        if day not in cache:
+            cache[day] = working_deadline(rule.store_id, at, rule.deadline_amount)
+        return cache[day]
+    return business_day_start(day + dt.timedelta(days=rule.deadline_amount + 1))
+
+
 # ---- set-based task generation ---------------------------------------------------------------------------------
-
-
-def _business_day_start(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(0), tzinfo=BUSINESS_TZ).astimezone(dt.UTC)
 
 
 def _effective_unit(rule: FollowupRule, store_units: dict[int, str]) -> str:
@@ -375,10 +393,10 @@ def _generate_for_trigger(
     where = []
     if since is not None:
         where.append(f"{ev} >= %(since)s")
-        base_params["since"] = sql.param(_business_day_start(since))
+        base_params["since"] = sql.param(business_day_start(since))
     if until is not None:
         where.append(f"{ev} < %(until)s")
-        base_params["until"] = sql.param(_business_day_start(until))
+        base_params["until"] = sql.param(business_day_start(until))
     if subject_ids is not None:
         if not subject_ids:
             return 0

@@ -38,6 +38,11 @@ def business_date(moment: dt.datetime | None = None) -> dt.date:
     return timezone.localtime(moment, BUSINESS_TZ).date()
 
 
+def business_day_start(day: dt.date) -> dt.datetime:
+    """00:00 Asia/Shanghai of `day`, as UTC: the half-open bound of business days and months."""
+    return dt.datetime.combine(day, dt.time(0), tzinfo=BUSINESS_TZ).astimezone(dt.UTC)
+
+
 def _overrides(store, start: dt.date, end: dt.date) -> dict[dt.date, bool]:
     """Calendar overrides in [start, end]: group-wide rows, then the store's own rows win."""
     store_id = getattr(store, "pk", store)
@@ -109,6 +114,4 @@ def working_deadline(store, moment: dt.datetime, n: int) -> dt.datetime:
 
     Returned as the half-open bound: 00:00 Shanghai of the day after the due date.
     """
-    due = add_working_days(store, business_date(moment), n)
-    next_midnight = dt.datetime.combine(due + dt.timedelta(days=1), dt.time(0), tzinfo=BUSINESS_TZ)
-    return next_midnight.astimezone(dt.UTC)
+    return business_day_start(add_working_days(store, business_date(moment), n) + dt.timedelta(days=1))
