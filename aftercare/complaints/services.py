@@ -25,6 +25,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from aftercare.core.choices import AuditAction
+from aftercare.core.exports import local_naive, staff_name, xlsx_bytes
 from aftercare.core.scoping import own_store_ids, visible_store_ids
 from aftercare.core.services import audit_event_record, notification_send, notifications_deliver
 from aftercare.customers.models import Customer, RepairOrder
@@ -1297,7 +1298,6 @@ def feedback_escalations_run(*, now: dt.datetime | None = None) -> dict:
 
 def feedback_export_xlsx(*, actor, feedback) -> bytes:
     """The (already scoped and filtered) feedback list as XLSX; no phone numbers. Audited as an export."""
-    from aftercare.followups.services import _local, _name, _xlsx
 
     header = [
         gettext("Number"),
@@ -1324,7 +1324,7 @@ def feedback_export_xlsx(*, actor, feedback) -> bytes:
     rows = (
         [
             fb.pk,
-            _local(fb.created_at),
+            local_naive(fb.created_at),
             fb.store.code,
             fb.get_kind_display(),
             fb.get_source_display(),
@@ -1334,19 +1334,19 @@ def feedback_export_xlsx(*, actor, feedback) -> bytes:
             fb.customer.number,
             fb.customer.name,
             fb.department.name if fb.department_id else "",
-            _name(fb.assignee),
-            _local(fb.deadline_at),
+            staff_name(fb.assignee),
+            local_naive(fb.deadline_at),
             fb.escalation_level,
             fb.reopen_count,
-            _local(fb.returned_at),
+            local_naive(fb.returned_at),
             {True: gettext("yes"), False: gettext("no")}.get(fb.returned_in_time, ""),
             fb.get_verification_result_display(),
-            _local(fb.archived_at),
+            local_naive(fb.archived_at),
             fb.text,
         ]
         for fb in feedback.iterator(chunk_size=500)
     )
-    content, n = _xlsx("feedback", header, rows)
+    content, n = xlsx_bytes("feedback", header, rows)
     audit_event_record(
         actor=actor,
         action=AuditAction.EXPORT,

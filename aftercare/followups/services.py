@@ -19,6 +19,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from aftercare.core.choices import AuditAction
+from aftercare.core.exports import local_naive, staff_name, xlsx_bytes
 from aftercare.core.scoping import get_scoped_or_404, own_store_ids
 from aftercare.core.services import audit_event_record
 from aftercare.core.sms import sms_send
@@ -920,33 +921,6 @@ def letter_log_create(
     return letter
 
 
-def _xlsx(title: str, header: list, rows) -> tuple[bytes, int]:
-    """A write-only workbook with one sheet; returns its bytes and the number of data rows."""
-    from openpyxl import Workbook
-
-    wb = Workbook(write_only=True)
-    sheet = wb.create_sheet(title)
-    sheet.append(header)
-    n = 0
-    for row in rows:
-        sheet.append(row)
-        n += 1
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue(), n
-
-
-def _local(value: dt.datetime | None):
-    return value.astimezone(BUSINESS_TZ).replace(tzinfo=None) if value else None
-
-
-def _name(user) -> str:
-    if user is None:
-        return ""
-    staff = getattr(user, "staff", None)
-    return (staff.display_name if staff else "") or user.get_username()
-
-
 def call_log_export_xlsx(*, actor, calls, filters: dict | None = None) -> bytes:
     """The (already scoped and filtered) call log as XLSX; phones masked. Audited as an export."""
     from aftercare.customers.validators import mask_mobile
@@ -968,23 +942,23 @@ def call_log_export_xlsx(*, actor, calls, filters: dict | None = None) -> bytes:
     ]
     rows = (
         [
-            _local(c.called_at),
+            local_naive(c.called_at),
             c.store.code,
             c.get_direction_display(),
             c.get_purpose_display(),
             c.customer.number if c.customer_id else "",
             c.customer.name if c.customer_id else "",
             mask_mobile(c.customer.mobile) if c.customer_id and c.customer.mobile else "",
-            _name(c.handler),
+            staff_name(c.handler),
             c.duration_s,
             c.get_outcome_display(),
-            _local(c.call_back_at),
+            local_naive(c.call_back_at),
             c.task_id,
             c.notes,
         ]
         for c in calls.select_related("handler__staff").iterator(chunk_size=2000)
     )
-    content, n = _xlsx("calls", header, rows)
+    content, n = xlsx_bytes("calls", header, rows)
     audit_event_record(
         actor=actor,
         action=AuditAction.EXPORT,
@@ -1012,21 +986,21 @@ def letter_log_export_xlsx(*, actor, letters, filters: dict | None = None) -> by
     ]
     rows = (
         [
-            _local(letter.created_at),
+            local_naive(letter.created_at),
             letter.store.code,
             letter.get_kind_display(),
             letter.get_channel_display(),
             letter.get_status_display(),
-            _local(letter.sent_at),
+            local_naive(letter.sent_at),
             letter.customer.number,
             letter.customer.name,
-            _name(letter.handler),
+            staff_name(letter.handler),
             letter.task_id,
             letter.text,
         ]
         for letter in letters.select_related("handler__staff").iterator(chunk_size=2000)
     )
-    content, n = _xlsx("letters", header, rows)
+    content, n = xlsx_bytes("letters", header, rows)
     audit_event_record(
         actor=actor,
         action=AuditAction.EXPORT,
