@@ -7,7 +7,7 @@ without the step's permission 403, bad input 422 naming the field. Archived and 
 """
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -263,7 +263,9 @@ class VerifyIn(Schema):
 
 
 class ReadIn(Schema):
-    ids: list[int] | None = Field(None, description="Notifications to mark read; omitted: all of yours", max_length=500)
+    ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] | None = Field(
+        None, description="Notifications to mark read; omitted: all of yours", max_length=500
+    )
 
 
 class ReadOut(Schema):

@@ -307,3 +307,11 @@ def test_it_lists_forms_with_a_fixed_number_of_queries(users, mech, store_a):
     for _ in range(4):
         _create(users[Role.CS_SPECIALIST], f.CustomerFactory(store=store_a))
     assert listed() == (count + 4, few)
+
+
+def test_it_refuses_notification_ids_out_of_range_with_422(users):
+    client = api(users[Role.CS_MANAGER])
+    for ids in ([2**70], [0], [-(2**70)]):
+        response = post(client, "/api/notifications/read", {"ids": ids})
+        assert response.status_code == 422, ids
+        assert "ids" in response.content.decode()
