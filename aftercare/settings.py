@@ -115,6 +115,8 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "var" / "media"))
 MEDIA_URL = "media/"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+# Parallel writers (PostgreSQL connections) of a big DMS import; 1 writes chunk after chunk.
+IMPORT_WRITERS = int(os.environ.get("IMPORT_WRITERS", "2"))
 IMPORT_MAX_UPLOAD_BYTES = int(os.environ.get("IMPORT_MAX_UPLOAD_BYTES", str(200 * 1024 * 1024)))
 COMPLAINT_UPLOAD_MAX_BYTES = int(os.environ.get("COMPLAINT_UPLOAD_MAX_BYTES", str(10 * 1024 * 1024)))
 

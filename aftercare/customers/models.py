@@ -8,13 +8,19 @@ from .choices import BackgroundCategory, CustomerSource, MileageSource, PolicyKi
 
 
 class Customer(StoreOwnedModel):
-    """A customer file (客户档案). `number` is allocated per store by `customer_create`."""
+    """A customer file (客户档案). `number` is allocated per store by `customer_create`.
 
+    Indexes: only those a query needs (an import writes 250 k customers in a minute, each index is
+    work on every insert): the store's lookups are served by the (store, …) ones.
+    """
+
+    # no index of its own: (store, number) leads with it
+    store = models.ForeignKey("org.Store", on_delete=models.PROTECT, related_name="+", db_index=False)
     number = models.CharField(_("customer number"), max_length=30)
     dms_code = models.CharField(_("DMS customer code"), max_length=50, null=True, blank=True)
     name = models.CharField(_("name"), max_length=100)
     mobile = models.CharField(
-        _("mobile"), max_length=20, blank=True, db_index=True, help_text=_("E.164, e.g. +8613812345678")
+        _("mobile"), max_length=20, blank=True, help_text=_("E.164, e.g. +8613812345678")
     )
     mobile2 = models.CharField(_("second phone"), max_length=20, blank=True)
     address = models.CharField(_("address"), max_length=255, blank=True)
@@ -29,7 +35,7 @@ class Customer(StoreOwnedModel):
     consent_marketing = models.BooleanField(_("accepts marketing"), default=False)
     source = models.CharField(_("source"), max_length=20, choices=CustomerSource.choices, default=CustomerSource.OTHER)
     merged_into = models.ForeignKey(
-        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False, db_index=False
     )
     is_active = models.BooleanField(default=True, editable=False)
     row_hash = models.CharField(max_length=32, blank=True, editable=False)
@@ -39,11 +45,17 @@ class Customer(StoreOwnedModel):
         ordering = ["store_id", "number"]
         constraints = [
             models.UniqueConstraint(fields=["store", "number"], name="customer_number_unique"),
-            models.UniqueConstraint(fields=["store", "dms_code"], name="customer_dms_code_unique"),
+            models.UniqueConstraint(
+                fields=["store", "dms_code"], condition=Q(dms_code__isnull=False), name="customer_dms_code_unique"
+            ),
         ]
         indexes = [
             models.Index(fields=["store", "mobile"], name="customer_store_mobile_idx"),
             models.Index(fields=["store", "name"], name="customer_store_name_idx"),
+            # only merged files: the few that point elsewhere
+            models.Index(
+                fields=["merged_into"], condition=Q(merged_into__isnull=False), name="customer_merged_into_idx"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -81,7 +93,8 @@ class Ownership(StoreOwnedModel):
     """Who owns a vehicle from when to when. Exactly one open row (valid_to null) per vehicle."""
 
     vehicle = models.ForeignKey(Vehicle, on_delete=models.CASCADE, related_name="ownerships")
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="ownerships")
+    # no index of its own: (customer, valid_to) leads with it
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="ownerships", db_index=False)
     valid_from = models.DateField(_("owner from"))
     valid_to = models.DateField(_("owner until"), null=True, blank=True)
 
@@ -136,8 +149,11 @@ class SalesDelivery(StoreOwnedModel):
 class RepairOrder(StoreOwnedModel):
     """A settled repair order (维修工单). Natural key: store + RO number."""
 
+    # store and vehicle have no index of their own: (store, ro_number), (store, settled_at) and
+    # (vehicle, settled_at) lead with them
+    store = models.ForeignKey("org.Store", on_delete=models.PROTECT, related_name="+", db_index=False)
     ro_number = models.CharField(_("RO number"), max_length=50)
-    vehicle = models.ForeignKey(Vehicle, on_delete=models.PROTECT, related_name="repair_orders")
+    vehicle = models.ForeignKey(Vehicle, on_delete=models.PROTECT, related_name="repair_orders", db_index=False)
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="repair_orders")
     settled_at = models.DateTimeField(_("settled / left at"))
     kind = models.CharField(_("kind"), max_length=30, choices=RepairKind.choices)

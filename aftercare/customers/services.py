@@ -26,6 +26,23 @@ def customer_numbers_allocate(*, store_id: int, count: int = 1) -> list[str]:
     return [f"{prefix}{n:07d}" for n in range(first, first + count)]
 
 
+def customer_numbers_reserve(*, store_id: int, count: int, using) -> list[str]:
+    """Reserve `count` consecutive customer numbers in their own transaction on the connection `using`.
+
+    For parallel import writers (see `dms.services`): the store's counter row is not held until their
+    chunk commits, so they never wait for each other. Numbers of a chunk that is rolled back are skipped.
+    """
+    with using.cursor() as cur:
+        cur.execute(
+            f"UPDATE {Store._meta.db_table} SET next_customer_number = next_customer_number + %s WHERE id = %s "
+            "RETURNING next_customer_number, customer_number_prefix, code",
+            [count, store_id],
+        )
+        after, prefix, code = cur.fetchone()
+    first = after - count
+    return [f"{prefix or code}{n:07d}" for n in range(first, first + count)]
+
+
 _CUSTOMER_FIELDS = (
     "name",
     "mobile",

@@ -10,6 +10,7 @@ customers are created, ownerships opened, then the kind's rows are updated where
 
 import hashlib
 import operator
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -105,6 +106,8 @@ class Chunk:
     errors: list[RowError]
     rejected: int
     read: int
+    # with `chunks(parts=N)`: the rows split by customer key, each part flagged on its own (else empty)
+    parts: list[list[tuple]] = field(default_factory=list)
 
 
 @dataclass
@@ -161,6 +164,11 @@ def flag_firsts(rows: list[tuple], columns: tuple[str, ...]) -> list[tuple]:
     return [row[:width] + (v, c) for row, v, c in zip(rows, veh, cust, strict=True)]
 
 
+def part_of(ckey: str, parts: int) -> int:
+    """The part (parallel writer) of a customer key: the same for the whole import."""
+    return hash(ckey) % parts
+
+
 class RowValidator:
     """Turns table rows into staged tuples, collecting row errors and rejecting duplicate keys."""
 
@@ -192,7 +200,36 @@ class RowValidator:
     def missing_required(self) -> list[str]:
         return [self.spec.field(name).label for name in self.spec.required if name not in self.table.mapping]
 
-    def chunks(self, size: int) -> Iterator[Chunk]:
+    def chunks(self, size: int, parts: int = 1) -> Iterator[Chunk]:
+        """Chunks of `size` read rows; with `parts` > 1 each chunk's rows are also split into that many parts.
+
+        A customer key always goes to the same part (hash of the key), so parallel writers never create
+        the same customer. A chunk in which one VIN comes under customer keys of different parts (a
+        vehicle sold on) is not split: `parts` stays empty and it is written whole, by one writer.
+        """
+        ckey_at = self.columns.index("ckey")
+        vin_at = self.columns.index("vin") if "vin" in self.columns else None
+        for chunk in self._chunks(size):
+            if parts > 1:
+                split: list[list[tuple]] = [[] for _ in range(parts)]
+                vin_part: dict[str, int] = {}
+                whole = False
+                for row in chunk.rows:
+                    part = part_of(row[ckey_at], parts)
+                    vin = row[vin_at] if vin_at is not None else None
+                    if vin is not None and vin_part.setdefault(vin, part) != part:
+                        whole = True
+                        break
+                    split[part].append(row)
+                if not whole:
+                    chunk.parts = [flag_firsts(rows, self.columns) for rows in split]
+                    chunk.rows = []
+                    yield chunk
+                    continue
+            chunk.rows = flag_firsts(chunk.rows, self.columns)
+            yield chunk
+
+    def _chunks(self, size: int) -> Iterator[Chunk]:
         rows: list[tuple] = []
         errors: list[RowError] = []
         rejected = read = 0
@@ -208,10 +245,10 @@ class RowValidator:
             else:
                 rows.append(staged)
             if read >= size:
-                yield Chunk(flag_firsts(rows, self.columns), errors, rejected, read)
+                yield Chunk(rows, errors, rejected, read)
                 rows, errors, rejected, read = [], [], 0, 0
         if read:
-            yield Chunk(flag_firsts(rows, self.columns), errors, rejected, read)
+            yield Chunk(rows, errors, rejected, read)
 
     def validate(self, row_no: int, cells: list):
         """(staged tuple, None) or (None, [(column, reason), ...]). The hot loop of the import."""
@@ -296,6 +333,15 @@ class RowValidator:
         return self.getter(values), None
 
 
+@dataclass
+class TableGrowth:
+    """Rows per table as the planner last saw them (PostgreSQL), and the rows the import inserted since."""
+
+    sizes: dict[str, float] | None = None
+    grown: dict[str, int] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
 class ChunkWriter:
     """Writes one chunk of staged tuples with set-based SQL (mostly the same statements on PostgreSQL and SQLite).
 
@@ -317,7 +363,11 @@ class ChunkWriter:
         ),
     }
 
-    def __init__(self, spec: KindSpec, store, columns: tuple[str, ...], key_header: str = ""):
+    def __init__(self, spec: KindSpec, store, columns: tuple[str, ...], key_header: str = "", *,
+                 numbers=customer_numbers_allocate, growth: "TableGrowth | None" = None):
+        """`numbers(store_id=, count=)` reserves customer numbers; parallel writers (other parts of the same
+        chunk, other connections: no VIN and no customer key in two parts) share one `growth`."""
+        self.numbers = numbers
         self.spec = spec
         self.kind = spec.kind
         self.store_id = store.pk
@@ -326,8 +376,7 @@ class ChunkWriter:
         self.key_header = key_header
         self.has_vin = "vin" in columns
         self.pg = connection.vendor == "postgresql"
-        self.sizes: dict[str, float] | None = None  # rows per table as the planner last saw them (PostgreSQL)
-        self.grown: dict[str, int] = {}  # rows this import inserted since
+        self.growth = growth or TableGrowth()
         self.t = {
             "V": Vehicle._meta.db_table,
             "C": Customer._meta.db_table,
@@ -398,14 +447,16 @@ class ChunkWriter:
             result.unchanged = staged - result.created - result.updated
             if self.pg:
                 self._refresh_statistics()
-            cur.execute("DROP TABLE dms_stage, dms_veh, dms_cust, dms_seen" if self.pg else "DROP TABLE dms_stage")
             if not self.pg:
-                for table in ("dms_veh", "dms_cust", "dms_seen"):
+                for table in ("dms_stage", "dms_veh", "dms_cust", "dms_seen"):
                     cur.execute(f"DROP TABLE {table}")
+            elif connection.savepoint_ids:  # inside a caller's transaction: no commit will empty them
+                cur.execute("DELETE FROM dms_stage; DELETE FROM dms_veh; DELETE FROM dms_cust; DELETE FROM dms_seen")
         return result
 
     def _grew(self, table: str, rows: int) -> None:
-        self.grown[table] = self.grown.get(table, 0) + max(rows, 0)
+        with self.growth.lock:
+            self.growth.grown[table] = self.growth.grown.get(table, 0) + max(rows, 0)
 
     def _refresh_statistics(self) -> None:
         """ANALYZE a table this import has grown by half since the planner last saw it.
@@ -414,28 +465,33 @@ class ChunkWriter:
         a new store's empty tables autovacuum comes too late (the second chunk would then scan
         the first chunk's rows once per row). About ten cheap ANALYZEs per table for 1 M rows.
         """
-        if self.sizes is None:
-            self.cur.execute(
-                "SELECT relname, GREATEST(reltuples, 0) FROM pg_class WHERE relname = ANY(%s) "
-                "AND relnamespace = 'public'::regnamespace",
-                [list(self.t.values())],
-            )
-            self.sizes = dict(self.cur.fetchall())
-        for table, rows in self.grown.items():
-            name = self.t[table]
-            if rows > max(self.sizes.get(name, 0) / 2, 1000):
-                self.cur.execute(f"ANALYZE {name}")
-                self.sizes[name] = self.sizes.get(name, 0) + rows
-                self.grown[table] = 0
+        growth = self.growth
+        with growth.lock:  # parallel writers share the count: one of them analyzes a table, once
+            if growth.sizes is None:
+                self.cur.execute(
+                    "SELECT relname, GREATEST(reltuples, 0) FROM pg_class WHERE relname = ANY(%s) "
+                    "AND relnamespace = 'public'::regnamespace",
+                    [list(self.t.values())],
+                )
+                growth.sizes = dict(self.cur.fetchall())
+            due = []
+            for table, rows in growth.grown.items():
+                name = self.t[table]
+                if rows > max(growth.sizes.get(name, 0) / 2, 1000):
+                    due.append(name)
+                    growth.sizes[name] = growth.sizes.get(name, 0) + rows
+                    growth.grown[table] = 0
+        for name in due:
+            self.cur.execute(f"ANALYZE {name}")
 
     def _x(self, sql: str, params=()) -> int:
         self.cur.execute(sql.format(**self.t), params)
         return self.cur.rowcount
 
     def _create_tables(self) -> None:
-        if self.pg:
-            self.cur.execute("DROP TABLE IF EXISTS dms_stage, dms_veh, dms_cust, dms_seen")
-        else:
+        """The chunk's work tables. PostgreSQL keeps them for the session, emptied by each commit (creating and
+        dropping four tables per chunk cost more than the lookups of a thousand rows)."""
+        if not self.pg:
             for table in ("dms_stage", "dms_veh", "dms_cust", "dms_seen"):
                 self.cur.execute(f"DROP TABLE IF EXISTS {table}")
         cols = ", ".join(f"{n} {self._type(t)}" for n, t in STAGE_COLUMNS)
@@ -454,7 +510,10 @@ class ChunkWriter:
             f"same {self._type('boolean')})",
         ]
         if self.pg:
-            self.cur.execute("; ".join(statements))
+            self.cur.execute("; ".join(
+                s.replace("CREATE TEMP TABLE", "CREATE TEMP TABLE IF NOT EXISTS") + " ON COMMIT DELETE ROWS"
+                for s in statements
+            ))
         else:
             for statement in statements:
                 self.cur.execute(statement)
@@ -529,22 +588,26 @@ class ChunkWriter:
                               "v.delivery_date"),
                 [S] if cond else [],
             )
+        # each lookup only where it can find something (a lookup is an index probe per row, even for a NULL key)
         lookups = [
-            "(SELECT COALESCE(c.merged_into_id, c.id) FROM {C} c WHERE c.store_id = %s AND c.dms_code = x.code)",
-            "(SELECT MIN(c.id) FROM {C} c WHERE c.store_id = %s AND c.mobile = x.mobile AND c.name = x.name "
-            "AND c.is_active AND (x.code IS NULL OR c.dms_code IS NULL))",
+            "CASE WHEN x.code IS NOT NULL THEN (SELECT COALESCE(c.merged_into_id, c.id) FROM {C} c "
+            "WHERE c.store_id = %s AND c.dms_code = x.code) END",
+            "CASE WHEN x.mobile IS NOT NULL THEN (SELECT MIN(c.id) FROM {C} c WHERE c.store_id = %s "
+            "AND c.mobile = x.mobile AND c.name = x.name AND c.is_active "
+            "AND (x.code IS NULL OR c.dms_code IS NULL)) END",
         ]
-        if self.has_vin:
+        vehicle = ""
+        if self.has_vin:  # a vehicle not stored yet has no owner to ask
+            vehicle = " LEFT JOIN dms_veh vk ON vk.vin = x.vin"
             lookups.append(
-                "(SELECT MIN(c.id) FROM {O} o JOIN {C} c ON c.id = o.customer_id WHERE o.vehicle_id = "
-                "(SELECT vv.id FROM dms_veh vv WHERE vv.vin = x.vin) AND c.store_id = %s AND c.name = x.name "
-                "AND c.is_active)"
+                "CASE WHEN vk.id IS NOT NULL THEN (SELECT MIN(c.id) FROM {O} o JOIN {C} c ON c.id = o.customer_id "
+                "WHERE o.vehicle_id = vk.id AND c.store_id = %s AND c.name = x.name AND c.is_active) END"
             )
         self._x(
             "INSERT INTO dms_cust (ckey, row_no, name, mobile, code, vin, c_hash, id) "
-            "SELECT ckey, row_no, name, mobile, code, vin, c_hash, COALESCE(" + ", ".join(lookups) + ") FROM "
-            + self._firsts("cust_first", "ckey, row_no, name, mobile, customer_code AS code, vin, c_hash",
-                           "PARTITION BY ckey ORDER BY row_no", "TRUE", ranked),
+            "SELECT x.ckey, x.row_no, x.name, x.mobile, x.code, x.vin, x.c_hash, COALESCE(" + ", ".join(lookups)
+            + ") FROM " + self._firsts("cust_first", "ckey, row_no, name, mobile, customer_code AS code, vin, c_hash",
+                                       "PARTITION BY ckey ORDER BY row_no", "TRUE", ranked) + vehicle,
             [S] * len(lookups),
         )
 
@@ -641,7 +704,7 @@ class ChunkWriter:
         self.cur.execute("SELECT COUNT(*) FROM dms_cust WHERE id IS NULL")
         count = self.cur.fetchone()[0]
         if count:
-            numbers = customer_numbers_allocate(store_id=S, count=count)
+            numbers = self.numbers(store_id=S, count=count)
             self._grew("C", count)
             first = int(numbers[0][len(self.prefix) :])
             number = "%s || " + self.pad7("x.rn")

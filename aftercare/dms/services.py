@@ -6,24 +6,49 @@ import sys
 import threading
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 from django.conf import settings
-from django.db import DataError, IntegrityError, transaction
+from django.db import (
+    DEFAULT_DB_ALIAS,
+    DataError,
+    IntegrityError,
+    OperationalError,
+    connection,
+    connections,
+    transaction,
+)
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from aftercare.complaints.services import repeat_repairs_detect
 from aftercare.core.choices import AuditAction
 from aftercare.core.services import audit_event_record
+from aftercare.customers.services import customer_numbers_reserve
 from aftercare.followups.services import followup_tasks_for_import
 from aftercare.org.models import Store
 
 from .choices import ImportKind, ImportStatus
 from .fields import KINDS
-from .importers import KEY_FIELD, Chunk, ChunkResult, ChunkWriter, RowError, RowValidator, flag_firsts
+from .importers import (
+    KEY_FIELD,
+    Chunk,
+    ChunkResult,
+    ChunkWriter,
+    RowError,
+    RowValidator,
+    TableGrowth,
+    flag_firsts,
+)
 from .models import ImportBatch, ImportRowError
 from .readers import ImportFileError, open_table
+
+try:
+    from psycopg.errors import DeadlockDetected, SerializationFailure
+except ImportError:  # SQLite only
+    DeadlockDetected = SerializationFailure = ()
 
 CHUNK_SIZE = int(getattr(settings, "IMPORT_CHUNK_SIZE", 20_000))
 MAX_STORED_ERRORS = int(getattr(settings, "IMPORT_MAX_STORED_ERRORS", 50_000))
@@ -106,11 +131,21 @@ def import_batch_run(
         batch.total_rows = table.total_estimate
         batch.save(update_fields=["encoding", "total_rows", "updated_at"])
         key_header = validator.header(KEY_FIELD[spec.kind])
-        writer = ChunkWriter(spec, store, validator.columns, key_header)
+        writers = _writer_count(batch, chunk_size)
         stored_errors = 0
         try:
-            for chunk in _pipelined(validator.chunks(chunk_size)):
-                result = _write_rows(writer, chunk.rows, batch.dry_run, key_header)
+            if writers > 1:
+                written = _written_in_parallel(
+                    validator.chunks(chunk_size, parts=writers), spec, store, validator.columns, key_header,
+                    batch.dry_run, writers,
+                )
+            else:
+                writer = ChunkWriter(spec, store, validator.columns, key_header)
+                written = (
+                    (chunk, _write_rows(writer, chunk.rows, batch.dry_run, key_header))
+                    for chunk in _pipelined(validator.chunks(chunk_size))
+                )
+            for chunk, result in written:
                 stored_errors = _record_chunk(batch, chunk, result, stored_errors)
                 if progress:
                     progress(batch.processed_rows, batch.total_rows)
@@ -149,7 +184,90 @@ def import_batch_run(
     return batch
 
 
+def _writer_count(batch: ImportBatch, chunk_size: int) -> int:
+    """How many chunk writers (database connections) an import uses.
+
+    PostgreSQL runs one connection's statements on one CPU core; a big import writes each chunk's
+    customer keys in `IMPORT_WRITERS` parts side by side. One writer on SQLite (one writer at a time),
+    inside a caller's transaction (other connections would not see its rows), for a dry run (numbers
+    reserved outside the chunk's transaction would be used up) and for a file of one chunk.
+    """
+    writers = int(getattr(settings, "IMPORT_WRITERS", 2))
+    if (
+        writers < 2
+        or connection.vendor != "postgresql"
+        or connection.in_atomic_block
+        or batch.dry_run
+        or batch.total_rows <= chunk_size
+    ):
+        return 1
+    return writers
+
+
+def _written_in_parallel(
+    chunks: Iterator[Chunk], spec, store: Store, columns: tuple[str, ...], key_header: str, dry_run: bool,
+    writers: int,
+) -> Iterator[tuple[Chunk, ChunkResult]]:
+    """Write each chunk's parts on their own threads and connections; yield (chunk, result) in file order.
+
+    Part i of every chunk goes to thread i, so a customer key always meets the same writer; the next
+    chunk starts when every part of this one is committed (as with one writer, a chunk sees the
+    files the chunks before it made). Each thread has its own `ChunkWriter` and connection and
+    reserves customer numbers on one more (`customer_numbers_reserve`). The reader reads on meanwhile.
+    """
+    language = translation.get_language()
+    local = threading.local()
+    growth = TableGrowth()
+
+    def write(rows: list[tuple]) -> ChunkResult:
+        writer = getattr(local, "writer", None)
+        if writer is None:
+            if language:
+                translation.activate(language)
+            numbering = connections.create_connection(DEFAULT_DB_ALIAS)
+            writer = local.writer = ChunkWriter(
+                spec, store, columns, key_header, numbers=partial(customer_numbers_reserve, using=numbering),
+                growth=growth,
+            )
+        return _write_rows(writer, rows, dry_run, key_header)
+
+    def close() -> None:
+        connection.close()
+        writer = getattr(local, "writer", None)
+        if writer is not None:
+            writer.numbers.keywords["using"].close()
+
+    pools = [ThreadPoolExecutor(1, thread_name_prefix=f"dms-writer-{i}") for i in range(writers)]
+    try:
+        for chunk in _pipelined(chunks):
+            # a chunk that could not be split (see `RowValidator.chunks`) goes whole to the first writer
+            parts = chunk.parts or [chunk.rows]
+            futures = [pool.submit(write, part) for pool, part in zip(pools[: len(parts)], parts, strict=True)]
+            results = [future.result() for future in futures]
+            yield chunk, ChunkResult(
+                created=sum(r.created for r in results),
+                updated=sum(r.updated for r in results),
+                unchanged=sum(r.unchanged for r in results),
+                errors=[e for r in results for e in r.errors],
+            )
+    finally:
+        for pool in pools:
+            pool.submit(close)
+            pool.shutdown(wait=True)
+
+
 def _write_rows(writer: ChunkWriter, rows: list[tuple], dry_run: bool, key_header: str) -> ChunkResult:
+    """`_write_rows_once`, again (up to 3 times) when PostgreSQL broke a deadlock between parallel writers."""
+    for attempt in range(3):
+        try:
+            return _write_rows_once(writer, rows, dry_run, key_header)
+        except OperationalError as exc:
+            if attempt == 2 or not isinstance(exc.__cause__, (DeadlockDetected, SerializationFailure)):
+                raise
+    raise AssertionError("unreachable")
+
+
+def _write_rows_once(writer: ChunkWriter, rows: list[tuple], dry_run: bool, key_header: str) -> ChunkResult:
     """Write rows in one transaction; if the database refuses one, split and retry to isolate the bad row."""
     if not rows:
         return ChunkResult()

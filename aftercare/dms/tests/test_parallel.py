@@ -1,0 +1,151 @@
+"""Parallel chunk writers (PostgreSQL): the same files as one writer, whatever the timing."""
+
+import pytest
+from django.db import IntegrityError, OperationalError, connection
+from psycopg.errors import DeadlockDetected
+
+from aftercare.customers.models import Customer, Ownership, RepairOrder, Vehicle
+from aftercare.dms import importers, services
+from aftercare.dms.importers import ChunkWriter
+from aftercare.dms.services import import_file
+from aftercare.followups.models import FollowupTask
+
+from .helpers import RO_HEADER, ro_row, vin, write_csv
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="parallel writers run on PostgreSQL only"),
+]
+
+
+def rows():
+    """60 orders of 20 customers and 24 vehicles in chunks of 10: customers with two vehicles, vehicles
+    in many chunks, and one vehicle sold on inside a chunk (rows 30–39) and one across chunks."""
+    out = []
+    for n in range(60):
+        c = n % 20
+        car = c + 20 * ((n // 20) % 2 if c < 4 else 0)  # customers 0–3 have two cars
+        out.append(ro_row(n, vin=vin(car), name=f"客户{c}", mobile=f"1381234{c:04d}", plate=f"粤B{c:05d}"))
+    out[33][1] = vin(12)  # customer 13 brings customer 12's car in the same chunk: that chunk is written whole
+    out[55][1] = vin(6)  # customer 15 brings customer 6's car, chunks later
+    return out
+
+
+def state():
+    """The files, by their natural keys (customer numbers left out: they depend on which writer numbers first)."""
+    return {
+        "orders": sorted(RepairOrder.objects.values_list("ro_number", "vehicle__vin", "customer__mobile",
+                                                         "customer__name", "row_hash", "amount")),
+        "customers": sorted(Customer.objects.values_list("name", "mobile", "source")),
+        "vehicles": sorted(Vehicle.objects.values_list("vin", "plate", "model")),
+        "owners": sorted(Ownership.objects.values_list("vehicle__vin", "customer__mobile", "valid_from", "valid_to")),
+        "tasks": FollowupTask.objects.count(),
+    }
+
+
+def counts(batch):
+    return batch.created_count, batch.updated_count, batch.unchanged_count, batch.rejected_count
+
+
+@pytest.fixture
+def spy(monkeypatch):
+    """Counts writers and whole chunks; customer N's key goes to part N % parts (not a random hash)."""
+    seen = {"writers": [], "parallel": 0, "whole": 0}
+    chunks = importers.RowValidator.chunks
+
+    def counted_chunks(self, size, parts=1):
+        for chunk in chunks(self, size, parts):
+            seen["whole"] += parts > 1 and not chunk.parts
+            yield chunk
+
+    monkeypatch.setattr(importers.RowValidator, "chunks", counted_chunks)
+    monkeypatch.setattr(importers, "part_of", lambda ckey, parts: int(ckey.split("|")[0][-4:]) % parts)
+    count = services._writer_count
+    init = ChunkWriter.__init__
+
+    def writer_count(*a, **kw):
+        seen["writers"].append(count(*a, **kw))
+        return seen["writers"][-1]
+
+    def chunk_writer(self, *a, **kw):
+        seen["parallel"] += kw.get("growth") is not None
+        init(self, *a, **kw)
+
+    monkeypatch.setattr(services, "_writer_count", writer_count)
+    monkeypatch.setattr(ChunkWriter, "__init__", chunk_writer)
+    return seen
+
+
+def test_it_writes_the_same_files_with_two_writers_as_with_one(tmp_path, store_a, settings, spy):
+    path = write_csv(tmp_path / "ro.csv", RO_HEADER, rows())
+    settings.IMPORT_WRITERS = 1
+    serial = import_file(actor=None, store=store_a, kind="repair_orders", path=path, chunk_size=10)
+    expected = state()
+    assert counts(serial) == (60, 0, 0, 0) and spy["writers"] == [1]
+    for model in (FollowupTask, RepairOrder, Ownership, Vehicle, Customer):
+        model.objects.all().delete()
+
+    settings.IMPORT_WRITERS = 2
+    parallel = import_file(actor=None, store=store_a, kind="repair_orders", path=path, chunk_size=10)
+    assert spy["writers"] == [1, 2] and spy["parallel"] == 2  # one ChunkWriter per writer thread
+    assert spy["whole"] == 1  # the chunk where customer 13 brings customer 12's car
+    assert counts(parallel) == (60, 0, 0, 0)
+    assert state() == expected
+    assert len(expected["customers"]) == 20 and len(expected["vehicles"]) == 24
+    numbers = list(Customer.objects.values_list("number", flat=True))
+    assert len(set(numbers)) == 20
+
+    again = import_file(actor=None, store=store_a, kind="repair_orders", path=path, chunk_size=10)
+    assert counts(again) == (0, 0, 60, 0)
+    assert state() == expected
+
+
+def test_it_reports_bad_rows_and_refused_rows_from_every_writer(tmp_path, store_a, settings, monkeypatch, spy):
+    settings.IMPORT_WRITERS = 2
+    data = rows()
+    data[7][1] = "BAD"  # file row 9: refused by validation
+    real_write = ChunkWriter.write
+
+    def write(self, staged):
+        result = real_write(self, staged)
+        if any(row[0] in (26, 52) for row in staged):  # two rows break a constraint only the database knows
+            raise IntegrityError("duplicate key value violates unique constraint")
+        return result
+
+    monkeypatch.setattr(ChunkWriter, "write", write)
+    batch = import_file(actor=None, store=store_a, kind="repair_orders",
+                        path=write_csv(tmp_path / "ro.csv", RO_HEADER, data), chunk_size=10)
+    assert spy["writers"] == [2]
+    assert counts(batch) == (57, 0, 0, 3)
+    assert sorted(batch.row_errors.values_list("row", flat=True)) == [9, 26, 52]
+    assert RepairOrder.objects.count() == 57
+    assert not RepairOrder.objects.filter(ro_number__in=["RO00007", "RO00024", "RO00050"]).exists()
+
+
+def test_it_writes_a_chunk_again_when_postgresql_breaks_a_deadlock(tmp_path, store_a, settings, monkeypatch):
+    settings.IMPORT_WRITERS = 2
+    real_write = ChunkWriter.write
+    broken = []
+
+    def write(self, staged):
+        result = real_write(self, staged)
+        if not broken:
+            broken.append(staged[0][0])
+            raise OperationalError("deadlock detected") from DeadlockDetected("deadlock detected")
+        return result
+
+    monkeypatch.setattr(ChunkWriter, "write", write)
+    batch = import_file(actor=None, store=store_a, kind="repair_orders",
+                        path=write_csv(tmp_path / "ro.csv", RO_HEADER, rows()), chunk_size=10)
+    assert broken and counts(batch) == (60, 0, 0, 0)
+    assert RepairOrder.objects.count() == 60
+
+
+def test_it_writes_one_chunk_files_and_dry_runs_with_one_writer(tmp_path, store_a, settings, spy):
+    settings.IMPORT_WRITERS = 2
+    path = write_csv(tmp_path / "ro.csv", RO_HEADER, rows())
+    dry = import_file(actor=None, store=store_a, kind="repair_orders", path=path, chunk_size=10, dry_run=True)
+    assert counts(dry) == (60, 0, 0, 0) and not RepairOrder.objects.exists()
+    small = import_file(actor=None, store=store_a, kind="repair_orders", path=path, chunk_size=100)
+    assert counts(small) == (60, 0, 0, 0)
+    assert spy["writers"] == [1, 1] and spy["parallel"] == 0
