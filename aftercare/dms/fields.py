@@ -27,7 +27,7 @@ MAX_INT = 2_147_483_647
 MAX_MONEY = Decimal("9999999999.99")
 
 
-def _cell(value) -> str:
+def cell_text(value) -> str:
     """A non-str XLSX cell as text (13812345678.0 → '13812345678')."""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
@@ -37,7 +37,7 @@ def _cell(value) -> str:
 
 
 def p_text(value):
-    text = v.clean_text(value if type(value) is str else _cell(value))
+    text = v.clean_text(value if type(value) is str else cell_text(value))
     return text or None
 
 
@@ -47,7 +47,7 @@ _MOBILE = re.compile(r"1[3-9]\d{9}")
 def p_mobile(value):
     if type(value) is str and _MOBILE.fullmatch(value):
         return "+86" + value
-    return v.normalize_mobile(value if type(value) is str else _cell(value)) or None
+    return v.normalize_mobile(value if type(value) is str else cell_text(value)) or None
 
 
 _VIN = re.compile(r"[A-HJ-NPR-Z0-9]{17}")
@@ -70,7 +70,7 @@ def p_vin(value):
     known = _VALID_VINS.get(value) if type(value) is str else None
     if known:
         return known
-    text = value.strip().upper() if type(value) is str else _cell(value).strip().upper()
+    text = value.strip().upper() if type(value) is str else cell_text(value).strip().upper()
     if not text:
         return None
     if _VIN.fullmatch(text) and _WMI_USES_CHECK_DIGIT.get(text[:3]) and _vin_check(text):
@@ -86,7 +86,7 @@ def p_vin(value):
 
 
 def p_plate(value):
-    return v.normalize_plate(value if type(value) is str else _cell(value)) or None
+    return v.normalize_plate(value if type(value) is str else cell_text(value)) or None
 
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -136,7 +136,7 @@ BUSINESS_TZ_IS_CHINA = settings.BUSINESS_TIME_ZONE in {"Asia/Shanghai", "Asia/Ch
 
 
 def p_money(value):
-    number = v.parse_decimal(value if type(value) is str else _cell(value))
+    number = v.parse_decimal(value if type(value) is str else cell_text(value))
     if number is None:
         return None
     if number > MAX_MONEY:
@@ -148,7 +148,7 @@ def p_int(value):
     if type(value) is str and value.isdigit() and value.isascii():
         number = int(value)
     else:
-        number = v.parse_int(value if type(value) is str else _cell(value))
+        number = v.parse_int(value if type(value) is str else cell_text(value))
         if number is None:
             return None
     if number > MAX_INT:
@@ -166,7 +166,7 @@ def _choice_parser(table: dict[str, str], choices, message):
     accepted = ", ".join(table)
 
     def parse(value):
-        text = v.clean_text(value if type(value) is str else _cell(value))
+        text = v.clean_text(value if type(value) is str else cell_text(value))
         if not text:
             return None
         code = lookup.get(text.lower()) or lookup.get(text.lower().replace(" ", ""))
@@ -249,7 +249,7 @@ _FALSE = {"否", "n", "no", "false", "0", "f", "未预约", "非预约", "×"}
 def p_bool(value):
     if isinstance(value, bool):
         return value
-    text = v.clean_text(value if type(value) is str else _cell(value)).lower()
+    text = v.clean_text(value if type(value) is str else cell_text(value)).lower()
     if not text:
         return None
     if text in _TRUE:

@@ -30,9 +30,13 @@ from aftercare.customers.models import (
 from aftercare.customers.services import customer_numbers_allocate
 
 from .choices import ImportKind
-from .fields import KINDS, KindSpec
+from .fields import KINDS, KindSpec, cell_text
 from .readers import Table, raw_text
 
+# Rows read ahead to ask which are stored unchanged (`RowValidator.precheck`), and the kinds that can ask:
+# those whose rows are found by their own key column.
+PRECHECK_BLOCK = 5_000
+PRECHECK_KINDS = {ImportKind.REPAIR_ORDERS, ImportKind.POLICIES}
 # Staging columns: (name, PostgreSQL type). SQLite gets TEXT / INTEGER.
 STAGE_COLUMNS = (
     ("row_no", "integer"),
@@ -106,6 +110,8 @@ class Chunk:
     errors: list[RowError]
     rejected: int
     read: int
+    # rows found unchanged before validation (`RowValidator.precheck`): counted, not staged
+    unchanged: int = 0
     # with `chunks(parts=N)`: the rows split by customer key, each part flagged on its own (else empty)
     parts: list[list[tuple]] = field(default_factory=list)
 
@@ -190,6 +196,10 @@ class RowValidator:
         self.layout = "|".join(f.name for f in spec.fields if f.name in table.mapping)
         self.template = dict.fromkeys(name for name, _type in STAGE_COLUMNS)
         self.getter = operator.itemgetter(*self.columns)
+        # `precheck(keys, row_hashes)` → the (key, row hash) pairs stored so (see `dms.services`); None: no asking
+        self.precheck = None
+        key = KEY_FIELD[spec.kind] if spec.kind in PRECHECK_KINDS else None
+        self.key_plan = next((p for p in self.plan if p[0] == key), None)
 
     def header(self, name: str) -> str:
         index = self.table.mapping.get(name)
@@ -229,37 +239,84 @@ class RowValidator:
             chunk.rows = flag_firsts(chunk.rows, self.columns)
             yield chunk
 
-    def _chunks(self, size: int) -> Iterator[Chunk]:
-        rows: list[tuple] = []
-        errors: list[RowError] = []
-        rejected = read = 0
+    def _blocks(self) -> Iterator[list[tuple[int, list, str]]]:
+        """The file's non-empty rows as (row number, cells, row hash), a few thousand at a time."""
+        block = []
+        indexes = [index for _name, index, *_rest in self.plan]
+        layout = self.layout
+        md5 = hashlib.md5
         for row_no, cells in self.table.rows:
             if not any(c is not None and c != "" and (type(c) is not str or c.strip()) for c in cells):
                 continue
-            read += 1
-            staged, row_errors = self.validate(row_no, cells)
-            if row_errors:
-                rejected += 1
-                raw = raw_text(cells)
-                errors.extend(RowError(row_no, column, reason, raw) for column, reason in row_errors)
-            else:
-                rows.append(staged)
-            if read >= size:
-                yield Chunk(rows, errors, rejected, read)
-                rows, errors, rejected, read = [], [], 0, 0
-        if read:
-            yield Chunk(rows, errors, rejected, read)
+            # the row hash covers the file's cells as they are (every mapped column, led by the layout): equal
+            # hashes mean equal values, and an unchanged row can be recognised before it is validated
+            width = len(cells)
+            text = "\x1f".join(
+                "" if (c := cells[i] if i < width else None) is None else c if type(c) is str else cell_text(c)
+                for i in indexes
+            )
+            block.append((row_no, cells, md5((layout + "\x1f" + text).encode(), usedforsecurity=False).hexdigest()))
+            if len(block) >= PRECHECK_BLOCK:
+                yield block
+                block = []
+        if block:
+            yield block
 
-    def validate(self, row_no: int, cells: list):
+    def _stored_same(self, block: list[tuple[int, list, str]]) -> dict[int, str]:
+        """{row number: key} of the block's rows stored with the same row hash (asked of `precheck`)."""
+        if self.precheck is None or self.key_plan is None:
+            return {}
+        _name, index, parse, max_length, _header = self.key_plan
+        keyed = []
+        for row_no, cells, row_hash in block:
+            raw = cells[index] if index < len(cells) else None
+            if raw is None or raw == "":
+                continue
+            try:
+                key = parse(raw)
+            except ValidationError:
+                continue
+            if key is not None and len(key) <= max_length:
+                keyed.append((row_no, key, row_hash))
+        if not keyed:
+            return {}
+        stored = self.precheck([k for _r, k, _h in keyed], [h for _r, _k, h in keyed])
+        return {row_no: key for row_no, key, row_hash in keyed if (key, row_hash) in stored}
+
+    def _chunks(self, size: int) -> Iterator[Chunk]:
+        rows: list[tuple] = []
+        errors: list[RowError] = []
+        rejected = read = unchanged = 0
+        seen = self.seen
+        for block in self._blocks():
+            same = self._stored_same(block)
+            for row_no, cells, row_hash in block:
+                read += 1
+                if same and (key := same.get(row_no)) is not None and hash(key) not in seen:
+                    seen.add(hash(key))  # stored as it is: neither validated nor written
+                    unchanged += 1
+                else:
+                    staged, row_errors = self.validate(row_no, cells, row_hash)
+                    if row_errors:
+                        rejected += 1
+                        raw = raw_text(cells)
+                        errors.extend(RowError(row_no, column, reason, raw) for column, reason in row_errors)
+                    else:
+                        rows.append(staged)
+                if read >= size:
+                    yield Chunk(rows, errors, rejected, read, unchanged)
+                    rows, errors, rejected, read, unchanged = [], [], 0, 0, 0
+        if read:
+            yield Chunk(rows, errors, rejected, read, unchanged)
+
+    def validate(self, row_no: int, cells: list, row_hash: str):
         """(staged tuple, None) or (None, [(column, reason), ...]). The hot loop of the import."""
         values = self.template.copy()
         errors: list[tuple[str, str]] | None = None
-        parts: list[str] = [self.layout]
         width = len(cells)
         for name, index, parse, max_length, header in self.plan:
             raw = cells[index] if index < width else None
             if raw is None or raw == "":
-                parts.append("")
                 continue
             try:
                 value = parse(raw)
@@ -268,7 +325,6 @@ class RowValidator:
                 errors.append((header, exc.messages[0][:250]))
                 continue
             if value is None:
-                parts.append("")
                 continue
             if name in DATETIME_FIELDS:
                 value, values["ev_date"] = value
@@ -277,14 +333,13 @@ class RowValidator:
                 errors.append((header, _("Too long (at most %(n)s characters)") % {"n": max_length}))
                 continue
             values[name] = value
-            parts.append(value if type(value) is str else str(value))
         for name, header in self.required:
             if values[name] is None and not (errors and any(e[0] == header for e in errors)):
                 errors = errors or []
                 errors.append((header, _("Required")))
         if errors:
             return None, errors
-        values["row_hash"] = hashlib.md5("\x1f".join(parts).encode(), usedforsecurity=False).hexdigest()
+        values["row_hash"] = row_hash
         return self.finish(row_no, values)
 
     def finish(self, row_no: int, values: dict):

@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from aftercare.complaints.services import repeat_repairs_detect
 from aftercare.core.choices import AuditAction
 from aftercare.core.services import audit_event_record
+from aftercare.customers.models import InsurancePolicy, RepairOrder
 from aftercare.customers.services import customer_numbers_reserve
 from aftercare.followups.services import followup_tasks_for_import
 from aftercare.org.models import Store
@@ -135,6 +136,7 @@ def import_batch_run(
         stored_errors = 0
         try:
             if writers > 1:
+                validator.precheck = _stored_rows_precheck(spec.kind, store)
                 written = _written_in_parallel(
                     validator.chunks(chunk_size, parts=writers), spec, store, validator.columns, key_header,
                     batch.dry_run, writers,
@@ -202,6 +204,30 @@ def _writer_count(batch: ImportBatch, chunk_size: int) -> int:
     ):
         return 1
     return writers
+
+
+def _stored_rows_precheck(kind: str, store: Store) -> Callable[[list[str], list[str]], set] | None:
+    """For a big import into a store that has rows of `kind`: ask which rows are stored unchanged before
+    they are validated (`RowValidator.precheck`), on the reading thread's own connection.
+
+    Same file again: a stored row with the same row hash is counted and skipped (most of a daily
+    export); the writers' own comparison still decides for the rest. None when nothing can match.
+    """
+    model = {ImportKind.REPAIR_ORDERS: RepairOrder, ImportKind.POLICIES: InsurancePolicy}.get(kind)
+    if model is None or not model.objects.filter(store=store).exists():
+        return None
+    key = KEY_FIELD[kind]
+    sql = (
+        f"SELECT s.k, s.h FROM unnest(%s::text[], %s::text[]) AS s(k, h) JOIN {model._meta.db_table} r "
+        f"ON r.store_id = %s AND r.{key} = s.k AND r.row_hash = s.h"
+    )
+
+    def precheck(keys: list[str], hashes: list[str]) -> set[tuple[str, str]]:
+        with connection.cursor() as cur:
+            cur.execute(sql, [keys, hashes, store.pk])
+            return set(cur.fetchall())
+
+    return precheck
 
 
 def _written_in_parallel(
@@ -307,7 +333,7 @@ def _record_chunk(batch: ImportBatch, chunk: Chunk, result: ChunkResult, stored:
     batch.total_rows = max(batch.total_rows, batch.processed_rows)
     batch.created_count += result.created
     batch.updated_count += result.updated
-    batch.unchanged_count += result.unchanged
+    batch.unchanged_count += result.unchanged + chunk.unchanged
     batch.rejected_count += rejected
     ImportBatch.objects.filter(pk=batch.pk).update(
         processed_rows=batch.processed_rows,
@@ -346,6 +372,8 @@ def _pipelined(items: Iterator, depth: int = 1) -> Iterator:
             put(("end", None))
         except BaseException as exc:  # noqa: BLE001 - handed to the consumer
             put(("error", exc))
+        finally:
+            connections.close_all()  # this thread's own, if it asked the database (`_stored_rows_precheck`)
 
     # The writing thread waits for the database most of the time and, each time an answer comes, must
     # take the GIL back from the reading thread, which is busy in Python and yields it only every

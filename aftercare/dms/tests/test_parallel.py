@@ -149,3 +149,33 @@ def test_it_writes_one_chunk_files_and_dry_runs_with_one_writer(tmp_path, store_
     small = import_file(actor=None, store=store_a, kind="repair_orders", path=path, chunk_size=100)
     assert counts(small) == (60, 0, 0, 0)
     assert spy["writers"] == [1, 1] and spy["parallel"] == 0
+
+
+def test_it_counts_stored_unchanged_rows_without_validating_them(tmp_path, store_a, settings, monkeypatch):
+    settings.IMPORT_WRITERS = 2
+    path = write_csv(tmp_path / "ro.csv", RO_HEADER, rows())
+    assert counts(import_file(actor=None, store=store_a, kind="repair_orders", path=path, chunk_size=10)) == (
+        60, 0, 0, 0
+    )
+    before = state()
+    validated = []
+    validate = importers.RowValidator.validate
+
+    def counted_validate(self, row_no, cells, row_hash):
+        validated.append(row_no)
+        return validate(self, row_no, cells, row_hash)
+
+    monkeypatch.setattr(importers.RowValidator, "validate", counted_validate)
+    again = import_file(actor=None, store=store_a, kind="repair_orders", path=path, chunk_size=10)
+    assert counts(again) == (0, 0, 60, 0) and validated == []
+    assert state() == before
+
+    changed = rows()
+    changed[10][8] = "999.50"  # file row 12: a new amount
+    changed.append(list(changed[5]))  # file row 62: RO00005 again, as stored, but a duplicate in this file
+    batch = import_file(actor=None, store=store_a, kind="repair_orders",
+                        path=write_csv(tmp_path / "b.csv", RO_HEADER, changed), chunk_size=10)
+    assert sorted(validated) == [12, 62]
+    assert counts(batch) == (0, 1, 59, 1)
+    assert batch.row_errors.get().row == 62
+    assert str(RepairOrder.objects.get(ro_number="RO00010").amount) == "999.50"
