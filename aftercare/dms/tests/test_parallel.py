@@ -13,7 +13,9 @@ from aftercare.followups.models import FollowupTask
 from .helpers import RO_HEADER, ro_row, vin, write_csv
 
 pytestmark = [
-    pytest.mark.django_db(transaction=True),
+    pytest.mark.postgres,
+    # serialized: the rows the migrations made come back after each test, for the tests that follow
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
     pytest.mark.skipif(connection.vendor != "postgresql", reason="parallel writers run on PostgreSQL only"),
 ]
 
