@@ -16,7 +16,7 @@ from collections import defaultdict
 STEPS = ("_create_tables", "_load", "_skip_unchanged", "_collect_keys", "_customers", "_vehicles", "_ownerships",
          "_target_repair_orders")
 LABELS = {
-    "_create_tables": "create the temporary tables",
+    "_create_tables": "create the work tables (once per connection)",
     "_load": "COPY the chunk into the staging table",
     "_skip_unchanged": "find stored orders, drop unchanged rows (one join)",
     "_collect_keys": "one row per VIN / customer key, with stored ids",
@@ -138,7 +138,7 @@ def main(argv=None) -> int:
           f"rejected={batch.rejected_count}; {state['chunk']} chunks")
     for name in STEPS:
         print(f"  {LABELS[name]:<55} {spent[name]:7.1f} s")
-    print(f"  {'drop the temporary tables, the rest of the chunk':<55} {spent['write'] - steps:7.1f} s")
+    print(f"  {'ANALYZE, the rest of the chunk':<55} {spent['write'] - steps:7.1f} s")
     print(f"  {'commit (deferred foreign-key checks)':<55} {spent['commit']:7.1f} s")
     waiting = "waiting for the reading/validating thread"
     if spent["writers"] > 1:

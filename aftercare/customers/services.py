@@ -21,9 +21,12 @@ def customer_numbers_allocate(*, store_id: int, count: int = 1) -> list[str]:
     with transaction.atomic():
         Store.objects.filter(pk=store_id).update(next_customer_number=F("next_customer_number") + count)
         store = Store.objects.only("code", "customer_number_prefix", "next_customer_number").get(pk=store_id)
-    first = store.next_customer_number - count
-    prefix = store.customer_number_prefix or store.code
-    return [f"{prefix}{n:07d}" for n in range(first, first + count)]
+    return _customer_numbers(store.customer_number_prefix or store.code, store.next_customer_number, count)
+
+
+def _customer_numbers(prefix: str, after: int, count: int) -> list[str]:
+    """The `count` numbers before the counter value `after` (the store's prefix + 7 digits)."""
+    return [f"{prefix}{n:07d}" for n in range(after - count, after)]
 
 
 def customer_numbers_reserve(*, store_id: int, count: int, using) -> list[str]:
@@ -39,8 +42,7 @@ def customer_numbers_reserve(*, store_id: int, count: int, using) -> list[str]:
             [count, store_id],
         )
         after, prefix, code = cur.fetchone()
-    first = after - count
-    return [f"{prefix or code}{n:07d}" for n in range(first, first + count)]
+    return _customer_numbers(prefix or code, after, count)
 
 
 _CUSTOMER_FIELDS = (

@@ -250,18 +250,17 @@ def _written_in_parallel(
         if writer is None:
             if language:
                 translation.activate(language)
-            numbering = connections.create_connection(DEFAULT_DB_ALIAS)
+            local.numbering = connections.create_connection(DEFAULT_DB_ALIAS)
             writer = local.writer = ChunkWriter(
-                spec, store, columns, key_header, numbers=partial(customer_numbers_reserve, using=numbering),
+                spec, store, columns, key_header, numbers=partial(customer_numbers_reserve, using=local.numbering),
                 growth=growth,
             )
         return _write_rows(writer, rows, dry_run, key_header)
 
     def close() -> None:
         connection.close()
-        writer = getattr(local, "writer", None)
-        if writer is not None:
-            writer.numbers.keywords["using"].close()
+        if numbering := getattr(local, "numbering", None):
+            numbering.close()
 
     pools = [ThreadPoolExecutor(1, thread_name_prefix=f"dms-writer-{i}") for i in range(writers)]
     try:
