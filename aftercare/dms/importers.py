@@ -242,6 +242,7 @@ class RowValidator:
     def _blocks(self) -> Iterator[list[tuple[int, list, str]]]:
         """The file's non-empty rows as (row number, cells, row hash), a few thousand at a time."""
         block = []
+        size = PRECHECK_BLOCK if self.precheck is not None and self.key_plan is not None else 256
         indexes = [index for _name, index, *_rest in self.plan]
         layout = self.layout
         md5 = hashlib.md5
@@ -256,7 +257,7 @@ class RowValidator:
                 for i in indexes
             )
             block.append((row_no, cells, md5((layout + "\x1f" + text).encode(), usedforsecurity=False).hexdigest()))
-            if len(block) >= PRECHECK_BLOCK:
+            if len(block) >= size:
                 yield block
                 block = []
         if block:
@@ -638,7 +639,7 @@ class ChunkWriter:
                 "SELECT x.vin, x.row_no, x.ckey, x.plate, x.brand, x.model, x.delivery_date, x.ev_date, v.id, "
                 f"CASE WHEN {fill} THEN TRUE ELSE FALSE END FROM "
                 + self._firsts("veh_first", "vin, row_no, ckey, plate, brand, model, delivery_date, ev_date",
-                               "PARTITION BY vin ORDER BY ev_date, row_no", "vin IS NOT NULL", ranked)
+                               "PARTITION BY vin ORDER BY ev_date, row_no", "vin IS NOT NULL", ranked, "vin")
                 + self.lookup("v", "{V}", "v.vin = x.vin", "v.id, v.store_id, v.plate, v.brand, v.model, "
                               "v.delivery_date"),
                 [S] if cond else [],
@@ -662,17 +663,21 @@ class ChunkWriter:
             "INSERT INTO dms_cust (ckey, row_no, name, mobile, code, vin, c_hash, id) "
             "SELECT x.ckey, x.row_no, x.name, x.mobile, x.code, x.vin, x.c_hash, COALESCE(" + ", ".join(lookups)
             + ") FROM " + self._firsts("cust_first", "ckey, row_no, name, mobile, customer_code AS code, vin, c_hash",
-                                       "PARTITION BY ckey ORDER BY row_no", "TRUE", ranked) + vehicle,
+                                       "PARTITION BY ckey ORDER BY row_no", "TRUE", ranked, "mobile, name")
+            + vehicle,
             [S] * len(lookups),
         )
 
-    def _firsts(self, flag: str, cols: str, window: str, where: str, ranked: bool) -> str:
-        """The stage rows flagged by `_flag_firsts`, or (when rows were dropped since) ranked again in SQL."""
+    def _firsts(self, flag: str, cols: str, window: str, where: str, ranked: bool, order: str) -> str:
+        """The stage rows flagged by `_flag_firsts`, or (when rows were dropped since) ranked again in SQL.
+
+        In `order`, the key the lookups probe: neighbouring probes then hit the same index pages.
+        """
         if ranked:
-            return f"(SELECT {cols} FROM dms_stage WHERE {flag}) x"
+            return f"(SELECT {cols} FROM dms_stage WHERE {flag} ORDER BY {order}) x"
         return (
             f"(SELECT * FROM (SELECT {cols}, ROW_NUMBER() OVER ({window}) AS rk FROM dms_stage WHERE {where}) y "
-            "WHERE rk = 1) x"
+            f"WHERE rk = 1 ORDER BY {order}) x"
         )
 
     # --- vehicles ------------------------------------------------------------------------------
