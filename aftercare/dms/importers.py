@@ -277,7 +277,7 @@ class RowValidator:
                 key = parse(raw)
             except ValidationError:
                 continue
-            if key is not None and len(key) <= max_length:
+            if key is not None and (not max_length or len(key) <= max_length):
                 keyed.append((row_no, key, row_hash))
         if not keyed:
             return {}

@@ -4,7 +4,7 @@ import pytest
 from django.db import IntegrityError, OperationalError, connection
 from psycopg.errors import DeadlockDetected
 
-from aftercare.customers.models import Customer, Ownership, RepairOrder, Vehicle
+from aftercare.customers.models import Customer, InsurancePolicy, Ownership, RepairOrder, Vehicle
 from aftercare.dms import importers, services
 from aftercare.dms.importers import ChunkWriter
 from aftercare.dms.services import import_file
@@ -181,3 +181,23 @@ def test_it_counts_stored_unchanged_rows_without_validating_them(tmp_path, store
     assert counts(batch) == (0, 1, 59, 1)
     assert batch.row_errors.get().row == 62
     assert str(RepairOrder.objects.get(ro_number="RO00010").amount) == "999.50"
+
+
+def test_it_counts_stored_unchanged_policies_without_validating_them(tmp_path, store_a, settings, monkeypatch):
+    settings.IMPORT_WRITERS = 2
+    header = ["保单号", "VIN", "客户姓名", "联系电话", "保险公司", "起保日期", "到期日期", "保费", "投保类型"]
+    policies = [[f"PDAA{n:03d}", vin(n % 7), f"客户{n % 7}", f"1380000{n % 7:04d}", "平安", "2024-06-01",
+                 "2025-05-31", "3000", "续保"] for n in range(25)]
+    path = write_csv(tmp_path / "p.csv", header, policies)
+    first = import_file(actor=None, store=store_a, kind="policies", path=path, chunk_size=10)
+    assert counts(first) == (25, 0, 0, 0)
+    validated = []
+    validate = importers.RowValidator.validate
+    monkeypatch.setattr(importers.RowValidator, "validate",
+                        lambda self, row_no, cells, row_hash: validated.append(row_no)
+                        or validate(self, row_no, cells, row_hash))
+    policies[3][7] = "3100"  # file row 5: a new premium
+    batch = import_file(actor=None, store=store_a, kind="policies",
+                        path=write_csv(tmp_path / "q.csv", header, policies), chunk_size=10)
+    assert counts(batch) == (0, 1, 24, 0) and validated == [5]
+    assert InsurancePolicy.objects.get(policy_number="PDAA003").premium == 3100
