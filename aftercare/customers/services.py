@@ -3,8 +3,7 @@
 import datetime as dt
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -16,33 +15,21 @@ from . import validators as v
 from .models import Customer, Ownership, Vehicle
 
 
-def customer_numbers_allocate(*, store_id: int, count: int = 1) -> list[str]:
-    """Reserve `count` consecutive customer numbers of a store (row-locked counter)."""
-    with transaction.atomic():
-        Store.objects.filter(pk=store_id).update(next_customer_number=F("next_customer_number") + count)
-        store = Store.objects.only("code", "customer_number_prefix", "next_customer_number").get(pk=store_id)
-    return _customer_numbers(store.customer_number_prefix or store.code, store.next_customer_number, count)
+def customer_numbers_allocate(*, store_id: int, count: int = 1, using=None) -> list[str]:
+    """Reserve `count` consecutive customer numbers of a store (one UPDATE … RETURNING of its counter row).
 
-
-def _customer_numbers(prefix: str, after: int, count: int) -> list[str]:
-    """The `count` numbers before the counter value `after` (the store's prefix + 7 digits)."""
-    return [f"{prefix}{n:07d}" for n in range(after - count, after)]
-
-
-def customer_numbers_reserve(*, store_id: int, count: int, using) -> list[str]:
-    """Reserve `count` consecutive customer numbers in their own transaction on the connection `using`.
-
-    For parallel import writers (see `dms.services`): the store's counter row is not held until their
-    chunk commits, so they never wait for each other. Numbers of a chunk that is rolled back are skipped.
+    On this connection the counter row stays locked until the caller's transaction ends. The DMS
+    import's parallel writers pass a connection of their own (`using`, autocommit): the row is not held
+    until their chunk commits, so they never wait for each other, and a rolled-back chunk's numbers are skipped.
     """
-    with using.cursor() as cur:
+    with (using or connection).cursor() as cur:
         cur.execute(
             f"UPDATE {Store._meta.db_table} SET next_customer_number = next_customer_number + %s WHERE id = %s "
             "RETURNING next_customer_number, customer_number_prefix, code",
             [count, store_id],
         )
         after, prefix, code = cur.fetchone()
-    return _customer_numbers(prefix or code, after, count)
+    return [f"{prefix or code}{n:07d}" for n in range(after - count, after)]
 
 
 _CUSTOMER_FIELDS = (

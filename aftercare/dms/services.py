@@ -27,7 +27,7 @@ from aftercare.complaints.services import repeat_repairs_detect
 from aftercare.core.choices import AuditAction
 from aftercare.core.services import audit_event_record
 from aftercare.customers.models import InsurancePolicy, RepairOrder
-from aftercare.customers.services import customer_numbers_reserve
+from aftercare.customers.services import customer_numbers_allocate
 from aftercare.followups.services import followup_tasks_for_import
 from aftercare.org.models import Store
 
@@ -239,7 +239,7 @@ def _written_in_parallel(
     Part i of every chunk goes to thread i, so a customer key always meets the same writer; the next
     chunk starts when every part of this one is committed (as with one writer, a chunk sees the
     files the chunks before it made). Each thread has its own `ChunkWriter` and connection and
-    reserves customer numbers on one more (`customer_numbers_reserve`). The reader reads on meanwhile.
+    reserves customer numbers on one more (`customer_numbers_allocate(using=…)`). The reader reads on meanwhile.
     """
     language = translation.get_language()
     local = threading.local()
@@ -252,7 +252,7 @@ def _written_in_parallel(
                 translation.activate(language)
             local.numbering = connections.create_connection(DEFAULT_DB_ALIAS)
             writer = local.writer = ChunkWriter(
-                spec, store, columns, key_header, numbers=partial(customer_numbers_reserve, using=local.numbering),
+                spec, store, columns, key_header, numbers=partial(customer_numbers_allocate, using=local.numbering),
                 growth=growth,
             )
         return _write_rows(writer, rows, dry_run, key_header)
