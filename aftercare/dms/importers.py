@@ -669,7 +669,7 @@ class ChunkWriter:
         )
 
     def _firsts(self, flag: str, cols: str, window: str, where: str, ranked: bool, order: str) -> str:
-        """The stage rows flagged by `_flag_firsts`, or (when rows were dropped since) ranked again in SQL.
+        """The stage rows flagged by `flag_firsts`, or (when rows were dropped since) ranked again in SQL.
 
         In `order`, the key the lookups probe: neighbouring probes then hit the same index pages.
         """

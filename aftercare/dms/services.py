@@ -102,7 +102,7 @@ def _fail(batch: ImportBatch, message: str) -> None:
 
 
 def import_batch_run(
-    *, batch: ImportBatch, path=None, progress: Progress | None = None, chunk_size: int = CHUNK_SIZE
+    *, batch: ImportBatch, path=None, progress: Progress | None = None, chunk_size: int | None = None
 ) -> ImportBatch:
     """Import the batch's file. Each chunk is its own transaction: a later failure keeps earlier chunks.
 
@@ -110,6 +110,7 @@ def import_batch_run(
     A dry run validates and writes every chunk, then rolls it back: only the batch and its
     row errors are kept.
     """
+    chunk_size = chunk_size or CHUNK_SIZE
     spec = KINDS[batch.kind]
     store = Store.objects.get(pk=batch.store_id)
     path = path or batch.file.path
@@ -399,7 +400,7 @@ def _pipelined(items: Iterator, depth: int = 1) -> Iterator:
 
 def import_file(
     *, actor, store: Store, kind: str, path, dry_run: bool = False, progress: Progress | None = None,
-    chunk_size: int = CHUNK_SIZE,
+    chunk_size: int | None = None,
 ) -> ImportBatch:
     """Import a file from disk (the management command): create the batch and run it here."""
     batch = import_batch_create(actor=actor, store=store, kind=kind, filename=str(path), dry_run=dry_run)

@@ -1,12 +1,16 @@
 """Parallel chunk writers (PostgreSQL): the same files as one writer, whatever the timing."""
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, OperationalError, connection
+from django.test import override_settings
+from django.urls import reverse
 from psycopg.errors import DeadlockDetected
 
 from aftercare.customers.models import Customer, InsurancePolicy, Ownership, RepairOrder, Vehicle
 from aftercare.dms import importers, services
 from aftercare.dms.importers import ChunkWriter
+from aftercare.dms.models import ImportBatch
 from aftercare.dms.services import import_file
 from aftercare.followups.models import FollowupTask
 
@@ -201,3 +205,22 @@ def test_it_counts_stored_unchanged_policies_without_validating_them(tmp_path, s
                         path=write_csv(tmp_path / "q.csv", header, policies), chunk_size=10)
     assert counts(batch) == (0, 1, 24, 0) and validated == [5]
     assert InsurancePolicy.objects.get(policy_number="PDAA003").premium == 3100
+
+
+@override_settings(TASKS={"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}})
+def test_it_writes_an_uploaded_file_with_two_writers_on_the_worker(client, importer, store_a, tmp_path, settings,
+                                                                   monkeypatch, spy):
+    settings.IMPORT_WRITERS = 2
+    monkeypatch.setattr(services, "SYNC_MAX_BYTES", 0)  # every upload goes to the task worker
+    monkeypatch.setattr(services, "CHUNK_SIZE", 10)
+    client.force_login(importer)
+    path = write_csv(tmp_path / "ro.csv", RO_HEADER, rows())
+    upload = SimpleUploadedFile("ro.csv", path.read_bytes(), content_type="text/csv")
+    response = client.post(reverse("dms:index"), {"store": store_a.pk, "kind": "repair_orders", "file": upload})
+    batch = ImportBatch.objects.get()
+    assert response.status_code == 302 and response.url == reverse("dms:detail", args=[batch.pk])
+    assert spy["writers"] == [2] and spy["parallel"] == 2
+    assert batch.status == "done" and counts(batch) == (60, 0, 0, 0) and batch.processed_rows == 60
+    assert RepairOrder.objects.filter(store=store_a).count() == 60 and Customer.objects.count() == 20
+    page = client.get(reverse("dms:detail", args=[batch.pk])).content.decode()
+    assert 'data-count="created">60<' in page
