@@ -28,6 +28,8 @@ def clean_text(value) -> str:
     """NFKC (full-width → half-width), strip, collapse inner spaces."""
     if value is None:
         return ""
+    if type(value) is str and value.isalnum() and (value.isascii() or unicodedata.is_normalized("NFKC", value)):
+        return value  # the common case (a name, a code, a word): nothing to change, found without copying
     text = unicodedata.normalize("NFKC", str(value))
     return " ".join(text.split())
 

@@ -6,6 +6,7 @@ path; anything else goes through `aftercare.customers.validators`, which also wo
 """
 
 import datetime as dt
+import operator
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -60,8 +61,12 @@ _VALID_VINS: dict[str, str] = {}  # VINs recur (several orders per car): remembe
 _VALID_VINS_MAX = 50_000
 
 
+_VIN_BYTES = bytes.maketrans(bytes("".join(_VIN_VALUES), "ascii"), bytes(_VIN_VALUES.values()))
+
+
 def _vin_check(vin: str) -> bool:
-    total = sum(_VIN_VALUES[c] * w for c, w in zip(vin, _VIN_WEIGHTS, strict=True)) % 11
+    """The check digit of a VIN of 17 valid characters (`_VIN`) is right."""
+    total = sum(map(operator.mul, vin.encode("ascii").translate(_VIN_BYTES), _VIN_WEIGHTS)) % 11
     return vin[8] == ("X" if total == 10 else str(total))
 
 

@@ -11,7 +11,7 @@ customers are created, ownerships opened, then the kind's rows are updated where
 import hashlib
 import operator
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
@@ -124,16 +124,24 @@ class ChunkResult:
     errors: list[RowError] = field(default_factory=list)
 
 
-def stage_columns_for(spec: KindSpec) -> tuple[str, ...]:
-    """The staging columns a kind fills, in tuple order."""
+def stage_columns_for(spec: KindSpec, mapped: Iterable[str] | None = None) -> tuple[str, ...]:
+    """The staging columns a kind fills, in tuple order: with `mapped`, only those of the file's columns.
+
+    A column the file lacks is not staged at all (its staging column stays NULL, which every statement
+    reads as "no value"); fewer columns make the tuples smaller and the staging COPY cheaper.
+    """
     names = {f.name for f in spec.fields}
+    if mapped is not None:
+        names &= set(mapped)
     if names & DATETIME_FIELDS:
         names.add("ev_date")
     if spec.kind == ImportKind.POLICIES:
         names.add("ev_date")
     if spec.kind == ImportKind.DELIVERIES:
         names.add("delivery_date")  # the delivery date of the vehicle file
-    names |= {"row_no", "row_hash", "ckey", "c_hash"}
+    names |= {"row_no", "row_hash", "ckey"}
+    if spec.kind == ImportKind.CUSTOMERS:
+        names.add("c_hash")
     return tuple(name for name, _type in STAGE_COLUMNS if name in names)
 
 
@@ -170,6 +178,30 @@ def flag_firsts(rows: list[tuple], columns: tuple[str, ...]) -> list[tuple]:
     return [row[:width] + (v, c) for row, v, c in zip(rows, veh, cust, strict=True)]
 
 
+_MISSING = object()
+
+
+def memoized(parse: Callable, size: int = 512) -> Callable:
+    """`parse`, remembering the results of its first `size` distinct text values.
+
+    Most DMS columns repeat a few values (brand, model, repair kind, advisor, yes/no); their parsers
+    then run once per value, not once per row. A value the parser refuses is not remembered.
+    """
+    cache: dict[str, object] = {}
+
+    def parse_memo(raw):
+        if type(raw) is not str:
+            return parse(raw)
+        value = cache.get(raw, _MISSING)
+        if value is _MISSING:
+            value = parse(raw)
+            if len(cache) < size:
+                cache[raw] = value
+        return value
+
+    return parse_memo
+
+
 def part_of(ckey: str, parts: int) -> int:
     """The part (parallel writer) of a customer key: the same for the whole import."""
     return hash(ckey) % parts
@@ -181,9 +213,9 @@ class RowValidator:
     def __init__(self, table: Table, spec: KindSpec):
         self.table = table
         self.spec = spec
-        self.columns = stage_columns_for(spec)
+        self.columns = stage_columns_for(spec, table.mapping)
         self.plan = [
-            (f.name, table.mapping[f.name], f.parse, f.max_length, self.header(f.name))
+            (f.name, table.mapping[f.name], memoized(f.parse), f.max_length, self.header(f.name))
             for f in spec.fields
             if f.name in table.mapping
         ]
@@ -246,16 +278,24 @@ class RowValidator:
         indexes = [index for _name, index, *_rest in self.plan]
         layout = self.layout
         md5 = hashlib.md5
+        text_cells = self.table.text_cells
+        need = max(indexes, default=-1) + 1
+        picked = operator.itemgetter(*indexes) if len(indexes) > 1 else lambda cells: (cells[indexes[0]],)
         for row_no, cells in self.table.rows:
-            if not any(c is not None and c != "" and (type(c) is not str or c.strip()) for c in cells):
-                continue
+            width = len(cells)
+            if text_cells and indexes and width >= need:  # a CSV row as wide as the header: all of it in C
+                if not "".join(cells).strip():
+                    continue
+                text = "\x1f".join(picked(cells))
+            else:
+                if not any(c is not None and c != "" and (type(c) is not str or c.strip()) for c in cells):
+                    continue
+                text = "\x1f".join(
+                    "" if (c := cells[i] if i < width else None) is None else c if type(c) is str else cell_text(c)
+                    for i in indexes
+                )
             # the row hash covers the file's cells as they are (every mapped column, led by the layout): equal
             # hashes mean equal values, and an unchanged row can be recognised before it is validated
-            width = len(cells)
-            text = "\x1f".join(
-                "" if (c := cells[i] if i < width else None) is None else c if type(c) is str else cell_text(c)
-                for i in indexes
-            )
             block.append((row_no, cells, md5((layout + "\x1f" + text).encode(), usedforsecurity=False).hexdigest()))
             if len(block) >= size:
                 yield block
@@ -566,6 +606,12 @@ class ChunkWriter:
             f"same {self._type('boolean')})",
         ]
         if self.pg:
+            # room for the work tables in memory (8 MB by default: a chunk's tables spill to disk); it can only be
+            # set before the session's first temporary table, so a session that has one keeps its setting
+            self.cur.execute(
+                "DO $$ BEGIN PERFORM set_config('temp_buffers', '64MB', false); "
+                "EXCEPTION WHEN OTHERS THEN NULL; END $$"
+            )
             self.cur.execute("; ".join(
                 s.replace("CREATE TEMP TABLE", "CREATE TEMP TABLE IF NOT EXISTS") + " ON COMMIT DELETE ROWS"
                 for s in statements

@@ -66,6 +66,8 @@ class Table:
     rows: Iterator[tuple[int, list]]
     total_estimate: int = 0
     _closers: list = field(default_factory=list)
+    # every cell is a str (CSV); XLSX cells may also be None, numbers or dates
+    text_cells: bool = False
 
     def close(self) -> None:
         for closer in self._closers:
@@ -179,6 +181,7 @@ def _open_csv(path, encoding: str, lookup: dict[str, str]) -> Table:
         rows=rows,
         total_estimate=total,
         _closers=[fh.close],
+        text_cells=True,
     )
 
 

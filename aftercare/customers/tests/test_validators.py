@@ -1,4 +1,5 @@
 import datetime as dt
+import unicodedata
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -94,3 +95,9 @@ def test_it_parses_money_and_integers():
         v.parse_decimal("-5")
     with pytest.raises(ValidationError):
         v.parse_int("twelve")
+
+
+@given(st.text() | st.sampled_from(["王伟", "ＡＢＣ１２３", "RO0001", "ｶ", "①", "A\u0301", "张 三", "ﬁ"]))
+def test_it_cleans_text_as_nfkc_with_collapsed_spaces(text):
+    # clean_text returns a plain word unchanged without normalising it; the result must not differ
+    assert v.clean_text(text) == " ".join(unicodedata.normalize("NFKC", text).split())

@@ -93,6 +93,27 @@ def test_it_updates_rows_whose_content_changed(tmp_path, store_a):
     assert RepairOrder.objects.get(ro_number="RO00001").amount == Decimal("999.00")
 
 
+def test_it_keeps_stored_values_of_columns_a_later_file_does_not_have(tmp_path, store_a):
+    # a column missing from the file is not staged at all: it must read as "no value", never as "blank it"
+    run(write_csv(tmp_path / "a.csv", RO_HEADER, [ro_row(n) for n in range(3)]), store_a)
+    narrow = [i for i, h in enumerate(RO_HEADER) if h not in ("金额", "服务顾问", "车牌号")]
+    rows = [[ro_row(n, km=str(20000 + n))[i] for i in narrow] for n in range(3)]
+    batch = run(write_csv(tmp_path / "b.csv", [RO_HEADER[i] for i in narrow], rows), store_a)
+    assert counts(batch) == (0, 3, 0, 0)
+    ro = RepairOrder.objects.get(ro_number="RO00001")
+    assert (ro.mileage, ro.amount, ro.service_advisor) == (20001, Decimal("101.50"), "李顾问")
+    assert ro.vehicle.plate == "粤B00001"
+    customer_rows = [["K001", "张三", "13800000001", "广州市天河区", "1980/5/1", "私人", vin(7), "粤B10001", "英朗",
+                      "2023-06-01"]]
+    run(write_csv(tmp_path / "c.csv", CUSTOMER_HEADER, customer_rows), store_a, kind="customers")
+    batch = run(write_csv(tmp_path / "d.csv", ["客户编号", "客户姓名", "手机"], [["K001", "张三", "13800000002"]]),
+                store_a, kind="customers")
+    assert counts(batch) == (0, 1, 0, 0)
+    zhang = Customer.objects.get(dms_code="K001")
+    assert (zhang.mobile, zhang.address, zhang.birthday) == ("+8613800000002", "广州市天河区", dt.date(1980, 5, 1))
+    assert zhang.ownerships.get().vehicle.vin == vin(7)
+
+
 def test_it_counts_a_changed_customer_or_vehicle_column_as_a_changed_order(tmp_path, store_a):
     run(write_csv(tmp_path / "a.csv", RO_HEADER, [ro_row(n) for n in range(3)]), store_a)
     changed = [ro_row(0), ro_row(1, mobile="13900000009"), ro_row(2, plate="粤B99999")]
