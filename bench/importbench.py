@@ -100,6 +100,48 @@ def _drop_database(url: str, name: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
 
 
+def server_cpu_meter(url: str):
+    """A function returning the CPU seconds the PostgreSQL server has used so far (postmaster, backends and
+    background processes, including exited ones), or None when the server does not run on this machine."""
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        backend = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+    try:
+        postmaster = int(_proc_stat(backend)[1])
+    except (OSError, IndexError, ValueError):
+        return lambda: None
+    ticks = os.sysconf("SC_CLK_TCK")
+
+    def seconds() -> float | None:
+        total = 0
+        for name in os.listdir("/proc"):
+            if not name.isdigit():
+                continue
+            try:
+                stat = _proc_stat(int(name))
+            except OSError:
+                continue
+            if int(name) == postmaster:  # its own time and that of the children it has reaped
+                total += sum(int(x) for x in stat[11:15])
+            elif int(stat[1]) == postmaster:
+                total += int(stat[11]) + int(stat[12])
+        return total / ticks
+
+    return seconds
+
+
+def _proc_stat(pid: int) -> list[str]:
+    """/proc/PID/stat after the command name: [1] ppid, [11] utime, [12] stime, [13] cutime, [14] cstime."""
+    with open(f"/proc/{pid}/stat") as fh:
+        return fh.read().rsplit(")", 1)[1].split()
+
+
+def _cpu_delta(meter, before: float | None) -> float | None:
+    after = meter()
+    return None if before is None or after is None else after - before
+
+
 # The CSV's own columns; `create_indexes` adds the repair-order table's unique keys and indexes, VIN standing in
 # for the vehicle foreign key and the mobile for the customer foreign key.
 COPY_TABLE = """
@@ -139,8 +181,8 @@ def create_indexes(conn, table: str, rename: dict[str, str]) -> list[str]:
     return made
 
 
-def time_copy(url: str, path: Path) -> float:
-    """COPY the CSV into a table with the repair-order table's unique key and indexes."""
+def time_copy(url: str, path: Path, meter) -> tuple[float, float | None]:
+    """COPY the CSV into a table with the repair-order table's unique key and indexes: (seconds, server CPU s)."""
     import psycopg
 
     with psycopg.connect(url) as conn:
@@ -151,6 +193,7 @@ def time_copy(url: str, path: Path) -> float:
         conn.commit()
         cols = "ro_number, vin, plate, brand, model, name, mobile, settled_at, kind, amount, mileage, " \
                "service_advisor, booked, fault"
+        cpu = meter()
         started = time.perf_counter()
         with conn.cursor() as cur, open(path, "rb") as fh:
             cur.execute("SET TIME ZONE 'Asia/Shanghai'")
@@ -159,9 +202,10 @@ def time_copy(url: str, path: Path) -> float:
                     copy.write(block)
         conn.commit()
         elapsed = time.perf_counter() - started
+        cpu = _cpu_delta(meter, cpu)
         conn.execute("DROP TABLE bench_copy")
         conn.commit()
-    return elapsed
+    return elapsed, cpu
 
 
 # The repair-order table itself: its three foreign keys (deferred, as Django declares them) to the store, vehicle
@@ -181,7 +225,7 @@ CREATE TABLE bench_copy_fk (
 """
 
 
-def time_copy_fk(url: str, workdir: Path, rows: int) -> float:
+def time_copy_fk(url: str, workdir: Path, rows: int, meter) -> tuple[float, float | None]:
     """COPY the rows, with vehicle and customer ids, into a table shaped like the repair-order table with its
     foreign keys. The referenced vehicles and customers (one per vehicle) are created first in a second
     store, untimed, and removed afterwards (then VACUUM), so that the import runs against the same tables."""
@@ -216,6 +260,7 @@ def time_copy_fk(url: str, workdir: Path, rows: int) -> float:
         write_fk_csv(path, rows, first[0], first[1])
         cols = "ro_number, vehicle_id, customer_id, settled_at, kind, amount, mileage, service_advisor, booked, " \
                "fault_description"
+        cpu = meter()
         started = time.perf_counter()
         with conn.cursor() as cur, open(path, "rb") as fh:
             cur.execute("SET TIME ZONE 'Asia/Shanghai'")
@@ -224,6 +269,7 @@ def time_copy_fk(url: str, workdir: Path, rows: int) -> float:
                     copy.write(block)
         conn.commit()  # the deferred foreign-key checks run here
         elapsed = time.perf_counter() - started
+        cpu = _cpu_delta(meter, cpu)
         conn.execute("DROP TABLE bench_copy_fk")
         conn.execute("DELETE FROM customers_customer WHERE store_id = %s", [store])
         conn.execute("DELETE FROM customers_vehicle WHERE store_id = %s", [store])
@@ -232,7 +278,7 @@ def time_copy_fk(url: str, workdir: Path, rows: int) -> float:
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE customers_vehicle")
         conn.execute("VACUUM ANALYZE customers_customer")
-    return elapsed
+    return elapsed, cpu
 
 
 def time_breakdown(env: dict, path: Path, chunk_size: int | None, explain: int) -> float:
@@ -247,17 +293,22 @@ def time_breakdown(env: dict, path: Path, chunk_size: int | None, explain: int) 
     return time.perf_counter() - started
 
 
-def time_import(env: dict, path: Path, chunk_size: int | None) -> tuple[float, int, str]:
-    """Run `manage.py import_dms` in a child process: (seconds, the child's peak RSS in bytes, summary line)."""
+def time_import(
+    env: dict, path: Path, chunk_size: int | None, meter
+) -> tuple[float, int, str, float, float | None]:
+    """Run `manage.py import_dms` in a child process: (seconds, the child's peak RSS in bytes, summary line,
+    the child's CPU seconds, the server's CPU seconds)."""
     cmd = [sys.executable, str(ROOT / "manage.py"), "import_dms", "--store", "BENCH", "--kind", "repair_orders",
            str(path), "--no-progress"]
     if chunk_size:
         cmd += ["--chunk-size", str(chunk_size)]
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        cpu = meter()
         started = time.perf_counter()
         proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=err, cwd=ROOT)
         _pid, status, usage = os.wait4(proc.pid, 0)
         elapsed = time.perf_counter() - started
+        cpu = _cpu_delta(meter, cpu)
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
@@ -265,7 +316,7 @@ def time_import(env: dict, path: Path, chunk_size: int | None) -> tuple[float, i
             sys.stderr.write(err.read().decode(errors="replace"))
             raise SystemExit(f"import_dms failed with exit code {proc.returncode}")
         summary = out.read().decode().strip().splitlines()[-1]
-    return elapsed, usage.ru_maxrss * 1024, summary
+    return elapsed, usage.ru_maxrss * 1024, summary, usage.ru_utime + usage.ru_stime, cpu
 
 
 def run(args) -> int:
@@ -298,8 +349,9 @@ def run(args) -> int:
         size_mb = path.stat().st_size / 1e6
         print(f"wrote {args.rows:,} rows ({size_mb:,.1f} MB) in {time.perf_counter() - t0:.1f} s: {path}")
         print(f"load average before the runs: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
-        copy_s = time_copy(bench_url, path)
-        copy_fk_s = time_copy_fk(bench_url, workdir, args.rows)
+        meter = server_cpu_meter(bench_url)
+        copy_s, copy_cpu = time_copy(bench_url, path, meter)
+        copy_fk_s, copy_fk_cpu = time_copy_fk(bench_url, workdir, args.rows, meter)
         rows = args.rows
         print(f"raw COPY (the limit): {copy_s:.1f} s, {rows / copy_s:,.0f} rows/s; "
               f"COPY with the foreign keys: {copy_fk_s:.1f} s, {rows / copy_fk_s:,.0f} rows/s")
@@ -310,20 +362,26 @@ def run(args) -> int:
                 print(f"  {rows / secs:,.0f} rows/s, {copy_s / secs:.0%} of raw COPY, "
                       f"{copy_fk_s / secs:.0%} of COPY with foreign keys (child process incl. Django start-up)")
             return 0
-        ours_s, rss, summary = time_import(env, path, args.chunk_size)
-        again_s, rss2, summary2 = time_import(env, path, args.chunk_size)
+        ours_s, rss, summary, ours_cpu, ours_server = time_import(env, path, args.chunk_size, meter)
+        again_s, rss2, summary2, again_cpu, again_server = time_import(env, path, args.chunk_size, meter)
         table = [
-            ("raw COPY (same rows, same unique key + indexes)", copy_s, None, ""),
-            ("COPY into the order table's shape with its 3 FKs", copy_fk_s, None, ""),
-            ("import_dms, first import", ours_s, rss, summary),
-            ("import_dms, same file again", again_s, rss2, summary2),
+            ("raw COPY (same rows, same unique key + indexes)", copy_s, None, "", None, copy_cpu),
+            ("COPY into the order table's shape with its 3 FKs", copy_fk_s, None, "", None, copy_fk_cpu),
+            ("import_dms, first import", ours_s, rss, summary, ours_cpu, ours_server),
+            ("import_dms, same file again", again_s, rss2, summary2, again_cpu, again_server),
         ]
         print()
-        print(f"{'run':<50} {'seconds':>8} {'rows/s':>10} {'vs COPY':>8} {'vs FK COPY':>10} {'peak RSS':>9}  result")
-        for name, secs, peak, result in table:
+        # CPU: seconds of CPU used by the import's own process (client) and by the PostgreSQL server (all its
+        # processes; "-" when the server runs on another machine). Their sum over the wall clock is how many of
+        # the machine's cores the run kept busy.
+        print(f"{'run':<50} {'seconds':>8} {'rows/s':>10} {'vs COPY':>8} {'vs FK COPY':>10} {'peak RSS':>9} "
+              f"{'CPU client':>10} {'CPU server':>10}  result")
+        for name, secs, peak, result, client, server in table:
             peak_text = f"{peak / 2**20:,.0f} MB" if peak else "-"
+            client_text = f"{client:.1f} s" if client is not None else "-"
+            server_text = f"{server:.1f} s" if server is not None else "-"
             print(f"{name:<50} {secs:>8.1f} {rows / secs:>10,.0f} {copy_s / secs:>8.0%} {copy_fk_s / secs:>10.0%} "
-                  f"{peak_text:>9}  {result}")
+                  f"{peak_text:>9} {client_text:>10} {server_text:>10}  {result}")
         ok = ours_s <= copy_s / 0.4 and rss < 300 * 2**20
         print(f"load average after the runs: {os.getloadavg()[0]:.1f}")
         print()
