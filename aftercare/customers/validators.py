@@ -19,7 +19,7 @@ _SEPARATORS = re.compile(r"[\s\-()（）]")
 
 # Plates: province abbreviation + letter + 5 chars (ordinary) or 6 (new energy, 8 total).
 PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼使领"
-_PLATE = re.compile(
+PLATE = re.compile(
     rf"^[{PROVINCES}][A-HJ-NP-Z](?:[A-HJ-NP-Z0-9]{{4}}[A-HJ-NP-Z0-9挂学警港澳]|[DFA-HJK][A-HJ-NP-Z0-9]{{5}}|[A-HJ-NP-Z0-9]{{5}}[DF])$"
 )
 
@@ -87,7 +87,7 @@ def normalize_plate(value) -> str:
     plate = clean_text(value).replace(" ", "").replace("·", "").replace("-", "").upper()
     if not plate:
         return ""
-    if not _PLATE.match(plate):
+    if not PLATE.match(plate):
         raise ValidationError(_("Not a China licence plate: %(value)s"), params={"value": value})
     return plate
 

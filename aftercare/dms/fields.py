@@ -42,7 +42,7 @@ def p_text(value):
     return text or None
 
 
-_MOBILE = re.compile(r"1[3-9]\d{9}")
+_MOBILE = re.compile(r"1[3-9]\d{9}", re.ASCII)  # ASCII: full-width digits go the slow way
 
 
 def p_mobile(value):
@@ -91,10 +91,12 @@ def p_vin(value):
 
 
 def p_plate(value):
+    if type(value) is str and v.PLATE.fullmatch(value):  # already as stored: upper case, no spaces or dots
+        return value
     return v.normalize_plate(value if type(value) is str else cell_text(value)) or None
 
 
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 
 
 def p_date(value):
@@ -114,7 +116,7 @@ def p_date(value):
     return day.isoformat()
 
 
-_ISO_DATETIME = re.compile(r"((\d{4})-(\d{2})-(\d{2}))(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?")
+_ISO_DATETIME = re.compile(r"((\d{4})-(\d{2})-(\d{2}))(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?", re.ASCII)
 
 
 def p_datetime(value):
@@ -140,7 +142,14 @@ def p_datetime(value):
 BUSINESS_TZ_IS_CHINA = settings.BUSINESS_TIME_ZONE in {"Asia/Shanghai", "Asia/Chongqing", "PRC", "Asia/Harbin"}
 
 
+# amounts as DMS exports write them, which `validators.parse_decimal` would return unchanged but for the cents
+_PLAIN_MONEY = re.compile(r"(?:0|[1-9][0-9]{0,9})(\.[0-9]{0,2})?")
+_CENTS = (".00", "00", "0", "")  # by the length of the decimal part, dot included
+
+
 def p_money(value):
+    if type(value) is str and (m := _PLAIN_MONEY.fullmatch(value)):
+        return value + _CENTS[len(m[1] or "")]
     number = v.parse_decimal(value if type(value) is str else cell_text(value))
     if number is None:
         return None

@@ -232,6 +232,27 @@ class RowValidator:
         self.precheck = None
         key = KEY_FIELD[spec.kind] if spec.kind in PRECHECK_KINDS else None
         self.key_plan = next((p for p in self.plan if p[0] == key), None)
+        self.parsers_chosen = False
+
+    def choose_parsers(self, block: list[tuple[int, list, str]]) -> None:
+        """Keep the memo (`memoized`) only on columns whose values repeat in a sample of the first rows.
+
+        A column of mostly distinct values (order numbers, VINs, times, amounts) gains nothing from it and
+        pays a lookup per cell, so it is parsed directly. Only the speed depends on this choice.
+        """
+        self.parsers_chosen = True
+        if len(block) < 64:
+            return
+        direct = {f.name: f.parse for f in self.spec.fields}
+        plan = []
+        for name, index, parse, max_length, header in self.plan:
+            distinct = len({cells[index] if index < len(cells) else None for _row_no, cells, _hash in block})
+            if distinct * 2 > len(block):
+                parse = direct[name]
+            plan.append((name, index, parse, max_length, header))
+        self.plan = plan
+        if self.key_plan is not None:
+            self.key_plan = next(p for p in plan if p[0] == self.key_plan[0])
 
     def header(self, name: str) -> str:
         index = self.table.mapping.get(name)
@@ -330,6 +351,8 @@ class RowValidator:
         rejected = read = unchanged = 0
         seen = self.seen
         for block in self._blocks():
+            if not self.parsers_chosen:
+                self.choose_parsers(block)
             same = self._stored_same(block)
             for row_no, cells, row_hash in block:
                 read += 1

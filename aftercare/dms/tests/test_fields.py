@@ -4,6 +4,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from vininfo import Vin
 
+from aftercare.customers import validators
 from aftercare.dms import fields
 from aftercare.dms.importers import memoized
 
@@ -36,3 +37,49 @@ def test_it_parses_a_repeated_value_once_and_never_remembers_a_refused_one():
     # a typed XLSX cell is parsed every time (1, 1.0 and True are equal keys: never remembered)
     assert [parse_memo(1), parse_memo(True)] == [2, 2]
     assert calls[-2:] == [1, True]
+
+
+def _slow(parse, value):
+    """What `parse` returns (or the error it raises) when the value goes the slow way, through validators."""
+    try:
+        return parse(value)
+    except ValidationError as exc:
+        return ("error", exc.messages)
+
+
+@given(st.from_regex(r"[0-9０-９]{1,12}(\.[0-9]{0,3})?|-?[0-9 ,]{0,6}(\.[0-9]{0,2})?", fullmatch=True))
+def test_it_reads_amounts_as_the_validators_do(text):
+    def slow(value):
+        number = validators.parse_decimal(value)
+        if number is not None and number > fields.MAX_MONEY:
+            raise ValidationError("too large")
+        return None if number is None else str(number)
+
+    expected = _slow(slow, text)
+    got = _slow(fields.p_money, text)
+    if isinstance(expected, tuple):
+        assert isinstance(got, tuple)
+    else:
+        assert got == expected
+
+
+PLATE_CHARS = "ABCDEFGHJKLMNPQRSTUVWXYZ0123456789IO挂学警港澳 ·-abc"
+
+
+@given(st.sampled_from(validators.PROVINCES), st.text(alphabet=PLATE_CHARS, min_size=5, max_size=8))
+def test_it_reads_plates_as_the_validators_do(province, rest):
+    text = province + rest
+    expected = _slow(lambda value: validators.normalize_plate(value) or None, text)
+    assert _slow(fields.p_plate, text) == expected
+
+
+@given(st.from_regex(r"1[3-9][0-9０-９]{9}", fullmatch=True))
+def test_it_reads_mobiles_as_the_validators_do(text):
+    assert _slow(fields.p_mobile, text) == _slow(lambda value: validators.normalize_mobile(value) or None, text)
+
+
+def test_it_normalises_full_width_digits_on_the_fast_paths():
+    assert fields.p_mobile("１３８１２３４５６７８") == "+8613812345678"
+    assert fields.p_datetime("２０２４-03-05 10:00") == ("2024-03-05 02:00:00", "2024-03-05")
+    assert fields.p_date("２０２４-03-05") == "2024-03-05"
+    assert fields.p_money("１２００.５") == "1200.50"

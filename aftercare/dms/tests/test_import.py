@@ -180,9 +180,14 @@ def test_it_normalises_serial_dates_slash_dates_and_full_width_digits(tmp_path, 
         ro_row(1, settled="45356", mobile="１３８ １２３４ ０００１", amount="￥１,２００.５"),
         ro_row(2, settled="2024/3/5", km="１２０００", kind="首保"),
         ro_row(3, settled="  2024年3月5日 ", plate=" 粤b 00000 ", name="  客户0 "),
+        # full-width digits in the shapes the fast paths take (no spaces, ISO date-time, plain amount)
+        ro_row(4, settled="２０２４-03-05 10:00", mobile="139１２３４０００２", amount="１２００.５", name="客户4"),
     ]
     batch = run(write_csv(tmp_path / "n.csv", RO_HEADER, rows), store_a)
-    assert counts(batch) == (3, 0, 0, 0)
+    assert counts(batch) == (4, 0, 0, 0)
+    four = RepairOrder.objects.get(ro_number="RO00004")
+    assert four.customer.mobile == "+8613912340002" and four.amount == Decimal("1200.50")
+    assert four.settled_at == dt.datetime(2024, 3, 5, 2, 0, tzinfo=dt.UTC)
     one, two, three = (RepairOrder.objects.get(ro_number=f"RO0000{n}") for n in (1, 2, 3))
     assert one.settled_at.astimezone(dt.timezone(dt.timedelta(hours=8))).date() == dt.date(2024, 3, 5)
     assert one.customer.mobile == "+8613812340001" and one.amount == Decimal("1200.50")
