@@ -16,8 +16,9 @@ from aftercare.customers.models import (
 )
 from aftercare.customers.selectors import mileage_reading_list
 from aftercare.dms import importers
+from aftercare.dms.fields import KINDS
 from aftercare.dms.models import ImportBatch
-from aftercare.dms.readers import ImportFileError
+from aftercare.dms.readers import ImportFileError, open_table
 from aftercare.dms.services import import_file
 from aftercare.testing import factories as f
 
@@ -387,3 +388,25 @@ def test_it_reads_utf16_tab_separated_exports(tmp_path, store_a):
     path = write_csv(tmp_path / "u16.txt", RO_HEADER, [ro_row(1), ro_row(2)], encoding="utf-16", delimiter="\t")
     batch = run(path, store_a)
     assert batch.encoding == "utf-16" and counts(batch) == (2, 0, 0, 0)
+
+
+def test_it_parses_distinct_columns_directly_and_still_reports_their_bad_cells(tmp_path, store_a):
+    # 300 rows: the first block is big enough to judge which columns repeat (RowValidator.choose_parsers)
+    rows = [ro_row(n, plate=f"粤B{n:05d}", vin=vin(n)) for n in range(300)]
+    rows[250] = ro_row(250, plate="粤B 00250", vin=vin(250), amount="１２０.５")  # not as stored: the slow way
+    rows[260] = ro_row(260, plate="XYZ", vin=vin(260), amount="abc")
+    path = write_csv(tmp_path / "many.csv", RO_HEADER, rows)
+    spec = KINDS["repair_orders"]
+    with open_table(path, spec.aliases) as table:
+        validator = importers.RowValidator(table, spec)
+        list(validator.chunks(1000))
+        parsers = {name: parse for name, _index, parse, _max, _header in validator.plan}
+    fields = {f.name: f.parse for f in spec.fields}
+    assert parsers["ro_number"] is fields["ro_number"] and parsers["amount"] is fields["amount"]
+    assert parsers["ro_kind"] is not fields["ro_kind"]  # one value in every row: remembered
+
+    batch = run(path, store_a)
+    assert counts(batch) == (299, 0, 0, 1)
+    assert sorted(e.column for e in batch.row_errors.filter(row=262)) == ["车牌号", "金额"]
+    order = RepairOrder.objects.get(ro_number="RO00250")
+    assert order.vehicle.plate == "粤B00250" and order.amount == Decimal("120.50")
