@@ -1,6 +1,6 @@
 import pytest
 from django.core.exceptions import ValidationError
-from hypothesis import given
+from hypothesis import assume, example, given
 from hypothesis import strategies as st
 from vininfo import Vin
 
@@ -11,9 +11,23 @@ from aftercare.dms.importers import memoized
 VIN_CHARS = "ABCDEFGHJKLMNPRSTUVWXYZ0123456789"
 
 
+def uses_check_digit(vin: str) -> bool:
+    """vininfo's view: a maker that does not use SAE check digits (Ford Australia, 6FP…) never verifies."""
+    return getattr(Vin(vin).assembler, "uses_sae_checkdigit", True)
+
+
 @given(st.text(alphabet=VIN_CHARS, min_size=17, max_size=17))
+@example("6FP00000000000000")  # Ford Australia: excluded, as below
 def test_it_computes_the_vin_check_digit_as_vininfo_does(vin):
+    assume(uses_check_digit(vin))
     assert fields._vin_check(vin) == Vin(vin).verify_checksum(check_year=False)
+
+
+def test_it_never_accepts_a_vin_of_a_maker_without_check_digits():
+    # p_vin's own check digit is used only once the validators have accepted a VIN of that maker (WMI)
+    for digit in "0123456789X":
+        with pytest.raises(ValidationError):
+            fields.p_vin("6FPAAAAJ" + digit + "GAB12345")
 
 
 def test_it_parses_a_repeated_value_once_and_never_remembers_a_refused_one():
