@@ -53,8 +53,8 @@ def test_it_parses_a_repeated_value_once_and_never_remembers_a_refused_one():
     assert calls[-2:] == [1, True]
 
 
-def _slow(parse, value):
-    """What `parse` returns (or the error it raises) when the value goes the slow way, through validators."""
+def _outcome(parse, value):
+    """What `parse` returns for `value`, or ("error", messages) when it refuses it."""
     try:
         return parse(value)
     except ValidationError as exc:
@@ -69,8 +69,8 @@ def test_it_reads_amounts_as_the_validators_do(text):
             raise ValidationError("too large")
         return None if number is None else str(number)
 
-    expected = _slow(slow, text)
-    got = _slow(fields.p_money, text)
+    expected = _outcome(slow, text)
+    got = _outcome(fields.p_money, text)
     if isinstance(expected, tuple):
         assert isinstance(got, tuple)
     else:
@@ -83,13 +83,13 @@ PLATE_CHARS = "ABCDEFGHJKLMNPQRSTUVWXYZ0123456789IO挂学警港澳 ·-abc"
 @given(st.sampled_from(validators.PROVINCES), st.text(alphabet=PLATE_CHARS, min_size=5, max_size=8))
 def test_it_reads_plates_as_the_validators_do(province, rest):
     text = province + rest
-    expected = _slow(lambda value: validators.normalize_plate(value) or None, text)
-    assert _slow(fields.p_plate, text) == expected
+    expected = _outcome(lambda value: validators.normalize_plate(value) or None, text)
+    assert _outcome(fields.p_plate, text) == expected
 
 
 @given(st.from_regex(r"1[3-9][0-9０-９]{9}", fullmatch=True))
 def test_it_reads_mobiles_as_the_validators_do(text):
-    assert _slow(fields.p_mobile, text) == _slow(lambda value: validators.normalize_mobile(value) or None, text)
+    assert _outcome(fields.p_mobile, text) == _outcome(lambda value: validators.normalize_mobile(value) or None, text)
 
 
 def test_it_normalises_full_width_digits_on_the_fast_paths():

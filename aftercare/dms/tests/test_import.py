@@ -390,12 +390,18 @@ def test_it_reads_utf16_tab_separated_exports(tmp_path, store_a):
     assert batch.encoding == "utf-16" and counts(batch) == (2, 0, 0, 0)
 
 
-def test_it_parses_distinct_columns_directly_and_still_reports_their_bad_cells(tmp_path, store_a):
+@pytest.mark.parametrize("suffix", ["csv", "xlsx"])
+def test_it_parses_distinct_columns_directly_and_still_reports_their_bad_cells(tmp_path, store_a, suffix):
     # 300 rows: the first block is big enough to judge which columns repeat (RowValidator.choose_parsers)
     rows = [ro_row(n, plate=f"粤B{n:05d}", vin=vin(n)) for n in range(300)]
     rows[250] = ro_row(250, plate="粤B 00250", vin=vin(250), amount="１２０.５")  # not as stored: the slow way
     rows[260] = ro_row(260, plate="XYZ", vin=vin(260), amount="abc")
-    path = write_csv(tmp_path / "many.csv", RO_HEADER, rows)
+    if suffix == "csv":
+        path = write_csv(tmp_path / "many.csv", RO_HEADER, rows)
+    else:  # typed cells, as Excel keeps them: amounts and mileage as numbers
+        typed = [[*row[:8], float(row[8]) if row[8][0].isascii() and row[8][0].isdigit() else row[8], int(row[9]),
+                  *row[10:]] for row in rows]
+        path = write_xlsx(tmp_path / "many.xlsx", RO_HEADER, typed)
     spec = KINDS["repair_orders"]
     with open_table(path, spec.aliases) as table:
         validator = importers.RowValidator(table, spec)
@@ -410,3 +416,4 @@ def test_it_parses_distinct_columns_directly_and_still_reports_their_bad_cells(t
     assert sorted(e.column for e in batch.row_errors.filter(row=262)) == ["车牌号", "金额"]
     order = RepairOrder.objects.get(ro_number="RO00250")
     assert order.vehicle.plate == "粤B00250" and order.amount == Decimal("120.50")
+    assert RepairOrder.objects.get(ro_number="RO00007").amount == Decimal("107.50")
