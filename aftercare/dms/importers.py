@@ -114,6 +114,9 @@ class Chunk:
     unchanged: int = 0
     # with `chunks(parts=N)`: the rows split by customer key, each part flagged on its own (else empty)
     parts: list[list[tuple]] = field(default_factory=list)
+    # with `RowValidator.news_known`: the row numbers whose key is stored (with other values); every other row
+    # of the chunk is new to the store. None: not known (no row may skip the writer's search for stored rows)
+    stored: set[int] | None = None
 
 
 @dataclass
@@ -228,8 +231,11 @@ class RowValidator:
         self.layout = "|".join(f.name for f in spec.fields if f.name in table.mapping)
         self.template = dict.fromkeys(name for name, _type in STAGE_COLUMNS)
         self.getter = operator.itemgetter(*self.columns)
-        # `precheck(keys, row_hashes)` → the (key, row hash) pairs stored so (see `dms.services`); None: no asking
+        # `precheck(keys)` → {key: stored row hash} of those stored in the store (see `dms.services`); None: no asking
         self.precheck = None
+        # True: every row whose key `precheck` does not find (or every row, without `precheck`) is new to the store,
+        # and each chunk says which are stored (`Chunk.stored`) so that the writer may copy the new ones directly
+        self.news_known = False
         key = KEY_FIELD[spec.kind] if spec.kind in PRECHECK_KINDS else None
         self.key_plan = next((p for p in self.plan if p[0] == key), None)
         self.parsers_chosen = False
@@ -324,10 +330,11 @@ class RowValidator:
         if block:
             yield block
 
-    def _stored_same(self, block: list[tuple[int, list, str]]) -> dict[int, str]:
-        """{row number: key} of the block's rows stored with the same row hash (asked of `precheck`)."""
+    def _stored_same(self, block: list[tuple[int, list, str]]) -> tuple[dict[int, str], set[int]]:
+        """({row number: key} of the block's rows stored with the same row hash, {row numbers of rows whose key is
+        stored with another row hash}), asked of `precheck`."""
         if self.precheck is None or self.key_plan is None:
-            return {}
+            return {}, set()
         _name, index, parse, max_length, _header = self.key_plan
         keyed = []
         for row_no, cells, row_hash in block:
@@ -341,19 +348,30 @@ class RowValidator:
             if key is not None and (not max_length or len(key) <= max_length):
                 keyed.append((row_no, key, row_hash))
         if not keyed:
-            return {}
-        stored = self.precheck([k for _r, k, _h in keyed], [h for _r, _k, h in keyed])
-        return {row_no: key for row_no, key, row_hash in keyed if (key, row_hash) in stored}
+            return {}, set()
+        stored = self.precheck([k for _r, k, _h in keyed])
+        same, other = {}, set()
+        for row_no, key, row_hash in keyed:
+            stored_hash = stored.get(key)
+            if stored_hash == row_hash:
+                same[row_no] = key
+            elif stored_hash is not None:
+                other.add(row_no)
+        return same, other
 
     def _chunks(self, size: int) -> Iterator[Chunk]:
         rows: list[tuple] = []
         errors: list[RowError] = []
         rejected = read = unchanged = 0
         seen = self.seen
+        news_known = self.news_known and (self.precheck is None or self.key_plan is not None)
+        stored: set[int] = set()
         for block in self._blocks():
             if not self.parsers_chosen:
                 self.choose_parsers(block)
-            same = self._stored_same(block)
+            same, other = self._stored_same(block)
+            if news_known:
+                stored |= other
             for row_no, cells, row_hash in block:
                 read += 1
                 if same and (key := same.get(row_no)) is not None and hash(key) not in seen:
@@ -368,10 +386,11 @@ class RowValidator:
                     else:
                         rows.append(staged)
                 if read >= size:
-                    yield Chunk(rows, errors, rejected, read, unchanged)
+                    yield Chunk(rows, errors, rejected, read, unchanged, stored=stored if news_known else None)
                     rows, errors, rejected, read, unchanged = [], [], 0, 0, 0
+                    stored = set(other)  # the rest of this block may be in the next chunk (a superset is harmless)
         if read:
-            yield Chunk(rows, errors, rejected, read, unchanged)
+            yield Chunk(rows, errors, rejected, read, unchanged, stored=stored if news_known else None)
 
     def validate(self, row_no: int, cells: list, row_hash: str):
         """(staged tuple, None) or (None, [(column, reason), ...]). The hot loop of the import."""
@@ -461,6 +480,58 @@ class TableGrowth:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
+class KnownVehicles:
+    """Per import: the vehicles its chunks have written, so that later rows of them need no search in SQL.
+
+    VIN → (fingerprint of the customer key the vehicle came with, vehicle id, customer id), packed in one int
+    and keyed by the VIN read as a base-36 number (exact: two VINs never share a key). A later row of the
+    same VIN and customer key is a repair order of a vehicle and customer that are stored, owned and
+    complete (`ChunkWriter._remember`): it is copied straight into the order table with these ids. Only
+    vehicles that the file can no longer change are remembered, and at most `limit` of them (~140 bytes
+    each: 300,000 ≈ 40 MB), so memory stays bounded whatever the file.
+
+    The customer key is compared by a 64-bit fingerprint (its `hash()`, stable within the process): a
+    wrong match needs two different customer keys of the same VIN to collide.
+    """
+
+    ID_BITS = 40
+    ID_MASK = (1 << ID_BITS) - 1
+
+    def __init__(self, limit: int = 300_000):
+        self.limit = limit
+        self.map: dict[int, int] = {}
+        self.lock = threading.Lock()
+
+    @staticmethod
+    def key(vin: str) -> int | None:
+        try:
+            return int(vin, 36)
+        except (TypeError, ValueError):
+            return None
+
+    def ids(self, vin: str, ckey: str) -> tuple[int, int] | None:
+        """(vehicle id, customer id) of a remembered VIN with this customer key, else None."""
+        packed = self.map.get(self.key(vin))
+        if packed is None or packed >> (2 * self.ID_BITS) != hash(ckey) & 0xFFFFFFFFFFFFFFFF:
+            return None
+        return (packed >> self.ID_BITS) & self.ID_MASK, packed & self.ID_MASK
+
+    def add(self, entries: list[tuple[str, str, int, int]]) -> None:
+        """Remember (VIN, customer key, vehicle id, customer id) after their chunk committed; the first one stays."""
+        with self.lock:
+            known = self.map
+            room = self.limit - len(known)
+            for vin, ckey, vehicle_id, customer_id in entries:
+                if room <= 0:
+                    return
+                key = self.key(vin)
+                if key is None or key in known or vehicle_id > self.ID_MASK or customer_id > self.ID_MASK:
+                    continue
+                fingerprint = hash(ckey) & 0xFFFFFFFFFFFFFFFF
+                known[key] = (fingerprint << (2 * self.ID_BITS)) | (vehicle_id << self.ID_BITS) | customer_id
+                room -= 1
+
+
 class ChunkWriter:
     """Writes one chunk of staged tuples with set-based SQL (mostly the same statements on PostgreSQL and SQLite).
 
@@ -483,9 +554,14 @@ class ChunkWriter:
     }
 
     def __init__(self, spec: KindSpec, store, columns: tuple[str, ...], key_header: str = "", *,
-                 numbers=customer_numbers_allocate, growth: "TableGrowth | None" = None):
+                 numbers=customer_numbers_allocate, growth: "TableGrowth | None" = None,
+                 known: KnownVehicles | None = None):
         """`numbers(store_id=, count=)` reserves customer numbers; parallel writers (other parts of the same
-        chunk, other connections: no VIN and no customer key in two parts) share one `growth`."""
+        chunk, other connections: no VIN and no customer key in two parts) share one `growth` and one `known`
+        (repair orders on PostgreSQL: rows of vehicles written before are copied directly, see `write`)."""
+        self.known = known if connection.vendor == "postgresql" and spec.kind == ImportKind.REPAIR_ORDERS else None
+        self.pending: list[tuple[str, str, int, int]] = []
+        self.at = {name: i for i, name in enumerate(columns)}
         self.numbers = numbers
         self.spec = spec
         self.kind = spec.kind
@@ -538,39 +614,127 @@ class ChunkWriter:
         return "INTEGER" if sql_type in ("integer", "bigint", "boolean") else "TEXT"
 
     # --- the chunk ---------------------------------------------------------------------------
-    def write(self, rows: list[tuple]) -> ChunkResult:
-        """Write staged rows carrying the `flag_firsts` columns."""
+    def write(self, rows: list[tuple], stored: set[int] | None = None) -> ChunkResult:
+        """Write staged rows carrying the `flag_firsts` columns.
+
+        With `stored` (the row numbers among them whose key is stored; every other row is new) and `known`,
+        the new rows of vehicles an earlier chunk wrote are copied straight into the order table
+        (`_copy_known`); the rest go through the staging table. After the transaction commits, `remember`
+        adds this chunk's vehicles to `known`.
+        """
         now = timezone.now()
         self.now = now if self.pg else now.replace(tzinfo=None).isoformat(sep=" ")
         self.today = timezone.localdate(now).isoformat()
-        result = ChunkResult()
+        self.pending = []
+        direct: list[tuple] = []
+        if self.known is not None and stored is not None and self.known.map:
+            rows, direct = self._split_known(rows, stored)
         with connection.cursor() as cur:
             self.cur = cur
             if self.pg:
                 # a bulk session: the chunk's commit need not wait for the WAL flush (a crash loses at most
                 # the last chunks, which a re-import writes again); constraints and triggers stay on
                 cur.execute("SET LOCAL synchronous_commit = off")
-            self._create_tables()
-            self._load(rows)
-            staged = len(rows) - self._reject_foreign_keys(result)
-            seen = same = 0
-            if self.kind in self.TARGETS:
-                seen, same = self._skip_unchanged()
-            if staged - same:
-                self._collect_keys(ranked=not same)
-                self._customers()
-                if self.has_vin:
-                    self._vehicles()
-                    self._ownerships()
-                getattr(self, f"_target_{self.kind}")(result, known_new=not seen)
-            result.unchanged = staged - result.created - result.updated
+            result = self._write_staged(rows) if rows else ChunkResult()
+            if direct:
+                copied = self._copy_known(direct)
+                result.created += copied
+                self._grew("R", copied)
             if self.pg:
                 self._refresh_statistics()
-            if not self.pg:
-                for table in ("dms_stage", "dms_veh", "dms_cust", "dms_seen"):
-                    cur.execute(f"DROP TABLE {table}")
-            elif connection.savepoint_ids:  # inside a caller's transaction: no commit will empty them
-                cur.execute("DELETE FROM dms_stage; DELETE FROM dms_veh; DELETE FROM dms_cust; DELETE FROM dms_seen")
+        return result
+
+    def remember(self) -> None:
+        """After the chunk's transaction committed: its vehicles join `known` (see `write`)."""
+        if self.known is not None and self.pending:
+            self.known.add(self.pending)
+        self.pending = []
+
+    def _split_known(self, rows: list[tuple], stored: set[int]) -> tuple[list[tuple], list[tuple]]:
+        """(rows to stage, flagged again; (row, vehicle id, customer id) of the new rows of known vehicles)."""
+        vin_at, ckey_at = self.at["vin"], self.at["ckey"]
+        ids = self.known.ids
+        staged, direct = [], []
+        for row in rows:
+            found = ids(row[vin_at], row[ckey_at]) if row[0] not in stored else None
+            if found is None:
+                staged.append(row)
+            else:
+                direct.append((row, *found))
+        if direct and staged:
+            staged = flag_firsts(staged, self.columns)
+        return staged, direct
+
+    def _copy_known(self, direct: list[tuple]) -> int:
+        """COPY new repair orders whose vehicle and customer ids are known into the order table (as
+        `_target_repair_orders` would insert them: empty optional cells take the same defaults)."""
+        at = self.at
+
+        def pick(name: str, default):
+            index = at.get(name)
+            if index is None:
+                return lambda row: default
+            return lambda row: default if (value := row[index]) is None else value
+
+        amount, mileage, advisor = pick("amount", "0"), pick("mileage", None), pick("service_advisor", "")
+        booked, fault = pick("booked", False), pick("fault", "")
+        ro_at, settled_at, kind_at, hash_at = at["ro_number"], at["settled_at"], at["ro_kind"], at["row_hash"]
+        store, now = str(self.store_id), self.now.isoformat()
+        columns = (
+            "store_id, ro_number, vehicle_id, customer_id, settled_at, kind, amount, mileage, service_advisor, "
+            "booked, fault_description, row_hash, created_at, updated_at"
+        )
+        # the database's errors as Django's (IntegrityError: `_write_rows_once` writes the rows again, searched)
+        statement = f"COPY {self.t['R']} ({columns}) FROM STDIN"
+        with connection.wrap_database_errors, self.cur.cursor.copy(statement) as copy:
+            write_row = copy.write_row
+            for row, vehicle_id, customer_id in direct:
+                write_row((
+                    store, row[ro_at], vehicle_id, customer_id, row[settled_at] + "+00", row[kind_at], amount(row),
+                    mileage(row), advisor(row), booked(row), fault(row), row[hash_at], now, now,
+                ))
+        return len(direct)
+
+    def _remember(self) -> None:
+        """The chunk's (VIN, customer key, vehicle id, customer id) whose vehicle the file can no longer change:
+        owned, and with every vehicle column of the file filled (or of another store: not filled from here)."""
+        blank = [f"v.{c} = ''" for c in ("plate", "brand", "model") if c in self.columns]
+        if "delivery_date" in self.columns:
+            blank.append("v.delivery_date IS NULL")
+        complete = f"(v.store_id <> %s OR NOT ({' OR '.join(blank)}))" if blank else "TRUE"
+        self.cur.execute(
+            ("SELECT s.vin, s.ckey, vv.id, k.id FROM (SELECT DISTINCT vin, ckey FROM dms_stage) s "
+             "JOIN dms_veh vv ON vv.vin = s.vin JOIN dms_cust k ON k.ckey = s.ckey JOIN {V} v ON v.id = vv.id "
+             "WHERE " + complete).format(**self.t),
+            [self.store_id] if blank else [],
+        )
+        self.pending = self.cur.fetchall()
+
+    def _write_staged(self, rows: list[tuple]) -> ChunkResult:
+        """The staging path: load, skip the unchanged, find or create vehicles and customers, upsert the kind."""
+        result = ChunkResult()
+        cur = self.cur
+        self._create_tables()
+        self._load(rows)
+        staged = len(rows) - self._reject_foreign_keys(result)
+        seen = same = 0
+        if self.kind in self.TARGETS:
+            seen, same = self._skip_unchanged()
+        if staged - same:
+            self._collect_keys(ranked=not same)
+            self._customers()
+            if self.has_vin:
+                self._vehicles()
+                self._ownerships()
+            getattr(self, f"_target_{self.kind}")(result, known_new=not seen)
+            if self.known is not None:
+                self._remember()
+        result.unchanged = staged - result.created - result.updated
+        if not self.pg:
+            for table in ("dms_stage", "dms_veh", "dms_cust", "dms_seen"):
+                cur.execute(f"DROP TABLE {table}")
+        elif connection.savepoint_ids:  # inside a caller's transaction: no commit will empty them
+            cur.execute("DELETE FROM dms_stage; DELETE FROM dms_veh; DELETE FROM dms_cust; DELETE FROM dms_seen")
         return result
 
     def _grew(self, table: str, rows: int) -> None:

@@ -38,6 +38,7 @@ from .importers import (
     Chunk,
     ChunkResult,
     ChunkWriter,
+    KnownVehicles,
     RowError,
     RowValidator,
     TableGrowth,
@@ -54,6 +55,8 @@ except ImportError:  # SQLite only
 CHUNK_SIZE = int(getattr(settings, "IMPORT_CHUNK_SIZE", 20_000))
 MAX_STORED_ERRORS = int(getattr(settings, "IMPORT_MAX_STORED_ERRORS", 50_000))
 SYNC_MAX_BYTES = int(getattr(settings, "IMPORT_SYNC_MAX_BYTES", 1_000_000))
+# Vehicles an import remembers to copy their later repair orders directly (`KnownVehicles`; ~140 bytes each).
+KNOWN_VEHICLES_MAX = int(getattr(settings, "IMPORT_KNOWN_VEHICLES_MAX", 300_000))
 # While the reader thread runs, the GIL is handed over every 0.5 ms instead of every 5 ms (see `_pipelined`).
 PIPELINE_SWITCH_INTERVAL = 0.0005
 
@@ -138,6 +141,8 @@ def import_batch_run(
         try:
             if writers > 1:
                 validator.precheck = _stored_rows_precheck(spec.kind, store)
+                # repair orders: the new rows of vehicles written by earlier chunks are copied directly
+                validator.news_known = spec.kind == ImportKind.REPAIR_ORDERS
                 written = _written_in_parallel(
                     validator.chunks(chunk_size, parts=writers), spec, store, validator.columns, key_header,
                     batch.dry_run, writers,
@@ -207,9 +212,9 @@ def _writer_count(batch: ImportBatch, chunk_size: int) -> int:
     return writers
 
 
-def _stored_rows_precheck(kind: str, store: Store) -> Callable[[list[str], list[str]], set] | None:
-    """For a big import into a store that has rows of `kind`: ask which rows are stored unchanged before
-    they are validated (`RowValidator.precheck`), on the reading thread's own connection.
+def _stored_rows_precheck(kind: str, store: Store) -> Callable[[list[str]], dict[str, str]] | None:
+    """For a big import into a store that has rows of `kind`: ask which rows are stored, and with which row hash,
+    before they are validated (`RowValidator.precheck`), on the reading thread's own connection.
 
     Same file again: a stored row with the same row hash is counted and skipped (most of a daily
     export); the writers' own comparison still decides for the rest. None when nothing can match.
@@ -219,14 +224,14 @@ def _stored_rows_precheck(kind: str, store: Store) -> Callable[[list[str], list[
         return None
     key = KEY_FIELD[kind]
     sql = (
-        f"SELECT s.k, s.h FROM unnest(%s::text[], %s::text[]) AS s(k, h) JOIN {model._meta.db_table} r "
-        f"ON r.store_id = %s AND r.{key} = s.k AND r.row_hash = s.h"
+        f"SELECT s.k, r.row_hash FROM unnest(%s::text[]) AS s(k) JOIN {model._meta.db_table} r "
+        f"ON r.store_id = %s AND r.{key} = s.k"
     )
 
-    def precheck(keys: list[str], hashes: list[str]) -> set[tuple[str, str]]:
+    def precheck(keys: list[str]) -> dict[str, str]:
         with connection.cursor() as cur:
-            cur.execute(sql, [keys, hashes, store.pk])
-            return set(cur.fetchall())
+            cur.execute(sql, [keys, store.pk])
+            return dict(cur.fetchall())
 
     return precheck
 
@@ -245,8 +250,9 @@ def _written_in_parallel(
     language = translation.get_language()
     local = threading.local()
     growth = TableGrowth()
+    known = None if dry_run else KnownVehicles(KNOWN_VEHICLES_MAX)
 
-    def write(rows: list[tuple]) -> ChunkResult:
+    def write(rows: list[tuple], stored: set[int] | None) -> ChunkResult:
         writer = getattr(local, "writer", None)
         if writer is None:
             if language:
@@ -254,9 +260,9 @@ def _written_in_parallel(
             local.numbering = connections.create_connection(DEFAULT_DB_ALIAS)
             writer = local.writer = ChunkWriter(
                 spec, store, columns, key_header, numbers=partial(customer_numbers_allocate, using=local.numbering),
-                growth=growth,
+                growth=growth, known=known,
             )
-        return _write_rows(writer, rows, dry_run, key_header)
+        return _write_rows(writer, rows, dry_run, key_header, stored)
 
     def close() -> None:
         connection.close()
@@ -268,7 +274,9 @@ def _written_in_parallel(
         for chunk in _pipelined(chunks):
             # a chunk that could not be split (see `RowValidator.chunks`) goes whole to the first writer
             parts = chunk.parts or [chunk.rows]
-            futures = [pool.submit(write, part) for pool, part in zip(pools[: len(parts)], parts, strict=True)]
+            futures = [
+                pool.submit(write, part, chunk.stored) for pool, part in zip(pools[: len(parts)], parts, strict=True)
+            ]
             results = [future.result() for future in futures]
             yield chunk, ChunkResult(
                 created=sum(r.created for r in results),
@@ -282,30 +290,41 @@ def _written_in_parallel(
             pool.shutdown(wait=True)
 
 
-def _write_rows(writer: ChunkWriter, rows: list[tuple], dry_run: bool, key_header: str) -> ChunkResult:
+def _write_rows(
+    writer: ChunkWriter, rows: list[tuple], dry_run: bool, key_header: str, stored: set[int] | None = None
+) -> ChunkResult:
     """`_write_rows_once`, again (up to 3 times) when PostgreSQL broke a deadlock between parallel writers."""
     for attempt in range(3):
         try:
-            return _write_rows_once(writer, rows, dry_run, key_header)
+            return _write_rows_once(writer, rows, dry_run, key_header, stored)
         except OperationalError as exc:
             if attempt == 2 or not isinstance(exc.__cause__, (DeadlockDetected, SerializationFailure)):
                 raise
     raise AssertionError("unreachable")
 
 
-def _write_rows_once(writer: ChunkWriter, rows: list[tuple], dry_run: bool, key_header: str) -> ChunkResult:
-    """Write rows in one transaction; if the database refuses one, split and retry to isolate the bad row."""
+def _write_rows_once(
+    writer: ChunkWriter, rows: list[tuple], dry_run: bool, key_header: str, stored: set[int] | None = None
+) -> ChunkResult:
+    """Write rows in one transaction; if the database refuses one, split and retry to isolate the bad row.
+
+    With `stored` (rows may be copied directly, see `ChunkWriter.write`) a refusal is first retried without it:
+    a row that another import stored meanwhile is then found and updated, not refused.
+    """
     if not rows:
         return ChunkResult()
     try:
         with transaction.atomic():
-            result = writer.write(rows)
+            result = writer.write(rows, stored)
             if dry_run:
                 transaction.set_rollback(True)
             else:  # follow-up calls for the new events, in the same transaction as the rows
                 followup_tasks_for_import(store_id=writer.store_id, kind=writer.kind)
+        writer.remember()
         return result
     except (IntegrityError, DataError) as exc:
+        if stored is not None:
+            return _write_rows(writer, rows, dry_run, key_header)
         if len(rows) == 1:
             reason = _("The database refused this row: %(error)s") % {"error": str(exc).splitlines()[0][:200]}
             return ChunkResult(errors=[RowError(rows[0][0], key_header, reason)])
