@@ -13,10 +13,9 @@ import threading
 import time
 from collections import defaultdict
 
-STEPS = ("_split_known", "_create_tables", "_load", "_skip_unchanged", "_collect_keys", "_customers", "_vehicles",
+STEPS = ("_create_tables", "_load", "_skip_unchanged", "_collect_keys", "_customers", "_vehicles",
          "_ownerships", "_target_repair_orders", "_remember", "_copy_known")
 LABELS = {
-    "_split_known": "split off the rows of known vehicles (Python)",
     "_create_tables": "create the work tables (once per connection)",
     "_load": "COPY the chunk into the staging table",
     "_skip_unchanged": "find stored orders, drop unchanged rows (one join)",
@@ -63,20 +62,20 @@ def main(argv=None) -> int:
         setattr(importers.ChunkWriter, name, timed(name, getattr(importers.ChunkWriter, name)))
     copy_known = importers.ChunkWriter._copy_known
 
-    def counted_copy_known(self, direct):
-        state["direct"] = state.get("direct", 0) + len(direct)
-        return copy_known(self, direct)
+    def counted_copy_known(self, rows):
+        state["direct"] = state.get("direct", 0) + len(rows)
+        return copy_known(self, rows)
 
     importers.ChunkWriter._copy_known = counted_copy_known
     write = importers.ChunkWriter.write
 
     mine = threading.local()  # each writer thread's own write time (parallel writers share `spent`)
 
-    def counted_write(self, rows, stored=None):
+    def counted_write(self, rows, direct=None):
         state["chunk"] += 1
         t0 = time.perf_counter()
         try:
-            return write(self, rows, stored)
+            return write(self, rows, direct)
         finally:
             took = time.perf_counter() - t0
             spent["write"] += took

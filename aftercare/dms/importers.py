@@ -9,6 +9,7 @@ customers are created, ownerships opened, then the kind's rows are updated where
 """
 
 import hashlib
+import itertools
 import operator
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -117,6 +118,9 @@ class Chunk:
     # with `RowValidator.news_known`: the row numbers whose key is stored (with other values); every other row
     # of the chunk is new to the store. None: not known (no row may skip the writer's search for stored rows)
     stored: set[int] | None = None
+    # with `RowValidator.known`: per part (or [whole chunk]) the new orders of known vehicles and customers,
+    # as (their staged rows, their rows for the order table), kept out of `rows` / `parts`; else empty
+    direct: list[tuple[list[tuple], list[tuple]]] = field(default_factory=list)
 
 
 @dataclass
@@ -236,6 +240,10 @@ class RowValidator:
         # True: every row whose key `precheck` does not find (or every row, without `precheck`) is new to the store,
         # and each chunk says which are stored (`Chunk.stored`) so that the writer may copy the new ones directly
         self.news_known = False
+        # repair orders: the vehicles earlier chunks wrote (shared with the writers) and the store's id; with both,
+        # `chunks` sorts the new orders of known vehicles into `Chunk.direct` (see `use_known`)
+        self.known: KnownVehicles | None = None
+        self.store_id: int | None = None
         key = KEY_FIELD[spec.kind] if spec.kind in PRECHECK_KINDS else None
         self.key_plan = next((p for p in self.plan if p[0] == key), None)
         self.parsers_chosen = False
@@ -269,12 +277,18 @@ class RowValidator:
     def missing_required(self) -> list[str]:
         return [self.spec.field(name).label for name in self.spec.required if name not in self.table.mapping]
 
+    def use_known(self, known: "KnownVehicles", store_id: int) -> None:
+        """Sort the new repair orders of vehicles in `known` into `Chunk.direct` (needs `news_known`)."""
+        if self.spec.kind == ImportKind.REPAIR_ORDERS and self.news_known:
+            self.known, self.store_id = known, store_id
+
     def chunks(self, size: int, parts: int = 1) -> Iterator[Chunk]:
         """Chunks of `size` read rows; with `parts` > 1 each chunk's rows are also split into that many parts.
 
         A customer key always goes to the same part (hash of the key), so parallel writers never create
         the same customer. A chunk in which one VIN comes under customer keys of different parts (a
         vehicle sold on) is not split: `parts` stays empty and it is written whole, by one writer.
+        With `use_known`, each part's (or the whole chunk's) new orders of known vehicles go to `Chunk.direct`.
         """
         ckey_at = self.columns.index("ckey")
         vin_at = self.columns.index("vin") if "vin" in self.columns else None
@@ -291,12 +305,68 @@ class RowValidator:
                         break
                     split[part].append(row)
                 if not whole:
-                    chunk.parts = [flag_firsts(rows, self.columns) for rows in split]
+                    for rows in split:
+                        rows, direct = self._known_split(rows, chunk.stored)
+                        chunk.parts.append(flag_firsts(rows, self.columns))
+                        chunk.direct.append(direct)
                     chunk.rows = []
                     yield chunk
                     continue
-            chunk.rows = flag_firsts(chunk.rows, self.columns)
+            rows, direct = self._known_split(chunk.rows, chunk.stored)
+            chunk.rows = flag_firsts(rows, self.columns)
+            chunk.direct = [direct]
             yield chunk
+
+    def _known_split(self, rows: list[tuple], stored: set[int] | None) -> tuple[list[tuple], tuple[list, list]]:
+        """(rows to stage, (staged rows, order-table rows) of the new orders of known vehicles and customers).
+
+        Column-wise: the lookups, the ids and the order-table rows are built by `map` / `zip` over whole
+        columns, without Python code per row but the split itself. An order-table row holds what
+        `ChunkWriter._target_repair_orders` would insert (empty optional cells take the same defaults) but
+        the creation times, which the writer adds.
+        """
+        known = self.known
+        if known is None or stored is None or not rows or not known.map:
+            return rows, ([], [])
+        at = {name: i for i, name in enumerate(self.columns)}
+        found = known.lookup(map(operator.itemgetter(at["vin"]), rows), map(operator.itemgetter(at["ckey"]), rows))
+        if not found:
+            return rows, ([], [])
+        if stored:  # stored with other values: an update, searched by the writer
+            found = [None if row[0] in stored else packed for row, packed in zip(rows, found, strict=True)]
+        hits = [packed is not None for packed in found]
+        direct = list(itertools.compress(rows, hits))
+        if not direct:
+            return rows, ([], [])
+        staged = list(itertools.compress(rows, map(operator.not_, hits)))
+        packed = [p for p in found if p is not None]
+        mask = KnownVehicles.ID_MASK
+
+        def column(name: str, default=None) -> list:
+            index = at.get(name)
+            if index is None:
+                return [default] * len(direct)
+            values = list(map(operator.itemgetter(index), direct))
+            if default is None:
+                return values
+            return [default if value is None else value for value in values]
+
+        tables = list(zip(
+            [self.store_id] * len(direct),
+            column("ro_number"),
+            [p >> KnownVehicles.ID_BITS for p in packed],
+            [p & mask for p in packed],
+            [text + "+00" for text in column("settled_at")],  # UTC
+            column("ro_kind"),
+            column("amount", "0"),
+            column("mileage"),
+            column("service_advisor", ""),
+            column("booked", False),
+            column("fault", ""),
+            column("row_hash"),
+            strict=True,
+        ))
+        return staged, (direct, tables)
 
     def _blocks(self) -> Iterator[list[tuple[int, list, str]]]:
         """The file's non-empty rows as (row number, cells, row hash), a few thousand at a time."""
@@ -481,40 +551,51 @@ class TableGrowth:
 
 
 class KnownVehicles:
-    """Per import: the vehicles its chunks have written, so that later rows of them need no search in SQL.
+    """Per import: the vehicles and customers its chunks have written, so that later orders need no search in SQL.
 
-    VIN → (fingerprint of the customer key the vehicle came with, vehicle id, customer id), packed in one int
-    and keyed by the VIN read as a base-36 number (exact: two VINs never share a key). A later row of the
-    same VIN and customer key is a repair order of a vehicle and customer that are stored, owned and
-    complete (`ChunkWriter._remember`): it is copied straight into the order table with these ids. Only
-    vehicles that the file can no longer change are remembered, and at most `limit` of them (~140 bytes
-    each: 300,000 ≈ 40 MB), so memory stays bounded whatever the file.
+    (VIN, customer key) → (vehicle id, customer id), for vehicles the file can no longer change (stored, owned
+    and with every vehicle column of the file filled, see `ChunkWriter._remember`). A later row with the same
+    VIN and customer key is then a new repair order of a stored vehicle and customer, copied straight into
+    the order table (`RowValidator.chunks` sorts them out, `ChunkWriter._copy_known` writes them).
 
-    The customer key is compared by a 64-bit fingerprint (its `hash()`, stable within the process): a
-    wrong match needs two different customer keys of the same VIN to collide.
+    Keyed by one int: the VIN read as a base-36 number (exact, below 2**88) plus the customer key's 64-bit
+    `hash()` (stable within the process) shifted above it; a wrong match needs the same VIN and two of its
+    customer keys with the same hash. At most `limit` pairs (~130 bytes each: 250,000 ≈ 33 MB), so memory
+    stays bounded whatever the file. Lookups go column-wise through C (`map`), not row by row in Python.
     """
 
     ID_BITS = 40
     ID_MASK = (1 << ID_BITS) - 1
+    VIN_BITS = 88
 
-    def __init__(self, limit: int = 300_000):
+    def __init__(self, limit: int = 250_000):
         self.limit = limit
         self.map: dict[int, int] = {}
         self.lock = threading.Lock()
 
-    @staticmethod
-    def key(vin: str) -> int | None:
-        try:
-            return int(vin, 36)
-        except (TypeError, ValueError):
-            return None
+    @classmethod
+    def key(cls, vin: str, ckey: str) -> int:
+        return int(vin, 36) ^ (hash(ckey) << cls.VIN_BITS)
 
     def ids(self, vin: str, ckey: str) -> tuple[int, int] | None:
         """(vehicle id, customer id) of a remembered VIN with this customer key, else None."""
-        packed = self.map.get(self.key(vin))
-        if packed is None or packed >> (2 * self.ID_BITS) != hash(ckey) & 0xFFFFFFFFFFFFFFFF:
+        try:
+            packed = self.map.get(self.key(vin, ckey))
+        except (TypeError, ValueError):
             return None
-        return (packed >> self.ID_BITS) & self.ID_MASK, packed & self.ID_MASK
+        return None if packed is None else (packed >> self.ID_BITS, packed & self.ID_MASK)
+
+    def lookup(self, vins: Iterable[str], ckeys: Iterable[str]) -> list[int | None]:
+        """The packed (vehicle id << 40 | customer id) of each (VIN, customer key), None where not remembered."""
+        try:
+            keys = map(
+                operator.xor,
+                map(int, vins, itertools.repeat(36)),
+                map(operator.lshift, map(hash, ckeys), itertools.repeat(self.VIN_BITS)),
+            )
+            return list(map(self.map.get, keys))
+        except (TypeError, ValueError):  # a VIN that is no base-36 number (not stored by this import): no lookups
+            return []
 
     def add(self, entries: list[tuple[str, str, int, int]]) -> None:
         """Remember (VIN, customer key, vehicle id, customer id) after their chunk committed; the first one stays."""
@@ -524,11 +605,13 @@ class KnownVehicles:
             for vin, ckey, vehicle_id, customer_id in entries:
                 if room <= 0:
                     return
-                key = self.key(vin)
-                if key is None or key in known or vehicle_id > self.ID_MASK or customer_id > self.ID_MASK:
+                try:
+                    key = self.key(vin, ckey)
+                except (TypeError, ValueError):
                     continue
-                fingerprint = hash(ckey) & 0xFFFFFFFFFFFFFFFF
-                known[key] = (fingerprint << (2 * self.ID_BITS)) | (vehicle_id << self.ID_BITS) | customer_id
+                if key in known or vehicle_id > self.ID_MASK or customer_id > self.ID_MASK:
+                    continue
+                known[key] = (vehicle_id << self.ID_BITS) | customer_id
                 room -= 1
 
 
@@ -561,7 +644,6 @@ class ChunkWriter:
         (repair orders on PostgreSQL: rows of vehicles written before are copied directly, see `write`)."""
         self.known = known if connection.vendor == "postgresql" and spec.kind == ImportKind.REPAIR_ORDERS else None
         self.pending: list[tuple[str, str, int, int]] = []
-        self.at = {name: i for i, name in enumerate(columns)}
         self.numbers = numbers
         self.spec = spec
         self.kind = spec.kind
@@ -614,21 +696,16 @@ class ChunkWriter:
         return "INTEGER" if sql_type in ("integer", "bigint", "boolean") else "TEXT"
 
     # --- the chunk ---------------------------------------------------------------------------
-    def write(self, rows: list[tuple], stored: set[int] | None = None) -> ChunkResult:
-        """Write staged rows carrying the `flag_firsts` columns.
+    def write(self, rows: list[tuple], direct: tuple[list, list] | None = None) -> ChunkResult:
+        """Write staged rows carrying the `flag_firsts` columns, and copy `direct` (`Chunk.direct`: new orders of
+        vehicles and customers `known` from earlier chunks) straight into the order table (`_copy_known`).
 
-        With `stored` (the row numbers among them whose key is stored; every other row is new) and `known`,
-        the new rows of vehicles an earlier chunk wrote are copied straight into the order table
-        (`_copy_known`); the rest go through the staging table. After the transaction commits, `remember`
-        adds this chunk's vehicles to `known`.
+        After the transaction commits, `remember` adds this chunk's vehicles to `known`.
         """
         now = timezone.now()
         self.now = now if self.pg else now.replace(tzinfo=None).isoformat(sep=" ")
         self.today = timezone.localdate(now).isoformat()
         self.pending = []
-        direct: list[tuple] = []
-        if self.known is not None and stored is not None and self.known.map:
-            rows, direct = self._split_known(rows, stored)
         with connection.cursor() as cur:
             self.cur = cur
             if self.pg:
@@ -636,8 +713,8 @@ class ChunkWriter:
                 # the last chunks, which a re-import writes again); constraints and triggers stay on
                 cur.execute("SET LOCAL synchronous_commit = off")
             result = self._write_staged(rows) if rows else ChunkResult()
-            if direct:
-                copied = self._copy_known(direct)
+            if direct and direct[1]:
+                copied = self._copy_known(direct[1])
                 result.created += copied
                 self._grew("R", copied)
             if self.pg:
@@ -650,50 +727,20 @@ class ChunkWriter:
             self.known.add(self.pending)
         self.pending = []
 
-    def _split_known(self, rows: list[tuple], stored: set[int]) -> tuple[list[tuple], list[tuple]]:
-        """(rows to stage, flagged again; (row, vehicle id, customer id) of the new rows of known vehicles)."""
-        vin_at, ckey_at = self.at["vin"], self.at["ckey"]
-        ids = self.known.ids
-        staged, direct = [], []
-        for row in rows:
-            found = ids(row[vin_at], row[ckey_at]) if row[0] not in stored else None
-            if found is None:
-                staged.append(row)
-            else:
-                direct.append((row, *found))
-        if direct and staged:
-            staged = flag_firsts(staged, self.columns)
-        return staged, direct
-
-    def _copy_known(self, direct: list[tuple]) -> int:
-        """COPY new repair orders whose vehicle and customer ids are known into the order table (as
-        `_target_repair_orders` would insert them: empty optional cells take the same defaults)."""
-        at = self.at
-
-        def pick(name: str, default):
-            index = at.get(name)
-            if index is None:
-                return lambda row: default
-            return lambda row: default if (value := row[index]) is None else value
-
-        amount, mileage, advisor = pick("amount", "0"), pick("mileage", None), pick("service_advisor", "")
-        booked, fault = pick("booked", False), pick("fault", "")
-        ro_at, settled_at, kind_at, hash_at = at["ro_number"], at["settled_at"], at["ro_kind"], at["row_hash"]
-        store, now = str(self.store_id), self.now.isoformat()
+    def _copy_known(self, rows: list[tuple]) -> int:
+        """COPY order-table rows built by `RowValidator._known_split` into the order table, with creation times."""
         columns = (
             "store_id, ro_number, vehicle_id, customer_id, settled_at, kind, amount, mileage, service_advisor, "
             "booked, fault_description, row_hash, created_at, updated_at"
         )
-        # the database's errors as Django's (IntegrityError: `_write_rows_once` writes the rows again, searched)
+        times = (self.now, self.now)
         statement = f"COPY {self.t['R']} ({columns}) FROM STDIN"
+        # the database's errors as Django's (IntegrityError: `_write_rows_once` writes the rows again, searched)
         with connection.wrap_database_errors, self.cur.cursor.copy(statement) as copy:
             write_row = copy.write_row
-            for row, vehicle_id, customer_id in direct:
-                write_row((
-                    store, row[ro_at], vehicle_id, customer_id, row[settled_at] + "+00", row[kind_at], amount(row),
-                    mileage(row), advisor(row), booked(row), fault(row), row[hash_at], now, now,
-                ))
-        return len(direct)
+            for row in rows:
+                write_row(row + times)
+        return len(rows)
 
     def _remember(self) -> None:
         """The chunk's (VIN, customer key, vehicle id, customer id) whose vehicle the file can no longer change:

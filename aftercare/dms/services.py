@@ -141,16 +141,18 @@ def import_batch_run(
         try:
             if writers > 1:
                 validator.precheck = _stored_rows_precheck(spec.kind, store)
-                # repair orders: the new rows of vehicles written by earlier chunks are copied directly
+                # repair orders: the new orders of vehicles written by earlier chunks are copied directly
                 validator.news_known = spec.kind == ImportKind.REPAIR_ORDERS
+                known = KnownVehicles(KNOWN_VEHICLES_MAX)
+                validator.use_known(known, store.pk)
                 written = _written_in_parallel(
                     validator.chunks(chunk_size, parts=writers), spec, store, validator.columns, key_header,
-                    batch.dry_run, writers,
+                    batch.dry_run, writers, known,
                 )
             else:
                 writer = ChunkWriter(spec, store, validator.columns, key_header)
                 written = (
-                    (chunk, _write_rows(writer, chunk.rows, batch.dry_run, key_header))
+                    (chunk, _write_rows(writer, chunk.rows, batch.dry_run, key_header, (chunk.direct or [None])[0]))
                     for chunk in _pipelined(validator.chunks(chunk_size))
                 )
             for chunk, result in written:
@@ -238,7 +240,7 @@ def _stored_rows_precheck(kind: str, store: Store) -> Callable[[list[str]], dict
 
 def _written_in_parallel(
     chunks: Iterator[Chunk], spec, store: Store, columns: tuple[str, ...], key_header: str, dry_run: bool,
-    writers: int,
+    writers: int, known: KnownVehicles | None = None,
 ) -> Iterator[tuple[Chunk, ChunkResult]]:
     """Write each chunk's parts on their own threads and connections; yield (chunk, result) in file order.
 
@@ -250,9 +252,8 @@ def _written_in_parallel(
     language = translation.get_language()
     local = threading.local()
     growth = TableGrowth()
-    known = None if dry_run else KnownVehicles(KNOWN_VEHICLES_MAX)
 
-    def write(rows: list[tuple], stored: set[int] | None) -> ChunkResult:
+    def write(rows: list[tuple], direct: tuple[list, list] | None) -> ChunkResult:
         writer = getattr(local, "writer", None)
         if writer is None:
             if language:
@@ -262,7 +263,7 @@ def _written_in_parallel(
                 spec, store, columns, key_header, numbers=partial(customer_numbers_allocate, using=local.numbering),
                 growth=growth, known=known,
             )
-        return _write_rows(writer, rows, dry_run, key_header, stored)
+        return _write_rows(writer, rows, dry_run, key_header, direct)
 
     def close() -> None:
         connection.close()
@@ -274,8 +275,10 @@ def _written_in_parallel(
         for chunk in _pipelined(chunks):
             # a chunk that could not be split (see `RowValidator.chunks`) goes whole to the first writer
             parts = chunk.parts or [chunk.rows]
+            directs = chunk.direct or [None] * len(parts)
             futures = [
-                pool.submit(write, part, chunk.stored) for pool, part in zip(pools[: len(parts)], parts, strict=True)
+                pool.submit(write, part, direct)
+                for pool, part, direct in zip(pools[: len(parts)], parts, directs, strict=True)
             ]
             results = [future.result() for future in futures]
             yield chunk, ChunkResult(
@@ -291,12 +294,12 @@ def _written_in_parallel(
 
 
 def _write_rows(
-    writer: ChunkWriter, rows: list[tuple], dry_run: bool, key_header: str, stored: set[int] | None = None
+    writer: ChunkWriter, rows: list[tuple], dry_run: bool, key_header: str, direct: tuple[list, list] | None = None
 ) -> ChunkResult:
     """`_write_rows_once`, again (up to 3 times) when PostgreSQL broke a deadlock between parallel writers."""
     for attempt in range(3):
         try:
-            return _write_rows_once(writer, rows, dry_run, key_header, stored)
+            return _write_rows_once(writer, rows, dry_run, key_header, direct)
         except OperationalError as exc:
             if attempt == 2 or not isinstance(exc.__cause__, (DeadlockDetected, SerializationFailure)):
                 raise
@@ -304,27 +307,23 @@ def _write_rows(
 
 
 def _write_rows_once(
-    writer: ChunkWriter, rows: list[tuple], dry_run: bool, key_header: str, stored: set[int] | None = None
+    writer: ChunkWriter, rows: list[tuple], dry_run: bool, key_header: str, direct: tuple[list, list] | None = None
 ) -> ChunkResult:
     """Write rows in one transaction; if the database refuses one, split and retry to isolate the bad row.
 
-    With `stored` (rows may be copied directly, see `ChunkWriter.write`) a refusal is first retried without it:
-    a row that another import stored meanwhile is then found and updated, not refused.
+    `direct` (`Chunk.direct`: rows copied without a search) that the database refuses are written again with the
+    others, searched: a row that another import stored meanwhile is then updated, not refused.
     """
+    if direct and direct[0]:
+        try:
+            return _write_rows_attempt(writer, rows, dry_run, direct)
+        except (IntegrityError, DataError):
+            rows = flag_firsts(rows + direct[0], writer.columns)
     if not rows:
         return ChunkResult()
     try:
-        with transaction.atomic():
-            result = writer.write(rows, stored)
-            if dry_run:
-                transaction.set_rollback(True)
-            else:  # follow-up calls for the new events, in the same transaction as the rows
-                followup_tasks_for_import(store_id=writer.store_id, kind=writer.kind)
-        writer.remember()
-        return result
+        return _write_rows_attempt(writer, rows, dry_run)
     except (IntegrityError, DataError) as exc:
-        if stored is not None:
-            return _write_rows(writer, rows, dry_run, key_header)
         if len(rows) == 1:
             reason = _("The database refused this row: %(error)s") % {"error": str(exc).splitlines()[0][:200]}
             return ChunkResult(errors=[RowError(rows[0][0], key_header, reason)])
@@ -337,6 +336,20 @@ def _write_rows_once(
         unchanged=first.unchanged + second.unchanged,
         errors=first.errors + second.errors,
     )
+
+
+def _write_rows_attempt(
+    writer: ChunkWriter, rows: list[tuple], dry_run: bool, direct: tuple[list, list] | None = None
+) -> ChunkResult:
+    """One transaction: the rows, the follow-up calls for the new events; the writer remembers after the commit."""
+    with transaction.atomic():
+        result = writer.write(rows, direct)
+        if dry_run:
+            transaction.set_rollback(True)
+        else:  # follow-up calls for the new events, in the same transaction as the rows
+            followup_tasks_for_import(store_id=writer.store_id, kind=writer.kind)
+    writer.remember()
+    return result
 
 
 def _record_chunk(batch: ImportBatch, chunk: Chunk, result: ChunkResult, stored: int) -> int:

@@ -244,8 +244,8 @@ def test_it_leaves_stored_data_and_good_rows_alone_when_rows_fail(tmp_path, stor
 def test_it_isolates_a_row_the_database_refuses(tmp_path, store_a, monkeypatch):
     real_write = importers.ChunkWriter.write
 
-    def write(self, rows, stored=None):
-        result = real_write(self, rows, stored)
+    def write(self, rows, direct=None):
+        result = real_write(self, rows, direct)
         if any(row[0] == 5 for row in rows):  # file row 5 breaks a constraint only the database knows
             raise IntegrityError("duplicate key value violates unique constraint")
         return result

@@ -63,31 +63,54 @@ def counts(batch):
     return batch.created_count, batch.updated_count, batch.unchanged_count, batch.rejected_count
 
 
+class Copied(list):
+    """File row numbers copied directly; `refused`: the sizes of direct copies the database refused."""
+
+    def __init__(self):
+        super().__init__()
+        self.refused: list[int] = []
+
+
 @pytest.fixture
 def copied(monkeypatch):
-    """The row numbers each import copied directly."""
-    seen: list[int] = []
+    """The file row numbers of the orders each import copied directly (`RO000NN` is in file row NN + 2).
+
+    The file is read in step with the writing (no reading thread ahead): each chunk is split after every
+    earlier chunk committed, so which rows are copied does not depend on the timing.
+    """
+    monkeypatch.setattr(services, "_pipelined", lambda items, depth=1: items)
+    seen = Copied()
     copy_known = ChunkWriter._copy_known
 
-    def counted(self, direct):
-        result = copy_known(self, direct)
-        seen.extend(row[0] for row, _vehicle, _customer in direct)
+    def counted(self, rows):
+        try:
+            result = copy_known(self, rows)
+        except Exception:
+            seen.refused.append(len(rows))
+            raise
+        seen.extend(int(row[1][2:]) + 2 for row in rows)
         return result
 
     monkeypatch.setattr(ChunkWriter, "_copy_known", counted)
     return seen
 
 
-def test_it_remembers_a_vehicle_with_its_customer_key():
-    known = KnownVehicles(limit=2)
-    known.add([(vin(1), "m:+8613912340001|张三", 11, 21), (vin(1), "m:+8613912340009|李四", 12, 22)])
-    assert known.ids(vin(1), "m:+8613912340001|张三") == (11, 21)  # the first entry of a VIN stays
-    assert known.ids(vin(1), "m:+8613912340009|李四") is None  # another customer key: not known
+def test_it_remembers_a_vehicle_with_each_customer_key():
+    known = KnownVehicles(limit=3)
+    known.add([(vin(1), "m:+8613912340001|张三", 11, 21), (vin(1), "m:+8613912340009|李四", 11, 22)])
+    known.add([(vin(1), "m:+8613912340001|张三", 12, 23)])  # the first entry of a pair stays
+    assert known.ids(vin(1), "m:+8613912340001|张三") == (11, 21)
+    assert known.ids(vin(1), "m:+8613912340009|李四") == (11, 22)
+    assert known.ids(vin(1), "m:+8613912340002|张三") is None  # another customer key: not known
     assert known.ids(vin(2), "m:+8613912340001|张三") is None
+    assert known.ids("not a VIN", "k:C1") is None
     known.add([(vin(2), "k:C2", 2**40, 1), (vin(3), "k:C3", 13, 23), (vin(4), "k:C4", 14, 24)])
     assert known.ids(vin(2), "k:C2") is None  # an id too big to pack is not remembered
     assert known.ids(vin(3), "k:C3") == (13, 23)
-    assert known.ids(vin(4), "k:C4") is None and len(known.map) == 2  # the limit
+    assert known.ids(vin(4), "k:C4") is None and len(known.map) == 3  # the limit
+    packed = known.lookup([vin(3), vin(1), vin(4)], ["k:C3", "m:+8613912340009|李四", "k:C4"])
+    assert packed == [13 << 40 | 23, 11 << 40 | 22, None]
+    assert known.lookup([vin(3), "VIN-WITH-DASHES"], ["k:C3", "k:C9"]) == []
 
 
 pg = pytest.mark.skipif(connection.vendor != "postgresql", reason="the direct copy runs on PostgreSQL only")
@@ -109,7 +132,7 @@ def test_it_copies_orders_of_known_vehicles_to_the_same_files_as_the_staging_pat
 
     settings.IMPORT_WRITERS = 2
     parallel = import_file(actor=None, store=store_a, kind="repair_orders", path=path, chunk_size=8)
-    assert counts(parallel) == (48, 0, 0, 0)
+    assert counts(parallel) == (48, 0, 0, 0) and copied.refused == []
     assert files() == expected
     # file rows 2–9 are chunk 1 (everything new); car 1 is known once its blanks are filled (row 18, chunk 3),
     # car 3's order by another customer (row 29) is never copied
@@ -131,15 +154,16 @@ def test_it_updates_stored_orders_of_known_vehicles_through_the_staging_path(tmp
     settings.IMPORT_WRITERS = 2
     data = orders()
     first = import_file(actor=None, store=store_a, kind="repair_orders",
-                        path=write_csv(tmp_path / "a.csv", HEADER, data[:24]), chunk_size=8)
-    assert counts(first) == (24, 0, 0, 0)
+                        path=write_csv(tmp_path / "a.csv", HEADER, data[:8] + data[36:37]), chunk_size=8)
+    assert counts(first) == (9, 0, 0, 0)
     copied.clear()
-    data[20][9] = "888.00"  # file row 22: stored, with a new amount
+    data[36][9] = "888.00"  # file row 38 (chunk 5, car 4 known by then): stored, with a new amount
     second = import_file(actor=None, store=store_a, kind="repair_orders",
                          path=write_csv(tmp_path / "b.csv", HEADER, data), chunk_size=8)
-    assert counts(second) == (24, 1, 23, 0)
-    assert 22 not in copied and {r for r in copied if r > 25}  # the new rows of known cars are copied
-    assert str(RepairOrder.objects.get(ro_number="RO00020").amount) == "888.00"
+    assert counts(second) == (39, 1, 8, 0)
+    assert 38 not in copied and {34, 35, 36, 37, 39} <= set(copied)  # the new orders of known cars are copied
+    assert copied.refused == []  # the stored row was never tried: the reader knew it is stored
+    assert str(RepairOrder.objects.get(ro_number="RO00036").amount) == "888.00"
     assert RepairOrder.objects.count() == 48 and Vehicle.objects.count() == 8
     assert Customer.objects.count() == 9  # and the one who brought car 3 (file row 29)
 
@@ -162,7 +186,7 @@ def test_it_writes_a_chunk_again_through_the_staging_path_when_the_copy_is_refus
     batch = import_file(actor=None, store=store_a, kind="repair_orders",
                         path=write_csv(tmp_path / "b.csv", HEADER, data), chunk_size=8)
     assert counts(batch) == (47, 1, 0, 0)
-    assert 26 not in copied  # its part of chunk 4 went through the staging path
+    assert 26 not in copied and len(copied.refused) == 1  # its part of chunk 4 went through the staging path
     assert set(range(34, 42)) <= set(copied)  # and the next one was copied again
     assert str(RepairOrder.objects.get(ro_number="RO00024").amount) == "777.00"
     assert RepairOrder.objects.count() == 48
