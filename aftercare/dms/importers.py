@@ -341,18 +341,19 @@ class RowValidator:
         staged = list(itertools.compress(rows, map(operator.not_, hits)))
         packed = [p for p in found if p is not None]
         mask = KnownVehicles.ID_MASK
+        count = len(direct)
 
-        def column(name: str, default=None) -> list:
+        def column(name: str, default=None):
             index = at.get(name)
             if index is None:
-                return [default] * len(direct)
+                return itertools.repeat(default, count)
             values = list(map(operator.itemgetter(index), direct))
-            if default is None:
+            if default is None or None not in values:
                 return values
             return [default if value is None else value for value in values]
 
         tables = list(zip(
-            [self.store_id] * len(direct),
+            itertools.repeat(self.store_id, count),
             column("ro_number"),
             [p >> KnownVehicles.ID_BITS for p in packed],
             [p & mask for p in packed],
@@ -733,7 +734,8 @@ class ChunkWriter:
             "store_id, ro_number, vehicle_id, customer_id, settled_at, kind, amount, mileage, service_advisor, "
             "booked, fault_description, row_hash, created_at, updated_at"
         )
-        times = (self.now, self.now)
+        now = self.now.isoformat()  # as text: psycopg dumps a datetime ~1 µs slower
+        times = (now, now)
         statement = f"COPY {self.t['R']} ({columns}) FROM STDIN"
         # the database's errors as Django's (IntegrityError: `_write_rows_once` writes the rows again, searched)
         with connection.wrap_database_errors, self.cur.cursor.copy(statement) as copy:

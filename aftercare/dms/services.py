@@ -61,6 +61,7 @@ KNOWN_VEHICLES_MAX = int(getattr(settings, "IMPORT_KNOWN_VEHICLES_MAX", 300_000)
 PIPELINE_SWITCH_INTERVAL = 0.0005
 
 Progress = Callable[[int, int], None]
+_END = object()
 
 
 def import_batch_create(
@@ -380,25 +381,36 @@ def _record_chunk(batch: ImportBatch, chunk: Chunk, result: ChunkResult, stored:
 
 
 def _pipelined(items: Iterator, depth: int = 1) -> Iterator:
-    """Run `items` (reading + validating, pure Python) in a thread while the caller writes to the database."""
-    channel: queue.Queue = queue.Queue(maxsize=depth)
+    """Run `items` (reading + validating, pure Python) in a thread while the caller writes to the database.
+
+    The thread starts on the next item only when fewer than `depth` wait to be taken: while the caller writes
+    item N, the thread builds item N + 1 and then waits (with a queue alone it would also build N + 2 and hold
+    it: one more chunk of rows in memory, and a chunk split with what `KnownVehicles` knew one chunk earlier).
+    """
+    channel: queue.Queue = queue.Queue()
+    room = threading.Semaphore(depth)
     stop = threading.Event()
     language = translation.get_language()
 
     def put(message) -> bool:
         while not stop.is_set():
-            try:
-                channel.put(message, timeout=0.2)
+            if room.acquire(timeout=0.2):
+                channel.put(message)
                 return True
-            except queue.Full:
-                continue
         return False
 
     def produce() -> None:
         if language:
             translation.activate(language)
         try:
-            for item in items:
+            while True:
+                while not room.acquire(timeout=0.2):  # wait for room before building the next item
+                    if stop.is_set():
+                        return
+                room.release()
+                item = next(items, _END)
+                if item is _END:
+                    break
                 if not put(("item", item)):
                     return
             put(("end", None))
@@ -418,6 +430,7 @@ def _pipelined(items: Iterator, depth: int = 1) -> Iterator:
     try:
         while True:
             tag, value = channel.get()
+            room.release()
             if tag == "item":
                 yield value
             elif tag == "end":
