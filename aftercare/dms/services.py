@@ -260,6 +260,10 @@ def _written_in_parallel(
             if language:
                 translation.activate(language)
             local.numbering = connections.create_connection(DEFAULT_DB_ALIAS)
+            with local.numbering.cursor() as cur:
+                # its reservations need not wait for the WAL flush: the chunk that uses the numbers commits
+                # after them, and the WAL is flushed in order (if that commit survives a crash, they do too)
+                cur.execute("SET synchronous_commit = off")
             writer = local.writer = ChunkWriter(
                 spec, store, columns, key_header, numbers=partial(customer_numbers_allocate, using=local.numbering),
                 growth=growth, known=known,

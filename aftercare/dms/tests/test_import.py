@@ -125,6 +125,19 @@ def test_it_counts_a_changed_customer_or_vehicle_column_as_a_changed_order(tmp_p
     assert RepairOrder.objects.get(ro_number="RO00001").customer.name == "客户1"
 
 
+def test_it_finds_the_customer_without_code_or_mobile_on_the_stored_order(tmp_path, store_a):
+    # the vehicle's owner is 李四; 张三 brings it in and leaves no mobile: a customer file of her own
+    first = [ro_row(0, vin=vin(5), name="李四", mobile="13800000005"), ro_row(1, vin=vin(5), name="张三", mobile="")]
+    assert counts(run(write_csv(tmp_path / "a.csv", RO_HEADER, first), store_a)) == (2, 0, 0, 0)
+    zhang = RepairOrder.objects.get(ro_number="RO00001").customer
+    assert zhang.name == "张三" and zhang.mobile == "" and Customer.objects.count() == 2
+    # her order again, changed: she is not an owner of the vehicle, but the customer already on that order
+    batch = run(write_csv(tmp_path / "b.csv", RO_HEADER, [ro_row(1, vin=vin(5), name="张三", mobile="", amount="9")]),
+                store_a)
+    assert counts(batch) == (0, 1, 0, 0)
+    assert Customer.objects.count() == 2 and RepairOrder.objects.get(ro_number="RO00001").customer == zhang
+
+
 def test_it_does_no_work_for_an_unchanged_row(tmp_path, store_a):
     # an unchanged row is skipped before its vehicle and customer are looked at: a vehicle whose owner
     # was closed in the app is not handed back to the customer of an old order
