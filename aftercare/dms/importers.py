@@ -645,6 +645,7 @@ class ChunkWriter:
         (repair orders on PostgreSQL: rows of vehicles written before are copied directly, see `write`)."""
         self.known = known if connection.vendor == "postgresql" and spec.kind == ImportKind.REPAIR_ORDERS else None
         self.pending: list[tuple[str, str, int, int]] = []
+        self.sequences: dict[str, str] = {}  # table → its id sequence (`_reserve_ids`)
         self.numbers = numbers
         self.spec = spec
         self.kind = spec.kind
@@ -1060,9 +1061,11 @@ class ChunkWriter:
         """`count` new ids of a table from its sequence (concurrent writers never get the same one)."""
         if not count:
             return []
-        self.cur.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [self.t[table], count]
-        )
+        sequence = self.sequences.get(table)
+        if sequence is None:  # asked once: per row, the catalog lookup cost more than the nextval
+            self.cur.execute("SELECT pg_get_serial_sequence(%s, 'id')", [self.t[table]])
+            sequence = self.sequences[table] = self.cur.fetchone()[0]
+        self.cur.execute("SELECT nextval(%s::regclass) FROM generate_series(1, %s)", [sequence, count])
         return [row[0] for row in self.cur.fetchall()]
 
     def _copy_rows(self, table: str, columns: str, rows: list[tuple]) -> None:
