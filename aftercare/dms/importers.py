@@ -6,6 +6,11 @@ and written with a handful of set-based statements (`ChunkWriter`): missing vehi
 customers are created, ownerships opened, then the kind's rows are updated where their
 `row_hash` differs and inserted where missing. Rows whose hash equals the stored one are
 "unchanged" and not touched, which makes a second import of the same file a no-op.
+
+On PostgreSQL new vehicles and customers are created by `COPY` with ids taken from their sequences
+(`ChunkWriter._collect_and_create`), and the new repair orders of vehicles an earlier chunk wrote
+(`KnownVehicles`) skip the staging table: the reading thread builds their order-table rows and the
+writer copies them straight in (`RowValidator._known_split`, `ChunkWriter._copy_known`).
 """
 
 import hashlib

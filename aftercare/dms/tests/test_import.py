@@ -1,4 +1,5 @@
 import datetime as dt
+import gc
 from decimal import Decimal
 
 import pytest
@@ -430,3 +431,22 @@ def test_it_parses_distinct_columns_directly_and_still_reports_their_bad_cells(t
     order = RepairOrder.objects.get(ro_number="RO00250")
     assert order.vehicle.plate == "粤B00250" and order.amount == Decimal("120.50")
     assert RepairOrder.objects.get(ro_number="RO00007").amount == Decimal("107.50")
+
+
+def test_it_collects_garbage_rarely_while_importing_and_as_before_after(tmp_path, store_a, monkeypatch):
+    before, frozen = gc.get_threshold(), gc.get_freeze_count()
+    during = []
+    validate = importers.RowValidator.validate
+
+    def spied(self, row_no, cells, row_hash):
+        during.append(gc.get_threshold())
+        return validate(self, row_no, cells, row_hash)
+
+    monkeypatch.setattr(importers.RowValidator, "validate", spied)
+    run(write_csv(tmp_path / "a.csv", RO_HEADER, [ro_row(n) for n in range(3)]), store_a)
+    assert during and during[0][0] == 100_000
+    assert gc.get_threshold() == before and gc.get_freeze_count() == frozen
+    # also when the file cannot be read
+    with pytest.raises(ImportFileError):
+        run(write_csv(tmp_path / "x.csv", ["工单号"], [["RO1"]]), store_a)
+    assert gc.get_threshold() == before and gc.get_freeze_count() == frozen
