@@ -7,10 +7,9 @@ customers are created, ownerships opened, then the kind's rows are updated where
 `row_hash` differs and inserted where missing. Rows whose hash equals the stored one are
 "unchanged" and not touched, which makes a second import of the same file a no-op.
 
-On PostgreSQL new vehicles and customers are created by `COPY` with ids taken from their sequences
-(`ChunkWriter._collect_and_create`), and the new repair orders of vehicles an earlier chunk wrote
-(`KnownVehicles`) skip the staging table: the reading thread builds their order-table rows and the
-writer copies them straight in (`RowValidator._known_split`, `ChunkWriter._copy_known`).
+On PostgreSQL the new repair orders of vehicles an earlier chunk wrote (`KnownVehicles`) skip the
+staging table: the reading thread builds their order-table rows and the writer copies them straight
+in (`RowValidator._known_split`, `ChunkWriter._copy_known`).
 """
 
 import hashlib
@@ -650,7 +649,6 @@ class ChunkWriter:
         (repair orders on PostgreSQL: rows of vehicles written before are copied directly, see `write`)."""
         self.known = known if connection.vendor == "postgresql" and spec.kind == ImportKind.REPAIR_ORDERS else None
         self.pending: list[tuple[str, str, int, int]] = []
-        self.sequences: dict[str, str] = {}  # table → its id sequence (`_reserve_ids`)
         self.numbers = numbers
         self.spec = spec
         self.kind = spec.kind
@@ -917,9 +915,6 @@ class ChunkWriter:
         the file it was merged into); mobile + name; a present or past owner of the row's vehicle
         with the same name.
         """
-        if self.pg:
-            self._collect_and_create(ranked)
-            return
         S = self.store_id
         if self.has_vin:
             # the stored vehicle, and whether this row has something to write to it (see `_vehicle_fill`)
@@ -959,129 +954,6 @@ class ChunkWriter:
             [S] * len(lookups),
         )
 
-    def _collect_and_create(self, ranked: bool) -> None:
-        """PostgreSQL: `_collect_keys`, and the new vehicles and customers created on the way, by COPY.
-
-        The first row of each VIN and customer key comes back with its stored id (the same lookups as
-        `_collect_keys`; for a customer key without code or mobile, last, the customer already on this
-        order / delivery / policy if the name matches, as `_customers` does elsewhere). The missing ones get
-        ids from the tables' sequences and customer numbers in file order, and are copied into the vehicle
-        and customer files; then `dms_veh` / `dms_cust` are copied with every id. COPY writes rows in batches
-        (an INSERT … SELECT writes and logs them one by one) and no work table is updated afterwards.
-        """
-        S, now = self.store_id, self.now.isoformat()  # as text: psycopg dumps a datetime ~1 µs slower
-        vehicle_ids: dict[str, tuple[int]] = {}
-        if self.has_vin:
-            _sets, cond = self._vehicle_fill()
-            fill = f"(v.id IS NOT NULL AND v.store_id = %s AND ({cond.replace('k.', 'x.')}))" if cond else "FALSE"
-            self._x(
-                "SELECT x.vin, x.row_no, x.ckey, x.plate, x.brand, x.model, x.delivery_date::text, x.ev_date::text, "
-                f"v.id, CASE WHEN {fill} THEN TRUE ELSE FALSE END FROM "
-                + self._firsts("veh_first", "vin, row_no, ckey, plate, brand, model, delivery_date, ev_date",
-                               "PARTITION BY vin ORDER BY ev_date, row_no", "vin IS NOT NULL", ranked, "vin")
-                + self.lookup("v", "{V}", "v.vin = x.vin", "v.id, v.store_id, v.plate, v.brand, v.model, "
-                              "v.delivery_date"),
-                [S] if cond else [],
-            )
-            vehicles = self.cur.fetchall()
-            missing = [row for row in vehicles if row[8] is None]
-            ids = iter(self._reserve_ids("V", len(missing)))
-            created = []
-            for vin, _row_no, _ckey, plate, brand, model, delivery_date, _ev, _id, _fill in missing:
-                vehicle_id = next(ids)
-                vehicle_ids[vin] = (vehicle_id,)
-                created.append((vehicle_id, S, vin, plate or "", brand or "", model or "", delivery_date, "", now, now))
-            self._copy_rows("{V}", "id, store_id, vin, plate, brand, model, delivery_date, row_hash, created_at, "
-                            "updated_at", created)
-            self._grew("V", len(created))
-            self._copy_rows("dms_veh", "vin, row_no, ckey, plate, brand, model, delivery_date, ev_date, id, fl_fill, "
-                            "fl_new", [
-                                row[:8] + vehicle_ids.get(row[0], (row[8],)) + (row[9], row[8] is None)
-                                for row in vehicles
-                            ])
-        lookups = [
-            "CASE WHEN x.code IS NOT NULL THEN (SELECT COALESCE(c.merged_into_id, c.id) FROM {C} c "
-            "WHERE c.store_id = %s AND c.dms_code = x.code) END",
-            "CASE WHEN x.mobile IS NOT NULL THEN (SELECT MIN(c.id) FROM {C} c WHERE c.store_id = %s "
-            "AND c.mobile = x.mobile AND c.name = x.name AND c.is_active "
-            "AND (x.code IS NULL OR c.dms_code IS NULL)) END",
-        ]
-        vehicle = ""
-        if self.has_vin:  # a vehicle not stored before this chunk has no owner to ask
-            vehicle = " LEFT JOIN dms_veh vk ON vk.vin = x.vin"
-            lookups.append(
-                "CASE WHEN NOT vk.fl_new THEN (SELECT MIN(c.id) FROM {O} o JOIN {C} c ON c.id = o.customer_id "
-                "WHERE o.vehicle_id = vk.id AND c.store_id = %s AND c.name = x.name AND c.is_active) END"
-            )
-        target = {
-            ImportKind.REPAIR_ORDERS: "{R} t WHERE t.store_id = %s AND t.ro_number = s.ro_number",
-            ImportKind.DELIVERIES: (
-                "{D} t WHERE t.store_id = %s AND t.vehicle_id = (SELECT vv.id FROM dms_veh vv WHERE vv.vin = s.vin)"
-            ),
-            ImportKind.POLICIES: "{P} t WHERE t.store_id = %s AND t.policy_number = s.policy_number",
-        }.get(self.kind)
-        if target:  # without code or mobile: the customer already on this order / delivery / policy, same name
-            lookups.append(
-                "CASE WHEN x.mobile IS NULL AND x.code IS NULL THEN (SELECT MIN(c.id) FROM dms_stage s JOIN {C} c "
-                "ON c.id = (SELECT t.customer_id FROM " + target + ") WHERE s.ckey = x.ckey AND c.name = x.name "
-                "AND c.is_active) END"
-            )
-        details = ("mobile2", "address", "region", "birthday", "background", "contact_person", "contact_phone")
-        self._x(
-            "SELECT x.ckey, x.row_no, x.name, x.mobile, x.code, x.vin, x.c_hash, COALESCE(" + ", ".join(lookups) + "), "
-            + ", ".join(f"x.{c}" + ("::text" if c == "birthday" else "") for c in details) + " FROM "
-            + self._firsts("cust_first", "ckey, row_no, name, mobile, customer_code AS code, vin, c_hash, "
-                           + ", ".join(details), "PARTITION BY ckey ORDER BY row_no", "TRUE", ranked, "mobile, name")
-            + vehicle,
-            [S] * len(lookups),
-        )
-        customers = self.cur.fetchall()
-        missing = sorted((row for row in customers if row[7] is None), key=operator.itemgetter(1))
-        customer_ids: dict[str, int] = {}
-        if missing:
-            numbers = self.numbers(store_id=S, count=len(missing))
-            ids = self._reserve_ids("C", len(missing))
-            is_customers = self.kind == ImportKind.CUSTOMERS
-            created = []
-            for row, number, customer_id in zip(missing, numbers, ids, strict=True):
-                ckey, _row_no, name, mobile, code, _vin, c_hash = row[:7]
-                mobile2, address, region, birthday, background, contact_person, contact_phone = row[8:]
-                customer_ids[ckey] = customer_id
-                created.append((
-                    customer_id, S, number, code, name, mobile or "", mobile2 or "", address or "", region or "",
-                    background or "", contact_person or "", contact_phone or "", birthday, True, False, "dms_import",
-                    True, c_hash if is_customers else "", now, now,
-                ))
-            self._copy_rows(
-                "{C}", "id, store_id, number, dms_code, name, mobile, mobile2, address, region, background, "
-                "contact_person, contact_phone, birthday, consent_service_calls, consent_marketing, source, is_active, "
-                "row_hash, created_at, updated_at", created,
-            )
-            self._grew("C", len(created))
-        self._copy_rows("dms_cust", "ckey, row_no, name, mobile, code, vin, c_hash, id, fl_new", [
-            row[:7] + ((customer_ids[row[0]], True) if row[7] is None else (row[7], False)) for row in customers
-        ])
-
-    def _reserve_ids(self, table: str, count: int) -> list[int]:
-        """`count` new ids of a table from its sequence (concurrent writers never get the same one)."""
-        if not count:
-            return []
-        sequence = self.sequences.get(table)
-        if sequence is None:  # asked once: per row, the catalog lookup cost more than the nextval
-            self.cur.execute("SELECT pg_get_serial_sequence(%s, 'id')", [self.t[table]])
-            sequence = self.sequences[table] = self.cur.fetchone()[0]
-        self.cur.execute("SELECT nextval(%s::regclass) FROM generate_series(1, %s)", [sequence, count])
-        return [row[0] for row in self.cur.fetchall()]
-
-    def _copy_rows(self, table: str, columns: str, rows: list[tuple]) -> None:
-        if not rows:
-            return
-        statement = f"COPY {table.format(**self.t)} ({columns}) FROM STDIN"
-        with connection.wrap_database_errors, self.cur.cursor.copy(statement) as copy:
-            write_row = copy.write_row
-            for row in rows:
-                write_row(row)
-
     def _firsts(self, flag: str, cols: str, window: str, where: str, ranked: bool, order: str) -> str:
         """The stage rows flagged by `flag_firsts`, or (when rows were dropped since) ranked again in SQL.
 
@@ -1097,9 +969,6 @@ class ChunkWriter:
     # --- vehicles ------------------------------------------------------------------------------
     def _vehicles(self) -> None:
         S, now = self.store_id, self.now
-        if self.pg:  # created by `_collect_and_create`: only the blanks of stored vehicles to fill
-            self._fill_vehicles()
-            return
         insert = (
             "INSERT INTO {V} (store_id, vin, plate, brand, model, delivery_date, row_hash, created_at, updated_at) "
             "SELECT %s, vin, COALESCE(plate, ''), COALESCE(brand, ''), COALESCE(model, ''), delivery_date, '', %s, %s "
@@ -1116,10 +985,6 @@ class ChunkWriter:
                 "UPDATE dms_veh SET id = (SELECT v.id FROM {V} v WHERE v.vin = dms_veh.vin), fl_new = TRUE "
                 "WHERE id IS NULL"
             )
-        self._fill_vehicles()
-
-    def _fill_vehicles(self) -> None:
-        now = self.now
         sets, _cond = self._vehicle_fill()
         if sets:
             self._x(
@@ -1168,7 +1033,7 @@ class ChunkWriter:
             ),
             ImportKind.POLICIES: "{P} t WHERE t.store_id = %s AND t.policy_number = s.policy_number",
         }.get(self.kind)
-        if target and not self.pg:  # PostgreSQL: in `_collect_and_create`
+        if target:
             self._x(
                 "UPDATE dms_cust AS k SET id = c.id FROM (SELECT s.ckey, (SELECT t.customer_id FROM " + target + ") "
                 "AS cid FROM dms_stage s WHERE s.mobile IS NULL AND s.customer_code IS NULL) x JOIN {C} c "
@@ -1181,11 +1046,9 @@ class ChunkWriter:
                 "UPDATE dms_cust AS k SET fl_chg = TRUE FROM {C} c WHERE c.id = k.id AND c.row_hash <> k.c_hash"
                 + self.by_ids("c", "SELECT id FROM dms_cust WHERE id IS NOT NULL")
             )
-        # new customer files, numbered in one block (PostgreSQL: created by `_collect_and_create`)
-        count = 0
-        if not self.pg:
-            self.cur.execute("SELECT COUNT(*) FROM dms_cust WHERE id IS NULL")
-            count = self.cur.fetchone()[0]
+        # new customer files, numbered in one block
+        self.cur.execute("SELECT COUNT(*) FROM dms_cust WHERE id IS NULL")
+        count = self.cur.fetchone()[0]
         if count:
             numbers = self.numbers(store_id=S, count=count)
             self._grew("C", count)
@@ -1203,18 +1066,27 @@ class ChunkWriter:
                 + ", s.birthday, TRUE, FALSE, 'dms_import', TRUE, " + ("x.c_hash" if is_customers else "''")
                 + ", %s, %s FROM x JOIN dms_stage s ON s.row_no = x.row_no"
             )
-            self._x(
-                "UPDATE dms_cust SET number = " + number + ", fl_new = TRUE FROM (" + numbered + ") x "
-                "WHERE x.ckey = dms_cust.ckey",
-                [self.prefix, first - 1],
-            )
-            self._x("WITH x AS (SELECT * FROM dms_cust WHERE fl_new) " + insert.replace(number, "x.number"),
-                    [S, self.now, self.now])
-            self._x(
-                "UPDATE dms_cust SET id = (SELECT c.id FROM {C} c WHERE c.store_id = %s "
-                "AND c.number = dms_cust.number) WHERE fl_new",
-                [S],
-            )
+            params = [first - 1, S, self.prefix, self.now, self.now]
+            if self.pg:
+                self._x(
+                    "WITH x AS (" + numbered + "), ins AS (" + insert + " RETURNING id, number) "
+                    "UPDATE dms_cust k SET id = ins.id, fl_new = TRUE FROM x JOIN ins ON ins.number = "
+                    + number + " WHERE k.ckey = x.ckey",
+                    params + [self.prefix],
+                )
+            else:
+                self._x(
+                    "UPDATE dms_cust SET number = " + number + ", fl_new = TRUE FROM (" + numbered + ") x "
+                    "WHERE x.ckey = dms_cust.ckey",
+                    [self.prefix, first - 1],
+                )
+                self._x("WITH x AS (SELECT * FROM dms_cust WHERE fl_new) " + insert.replace(number, "x.number"),
+                        [S, self.now, self.now])
+                self._x(
+                    "UPDATE dms_cust SET id = (SELECT c.id FROM {C} c WHERE c.store_id = %s "
+                    "AND c.number = dms_cust.number) WHERE fl_new",
+                    [S],
+                )
         if is_customers:
             self._update_customers()
 
