@@ -1,6 +1,7 @@
 """The DMS import engine: per-row validation in Python, set-based writes in SQL.
 
-Rows are validated one at a time (`RowValidator`) into flat tuples and handed over in chunks.
+Rows are validated one at a time (`RowValidator`, by a function generated for the file's columns)
+into flat tuples and handed over in chunks.
 Each chunk is loaded into a temporary staging table (PostgreSQL: `COPY`; SQLite: `executemany`)
 and written with a handful of set-based statements (`ChunkWriter`): missing vehicles and
 customers are created, ownerships opened, then the kind's rows are updated where their

@@ -57,8 +57,9 @@ except ImportError:  # SQLite only
 CHUNK_SIZE = int(getattr(settings, "IMPORT_CHUNK_SIZE", 20_000))
 MAX_STORED_ERRORS = int(getattr(settings, "IMPORT_MAX_STORED_ERRORS", 50_000))
 SYNC_MAX_BYTES = int(getattr(settings, "IMPORT_SYNC_MAX_BYTES", 1_000_000))
-# Vehicles an import remembers to copy their later repair orders directly (`KnownVehicles`; ~140 bytes each).
-KNOWN_VEHICLES_MAX = int(getattr(settings, "IMPORT_KNOWN_VEHICLES_MAX", 300_000))
+# (VIN, customer key) pairs an import remembers to copy their later repair orders directly (`KnownVehicles`;
+# ~130 bytes each: 250,000 ≈ 33 MB)
+KNOWN_VEHICLES_MAX = int(getattr(settings, "IMPORT_KNOWN_VEHICLES_MAX", 250_000))
 # While the reader thread runs, the GIL is handed over every 0.5 ms instead of every 5 ms (see `_pipelined`).
 PIPELINE_SWITCH_INTERVAL = 0.0005
 
@@ -199,7 +200,7 @@ def import_batch_run(
 
 _gc_lock = threading.Lock()
 _gc_users = 0
-_gc_saved: tuple[int, ...] = ()
+_gc_saved: tuple = ()  # (the three thresholds, whether the import froze the objects alive before it)
 
 
 @contextlib.contextmanager
