@@ -389,7 +389,8 @@ def _write_rows_attempt(
             transaction.set_rollback(True)
         else:  # follow-up calls for the new events, in the same transaction as the rows
             followup_tasks_for_import(store_id=writer.store_id, kind=writer.kind)
-    writer.remember()
+    if not dry_run:  # only committed vehicles may be remembered
+        writer.remember()
     return result
 
 
