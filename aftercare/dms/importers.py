@@ -86,6 +86,8 @@ STAGE_COLUMNS = (
     ("cust_first", "boolean"),
 )
 CUSTOMER_COLUMNS = tuple(f.name for f in KINDS[ImportKind.CUSTOMERS].fields[:10])
+# The vehicle columns an import writes to a stored vehicle (`ChunkWriter._vehicle_fill`)
+VEHICLE_FILL_COLUMNS = ("plate", "brand", "model", "delivery_date")
 DATETIME_FIELDS = {"delivered_at", "settled_at"}
 # The field that is the natural key of each kind (used to name the column of key errors).
 KEY_COLUMN = {
@@ -120,7 +122,7 @@ class Chunk:
     unchanged: int = 0
     # with `chunks(parts=N)`: the rows split by customer key, each part flagged on its own (else empty)
     parts: list[list[tuple]] = field(default_factory=list)
-    # with `RowValidator.news_known`: the row numbers whose key is stored (with other values); every other row
+    # with `RowValidator.use_known`: the row numbers whose key is stored (with other values); every other row
     # of the chunk is new to the store. None: not known (no row may skip the writer's search for stored rows)
     stored: set[int] | None = None
     # with `RowValidator.known`: per part (or [whole chunk]) the new orders of known vehicles and customers,
@@ -134,6 +136,17 @@ class ChunkResult:
     updated: int = 0
     unchanged: int = 0
     errors: list[RowError] = field(default_factory=list)
+
+    @classmethod
+    def merged(cls, results: Iterable["ChunkResult"]) -> "ChunkResult":
+        """The counts and errors of several writes (the parts of a chunk, the halves of a refused one) together."""
+        total = cls()
+        for result in results:
+            total.created += result.created
+            total.updated += result.updated
+            total.unchanged += result.unchanged
+            total.errors += result.errors
+        return total
 
 
 def stage_columns_for(spec: KindSpec, mapped: Iterable[str] | None = None) -> tuple[str, ...]:
@@ -251,13 +264,10 @@ class RowValidator:
         self.layout = "|".join(f.name for f in spec.fields if f.name in table.mapping)
         # `precheck(keys)` → {key: stored row hash} of those stored in the store (see `dms.services`); None: no asking
         self.precheck = None
-        # True: every row whose key `precheck` does not find (or every row, without `precheck`) is new to the store,
-        # and each chunk says which are stored (`Chunk.stored`) so that the writer may copy the new ones directly
-        self.news_known = False
-        # repair orders: the vehicles earlier chunks wrote (shared with the writers) and the store's id; with both,
-        # `chunks` sorts the new orders of known vehicles into `Chunk.direct` (see `use_known`)
+        # repair orders: the vehicles earlier chunks wrote (shared with the writers) and the store's id, see `use_known`
         self.known: KnownVehicles | None = None
         self.store_id: int | None = None
+        self.at = {name: i for i, name in enumerate(self.columns)}
         key = KEY_FIELD[spec.kind] if spec.kind in PRECHECK_KINDS else None
         self.key_plan = next((p for p in self.plan if p[0] == key), None)
         self.parsers_chosen = False
@@ -294,9 +304,12 @@ class RowValidator:
         return [self.spec.field(name).label for name in self.spec.required if name not in self.table.mapping]
 
     def use_known(self, known: "KnownVehicles", store_id: int) -> None:
-        """Sort the new repair orders of vehicles in `known` into `Chunk.direct` (needs `news_known`)."""
-        if self.spec.kind == ImportKind.REPAIR_ORDERS and self.news_known:
-            self.known, self.store_id = known, store_id
+        """Sort the new repair orders of vehicles in `known` into `Chunk.direct` (repair orders only).
+
+        A row is new when `precheck` does not find its key (or, without `precheck`, always: the store has no
+        orders), and each chunk says which rows are stored (`Chunk.stored`), so that only new ones are copied.
+        """
+        self.known, self.store_id = known, store_id
 
     def chunks(self, size: int, parts: int = 1) -> Iterator[Chunk]:
         """Chunks of `size` read rows; with `parts` > 1 each chunk's rows are also split into that many parts.
@@ -344,7 +357,7 @@ class RowValidator:
         known = self.known
         if known is None or stored is None or not rows or not known.map:
             return rows, ([], [])
-        at = {name: i for i, name in enumerate(self.columns)}
+        at = self.at
         found = known.lookup(map(operator.itemgetter(at["vin"]), rows), map(operator.itemgetter(at["ckey"]), rows))
         if not found:
             return rows, ([], [])
@@ -451,7 +464,7 @@ class RowValidator:
         errors: list[RowError] = []
         rejected = read = unchanged = 0
         seen = self.seen
-        news_known = self.news_known and (self.precheck is None or self.key_plan is not None)
+        news_known = self.known is not None and (self.precheck is None or self.key_plan is not None)
         stored: set[int] = set()
         for block in self._blocks():
             if not self.parsers_chosen:
@@ -635,11 +648,8 @@ class KnownVehicles:
         return int(vin, 36) ^ (hash(ckey) << cls.VIN_BITS)
 
     def ids(self, vin: str, ckey: str) -> tuple[int, int] | None:
-        """(vehicle id, customer id) of a remembered VIN with this customer key, else None."""
-        try:
-            packed = self.map.get(self.key(vin, ckey))
-        except (TypeError, ValueError):
-            return None
+        """(vehicle id, customer id) of a remembered VIN with this customer key, else None (`lookup` of one)."""
+        packed = (self.lookup([vin], [ckey]) or [None])[0]
         return None if packed is None else (packed >> self.ID_BITS, packed & self.ID_MASK)
 
     def lookup(self, vins: Iterable[str], ckeys: Iterable[str]) -> list[int | None]:
@@ -698,8 +708,8 @@ class ChunkWriter:
                  known: KnownVehicles | None = None):
         """`numbers(store_id=, count=)` reserves customer numbers; parallel writers (other parts of the same
         chunk, other connections: no VIN and no customer key in two parts) share one `growth` and one `known`
-        (repair orders on PostgreSQL: rows of vehicles written before are copied directly, see `write`)."""
-        self.known = known if connection.vendor == "postgresql" and spec.kind == ImportKind.REPAIR_ORDERS else None
+        (given for repair orders by the parallel writers, which run on PostgreSQL only: see `write`)."""
+        self.known = known
         self.pending: list[tuple[str, str, int, int]] = []
         self.numbers = numbers
         self.spec = spec
@@ -802,10 +812,10 @@ class ChunkWriter:
 
     def _remember(self) -> None:
         """The chunk's (VIN, customer key, vehicle id, customer id) whose vehicle the file can no longer change:
-        owned, and with every vehicle column of the file filled (or of another store: not filled from here)."""
-        blank = [f"v.{c} = ''" for c in ("plate", "brand", "model") if c in self.columns]
-        if "delivery_date" in self.columns:
-            blank.append("v.delivery_date IS NULL")
+        every vehicle column of the file filled (`_vehicle_fill` fills blanks only), or kept by another store
+        (never filled from here). Every vehicle of the stage has an owner by now (`_ownerships` ran)."""
+        blank = [f"v.{c} IS NULL" if c == "delivery_date" else f"v.{c} = ''"
+                 for c in VEHICLE_FILL_COLUMNS if c in self.columns]
         complete = f"(v.store_id <> %s OR NOT ({' OR '.join(blank)}))" if blank else "TRUE"
         self.cur.execute(
             ("SELECT s.vin, s.ckey, vv.id, k.id FROM (SELECT DISTINCT vin, ckey FROM dms_stage) s "
@@ -1047,7 +1057,7 @@ class ChunkWriter:
 
     def _vehicle_fill(self) -> tuple[str, str]:
         """(SET clause, condition) for a stored vehicle `v` and the file's values `k`; empty if nothing to write."""
-        if not {"plate", "brand", "model", "delivery_date"} & set(self.columns):
+        if not set(VEHICLE_FILL_COLUMNS) & set(self.columns):
             return "", ""
         if self.kind in (ImportKind.CUSTOMERS, ImportKind.DELIVERIES):
             # the DMS is the master of the vehicle file: non-empty values overwrite

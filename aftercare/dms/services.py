@@ -145,10 +145,10 @@ def import_batch_run(
         try:
             if writers > 1:
                 validator.precheck = _stored_rows_precheck(spec.kind, store)
-                # repair orders: the new orders of vehicles written by earlier chunks are copied directly
-                validator.news_known = spec.kind == ImportKind.REPAIR_ORDERS
-                known = KnownVehicles(KNOWN_VEHICLES_MAX)
-                validator.use_known(known, store.pk)
+                known = None
+                if spec.kind == ImportKind.REPAIR_ORDERS:  # new orders of vehicles earlier chunks wrote: copied
+                    known = KnownVehicles(KNOWN_VEHICLES_MAX)
+                    validator.use_known(known, store.pk)
                 written = _written_in_parallel(
                     validator.chunks(chunk_size, parts=writers), spec, store, validator.columns, key_header,
                     batch.dry_run, writers, known,
@@ -156,7 +156,7 @@ def import_batch_run(
             else:
                 writer = ChunkWriter(spec, store, validator.columns, key_header)
                 written = (
-                    (chunk, _write_rows(writer, chunk.rows, batch.dry_run, key_header, (chunk.direct or [None])[0]))
+                    (chunk, _write_rows(writer, chunk.rows, batch.dry_run, key_header))
                     for chunk in _pipelined(validator.chunks(chunk_size))
                 )
             for chunk, result in written:
@@ -321,13 +321,7 @@ def _written_in_parallel(
                 pool.submit(write, part, direct)
                 for pool, part, direct in zip(pools[: len(parts)], parts, directs, strict=True)
             ]
-            results = [future.result() for future in futures]
-            yield chunk, ChunkResult(
-                created=sum(r.created for r in results),
-                updated=sum(r.updated for r in results),
-                unchanged=sum(r.unchanged for r in results),
-                errors=[e for r in results for e in r.errors],
-            )
+            yield chunk, ChunkResult.merged(future.result() for future in futures)
     finally:
         for pool in pools:
             pool.submit(close)
@@ -369,13 +363,9 @@ def _write_rows_once(
             reason = _("The database refused this row: %(error)s") % {"error": str(exc).splitlines()[0][:200]}
             return ChunkResult(errors=[RowError(rows[0][0], key_header, reason)])
     middle = len(rows) // 2
-    first = _write_rows(writer, flag_firsts(rows[:middle], writer.columns), dry_run, key_header)
-    second = _write_rows(writer, flag_firsts(rows[middle:], writer.columns), dry_run, key_header)
-    return ChunkResult(
-        created=first.created + second.created,
-        updated=first.updated + second.updated,
-        unchanged=first.unchanged + second.unchanged,
-        errors=first.errors + second.errors,
+    return ChunkResult.merged(
+        _write_rows(writer, flag_firsts(half, writer.columns), dry_run, key_header)
+        for half in (rows[:middle], rows[middle:])
     )
 
 

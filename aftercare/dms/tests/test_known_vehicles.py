@@ -190,3 +190,27 @@ def test_it_writes_a_chunk_again_through_the_staging_path_when_the_copy_is_refus
     assert set(range(34, 42)) <= set(copied)  # and the next one was copied again
     assert str(RepairOrder.objects.get(ro_number="RO00024").amount) == "777.00"
     assert RepairOrder.objects.count() == 48
+
+
+@pytest.mark.postgres
+@pg
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_it_copies_orders_of_a_vehicle_another_store_keeps_and_never_fills_it(
+    tmp_path, store_a, store_b, settings, copied
+):
+    """VINs are unique in the group: car 7's file is kept by store B, blank; store A's orders reference it."""
+    path = write_csv(tmp_path / "ro.csv", HEADER, orders())
+    results = []
+    for writers in (1, 2):
+        for model in (FollowupTask, RepairOrder, Ownership, Vehicle, Customer):
+            model.objects.all().delete()
+        Vehicle.objects.create(store=store_b, vin=vin(7))
+        settings.IMPORT_WRITERS = writers
+        batch = import_file(actor=None, store=store_a, kind="repair_orders", path=path, chunk_size=8)
+        assert counts(batch) == (48, 0, 0, 0)
+        results.append(files())
+    assert results[0] == results[1]
+    kept = Vehicle.objects.get(vin=vin(7))
+    assert kept.store == store_b and (kept.plate, kept.brand, kept.model) == ("", "", "")
+    assert RepairOrder.objects.filter(vehicle=kept, store=store_a).count() == 6
+    assert {17, 25, 33, 41, 49} <= set(copied) and 9 not in copied  # car 7's orders after its first chunk
