@@ -611,9 +611,13 @@ class RowValidator:
         return ns["validate"]
 
 
+# `ChunkWriter._refresh_statistics`: a table with fewer rows than this in the planner's statistics gets them anew
+ANALYZE_BELOW_ROWS = 1000
+
+
 @dataclass
 class TableGrowth:
-    """Rows per table as the planner last saw them (PostgreSQL), and the rows the import inserted since."""
+    """Rows per table as the planner last saw them (PostgreSQL), and the rows the import inserted into each."""
 
     sizes: dict[str, float] | None = None
     grown: dict[str, int] = field(default_factory=dict)
@@ -857,11 +861,14 @@ class ChunkWriter:
             self.growth.grown[table] = self.growth.grown.get(table, 0) + max(rows, 0)
 
     def _refresh_statistics(self) -> None:
-        """ANALYZE a table this import has grown by half since the planner last saw it.
+        """ANALYZE a table the planner believes (nearly) empty once this import has written 1,000 rows to it.
 
-        The lookups are index lookups only when the planner knows how big the tables are; into
-        a new store's empty tables autovacuum comes too late (the second chunk would then scan
-        the first chunk's rows once per row). About ten cheap ANALYZEs per table for 1 M rows.
+        The lookups are index lookups only when the planner knows how big the tables are. It scales the row count
+        of its last statistics by the table's size on disk at every statement, so a table it has seen with rows
+        needs no new statistics as it grows; only one it has seen empty (no rows per page to scale) or never
+        does: a new store's empty tables (autovacuum would come too late, and the second chunk would scan the
+        first chunk's rows once per row). At most one ANALYZE per table per import (it used to be one each time
+        a table grew by half: ~2 s of a 1 M-row import, for no better plan).
         """
         growth = self.growth
         with growth.lock:  # parallel writers share the count: one of them analyzes a table, once
@@ -875,10 +882,9 @@ class ChunkWriter:
             due = []
             for table, rows in growth.grown.items():
                 name = self.t[table]
-                if rows > max(growth.sizes.get(name, 0) / 2, 1000):
+                if growth.sizes.get(name, 0) < ANALYZE_BELOW_ROWS <= rows:
                     due.append(name)
                     growth.sizes[name] = growth.sizes.get(name, 0) + rows
-                    growth.grown[table] = 0
         for name in due:
             self.cur.execute(f"ANALYZE {name}")
 

@@ -3,7 +3,8 @@ import gc
 from decimal import Decimal
 
 import pytest
-from django.db import IntegrityError
+from django.db import IntegrityError, connection
+from django.test.utils import CaptureQueriesContext
 
 from aftercare.core.models import AuditEvent
 from aftercare.customers.models import (
@@ -450,3 +451,24 @@ def test_it_collects_garbage_rarely_while_importing_and_as_before_after(tmp_path
     with pytest.raises(ImportFileError):
         run(write_csv(tmp_path / "x.csv", ["工单号"], [["RO1"]]), store_a)
     assert gc.get_threshold() == before and gc.get_freeze_count() == frozen
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="ANALYZE is PostgreSQL's")
+def test_it_analyzes_a_table_the_planner_saw_empty_once_per_import(tmp_path, store_a, importer):
+    """The planner scales the statistics it has by the table's size: only tables it saw empty get them anew."""
+
+    def analyzed(first: int) -> list[str]:
+        rows = [ro_row(n, vin=vin(n), name=f"客户{n}", mobile=f"139{n:08d}", plate=f"粤B{n % 100000:05d}")
+                for n in range(first, first + 3000)]
+        path = write_csv(tmp_path / f"ro{first}.csv", RO_HEADER, rows)
+        with CaptureQueriesContext(connection) as queries:
+            batch = import_file(actor=importer, store=store_a, kind="repair_orders", path=path, chunk_size=600)
+        assert batch.created_count == 3000
+        return sorted(q["sql"] for q in queries.captured_queries if q["sql"].startswith("ANALYZE"))
+
+    # the new store's tables: once each, when 1,000 rows are in (not again at 2,400)
+    assert analyzed(0) == [
+        "ANALYZE customers_customer", "ANALYZE customers_ownership", "ANALYZE customers_repairorder",
+        "ANALYZE customers_vehicle",
+    ]
+    assert analyzed(3000) == []  # the planner has statistics of rows now: they scale
