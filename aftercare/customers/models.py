@@ -2,9 +2,29 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from aftercare.core.constraints import CompositeForeignKey
 from aftercare.core.models import StoreOwnedModel
 
 from .choices import BackgroundCategory, CustomerSource, MileageSource, PolicyKind, RepairKind
+
+
+def customer_of_the_store(name: str) -> CompositeForeignKey:
+    """(store, customer) → Customer (store, id): the row's customer is one of the row's own store.
+
+    It stands for the keys of `store` and `customer`, both declared `db_constraint=False` (see
+    `CompositeForeignKey`): the customer's own key makes the store a real one.
+    """
+    return CompositeForeignKey(
+        fields=["store", "customer"], to="customers.Customer", to_fields=["store", "id"], name=name,
+        error_field="customer", violation_error_message=_("The customer is not a customer of this store."),
+    )
+
+
+def store_checked_by_customer(db_index: bool = False) -> models.ForeignKey:
+    """The `store` of a row whose customer key `customer_of_the_store` checks it."""
+    return models.ForeignKey(
+        "org.Store", on_delete=models.PROTECT, related_name="+", db_constraint=False, db_index=db_index
+    )
 
 
 class Customer(StoreOwnedModel):
@@ -45,6 +65,8 @@ class Customer(StoreOwnedModel):
         ordering = ["store_id", "number"]
         constraints = [
             models.UniqueConstraint(fields=["store", "number"], name="customer_number_unique"),
+            # the target of the (store, customer) keys of the store's rows (`customer_of_the_store`)
+            models.UniqueConstraint(fields=["store", "id"], name="customer_store_id_unique"),
             models.UniqueConstraint(
                 fields=["store", "dms_code"], condition=Q(dms_code__isnull=False), name="customer_dms_code_unique"
             ),
@@ -65,8 +87,10 @@ class Customer(StoreOwnedModel):
 class Vehicle(StoreOwnedModel):
     """A vehicle. VIN is unique in the whole group; `store` is the store that keeps its file."""
 
-    vin = models.CharField(_("VIN"), max_length=17, unique=True)
-    plate = models.CharField(_("plate"), max_length=10, blank=True, db_index=True)
+    # unique and indexed through Meta: a field's `unique` / `db_index` would add a second, `LIKE`-prefix index on
+    # PostgreSQL that no query uses (searches are exact or by any part), written on every insert
+    vin = models.CharField(_("VIN"), max_length=17)
+    plate = models.CharField(_("plate"), max_length=10, blank=True)
     brand = models.CharField(_("brand"), max_length=50, blank=True)
     model = models.CharField(_("model"), max_length=100, blank=True)
     delivery_date = models.DateField(_("delivery date"), null=True, blank=True)
@@ -82,8 +106,10 @@ class Vehicle(StoreOwnedModel):
         verbose_name = _("vehicle")
         ordering = ["vin"]
         constraints = [
+            models.UniqueConstraint(fields=["vin"], name="vehicle_vin_unique"),
             models.CheckConstraint(condition=Q(vin__regex=r"^[A-HJ-NPR-Z0-9]{17}$"), name="vehicle_vin_format"),
         ]
+        indexes = [models.Index(fields=["plate"], name="vehicle_plate_idx")]
 
     def __str__(self) -> str:
         return self.plate or self.vin
@@ -92,9 +118,13 @@ class Vehicle(StoreOwnedModel):
 class Ownership(StoreOwnedModel):
     """Who owns a vehicle from when to when. Exactly one open row (valid_to null) per vehicle."""
 
+    # no index of its own: reached through the vehicle or the customer
+    store = store_checked_by_customer()
     vehicle = models.ForeignKey(Vehicle, on_delete=models.CASCADE, related_name="ownerships")
     # no index of its own: (customer, valid_to) leads with it
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="ownerships", db_index=False)
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="ownerships", db_index=False, db_constraint=False
+    )
     valid_from = models.DateField(_("owner from"))
     valid_to = models.DateField(_("owner until"), null=True, blank=True)
 
@@ -108,6 +138,7 @@ class Ownership(StoreOwnedModel):
                 condition=Q(valid_to__isnull=True) | Q(valid_to__gte=models.F("valid_from")),
                 name="ownership_dates_ordered",
             ),
+            customer_of_the_store("ownership_customer_of_the_store"),
         ]
         indexes = [models.Index(fields=["customer", "valid_to"], name="ownership_customer_idx")]
 
@@ -129,8 +160,10 @@ class MileageReading(StoreOwnedModel):
 class SalesDelivery(StoreOwnedModel):
     """A new-car delivery (交车). One per vehicle and store."""
 
+    # no index of its own: (store, vehicle) and (store, delivered_at) lead with it
+    store = store_checked_by_customer()
     vehicle = models.ForeignKey(Vehicle, on_delete=models.PROTECT, related_name="deliveries")
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="deliveries")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="deliveries", db_constraint=False)
     delivered_at = models.DateTimeField(_("delivered at"))
     sales_consultant = models.CharField(_("sales consultant"), max_length=100, blank=True)
     sales_consultant_staff = models.ForeignKey(
@@ -142,7 +175,10 @@ class SalesDelivery(StoreOwnedModel):
     class Meta:
         verbose_name = _("sales delivery")
         verbose_name_plural = _("sales deliveries")
-        constraints = [models.UniqueConstraint(fields=["store", "vehicle"], name="delivery_store_vehicle_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["store", "vehicle"], name="delivery_store_vehicle_unique"),
+            customer_of_the_store("delivery_customer_of_the_store"),
+        ]
         indexes = [models.Index(fields=["store", "delivered_at"], name="delivery_store_time_idx")]
 
 
@@ -151,10 +187,12 @@ class RepairOrder(StoreOwnedModel):
 
     # store and vehicle have no index of their own: (store, ro_number), (store, settled_at) and
     # (vehicle, settled_at) lead with them
-    store = models.ForeignKey("org.Store", on_delete=models.PROTECT, related_name="+", db_index=False)
+    store = store_checked_by_customer()
     ro_number = models.CharField(_("RO number"), max_length=50)
     vehicle = models.ForeignKey(Vehicle, on_delete=models.PROTECT, related_name="repair_orders", db_index=False)
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="repair_orders")
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="repair_orders", db_constraint=False
+    )
     settled_at = models.DateTimeField(_("settled / left at"))
     kind = models.CharField(_("kind"), max_length=30, choices=RepairKind.choices)
     amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2, default=0)
@@ -169,6 +207,7 @@ class RepairOrder(StoreOwnedModel):
         constraints = [
             models.UniqueConstraint(fields=["store", "ro_number"], name="repair_order_store_number_unique"),
             models.CheckConstraint(condition=Q(amount__gte=0), name="repair_order_amount_non_negative"),
+            customer_of_the_store("repair_order_customer_of_the_store"),
         ]
         indexes = [
             models.Index(fields=["store", "settled_at"], name="ro_store_settled_idx"),
@@ -177,9 +216,11 @@ class RepairOrder(StoreOwnedModel):
 
 
 class InsurancePolicy(StoreOwnedModel):
+    # no index of its own: (store, expiry_date) leads with it
+    store = store_checked_by_customer()
     policy_number = models.CharField(_("policy number"), max_length=50, unique=True)
     vehicle = models.ForeignKey(Vehicle, on_delete=models.PROTECT, related_name="policies")
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="policies")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="policies", db_constraint=False)
     insurer = models.CharField(_("insurer"), max_length=100)
     start_date = models.DateField(_("start date"))
     expiry_date = models.DateField(_("expiry date"))
@@ -193,5 +234,6 @@ class InsurancePolicy(StoreOwnedModel):
         constraints = [
             models.CheckConstraint(condition=Q(expiry_date__gt=models.F("start_date")), name="policy_dates_ordered"),
             models.CheckConstraint(condition=Q(premium__gte=0), name="policy_premium_non_negative"),
+            customer_of_the_store("policy_customer_of_the_store"),
         ]
         indexes = [models.Index(fields=["store", "expiry_date"], name="policy_store_expiry_idx")]

@@ -104,7 +104,8 @@ def vehicle_list(*, user, store_ids=None, q: str = "", plate: str = "", vin: str
     qs = Vehicle.objects.filter(store_id__in=_store_ids(user, store_ids))
     q = v.clean_text(q).replace(" ", "").upper()
     if q:
-        qs = qs.filter(Q(plate__iexact=q) | Q(vin__iexact=q) | Q(vin__endswith=q))
+        # plates and VINs are stored upper-case: exact matches use their indexes
+        qs = qs.filter(Q(plate=q) | Q(vin=q) | Q(vin__endswith=q))
     plate = v.clean_text(plate).replace(" ", "").upper()
     if plate:
         qs = qs.filter(plate=plate)
