@@ -122,6 +122,20 @@ _ISO_DATETIME = re.compile(r"((\d{4})-(\d{2})-(\d{2}))(?:[ T](\d{1,2}):(\d{2})(?
 def p_datetime(value):
     """(UTC 'YYYY-MM-DD HH:MM:SS', local date 'YYYY-MM-DD'); the text is local time (Asia/Shanghai)."""
     if type(value) is str:
+        size = len(value)
+        # as DMS exports mostly write it ('YYYY-MM-DD', 'YYYY-MM-DD HH:MM', 'YYYY-MM-DD HH:MM:SS', or with a T):
+        # parsed in C, 2.5x faster than the pattern below, which takes every other form
+        if (
+            (size == 10 or (size in (16, 19) and value[10] in " T" and value[13] == ":" and value[16:17] in ("", ":")))
+            and value[4] == "-" == value[7]
+            and BUSINESS_TZ_IS_CHINA
+        ):
+            try:
+                local = dt.datetime.fromisoformat(value)
+            except ValueError:
+                local = None
+            if local is not None and local.year >= 1992 and local.tzinfo is None:
+                return (local - _EIGHT_HOURS).isoformat(sep=" "), value[:10]
         m = _ISO_DATETIME.fullmatch(value.strip())
         if m and int(m[2]) >= 1992 and BUSINESS_TZ_IS_CHINA:  # no DST in China since 1991
             try:

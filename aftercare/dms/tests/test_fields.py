@@ -1,3 +1,5 @@
+import datetime as dt
+
 import pytest
 from django.core.exceptions import ValidationError
 from hypothesis import assume, example, given
@@ -90,6 +92,35 @@ def test_it_reads_plates_as_the_validators_do(province, rest):
 @given(st.from_regex(r"1[3-9][0-9０-９]{9}", fullmatch=True))
 def test_it_reads_mobiles_as_the_validators_do(text):
     assert _outcome(fields.p_mobile, text) == _outcome(lambda value: validators.normalize_mobile(value) or None, text)
+
+
+def _datetime_as_the_validators_read_it(value):
+    aware = validators.parse_datetime(value, fields.TZ)
+    if aware is None:
+        return None
+    if not 1900 <= aware.year <= 2100:
+        raise ValidationError("not plausible")
+    return aware.astimezone(dt.UTC).replace(tzinfo=None).isoformat(sep=" "), aware.date().isoformat()
+
+
+DATE_TIMES = r"[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9]{1,2}:[0-9]{2}(:[0-9]{2})?)?( ?[+Z0-9:.]{0,6})?"
+
+
+@given(st.from_regex(DATE_TIMES, fullmatch=True))
+@example("2024-03-05 10:07:00")
+@example("2024-03-05T10:07")
+@example("1991-06-01 12:00:00")  # China had summer time until 1991: not the fast path
+@example("2024-02-30 10:00:00")
+@example("2024-03-05 10:07+08")  # an offset: not the fast path
+@example("2024-03-05 24:00")
+def test_it_reads_date_times_as_the_validators_do(text):
+    def outcome(parse):
+        try:
+            return parse(text)
+        except ValidationError:
+            return "error"
+
+    assert outcome(fields.p_datetime) == outcome(_datetime_as_the_validators_read_it)
 
 
 def test_it_normalises_full_width_digits_on_the_fast_paths():
