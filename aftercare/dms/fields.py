@@ -134,10 +134,10 @@ def p_datetime(value):
                 local = dt.datetime.fromisoformat(value)
             except ValueError:
                 local = None
-            if local is not None and local.year >= 1992 and local.tzinfo is None:
+            if local is not None and 1992 <= local.year <= 2100 and local.tzinfo is None:
                 return (local - _EIGHT_HOURS).isoformat(sep=" "), value[:10]
         m = _ISO_DATETIME.fullmatch(value.strip())
-        if m and int(m[2]) >= 1992 and BUSINESS_TZ_IS_CHINA:  # no DST in China since 1991
+        if m and 1992 <= int(m[2]) <= 2100 and BUSINESS_TZ_IS_CHINA:  # no DST in China since 1991
             try:
                 local = dt.datetime(int(m[2]), int(m[3]), int(m[4]), int(m[5] or 0), int(m[6] or 0), int(m[7] or 0))
             except ValueError:

@@ -113,6 +113,7 @@ DATE_TIMES = r"[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9]{1,2}:[0-9]{2}(:[0-9]{2})?)?(
 @example("2024-02-30 10:00:00")
 @example("2024-03-05 10:07+08")  # an offset: not the fast path
 @example("2024-03-05 24:00")
+@example("3000-01-01 10:00")  # not plausible: refused (the pattern's fast path took it before)
 def test_it_reads_date_times_as_the_validators_do(text):
     def outcome(parse):
         try:
