@@ -40,6 +40,7 @@ def orders() -> list[list]:
         out[18][cell] = ""
     out[27][5], out[27][6] = "新客户", "13900000099"  # car 3 brought in by another customer: no new owner
     out[36][7] = "2024-05-09"  # a date without a time
+    out[40][11], out[40][13] = "王\\顾问", "左前轮\\异响"  # backslashes: COPY's escape character
     return out
 
 
@@ -145,6 +146,9 @@ def test_it_copies_orders_of_known_vehicles_to_the_same_files_as_the_staging_pat
         "amount", "mileage", "service_advisor", "booked", "fault_description").get()
     assert (amount, mileage, advisor, booked, fault) == (0, None, "", False, "")
     assert str(RepairOrder.objects.get(ro_number="RO00036").settled_at) == "2024-05-08 16:00:00+00:00"
+    assert 42 in copied
+    assert RepairOrder.objects.filter(ro_number="RO00040").values_list("service_advisor", "fault_description").get() \
+        == ("王\\顾问", "左前轮\\异响")
 
 
 @pytest.mark.postgres
