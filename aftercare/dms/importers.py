@@ -715,6 +715,7 @@ class ChunkWriter:
         (given for repair orders by the parallel writers, which run on PostgreSQL only: see `write`)."""
         self.known = known
         self.pending: list[tuple[str, str, int, int]] = []
+        self.sequences: dict[str, str] = {}
         self.numbers = numbers
         self.spec = spec
         self.kind = spec.kind
@@ -1035,20 +1036,27 @@ class ChunkWriter:
         )
 
     # --- vehicles ------------------------------------------------------------------------------
+    def _next_id(self, table: str) -> str:
+        """PostgreSQL: the expression drawing the next id of `table` from its sequence (looked up once)."""
+        if table not in self.sequences:
+            self.cur.execute("SELECT pg_get_serial_sequence(%s, 'id')", [self.t[table]])
+            self.sequences[table] = self.cur.fetchone()[0]
+        # a regclass literal: `nextval(pg_get_serial_sequence(…))` per row costs ~25x more
+        return "nextval('" + self.sequences[table].replace("'", "''") + "'::regclass)"
+
     def _vehicles(self) -> None:
         S, now = self.store_id, self.now
-        insert = (
-            "INSERT INTO {V} (store_id, vin, plate, brand, model, delivery_date, row_hash, created_at, updated_at) "
-            "SELECT %s, vin, COALESCE(plate, ''), COALESCE(brand, ''), COALESCE(model, ''), delivery_date, '', %s, %s "
-            "FROM dms_veh WHERE id IS NULL"
+        if self.pg:  # ids drawn in the key table first, then one plain INSERT (nothing returned to join back)
+            self._x("UPDATE dms_veh SET id = " + self._next_id("V") + ", fl_new = TRUE WHERE id IS NULL")
+        ids = ("id, ", "id, ", "fl_new") if self.pg else ("", "", "id IS NULL")
+        created = self._x(
+            "INSERT INTO {V} (" + ids[0] + "store_id, vin, plate, brand, model, delivery_date, row_hash, created_at, "
+            "updated_at) SELECT " + ids[1] + "%s, vin, COALESCE(plate, ''), COALESCE(brand, ''), COALESCE(model, ''), "
+            "delivery_date, '', %s, %s FROM dms_veh WHERE " + ids[2],
+            [S, now, now],
         )
-        if self.pg:
-            self._grew("V", self._x(
-                "WITH ins AS (" + insert + " RETURNING id, vin) "
-                "UPDATE dms_veh k SET id = ins.id, fl_new = TRUE FROM ins WHERE k.vin = ins.vin",
-                [S, now, now],
-            ))
-        elif self._x(insert, [S, now, now]):
+        self._grew("V", created)
+        if created and not self.pg:
             self._x(
                 "UPDATE dms_veh SET id = (SELECT v.id FROM {V} v WHERE v.vin = dms_veh.vin), fl_new = TRUE "
                 "WHERE id IS NULL"
@@ -1123,33 +1131,25 @@ class ChunkWriter:
             first = int(numbers[0][len(self.prefix) :])
             number = "%s || " + self.pad7("x.rn")
             text_cols = ("mobile", "mobile2", "address", "region", "background", "contact_person", "contact_phone")
-            numbered = (
-                "SELECT ckey, row_no, code, name, c_hash, ROW_NUMBER() OVER (ORDER BY row_no) + %s AS rn "
-                "FROM dms_cust WHERE id IS NULL"
+            numbered = "SELECT ckey, ROW_NUMBER() OVER (ORDER BY row_no) + %s AS rn FROM dms_cust WHERE id IS NULL"
+            # numbered (and on PostgreSQL given their ids) in the key table first, then one plain INSERT
+            new_id = (", id = " + self._next_id("C")) if self.pg else ""
+            self._x(
+                "UPDATE dms_cust SET number = " + number + new_id + ", fl_new = TRUE FROM (" + numbered + ") x "
+                "WHERE x.ckey = dms_cust.ckey",
+                [self.prefix, first - 1],
             )
-            insert = (
-                "INSERT INTO {C} (store_id, number, dms_code, name, " + ", ".join(text_cols) + ", birthday, "
-                "consent_service_calls, consent_marketing, source, is_active, row_hash, created_at, updated_at) "
-                "SELECT %s, " + number + ", x.code, x.name, " + ", ".join(f"COALESCE(s.{c}, '')" for c in text_cols)
-                + ", s.birthday, TRUE, FALSE, 'dms_import', TRUE, " + ("x.c_hash" if is_customers else "''")
-                + ", %s, %s FROM x JOIN dms_stage s ON s.row_no = x.row_no"
+            ids = ("id, ", "x.id, ") if self.pg else ("", "")
+            self._x(
+                "INSERT INTO {C} (" + ids[0] + "store_id, number, dms_code, name, " + ", ".join(text_cols)
+                + ", birthday, consent_service_calls, consent_marketing, source, is_active, row_hash, created_at, "
+                "updated_at) SELECT " + ids[1] + "%s, x.number, x.code, x.name, "
+                + ", ".join(f"COALESCE(s.{c}, '')" for c in text_cols) + ", s.birthday, TRUE, FALSE, 'dms_import', "
+                "TRUE, " + ("x.c_hash" if is_customers else "''") + ", %s, %s "
+                "FROM dms_cust x JOIN dms_stage s ON s.row_no = x.row_no WHERE x.fl_new",
+                [S, self.now, self.now],
             )
-            params = [first - 1, S, self.prefix, self.now, self.now]
-            if self.pg:
-                self._x(
-                    "WITH x AS (" + numbered + "), ins AS (" + insert + " RETURNING id, number) "
-                    "UPDATE dms_cust k SET id = ins.id, fl_new = TRUE FROM x JOIN ins ON ins.number = "
-                    + number + " WHERE k.ckey = x.ckey",
-                    params + [self.prefix],
-                )
-            else:
-                self._x(
-                    "UPDATE dms_cust SET number = " + number + ", fl_new = TRUE FROM (" + numbered + ") x "
-                    "WHERE x.ckey = dms_cust.ckey",
-                    [self.prefix, first - 1],
-                )
-                self._x("WITH x AS (SELECT * FROM dms_cust WHERE fl_new) " + insert.replace(number, "x.number"),
-                        [S, self.now, self.now])
+            if not self.pg:
                 self._x(
                     "UPDATE dms_cust SET id = (SELECT c.id FROM {C} c WHERE c.store_id = %s "
                     "AND c.number = dms_cust.number) WHERE fl_new",
