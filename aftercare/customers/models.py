@@ -20,10 +20,11 @@ def customer_of_the_store(name: str) -> CompositeForeignKey:
     )
 
 
-def store_checked_by_customer(db_index: bool = False) -> models.ForeignKey:
-    """The `store` of a row whose customer key `customer_of_the_store` checks it."""
+def store_checked_by_customer() -> models.ForeignKey:
+    """The `store` of a row whose customer key `customer_of_the_store` checks it (no index of its own: each of
+    these tables has one that leads with the store, or is reached through its vehicle or customer)."""
     return models.ForeignKey(
-        "org.Store", on_delete=models.PROTECT, related_name="+", db_constraint=False, db_index=db_index
+        "org.Store", on_delete=models.PROTECT, related_name="+", db_constraint=False, db_index=False
     )
 
 
