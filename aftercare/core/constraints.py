@@ -14,30 +14,25 @@ class CompositeForeignKey(BaseConstraint):
     that the customer is one of the row's own store, and it replaces the single-column keys of `store` and
     `customer` (declared `db_constraint=False`): one check per inserted row instead of two, on the rows a DMS
     import writes by the million. It is also the form Citus requires of a key between tables sharded by store.
-    The target columns need a unique constraint (`Customer`: `customer_store_id_unique`).
 
-    `fields` and `to_fields` are field names; `error_field` names the field a `full_clean()` error is put on.
+    `fields` and `to_fields` are field names. The last of `fields` is the relation the key checks: its model is
+    the target (whose `to_fields` need a unique constraint: `Customer`'s `customer_store_id_unique`), and a
+    `full_clean()` error is put on it.
     """
 
     KEY_SQL = "FOREIGN KEY (%(columns)s) REFERENCES %(to_table)s (%(to_columns)s)%(deferrable)s"
     default_violation_error_message = _("This row refers to a row that does not exist or belongs to another store.")
 
-    def __init__(self, *, fields, to, to_fields, name, error_field=None, violation_error_message=None):
+    def __init__(self, *, fields, to_fields, name, violation_error_message=None):
         if len(fields) != len(to_fields) or len(fields) < 2:
             raise ValueError("CompositeForeignKey needs two or more fields and as many target fields.")
         self.fields = tuple(fields)
-        self.to = to
         self.to_fields = tuple(to_fields)
-        self.error_field = error_field
         super().__init__(name=name, violation_error_message=violation_error_message)
 
     def _target(self, model):
-        # through one of `fields` that points at `to` (SQLite rebuilds a table in an app registry of its own)
-        for name in self.fields:
-            related = getattr(model._meta.get_field(name), "related_model", None)
-            if related is not None and not isinstance(related, str) and related._meta.label_lower == self.to.lower():
-                return related
-        return model._meta.apps.get_model(self.to)
+        # the related model itself (SQLite rebuilds a table in an app registry of its own, without the target)
+        return model._meta.get_field(self.fields[-1]).related_model
 
     def _sql_parts(self, model, schema_editor) -> dict:
         target = self._target(model)
@@ -76,7 +71,7 @@ class CompositeForeignKey(BaseConstraint):
         lookup = {target._meta.get_field(f).attname: v for f, v in zip(self.to_fields, values, strict=True)}
         if not target._base_manager.using(using).filter(**lookup).exists():
             error = ValidationError(self.get_violation_error_message(), code=self.violation_error_code)
-            raise ValidationError({self.error_field: error}) if self.error_field else error
+            raise ValidationError({self.fields[-1]: error})
 
     def __eq__(self, other):
         if isinstance(other, CompositeForeignKey):
@@ -85,7 +80,5 @@ class CompositeForeignKey(BaseConstraint):
 
     def deconstruct(self):
         path, args, kwargs = super().deconstruct()
-        kwargs.update(fields=self.fields, to=self.to, to_fields=self.to_fields)
-        if self.error_field:
-            kwargs["error_field"] = self.error_field
+        kwargs.update(fields=self.fields, to_fields=self.to_fields)
         return path, args, kwargs

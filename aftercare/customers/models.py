@@ -15,8 +15,8 @@ def customer_of_the_store(name: str) -> CompositeForeignKey:
     `CompositeForeignKey`): the customer's own key makes the store a real one.
     """
     return CompositeForeignKey(
-        fields=["store", "customer"], to="customers.Customer", to_fields=["store", "id"], name=name,
-        error_field="customer", violation_error_message=_("The customer is not a customer of this store."),
+        fields=["store", "customer"], to_fields=["store", "id"], name=name,
+        violation_error_message=_("The customer is not a customer of this store."),
     )
 
 

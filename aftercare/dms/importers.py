@@ -1048,11 +1048,11 @@ class ChunkWriter:
         S, now = self.store_id, self.now
         if self.pg:  # ids drawn in the key table first, then one plain INSERT (nothing returned to join back)
             self._x("UPDATE dms_veh SET id = " + self._next_id("V") + ", fl_new = TRUE WHERE id IS NULL")
-        ids = ("id, ", "id, ", "fl_new") if self.pg else ("", "", "id IS NULL")
+        id_col, new = ("id, ", "fl_new") if self.pg else ("", "id IS NULL")  # SQLite: ids read back below
         created = self._x(
-            "INSERT INTO {V} (" + ids[0] + "store_id, vin, plate, brand, model, delivery_date, row_hash, created_at, "
-            "updated_at) SELECT " + ids[1] + "%s, vin, COALESCE(plate, ''), COALESCE(brand, ''), COALESCE(model, ''), "
-            "delivery_date, '', %s, %s FROM dms_veh WHERE " + ids[2],
+            "INSERT INTO {V} (" + id_col + "store_id, vin, plate, brand, model, delivery_date, row_hash, created_at, "
+            "updated_at) SELECT " + id_col + "%s, vin, COALESCE(plate, ''), COALESCE(brand, ''), COALESCE(model, ''), "
+            "delivery_date, '', %s, %s FROM dms_veh WHERE " + new,
             [S, now, now],
         )
         self._grew("V", created)
@@ -1139,11 +1139,11 @@ class ChunkWriter:
                 "WHERE x.ckey = dms_cust.ckey",
                 [self.prefix, first - 1],
             )
-            ids = ("id, ", "x.id, ") if self.pg else ("", "")
+            id_col, id_value = ("id, ", "x.id, ") if self.pg else ("", "")  # SQLite: ids read back below
             self._x(
-                "INSERT INTO {C} (" + ids[0] + "store_id, number, dms_code, name, " + ", ".join(text_cols)
+                "INSERT INTO {C} (" + id_col + "store_id, number, dms_code, name, " + ", ".join(text_cols)
                 + ", birthday, consent_service_calls, consent_marketing, source, is_active, row_hash, created_at, "
-                "updated_at) SELECT " + ids[1] + "%s, x.number, x.code, x.name, "
+                "updated_at) SELECT " + id_value + "%s, x.number, x.code, x.name, "
                 + ", ".join(f"COALESCE(s.{c}, '')" for c in text_cols) + ", s.birthday, TRUE, FALSE, 'dms_import', "
                 "TRUE, " + ("x.c_hash" if is_customers else "''") + ", %s, %s "
                 "FROM dms_cust x JOIN dms_stage s ON s.row_no = x.row_no WHERE x.fl_new",

@@ -217,6 +217,8 @@ def test_it_finds_vehicles_by_plate_and_vin(client_for, customer):
     assert [v["id"] for v in by_vin["items"]] == [vehicle.pk]
     by_tail = api.get("/api/vehicles", {"q": vehicle.vin[-6:]}).json()
     assert [v["id"] for v in by_tail["items"]] == [vehicle.pk]
+    for q in ("粤b 12345", vehicle.vin.lower()):  # a whole plate or VIN in the search box, as typed
+        assert [v["id"] for v in api.get("/api/vehicles", {"q": q}).json()["items"]] == [vehicle.pk]
 
 
 def test_it_shows_a_vehicles_ownership_history(client_for, store_a, customer, manager):

@@ -73,19 +73,19 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='insurancepolicy',
-            constraint=aftercare.core.constraints.CompositeForeignKey(error_field='customer', fields=('store', 'customer'), name='policy_customer_of_the_store', to='customers.Customer', to_fields=('store', 'id'), violation_error_message='The customer is not a customer of this store.'),
+            constraint=aftercare.core.constraints.CompositeForeignKey(fields=('store', 'customer'), name='policy_customer_of_the_store', to_fields=('store', 'id'), violation_error_message='The customer is not a customer of this store.'),
         ),
         migrations.AddConstraint(
             model_name='ownership',
-            constraint=aftercare.core.constraints.CompositeForeignKey(error_field='customer', fields=('store', 'customer'), name='ownership_customer_of_the_store', to='customers.Customer', to_fields=('store', 'id'), violation_error_message='The customer is not a customer of this store.'),
+            constraint=aftercare.core.constraints.CompositeForeignKey(fields=('store', 'customer'), name='ownership_customer_of_the_store', to_fields=('store', 'id'), violation_error_message='The customer is not a customer of this store.'),
         ),
         migrations.AddConstraint(
             model_name='repairorder',
-            constraint=aftercare.core.constraints.CompositeForeignKey(error_field='customer', fields=('store', 'customer'), name='repair_order_customer_of_the_store', to='customers.Customer', to_fields=('store', 'id'), violation_error_message='The customer is not a customer of this store.'),
+            constraint=aftercare.core.constraints.CompositeForeignKey(fields=('store', 'customer'), name='repair_order_customer_of_the_store', to_fields=('store', 'id'), violation_error_message='The customer is not a customer of this store.'),
         ),
         migrations.AddConstraint(
             model_name='salesdelivery',
-            constraint=aftercare.core.constraints.CompositeForeignKey(error_field='customer', fields=('store', 'customer'), name='delivery_customer_of_the_store', to='customers.Customer', to_fields=('store', 'id'), violation_error_message='The customer is not a customer of this store.'),
+            constraint=aftercare.core.constraints.CompositeForeignKey(fields=('store', 'customer'), name='delivery_customer_of_the_store', to_fields=('store', 'id'), violation_error_message='The customer is not a customer of this store.'),
         ),
         migrations.AddConstraint(
             model_name='vehicle',
