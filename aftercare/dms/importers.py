@@ -989,10 +989,14 @@ class ChunkWriter:
             # the stored vehicle, and whether this row has something to write to it (see `_vehicle_fill`)
             _sets, cond = self._vehicle_fill()
             fill = f"(v.id IS NOT NULL AND v.store_id = %s AND ({cond.replace('k.', 'x.')}))" if cond else "FALSE"
+            # PostgreSQL: a new vehicle gets its id here, drawn from the sequence (`_vehicles` inserts it)
+            vehicle_id, new = ("v.id", "FALSE")
+            if self.pg:
+                vehicle_id, new = f"COALESCE(v.id, {self._next_id('V')})", "v.id IS NULL"
             self._x(
-                "INSERT INTO dms_veh (vin, row_no, ckey, plate, brand, model, delivery_date, ev_date, id, fl_fill) "
-                "SELECT x.vin, x.row_no, x.ckey, x.plate, x.brand, x.model, x.delivery_date, x.ev_date, v.id, "
-                f"CASE WHEN {fill} THEN TRUE ELSE FALSE END FROM "
+                "INSERT INTO dms_veh (vin, row_no, ckey, plate, brand, model, delivery_date, ev_date, id, fl_fill, "
+                "fl_new) SELECT x.vin, x.row_no, x.ckey, x.plate, x.brand, x.model, x.delivery_date, x.ev_date, "
+                f"{vehicle_id}, CASE WHEN {fill} THEN TRUE ELSE FALSE END, {new} FROM "
                 + self._firsts("veh_first", "vin, row_no, ckey, plate, brand, model, delivery_date, ev_date",
                                "PARTITION BY vin ORDER BY ev_date, row_no", "vin IS NOT NULL", ranked, "vin")
                 + self.lookup("v", "{V}", "v.vin = x.vin", "v.id, v.store_id, v.plate, v.brand, v.model, "
@@ -1011,15 +1015,25 @@ class ChunkWriter:
         if self.has_vin:  # a vehicle not stored yet has no owner to ask
             vehicle = " LEFT JOIN dms_veh vk ON vk.vin = x.vin"
             lookups.append(
-                "CASE WHEN vk.id IS NOT NULL THEN (SELECT MIN(c.id) FROM {O} o JOIN {C} c ON c.id = o.customer_id "
-                "WHERE o.vehicle_id = vk.id AND c.store_id = %s AND c.name = x.name AND c.is_active) END"
+                "CASE WHEN vk.id IS NOT NULL AND NOT vk.fl_new THEN (SELECT MIN(c.id) FROM {O} o "
+                "JOIN {C} c ON c.id = o.customer_id WHERE o.vehicle_id = vk.id AND c.store_id = %s "
+                "AND c.name = x.name AND c.is_active) END"
+            )
+        found = (
+            "SELECT x.ckey, x.row_no, x.name, x.mobile, x.code, x.vin, x.c_hash, COALESCE(" + ", ".join(lookups)
+            + ") AS id FROM " + self._firsts("cust_first", "ckey, row_no, name, mobile, customer_code AS code, vin, "
+                                             "c_hash", "PARTITION BY ckey ORDER BY row_no", "TRUE", ranked,
+                                             "mobile, name")
+            + vehicle
+        )
+        if self.pg:  # a new customer gets its id here, drawn from the sequence (`_customers` numbers and inserts it)
+            found = (
+                "SELECT ckey, row_no, name, mobile, code, vin, c_hash, COALESCE(id, " + self._next_id("C") + "), "
+                "id IS NULL FROM (" + found + " OFFSET 0) f"  # OFFSET 0: the lookups run once per key
             )
         self._x(
-            "INSERT INTO dms_cust (ckey, row_no, name, mobile, code, vin, c_hash, id) "
-            "SELECT x.ckey, x.row_no, x.name, x.mobile, x.code, x.vin, x.c_hash, COALESCE(" + ", ".join(lookups)
-            + ") FROM " + self._firsts("cust_first", "ckey, row_no, name, mobile, customer_code AS code, vin, c_hash",
-                                       "PARTITION BY ckey ORDER BY row_no", "TRUE", ranked, "mobile, name")
-            + vehicle,
+            "INSERT INTO dms_cust (ckey, row_no, name, mobile, code, vin, c_hash, id" + (", fl_new" if self.pg else "")
+            + ") " + found,
             [S] * len(lookups),
         )
 
@@ -1046,8 +1060,7 @@ class ChunkWriter:
 
     def _vehicles(self) -> None:
         S, now = self.store_id, self.now
-        if self.pg:  # ids drawn in the key table first, then one plain INSERT (nothing returned to join back)
-            self._x("UPDATE dms_veh SET id = " + self._next_id("V") + ", fl_new = TRUE WHERE id IS NULL")
+        # PostgreSQL: ids drawn in the key table (`_collect_keys`), one plain INSERT (nothing returned to join back)
         id_col, new = ("id, ", "fl_new") if self.pg else ("", "id IS NULL")  # SQLite: ids read back below
         created = self._x(
             "INSERT INTO {V} (" + id_col + "store_id, vin, plate, brand, model, delivery_date, row_hash, created_at, "
@@ -1111,43 +1124,48 @@ class ChunkWriter:
         }.get(self.kind)
         if target:
             self._x(
-                "UPDATE dms_cust AS k SET id = c.id FROM (SELECT s.ckey, (SELECT t.customer_id FROM " + target + ") "
-                "AS cid FROM dms_stage s WHERE s.mobile IS NULL AND s.customer_code IS NULL) x JOIN {C} c "
-                "ON c.id = x.cid WHERE k.id IS NULL AND x.ckey = k.ckey AND c.name = k.name AND c.is_active",
+                "UPDATE dms_cust AS k SET id = c.id, fl_new = FALSE FROM (SELECT s.ckey, (SELECT t.customer_id FROM "
+                + target + ") AS cid FROM dms_stage s WHERE s.mobile IS NULL AND s.customer_code IS NULL) x "
+                "JOIN {C} c ON c.id = x.cid WHERE (k.id IS NULL OR k.fl_new) AND x.ckey = k.ckey AND c.name = k.name "
+                "AND c.is_active",
                 [S],
             )
         is_customers = self.kind == ImportKind.CUSTOMERS
         if is_customers:
             self._x(
                 "UPDATE dms_cust AS k SET fl_chg = TRUE FROM {C} c WHERE c.id = k.id AND c.row_hash <> k.c_hash"
-                + self.by_ids("c", "SELECT id FROM dms_cust WHERE id IS NOT NULL")
+                + self.by_ids("c", "SELECT id FROM dms_cust WHERE id IS NOT NULL AND NOT fl_new")
             )
         # new customer files, numbered in one block
-        self.cur.execute("SELECT COUNT(*) FROM dms_cust WHERE id IS NULL")
+        new = "fl_new" if self.pg else "id IS NULL"  # PostgreSQL: ids drawn already (`_collect_keys`)
+        self.cur.execute("SELECT COUNT(*) FROM dms_cust WHERE " + new)
         count = self.cur.fetchone()[0]
         if count:
             numbers = self.numbers(store_id=S, count=count)
             self._grew("C", count)
             first = int(numbers[0][len(self.prefix) :])
-            number = "%s || " + self.pad7("x.rn")
             text_cols = ("mobile", "mobile2", "address", "region", "background", "contact_person", "contact_phone")
-            numbered = "SELECT ckey, ROW_NUMBER() OVER (ORDER BY row_no) + %s AS rn FROM dms_cust WHERE id IS NULL"
-            # numbered (and on PostgreSQL given their ids) in the key table first, then one plain INSERT
-            new_id = (", id = " + self._next_id("C")) if self.pg else ""
+            ranked = "SELECT *, ROW_NUMBER() OVER (ORDER BY row_no) + %s AS rn FROM dms_cust WHERE " + new
+            number = "%s || " + self.pad7("x.rn")
+            if self.pg:  # numbered as they are inserted, with the ids drawn: one plain INSERT
+                values, source = "x.id, %s, " + number, f"({ranked}) x"
+                params = [S, self.prefix, self.now, self.now, first - 1]
+            else:  # numbered in the key table first: the ids are read back by number below
+                self._x(
+                    "UPDATE dms_cust SET number = " + number + ", fl_new = TRUE FROM (" + ranked + ") x "
+                    "WHERE x.ckey = dms_cust.ckey",
+                    [self.prefix, first - 1],
+                )
+                values, source = "%s, x.number", "dms_cust x"
+                params = [S, self.now, self.now]
             self._x(
-                "UPDATE dms_cust SET number = " + number + new_id + ", fl_new = TRUE FROM (" + numbered + ") x "
-                "WHERE x.ckey = dms_cust.ckey",
-                [self.prefix, first - 1],
-            )
-            id_col, id_value = ("id, ", "x.id, ") if self.pg else ("", "")  # SQLite: ids read back below
-            self._x(
-                "INSERT INTO {C} (" + id_col + "store_id, number, dms_code, name, " + ", ".join(text_cols)
-                + ", birthday, consent_service_calls, consent_marketing, source, is_active, row_hash, created_at, "
-                "updated_at) SELECT " + id_value + "%s, x.number, x.code, x.name, "
+                "INSERT INTO {C} (" + ("id, " if self.pg else "") + "store_id, number, dms_code, name, "
+                + ", ".join(text_cols) + ", birthday, consent_service_calls, consent_marketing, source, is_active, "
+                "row_hash, created_at, updated_at) SELECT " + values + ", x.code, x.name, "
                 + ", ".join(f"COALESCE(s.{c}, '')" for c in text_cols) + ", s.birthday, TRUE, FALSE, 'dms_import', "
                 "TRUE, " + ("x.c_hash" if is_customers else "''") + ", %s, %s "
-                "FROM dms_cust x JOIN dms_stage s ON s.row_no = x.row_no WHERE x.fl_new",
-                [S, self.now, self.now],
+                "FROM " + source + " JOIN dms_stage s ON s.row_no = x.row_no" + ("" if self.pg else " WHERE x.fl_new"),
+                params,
             )
             if not self.pg:
                 self._x(
