@@ -73,8 +73,10 @@ class Customer(StoreOwnedModel):
             ),
         ]
         indexes = [
-            models.Index(fields=["store", "mobile"], name="customer_store_mobile_idx"),
-            models.Index(fields=["store", "name"], name="customer_store_name_idx"),
+            # the import finds a customer by mobile, then checks store and name: led by the mobile, so that no
+            # other index (all others lead with the store) can look as good to a planner without statistics. No
+            # query filters or sorts by name alone (the search is a substring match, which a B-tree cannot serve).
+            models.Index(fields=["mobile", "store"], name="customer_mobile_store_idx"),
             # only merged files: the few that point elsewhere
             models.Index(
                 fields=["merged_into"], condition=Q(merged_into__isnull=False), name="customer_merged_into_idx"

@@ -1003,21 +1003,30 @@ class ChunkWriter:
                               "v.delivery_date"),
                 [S] if cond else [],
             )
-        # each lookup only where it can find something (a lookup is an index probe per row, even for a NULL key)
+        # each lookup only where it can find something (a lookup is an index probe per row, even for a NULL key).
+        # On PostgreSQL each has one good plan only, whatever the statistics say. While the planner believed a
+        # new store's customers few (before its statistics had them), a lookup by store and mobile was once planned
+        # as a walk of all of the store's customers (index (store, id), "MIN(id) is the first id that matches"):
+        # ~10 s for one chunk. Now the candidates are found by the index that leads with the mobile, or through
+        # the vehicle's ownerships (an array of ids), in a fenced subquery (`OFFSET 0`: no other index can serve
+        # it, no MIN rewrite), and checked for store and name after.
+        fence = " OFFSET 0" if self.pg else ""
+        owners = "= ANY(ARRAY({}))" if self.pg else "IN ({})"
         lookups = [
             "CASE WHEN x.code IS NOT NULL THEN (SELECT COALESCE(c.merged_into_id, c.id) FROM {C} c "
             "WHERE c.store_id = %s AND c.dms_code = x.code) END",
-            "CASE WHEN x.mobile IS NOT NULL THEN (SELECT MIN(c.id) FROM {C} c WHERE c.store_id = %s "
-            "AND c.mobile = x.mobile AND c.name = x.name AND c.is_active "
-            "AND (x.code IS NULL OR c.dms_code IS NULL)) END",
+            "CASE WHEN x.mobile IS NOT NULL THEN (SELECT MIN(c.id) FROM (SELECT id, store_id, name, is_active, "
+            "dms_code FROM {C} WHERE mobile = x.mobile" + fence + ") c WHERE c.store_id = %s AND c.name = x.name "
+            "AND c.is_active AND (x.code IS NULL OR c.dms_code IS NULL)) END",
         ]
         vehicle = ""
         if self.has_vin:  # a vehicle not stored yet has no owner to ask
             vehicle = " LEFT JOIN dms_veh vk ON vk.vin = x.vin"
             lookups.append(
-                "CASE WHEN vk.id IS NOT NULL AND NOT vk.fl_new THEN (SELECT MIN(c.id) FROM {O} o "
-                "JOIN {C} c ON c.id = o.customer_id WHERE o.vehicle_id = vk.id AND c.store_id = %s "
-                "AND c.name = x.name AND c.is_active) END"
+                "CASE WHEN vk.id IS NOT NULL AND NOT vk.fl_new THEN (SELECT MIN(c.id) FROM (SELECT id, store_id, "
+                "name, is_active FROM {C} WHERE id "
+                + owners.format("SELECT o.customer_id FROM {O} o WHERE o.vehicle_id = vk.id")
+                + fence + ") c WHERE c.store_id = %s AND c.name = x.name AND c.is_active) END"
             )
         found = (
             "SELECT x.ckey, x.row_no, x.name, x.mobile, x.code, x.vin, x.c_hash, COALESCE(" + ", ".join(lookups)
@@ -1192,9 +1201,11 @@ class ChunkWriter:
     # --- ownership -----------------------------------------------------------------------------
     def _ownerships(self) -> None:
         """A vehicle without a current owner gets this file's customer (never a silent transfer)."""
-        # a scalar subquery (an index lookup per vehicle; NOT EXISTS would hash every open ownership)
+        # a scalar subquery (an index lookup per vehicle; NOT EXISTS would hash every open ownership); a vehicle has
+        # at most one current owner, so no MIN (which stale statistics may turn into a walk of all ownerships in id
+        # order, see `_collect_keys`)
         no_owner = (
-            "vv.fl_new OR (SELECT MIN(o.id) FROM {O} o WHERE o.vehicle_id = vv.id AND o.valid_to IS NULL) IS NULL"
+            "vv.fl_new OR (SELECT o.id FROM {O} o WHERE o.vehicle_id = vv.id AND o.valid_to IS NULL LIMIT 1) IS NULL"
         )
         if self.kind == ImportKind.CUSTOMERS:  # the counts need the flag
             self._x("UPDATE dms_veh AS vv SET fl_owner = TRUE WHERE " + no_owner)

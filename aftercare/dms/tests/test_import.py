@@ -472,3 +472,28 @@ def test_it_analyzes_a_table_the_planner_saw_empty_once_per_import(tmp_path, sto
         "ANALYZE customers_vehicle",
     ]
     assert analyzed(3000) == []  # the planner has statistics of rows now: they scale
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the plans are PostgreSQL's")
+def test_it_finds_customers_by_their_mobile_index_whatever_the_statistics_say(tmp_path, store_a):
+    """The lookups of a customer key have one plan only: a plan made while the planner thought the store's customers
+    few (a new store's first chunks) once read `MIN(id)` as "walk the store's customers in id order until one
+    matches" — every customer, for every new key: ~10 s for one chunk of a 1 M-row import."""
+    rows = [ro_row(n, vin=vin(n), name=f"客户{n}", mobile=f"139{n:08d}") for n in range(40)]
+    path = write_csv(tmp_path / "ro.csv", RO_HEADER, rows)
+    with CaptureQueriesContext(connection) as queries:
+        assert run(path, store_a).created_count == 40
+    keys = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("INSERT INTO dms_cust")]
+    assert keys
+    # a store with many customers, of which the planner has no statistics (it then takes the store's share of the
+    # rows for 0.5 %, and a walk of the store's customers for short)
+    Customer.objects.bulk_create(
+        Customer(store=store_a, number=f"X{n:06d}", name=f"老客户{n}", mobile=f"+86137{n:08d}") for n in range(3000)
+    )
+    with connection.cursor() as cur:
+        cur.execute("DELETE FROM pg_statistic WHERE starelid = 'customers_customer'::regclass")
+        cur.execute("UPDATE pg_class SET reltuples = -1, relpages = 0 WHERE oid = 'customers_customer'::regclass")
+        cur.execute("EXPLAIN " + keys[0])
+        plan = "\n".join(line for (line,) in cur.fetchall())
+    assert "Index Cond: ((mobile)::text = dms_stage.mobile)" in plan, plan  # customer_mobile_store_idx
+    assert "customer_store_id_unique" not in plan, plan  # a walk of the store's customers: Index Cond (store_id = 1)
