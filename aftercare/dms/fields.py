@@ -57,7 +57,13 @@ _VIN_VALUES = {str(d): d for d in range(10)} | dict(
 )
 _VIN_WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
 _WMI_USES_CHECK_DIGIT: dict[str, bool] = {}
-_VALID_VINS: dict[str, str] = {}  # VINs recur (several orders per car): remember the valid ones
+# VINs recur (several orders per car, spread over the file): remember the valid ones. A cell that is a valid VIN as it
+# stands (the usual case) is remembered by its hash alone (~50 bytes, not ~180 for a dict entry), so a whole big
+# file's cars fit: a different cell with the same 64-bit hash (keyed per process) would be taken unchecked; the
+# database's check of the VIN's form still applies.
+_VALID_VIN_HASHES: set[int] = set()
+_VALID_VIN_HASHES_MAX = 300_000
+_VALID_VINS: dict[str, str] = {}  # the other valid cells (lower case, spaces): cell → VIN
 _VALID_VINS_MAX = 50_000
 
 
@@ -72,9 +78,12 @@ def _vin_check(vin: str) -> bool:
 
 def p_vin(value):
     """`validators.normalize_vin`, with the check digit computed here once a maker (WMI) is known to use it."""
-    known = _VALID_VINS.get(value) if type(value) is str else None
-    if known:
-        return known
+    if type(value) is str:
+        if hash(value) in _VALID_VIN_HASHES:
+            return value
+        known = _VALID_VINS.get(value)
+        if known:
+            return known
     text = value.strip().upper() if type(value) is str else cell_text(value).strip().upper()
     if not text:
         return None
@@ -84,9 +93,14 @@ def p_vin(value):
         vin = v.normalize_vin(text)
         _WMI_USES_CHECK_DIGIT[vin[:3]] = True
     if type(value) is str:
-        if len(_VALID_VINS) >= _VALID_VINS_MAX:
-            _VALID_VINS.clear()
-        _VALID_VINS[value] = vin
+        if vin == value:
+            if len(_VALID_VIN_HASHES) >= _VALID_VIN_HASHES_MAX:
+                _VALID_VIN_HASHES.clear()
+            _VALID_VIN_HASHES.add(hash(value))
+        else:
+            if len(_VALID_VINS) >= _VALID_VINS_MAX:
+                _VALID_VINS.clear()
+            _VALID_VINS[value] = vin
     return vin
 
 
