@@ -9,7 +9,9 @@ from django.db import connection
 
 from aftercare.customers.models import Customer, Ownership, RepairOrder, Vehicle
 from aftercare.dms import services
-from aftercare.dms.importers import ChunkWriter, KnownVehicles
+from aftercare.dms.fields import KINDS
+from aftercare.dms.importers import ChunkWriter, KnownVehicles, RowValidator
+from aftercare.dms.readers import open_table
 from aftercare.dms.services import import_file
 from aftercare.followups.models import FollowupTask
 
@@ -65,11 +67,13 @@ def counts(batch):
 
 
 class Copied(list):
-    """File row numbers copied directly; `refused`: the sizes of direct copies the database refused."""
+    """File row numbers copied directly; `refused`: the sizes of direct copies the database refused; `vehicles`: the
+    vehicle ids of each copy, in the order copied."""
 
     def __init__(self):
         super().__init__()
         self.refused: list[int] = []
+        self.vehicles: list[list[int]] = []
 
 
 @pytest.fixture
@@ -90,6 +94,7 @@ def copied(monkeypatch):
             seen.refused.append(len(rows))
             raise
         seen.extend(int(row[1][2:]) + 2 for row in rows)
+        seen.vehicles.append([row[2] for row in rows])
         return result
 
     monkeypatch.setattr(ChunkWriter, "_copy_known", counted)
@@ -112,6 +117,21 @@ def test_it_remembers_a_vehicle_with_each_customer_key():
     packed = known.lookup([vin(3), vin(1), vin(4)], ["k:C3", "m:+8613912340009|李四", "k:C4"])
     assert packed == [13 << 40 | 23, 11 << 40 | 22, None]
     assert known.lookup([vin(3), "VIN-WITH-DASHES"], ["k:C3", "k:C9"]) == []
+
+
+def test_it_copies_the_orders_of_a_part_in_vehicle_order(tmp_path):
+    """The index inserts of the copy and the commit's foreign-key checks then go page after page, not at random."""
+    path = write_csv(tmp_path / "ro.csv", HEADER, [order(n, n % 6) for n in range(12)])
+    known = KnownVehicles()
+    # the cars' vehicle ids fall as their order numbers rise: file order is not vehicle order
+    known.add([(vin(car), f"m:+861391234{car:04d}|客户{car}", 100 - car, 200 + car) for car in range(6)])
+    with open_table(path, KINDS["repair_orders"].aliases) as table:
+        validator = RowValidator(table, KINDS["repair_orders"])
+        validator.use_known(known, store_id=1)
+        (chunk,) = validator.chunks(100)
+    (_staged, tables), = chunk.direct
+    assert [row[1] for row in tables][:2] == ["RO00005", "RO00011"]  # car 5: vehicle id 95, the lowest
+    assert [row[2] for row in tables] == sorted(row[2] for row in tables) and len(tables) == 12
 
 
 pg = pytest.mark.skipif(connection.vendor != "postgresql", reason="the direct copy runs on PostgreSQL only")
@@ -147,6 +167,8 @@ def test_it_copies_orders_of_known_vehicles_to_the_same_files_as_the_staging_pat
     assert (amount, mileage, advisor, booked, fault) == (0, None, "", False, "")
     assert str(RepairOrder.objects.get(ro_number="RO00036").settled_at) == "2024-05-08 16:00:00+00:00"
     assert 42 in copied
+    # copied in vehicle order (the index inserts and the commit's checks then go page after page)
+    assert all(ids == sorted(ids) for ids in copied.vehicles) and max(map(len, copied.vehicles)) > 1
     assert RepairOrder.objects.filter(ro_number="RO00040").values_list("service_advisor", "fault_description").get() \
         == ("王\\顾问", "左前轮\\异响")
 
