@@ -992,14 +992,13 @@ class ChunkWriter:
             # the stored vehicle, and whether this row has something to write to it (see `_vehicle_fill`)
             _sets, cond = self._vehicle_fill()
             fill = f"(v.id IS NOT NULL AND v.store_id = %s AND ({cond.replace('k.', 'x.')}))" if cond else "FALSE"
-            # PostgreSQL: a new vehicle gets its id here, drawn from the sequence (`_vehicles` inserts it)
-            vehicle_id, new = ("v.id", "FALSE")
-            if self.pg:
-                vehicle_id, new = f"COALESCE(v.id, {self._next_id('V')})", "v.id IS NULL"
+            # a new vehicle is flagged here; on PostgreSQL it also gets its id, drawn from the sequence (`_vehicles`
+            # inserts it; SQLite reads its id back)
+            vehicle_id = f"COALESCE(v.id, {self._next_id('V')})" if self.pg else "v.id"
             self._x(
                 "INSERT INTO dms_veh (vin, row_no, ckey, plate, brand, model, delivery_date, ev_date, id, fl_fill, "
                 "fl_new) SELECT x.vin, x.row_no, x.ckey, x.plate, x.brand, x.model, x.delivery_date, x.ev_date, "
-                f"{vehicle_id}, CASE WHEN {fill} THEN TRUE ELSE FALSE END, {new} FROM "
+                f"{vehicle_id}, CASE WHEN {fill} THEN TRUE ELSE FALSE END, v.id IS NULL FROM "
                 + self._firsts("veh_first", "vin, row_no, ckey, plate, brand, model, delivery_date, ev_date",
                                "PARTITION BY vin ORDER BY ev_date, row_no", "vin IS NOT NULL", ranked, "vin")
                 + self.lookup("v", "{V}", "v.vin = x.vin", "v.id, v.store_id, v.plate, v.brand, v.model, "
@@ -1026,7 +1025,7 @@ class ChunkWriter:
         if self.has_vin:  # a vehicle not stored yet has no owner to ask
             vehicle = " LEFT JOIN dms_veh vk ON vk.vin = x.vin"
             lookups.append(
-                "CASE WHEN vk.id IS NOT NULL AND NOT vk.fl_new THEN (SELECT MIN(c.id) FROM (SELECT id, store_id, "
+                "CASE WHEN NOT vk.fl_new THEN (SELECT MIN(c.id) FROM (SELECT id, store_id, "
                 "name, is_active FROM {C} WHERE id "
                 + owners.format("SELECT o.customer_id FROM {O} o WHERE o.vehicle_id = vk.id")
                 + fence + ") c WHERE c.store_id = %s AND c.name = x.name AND c.is_active) END"
@@ -1038,14 +1037,14 @@ class ChunkWriter:
                                              "mobile, name")
             + vehicle
         )
-        if self.pg:  # a new customer gets its id here, drawn from the sequence (`_customers` numbers and inserts it)
-            found = (
-                "SELECT ckey, row_no, name, mobile, code, vin, c_hash, COALESCE(id, " + self._next_id("C") + "), "
-                "id IS NULL FROM (" + found + " OFFSET 0) f"  # OFFSET 0: the lookups run once per key
-            )
+        # a new customer is flagged here; on PostgreSQL it also gets its id, drawn from the sequence (`_customers`
+        # numbers and inserts it; SQLite reads its id back). The subquery is fenced: its lookups run once per key.
+        customer_id, keep = ("id", " LIMIT -1 OFFSET 0")
+        if self.pg:
+            customer_id, keep = f"COALESCE(id, {self._next_id('C')})", " OFFSET 0"
         self._x(
-            "INSERT INTO dms_cust (ckey, row_no, name, mobile, code, vin, c_hash, id" + (", fl_new" if self.pg else "")
-            + ") " + found,
+            "INSERT INTO dms_cust (ckey, row_no, name, mobile, code, vin, c_hash, id, fl_new) "
+            f"SELECT ckey, row_no, name, mobile, code, vin, c_hash, {customer_id}, id IS NULL FROM ({found}{keep}) f",
             [S] * len(lookups),
         )
 
@@ -1073,18 +1072,17 @@ class ChunkWriter:
     def _vehicles(self) -> None:
         S, now = self.store_id, self.now
         # PostgreSQL: ids drawn in the key table (`_collect_keys`), one plain INSERT (nothing returned to join back)
-        id_col, new = ("id, ", "fl_new") if self.pg else ("", "id IS NULL")  # SQLite: ids read back below
+        id_col = "id, " if self.pg else ""  # SQLite: ids read back below
         created = self._x(
             "INSERT INTO {V} (" + id_col + "store_id, vin, plate, brand, model, delivery_date, row_hash, created_at, "
             "updated_at) SELECT " + id_col + "%s, vin, COALESCE(plate, ''), COALESCE(brand, ''), COALESCE(model, ''), "
-            "delivery_date, '', %s, %s FROM dms_veh WHERE " + new,
+            "delivery_date, '', %s, %s FROM dms_veh WHERE fl_new",
             [S, now, now],
         )
         self._grew("V", created)
         if created and not self.pg:
             self._x(
-                "UPDATE dms_veh SET id = (SELECT v.id FROM {V} v WHERE v.vin = dms_veh.vin), fl_new = TRUE "
-                "WHERE id IS NULL"
+                "UPDATE dms_veh SET id = (SELECT v.id FROM {V} v WHERE v.vin = dms_veh.vin) WHERE fl_new"
             )
         sets, _cond = self._vehicle_fill()
         if sets:
@@ -1138,7 +1136,7 @@ class ChunkWriter:
             self._x(
                 "UPDATE dms_cust AS k SET id = c.id, fl_new = FALSE FROM (SELECT s.ckey, (SELECT t.customer_id FROM "
                 + target + ") AS cid FROM dms_stage s WHERE s.mobile IS NULL AND s.customer_code IS NULL) x "
-                "JOIN {C} c ON c.id = x.cid WHERE (k.id IS NULL OR k.fl_new) AND x.ckey = k.ckey AND c.name = k.name "
+                "JOIN {C} c ON c.id = x.cid WHERE k.fl_new AND x.ckey = k.ckey AND c.name = k.name "
                 "AND c.is_active",
                 [S],
             )
@@ -1146,25 +1144,24 @@ class ChunkWriter:
         if is_customers:
             self._x(
                 "UPDATE dms_cust AS k SET fl_chg = TRUE FROM {C} c WHERE c.id = k.id AND c.row_hash <> k.c_hash"
-                + self.by_ids("c", "SELECT id FROM dms_cust WHERE id IS NOT NULL AND NOT fl_new")
+                + self.by_ids("c", "SELECT id FROM dms_cust WHERE NOT fl_new")
             )
         # new customer files, numbered in one block
-        new = "fl_new" if self.pg else "id IS NULL"  # PostgreSQL: ids drawn already (`_collect_keys`)
-        self.cur.execute("SELECT COUNT(*) FROM dms_cust WHERE " + new)
+        self.cur.execute("SELECT COUNT(*) FROM dms_cust WHERE fl_new")
         count = self.cur.fetchone()[0]
         if count:
             numbers = self.numbers(store_id=S, count=count)
             self._grew("C", count)
             first = int(numbers[0][len(self.prefix) :])
             text_cols = ("mobile", "mobile2", "address", "region", "background", "contact_person", "contact_phone")
-            ranked = "SELECT *, ROW_NUMBER() OVER (ORDER BY row_no) + %s AS rn FROM dms_cust WHERE " + new
+            numbered = "SELECT *, ROW_NUMBER() OVER (ORDER BY row_no) + %s AS rn FROM dms_cust WHERE fl_new"
             number = "%s || " + self.pad7("x.rn")
             if self.pg:  # numbered as they are inserted, with the ids drawn: one plain INSERT
-                values, source = "x.id, %s, " + number, f"({ranked}) x"
+                values, source = "x.id, %s, " + number, f"({numbered}) x"
                 params = [S, self.prefix, self.now, self.now, first - 1]
             else:  # numbered in the key table first: the ids are read back by number below
                 self._x(
-                    "UPDATE dms_cust SET number = " + number + ", fl_new = TRUE FROM (" + ranked + ") x "
+                    "UPDATE dms_cust SET number = " + number + " FROM (" + numbered + ") x "
                     "WHERE x.ckey = dms_cust.ckey",
                     [self.prefix, first - 1],
                 )
