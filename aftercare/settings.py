@@ -118,6 +118,20 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 # Parallel writers (PostgreSQL connections) of a big DMS import; 1 writes chunk after chunk.
 IMPORT_WRITERS = int(os.environ.get("IMPORT_WRITERS", "2"))
 IMPORT_MAX_UPLOAD_BYTES = int(os.environ.get("IMPORT_MAX_UPLOAD_BYTES", str(200 * 1024 * 1024)))
+# DMS import bounds (docs/import.md "Limits"). An upload of at most IMPORT_SYNC_MAX_ROWS rows is imported in the
+# request, a bigger one by the task worker. XLSX: the archive's declared sizes are checked first, then the inflated
+# bytes are counted while reading; rows, columns and cell length are enforced while the sheet is parsed.
+IMPORT_SYNC_MAX_ROWS = int(os.environ.get("IMPORT_SYNC_MAX_ROWS", "5000"))
+IMPORT_XLSX_MAX_ROWS = int(os.environ.get("IMPORT_XLSX_MAX_ROWS", "1048576"))  # Excel's own limit
+IMPORT_XLSX_MAX_COLUMNS = int(os.environ.get("IMPORT_XLSX_MAX_COLUMNS", "200"))
+IMPORT_XLSX_MAX_CELL_CHARS = int(os.environ.get("IMPORT_XLSX_MAX_CELL_CHARS", "32767"))  # Excel's own limit
+IMPORT_XLSX_MAX_MEMBER_BYTES = int(os.environ.get("IMPORT_XLSX_MAX_MEMBER_BYTES", str(1024**3)))  # inflated, per part
+IMPORT_XLSX_MAX_TOTAL_BYTES = int(os.environ.get("IMPORT_XLSX_MAX_TOTAL_BYTES", str(2 * 1024**3)))  # inflated, all
+IMPORT_XLSX_MAX_RATIO = int(os.environ.get("IMPORT_XLSX_MAX_RATIO", "100"))  # inflated / compressed, parts > 1 MB
+# the shared strings are held in memory while the sheet is read (compact: about their inflated size)
+IMPORT_XLSX_MAX_SHARED_STRINGS_BYTES = int(os.environ.get("IMPORT_XLSX_MAX_SHARED_STRINGS_BYTES", str(128 * 1024**2)))
+# a batch `running` with no progress for this long is failed by the next import run or `manage.py import_fail_stale`
+IMPORT_STALE_AFTER_SECONDS = int(os.environ.get("IMPORT_STALE_AFTER_SECONDS", "900"))
 COMPLAINT_UPLOAD_MAX_BYTES = int(os.environ.get("COMPLAINT_UPLOAD_MAX_BYTES", str(10 * 1024 * 1024)))
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

@@ -5,19 +5,20 @@ import datetime as dt
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from ninja import File, Form, Router, Schema
+from ninja import Field, File, Form, Query, Router, Schema
 from ninja.files import UploadedFile
 
-from aftercare.core.api import ERRORS
+from aftercare.core.api import ERRORS, PathId
 from aftercare.core.scoping import store_for_write
 from aftercare.org.models import Store
 from aftercare.org.permissions import Perm, require_perm
 
-from . import selectors, services
+from . import reports, selectors, services
 from .choices import ImportKind, ImportStatus
 from .forms import ImportUploadForm
 
 router = Router(tags=["dms"])
+MAX_ERRORS_OFFSET = 100_000_000  # more than any import stores (IMPORT_MAX_STORED_ERRORS)
 
 
 class ImportBatchOut(Schema):
@@ -103,13 +104,27 @@ def import_list(request, limit: int = 50):
 
 
 @router.get("/{batch_id}", response={200: ImportBatchOut, **ERRORS}, summary="One import")
-def import_get(request, batch_id: int):
+def import_get(request, batch_id: PathId):
     return ImportBatchOut.from_batch(selectors.import_batch_get(user=request.user, pk=batch_id))
 
 
+class ErrorsQuery(Schema):
+    offset: int = Field(0, ge=0, le=MAX_ERRORS_OFFSET)
+    limit: int = Field(1000, ge=1, le=10_000)
+
+
 @router.get("/{batch_id}/errors", response={200: list[RowErrorOut], **ERRORS}, summary="Rejected rows of an import")
-def import_errors(request, batch_id: int, offset: int = 0, limit: int = 1000):
+def import_errors(request, batch_id: PathId, query: Query[ErrorsQuery]):
+    """`offset` (0 to 100,000,000) and `limit` (1 to 10,000) page through the rejected rows. Phones in the reasons
+    are masked for roles that may not reveal them; each read is audited as an export."""
     batch = selectors.import_batch_get(user=request.user, pk=batch_id)
     rows = selectors.import_row_errors(user=request.user, batch=batch)
-    offset = max(offset, 0)
-    return list(rows.values("row", "column", "reason")[offset : offset + max(1, min(limit, 10000))])
+    page = list(rows.values_list("row", "column", "reason", "raw")[query.offset : query.offset + query.limit])
+    out = [
+        RowErrorOut(row=row, column=column, reason=reason)
+        for row, column, reason, _raw in reports.error_report_rows(page, user=request.user)
+    ]
+    services.import_error_report_record(
+        actor=request.user, batch=batch, fmt="api", rows=len(out), masked=not reports.may_see_phones(request.user)
+    )
+    return out

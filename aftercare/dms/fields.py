@@ -11,12 +11,15 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from unicodedata import is_normalized
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from aftercare.core.text import clean_text as drop_controls
+from aftercare.core.text import has_control_chars
 from aftercare.customers import validators as v
 from aftercare.customers.choices import BackgroundCategory, PolicyKind, RepairKind
 
@@ -38,7 +41,13 @@ def cell_text(value) -> str:
 
 
 def p_text(value):
+    """Free text: NFKC, spaces collapsed, and no C0 control characters (`core.text.has_control_chars` first: the
+    search is one C call per cell, the substitution runs only for the rare cell that has one)."""
+    if type(value) is str and value.isalnum() and (value.isascii() or is_normalized("NFKC", value)):
+        return value  # the common case (a name, a word): as `validators.clean_text` keeps it, no control character
     text = v.clean_text(value if type(value) is str else cell_text(value))
+    if text and has_control_chars(text):
+        text = " ".join(drop_controls(text).split())
     return text or None
 
 

@@ -1,7 +1,9 @@
 """Writes of the DMS import: record a batch, run it (chunk by chunk), enqueue it for the worker."""
 
 import contextlib
+import datetime as dt
 import gc
+import logging
 import os
 import queue
 import sys
@@ -47,7 +49,7 @@ from .importers import (
     flag_firsts,
 )
 from .models import ImportBatch, ImportRowError
-from .readers import ImportFileError, open_table
+from .readers import ImportFileError, count_rows, open_table
 
 try:
     from psycopg.errors import DeadlockDetected, SerializationFailure
@@ -56,13 +58,16 @@ except ImportError:  # SQLite only
 
 CHUNK_SIZE = int(getattr(settings, "IMPORT_CHUNK_SIZE", 20_000))
 MAX_STORED_ERRORS = int(getattr(settings, "IMPORT_MAX_STORED_ERRORS", 50_000))
-SYNC_MAX_BYTES = int(getattr(settings, "IMPORT_SYNC_MAX_BYTES", 1_000_000))
+# an upload of at most this many rows is imported in the request; more go to the task worker (rows, not bytes: a
+# small XLSX can hold a million rows)
+SYNC_MAX_ROWS = int(getattr(settings, "IMPORT_SYNC_MAX_ROWS", 5_000))
 # (VIN, customer key) pairs an import remembers to copy their later repair orders directly (`KnownVehicles`;
 # ~130 bytes each: 250,000 ≈ 33 MB)
 KNOWN_VEHICLES_MAX = int(getattr(settings, "IMPORT_KNOWN_VEHICLES_MAX", 250_000))
 # While the reader thread runs, the GIL is handed over every 0.5 ms instead of every 5 ms (see `_pipelined`).
 PIPELINE_SWITCH_INTERVAL = 0.0005
 
+logger = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
 _END = object()
 
@@ -87,13 +92,20 @@ def import_batch_create(
 
 
 def import_batch_start(*, batch: ImportBatch) -> ImportBatch:
-    """Run a web/API upload: in this request when small, else on the task worker (`db_worker`)."""
-    if batch.file and batch.file.size <= SYNC_MAX_BYTES:
+    """Run a web/API upload: in this request when it has at most `SYNC_MAX_ROWS` rows, else on the task worker
+    (`db_worker`). The rows are counted in a cheap pass that stops past the limit; a file that cannot even be
+    counted is run here, so that its error is answered at once."""
+    if batch.file:
         try:
-            import_batch_run(batch=batch)
+            small = count_rows(batch.file.path, SYNC_MAX_ROWS) <= SYNC_MAX_ROWS
         except ImportFileError:
-            pass  # recorded on the batch (status failed, error)
-        return batch
+            small = True
+        if small:
+            try:
+                import_batch_run(batch=batch)
+            except ImportFileError:
+                pass  # recorded on the batch (status failed, error)
+            return batch
     from .tasks import import_batch_process
 
     batch_id = batch.pk
@@ -105,7 +117,39 @@ def _fail(batch: ImportBatch, message: str) -> None:
     batch.status = ImportStatus.FAILED
     batch.error = message[:2000]
     batch.finished_at = timezone.now()
-    batch.save(update_fields=["status", "error", "finished_at", "updated_at"])
+    try:
+        ImportBatch.objects.filter(pk=batch.pk).update(
+            status=batch.status, error=batch.error, finished_at=batch.finished_at, updated_at=timezone.now()
+        )
+    except Exception:  # noqa: BLE001 - e.g. inside a broken transaction: the stale-batch sweep fails it later
+        logger.exception("DMS import #%s: could not record the failure", batch.pk)
+
+
+def import_batches_fail_stale(*, now=None) -> int:
+    """Fail the batches left `running` with no progress for `IMPORT_STALE_AFTER_SECONDS` (a worker killed midway).
+
+    A running import records its progress (`updated_at`) after every chunk, so a batch silent for that long has
+    no process behind it. Run at the start of every import and by `manage.py import_fail_stale`; returns how
+    many batches it failed (each with an audit event).
+    """
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(seconds=settings.IMPORT_STALE_AFTER_SECONDS)
+    stale = ImportBatch.objects.filter(status=ImportStatus.RUNNING, updated_at__lt=cutoff)
+    failed = 0
+    for batch in stale.only("pk", "store_id"):
+        message = _("The import stopped without finishing (its process ended); rows imported before are kept. "
+                    "Upload the file again to import the rest.")
+        with transaction.atomic():
+            if not ImportBatch.objects.filter(pk=batch.pk, status=ImportStatus.RUNNING, updated_at__lt=cutoff).update(
+                status=ImportStatus.FAILED, error=message, finished_at=now, updated_at=now
+            ):
+                continue
+            audit_event_record(
+                actor=None, action=AuditAction.UPDATE, obj=batch, changed_fields=["status", "error"],
+                detail={"reason": "stale"},
+            )
+        failed += 1
+    return failed
 
 
 def import_batch_run(
@@ -113,63 +157,66 @@ def import_batch_run(
 ) -> ImportBatch:
     """Import the batch's file. Each chunk is its own transaction: a later failure keeps earlier chunks.
 
-    Raises `ImportFileError` (after recording it on the batch) when the file cannot be read.
-    A dry run validates and writes every chunk, then rolls it back: only the batch and its
+    Raises `ImportFileError` (after recording it on the batch) when the file cannot be read. Any other failure
+    also ends the batch `failed`, with a message that shows no exception text (it may name server paths), and
+    is raised. A dry run validates and writes every chunk, then rolls it back: only the batch and its
     row errors are kept.
     """
-    chunk_size = chunk_size or CHUNK_SIZE
-    spec = KINDS[batch.kind]
-    store = Store.objects.get(pk=batch.store_id)
-    path = path or batch.file.path
+    import_batches_fail_stale()
     batch.status = ImportStatus.RUNNING
     batch.started_at = timezone.now()
     batch.save(update_fields=["status", "started_at", "updated_at"])
     try:
-        table = open_table(path, spec.aliases)
+        return _run(batch, path, progress, chunk_size)
     except ImportFileError as exc:
         _fail(batch, str(exc))
         raise
+    except BaseException:
+        logger.exception("DMS import #%s failed", batch.pk)
+        _fail(batch, _("The import stopped on an unexpected error (import #%(id)s); rows imported before it are "
+                       "kept. Tell your administrator.") % {"id": batch.pk})
+        raise
+
+
+def _run(batch: ImportBatch, path, progress: Progress | None, chunk_size: int | None) -> ImportBatch:
+    chunk_size = chunk_size or CHUNK_SIZE
+    spec = KINDS[batch.kind]
+    store = Store.objects.get(pk=batch.store_id)
+    path = path or batch.file.path
+    table = open_table(path, spec.aliases)
     with table, _gc_relaxed():
         validator = RowValidator(table, spec)
         missing = validator.missing_required()
         if missing:
-            message = _("Missing required column(s): %(columns)s") % {"columns": ", ".join(missing)}
-            _fail(batch, message)
-            raise ImportFileError(message)
+            raise ImportFileError(_("Missing required column(s): %(columns)s") % {"columns": ", ".join(missing)})
         batch.encoding = table.encoding
         batch.total_rows = table.total_estimate
         batch.save(update_fields=["encoding", "total_rows", "updated_at"])
         key_header = validator.header(KEY_FIELD[spec.kind])
         writers = _writer_count(batch, chunk_size)
         stored_errors = 0
-        try:
-            if writers > 1:
-                validator.precheck = _stored_rows_precheck(spec.kind, store)
-                known = None
-                if spec.kind == ImportKind.REPAIR_ORDERS:  # new orders of vehicles earlier chunks wrote: copied
-                    known = KnownVehicles(KNOWN_VEHICLES_MAX)
-                    validator.use_known(known, store.pk)
-                written = _written_in_parallel(
-                    validator.chunks(chunk_size, parts=writers), spec, store, validator.columns, key_header,
-                    batch.dry_run, writers, known,
-                )
-            else:
-                writer = ChunkWriter(spec, store, validator.columns, key_header)
-                written = (
-                    (chunk, _write_rows(writer, chunk.rows, batch.dry_run, key_header))
-                    for chunk in _pipelined(validator.chunks(chunk_size))
-                )
-            for chunk, result in written:
-                stored_errors = _record_chunk(batch, chunk, result, stored_errors)
-                if progress:
-                    progress(batch.processed_rows, batch.total_rows)
-        except ImportFileError as exc:
-            _fail(batch, str(exc))
-            raise
-        except Exception as exc:
-            _fail(batch, f"{type(exc).__name__}: {exc}")
-            raise
+        if writers > 1:
+            validator.precheck = _stored_rows_precheck(spec.kind, store)
+            known = None
+            if spec.kind == ImportKind.REPAIR_ORDERS:  # new orders of vehicles earlier chunks wrote: copied
+                known = KnownVehicles(KNOWN_VEHICLES_MAX)
+                validator.use_known(known, store.pk)
+            written = _written_in_parallel(
+                validator.chunks(chunk_size, parts=writers), spec, store, validator.columns, key_header,
+                batch.dry_run, writers, known,
+            )
+        else:
+            writer = ChunkWriter(spec, store, validator.columns, key_header)
+            written = (
+                (chunk, _write_rows(writer, chunk.rows, batch.dry_run, key_header))
+                for chunk in _pipelined(validator.chunks(chunk_size))
+            )
+        for chunk, result in written:
+            stored_errors = _record_chunk(batch, chunk, result, stored_errors)
+            if progress:
+                progress(batch.processed_rows, batch.total_rows)
     if not batch.dry_run and batch.kind == ImportKind.REPAIR_ORDERS:
+        ImportBatch.objects.filter(pk=batch.pk).update(updated_at=timezone.now())  # alive (`import_batches_fail_stale`)
         # first-time fix: a comeback gets a CS call. Once per import, not per chunk (each run re-reads the store's
         # recent orders); a crash before this line is caught by the daily `repeat_repairs_detect`.
         repeat_repairs_detect(store_id=store.pk)
@@ -498,3 +545,13 @@ def import_file(
     batch = import_batch_create(actor=actor, store=store, kind=kind, filename=str(path), dry_run=dry_run)
     return import_batch_run(batch=batch, path=path, progress=progress, chunk_size=chunk_size)
 
+
+
+def import_error_report_record(*, actor, batch: ImportBatch, fmt: str, rows: int, masked: bool) -> None:
+    """Audit one download (or API read) of an import's error report: who, which import, format, rows, masked."""
+    audit_event_record(
+        actor=actor,
+        action=AuditAction.EXPORT,
+        obj=batch,
+        detail={"report": "import_errors", "format": fmt, "rows": rows, "phones_masked": masked},
+    )

@@ -1,7 +1,5 @@
 """Import pages: upload with progress, past imports, error reports. Thin: parse, call, render."""
 
-import csv
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -9,6 +7,7 @@ from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
+from aftercare.core.exports import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE, csv_lines, xlsx_bytes
 from aftercare.core.scoping import current_store_ids, own_store_ids, store_for_write
 from aftercare.org.permissions import Perm, require_perm
 
@@ -39,8 +38,11 @@ def import_index(request):
             dry_run=form.cleaned_data["dry_run"],
         )
         services.import_batch_start(batch=batch)
-        messages.info(request, _("Import #%(id)s received.") % {"id": batch.pk})
-        return redirect("dms:detail", pk=batch.pk)
+        if batch.status == ImportStatus.FAILED:  # the file could not be read: say why on the form
+            form.add_error("file", _("Import #%(id)s failed: %(error)s") % {"id": batch.pk, "error": batch.error})
+        else:
+            messages.info(request, _("Import #%(id)s received.") % {"id": batch.pk})
+            return redirect("dms:detail", pk=batch.pk)
     batches = selectors.import_batch_list(user=request.user, store_ids=current_store_ids(request.user, request))
     page = Paginator(batches, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "dms/import_index.html", {"form": form, "page": page, "kinds": KINDS})
@@ -51,6 +53,9 @@ def import_detail(request, pk: int):
     """One import: progress (polled with HTMX while it runs), counts and the first rejected rows."""
     batch = selectors.import_batch_get(user=request.user, pk=pk)
     errors = list(selectors.import_row_errors(user=request.user, batch=batch)[:ERROR_PREVIEW])
+    if not reports.may_see_phones(request.user):
+        for error in errors:
+            error.reason = reports.mask_phones(error.reason)
     return render(request, "dms/import_detail.html", {"batch": batch, "errors": errors, "preview": ERROR_PREVIEW})
 
 
@@ -64,33 +69,27 @@ def import_progress(request, pk: int):
     return response
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
 @login_required
 def import_errors(request, pk: int, fmt: str):
-    """The error report of an import as CSV (UTF-8 with BOM, opens in Excel) or XLSX."""
-    batch = selectors.import_batch_get(user=request.user, pk=pk)
-    rows = selectors.import_row_errors(user=request.user, batch=batch).values_list("row", "column", "reason", "raw")
-    header = [_("Row"), _("Column"), _("Reason"), _("Row as in the file")]
-    filename = f"import-{batch.pk}-errors.{fmt}"
-    if fmt == "csv":
-        writer = csv.writer(_Echo())
-
-        def lines():
-            yield "\ufeff" + writer.writerow(header)
-            for row in rows.iterator(chunk_size=2000):
-                yield writer.writerow(row)
-
-        response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    elif fmt == "xlsx":
-        response = HttpResponse(
-            reports.error_report_xlsx(header, rows.iterator(chunk_size=2000)),
-            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        )
-    else:
+    """The error report of an import as CSV (UTF-8 with BOM, opens in Excel) or XLSX; audited, phones masked for
+    roles that may not reveal them."""
+    if fmt not in ("csv", "xlsx"):
         raise Http404
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    batch = selectors.import_batch_get(user=request.user, pk=pk)
+    errors = selectors.import_row_errors(user=request.user, batch=batch)
+    rows = reports.error_report_rows(
+        errors.values_list("row", "column", "reason", "raw").iterator(chunk_size=2000), user=request.user
+    )
+    header = reports.error_report_header()
+    masked = not reports.may_see_phones(request.user)
+    if fmt == "csv":
+        services.import_error_report_record(
+            actor=request.user, batch=batch, fmt=fmt, rows=errors.count(), masked=masked
+        )
+        response = StreamingHttpResponse(csv_lines(header, rows), content_type=CSV_CONTENT_TYPE)
+    else:
+        content, n = xlsx_bytes(_("Errors"), header, rows)
+        services.import_error_report_record(actor=request.user, batch=batch, fmt=fmt, rows=n, masked=masked)
+        response = HttpResponse(content, content_type=XLSX_CONTENT_TYPE)
+    response["Content-Disposition"] = f'attachment; filename="import-{batch.pk}-errors.{fmt}"'
     return response

@@ -212,7 +212,7 @@ def test_it_counts_stored_unchanged_policies_without_validating_them(tmp_path, s
 def test_it_writes_an_uploaded_file_with_two_writers_on_the_worker(client, importer, store_a, tmp_path, settings,
                                                                    monkeypatch, spy):
     settings.IMPORT_WRITERS = 2
-    monkeypatch.setattr(services, "SYNC_MAX_BYTES", 0)  # every upload goes to the task worker
+    monkeypatch.setattr(services, "SYNC_MAX_ROWS", 0)  # every upload goes to the task worker
     monkeypatch.setattr(services, "CHUNK_SIZE", 10)
     client.force_login(importer)
     path = write_csv(tmp_path / "ro.csv", RO_HEADER, rows())

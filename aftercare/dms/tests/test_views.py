@@ -42,7 +42,7 @@ def test_it_shows_the_upload_page_and_past_imports(client, importer, store_a, tm
 
 @override_settings(TASKS=IMMEDIATE)
 def test_it_runs_large_uploads_as_a_task_and_reports_progress(client, importer, store_a, tmp_path, monkeypatch):
-    monkeypatch.setattr(services, "SYNC_MAX_BYTES", 0)
+    monkeypatch.setattr(services, "SYNC_MAX_ROWS", 0)
     client.force_login(importer)
     with TestCase.captureOnCommitCallbacks(execute=True) as callbacks:
         post(client, store_a, upload(tmp_path, [ro_row(n) for n in range(5)]))
