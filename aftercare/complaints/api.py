@@ -21,6 +21,7 @@ from ninja.pagination import paginate
 from aftercare.core import selectors as core_selectors
 from aftercare.core import services as core_services
 from aftercare.core.api import ERRORS, MAX_ID, Pagination, PathId
+from aftercare.core.exports import XLSX_CONTENT_TYPE
 from aftercare.core.scoping import get_scoped_or_404
 from aftercare.customers import selectors as customer_selectors
 from aftercare.org.permissions import Perm, require_perm
@@ -46,7 +47,7 @@ ATTACHMENT_TYPES = (
     "image/png",
     "image/webp",
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    XLSX_CONTENT_TYPE,
     "text/plain",
     "application/octet-stream",
 )

@@ -3,6 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from aftercare.core.forms import CleanTextFormMixin
 from aftercare.followups.forms import BootstrapMixin, apply_errors  # noqa: F401  (re-exported for the views)
 from aftercare.org.choices import Role
 
@@ -34,7 +35,7 @@ def _department_choices(departments, multi_store: bool) -> list[tuple]:
     return [(d.pk, f"{d.store.code} {d.name}" if multi_store else d.name) for d in departments]
 
 
-class FeedbackSearchForm(forms.Form):
+class FeedbackSearchForm(CleanTextFormMixin, forms.Form):
     q = forms.CharField(label=_("Customer or text"), required=False, max_length=100)
     kind = forms.ChoiceField(label=_("Kind"), choices=_ANY + FeedbackKind.choices, required=False)
     status = forms.ChoiceField(
@@ -240,7 +241,7 @@ class DeadlineGridForm(BootstrapMixin, forms.Form):
                     min_value=1,
                     max_value=30,
                     initial=current.get((kind, severity)),
-                    widget=forms.NumberInput(attrs={"style": "width: 6rem"}),
+                    widget=forms.NumberInput(attrs={"class": "w-6rem"}),  # no style="": the CSP allows no inline style
                 )
                 row.append(name)
             self.grid.append((kind_label, row))

@@ -25,7 +25,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from aftercare.core.choices import AuditAction
-from aftercare.core.exports import local_naive, staff_name, xlsx_bytes
+from aftercare.core.exports import XLSX_CONTENT_TYPE, local_naive, staff_name, xlsx_bytes
 from aftercare.core.scoping import own_store_ids, visible_store_ids
 from aftercare.core.services import audit_event_record, notification_send, notifications_deliver
 from aftercare.customers.models import Customer, RepairOrder
@@ -757,7 +757,7 @@ _ALLOWED = {
     "png": ("image/png", _is_png),
     "webp": ("image/webp", _is_webp),
     "docx": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", _zip_with("word/")),
-    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", _zip_with("xl/")),
+    "xlsx": (XLSX_CONTENT_TYPE, _zip_with("xl/")),
     "txt": ("text/plain; charset=utf-8", _is_text),
 }
 

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
+from aftercare.core.exports import XLSX_CONTENT_TYPE
 from aftercare.core.scoping import current_store_ids, own_store_ids, store_for_write
 from aftercare.customers import selectors as customer_selectors
 from aftercare.followups.selectors import day_range
@@ -45,7 +46,6 @@ from .forms import (
 )
 
 PAGE_SIZE = 25
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 UNREACHED_TASK_STATUSES = ("unreachable", "refused", "no_consent")
 
 
@@ -91,7 +91,7 @@ def feedback_export(request):
     """The list as filtered on the page, as XLSX (scoped, audited)."""
     form, qs, _ids = _search(request)
     content = services.feedback_export_xlsx(actor=request.user, feedback=qs)
-    response = HttpResponse(content, content_type=XLSX)
+    response = HttpResponse(content, content_type=XLSX_CONTENT_TYPE)
     response["Content-Disposition"] = f'attachment; filename="feedback-{business_date():%Y%m%d}.xlsx"'
     return response
 

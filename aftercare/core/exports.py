@@ -4,38 +4,51 @@ A cell whose text starts with `=`, `+`, `-`, `@`, a tab or a carriage return is 
 formula (OWASP, "CSV Injection"): such text is written with a leading apostrophe, and XLSX text cells are
 typed as strings explicitly. Characters XML cannot hold are dropped, so no stored value can break an export.
 Apps never build a workbook or a CSV writer of their own; they call `xlsx_bytes`, `xlsx_workbook_bytes` or
-`csv_lines`.
+`csv_lines`. An importer that reads back a file this writer wrote passes each text cell through `unneutralise`.
 """
 
 import csv
 import datetime as dt
 import decimal
 import io
+import math
+import re
 from collections.abc import Iterable, Iterator
+from functools import cache
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
-from aftercare.org.selectors import BUSINESS_TZ
 
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# Line ends are written as LF (XML reads a CR back as LF anyway), so a text that started with CR starts with LF
+# once written: a leading LF is escaped too, which keeps `unneutralise(neutralise(t))` equal to `t`'s text.
+_ESCAPED_PREFIXES = (*FORMULA_PREFIXES, "\n")
+# What XML 1.0 cannot hold (C0 controls but tab / LF / CR, lone surrogates, U+FFFE / U+FFFF): openpyxl writes
+# some of them into a file that no reader can open again, and refuses the others.
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_NEWLINES = re.compile(r"\r\n?")
+_SHEET_TITLE_ILLEGAL = re.compile(r"[\\*?:/\[\]]")
+_FILENAME_UNSAFE = re.compile(r'[\x00-\x1f\x7f"\\/;]')
 _PLAIN_TYPES = (bool, int, float, decimal.Decimal, dt.datetime, dt.date, dt.time, dt.timedelta)
 
 
 def neutralise(text: str) -> str:
-    """`text` safe for a spreadsheet cell: XML-illegal characters dropped, a formula-like start escaped."""
-    text = ILLEGAL_CHARACTERS_RE.sub("", text)
-    if text.startswith(FORMULA_PREFIXES):
-        return "'" + text
-    return text
+    """`text` safe for a spreadsheet cell: XML-illegal characters dropped, line ends as LF, a formula-like start
+    escaped with an apostrophe (also when the text already starts with apostrophes before it, so that
+    `unneutralise` gives the text back exactly)."""
+    text = _XML_ILLEGAL.sub("", text)
+    if "\r" in text:
+        text = _NEWLINES.sub("\n", text)
+    return "'" + text if text.lstrip("'").startswith(_ESCAPED_PREFIXES) else text
 
 
 def unneutralise(text: str) -> str:
-    """The text `neutralise` was given, for importers reading back a file this writer wrote."""
-    if len(text) > 1 and text[0] == "'" and text[1:].startswith(FORMULA_PREFIXES):
+    """The text `neutralise` was given (line ends as LF), for importers reading back a file this writer wrote."""
+    if len(text) > 1 and text[0] == "'" and text[1:].lstrip("'").startswith(_ESCAPED_PREFIXES):
         return text[1:]
     return text
 
@@ -45,6 +58,8 @@ def cell_value(value):
     if value is None or isinstance(value, _PLAIN_TYPES):
         if isinstance(value, dt.datetime) and value.tzinfo is not None:
             return local_naive(value)
+        if isinstance(value, float | decimal.Decimal) and not math.isfinite(value):
+            return str(value)  # a spreadsheet has no NaN or infinity
         return value
     return neutralise(str(value))
 
@@ -60,6 +75,12 @@ def _xlsx_row(sheet, row: Iterable) -> list:
     return cells
 
 
+def _sheet_title(title) -> str:
+    """A title Excel accepts: no `\\ * ? : / [ ]`, no XML-illegal characters, no apostrophe at either end, ≤ 31."""
+    title = _SHEET_TITLE_ILLEGAL.sub("", _XML_ILLEGAL.sub("", str(title)))
+    return title.strip("'")[:31].strip("'") or "sheet"
+
+
 def xlsx_workbook_bytes(sheets: Iterable[tuple[str, Iterable[Iterable]]]) -> tuple[bytes, int]:
     """A write-only workbook of `(title, rows)` sheets (each sheet's first row is its header, if any).
 
@@ -70,7 +91,7 @@ def xlsx_workbook_bytes(sheets: Iterable[tuple[str, Iterable[Iterable]]]) -> tup
     wb = Workbook(write_only=True)
     n = 0
     for title, rows in sheets:
-        sheet = wb.create_sheet(neutralise(title)[:31] or "sheet")
+        sheet = wb.create_sheet(_sheet_title(title))
         for row in rows:
             sheet.append(_xlsx_row(sheet, row))
             n += 1
@@ -113,9 +134,22 @@ def csv_bytes(header: list, rows: Iterable[Iterable], *, bom: bool = True) -> by
     return "".join(csv_lines(header, rows, bom=bom)).encode("utf-8")
 
 
+def attachment_header(filename: str) -> str:
+    """A `Content-Disposition` value that downloads as `filename`, whatever text it was built from (controls,
+    quotes and slashes become `_`; a non-ASCII name is sent as RFC 6266 `filename*`)."""
+    from django.utils.http import content_disposition_header
+
+    return content_disposition_header(True, _FILENAME_UNSAFE.sub("_", filename) or "export")
+
+
+@cache
+def _business_tz() -> ZoneInfo:
+    return ZoneInfo(settings.BUSINESS_TIME_ZONE)
+
+
 def local_naive(value: dt.datetime | None) -> dt.datetime | None:
-    """An instant as Asia/Shanghai wall time without zone (Excel cells cannot hold a zone)."""
-    return value.astimezone(BUSINESS_TZ).replace(tzinfo=None) if value else None
+    """An instant as business-time-zone (Asia/Shanghai) wall time without zone (Excel cells cannot hold a zone)."""
+    return value.astimezone(_business_tz()).replace(tzinfo=None) if value else None
 
 
 def staff_name(user) -> str:

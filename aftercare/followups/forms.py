@@ -8,6 +8,7 @@ from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from aftercare.complaints.choices import FeedbackCategory, FeedbackKind
+from aftercare.core.forms import CleanTextFormMixin
 from aftercare.customers.choices import RepairKind
 from aftercare.org.choices import Role
 
@@ -36,7 +37,7 @@ def _datetime_input() -> forms.DateTimeInput:
     return forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
 
-class BootstrapMixin:
+class BootstrapMixin(CleanTextFormMixin):
     """Give every widget its Bootstrap 5 class (`small` for the compact search forms)."""
 
     small = False
@@ -176,7 +177,7 @@ def _display(user) -> str:
 # ---- the call screen -----------------------------------------------------------------------------------------
 
 
-class FeedbackFieldsMixin:
+class FeedbackFieldsMixin(CleanTextFormMixin):
     """The 'feedback said on the call' box: kind, category, department, text (all empty = nothing said)."""
 
     def _add_feedback_fields(self, departments, *, required_kind: bool = False) -> None:

@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from aftercare.core.models import StoreOwnedModel
+from aftercare.core.models import CleanTextMixin, StoreOwnedModel
 from aftercare.customers.choices import RepairKind
 from aftercare.org.choices import Role
 
@@ -42,7 +42,7 @@ def default_excluded_kinds() -> list[str]:
 # ---- questionnaires --------------------------------------------------------------------------------------------
 
 
-class QuestionnaireTemplate(models.Model):
+class QuestionnaireTemplate(CleanTextMixin, models.Model):
     """A versioned carmaker questionnaire (group-wide). A template with answer sheets is never edited in place."""
 
     code = models.CharField(_("code"), max_length=30)
@@ -81,7 +81,7 @@ class QuestionnaireTemplate(models.Model):
         return self.sheets.exists()
 
 
-class Factor(models.Model):
+class Factor(CleanTextMixin, models.Model):
     template = models.ForeignKey(QuestionnaireTemplate, on_delete=models.CASCADE, related_name="factors")
     code = models.CharField(_("code"), max_length=30)
     order = models.PositiveSmallIntegerField(_("order"), default=0)
@@ -100,7 +100,7 @@ class Factor(models.Model):
         return self.name_zh
 
 
-class Question(models.Model):
+class Question(CleanTextMixin, models.Model):
     factor = models.ForeignKey(Factor, on_delete=models.CASCADE, related_name="questions")
     code = models.CharField(_("code"), max_length=30)
     order = models.PositiveSmallIntegerField(_("order"), default=0)

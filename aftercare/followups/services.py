@@ -19,10 +19,11 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from aftercare.core.choices import AuditAction
-from aftercare.core.exports import local_naive, staff_name, xlsx_bytes
+from aftercare.core.exports import local_naive, staff_name, unneutralise, xlsx_bytes, xlsx_workbook_bytes
 from aftercare.core.scoping import get_scoped_or_404, own_store_ids
 from aftercare.core.services import audit_event_record
 from aftercare.core.sms import sms_send
+from aftercare.core.text import clean_text_deep
 from aftercare.customers.choices import RepairKind
 from aftercare.customers.models import Customer, RepairOrder, SalesDelivery
 from aftercare.org.choices import Role
@@ -1377,7 +1378,7 @@ def _template_dict_validate(data) -> dict:
 def questionnaire_template_import(*, actor, data: dict) -> QuestionnaireTemplate:
     """Create a template from its JSON form, always as a new draft version of its code (never overwriting)."""
     require_perm(actor, Perm.FOLLOWUP_TEMPLATES)
-    data = _template_dict_validate(data)
+    data = _template_dict_validate(clean_text_deep(data))  # questions are bulk-created: no model clean on the way
     with transaction.atomic():
         top = QuestionnaireTemplate.objects.filter(code=data["code"]).aggregate(v=Max("version"))["v"] or 0
         template = create_template(
@@ -1411,38 +1412,35 @@ _XLSX_HEADER = ("code", "version", "kind", "status", "name_zh", "name_en", "diss
 
 def questionnaire_template_export_xlsx(*, actor, template: QuestionnaireTemplate) -> bytes:
     """The template as an XLSX workbook: sheet `template` (key/value) and sheet `questions` (one row each)."""
-    from openpyxl import Workbook
-
     data = questionnaire_template_to_dict(template)
-    wb = Workbook()
-    head = wb.active
-    head.title = "template"
-    for key in _XLSX_HEADER:
-        head.append([key, data[key]])
-    sheet = wb.create_sheet("questions")
-    sheet.append(list(_XLSX_COLUMNS))
-    for f in data["factors"]:
-        for q in f["questions"]:
-            sheet.append(
-                [
-                    f["code"],
-                    f["name_zh"],
-                    f["name_en"],
-                    f["weight"],
-                    q["code"],
-                    q["type"],
-                    q["text_zh"],
-                    q["text_en"],
-                    q["weight"],
-                    "yes" if q["required"] else "no",
-                    q["dissatisfied_at_or_below"],
-                    json.dumps(q["choices"], ensure_ascii=False) if q["choices"] else "",
-                ]
-            )
-    out = io.BytesIO()
-    wb.save(out)
+    head = [[key, data[key]] for key in _XLSX_HEADER]
+    questions = [list(_XLSX_COLUMNS)] + [
+        [
+            f["code"],
+            f["name_zh"],
+            f["name_en"],
+            f["weight"],
+            q["code"],
+            q["type"],
+            q["text_zh"],
+            q["text_en"],
+            q["weight"],
+            "yes" if q["required"] else "no",
+            q["dissatisfied_at_or_below"],
+            json.dumps(q["choices"], ensure_ascii=False) if q["choices"] else "",
+        ]
+        for f in data["factors"]
+        for q in f["questions"]
+    ]
+    content, _n = xlsx_workbook_bytes([("template", head), ("questions", questions)])
     audit_event_record(actor=actor, action=AuditAction.EXPORT, obj=template)
-    return out.getvalue()
+    return content
+
+
+def _xlsx_text_rows(sheet):
+    """The sheet's rows as values, text as the export writer was given it (`unneutralise`)."""
+    for row in sheet.iter_rows(values_only=True):
+        yield tuple(unneutralise(v) if isinstance(v, str) else v for v in row)
 
 
 def questionnaire_template_dict_from_xlsx(content: bytes) -> dict:
@@ -1456,10 +1454,10 @@ def questionnaire_template_dict_from_xlsx(content: bytes) -> dict:
     if "template" not in wb.sheetnames or "questions" not in wb.sheetnames:
         raise ValidationError({"file": [gettext("The workbook needs the sheets 'template' and 'questions'.")]})
     data: dict = {}
-    for row in wb["template"].iter_rows(values_only=True):
+    for row in _xlsx_text_rows(wb["template"]):
         if row and row[0] in _XLSX_HEADER:
-            data[row[0]] = "" if row[1] is None else row[1]
-    rows = wb["questions"].iter_rows(values_only=True)
+            data[row[0]] = "" if len(row) < 2 or row[1] is None else row[1]
+    rows = _xlsx_text_rows(wb["questions"])
     header = [str(c or "").strip() for c in next(rows, ())]
     missing = [c for c in _XLSX_COLUMNS if c not in header]
     if missing:

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 from aftercare.complaints import selectors as complaint_selectors
 from aftercare.complaints.forms import VerifyForm
 from aftercare.complaints.selectors import department_list
+from aftercare.core.exports import XLSX_CONTENT_TYPE, attachment_header
 from aftercare.core.scoping import current_store_ids, get_scoped_or_404, own_store_ids, store_for_write
 from aftercare.customers import selectors as customer_selectors
 from aftercare.org.models import Store
@@ -45,7 +46,6 @@ from .models import QuestionnaireTemplate
 PAGE_SIZE = 50
 RECENT_ORDERS = 5
 TREND_MONTHS = 6
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _require_any(user, *perms) -> None:
@@ -449,7 +449,7 @@ def call_log_export(request):
     """The call log as filtered on the page, as XLSX (audited)."""
     form, rows, _ids = _log_page(request, form_class=CallSearchForm, search=selectors.call_log_search)
     content = services.call_log_export_xlsx(actor=request.user, calls=rows, filters=form.audit_detail())
-    response = HttpResponse(content, content_type=XLSX)
+    response = HttpResponse(content, content_type=XLSX_CONTENT_TYPE)
     response["Content-Disposition"] = f'attachment; filename="calls-{business_date():%Y%m%d}.xlsx"'
     return response
 
@@ -470,7 +470,7 @@ def letter_log(request):
 def letter_log_export(request):
     form, rows, _ids = _log_page(request, form_class=LetterSearchForm, search=selectors.letter_log_search)
     content = services.letter_log_export_xlsx(actor=request.user, letters=rows, filters=form.audit_detail())
-    response = HttpResponse(content, content_type=XLSX)
+    response = HttpResponse(content, content_type=XLSX_CONTENT_TYPE)
     response["Content-Disposition"] = f'attachment; filename="letters-{business_date():%Y%m%d}.xlsx"'
     return response
 
@@ -579,16 +579,16 @@ def template_export(request, pk: int, fmt: str):
     if not any(has_perm(request.user, p) for p in (Perm.FOLLOWUP_CALL, Perm.FOLLOWUP_MANAGE, Perm.FOLLOWUP_TEMPLATES)):
         raise PermissionDenied
     template = get_object_or_404(QuestionnaireTemplate, pk=pk)
-    filename = f"{template.code}-v{template.version}"
+    filename = f"{template.code}-v{template.version}"  # the code is typed text: attachment_header makes it safe
     if fmt == "json":
         response = JsonResponse(
             services.questionnaire_template_to_dict(template), json_dumps_params={"ensure_ascii": False, "indent": 1}
         )
-        response["Content-Disposition"] = f'attachment; filename="{filename}.json"'
+        response["Content-Disposition"] = attachment_header(f"{filename}.json")
         return response
     if fmt == "xlsx":
         content = services.questionnaire_template_export_xlsx(actor=request.user, template=template)
-        response = HttpResponse(content, content_type=XLSX)
-        response["Content-Disposition"] = f'attachment; filename="{filename}.xlsx"'
+        response = HttpResponse(content, content_type=XLSX_CONTENT_TYPE)
+        response["Content-Disposition"] = attachment_header(f"{filename}.xlsx")
         return response
     raise Http404
