@@ -1,12 +1,24 @@
 """The integration API under /api/ (django-ninja). Each app adds its router in `<app>/api.py`."""
 
-from django.core.exceptions import PermissionDenied, ValidationError
+import logging
+
+from django.core import signals
+from django.core.exceptions import (
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+    ValidationError,
+)
 from django.http import Http404
+from django.http.multipartparser import MultiPartParserError
 from ninja import NinjaAPI
 from ninja.errors import HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
 from aftercare.core.api import ApiKeyAuth, ErrorOut, SessionAuth
+from aftercare.core.parsers import CleanTextParser
 
 api = NinjaAPI(
     title="aftercare API",
@@ -16,9 +28,13 @@ api = NinjaAPI(
     "`manage.py api_token_create`). Every read is limited to the stores the token's user may see; another "
     "store's id answers 404. Lists are paginated (`page`, `page_size` ≤ 200). Phones are masked; roles allowed "
     "to see them use `POST /api/customers/{id}/reveal-phone` (audited). Date ranges are half-open "
-    "(`*_from` inclusive, `*_to` exclusive) in Asia/Shanghai days.",
+    "(`*_from` inclusive, `*_to` exclusive) in Asia/Shanghai days. Errors answer `{\"detail\": …, \"errors\": "
+    "{field: [messages]}}`: 401 without a valid token or session (whatever the method), 403 for a role without the "
+    "permission (or a browser session's failed CSRF check), 404 for anything outside the caller's stores, 413 over "
+    "the request size limits, 422 for invalid input naming the field (a malformed body included), 429 when limited.",
     auth=[ApiKeyAuth(), SessionAuth()],
     urls_namespace="api",
+    parser=CleanTextParser(),  # every string of a body or query passes clean_text
 )
 
 
@@ -54,6 +70,35 @@ def on_http_error(request, exc):
 def on_invalid(request, exc):
     errors = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
     return api.create_response(request, {"detail": "Invalid input.", "errors": errors}, status=422)
+
+
+@api.exception_handler(MultiPartParserError)
+def on_malformed_multipart(request, exc):
+    """A multipart body Django cannot parse (no or bad boundary, broken headers): bad input, 422 like a bad JSON
+    body. The parser's own message is not echoed."""
+    errors = {"body": ["Malformed multipart/form-data body."]}
+    return api.create_response(request, {"detail": "Invalid input.", "errors": errors}, status=422)
+
+
+@api.exception_handler(SuspiciousOperation)
+def on_suspicious(request, exc):
+    """Django's request limits (DATA_UPLOAD_MAX_MEMORY_SIZE, _NUMBER_FIELDS, _NUMBER_FILES) answer 413; any other
+    suspicious request (e.g. an unsafe file name) 400. Django logs these on the `django.security` logger."""
+    logging.getLogger(f"django.security.{exc.__class__.__name__}").error(str(exc))
+    if isinstance(exc, RequestDataTooBig | TooManyFieldsSent | TooManyFilesSent):
+        return api.create_response(request, {"detail": "Request too large."}, status=413)
+    return api.create_response(request, {"detail": "Bad request."}, status=400)
+
+
+@api.exception_handler(Exception)
+def on_server_error(request, exc):
+    """Anything unexpected: logged like Django logs a 500 (and re-raised by the test client), answered with the
+    error schema. Never a traceback, a message or a server path, whatever DEBUG says."""
+    signals.got_request_exception.send(sender=None, request=request)
+    logging.getLogger("django.request").error(
+        "Internal Server Error: %s", request.path, exc_info=exc, extra={"status_code": 500, "request": request}
+    )
+    return api.create_response(request, {"detail": "Server error."}, status=500)
 
 
 from aftercare.complaints.api import notifications_router  # noqa: E402

@@ -8,9 +8,11 @@ from typing import Annotated
 
 from django.utils import timezone
 from ninja import Field, Path, Schema
+from ninja.errors import HttpError
 from ninja.pagination import PageNumberPagination
 from ninja.security import APIKeyCookie, HttpBearer
 
+from . import throttle
 from .models import ApiToken
 
 
@@ -20,7 +22,9 @@ class ErrorOut(Schema):
 
 
 # Declare on every route: `response={200: X, **ERRORS}`
-ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
+# 400: a suspicious request; 413: over Django's request size / field / file limits (`aftercare/api.py` handlers).
+# 429: the client address is locked after repeated failed tokens (`core/throttle.py`), or a rate limit (reveals).
+ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 413: ErrorOut, 422: ErrorOut, 429: ErrorOut}
 
 # Database ids are 64-bit; larger numbers are rejected with 422 before they reach the database.
 MAX_ID = 2**63 - 1
@@ -43,15 +47,23 @@ def _is_staff_member(user) -> bool:
 
 
 class ApiKeyAuth(HttpBearer):
+    """A failed token counts against the client address (`core/throttle.py`, django-axes); at the limit the address
+    is locked and every bearer request from it, even with a valid token, answers 429 until the lock ends."""
+
     def authenticate(self, request, token):
-        if not token or "\x00" in token:
-            return None
-        token_row = (
-            ApiToken.objects.select_related("user", "user__staff")
-            .filter(key_hash=ApiToken.hash_key(token), revoked=False, user__is_active=True)
-            .first()
-        )
+        probe = throttle.api_probe(request)
+        if throttle.api_client_locked(probe):
+            raise HttpError(429, throttle.api_lockout_message())
+        token_row = None
+        if token and "\x00" not in token:
+            token_row = (
+                ApiToken.objects.select_related("user", "user__staff")
+                .filter(key_hash=ApiToken.hash_key(token), revoked=False, user__is_active=True)
+                .first()
+            )
         if token_row is None or not _is_staff_member(token_row.user):
+            if throttle.api_token_failed(probe):
+                raise HttpError(429, throttle.api_lockout_message())
             return None
         ApiToken.objects.filter(pk=token_row.pk).update(last_used_at=timezone.now())
         request.user = token_row.user
@@ -62,6 +74,13 @@ class SessionAuth(APIKeyCookie):
     """The logged-in browser session (CSRF-checked for unsafe methods)."""
 
     param_name = "sessionid"
+
+    def _get_key(self, request):
+        # Without a logged-in staff member there is nothing to protect: answer 401 (as documented), not the CSRF
+        # check's 403, and do not read the body (a malformed one would fail the check, not the authentication).
+        if not _is_staff_member(getattr(request, "user", None)):
+            return None
+        return super()._get_key(request)
 
     def authenticate(self, request, key):
         user = getattr(request, "user", None)

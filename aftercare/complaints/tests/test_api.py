@@ -315,3 +315,17 @@ def test_it_refuses_notification_ids_out_of_range_with_422(users):
         response = post(client, "/api/notifications/read", {"ids": ids})
         assert response.status_code == 422, ids
         assert "ids" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["multipart/form-data", "multipart/form-data; boundary=", 'multipart/form-data; boundary="\x7f"'],
+)
+def test_it_answers_a_malformed_multipart_attachment_with_422_and_stores_nothing(users, mech, customer, content_type):
+    pk = _create(users[Role.CS_SPECIALIST], customer)["id"]
+    dept = api(users[Role.DEPARTMENT_DESIGNEE])
+    body = b'--x\r\nContent-Disposition: form-data; name="file"; filename="a.pdf"\r\n\r\n%PDF-1.4\r\n--x--\r\n'
+    response = dept.post(f"{BASE}/feedback/{pk}/attachments", data=body, content_type=content_type)
+    assert response.status_code == 422, response.content
+    assert response.json() == {"detail": "Invalid input.", "errors": {"body": ["Malformed multipart/form-data body."]}}
+    assert not FeedbackAttachment.objects.exists()

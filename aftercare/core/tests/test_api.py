@@ -85,6 +85,21 @@ def test_it_creates_a_token_from_the_command_and_prints_the_key_once(manager):
     assert Client(HTTP_AUTHORIZATION=f"Bearer {key}").get("/api/customers").status_code == 200
 
 
+def test_it_takes_the_token_name_as_the_readme_shows_it(manager):
+    """README: `manage.py api_token_create USERNAME "name of the integration"` (it once answered
+    `unrecognized arguments`)."""
+    from django.core.management.base import CommandError
+
+    call_command("api_token_create", manager.username, "name of the integration", stdout=io.StringIO())
+    call_command("api_token_create", manager.username, stdout=io.StringIO())
+    assert set(ApiToken.objects.filter(user=manager).values_list("name", flat=True)) == {
+        "name of the integration",
+        "integration",
+    }
+    with pytest.raises(CommandError, match="once"):
+        call_command("api_token_create", manager.username, "a", "--name", "b", stdout=io.StringIO())
+
+
 def test_it_refuses_a_token_for_an_unknown_or_non_staff_user(db):
     from django.core.management.base import CommandError
 
@@ -297,6 +312,86 @@ def test_it_filters_policies_by_expiry_range(client_for, store_a, customer):
     assert detail["policy_number"] == march.policy_number and detail["store"] == "A01"
 
 
+# ---- anonymous callers, malformed bodies, server errors --------------------------------------------------------
+
+
+def _operations():
+    """Every (method, url) of the API's own OpenAPI document, path parameters filled with 1."""
+    import re
+
+    from aftercare.api import api as ninja_api
+
+    paths = ninja_api.get_openapi_schema()["paths"]
+    return [(m.upper(), re.sub(r"\{[^}]+\}", "1", path)) for path, ops in paths.items() for m in ops]
+
+
+OPERATIONS = _operations()
+UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("method, url", OPERATIONS, ids=[f"{m} {u}" for m, u in OPERATIONS])
+def test_it_answers_401_with_the_error_schema_to_an_anonymous_caller_on_every_route(method, url):
+    """A browser without a session (CSRF checks on, as in real life) gets the documented 401, never the CSRF 403;
+    the other unsafe methods too (405 where the path does not have them, as that leaks nothing)."""
+    client = Client(enforce_csrf_checks=True)
+    client.get("/accounts/login/")  # an anonymous session with a CSRF cookie, as a browser has
+    response = client.generic(method, url, b"{}", content_type="application/json")
+    assert response.status_code == 401, response.content
+    assert response.json() == {"detail": "Unauthorized"}
+    for other in ("GET", *UNSAFE):
+        if other != method:
+            answer = client.generic(other, url, b"{}", content_type="application/json").status_code
+            assert answer in (401, 405), f"{other} {url}: {answer}"
+    malformed = client.generic(method, url, b"--x\r\n", content_type="multipart/form-data")
+    assert malformed.status_code == 401
+
+
+def test_it_still_checks_csrf_for_a_logged_in_browser_session(manager):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(manager)
+    response = client.post("/api/notifications/read", {"ids": [1]}, content_type="application/json")
+    assert response.status_code == 403 and response.json() == {"detail": "CSRF check Failed"}
+    assert client.get("/api/notifications").status_code == 200
+
+
+@pytest.mark.parametrize("content_type", ["multipart/form-data", "multipart/form-data; boundary="])
+def test_it_answers_422_to_a_malformed_multipart_body(manager, content_type):
+    response = api_client(manager).post("/api/imports/", data=b"--x\r\n", content_type=content_type)
+    assert response.status_code == 422
+    assert response.json() == {"detail": "Invalid input.", "errors": {"body": ["Malformed multipart/form-data body."]}}
+    session = Client()
+    session.force_login(manager)  # the session's CSRF check reads the body first: the same answer
+    assert session.post("/api/imports/", data=b"--x\r\n", content_type=content_type).status_code == 422
+
+
+def test_it_answers_413_over_djangos_request_limits(manager, settings):
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 3
+    fields = "&".join(f"f{i}=1" for i in range(10))
+    response = api_client(manager).post("/api/imports/", fields, content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 413 and response.json() == {"detail": "Request too large."}
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10
+    form = "x=" + "1" * 100
+    response = api_client(manager).post("/api/imports/", form, content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 413
+
+
+def test_it_answers_a_server_error_with_the_error_schema_and_no_details(manager, monkeypatch, settings):
+    from aftercare.customers import selectors
+
+    settings.DEBUG = True  # ninja's own handler would answer the traceback (server paths) in DEBUG
+
+    def broken(**kwargs):
+        raise RuntimeError("/srv/aftercare/var/media/secret.xlsx is broken")
+
+    monkeypatch.setattr(selectors, "customer_list", broken)
+    client = api_client(manager)
+    client.raise_request_exception = False
+    response = client.get("/api/customers")
+    assert response.status_code == 500
+    assert response.json() == {"detail": "Server error."}
+
+
 # ---- OpenAPI ------------------------------------------------------------------------------------------------
 
 
@@ -307,5 +402,6 @@ def test_it_publishes_openapi_with_every_error_response(client):
     for path, operations in schema["paths"].items():
         for method, operation in operations.items():
             declared = set(operation["responses"])
-            assert {"401", "403", "404", "422"} <= declared, f"{method.upper()} {path} declares {sorted(declared)}"
+            expected = {"400", "401", "403", "404", "413", "422"}
+            assert expected <= declared, f"{method.upper()} {path} declares {sorted(declared)}"
             assert operation.get("security"), f"{method.upper()} {path} has no authentication"
