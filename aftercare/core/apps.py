@@ -6,3 +6,6 @@ class CoreConfig(AppConfig):
     name = "aftercare.core"
     label = "core"
     verbose_name = _("core")
+
+    def ready(self):
+        from . import throttle  # noqa: F401  (connects the lockout audit receiver)

@@ -10,7 +10,11 @@ class AuditAction(models.TextChoices):
     IMPORT = "import", _("import")
     EXPORT = "export", _("export")
     REVEAL = "reveal", _("reveal phone")
+    VIEW = "view", _("view file")
     LOGIN = "login", _("login")
+    LOCKOUT = "lockout", _("log-in locked")
+    UNLOCK = "unlock", _("log-in unlocked")
+    REVEAL_REFUSED = "reveal_refused", _("phone reveal refused")
 
 
 class DeliveryStatus(models.TextChoices):

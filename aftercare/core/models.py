@@ -6,6 +6,40 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from .choices import AuditAction, DeliveryStatus
+from .text import clean_text
+
+_TEXT_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+class CleanTextMixin:
+    """Every CharField / TextField value of the row passes `clean_text` (no C0 controls but tab and newline) in
+    `clean_fields` (so before validation: forms, the admin and every service's `full_clean`) and again in `save`
+    (writes that skip `full_clean`). Put it before `models.Model` in the bases; it adds no column."""
+
+    @classmethod
+    def _text_attnames(cls) -> tuple[str, ...]:
+        names = _TEXT_FIELDS.get(cls)
+        if names is None:
+            names = _TEXT_FIELDS[cls] = tuple(
+                f.attname for f in cls._meta.concrete_fields if isinstance(f, models.CharField | models.TextField)
+            )
+        return names
+
+    def clean_text_fields(self) -> None:
+        for name in self._text_attnames():
+            value = self.__dict__.get(name)  # a deferred field is not loaded (nor changed)
+            if isinstance(value, str):
+                cleaned = clean_text(value)
+                if cleaned != value:
+                    setattr(self, name, cleaned)
+
+    def clean_fields(self, exclude=None):
+        self.clean_text_fields()
+        super().clean_fields(exclude=exclude)
+
+    def save(self, *args, **kwargs):
+        self.clean_text_fields()
+        super().save(*args, **kwargs)
 
 
 class StoreOwnedQuerySet(models.QuerySet):
@@ -13,7 +47,7 @@ class StoreOwnedQuerySet(models.QuerySet):
         return self.filter(store_id__in=store_ids)
 
 
-class StoreOwnedModel(models.Model):
+class StoreOwnedModel(CleanTextMixin, models.Model):
     """Base of every row that belongs to a store. Reach rows only through scoped selectors."""
 
     store = models.ForeignKey("org.Store", on_delete=models.PROTECT, related_name="+")
@@ -43,7 +77,11 @@ class AuditEvent(models.Model):
     class Meta:
         verbose_name = _("audit event")
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["object_type", "object_id"], name="audit_object_idx")]
+        indexes = [
+            models.Index(fields=["object_type", "object_id"], name="audit_object_idx"),
+            # A user's recent events of one kind, counted by the phone-reveal limit (one index range scan).
+            models.Index(fields=["actor", "action", "created_at"], name="audit_actor_action_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.action} {self.object_type}#{self.object_id}"
@@ -57,7 +95,7 @@ class AuditEvent(models.Model):
         raise ValueError("AuditEvent is append-only")
 
 
-class ApiToken(models.Model):
+class ApiToken(CleanTextMixin, models.Model):
     """Bearer token for integrations. Only a SHA-256 of the key is stored."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
@@ -83,7 +121,7 @@ class ApiToken(models.Model):
         return "ac_" + secrets.token_urlsafe(32)
 
 
-class Notification(models.Model):
+class Notification(CleanTextMixin, models.Model):
     """A message to one user: shown in their in-app inbox, and sent by e-mail / SMS by the delivery job.
 
     `email_status` / `sms_status` make delivery re-runnable: the job sends only `pending` rows and marks them.

@@ -171,3 +171,55 @@ def notification_mark_read(*, actor, ids: Iterable[int] | None = None, all: bool
 
 
 notifications_mark_read = notification_mark_read  # the name the API module uses
+
+
+# ---- failed-login lockouts (django-axes; core/throttle.py) -------------------------------------------------------
+
+
+def login_lockout_record(*, username: str | None, ip_address: str | None, address_locked: bool, via: str) -> AuditEvent:
+    """Audit that an account (`username`) and/or a client address reached its failed-login limit (`via` = `login`
+    or `api`). Nobody is logged in, so there is no actor; an existing account is named by its id."""
+    from django.contrib.auth import get_user_model
+
+    from .throttle import lockout_minutes
+
+    user = get_user_model().objects.filter(username=username).only("pk").first() if username else None
+    locked = (["account"] if username else []) + (["address"] if address_locked else [])
+    return audit_event_record(
+        actor=None,
+        action=AuditAction.LOCKOUT,
+        object_type="auth.user" if user else "login",
+        object_id=user.pk if user else "",
+        detail={
+            "locked": locked,
+            "username": (username or "")[:150],
+            "ip_address": ip_address or "",
+            "via": via,
+            "minutes": lockout_minutes(),
+        },
+    )
+
+
+def login_lockout_clear(*, actor, username: str | None = None, ip_address: str | None = None) -> int:
+    """Unlock one account (`username`: its failures from every address are forgotten) or one client address
+    (`ip_address`: every failure from it); returns how many attempt records were cleared. Audited as `unlock`.
+
+    The caller checks the permission (`login.unlock`) and that the account / address is one it may see."""
+    from axes.handlers.proxy import AxesProxyHandler
+    from django.core.exceptions import ValidationError
+    from django.db import transaction
+
+    if bool(username) == bool(ip_address):
+        raise ValidationError({"__all__": ["Name exactly one account or one address."]})
+    with transaction.atomic():
+        if username:
+            cleared = AxesProxyHandler.reset_attempts(username=username)
+        else:
+            cleared = AxesProxyHandler.reset_attempts(ip_address=ip_address)
+        audit_event_record(
+            actor=actor,
+            action=AuditAction.UNLOCK,
+            object_type="login",
+            detail={"username": username or "", "ip_address": ip_address or "", "cleared": cleared},
+        )
+    return cleared

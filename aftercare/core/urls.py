@@ -11,4 +11,6 @@ urlpatterns = [
     path("inbox/", views.inbox, name="inbox"),
     path("inbox/read-all/", views.inbox_read, name="inbox_read_all"),
     path("inbox/<int:pk>/read/", views.inbox_read, name="inbox_read"),
+    path("security/lockouts/", views.lockout_list, name="lockouts"),
+    path("security/lockouts/unlock/", views.lockout_clear, name="lockout_clear"),
 ]

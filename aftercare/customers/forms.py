@@ -4,14 +4,15 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from aftercare.org.models import Store
+from aftercare.core.forms import CleanTextFormMixin
+from aftercare.org.models import PHONE_REVEALS_PER_HOUR_MAX, Store
 
 from .choices import BackgroundCategory, CustomerSource
 from .models import Customer, Vehicle
 
 
-class BootstrapMixin:
-    """Give every widget its Bootstrap 5 class."""
+class BootstrapMixin(CleanTextFormMixin):
+    """Give every widget its Bootstrap 5 class (and clean the submitted text, see `CleanTextFormMixin`)."""
 
     def _style(self) -> None:
         for field in self.fields.values():
@@ -177,6 +178,21 @@ class OwnershipTransferForm(BootstrapMixin, forms.Form):
         help_text=_("The new owner must already have a customer file in one of your stores."),
     )
     on = forms.DateField(label=_("Transfer date"), widget=_date())
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._style()
+
+
+class RevealLimitForm(BootstrapMixin, forms.Form):
+    """A store's phone-reveal limit (`Store.phone_reveals_per_hour`), on the customer settings page."""
+
+    phone_reveals_per_hour = forms.IntegerField(
+        label=_("Phone reveals per user per hour"),
+        min_value=1,
+        max_value=PHONE_REVEALS_PER_HOUR_MAX,
+        help_text=_("How many customers' phone numbers one user may reveal in an hour; beyond that they are refused."),
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -13,5 +13,7 @@ urlpatterns: list = [
     path("vehicles/<int:pk>/", views.vehicle_detail, name="vehicle_detail"),
     path("vehicles/<int:pk>/transfer/", views.vehicle_transfer, name="vehicle_transfer"),
     path("quality/", views.data_quality, name="data_quality"),
+    path("settings/", views.customer_settings, name="settings"),
+    path("settings/<int:store_id>/", views.customer_settings_edit, name="settings_edit"),
     path("merge/<int:keep>/<int:merge>/", views.customer_merge, name="merge"),
 ]

@@ -27,6 +27,8 @@ class StoreAdmin(admin.ModelAdmin):
     list_filter = ["region", "brand"]
     search_fields = ["code", "name"]
     inlines = [DepartmentInline]
+    # Set by the store's CS manager on the customer settings page, where the change is audited.
+    readonly_fields = ["phone_reveals_per_hour"]
 
     def save_model(self, request, obj, form, change):
         """A new store starts with the default follow-up rules (SSI, CSI, verification, repeat repair …)."""

@@ -1,12 +1,18 @@
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from aftercare.core.models import CleanTextMixin
+
 from .choices import DepartmentKind, Role, SharedResource
 
+PHONE_REVEALS_PER_HOUR_DEFAULT = 60
+PHONE_REVEALS_PER_HOUR_MAX = 10_000
 
-class DealerGroup(models.Model):
+
+class DealerGroup(CleanTextMixin, models.Model):
     code = models.CharField(_("code"), max_length=20, unique=True)
     name = models.CharField(_("name"), max_length=100)
 
@@ -17,7 +23,7 @@ class DealerGroup(models.Model):
         return self.name
 
 
-class Region(models.Model):
+class Region(CleanTextMixin, models.Model):
     """A carmaker sales region (大区)."""
 
     group = models.ForeignKey(DealerGroup, on_delete=models.PROTECT, related_name="regions")
@@ -32,7 +38,7 @@ class Region(models.Model):
         return self.name
 
 
-class Store(models.Model):
+class Store(CleanTextMixin, models.Model):
     """A 4S store / ASC. Every store-owned row points here."""
 
     group = models.ForeignKey(DealerGroup, on_delete=models.PROTECT, related_name="stores")
@@ -42,16 +48,29 @@ class Store(models.Model):
     brand = models.CharField(_("brand"), max_length=50)
     customer_number_prefix = models.CharField(_("customer number prefix"), max_length=10, blank=True)
     next_customer_number = models.PositiveBigIntegerField(default=1, editable=False)
+    # How many phone numbers one user may reveal per hour (customers.services.customer_phone_reveal).
+    phone_reveals_per_hour = models.PositiveIntegerField(
+        _("phone reveals per user per hour"),
+        default=PHONE_REVEALS_PER_HOUR_DEFAULT,
+        validators=[MinValueValidator(1), MaxValueValidator(PHONE_REVEALS_PER_HOUR_MAX)],
+        help_text=_("How many customers' phone numbers one user may reveal in an hour; beyond that they are refused."),
+    )
 
     class Meta:
         verbose_name = _("store")
         ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(phone_reveals_per_hour__gte=1, phone_reveals_per_hour__lte=PHONE_REVEALS_PER_HOUR_MAX),
+                name="store_phone_reveals_per_hour_range",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
 
 
-class Department(models.Model):
+class Department(CleanTextMixin, models.Model):
     store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="departments")
     kind = models.CharField(_("kind"), max_length=30, choices=DepartmentKind.choices)
     name = models.CharField(_("name"), max_length=100)
@@ -64,7 +83,7 @@ class Department(models.Model):
         return self.name
 
 
-class Staff(models.Model):
+class Staff(CleanTextMixin, models.Model):
     """A Django user working for the group: role, department and the stores they work in."""
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff")
@@ -104,7 +123,7 @@ class StoreSharing(models.Model):
         return f"{self.from_store_id} → {self.to_store_id}: {self.resource}"
 
 
-class WorkCalendarDay(models.Model):
+class WorkCalendarDay(CleanTextMixin, models.Model):
     """An exception to the default calendar (China's statutory calendar, from `chinese-calendar`).
 
     `store` null = group-wide entry; a store row overrides it. Only days that differ

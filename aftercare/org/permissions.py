@@ -13,6 +13,7 @@ class Perm:
     CUSTOMER_EDIT = "customer.edit"
     CUSTOMER_MERGE = "customer.merge"
     CUSTOMER_REVEAL_PHONE = "customer.reveal_phone"
+    CUSTOMER_SETTINGS = "customer.settings"
     DATA_QUALITY_VIEW = "data_quality.view"
     DMS_IMPORT = "dms.import"
     AUDIT_VIEW = "audit.view"
@@ -28,12 +29,14 @@ class Perm:
     FEEDBACK_VERIFY = "feedback.verify"
     FEEDBACK_ARCHIVE = "feedback.archive"
     FEEDBACK_SETTINGS = "feedback.settings"
+    LOGIN_UNLOCK = "login.unlock"
 
     ALL = [
         CUSTOMER_VIEW,
         CUSTOMER_EDIT,
         CUSTOMER_MERGE,
         CUSTOMER_REVEAL_PHONE,
+        CUSTOMER_SETTINGS,
         DATA_QUALITY_VIEW,
         DMS_IMPORT,
         AUDIT_VIEW,
@@ -49,6 +52,7 @@ class Perm:
         FEEDBACK_VERIFY,
         FEEDBACK_ARCHIVE,
         FEEDBACK_SETTINGS,
+        LOGIN_UNLOCK,
     ]
 
 
@@ -73,6 +77,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             Perm.CUSTOMER_EDIT,
             Perm.CUSTOMER_MERGE,
             Perm.CUSTOMER_REVEAL_PHONE,
+            Perm.CUSTOMER_SETTINGS,
             Perm.DATA_QUALITY_VIEW,
             Perm.DMS_IMPORT,
             Perm.AUDIT_VIEW,
@@ -107,6 +112,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             Perm.CUSTOMER_EDIT,
             Perm.CUSTOMER_MERGE,
             Perm.CUSTOMER_REVEAL_PHONE,
+            Perm.CUSTOMER_SETTINGS,
             Perm.DATA_QUALITY_VIEW,
             Perm.DMS_IMPORT,
             Perm.AUDIT_VIEW,

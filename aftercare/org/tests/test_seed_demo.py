@@ -12,6 +12,7 @@ import time_machine
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db.models import Count, Exists, OuterRef, Q
+from django.http import HttpRequest
 from hypothesis import assume, example, given
 from hypothesis import strategies as st
 from vininfo import Vin
@@ -69,7 +70,8 @@ def test_it_creates_the_group_regions_stores_departments_and_a_login_per_role(de
     assert admin.is_superuser and admin.is_staff and admin.staff.role == Role.GROUP_ADMIN
     assert set(Staff.objects.get(user__username="south_cs").stores.values_list("code", flat=True)) == {"GZ01", "FS01"}
     for username in ("gz_cs", "gz_csm", "gz_renewal", "gz_mech", "gz_supervisor", "gz_manager", "hz_cs"):
-        assert client.login(username=username, password=DEMO_PASSWORD), username
+        # django-axes checks every authentication against its request (failed-login throttling)
+        assert client.login(request=HttpRequest(), username=username, password=DEMO_PASSWORD), username
     assert "gz_cs" in demo and "CS specialist" in demo and DEMO_PASSWORD in demo
 
 
