@@ -1,5 +1,9 @@
+from django.apps import apps
 from django.contrib import admin, messages
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from .models import ApiToken, AuditEvent
 from .services import api_token_create
@@ -9,11 +13,35 @@ from .services import api_token_create
 class AuditEventAdmin(admin.ModelAdmin):
     """Read-only: the audit trail is append-only, even for superusers."""
 
-    list_display = ["created_at", "action", "object_type", "object_id", "actor", "store"]
+    list_display = ["created_at", "action", "object_type", "object_link", "actor", "store", "route"]
     list_filter = ["action", "object_type", "store"]
     search_fields = ["object_type", "object_id", "actor__username"]
     date_hierarchy = "created_at"
     list_select_related = ["actor", "store"]
+
+    @admin.display(description=gettext_lazy("object id"), ordering="object_id")
+    def object_link(self, event):
+        """The object's id, linked to its admin page when the model is registered (no query: only a reverse)."""
+        if not event.object_id:
+            return "—"
+        try:
+            model = apps.get_model(event.object_type)
+        except (LookupError, ValueError):
+            model = None
+        if model is None or model not in self.admin_site._registry:
+            return event.object_id
+        opts = model._meta
+        try:
+            url = reverse(f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_change", args=[event.object_id])
+        except NoReverseMatch:
+            return event.object_id
+        return format_html('<a href="{}">{}</a>', url, event.object_id)
+
+    @admin.display(description=gettext_lazy("route"))
+    def route(self, event):
+        """How a file was read (`ui` / `api` and the URL name) for `view` events; blank for the others."""
+        detail = event.detail if isinstance(event.detail, dict) else {}
+        return " · ".join(str(detail[k]) for k in ("via", "route") if detail.get(k)) or "—"
 
     def has_add_permission(self, request):
         return False

@@ -11,6 +11,7 @@ from typing import Literal
 
 from django.http import Http404, HttpRequest
 from ninja import Field, Query, Router, Schema
+from ninja.errors import HttpError
 from ninja.pagination import paginate
 
 from aftercare.core.api import ERRORS, Pagination, PathId
@@ -212,10 +213,12 @@ def customer_list(request: HttpRequest, filters: Query[CustomerFilter]):
 
 @router.get("/customers/{customer_id}", response={200: CustomerDetailOut, **ERRORS}, operation_id="customer_detail")
 def customer_detail(request: HttpRequest, customer_id: PathId):
-    """One customer with the vehicles they own now. Another store's id answers 404."""
+    """One customer with the vehicles they own now. Another store's id answers 404. Each read is audited (a `view`
+    event: caller, customer, store, time); lists and searches are not."""
     require_perm(request.user, Perm.CUSTOMER_VIEW)
     customer = selectors.customer_get(user=request.user, pk=customer_id)
     customer.current_vehicles = list(selectors.customer_vehicles(user=request.user, customer=customer))
+    services.customer_view_record(actor=request.user, customer=customer, route="api:customer_detail", via="api")
     return customer
 
 
@@ -223,10 +226,14 @@ def customer_detail(request: HttpRequest, customer_id: PathId):
     "/customers/{customer_id}/reveal-phone", response={200: PhonesOut, **ERRORS}, operation_id="customer_reveal_phone"
 )
 def customer_reveal_phone(request: HttpRequest, customer_id: PathId):
-    """The full phone numbers (E.164). Needs `customer.reveal_phone`; audited as a `reveal`."""
+    """The full phone numbers (E.164). Needs `customer.reveal_phone`; audited as a `reveal`. At most the store's
+    `phone_reveals_per_hour` (default 60) per user in any hour; beyond it 429, audited as `reveal_refused`."""
     customer = selectors.customer_get(user=request.user, pk=customer_id)
     require_perm(request.user, Perm.CUSTOMER_REVEAL_PHONE)
-    services.customer_phone_reveal(actor=request.user, customer=customer)
+    try:
+        services.customer_phone_reveal(actor=request.user, customer=customer)
+    except services.RevealLimitReached as exc:  # the store's reveals per user per hour; audited as refused
+        raise HttpError(429, exc.message) from None
     return {"mobile": customer.mobile, "mobile2": customer.mobile2, "contact_phone": customer.contact_phone}
 
 
@@ -242,11 +249,15 @@ def vehicle_list(request: HttpRequest, filters: Query[VehicleFilter]):
 
 @router.get("/vehicles/{vehicle_id}", response={200: VehicleDetailOut, **ERRORS}, operation_id="vehicle_detail")
 def vehicle_detail(request: HttpRequest, vehicle_id: PathId):
-    """One vehicle with its ownership history."""
+    """One vehicle with its ownership history. Audited as a `view` naming the owners shown."""
     require_perm(request.user, Perm.CUSTOMER_VIEW)
     vehicle = selectors.vehicle_get(user=request.user, pk=vehicle_id)
     vehicle.ownership_history = list(selectors.ownership_history(user=request.user, vehicle=vehicle))
     vehicle.current_ownerships = [o for o in vehicle.ownership_history if o.valid_to is None]
+    services.vehicle_view_record(
+        actor=request.user, vehicle=vehicle, customer_ids=[o.customer_id for o in vehicle.ownership_history],
+        route="api:vehicle_detail", via="api",
+    )
     return vehicle
 
 

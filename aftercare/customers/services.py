@@ -5,6 +5,7 @@ import datetime as dt
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from aftercare.core.choices import AuditAction
@@ -166,10 +167,91 @@ def ownership_transfer(*, actor, vehicle: Vehicle, new_owner: Customer, on: dt.d
     return ownership
 
 
+class RevealLimitReached(Exception):
+    """`actor` has revealed `count` phone numbers in the last hour and the store allows `limit` (answer 429)."""
+
+    def __init__(self, *, count: int, limit: int):
+        self.count, self.limit = count, limit
+        super().__init__(f"reveal limit reached: {count} in the last hour, limit {limit}")
+
+    @property
+    def message(self) -> str:
+        return gettext(
+            "You have revealed %(count)s phone numbers in the last hour; the limit is %(limit)s per hour. "
+            "Try again later."
+        ) % {"count": self.count, "limit": self.limit}
+
+
+REVEAL_WINDOW = dt.timedelta(hours=1)
+
+
 def customer_phone_reveal(*, actor, customer: Customer) -> str:
-    """Return the customer's full mobile and audit that `actor` saw it (the number itself is not logged)."""
-    audit_event_record(actor=actor, action=AuditAction.REVEAL, obj=customer, changed_fields=["mobile"])
-    return customer.mobile
+    """Return the customer's full mobile and audit that `actor` saw it (the number itself is not logged).
+
+    At most `Store.phone_reveals_per_hour` (of the customer's store) reveals per user in any hour: the user's
+    `reveal` events of the last hour are counted (one count on the audit index actor, action, time). Beyond it the
+    reveal is refused (`RevealLimitReached`, audited as `reveal_refused`). Reveals of one user are serialised (their
+    staff row is locked) so that parallel requests cannot overshoot the limit.
+    """
+    from aftercare.core.models import AuditEvent
+    from aftercare.org.models import Staff
+
+    limit = customer.store.phone_reveals_per_hour
+    with transaction.atomic():
+        list(Staff.objects.select_for_update().filter(user_id=actor.pk).values_list("pk", flat=True))
+        count = AuditEvent.objects.filter(
+            actor_id=actor.pk, action=AuditAction.REVEAL, created_at__gte=timezone.now() - REVEAL_WINDOW
+        ).count()
+        if count >= limit:
+            audit_event_record(
+                actor=actor,
+                action=AuditAction.REVEAL_REFUSED,
+                obj=customer,
+                changed_fields=["mobile"],
+                detail={"count": count, "limit": limit},
+            )
+        else:
+            audit_event_record(actor=actor, action=AuditAction.REVEAL, obj=customer, changed_fields=["mobile"])
+            return customer.mobile
+    raise RevealLimitReached(count=count, limit=limit)
+
+
+def store_reveal_limit_update(*, actor, store: Store, phone_reveals_per_hour: int) -> Store:
+    """Set how many phone numbers one user may reveal per hour in `store` (the caller checks `customer.settings`
+    and that the store is one of the actor's own). Validated, audited as an `update` of the store."""
+    with transaction.atomic():
+        store = Store.objects.select_for_update().get(pk=store.pk)
+        before = store.phone_reveals_per_hour
+        store.phone_reveals_per_hour = phone_reveals_per_hour
+        store.full_clean()
+        store.save(update_fields=["phone_reveals_per_hour"])
+        audit_event_record(
+            actor=actor,
+            action=AuditAction.UPDATE,
+            obj=store,
+            store_id=store.pk,
+            changed_fields=["phone_reveals_per_hour"],
+            detail={"before": before, "after": phone_reveals_per_hour},
+        )
+    return store
+
+
+def customer_view_record(*, actor, customer: Customer, route: str, via: str = "ui"):
+    """Audit that `actor` opened one customer's file (the 360 page, the API read): a `view` event naming the
+    customer, its store and the route (`route` = URL name, `via` = `ui` / `api`).
+
+    Costs exactly one INSERT and nothing else: the customer is already loaded and scoped by the caller, the
+    actor is the request's user, so there is nothing to validate against the database (no `full_clean`, whose
+    foreign-key checks would each cost a query). Lists and search results are not recorded.
+    """
+    return audit_event_record(actor=actor, action=AuditAction.VIEW, obj=customer, detail={"route": route, "via": via})
+
+
+def vehicle_view_record(*, actor, vehicle: Vehicle, customer_ids, route: str, via: str = "ui"):
+    """Audit that `actor` opened one vehicle's file, which names its owners: one `view` event on the vehicle with
+    the ids of the customers it shows (`customer_ids`, already loaded by the caller). One INSERT, as above."""
+    detail = {"route": route, "via": via, "customer_ids": sorted({int(pk) for pk in customer_ids})}
+    return audit_event_record(actor=actor, action=AuditAction.VIEW, obj=vehicle, detail=detail)
 
 
 # Fields of `keep` filled from `merge` when blank on `keep` (phones are handled separately).

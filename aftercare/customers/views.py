@@ -10,10 +10,18 @@ from django.views.decorators.http import require_POST
 
 from aftercare.core.scoping import current_store_ids, own_store_ids, store_for_write
 from aftercare.org.choices import SharedResource
+from aftercare.org.models import Store
 from aftercare.org.permissions import Perm, has_perm, require_perm
 
 from . import selectors, services
-from .forms import CustomerForm, CustomerSearchForm, OwnershipTransferForm, VehicleForm, apply_errors
+from .forms import (
+    CustomerForm,
+    CustomerSearchForm,
+    OwnershipTransferForm,
+    RevealLimitForm,
+    VehicleForm,
+    apply_errors,
+)
 
 PAGE_SIZE = 25
 SECTION_LIMIT = 100
@@ -52,6 +60,8 @@ def customer_detail(request, pk: int):
         policies=policies,
         ownerships=ownerships,
     )
+    # Opening one person's file is audited: one INSERT, the page's only write (no event for lists/search).
+    services.customer_view_record(actor=user, customer=customer, route="customers:detail", via="ui")
     return render(
         request,
         "customers/customer_detail.html",
@@ -76,8 +86,19 @@ def customer_reveal_phone(request, pk: int):
     """Show the full phone numbers (HTMX fragment); audited as a `reveal`, without the number."""
     require_perm(request.user, Perm.CUSTOMER_REVEAL_PHONE)
     customer = selectors.customer_get(user=request.user, pk=pk)
-    services.customer_phone_reveal(actor=request.user, customer=customer)
+    try:
+        services.customer_phone_reveal(actor=request.user, customer=customer)
+    except services.RevealLimitReached as exc:
+        return _reveal_refused(request, customer, exc)
     return render(request, "customers/_phone.html", {"customer": customer, "revealed": True})
+
+
+def _reveal_refused(request, customer, exc):
+    """429 with the reason: the phone fragment for HTMX (base.html lets htmx swap a 429), else a page."""
+    context = {"customer": customer, "refused": exc.message}
+    if request.htmx:
+        return render(request, "customers/_phone.html", context, status=429)
+    return render(request, "customers/reveal_refused.html", context, status=429)
 
 
 @login_required
@@ -117,7 +138,12 @@ def customer_edit(request, pk: int):
         if customer.mobile or customer.mobile2 or customer.contact_phone:
             # The edit form shows the full numbers: that is a reveal, and is audited as one.
             require_perm(request.user, Perm.CUSTOMER_REVEAL_PHONE)
-            services.customer_phone_reveal(actor=request.user, customer=customer)
+            try:
+                services.customer_phone_reveal(actor=request.user, customer=customer)
+            except services.RevealLimitReached as exc:
+                return _reveal_refused(request, customer, exc)
+        else:  # no phone to reveal: the form still shows the whole file, recorded as a view
+            services.customer_view_record(actor=request.user, customer=customer, route="customers:edit", via="ui")
     return render(request, "customers/customer_form.html", {"form": form, "customer": customer})
 
 
@@ -128,6 +154,10 @@ def vehicle_detail(request, pk: int):
     user = request.user
     vehicle = selectors.vehicle_get(user=user, pk=pk)
     ownerships = list(selectors.ownership_history(user=user, vehicle=vehicle))
+    services.vehicle_view_record(
+        actor=user, vehicle=vehicle, customer_ids=[o.customer_id for o in ownerships],
+        route="customers:vehicle_detail", via="ui",
+    )
     return render(
         request,
         "customers/vehicle_detail.html",
@@ -301,3 +331,47 @@ def _merge_compare_rows(keep, merge) -> list[tuple[str, str, str, bool]]:
         a, b = shown(keep, name), shown(merge, name)
         rows.append((str(keep._meta.get_field(name).verbose_name), a, b, a != b))
     return rows
+
+
+# ---- customer settings of a store (the CS manager's page) --------------------------------------------------------
+
+
+@login_required
+def customer_settings(request):
+    """The customer-file settings of the user's own stores (today: the phone-reveal limit), one form per store."""
+    require_perm(request.user, Perm.CUSTOMER_SETTINGS)
+    return render(request, "customers/settings.html", {"rows": _settings_rows(request.user)})
+
+
+def _auto_id(store) -> str:
+    return f"id_store{store.pk}_%s"
+
+
+def _limit(store) -> dict:
+    return {"phone_reveals_per_hour": store.phone_reveals_per_hour}
+
+
+def _settings_rows(user, store=None, form=None) -> list:
+    """(store, form) per own store; `form` (bound, with errors) stands for `store`."""
+    return [
+        (s, form if store is not None and s.pk == store.pk else RevealLimitForm(initial=_limit(s), auto_id=_auto_id(s)))
+        for s in Store.objects.filter(pk__in=own_store_ids(user)).order_by("code")
+    ]
+
+
+@login_required
+@require_POST
+def customer_settings_edit(request, store_id: int):
+    """Save one own store's phone-reveal limit; another store answers 404."""
+    require_perm(request.user, Perm.CUSTOMER_SETTINGS)
+    store = store_for_write(request.user, store_id)
+    form = RevealLimitForm(request.POST, auto_id=_auto_id(store))
+    if form.is_valid():
+        try:
+            services.store_reveal_limit_update(actor=request.user, store=store, **form.cleaned_data)
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("Customer settings of %(store)s saved.") % {"store": store.name})
+            return redirect("customers:settings")
+    return render(request, "customers/settings.html", {"rows": _settings_rows(request.user, store, form)}, status=400)
