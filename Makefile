@@ -8,7 +8,7 @@ export PIP_BUILD_CONSTRAINT := $(CURDIR)/constraints-build.txt
 export PIP_CONSTRAINT :=
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test install install-test lint bench clean
+.PHONY: run dev test install install-test lint bench clean
 
 $(VENV)/.ok-run: requirements.txt constraints-build.txt
 	@PYTHON=$(PYTHON) scripts/ensure-venv.sh $(VENV)
@@ -30,6 +30,13 @@ run: install
 	$(PY) manage.py collectstatic --noinput -v0
 	$(PY) manage.py seed_demo
 	@exec scripts/run.sh
+
+# The developer's server: DEBUG on (tracebacks, static files from the apps), reloads on code changes.
+dev: install
+	@mkdir -p var
+	$(PY) manage.py migrate --noinput -v0
+	$(PY) manage.py seed_demo
+	@DEBUG=true exec scripts/run.sh dev
 
 test: install-test
 	@scripts/test.sh

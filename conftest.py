@@ -30,6 +30,17 @@ def _media_in_tmp(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
+@pytest.fixture(autouse=True)
+def _static_without_collectstatic(settings):
+    """Production serves the hashed files `collectstatic` wrote (WhiteNoise's manifest storage); tests render pages
+    without collecting: plain static URLs, and WhiteNoise looks files up per request instead of scanning var/static."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    settings.WHITENOISE_AUTOREFRESH = True
+
+
 @pytest.fixture
 def store_a(db):
     return f.StoreFactory(code="A01", name="广州天河店")

@@ -13,7 +13,9 @@ def env_bool(name: str, default: bool = False) -> bool:
 
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret-change-me")
-DEBUG = env_bool("DEBUG", True)
+# Off unless asked for: `make dev` and the test settings turn it on where wanted (a forgotten variable must not
+# serve tracebacks).
+DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
 
 INSTALLED_APPS = [
@@ -23,9 +25,12 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "csp",
+    "ninja",  # Swagger UI from our own static files (no CDN, no inline script): CSP-clean /api/docs
     "django_htmx",
     "django_tasks",
     "django_tasks_db",
+    "axes",  # failed-login throttling (after the auth app; see "Login throttling" below)
     "aftercare.core",
     "aftercare.org",
     "aftercare.customers",
@@ -36,6 +41,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -44,6 +52,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a locked-out login into the 429 login page
 ]
 
 ROOT_URLCONF = "aftercare.urls"
@@ -92,6 +101,28 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
+# --- Login throttling (django-axes; docs/security.md) ------------------------------------------------------------
+# Failed logins (and failed API bearer tokens) are counted per account and per client address, separately, over a
+# sliding window of LOGIN_LOCKOUT_MINUTES; at the limit that account / address is locked for that long (every
+# further failure restarts the window). While locked even the right password (or a valid token) is refused: the
+# login page answers 429 with a message, the API 429. A group admin unlocks at /security/lockouts/.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked account / address before any password check
+    "django.contrib.auth.backends.ModelBackend",
+]
+LOGIN_FAILURES_PER_ACCOUNT = int(os.environ.get("LOGIN_FAILURES_PER_ACCOUNT", "5"))
+# A store's staff often share one public address (NAT): a higher limit, so one person's typos don't lock the shop.
+LOGIN_FAILURES_PER_ADDRESS = int(os.environ.get("LOGIN_FAILURES_PER_ADDRESS", "20"))
+LOGIN_LOCKOUT_MINUTES = int(os.environ.get("LOGIN_LOCKOUT_MINUTES", "15"))
+AXES_HANDLER = "aftercare.core.throttle.LoginThrottleHandler"  # the two limits above (axes itself has one)
+AXES_LOCKOUT_PARAMETERS = "aftercare.core.throttle.lockout_parameters"
+AXES_FAILURE_LIMIT = "aftercare.core.throttle.failure_limit"
+AXES_COOLOFF_TIME = "aftercare.core.throttle.cool_off"
+AXES_LOCKOUT_CALLABLE = "aftercare.core.views.login_locked_out"  # the login page again, 429, with the reason
+AXES_RESET_ON_SUCCESS = False  # a login to one's own account must not wipe the failures counted for an address
+# The client address is REMOTE_ADDR. Behind a reverse proxy, set AXES_IPWARE_* / AXES_CLIENT_IP_CALLABLE so it is
+# the client's, not the proxy's (the production server comes with the next issue).
+
 # Time: stored in UTC, reasoned about (and shown) in Asia/Shanghai.
 USE_TZ = True
 TIME_ZONE = os.environ.get("TIME_ZONE", "Asia/Shanghai")
@@ -104,6 +135,14 @@ LOCALE_PATHS = [BASE_DIR / "aftercare" / "locale"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
+# WhiteNoise serves what `collectstatic` wrote, with DEBUG off too: content-hashed names (cached for a year), Brotli
+# and gzip copies (aftercare.core.storage: WhiteNoise's CompressedManifestStaticFilesStorage, compressing each
+# content once). The tests render pages without collecting (conftest.py: plain storage, WhiteNoise autorefresh).
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "aftercare.core.storage.StaticFilesStorage"},
+}
+WHITENOISE_SKIP_COMPRESS_EXTENSIONS = ["jpg", "jpeg", "png", "gif", "webp", "zip", "gz", "br", "woff", "woff2", "map"]
 import plotly  # noqa: E402
 import xstatic.pkg.bootstrap  # noqa: E402
 
@@ -155,3 +194,55 @@ LOGGING = {
 }
 
 NINJA_PAGINATION_PER_PAGE = 50
+
+# --- Security headers and HTTPS (README "Production"; docs/security.md) -----------------------------------------
+from csp.constants import NONE, SELF  # noqa: E402
+
+# Content-Security-Policy (django-csp 4): scripts and styles only from our own static files — no inline script, no
+# inline style, no eval (htmx runs with allowEval off, see base.html). `data:` images are Bootstrap's SVG icons.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+# Browser features the application never uses are switched off for every page.
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in (
+        "accelerometer", "autoplay", "camera", "display-capture", "geolocation", "gyroscope", "hid",
+        "magnetometer", "microphone", "midi", "payment", "screen-wake-lock", "serial", "usb",
+        "xr-spatial-tracking",
+    )
+}
+SECURE_REFERRER_POLICY = "same-origin"
+CSRF_FAILURE_VIEW = "aftercare.core.errors.csrf_failure"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+
+# HTTPS=true: the site is served over HTTPS (TLS ends at the reverse proxy, which must set X-Forwarded-Proto and
+# overwrite any value the client sent). Cookies are then sent over HTTPS only, plain HTTP is redirected, and
+# browsers are told to use HTTPS only (HSTS) for HSTS_SECONDS.
+HTTPS = env_bool("HTTPS", False)
+if HTTPS:
+    if SECRET_KEY == "dev-only-not-secret-change-me":
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured("HTTPS=true needs a SECRET_KEY of its own (50+ random characters).")
+    SECURE_SSL_REDIRECT = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = int(os.environ.get("HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("HSTS_PRELOAD", True)
+    if proxy_header := os.environ.get("HTTPS_PROXY_HEADER", "X-Forwarded-Proto"):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_" + proxy_header.upper().replace("-", "_"), "https")

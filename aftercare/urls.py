@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -14,7 +13,9 @@ urlpatterns = [
     path("followups/", include("aftercare.followups.urls")),
     path("complaints/", include("aftercare.complaints.urls")),
 ]
-if settings.DEBUG:
-    from django.conf.urls.static import static
 
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# Friendly pages in the UI's language (JSON under /api/); CSRF failures: settings.CSRF_FAILURE_VIEW.
+handler400 = "aftercare.core.errors.bad_request"
+handler403 = "aftercare.core.errors.permission_denied"
+handler404 = "aftercare.core.errors.page_not_found"
+handler500 = "aftercare.core.errors.server_error"

@@ -16,7 +16,6 @@ import pytest
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 from django.utils import timezone  # noqa: E402
-from test_customer_browser import browser  # noqa: E402,F401  (the shared Chromium fixture)
 
 from aftercare.complaints.models import Feedback, FeedbackAttachment  # noqa: E402
 from aftercare.complaints.services import department_designee_set  # noqa: E402

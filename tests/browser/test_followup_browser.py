@@ -12,7 +12,6 @@ import pytest
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 from django.utils import timezone  # noqa: E402
-from test_customer_browser import browser, page  # noqa: E402,F401  (the shared Chromium fixtures)
 
 from aftercare.complaints.models import Feedback  # noqa: E402
 from aftercare.followups.models import AnswerSheet, FollowupTask  # noqa: E402

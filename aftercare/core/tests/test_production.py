@@ -1,0 +1,353 @@
+"""Production settings: debug off by default, friendly error pages, security headers, `check --deploy` clean with
+HTTPS=true, static files served by WhiteNoise with debug off, and no inline script or style left in a template."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import plotly
+import pytest
+from django.conf import settings as django_settings
+from django.core.management import call_command
+from django.test import Client
+from django.urls import path
+from django.utils import translation
+from django.utils.translation import gettext
+
+from aftercare.org.choices import Role
+from aftercare.urls import handler400, handler403, handler404, handler500  # noqa: F401  (this module is a URLconf)
+from aftercare.urls import urlpatterns as base_urlpatterns
+
+ROOT = Path(__file__).resolve().parents[3]
+PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+PLOTLY_CSS = ROOT / "aftercare" / "followups" / "static" / "followups" / "plotly.css"
+PROD_ENV = {
+    "DEBUG": "false",
+    "SECRET_KEY": "k" * 20 + "Zq9#xP2$vL7!mN4&tR8@wY3^bC6*hJ1%",
+    "ALLOWED_HOSTS": "aftercare.example.com",
+}
+
+
+def _run_python(code: str, **env) -> subprocess.CompletedProcess:
+    """Settings are read at import: each environment gets its own interpreter."""
+    drop = {"DEBUG", "HTTPS", "SECRET_KEY", "ALLOWED_HOSTS", "DJANGO_ALLOW_ASYNC_UNSAFE"}  # the last: async.E001
+    clean = {k: v for k, v in os.environ.items() if k not in drop}
+    clean.update(env, DJANGO_SETTINGS_MODULE="aftercare.settings")
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=120
+    )
+
+
+# --- debug off --------------------------------------------------------------------------------------------------
+
+
+def test_it_runs_with_debug_off_unless_asked():
+    result = _run_python("import django; django.setup(); from django.conf import settings; print(settings.DEBUG)")
+    assert result.stdout.strip() == "False", result.stderr
+
+
+def _run_sh(tmp_path, *args) -> list[str]:
+    """scripts/run.sh in a copy of the project whose .venv/bin/python only writes down DEBUG and its arguments."""
+    (tmp_path / "scripts").mkdir()
+    script = tmp_path / "scripts" / "run.sh"
+    script.write_text((ROOT / "scripts" / "run.sh").read_text())
+    script.chmod(0o755)
+    python = tmp_path / ".venv" / "bin" / "python"
+    python.parent.mkdir(parents=True)
+    python.write_text('#!/bin/sh\necho "DEBUG=$DEBUG $*" >> "$(dirname "$0")/calls"\n')
+    python.chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if k != "DEBUG"}
+    subprocess.run(["bash", str(script), *args], env=env, check=True, capture_output=True, timeout=60)
+    calls = (python.parent / "calls").read_text().splitlines()
+    return [c for c in calls if "runserver" in c]
+
+
+def test_it_starts_make_run_with_debug_off(tmp_path):
+    assert _run_sh(tmp_path) == ["DEBUG=false manage.py runserver 127.0.0.1:8000 --noreload"]
+    makefile = (ROOT / "Makefile").read_text()
+    run = re.search(r"^run:.*?(?=^\S)", makefile, re.M | re.S).group(0)
+    assert "exec scripts/run.sh\n" in run and "DEBUG=true" not in run
+
+
+def test_it_starts_make_dev_with_debug_on_and_autoreload(tmp_path):
+    assert _run_sh(tmp_path, "dev") == ["DEBUG=true manage.py runserver 127.0.0.1:8000"]
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(r"^dev:.*?scripts/run.sh dev$", makefile, re.M | re.S)
+
+
+# --- check --deploy ---------------------------------------------------------------------------------------------
+
+CHECK_DEPLOY = (
+    "import django; django.setup(); from django.core.management import call_command; "
+    "call_command('check', '--deploy', '--fail-level', 'WARNING')"
+)
+
+
+def test_it_passes_check_deploy_with_production_values():
+    result = _run_python(CHECK_DEPLOY, **PROD_ENV, HTTPS="true")
+    assert result.returncode == 0, result.stderr
+
+
+def test_it_warns_in_check_deploy_without_https():
+    result = _run_python(CHECK_DEPLOY, **PROD_ENV)
+    assert result.returncode != 0
+    for warning in ("security.W004", "security.W008", "security.W012", "security.W016"):  # HSTS, redirect, cookies
+        assert warning in result.stderr
+
+
+def test_it_switches_on_https_settings_with_one_variable():
+    code = (
+        "import django, json; django.setup(); from django.conf import settings as s; print(json.dumps(["
+        "s.SECURE_SSL_REDIRECT, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_HSTS_SECONDS, "
+        "s.SECURE_PROXY_SSL_HEADER]))"
+    )
+    on = json.loads(_run_python(code, **PROD_ENV, HTTPS="true", HSTS_SECONDS="3600").stdout)
+    assert on == [True, True, True, 3600, ["HTTP_X_FORWARDED_PROTO", "https"]]
+    off = json.loads(_run_python(code, **PROD_ENV).stdout)
+    assert off == [False, False, False, 0, None]
+
+
+def test_it_refuses_https_with_the_development_secret_key():
+    result = _run_python("import django; django.setup()", DEBUG="false", HTTPS="true")
+    assert result.returncode != 0 and "SECRET_KEY" in result.stderr
+
+
+# --- headers ----------------------------------------------------------------------------------------------------
+
+
+def _assert_security_headers(response):
+    csp = response["Content-Security-Policy"]
+    directives = dict(d.strip().split(" ", 1) for d in csp.split(";"))
+    assert directives["default-src"] == "'self'"
+    assert directives["script-src"] == "'self'" and directives["style-src"] == "'self'"
+    assert directives["object-src"] == "'none'" and directives["frame-ancestors"] == "'none'"
+    assert directives["base-uri"] == "'self'" and directives["form-action"] == "'self'"
+    assert "unsafe" not in csp
+    policy = response["Permissions-Policy"]
+    for feature in ("camera", "microphone", "geolocation", "payment", "usb"):
+        assert f"{feature}=()" in policy
+    assert response["Referrer-Policy"] == "same-origin"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["X-Frame-Options"] == "DENY"
+
+
+def test_it_sends_the_security_headers_on_a_page(client, specialist):
+    client.force_login(specialist)
+    response = client.get("/customers/")
+    assert response.status_code == 200
+    _assert_security_headers(response)
+
+
+def test_it_sends_the_security_headers_on_the_api(client, specialist):
+    client.force_login(specialist)
+    response = client.get("/api/customers")
+    assert response.status_code == 200
+    _assert_security_headers(response)
+
+
+def test_it_sends_hsts_over_https(settings, client, specialist):
+    settings.SECURE_HSTS_SECONDS = 31536000
+    settings.SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    settings.SECURE_HSTS_PRELOAD = True
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    settings.SECURE_SSL_REDIRECT = True
+    response = client.get("/login/")
+    assert response.status_code == 301 and response["Location"].startswith("https://")
+    response = client.get("/login/", headers={"X-Forwarded-Proto": "https"})
+    assert response["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains; preload"
+
+
+# --- templates: nothing inline ------------------------------------------------------------------------------------
+
+INLINE = re.compile(
+    r"<script(?![^>]*\bsrc=)(?![^>]*application/(?:ld\+)?json)|<style\b|\sstyle=|\son[a-z]+=|hx-on", re.I
+)
+
+
+def test_it_keeps_scripts_and_styles_out_of_the_templates():
+    """The CSP forbids inline script, inline style, event-handler attributes and htmx's hx-on (eval)."""
+    offenders = []
+    for template in (ROOT / "aftercare").rglob("templates/**/*.html"):
+        if "/pdf/" in template.as_posix():  # rendered to PDF by WeasyPrint, never served as a page
+            continue
+        for number, line in enumerate(template.read_text(encoding="utf-8").splitlines(), 1):
+            if INLINE.search(line):
+                offenders.append(f"{template.relative_to(ROOT)}:{number}: {line.strip()}")
+    for module in (ROOT / "aftercare").rglob("*.py"):  # form widgets' attrs
+        if "tests" not in module.parts and re.search(r"""["']style["']\s*:""", module.read_text(encoding="utf-8")):
+            offenders.append(f"{module.relative_to(ROOT)}: a widget's style attribute")
+    assert not offenders, "\n".join(offenders)
+
+
+def plotly_global_css() -> str:
+    """The rules Plotly would inject in a <style> element (blocked by the CSP), as the static file it reads instead
+    (`<link id="plotly.js-style-global" class="no-inline-styles">` in followups/manage.html). Plotly inserts each
+    rule at the top of its sheet, so the file lists them in reverse."""
+    source = PLOTLY_JS.read_text(encoding="utf-8")
+    start = source.index('{"X,X div"')
+    body = source[start : source.index("};for(", start) + 1]
+    pairs = re.findall(r'"((?:[^"\\]|\\.)*)":(?:\'((?:[^\'\\]|\\.)*)\'|"((?:[^"\\]|\\.)*)")', body)
+    rules = []
+    for key, single, double in pairs:
+        selector = re.sub(r"^,", " ,", key).replace("X", ".js-plotly-plot .plotly").replace("Y", ".plotly-notifier")
+        rules.append(f"{selector}{{{single or double}}}")
+    header = "/* Plotly's own styles (generated from plotly.min.js by aftercare/core/tests/test_production.py). */\n"
+    return header + "\n".join(reversed(rules)) + "\n"
+
+
+def test_it_ships_plotlys_styles_as_a_static_file():
+    """A Plotly upgrade that changes its styles or its injected maplibre stylesheet's id fails here, not in a user's
+    browser console."""
+    assert PLOTLY_CSS.read_text(encoding="utf-8") == plotly_global_css(), (
+        f"regenerate {PLOTLY_CSS.relative_to(ROOT)} from plotly_global_css()"
+    )
+    manage = (ROOT / "aftercare/followups/templates/followups/manage.html").read_text(encoding="utf-8")
+    injected_ids = set(re.findall(r'getElementById\("([0-9a-f]{64})"\)', PLOTLY_JS.read_text(encoding="utf-8")))
+    assert injected_ids and all(f'id="{i}"' in manage for i in injected_ids)
+
+
+# --- friendly error pages -----------------------------------------------------------------------------------------
+
+
+def _boom(request):
+    raise RuntimeError("/srv/aftercare/secret/path.py exploded")
+
+
+urlpatterns = [path("boom/", _boom), path("api/boom/", _boom), *base_urlpatterns]
+
+
+@pytest.fixture
+def prod(settings):
+    settings.DEBUG = False
+    return settings
+
+
+@pytest.mark.parametrize(("lang", "expect"), [("zh-hans", "zh-hans"), ("en", "en")])
+def test_it_shows_a_friendly_404_in_the_users_language(prod, client, lang, expect):
+    client.cookies[django_settings.LANGUAGE_COOKIE_NAME] = lang
+    response = client.get("/no-such-page/")
+    assert response.status_code == 404
+    html = response.content.decode()
+    assert 'id="error-page" data-status="404"' in html and f'<html lang="{expect}">' in html
+    with translation.override(lang):
+        assert gettext("Page not found") in html
+    assert "Traceback" not in html and "urlpatterns" not in html
+    assert 'id="language-switcher"' in html  # the UI's frame, with its language switch
+
+
+def test_it_shows_a_friendly_404_for_another_stores_customer(prod, client, specialist, other_store_rows):
+    client.force_login(specialist)
+    response = client.get(f"/customers/{other_store_rows['customer'].pk}/", headers={"Accept-Language": "en"})
+    assert response.status_code == 404
+    assert "Page not found" in response.content.decode()
+
+
+@pytest.mark.parametrize("lang", ["zh-hans", "en"])
+def test_it_shows_a_friendly_403_in_the_users_language(prod, client, users, lang):
+    client.force_login(users[Role.CS_SPECIALIST])
+    client.cookies[django_settings.LANGUAGE_COOKIE_NAME] = lang
+    response = client.get("/followups/manage/")
+    assert response.status_code == 403
+    html = response.content.decode()
+    assert 'data-status="403"' in html and f'<html lang="{lang}">' in html
+    with translation.override(lang):
+        assert gettext("No permission") in html
+    assert "403 Forbidden" not in html and "followup.manage" not in html
+
+
+@pytest.mark.parametrize("lang", ["zh-hans", "en"])
+@pytest.mark.urls(__name__)
+def test_it_shows_a_friendly_500_without_the_database(prod, client, lang):
+    """No database fixture: a query on the way to the 500 page would raise."""
+    client.raise_request_exception = False
+    client.cookies[django_settings.LANGUAGE_COOKIE_NAME] = lang
+    response = client.get("/boom/")
+    assert response.status_code == 500
+    html = response.content.decode()
+    assert 'data-status="500"' in html and f'<html lang="{lang}">' in html
+    with translation.override(lang):
+        assert gettext("Something went wrong") in html
+    assert "exploded" not in html and "/srv/" not in html and "Traceback" not in html
+
+
+@pytest.mark.urls(__name__)
+def test_it_answers_api_errors_in_json(prod, client):
+    client.raise_request_exception = False
+    response = client.get("/api/boom/")
+    assert response.status_code == 500 and response.json() == {"detail": "Server error."}
+    assert "exploded" not in response.content.decode()
+
+
+def test_it_answers_an_unknown_api_route_in_json(prod, client):
+    response = client.get("/api/no-such-route/")
+    assert response.status_code == 404 and response.json() == {"detail": "Not found."}
+
+
+def test_it_shows_a_friendly_400(prod, client):
+    response = client.get("/login/", headers={"Host": "evil.example.net"})  # DisallowedHost
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert 'data-status="400"' in html and gettext("Bad request") in html and "evil" not in html
+
+
+@pytest.mark.parametrize("lang", ["zh-hans", "en"])
+def test_it_shows_a_friendly_csrf_failure(prod, specialist, lang):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(specialist)
+    client.cookies[django_settings.LANGUAGE_COOKIE_NAME] = lang
+    response = client.post("/store/", {"store": ""})
+    assert response.status_code == 403
+    html = response.content.decode()
+    assert 'data-status="403"' in html and f'<html lang="{lang}">' in html
+    with translation.override(lang):
+        assert gettext("The form has expired") in html
+    assert "CSRF verification failed" not in html
+
+
+def test_it_answers_an_api_csrf_failure_in_json(prod, specialist):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(specialist)
+    response = client.post("/api/customers/1/reveal-phone")
+    assert response.status_code in (401, 403)
+    assert response["Content-Type"].startswith("application/json")
+
+
+# --- static files with debug off ----------------------------------------------------------------------------------
+
+
+UNUSED_BY_THE_LOGIN_PAGE = [
+    *("admin", "ninja", "plotly.min.js", "widgetbundle.js", "datasets", "templates", "ext", "htmx-4*", "htmax*"),
+    *("*rtl*", "bootstrap-*", "bootstrap.css*", "bootstrap.js*", "bootstrap.bundle.js*", "bootstrap.esm*"),
+    "bootstrap.min.js*",
+]
+
+
+@pytest.mark.slow
+def test_it_serves_collected_static_files_with_debug_off(prod, tmp_path, client):
+    """What `make run` does: collectstatic into STATIC_ROOT, then WhiteNoise serves the hashed, compressed files
+    (the big vendor bundles the login page does not use are left out to keep the test short)."""
+    prod.STATIC_ROOT = tmp_path
+    prod.STORAGES = {**prod.STORAGES, "staticfiles": {"BACKEND": "aftercare.core.storage.StaticFilesStorage"}}
+    prod.WHITENOISE_AUTOREFRESH = False
+    call_command(
+        "collectstatic", "--noinput", verbosity=0,
+        ignore_patterns=UNUSED_BY_THE_LOGIN_PAGE,
+    )
+    html = client.get("/login/").content.decode()
+    urls = re.findall(r'(?:href|src)="(/static/[^"]+)"', html)
+    assert urls and all(re.search(r"\.[0-9a-f]{12}\.(css|js)$", u) for u in urls), urls
+    for url in urls:
+        response = client.get(url, headers={"Accept-Encoding": "gzip"})
+        assert response.status_code == 200, url
+        assert "immutable" in response["Cache-Control"]
+        assert response["Content-Encoding"] == "gzip"
+    # a second collectstatic compresses nothing again (each content once)
+    compressed = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*.gz")}
+    call_command(
+        "collectstatic", "--noinput", verbosity=0,
+        ignore_patterns=UNUSED_BY_THE_LOGIN_PAGE,
+    )
+    assert {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*.gz")} == compressed
