@@ -115,7 +115,8 @@ def test_it_answers_422_for_a_malformed_xlsx_naming_no_path(client, importer, st
 def test_it_shows_a_form_error_for_a_malformed_xlsx(client, importer, store_a, tmp_path, valid_xlsx, settings, kind):
     client.force_login(importer)
     upload = SimpleUploadedFile("ro.xlsx", malformed_file(kind, tmp_path, valid_xlsx))
-    response = client.post(reverse("dms:index"), {"store": store_a.pk, "kind": "repair_orders", "file": upload})
+    data = {"store": store_a.pk, "kind": "repair_orders", "file": upload}
+    response = client.post(reverse("dms:index"), data, headers={"Accept-Language": "en"})
     assert response.status_code == 200
     errors = " ".join(response.context["form"].errors["file"])
     assert "Excel file is damaged" in errors and str(settings.MEDIA_ROOT) not in errors
