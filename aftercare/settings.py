@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "aftercare.dms",
     "aftercare.followups",
     "aftercare.complaints",
+    "aftercare.demo",  # keep last: the demo may import every app above, and no app imports it
 ]
 
 MIDDLEWARE = [
@@ -69,7 +70,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
-                "aftercare.core.context_processors.scope",
+                "aftercare.core.context_processors.inbox",
+                "aftercare.org.context_processors.scope",
             ],
         },
     },

@@ -8,6 +8,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     path("", include("aftercare.core.urls")),
+    path("", include("aftercare.org.urls")),
     path("customers/", include("aftercare.customers.urls")),
     path("imports/", include("aftercare.dms.urls")),
     path("followups/", include("aftercare.followups.urls")),

@@ -74,8 +74,8 @@ def _count_queries(client, url: str) -> int:
 def _pick(files: int):
     """The first store's CS specialist and `files` of its customers that own a vehicle."""
     from aftercare.customers.models import Ownership
+    from aftercare.demo.org import demo_group
     from aftercare.org.choices import Role
-    from aftercare.org.demo import demo_group
     from aftercare.org.models import Staff
 
     store = demo_group().stores.order_by("code").first()

@@ -22,9 +22,9 @@ from aftercare.core import selectors as core_selectors
 from aftercare.core import services as core_services
 from aftercare.core.api import ERRORS, MAX_ID, Pagination, PathId
 from aftercare.core.exports import XLSX_CONTENT_TYPE
-from aftercare.core.scoping import get_scoped_or_404
 from aftercare.customers import selectors as customer_selectors
 from aftercare.org.permissions import Perm, require_perm
+from aftercare.org.scoping import get_scoped_or_404
 
 from . import selectors, services
 from .choices import FeedbackCategory, FeedbackKind, FeedbackSeverity, FeedbackSource, FeedbackStatus, PauseReason

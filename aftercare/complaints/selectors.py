@@ -9,12 +9,12 @@ from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
-from aftercare.core.scoping import get_scoped_or_404, own_store_ids, visible_store_ids
 from aftercare.customers.choices import RepairKind
 from aftercare.customers.models import RepairOrder
 from aftercare.customers.validators import clean_text
 from aftercare.org.models import Department, Store
 from aftercare.org.permissions import ROLE_PERMISSIONS, Perm, has_perm, role_of
+from aftercare.org.scoping import get_scoped_or_404, own_store_ids, visible_store_ids
 from aftercare.org.selectors import BUSINESS_TZ, business_day_start
 
 from . import choices

@@ -20,11 +20,11 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
 from aftercare.core.exports import XLSX_CONTENT_TYPE
-from aftercare.core.scoping import current_store_ids, own_store_ids, store_for_write
 from aftercare.customers import selectors as customer_selectors
 from aftercare.followups.selectors import day_range
 from aftercare.org.models import Store
 from aftercare.org.permissions import Perm, has_perm, require_perm, role_of
+from aftercare.org.scoping import current_store_ids, own_store_ids, store_for_write
 from aftercare.org.selectors import business_date, working_days_between
 
 from . import selectors, services
@@ -568,10 +568,10 @@ from django.contrib.auth.decorators import login_required as _login_required  # 
 from django.shortcuts import render as _render  # noqa: E402
 from django.utils.translation import gettext_lazy as _measure_label  # noqa: E402
 
-from aftercare.core.scoping import current_store_ids as _current_store_ids  # noqa: E402
 from aftercare.followups.forms import RateFilterForm as _MonthForm  # noqa: E402
 from aftercare.org.permissions import Perm as _Perm  # noqa: E402
 from aftercare.org.permissions import require_perm as _require_perm  # noqa: E402
+from aftercare.org.scoping import current_store_ids as _current_store_ids  # noqa: E402
 from aftercare.org.selectors import business_date as _business_date  # noqa: E402
 
 from . import selectors as _selectors  # noqa: E402

@@ -64,16 +64,12 @@ def notification_send(
     the caller's transaction commits. A channel is `skipped` for a recipient without an address / mobile."""
     from django.db import transaction
 
-    from aftercare.org.models import Staff
+    from .sms import user_mobiles
 
     users = {u.pk: u for u in recipients if u is not None}
     if not users:
         return []
-    mobiles = (
-        dict(Staff.objects.filter(user_id__in=users).exclude(mobile="").values_list("user_id", "mobile"))
-        if sms
-        else {}
-    )
+    mobiles = user_mobiles(users) if sms else {}
     rows = [
         Notification(
             store_id=store_id,
@@ -114,9 +110,7 @@ def notifications_deliver(*, ids: Iterable[int] | None = None, limit: int = 500)
     from django.core.mail import send_mail
     from django.db.models import Q
 
-    from aftercare.org.models import Staff
-
-    from .sms import sms_send
+    from .sms import sms_send, user_mobiles
 
     log = logging.getLogger(__name__)
     qs = Notification.objects.filter(
@@ -125,11 +119,7 @@ def notifications_deliver(*, ids: Iterable[int] | None = None, limit: int = 500)
     if ids is not None:
         qs = qs.filter(pk__in=list(ids))
     rows = list(qs.order_by("id")[:limit])
-    mobiles = dict(
-        Staff.objects.filter(user_id__in={n.recipient_id for n in rows if n.sms_status == DeliveryStatus.PENDING})
-        .exclude(mobile="")
-        .values_list("user_id", "mobile")
-    )
+    mobiles = user_mobiles({n.recipient_id for n in rows if n.sms_status == DeliveryStatus.PENDING})
     sent = 0
     for n in rows:
         text = "\n\n".join(part for part in (n.body, n.link) if part)

@@ -2,6 +2,7 @@
 
 import json
 import sys
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from django.conf import settings
@@ -36,3 +37,17 @@ class LocmemBackend(BaseBackend):
 
 def sms_send(*, to: str, text: str) -> None:
     import_string(settings.SMS_BACKEND)().send(to=to, text=text)
+
+
+# Whose mobile is what: core keeps no phone numbers of users. The org app, which keeps them on the staff records,
+# registers the lookup in its `AppConfig.ready()`; without one no user has a mobile and SMS is `skipped`.
+_mobile_lookups: list[Callable[[Iterable[int]], dict[int, str]]] = []
+
+
+def user_mobiles_register(lookup: Callable[[Iterable[int]], dict[int, str]]) -> None:
+    """Set the lookup `user ids → {user id: mobile}` (users without a mobile left out)."""
+    _mobile_lookups[:] = [lookup]
+
+
+def user_mobiles(user_ids: Iterable[int]) -> dict[int, str]:
+    return _mobile_lookups[0](user_ids) if _mobile_lookups else {}

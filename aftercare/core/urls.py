@@ -7,10 +7,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("login/", auth_views.LoginView.as_view(template_name="core/login.html"), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("store/", views.store_switch, name="store_switch"),
     path("inbox/", views.inbox, name="inbox"),
     path("inbox/read-all/", views.inbox_read, name="inbox_read_all"),
     path("inbox/<int:pk>/read/", views.inbox_read, name="inbox_read"),
-    path("security/lockouts/", views.lockout_list, name="lockouts"),
-    path("security/lockouts/unlock/", views.lockout_clear, name="lockout_clear"),
 ]

@@ -15,9 +15,9 @@ from ninja.errors import HttpError
 from ninja.pagination import paginate
 
 from aftercare.core.api import ERRORS, Pagination, PathId
-from aftercare.core.scoping import store_for_write, visible_store_ids
 from aftercare.org.choices import SharedResource
 from aftercare.org.permissions import Perm, require_perm
+from aftercare.org.scoping import store_for_write, visible_store_ids
 
 from . import selectors, services
 from . import validators as v

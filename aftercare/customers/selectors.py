@@ -11,8 +11,8 @@ from django.db.models import Count, Exists, F, FilteredRelation, Max, Min, Outer
 from django.db.models.functions import TruncDate
 from django.utils.translation import gettext_lazy as _
 
-from aftercare.core.scoping import get_scoped_or_404, visible_store_ids
 from aftercare.org.choices import SharedResource
+from aftercare.org.scoping import get_scoped_or_404, visible_store_ids
 from aftercare.org.selectors import business_day_start
 
 from . import validators as v

@@ -8,10 +8,10 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from aftercare.core.scoping import current_store_ids, own_store_ids, store_for_write
 from aftercare.org.choices import SharedResource
 from aftercare.org.models import Store
 from aftercare.org.permissions import Perm, has_perm, require_perm
+from aftercare.org.scoping import current_store_ids, own_store_ids, store_for_write
 
 from . import selectors, services
 from .forms import (

@@ -9,9 +9,9 @@ from ninja import Field, File, Form, Query, Router, Schema
 from ninja.files import UploadedFile
 
 from aftercare.core.api import ERRORS, PathId
-from aftercare.core.scoping import store_for_write
 from aftercare.org.models import Store
 from aftercare.org.permissions import Perm, require_perm
+from aftercare.org.scoping import store_for_write
 
 from . import reports, selectors, services
 from .choices import ImportKind, ImportStatus

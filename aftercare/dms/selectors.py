@@ -2,8 +2,8 @@
 
 from django.db.models import QuerySet
 
-from aftercare.core.scoping import get_scoped_or_404, visible_store_ids
 from aftercare.org.permissions import Perm, require_perm
+from aftercare.org.scoping import get_scoped_or_404, visible_store_ids
 
 from .models import ImportBatch, ImportRowError
 

@@ -8,8 +8,8 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from aftercare.core.exports import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE, csv_lines, xlsx_bytes
-from aftercare.core.scoping import current_store_ids, own_store_ids, store_for_write
 from aftercare.org.permissions import Perm, require_perm
+from aftercare.org.scoping import current_store_ids, own_store_ids, store_for_write
 
 from . import reports, selectors, services
 from .choices import ImportStatus

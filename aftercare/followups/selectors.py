@@ -10,10 +10,10 @@ from django.db.models import Count, DecimalField, F, OuterRef, Q, QuerySet, Subq
 from django.db.models.functions import Coalesce, TruncDay, TruncMonth
 from django.utils import timezone
 
-from aftercare.core.scoping import get_scoped_or_404, visible_store_ids
 from aftercare.customers.models import RepairOrder
 from aftercare.customers.validators import clean_text
 from aftercare.org.permissions import Perm, has_perm
+from aftercare.org.scoping import get_scoped_or_404, visible_store_ids
 from aftercare.org.selectors import business_date, business_day_start
 
 from .choices import ACTIVE_STATUSES, REACHED_OUTCOMES, CallDirection, RateTreatment, TaskStatus

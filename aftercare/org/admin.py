@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from .models import DealerGroup, Department, Region, Staff, Store, StoreSharing, WorkCalendarDay
+from .services import store_create
 
 
 @admin.register(DealerGroup)
@@ -31,12 +32,12 @@ class StoreAdmin(admin.ModelAdmin):
     readonly_fields = ["phone_reveals_per_hour"]
 
     def save_model(self, request, obj, form, change):
-        """A new store starts with the default follow-up rules (SSI, CSI, verification, repeat repair …)."""
-        from aftercare.followups.services import followup_rules_seed_defaults
-
-        super().save_model(request, obj, form, change)
-        if not change:
-            followup_rules_seed_defaults(obj)
+        """A new store is created through `store_create`, whose `store_created` signal lets the apps above org give
+        it their defaults (followups: the default rules SSI, CSI, verification, repeat repair …)."""
+        if change:
+            super().save_model(request, obj, form, change)
+        else:
+            store_create(actor=request.user, store=obj)
 
 
 @admin.register(Department)

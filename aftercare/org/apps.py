@@ -6,3 +6,16 @@ class OrgConfig(AppConfig):
     name = "aftercare.org"
     label = "org"
     verbose_name = _("org")
+
+    def ready(self):
+        from aftercare.core.sms import user_mobiles_register
+
+        from .selectors import staff_mobiles
+
+        user_mobiles_register(staff_mobiles)  # core sends text messages to the staff's mobiles
+
+        from aftercare.core.schedule import register_alert_recipients
+
+        from .selectors import job_alert_recipients
+
+        register_alert_recipients(job_alert_recipients)  # who hears of a failed or late scheduled job

@@ -30,6 +30,7 @@ class Perm:
     FEEDBACK_ARCHIVE = "feedback.archive"
     FEEDBACK_SETTINGS = "feedback.settings"
     LOGIN_UNLOCK = "login.unlock"
+    JOBS_VIEW = "jobs.view"
 
     ALL = [
         CUSTOMER_VIEW,
@@ -53,6 +54,7 @@ class Perm:
         FEEDBACK_ARCHIVE,
         FEEDBACK_SETTINGS,
         LOGIN_UNLOCK,
+        JOBS_VIEW,
     ]
 
 

@@ -8,9 +8,8 @@ from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
 
-from aftercare.core.scoping import visible_store_ids
-
 from .models import Staff, Store, WorkCalendarDay
+from .scoping import visible_store_ids
 
 BUSINESS_TZ = ZoneInfo(settings.BUSINESS_TIME_ZONE)
 
@@ -27,6 +26,30 @@ def staff_list(*, user):
         .select_related("user", "department")
         .distinct()
     )
+
+
+def staff_mobiles(user_ids) -> dict[int, str]:
+    """`{user id: mobile}` of the staff among `user_ids` who have one; core's SMS lookup (`OrgConfig.ready`)."""
+    return dict(Staff.objects.filter(user_id__in=user_ids).exclude(mobile="").values_list("user_id", "mobile"))
+
+
+def job_alert_recipients() -> list[tuple[int, list]]:
+    """`[(store id, users)]`: active staff whose role may see the jobs page, each under their first store (else the
+    first store of their group); who core's schedule tells of a failed or late job (`OrgConfig.ready`)."""
+    from .permissions import ROLE_PERMISSIONS, Perm
+
+    roles = [role for role, perms in ROLE_PERMISSIONS.items() if Perm.JOBS_VIEW in perms]
+    first_of_group = {}
+    for store_id, group_id in Store.objects.order_by("-id").values_list("id", "group_id"):
+        first_of_group[group_id] = store_id
+    by_store: dict[int, list] = {}
+    staff = Staff.objects.filter(role__in=roles, user__is_active=True).select_related("user")
+    for member in staff.prefetch_related("stores").order_by("pk"):
+        store_ids = sorted(s.pk for s in member.stores.all())
+        store_id = store_ids[0] if store_ids else first_of_group.get(member.group_id)
+        if store_id is not None:
+            by_store.setdefault(store_id, []).append(member.user)
+    return sorted(by_store.items())
 
 
 # --- work calendar -------------------------------------------------------

@@ -59,6 +59,8 @@ KNOWN: dict[str, str | list[str]] = {
     "manage.py repeat_repairs_detect": AS_DOCUMENTED,
     "manage.py data_quality_report": AS_DOCUMENTED,
     "manage.py complaints_escalate": AS_DOCUMENTED,
+    "manage.py scheduler": ["manage.py scheduler --once"],  # runs until stopped; one tick enqueues every job once
+    "manage.py scheduler --once": AS_DOCUMENTED,
     "manage.py import_dms --store GZ01 --kind repair_orders export.csv [--dry-run]": AS_DOCUMENTED,
     'manage.py api_token_create USERNAME "name of the integration"': AS_DOCUMENTED,
     # docs/architecture.md, docs/import.md

@@ -4,9 +4,9 @@ import pytest
 from django.urls import reverse
 
 from aftercare.core.models import AuditEvent
-from aftercare.core.scoping import SESSION_STORE_KEY
 from aftercare.customers.models import Customer, Ownership, Vehicle
 from aftercare.org.choices import Role
+from aftercare.org.scoping import SESSION_STORE_KEY
 from aftercare.testing import factories as f
 from conftest import CANARY
 

@@ -1,16 +1,31 @@
-"""Store scoping: the security model. Every selector goes through `visible_store_ids`."""
+"""Store scoping: the security model. Every selector goes through `visible_store_ids`.
+
+`get_scoped_or_404` (core's, which knows no store) is offered here too, beside the functions that scope the
+queryset it is given.
+"""
 
 from django.http import Http404
 
-from aftercare.org.choices import SharedResource
-from aftercare.org.permissions import Perm, has_perm
+from aftercare.core.shortcuts import get_scoped_or_404
+
+from .choices import SharedResource
+from .permissions import Perm, has_perm
 
 SESSION_STORE_KEY = "current_store_id"
+
+__all__ = [
+    "SESSION_STORE_KEY",
+    "current_store_ids",
+    "get_scoped_or_404",
+    "own_store_ids",
+    "store_for_write",
+    "visible_store_ids",
+]
 
 
 def visible_store_ids(user, resource: str | None = None) -> frozenset[int]:
     """Stores whose rows `user` may read; with `resource`, plus stores sharing it with them."""
-    from aftercare.org.models import Store, StoreSharing
+    from .models import Store, StoreSharing
 
     if user is None or not user.is_authenticated:
         return frozenset()
@@ -50,17 +65,9 @@ def current_store_ids(user, request=None, resource: str | None = None) -> frozen
     return ids
 
 
-def get_scoped_or_404(queryset, **lookup):
-    """`queryset` must already be scoped; anything outside it answers 404."""
-    try:
-        return queryset.get(**lookup)
-    except (queryset.model.DoesNotExist, ValueError, TypeError):
-        raise Http404 from None
-
-
 def store_for_write(user, store_id: int):
     """The store `user` may write to, or 404 (never reveal another store exists)."""
-    from aftercare.org.models import Store
+    from .models import Store
 
     if store_id not in own_store_ids(user):
         raise Http404

@@ -28,9 +28,9 @@ from aftercare.customers.models import (
     Vehicle,
 )
 from aftercare.customers.validators import normalize_mobile, normalize_plate, normalize_vin, vin_check_digit
+from aftercare.demo.customers import vin_with_check_digit
+from aftercare.demo.org import DEMO_PASSWORD, GROUP_CODE
 from aftercare.org.choices import DepartmentKind, Role
-from aftercare.org.demo import DEMO_PASSWORD, GROUP_CODE
-from aftercare.org.demo_data import vin_with_check_digit
 from aftercare.org.models import DealerGroup, Department, Region, Staff, Store
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -236,8 +236,8 @@ def test_it_computes_the_same_check_digit_as_the_validator(body):
 
 
 def test_it_is_deterministic_for_a_seed():
-    from aftercare.org.demo import STORES
-    from aftercare.org.demo_data import Context, FastRandom, generate_chunk
+    from aftercare.demo.customers import Context, FastRandom, generate_chunk
+    from aftercare.demo.org import STORES
 
     ctx = Context.build(NOW)
     a = generate_chunk(rng=FastRandom("x"), ctx=ctx, spec=STORES[0], customers=50)

@@ -71,10 +71,10 @@ from aftercare.followups.services import (
     questionnaire_score,
     store_followup_settings,
 )
+from aftercare.org.choices import Role
+from aftercare.org.models import Department, Staff, Store
 
-from .choices import Role
-from .demo_data import TZ, FastRandom
-from .models import Department, Staff, Store
+from .customers import TZ, FastRandom
 
 WORK_START, WORK_END = dt.time(9, 0), dt.time(20, 0)  # the CS desk calls 09:00–20:00, every day
 # The seed's store SSI by quarter and month (000 p3): the demo's monthly targets cycle through it.

@@ -201,7 +201,7 @@ def test_it_changes_nothing_when_run_again_and_rebuilds_the_same_with_reset(db):
 
 
 def test_it_adds_the_history_to_a_demo_seeded_before_followups(db, monkeypatch):
-    from aftercare.org.management.commands import seed_demo
+    from aftercare.demo.management.commands import seed_demo
 
     monkeypatch.setattr(seed_demo, "demo_followups_create", lambda **kw: {})
     _seed(customers=200)

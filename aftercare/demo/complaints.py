@@ -65,12 +65,12 @@ from aftercare.followups.choices import (
 )
 from aftercare.followups.models import CallLog, FollowupRule, FollowupTask
 from aftercare.followups.services import followup_rules_seed_defaults
+from aftercare.org.choices import DepartmentKind, Role
+from aftercare.org.models import Department, Staff, Store, WorkCalendarDay
+from aftercare.org.selectors import _statutory_workday, business_date
 
-from .choices import DepartmentKind, Role
-from .demo import STORES
-from .demo_data import TZ, FastRandom
-from .models import Department, Staff, Store, WorkCalendarDay
-from .selectors import _statutory_workday, business_date
+from .customers import TZ, FastRandom
+from .org import STORES
 
 DESIGNEE_LOGIN = {  # department kind → login suffix of its designee
     DepartmentKind.SALES: "sales",

@@ -42,7 +42,7 @@ from aftercare.customers.models import (
 )
 from aftercare.customers.services import customer_numbers_allocate
 
-from .demo import BRAND, StoreSpec
+from .org import BRAND, StoreSpec
 
 TZ = ZoneInfo(settings.BUSINESS_TIME_ZONE)
 WINDOW_MONTHS = 18

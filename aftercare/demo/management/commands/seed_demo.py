@@ -10,7 +10,10 @@ from django.db import connection, connections
 from aftercare.core.choices import AuditAction
 from aftercare.core.services import audit_event_record
 from aftercare.customers.models import RepairOrder, Vehicle
-from aftercare.org.demo import (
+from aftercare.demo.complaints import demo_complaints_create, demo_complaints_exist
+from aftercare.demo.customers import Context, FastRandom, generate_chunk, write_chunk
+from aftercare.demo.followups import demo_followups_create, demo_followups_exist
+from aftercare.demo.org import (
     DEMO_PASSWORD,
     GROUP_NAME,
     STORES,
@@ -20,9 +23,6 @@ from aftercare.org.demo import (
     demo_org_create,
     logins_table,
 )
-from aftercare.org.demo_complaints import demo_complaints_create, demo_complaints_exist
-from aftercare.org.demo_data import Context, FastRandom, generate_chunk, write_chunk
-from aftercare.org.demo_followups import demo_followups_create, demo_followups_exist
 from aftercare.org.models import Store
 
 DEMO_CUSTOMERS = 2000
