@@ -26,13 +26,13 @@ from django.utils.translation import gettext_lazy as _
 
 from aftercare.core.choices import AuditAction
 from aftercare.core.exports import XLSX_CONTENT_TYPE, local_naive, staff_name, xlsx_bytes
-from aftercare.core.scoping import own_store_ids, visible_store_ids
 from aftercare.core.services import audit_event_record, notification_send, notifications_deliver
-from aftercare.customers.models import Customer, RepairOrder
+from aftercare.customers.models import RepairOrder
 from aftercare.customers.validators import clean_text
 from aftercare.org.choices import Role
 from aftercare.org.models import Department, Staff, Store
 from aftercare.org.permissions import Perm, has_perm, require_perm, role_of
+from aftercare.org.scoping import own_store_ids, visible_store_ids
 from aftercare.org.selectors import (
     business_date,
     business_day_start,
@@ -905,35 +905,13 @@ def feedback_resume(*, actor, feedback, note: str = "") -> Feedback:
 
 def _verification_task_create(fb: Feedback, *, actor, event: FeedbackEvent, now: dt.datetime):
     """The CS verification call for a returned form (rule VERIFY of the store; one task per return)."""
-    from aftercare.followups.choices import SubjectType, TaskStatus, Trigger
-    from aftercare.followups.models import FollowupRule, FollowupTask
-    from aftercare.followups.services import followup_rule_due_at, followup_rules_seed_defaults
+    from aftercare.followups.choices import SubjectType, Trigger
+    from aftercare.followups.services import TaskSubject, followup_rule_get, followup_task_create
 
-    rules = FollowupRule.objects.filter(store_id=fb.store_id, trigger=Trigger.FEEDBACK_RETURNED)
-    rule = rules.order_by("-is_active", "id").first()
-    if rule is None:
-        followup_rules_seed_defaults(fb.store)
-        rule = rules.order_by("-is_active", "id").first()
-    consent = fb.customer.consent_service_calls
-    task = FollowupTask(
-        store_id=fb.store_id,
-        rule=rule,
-        kind=rule.kind,
-        subject_type=SubjectType.FEEDBACK_RETURN,
-        subject_id=event.pk,
-        customer_id=fb.customer_id,
-        vehicle_id=fb.vehicle_id,
-        template=rule.template,
-        event_at=now,
-        due_at=followup_rule_due_at(rule=rule, at=now),
-        status=TaskStatus.OPEN if consent else TaskStatus.NO_CONSENT,
-        status_reason="" if consent else "consent_service_calls",
-        next_call_at=now + dt.timedelta(hours=rule.delay_hours),
-    )
-    task.full_clean()
-    task.save()
-    audit_event_record(actor=actor, action=AuditAction.CREATE, obj=task, detail={"feedback": fb.pk})
-    return task
+    subject = TaskSubject(SubjectType.FEEDBACK_RETURN, event.pk, fb.customer_id, fb.vehicle_id, now)
+    rule = followup_rule_get(store=fb.store, trigger=Trigger.FEEDBACK_RETURNED)
+    made = followup_task_create(actor=actor, rule=rule, subjects=[subject], detail={"feedback": fb.pk})
+    return made[0] if made else None
 
 
 def feedback_return(*, actor, feedback, actions_taken: str, root_cause: str, result: str) -> Feedback:
@@ -1424,57 +1402,24 @@ def _repeat_repair_tasks_create(store, new: list[tuple], *, now: dt.datetime) ->
     Customers who refused service calls get the task in status `no_consent`, like every other follow-up.
     Links the pairs to their task. Returns how many tasks were created.
     """
-    from aftercare.followups.choices import SubjectType, TaskStatus
+    from aftercare.followups.choices import SubjectType
     from aftercare.followups.models import FollowupTask
-    from aftercare.followups.services import followup_rule_due_at, followup_rules_seed_defaults
+    from aftercare.followups.services import TaskSubject, followup_rule_get, followup_task_create
 
-    rule = next((r for r in followup_rules_seed_defaults(store) if r.code == FTF_RULE_CODE), None)
+    rule = followup_rule_get(store=store, code=FTF_RULE_CODE)
     if rule is None or not rule.is_active:
         return 0
     repeats = {}
     for _original, repeat_id, vehicle_id, customer_id, _key, settled_at in new:
-        repeats[repeat_id] = (vehicle_id, customer_id, settled_at)
-    consent = dict(
-        Customer.objects.filter(pk__in={c for _v, c, _s in repeats.values()}).values_list(
-            "pk", "consent_service_calls"
-        )
-    )
-    existing = set(
-        FollowupTask.objects.filter(
-            rule=rule, subject_type=SubjectType.REPEAT_REPAIR, subject_id__in=list(repeats)
-        ).values_list("subject_id", flat=True)
-    )
-    cache: dict = {}
-    tasks = []
-    for repeat_id, (vehicle_id, customer_id, settled_at) in sorted(repeats.items()):
-        if repeat_id in existing:
-            continue
-        allowed = consent.get(customer_id, True)
-        tasks.append(
-            FollowupTask(
-                store=store,
-                rule=rule,
-                kind=rule.kind,
-                subject_type=SubjectType.REPEAT_REPAIR,
-                subject_id=repeat_id,
-                customer_id=customer_id,
-                vehicle_id=vehicle_id,
-                template_id=rule.template_id,
-                event_at=settled_at,
-                due_at=followup_rule_due_at(rule=rule, at=settled_at, cache=cache),
-                status=TaskStatus.OPEN if allowed else TaskStatus.NO_CONSENT,
-                status_reason="" if allowed else NO_CONSENT_REASON,
-                next_call_at=settled_at + dt.timedelta(hours=rule.delay_hours),
-            )
-        )
-    FollowupTask.objects.bulk_create(tasks, ignore_conflicts=True)  # (rule, subject) unique: a racing run adds none
+        repeats[repeat_id] = TaskSubject(SubjectType.REPEAT_REPAIR, repeat_id, customer_id, vehicle_id, settled_at)
+    made = followup_task_create(actor=None, rule=rule, subjects=[repeats[k] for k in sorted(repeats)])
     task_id = FollowupTask.objects.filter(
         rule=rule, subject_type=SubjectType.REPEAT_REPAIR, subject_id=models.OuterRef("repeat_id")
     ).values("pk")[:1]
     RepeatRepair.objects.filter(store=store, followup_task__isnull=True, repeat_id__in=list(repeats)).update(
         followup_task=models.Subquery(task_id), updated_at=now
     )
-    return len(tasks)
+    return len(made)
 
 
 def _repeat_repairs_detect_store(store, *, window_days: int, since: dt.date | None, now: dt.datetime) -> int:

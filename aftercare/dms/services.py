@@ -27,14 +27,14 @@ from django.db import (
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from aftercare.complaints.services import repeat_repairs_detect
 from aftercare.core.choices import AuditAction
 from aftercare.core.services import audit_event_record
+from aftercare.customers import signals as customer_signals
 from aftercare.customers.models import InsurancePolicy, RepairOrder
 from aftercare.customers.services import customer_numbers_allocate
-from aftercare.followups.services import followup_tasks_for_import
 from aftercare.org.models import Store
 
+from . import signals
 from .choices import ImportKind, ImportStatus
 from .fields import KINDS
 from .importers import (
@@ -217,9 +217,8 @@ def _run(batch: ImportBatch, path, progress: Progress | None, chunk_size: int | 
                 progress(batch.processed_rows, batch.total_rows)
     if not batch.dry_run and batch.kind == ImportKind.REPAIR_ORDERS:
         ImportBatch.objects.filter(pk=batch.pk).update(updated_at=timezone.now())  # alive (`import_batches_fail_stale`)
-        # first-time fix: a comeback gets a CS call. Once per import, not per chunk (each run re-reads the store's
-        # recent orders); a crash before this line is caught by the daily `repeat_repairs_detect`.
-        repeat_repairs_detect(store_id=store.pk)
+        # the apps above answer once per import (complaints: a comeback gets a CS call, first-time fix)
+        signals.repair_orders_imported.send(sender=ImportBatch, store_id=store.pk, batch=batch)
     if stored_errors >= MAX_STORED_ERRORS:
         batch.error = _("Only the first %(n)s row errors are listed.") % {"n": MAX_STORED_ERRORS}
     batch.status = ImportStatus.DONE
@@ -440,8 +439,8 @@ def _write_rows_attempt(
         result = writer.write(rows, direct)
         if dry_run:
             transaction.set_rollback(True)
-        else:  # follow-up calls for the new events, in the same transaction as the rows
-            followup_tasks_for_import(store_id=writer.store_id, kind=writer.kind)
+        else:  # the apps above answer in the same transaction as the rows (followups: calls for the new events)
+            customer_signals.records_imported.send(sender=ImportBatch, store_id=writer.store_id, kind=writer.kind)
     if not dry_run:  # only committed vehicles may be remembered
         writer.remember()
     return result

@@ -6,3 +6,11 @@ class FollowupsConfig(AppConfig):
     name = "aftercare.followups"
     label = "followups"
     verbose_name = _("follow-up calls")
+
+    def ready(self):
+        from aftercare.core.schedule import Job, register
+
+        from . import receivers  # noqa: F401  (connects them; see docs/architecture.md, "Layers and signals")
+
+        desc = _("Create missed follow-up call tasks")
+        register(Job("followups_generate", app=self.label, at=("01:00",), description=desc))

@@ -7,7 +7,6 @@ from django import forms
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
-from aftercare.complaints.choices import FeedbackCategory, FeedbackKind
 from aftercare.core.forms import CleanTextFormMixin
 from aftercare.customers.choices import RepairKind
 from aftercare.org.choices import Role
@@ -24,6 +23,7 @@ from .choices import (
     QuestionType,
 )
 from .models import FollowupRule, StoreFollowupSettings
+from .registry import feedback_options
 
 _ANY = [("", _("Any"))]
 _DATETIME_LOCAL = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"]
@@ -181,12 +181,13 @@ class FeedbackFieldsMixin(CleanTextFormMixin):
     """The 'feedback said on the call' box: kind, category, department, text (all empty = nothing said)."""
 
     def _add_feedback_fields(self, departments, *, required_kind: bool = False) -> None:
-        kinds = FeedbackKind.choices if required_kind else [("", _("None"))] + FeedbackKind.choices
+        options = feedback_options()
+        kinds = options.kinds() if required_kind else [("", _("None"))] + options.kinds()
         self.fields["feedback_kind"] = forms.ChoiceField(
             label=_("Feedback said on the call"), choices=kinds, required=required_kind
         )
         self.fields["feedback_category"] = forms.ChoiceField(
-            label=_("Category"), choices=[("", "—")] + FeedbackCategory.choices, required=False
+            label=_("Category"), choices=[("", "—")] + options.categories(), required=False
         )
         self.fields["feedback_department"] = forms.ModelChoiceField(
             label=_("Responsible department"), queryset=departments, required=False, empty_label=_("By category")
@@ -348,7 +349,7 @@ class InboundCallForm(BootstrapMixin, FeedbackFieldsMixin, forms.Form):
             if not data.get("feedback_category"):
                 self.add_error("feedback_category", _("Choose the category of the complaint."))
             if not data.get("feedback_kind"):
-                data["feedback_kind"] = FeedbackKind.COMPLAINT
+                data["feedback_kind"] = feedback_options().complaint_kind
         else:
             data["feedback_kind"] = ""
         self._clean_feedback({**data, "feedback_text": data.get("feedback_text") or data.get("notes")})

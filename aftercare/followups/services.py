@@ -7,6 +7,7 @@ import datetime as dt
 import io
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
@@ -20,7 +21,6 @@ from django.utils.translation import gettext_lazy as _
 
 from aftercare.core.choices import AuditAction
 from aftercare.core.exports import local_naive, staff_name, unneutralise, xlsx_bytes, xlsx_workbook_bytes
-from aftercare.core.scoping import get_scoped_or_404, own_store_ids
 from aftercare.core.services import audit_event_record
 from aftercare.core.sms import sms_send
 from aftercare.core.text import clean_text_deep
@@ -29,6 +29,7 @@ from aftercare.customers.models import Customer, RepairOrder, SalesDelivery
 from aftercare.org.choices import Role
 from aftercare.org.models import Staff, Store
 from aftercare.org.permissions import Perm, has_perm, require_perm, role_of
+from aftercare.org.scoping import get_scoped_or_404, own_store_ids
 from aftercare.org.selectors import business_date, business_day_start, working_deadline
 
 from .choices import (
@@ -63,6 +64,7 @@ from .models import (
     QuestionnaireTemplate,
     StoreFollowupSettings,
 )
+from .signals import call_feedback_given
 
 BUSINESS_TZ = ZoneInfo(settings.BUSINESS_TIME_ZONE)
 
@@ -258,6 +260,108 @@ def followup_rule_due_at(*, rule: FollowupRule, at: dt.datetime, cache: dict | N
             cache[day] = working_deadline(rule.store_id, at, rule.deadline_amount)
         return cache[day]
     return business_day_start(day + dt.timedelta(days=rule.deadline_amount + 1))
+
+
+def followup_rule_get(*, store: Store, trigger: str = "", code: str = "") -> FollowupRule | None:
+    """The store's rule for `trigger` (the active one first) or with `code`; the default rules are seeded first
+    when the store has no such rule. None when there is none even then."""
+    rules = FollowupRule.objects.filter(store=store)
+    rules = rules.filter(code=code) if code else rules.filter(trigger=trigger)
+    rule = rules.order_by("-is_active", "id").first()
+    if rule is None:
+        followup_rules_seed_defaults(store)
+        rule = rules.order_by("-is_active", "id").first()
+    return rule
+
+
+@dataclass(frozen=True)
+class TaskSubject:
+    """The event a one-by-one follow-up call is about (see `followup_task_create`)."""
+
+    subject_type: str
+    subject_id: int
+    customer_id: int
+    vehicle_id: int | None
+    event_at: dt.datetime
+
+
+def followup_task_create(
+    *, actor, rule: FollowupRule, subjects: Iterable[TaskSubject], detail: dict | None = None
+) -> list[FollowupTask]:
+    """Follow-up calls of `rule`, one per subject (a returned complaint form, a repeat repair), made by the app
+    that owns the events; the set-based generator makes the others.
+
+    Each is due by the rule's deadline from its `event_at`; a customer who refused service calls gets it as
+    `no_consent`. Validated (`full_clean`, and every customer must be of the rule's store) and audited (one event;
+    `actor` may be None for a scheduled job), in one transaction (the caller's when there is one), with a constant
+    number of queries.
+    Idempotent: a subject the rule already has a task for (made earlier or by a racing run) gets none. Returns the
+    tasks made.
+    """
+    subjects = list(subjects)
+    if not subjects:
+        return []
+    consent = dict(
+        Customer.objects.filter(pk__in={s.customer_id for s in subjects}, store_id=rule.store_id).values_list(
+            "pk", "consent_service_calls"
+        )
+    )
+    if any(s.customer_id not in consent for s in subjects):
+        raise ValidationError({"customer": [gettext("The customer belongs to another store.")]})
+    existing = set(
+        FollowupTask.objects.filter(
+            rule=rule,
+            subject_type__in={s.subject_type for s in subjects},
+            subject_id__in={s.subject_id for s in subjects},
+        ).values_list("subject_type", "subject_id")
+    )
+    cache: dict = {}
+    tasks = []
+    for s in subjects:
+        if (s.subject_type, s.subject_id) in existing:
+            continue
+        existing.add((s.subject_type, s.subject_id))
+        allowed = consent[s.customer_id]
+        task = FollowupTask(
+            store_id=rule.store_id,
+            rule=rule,
+            kind=rule.kind,
+            subject_type=s.subject_type,
+            subject_id=s.subject_id,
+            customer_id=s.customer_id,
+            vehicle_id=s.vehicle_id,
+            template_id=rule.template_id,
+            event_at=s.event_at,
+            due_at=followup_rule_due_at(rule=rule, at=s.event_at, cache=cache),
+            status=TaskStatus.OPEN if allowed else TaskStatus.NO_CONSENT,
+            status_reason="" if allowed else "consent_service_calls",
+            next_call_at=s.event_at + dt.timedelta(hours=rule.delay_hours),
+        )
+        # the foreign keys were checked above or come from the rule: no query per task
+        task.full_clean(exclude=["store", "rule", "customer", "vehicle", "template"], validate_constraints=False)
+        tasks.append(task)
+    if not tasks:
+        return []
+    wanted = {(t.subject_type, t.subject_id) for t in tasks}
+    with transaction.atomic():
+        FollowupTask.objects.bulk_create(tasks, ignore_conflicts=True)  # (rule, subject) unique: a racing run adds none
+        made = [
+            t
+            for t in FollowupTask.objects.filter(
+                rule=rule, subject_type__in={k for k, _i in wanted}, subject_id__in={i for _k, i in wanted}
+            ).order_by("pk")
+            if (t.subject_type, t.subject_id) in wanted
+        ]
+        if len(made) == 1:
+            audit_event_record(actor=actor, action=AuditAction.CREATE, obj=made[0], detail=detail or {})
+        elif made:
+            audit_event_record(
+                actor=actor,
+                action=AuditAction.CREATE,
+                object_type=FollowupTask._meta.label_lower,
+                detail={**(detail or {}), "rule": rule.code, "tasks": [t.pk for t in made]},
+            )
+    return made
 
 
 # ---- set-based task generation ---------------------------------------------------------------------------------
@@ -749,24 +853,18 @@ def _task_category(task: FollowupTask) -> str:
     return "mechanical"
 
 
-def _call_feedback_create(*, actor, task: FollowupTask, call: CallLog | None, feedback: dict, sheet=None):
-    """Record what was said on a follow-up call as feedback (complaints app), linked to the task and call."""
-    from aftercare.complaints.choices import FeedbackSource
-    from aftercare.complaints.services import feedback_create
-
-    return feedback_create(
+def _call_feedback_create(*, actor, task: FollowupTask, call: CallLog | None, feedback: dict, sheet=None) -> None:
+    """Ask the apps above (the complaints app) to record what was said on a follow-up call, in this transaction."""
+    call_feedback_given.send(
+        sender=CallLog,
         actor=actor,
+        call=call,
+        task=task,
+        sheet=sheet,
+        inbound=False,
         customer=task.customer,
         vehicle=task.vehicle,
-        kind=feedback["kind"],
-        severity=feedback.get("severity") or "normal",
-        source=FeedbackSource.FOLLOWUP_CALL,
-        category=feedback.get("category") or _task_category(task),
-        department=feedback.get("department"),
-        text=feedback.get("text") or "",
-        followup_task=task,
-        answer_sheet=sheet,
-        call_log=call,
+        feedback={**feedback, "category": feedback.get("category") or _task_category(task)},
     )
 
 
@@ -861,19 +959,16 @@ def call_log_inbound_create(
         call.save()
         audit_event_record(actor=actor, action=AuditAction.CREATE, obj=call, detail={"purpose": purpose})
         if feedback:
-            from aftercare.complaints.choices import FeedbackSource
-            from aftercare.complaints.services import feedback_create
-
-            feedback_create(
+            call_feedback_given.send(
+                sender=CallLog,
                 actor=actor,
+                call=call,
+                task=None,
+                sheet=None,
+                inbound=True,
                 customer=customer,
-                kind=feedback.get("kind") or "complaint",
-                severity=feedback.get("severity") or "normal",
-                source=FeedbackSource.INBOUND_CALL,
-                category=feedback.get("category") or "",
-                department=feedback.get("department"),
-                text=feedback.get("text") or call.notes,
-                call_log=call,
+                vehicle=None,
+                feedback={**feedback, "text": feedback.get("text") or call.notes},
             )
     return call
 

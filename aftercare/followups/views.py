@@ -15,17 +15,14 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from aftercare.complaints import selectors as complaint_selectors
-from aftercare.complaints.forms import VerifyForm
-from aftercare.complaints.selectors import department_list
 from aftercare.core.exports import XLSX_CONTENT_TYPE, attachment_header
-from aftercare.core.scoping import current_store_ids, get_scoped_or_404, own_store_ids, store_for_write
 from aftercare.customers import selectors as customer_selectors
 from aftercare.org.models import Store
 from aftercare.org.permissions import Perm, has_perm, require_perm
+from aftercare.org.scoping import current_store_ids, get_scoped_or_404, own_store_ids, store_for_write
 from aftercare.org.selectors import business_date
 
-from . import selectors, services
+from . import registry, selectors, services
 from .choices import FollowupKind, TaskStatus
 from .forms import (
     AssignForm,
@@ -234,9 +231,15 @@ def manage(request):
             ],
             "chart": chart,
             "workload": workload,
+            "manage_links": registry.manage_links(),
             "now": timezone.now(),
         },
     )
+
+
+def _departments(*, user, store_ids):
+    """The departments the feedback box offers (the app that records feedback registered them)."""
+    return registry.feedback_options().departments(user=user, store_ids=store_ids)
 
 
 # ---- call screen -----------------------------------------------------------------------------------------------
@@ -244,7 +247,7 @@ def manage(request):
 
 def _call_context(request, task, *, sheet_form=None, attempt_form=None) -> dict:
     user = request.user
-    departments = department_list(user=user, store_ids=[task.store_id])
+    departments = _departments(user=user, store_ids=[task.store_id])
     template = None
     if task.template_id:
         template = QuestionnaireTemplate.objects.prefetch_related("factors__questions").get(pk=task.template_id)
@@ -254,12 +257,8 @@ def _call_context(request, task, *, sheet_form=None, attempt_form=None) -> dict:
     if attempt_form is None:
         attempt_form = AttemptForm(departments=departments, auto_id="attempt_%s")
     orders = customer_selectors.repair_order_list(user=user, customer=task.customer).select_related("vehicle")
-    complaint = None
-    if task.kind == FollowupKind.COMPLAINT_VERIFICATION:
-        complaint = complaint_selectors.feedback_for_verification_task(user=user, task=task)
     return {
-        "complaint": complaint,
-        "verify_form": VerifyForm(auto_id="verify_%s") if complaint is not None else None,
+        "call_panels": registry.call_panels(user=user, task=task),
         "task": task,
         "customer": task.customer,
         "vehicle": task.vehicle,
@@ -302,7 +301,7 @@ def sheet_submit(request, pk: int):
         raise Http404
     template = QuestionnaireTemplate.objects.prefetch_related("factors__questions").get(pk=task.template_id)
     form = QuestionnaireForm(
-        request.POST, template=template, departments=department_list(user=request.user, store_ids=[task.store_id])
+        request.POST, template=template, departments=_departments(user=request.user, store_ids=[task.store_id])
     )
     if form.is_valid():
         try:
@@ -334,7 +333,7 @@ def attempt_record(request, pk: int):
     require_perm(request.user, Perm.FOLLOWUP_CALL)
     task = selectors.task_get(user=request.user, pk=pk)
     form = AttemptForm(
-        request.POST, departments=department_list(user=request.user, store_ids=[task.store_id]), auto_id="attempt_%s"
+        request.POST, departments=_departments(user=request.user, store_ids=[task.store_id]), auto_id="attempt_%s"
     )
     if form.is_valid():
         try:
@@ -500,7 +499,7 @@ def call_create(request):
     initial = {"handler": request.user.pk, "called_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M")}
     if len(current) == 1:
         initial["store"] = next(iter(current))
-    departments = department_list(user=request.user, store_ids=own_store_ids(request.user))
+    departments = _departments(user=request.user, store_ids=own_store_ids(request.user))
     form = InboundCallForm(
         request.POST if request.method == "POST" else None,
         initial=initial,

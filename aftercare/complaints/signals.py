@@ -1,0 +1,42 @@
+"""Receivers of what the lower apps announce, connected in `ComplaintsConfig.ready()`.
+
+- `followups.signals.call_feedback_given`: what a customer said on a call becomes a feedback form, in the
+  call's transaction (a bad form rolls the call back and the call screen shows the error).
+- `dms.signals.repair_orders_imported`: an import wrote repair orders, so look for repeat repairs (first-time fix).
+"""
+
+from django.dispatch import receiver
+
+from aftercare.dms.signals import repair_orders_imported
+from aftercare.followups.signals import call_feedback_given
+
+from .choices import FeedbackKind, FeedbackSeverity, FeedbackSource
+
+
+@receiver(call_feedback_given, dispatch_uid="complaints.feedback_from_call")
+def feedback_from_call(sender, *, actor, call, task, sheet, inbound, customer, vehicle, feedback, **kwargs):
+    from .services import feedback_create
+
+    return feedback_create(
+        actor=actor,
+        customer=customer,
+        vehicle=vehicle,
+        kind=feedback.get("kind") or (FeedbackKind.COMPLAINT if inbound else ""),
+        severity=feedback.get("severity") or FeedbackSeverity.NORMAL,
+        source=FeedbackSource.INBOUND_CALL if inbound else FeedbackSource.FOLLOWUP_CALL,
+        category=feedback.get("category") or "",
+        department=feedback.get("department"),
+        text=feedback.get("text") or "",
+        followup_task=task,
+        answer_sheet=sheet,
+        call_log=call,
+    )
+
+
+@receiver(repair_orders_imported, dispatch_uid="complaints.repeat_repairs_after_import")
+def repeat_repairs_after_import(sender, *, store_id, **kwargs):
+    # once per import, not per chunk (each run re-reads the store's recent orders); a crash before this is
+    # caught by the daily `repeat_repairs_detect`.
+    from .services import repeat_repairs_detect
+
+    return repeat_repairs_detect(store_id=store_id)
