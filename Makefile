@@ -24,7 +24,9 @@ install: $(VENV)/.ok-run
 
 install-test: $(VENV)/.ok-test
 
+# gunicorn (2 workers), the task worker and the scheduler; DEBUG off; Ctrl-C stops all three.
 run: install
+	@scripts/ensure-system-packages.sh run
 	@mkdir -p var
 	$(PY) manage.py migrate --noinput -v0
 	$(PY) manage.py collectstatic --noinput -v0
@@ -33,6 +35,7 @@ run: install
 
 # The developer's server: DEBUG on (tracebacks, static files from the apps), reloads on code changes.
 dev: install
+	@scripts/ensure-system-packages.sh run
 	@mkdir -p var
 	$(PY) manage.py migrate --noinput -v0
 	$(PY) manage.py seed_demo
@@ -43,6 +46,7 @@ test: install-test
 
 lint: install-test
 	$(VENV)/bin/ruff check aftercare bench conftest.py tests scripts
+	$(VENV)/bin/lint-imports
 
 bench: install-test
 	$(PY) -m bench import --rows 1000000

@@ -4,21 +4,11 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 py=.venv/bin/python
-sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
 results=var/test-results
 rm -rf "$results"; mkdir -p "$results"
 
 # --- system packages --------------------------------------------------------------------
-need=()
-ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
-[ -x /usr/bin/chromium ] || need+=(chromium)
-dpkg -s fonts-noto-cjk >/dev/null 2>&1 || need+=(fonts-noto-cjk)
-dpkg -s libpango-1.0-0 >/dev/null 2>&1 || need+=(libpango-1.0-0 libpangoft2-1.0-0)
-if [ ${#need[@]} -gt 0 ]; then
-  echo "== apt-get install ${need[*]}"
-  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null \
-    || { echo "apt-get install failed"; exit 2; }
-fi
+scripts/ensure-system-packages.sh test || exit 2
 
 # --- throwaway PostgreSQL on a loopback port ----------------------------------------------
 pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
@@ -51,6 +41,9 @@ run_pytest() { "$py" -m pytest "$@"; local rc=$?; [ $rc -eq 0 ] || [ $rc -eq 5 ]
 
 step "ruff"
 .venv/bin/ruff check aftercare bench conftest.py tests scripts || status=1
+
+step "import-linter: the apps' layers (.importlinter)"
+.venv/bin/lint-imports || status=1
 
 step "migrations are up to date"
 $py manage.py makemigrations --check --dry-run >/dev/null || { echo "missing migrations"; status=1; }

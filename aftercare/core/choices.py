@@ -22,3 +22,10 @@ class DeliveryStatus(models.TextChoices):
     SENT = "sent", _("sent")
     FAILED = "failed", _("failed")
     SKIPPED = "skipped", _("not sent")
+
+
+class JobRunStatus(models.TextChoices):
+    QUEUED = "queued", _("queued")
+    RUNNING = "running", _("running")
+    OK = "ok", _("ok")
+    FAILED = "failed", _("failed")

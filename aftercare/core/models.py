@@ -5,7 +5,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from .choices import AuditAction, DeliveryStatus
+from .choices import AuditAction, DeliveryStatus, JobRunStatus
 from .text import clean_text
 
 _TEXT_FIELDS: dict[type, tuple[str, ...]] = {}
@@ -156,3 +156,28 @@ class Notification(CleanTextMixin, models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class JobRun(models.Model):
+    """One slot of a scheduled job (`core/schedule.py`): inserted by the scheduler before it enqueues the task, so
+    the unique `(job, slot)` lets only one of two schedulers enqueue a slot; the task records its run on the row."""
+
+    job = models.CharField(_("job"), max_length=100)
+    slot = models.DateTimeField(_("slot"))
+    status = models.CharField(_("result"), max_length=10, choices=JobRunStatus.choices, default=JobRunStatus.QUEUED)
+    enqueued_at = models.DateTimeField(_("enqueued at"))
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    duration_ms = models.PositiveBigIntegerField(_("duration (ms)"), null=True, blank=True)
+    reason = models.CharField(_("reason"), max_length=300, blank=True)
+    output = models.CharField(_("output"), max_length=300, blank=True)
+    task_id = models.CharField(max_length=64, blank=True)
+    notified_at = models.DateTimeField(_("group admins notified at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("scheduled job run")
+        ordering = ["-slot", "job"]
+        constraints = [models.UniqueConstraint(fields=["job", "slot"], name="jobrun_job_slot_uniq")]
+
+    def __str__(self) -> str:
+        return f"{self.job} @ {self.slot:%Y-%m-%d %H:%M}"

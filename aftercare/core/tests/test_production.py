@@ -4,8 +4,10 @@ HTTPS=true, static files served by WhiteNoise with debug off, and no inline scri
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import plotly
@@ -49,33 +51,78 @@ def test_it_runs_with_debug_off_unless_asked():
     assert result.stdout.strip() == "False", result.stderr
 
 
-def _run_sh(tmp_path, *args) -> list[str]:
-    """scripts/run.sh in a copy of the project whose .venv/bin/python only writes down DEBUG and its arguments."""
+def _fake_project(tmp_path, python_body: str) -> Path:
+    """A copy of scripts/run.sh in a project whose .venv/bin/python is the given shell script."""
     (tmp_path / "scripts").mkdir()
     script = tmp_path / "scripts" / "run.sh"
     script.write_text((ROOT / "scripts" / "run.sh").read_text())
     script.chmod(0o755)
     python = tmp_path / ".venv" / "bin" / "python"
     python.parent.mkdir(parents=True)
-    python.write_text('#!/bin/sh\necho "DEBUG=$DEBUG $*" >> "$(dirname "$0")/calls"\n')
+    python.write_text("#!/bin/sh\n" + python_body)
     python.chmod(0o755)
-    env = {k: v for k, v in os.environ.items() if k != "DEBUG"}
+    return script
+
+
+def _run_sh(tmp_path, *args) -> list[str]:
+    """scripts/run.sh where .venv/bin/python only writes down DEBUG and its arguments (and lives a second, so that
+    every process has started before the first one ends and run.sh stops the rest)."""
+    script = _fake_project(tmp_path, 'echo "DEBUG=$DEBUG $*" >> "$(dirname "$0")/calls"\nsleep 1\n')
+    env = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "WEB_WORKERS")}
     subprocess.run(["bash", str(script), *args], env=env, check=True, capture_output=True, timeout=60)
-    calls = (python.parent / "calls").read_text().splitlines()
-    return [c for c in calls if "runserver" in c]
+    return sorted((tmp_path / ".venv" / "bin" / "calls").read_text().splitlines())
+
+
+WORKER = "manage.py db_worker --queue-name * --interval 1 --no-reload"
 
 
 def test_it_starts_make_run_with_debug_off(tmp_path):
-    assert _run_sh(tmp_path) == ["DEBUG=false manage.py runserver 127.0.0.1:8000 --noreload"]
+    assert _run_sh(tmp_path) == [
+        "DEBUG=false -m gunicorn aftercare.wsgi -b 127.0.0.1:8000 -w 2 --access-logfile -",
+        f"DEBUG=false {WORKER}",
+        "DEBUG=false manage.py scheduler",
+    ]
     makefile = (ROOT / "Makefile").read_text()
     run = re.search(r"^run:.*?(?=^\S)", makefile, re.M | re.S).group(0)
     assert "exec scripts/run.sh\n" in run and "DEBUG=true" not in run
+    assert "collectstatic" in run and "scripts/ensure-system-packages.sh run" in run
+    assert re.search(r"^gunicorn\b", (ROOT / "requirements.txt").read_text(), re.M)
+    apt = (ROOT / "scripts" / "ensure-system-packages.sh").read_text()  # the PDFs' Chinese font, for run and test
+    assert "fonts-noto-cjk" in apt and "libpango" in apt
+    assert "scripts/ensure-system-packages.sh test" in (ROOT / "scripts" / "test.sh").read_text()
 
 
 def test_it_starts_make_dev_with_debug_on_and_autoreload(tmp_path):
-    assert _run_sh(tmp_path, "dev") == ["DEBUG=true manage.py runserver 127.0.0.1:8000"]
+    assert _run_sh(tmp_path, "dev") == [
+        f"DEBUG=true {WORKER}",
+        "DEBUG=true manage.py runserver 127.0.0.1:8000",
+        "DEBUG=true manage.py scheduler",
+    ]
     makefile = (ROOT / "Makefile").read_text()
     assert re.search(r"^dev:.*?scripts/run.sh dev$", makefile, re.M | re.S)
+
+
+def test_it_stops_everything_it_started_on_ctrl_c(tmp_path):
+    """Each fake process writes its pid and waits; SIGINT to run.sh (what Ctrl-C does) ends all of them."""
+    script = _fake_project(tmp_path, 'echo $$ >> "$(dirname "$0")/pids"\nexec sleep 60\n')
+    pids = tmp_path / ".venv" / "bin" / "pids"
+    env = {k: v for k, v in os.environ.items() if k != "DEBUG"}
+    proc = subprocess.Popen(["bash", str(script)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            if pids.exists() and len(pids.read_text().split()) == 3:
+                break
+            time.sleep(0.1)
+        started = [int(p) for p in pids.read_text().split()]
+        assert len(started) == 3
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=20) == 130
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    for pid in started:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
 
 
 # --- check --deploy ---------------------------------------------------------------------------------------------
