@@ -142,7 +142,9 @@ def test_it_claims_a_slot_once_when_the_insert_races(db, fake_jobs):
 
 
 @pytest.mark.skipif("connection.vendor != 'postgresql'")
-@pytest.mark.django_db(transaction=True)
+# serialized_rollback, as every transactional test here: without it the flush re-creates the content types, and the
+# next serialized test fails loading them again (duplicate key)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_it_enqueues_a_slot_once_for_two_schedulers_at_the_same_time(fake_jobs):
     barrier = threading.Barrier(2)
     got = []

@@ -41,7 +41,9 @@ def test_it_sends_store_created_once_inside_the_transaction_with_the_saved_store
     assert seen == [(Store, store.pk, users["group_admin"], True)]
 
 
-@pytest.mark.django_db(transaction=True)
+# serialized_rollback, as every transactional test here: without it the flush re-creates the content types, and the
+# next serialized test fails loading them again (duplicate key)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_it_writes_nothing_when_a_receiver_fails(store_a):
     def fail(sender, **kwargs):
         raise ValidationError("no")
