@@ -8,8 +8,19 @@ import dj_database_url
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
+
+
 def env_bool(name: str, default: bool = False) -> bool:
-    return os.environ.get(name, str(default)).lower() in {"1", "true", "yes", "on"}
+    """A boolean environment variable; unset or empty is `default`, anything but a boolean stops the start-up."""
+    value = os.environ.get(name, "").strip().lower()
+    if not value:
+        return default
+    if value not in _TRUE | _FALSE:
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured(f"{name}={os.environ[name]!r} is not a boolean: use true or false.")
+    return value in _TRUE
 
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret-change-me")
@@ -158,6 +169,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 # Parallel writers (PostgreSQL connections) of a big DMS import; 1 writes chunk after chunk.
 IMPORT_WRITERS = int(os.environ.get("IMPORT_WRITERS", "2"))
+IMPORT_CHUNK_SIZE = int(os.environ.get("IMPORT_CHUNK_SIZE", "20000"))  # rows validated and written at a time
+IMPORT_MAX_STORED_ERRORS = int(os.environ.get("IMPORT_MAX_STORED_ERRORS", "50000"))  # rejected rows kept per import
+# (VIN, customer key) pairs an import remembers to copy later orders of known vehicles directly (~130 bytes each)
+IMPORT_KNOWN_VEHICLES_MAX = int(os.environ.get("IMPORT_KNOWN_VEHICLES_MAX", "250000"))
 IMPORT_MAX_UPLOAD_BYTES = int(os.environ.get("IMPORT_MAX_UPLOAD_BYTES", str(200 * 1024 * 1024)))
 # DMS import bounds (docs/import.md "Limits"). An upload of at most IMPORT_SYNC_MAX_ROWS rows is imported in the
 # request, a bigger one by the task worker. XLSX: the archive's declared sizes are checked first, then the inflated

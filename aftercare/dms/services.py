@@ -56,14 +56,14 @@ try:
 except ImportError:  # SQLite only
     DeadlockDetected = SerializationFailure = ()
 
-CHUNK_SIZE = int(getattr(settings, "IMPORT_CHUNK_SIZE", 20_000))
-MAX_STORED_ERRORS = int(getattr(settings, "IMPORT_MAX_STORED_ERRORS", 50_000))
+CHUNK_SIZE = settings.IMPORT_CHUNK_SIZE
+MAX_STORED_ERRORS = settings.IMPORT_MAX_STORED_ERRORS
 # an upload of at most this many rows is imported in the request; more go to the task worker (rows, not bytes: a
 # small XLSX can hold a million rows)
-SYNC_MAX_ROWS = int(getattr(settings, "IMPORT_SYNC_MAX_ROWS", 5_000))
+SYNC_MAX_ROWS = settings.IMPORT_SYNC_MAX_ROWS
 # (VIN, customer key) pairs an import remembers to copy their later repair orders directly (`KnownVehicles`;
 # ~130 bytes each: 250,000 ≈ 33 MB)
-KNOWN_VEHICLES_MAX = int(getattr(settings, "IMPORT_KNOWN_VEHICLES_MAX", 250_000))
+KNOWN_VEHICLES_MAX = settings.IMPORT_KNOWN_VEHICLES_MAX
 # While the reader thread runs, the GIL is handed over every 0.5 ms instead of every 5 ms (see `_pipelined`).
 PIPELINE_SWITCH_INTERVAL = 0.0005
 
@@ -285,7 +285,7 @@ def _writer_count(batch: ImportBatch, chunk_size: int) -> int:
     inside a caller's transaction (other connections would not see its rows), for a dry run (numbers
     reserved outside the chunk's transaction would be used up) and for a file of one chunk.
     """
-    writers = int(getattr(settings, "IMPORT_WRITERS", 2))
+    writers = settings.IMPORT_WRITERS
     if (
         writers < 2
         or connection.vendor != "postgresql"

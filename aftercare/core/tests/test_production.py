@@ -398,3 +398,30 @@ def test_it_serves_collected_static_files_with_debug_off(prod, tmp_path, client)
         ignore_patterns=UNUSED_BY_THE_LOGIN_PAGE,
     )
     assert {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*.gz")} == compressed
+
+
+# --- boolean environment values ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["maybe", "ture", "2"])
+def test_it_refuses_to_start_with_a_boolean_variable_that_is_not_a_boolean(value):
+    result = _run_python("import django; django.setup()", DEBUG=value)
+    assert result.returncode != 0
+    assert f"DEBUG={value!r} is not a boolean" in result.stderr
+
+
+@pytest.mark.parametrize(("value", "expected"), [("TRUE", "True"), ("on", "True"), ("0", "False"), ("", "False")])
+def test_it_reads_the_usual_spellings_of_a_boolean_variable(value, expected):
+    result = _run_python(
+        "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)", DEBUG=value
+    )
+    assert result.stdout.strip() == expected, result.stderr
+
+
+def test_it_declares_every_import_setting_it_reads():
+    from django.conf import settings
+
+    for name in ("IMPORT_CHUNK_SIZE", "IMPORT_MAX_STORED_ERRORS", "IMPORT_SYNC_MAX_ROWS", "IMPORT_KNOWN_VEHICLES_MAX"):
+        assert isinstance(getattr(settings, name), int), name
+    source = (ROOT / "aftercare" / "dms" / "services.py").read_text()
+    assert "getattr(settings" not in source
