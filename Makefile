@@ -8,7 +8,7 @@ export PIP_BUILD_CONSTRAINT := $(CURDIR)/constraints-build.txt
 export PIP_CONSTRAINT :=
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run dev test install install-test lint bench clean
+.PHONY: run dev prepare test install install-test lint bench clean
 
 $(VENV)/.ok-run: requirements.txt constraints-build.txt
 	@PYTHON=$(PYTHON) scripts/ensure-venv.sh $(VENV)
@@ -24,22 +24,21 @@ install: $(VENV)/.ok-run
 
 install-test: $(VENV)/.ok-test
 
-# gunicorn (2 workers), the task worker and the scheduler; DEBUG off; Ctrl-C stops all three.
-run: install
+# What both servers need: the system packages of the pages (PDF fonts), the database, the demo group.
+prepare: install
 	@scripts/ensure-system-packages.sh run
 	@mkdir -p var
 	$(PY) manage.py migrate --noinput -v0
-	$(PY) manage.py collectstatic --noinput -v0
 	$(PY) manage.py seed_demo
+
+# gunicorn (2 workers), the task worker and the scheduler; DEBUG off; Ctrl-C stops all three.
+run: prepare
+	$(PY) manage.py collectstatic --noinput -v0
 	@exec scripts/run.sh
 
 # The developer's server: DEBUG on (tracebacks, static files from the apps), reloads on code changes.
-dev: install
-	@scripts/ensure-system-packages.sh run
-	@mkdir -p var
-	$(PY) manage.py migrate --noinput -v0
-	$(PY) manage.py seed_demo
-	@DEBUG=true exec scripts/run.sh dev
+dev: prepare
+	@exec scripts/run.sh dev
 
 test: install-test
 	@scripts/test.sh

@@ -39,11 +39,8 @@ step() { echo; echo "== $*"; }
 # pytest, where "no tests collected" (exit 5) is not a failure
 run_pytest() { "$py" -m pytest "$@"; local rc=$?; [ $rc -eq 0 ] || [ $rc -eq 5 ] || status=1; }
 
-step "ruff"
-.venv/bin/ruff check aftercare bench conftest.py tests scripts || status=1
-
-step "import-linter: the apps' layers (.importlinter)"
-.venv/bin/lint-imports || status=1
+step "lint: ruff and import-linter (the apps' layers, .importlinter)"
+make -s lint || status=1
 
 step "migrations are up to date"
 $py manage.py makemigrations --check --dry-run >/dev/null || { echo "missing migrations"; status=1; }
