@@ -210,8 +210,6 @@ def _open_xlsx(path, lookup: dict[str, str]) -> Table:
             yield from sheet.rows()
         except XlsxError as exc:
             raise ImportFileError(str(exc)) from None
-        except ImportFileError:
-            raise
         except Exception:  # a reader fault on some odd file: a clear message, never the exception's text
             logger.exception("XLSX import: unexpected error while reading")
             raise ImportFileError(
@@ -256,7 +254,7 @@ def count_rows(path, upto: int) -> int:
     from .xlsx import XlsxError, XlsxSheet
 
     try:
-        sheet = XlsxSheet(path)
+        sheet = XlsxSheet(path, values=False)  # no shared strings: they are not needed to count rows
         try:
             return sheet.count_rows(upto)
         finally:

@@ -80,9 +80,7 @@ class _Bounded:
     def read(self, n: int = READ_BYTES) -> bytes:
         try:
             data = self.raw.read(n if n and n > 0 else READ_BYTES)
-        except (zipfile.BadZipFile, EOFError, OSError, ValueError, RuntimeError) as exc:
-            raise _damaged() from exc
-        except Exception as exc:  # zlib.error and the like
+        except Exception as exc:  # BadZipFile, EOFError, OSError, zlib.error and the like
             raise _damaged() from exc
         self.count += len(data)
         self.budget[0] -= len(data)
@@ -143,16 +141,16 @@ def _column_numbers(limit: int) -> dict[str, int]:
     return table
 
 
-_LETTERS = re.compile(r"[A-Z]{1,3}")
-
-
 def _column_of(letters: str) -> int | None:
     """The number of a column name, None if it is not one (ZZZZ, lower case, empty)."""
-    if not _LETTERS.fullmatch(letters):
+    from openpyxl.utils.cell import column_index_from_string
+
+    if not letters.isupper():  # openpyxl would take lower case
         return None
-    number = 0
-    for ch in letters:
-        number = number * 26 + ord(ch) - 64
+    try:
+        number = column_index_from_string(letters)
+    except ValueError:
+        return None
     return number if number <= EXCEL_MAX_COLUMN else None
 
 
@@ -177,7 +175,8 @@ def _parser() -> "expat.XMLParserType":
 class XlsxSheet:
     """The first sheet of a workbook, opened with limits: `rows()` yields (row number, cells)."""
 
-    def __init__(self, path, limits: XlsxLimits | None = None):
+    def __init__(self, path, limits: XlsxLimits | None = None, *, values: bool = True):
+        """`values=False` skips the shared strings and styles (enough for `count_rows`, not for `rows`)."""
         self.limits = limits or XlsxLimits.from_settings()
         self.dimension_rows = 0  # the last row the sheet's <dimension> names (0: none); a hint only
         try:
@@ -188,8 +187,9 @@ class XlsxSheet:
             self._check_archive()
             self.budget = [self.limits.max_total_bytes]
             self._locate_parts()
-            self.strings = self._read_shared_strings()
-            self.date_styles, self.duration_styles = self._read_styles()
+            if values:
+                self.strings = self._read_shared_strings()
+                self.date_styles, self.duration_styles = self._read_styles()
         except BaseException:
             self.zip.close()
             raise

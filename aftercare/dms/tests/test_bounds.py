@@ -270,6 +270,25 @@ def test_it_counts_rows_cheaply_and_stops_past_the_limit(tmp_path):
     assert count_rows(csv_path, 1000) == 30
 
 
+def test_it_counts_rows_without_reading_the_shared_strings(tmp_path, monkeypatch):
+    from aftercare.dms.readers import count_rows
+
+    path = xlsx_rows(tmp_path / "n.xlsx", RO_HEADER, [ro_row(n) for n in range(5)])
+    monkeypatch.setattr("aftercare.dms.xlsx.XlsxSheet._read_shared_strings", lambda self: pytest.fail("read"))
+    monkeypatch.setattr("aftercare.dms.xlsx.XlsxSheet._read_styles", lambda self: pytest.fail("read"))
+    assert count_rows(path, 1000) == 6
+
+
+@pytest.mark.parametrize(
+    ("letters", "number"),
+    [("A", 1), ("XFD", 16384), ("XFE", None), ("ZZZZ", None), ("a", None), ("", None), ("A1B", None)],
+)
+def test_it_knows_a_column_name_only_in_excels_range(letters, number):
+    from aftercare.dms.xlsx import _column_of
+
+    assert _column_of(letters) == number
+
+
 def test_it_sends_a_small_xlsx_of_many_rows_to_the_worker(client, importer, store_a, tmp_path, monkeypatch):
     """The switch looks at rows: a 20-row file over a 10-row limit is queued, however few bytes it has."""
     monkeypatch.setattr(services, "SYNC_MAX_ROWS", 10)
