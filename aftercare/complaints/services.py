@@ -1344,7 +1344,6 @@ FAULT_KEY_MAX_LENGTH = 200
 REPEAT_REPAIR_LOOKBACK_DAYS = 14
 DEFAULT_REPEAT_REPAIR_WINDOW_DAYS = ComplaintSettings._meta.get_field("repeat_repair_window_days").default
 FTF_RULE_CODE = "FTF"
-NO_CONSENT_REASON = "consent_service_calls"
 
 
 def fault_key(description: str | None) -> str:

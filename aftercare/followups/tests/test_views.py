@@ -327,6 +327,8 @@ def test_it_shows_the_manager_everyone_and_the_rates(store_a, rules_a, manager, 
     html = response.content.decode()
     assert response.status_code == 200 and "甲客户" in html
     assert 'id="rate-table"' in html and "plotly/plotly.min.js" in html
+    # the card the complaints app registered (followups.registry.manage_link_register), given the page's month
+    assert 'id="complaint-measures-link"' in html and "/complaints/measures/?month=" in html
     for by in ("kind", "specialist", "store"):
         assert client.get(f"/followups/manage/?by={by}").status_code == 200
 
