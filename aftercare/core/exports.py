@@ -14,11 +14,11 @@ import io
 import math
 import re
 from collections.abc import Iterable, Iterator
-from functools import cache
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from openpyxl.cell import WriteOnlyCell
+
+from .text import newlines_as_lf
+from .timezones import business_tz
 
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
@@ -30,7 +30,6 @@ _ESCAPED_PREFIXES = (*FORMULA_PREFIXES, "\n")
 # What XML 1.0 cannot hold (C0 controls but tab / LF / CR, lone surrogates, U+FFFE / U+FFFF): openpyxl writes
 # some of them into a file that no reader can open again, and refuses the others.
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-_NEWLINES = re.compile(r"\r\n?")
 _SHEET_TITLE_ILLEGAL = re.compile(r"[\\*?:/\[\]]")
 _FILENAME_UNSAFE = re.compile(r'[\x00-\x1f\x7f"\\/;]')
 _PLAIN_TYPES = (bool, int, float, decimal.Decimal, dt.datetime, dt.date, dt.time, dt.timedelta)
@@ -41,8 +40,7 @@ def neutralise(text: str) -> str:
     escaped with an apostrophe (also when the text already starts with apostrophes before it, so that
     `unneutralise` gives the text back exactly)."""
     text = _XML_ILLEGAL.sub("", text)
-    if "\r" in text:
-        text = _NEWLINES.sub("\n", text)
+    text = newlines_as_lf(text)
     return "'" + text if text.lstrip("'").startswith(_ESCAPED_PREFIXES) else text
 
 
@@ -142,14 +140,9 @@ def attachment_header(filename: str) -> str:
     return content_disposition_header(True, _FILENAME_UNSAFE.sub("_", filename) or "export")
 
 
-@cache
-def _business_tz() -> ZoneInfo:
-    return ZoneInfo(settings.BUSINESS_TIME_ZONE)
-
-
 def local_naive(value: dt.datetime | None) -> dt.datetime | None:
     """An instant as business-time-zone (Asia/Shanghai) wall time without zone (Excel cells cannot hold a zone)."""
-    return value.astimezone(_business_tz()).replace(tzinfo=None) if value else None
+    return value.astimezone(business_tz()).replace(tzinfo=None) if value else None
 
 
 def staff_name(user) -> str:

@@ -23,25 +23,20 @@ import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.functional import Promise
 
 from .choices import JobRunStatus
 from .models import JobRun
+from .timezones import business_tz
 
 logger = logging.getLogger(__name__)
 
 _SLOT = re.compile(r"^(?:(?P<hour>[01]\d|2[0-3])|):(?P<minute>[0-5]\d)$")
 _PATH = re.compile(r"(?:[A-Za-z]:)?(?:[\\/][\w.\-~]+){2,}[\\/]?")
 REASON_MAX = 300
-
-
-def business_tz() -> ZoneInfo:
-    return ZoneInfo(settings.BUSINESS_TIME_ZONE)
 
 
 @dataclass(frozen=True)
@@ -156,7 +151,8 @@ def job_slot_claim(job: Job, slot: dt.datetime, *, now: dt.datetime) -> JobRun |
 
 class Scheduler:
     """`tick()` enqueues the latest slot of each job unless some scheduler already did; keeps a note of the slots
-    it has seen taken so that a quiet tick asks the database nothing."""
+    it has seen taken so that a quiet tick does not ask for them again (it still reads each job's status for the
+    alerts, `job_alerts_send`)."""
 
     def __init__(self):
         self._taken: dict[str, dt.datetime] = {}

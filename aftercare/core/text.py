@@ -18,6 +18,11 @@ def has_control_chars(value: str) -> bool:
     return bool(_CONTROL.search(value))
 
 
+def newlines_as_lf(text: str) -> str:
+    """`text` with CR LF and lone CR as LF."""
+    return _NEWLINES.sub("\n", text) if "\r" in text else text
+
+
 def clean_text(value):
     """`value` with CR LF and lone CR as LF and every other C0 control character (and DEL) removed.
 
@@ -25,9 +30,7 @@ def clean_text(value):
     """
     if not isinstance(value, str):
         return value
-    if "\r" in value:
-        value = _NEWLINES.sub("\n", value)
-    return _CONTROL.sub("", value)
+    return _CONTROL.sub("", newlines_as_lf(value))
 
 
 def clean_text_deep(value):

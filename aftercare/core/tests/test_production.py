@@ -82,8 +82,8 @@ def test_it_starts_make_run_with_debug_off(tmp_path):
         f"DEBUG=false {WORKER}",
         "DEBUG=false manage.py scheduler",
     ]
-    makefile = (ROOT / "Makefile").read_text()
-    run = re.search(r"^run:.*?(?=^\S)", makefile, re.M | re.S).group(0)
+    # what `make run` runs, its `prepare` prerequisite included
+    run = subprocess.run(["make", "-n", "run"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     assert "exec scripts/run.sh\n" in run and "DEBUG=true" not in run
     assert "collectstatic" in run and "scripts/ensure-system-packages.sh run" in run
     assert re.search(r"^gunicorn\b", (ROOT / "requirements.txt").read_text(), re.M)
@@ -292,6 +292,15 @@ def test_it_shows_a_friendly_404_for_another_stores_customer(prod, client, speci
     assert "Page not found" in response.content.decode()
 
 
+def test_it_offers_the_log_in_link_on_an_error_page_only_to_a_visitor(prod, client, specialist):
+    """errors/page.html and errors/standalone.html share one card (errors/_card.html); its log-in link shows only
+    in the UI's frame, to a visitor not logged in."""
+    link = 'href="/login/"'
+    assert link in client.get("/no-such-page/").content.decode()
+    client.force_login(specialist)
+    assert link not in client.get("/no-such-page/").content.decode()
+
+
 @pytest.mark.parametrize("lang", ["zh-hans", "en"])
 def test_it_shows_a_friendly_403_in_the_users_language(prod, client, users, lang):
     client.force_login(users[Role.CS_SPECIALIST])
@@ -318,6 +327,7 @@ def test_it_shows_a_friendly_500_without_the_database(prod, client, lang):
     with translation.override(lang):
         assert gettext("Something went wrong") in html
     assert "exploded" not in html and "/srv/" not in html and "Traceback" not in html
+    assert 'href="/login/"' not in html  # no request context: no user, no log-in link
 
 
 @pytest.mark.urls(__name__)
