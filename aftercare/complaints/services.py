@@ -25,7 +25,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from aftercare.core.choices import AuditAction
-from aftercare.core.exports import XLSX_CONTENT_TYPE, local_naive, staff_name, xlsx_bytes
+from aftercare.core.exports import XLSX_CONTENT_TYPE, staff_name, xlsx_bytes
 from aftercare.core.services import audit_event_record, notification_send, notifications_deliver
 from aftercare.customers.models import RepairOrder
 from aftercare.customers.validators import clean_text
@@ -1302,7 +1302,7 @@ def feedback_export_xlsx(*, actor, feedback) -> bytes:
     rows = (
         [
             fb.pk,
-            local_naive(fb.created_at),
+            fb.created_at,
             fb.store.code,
             fb.get_kind_display(),
             fb.get_source_display(),
@@ -1313,13 +1313,13 @@ def feedback_export_xlsx(*, actor, feedback) -> bytes:
             fb.customer.name,
             fb.department.name if fb.department_id else "",
             staff_name(fb.assignee),
-            local_naive(fb.deadline_at),
+            fb.deadline_at,
             fb.escalation_level,
             fb.reopen_count,
-            local_naive(fb.returned_at),
+            fb.returned_at,
             {True: gettext("yes"), False: gettext("no")}.get(fb.returned_in_time, ""),
             fb.get_verification_result_display(),
-            local_naive(fb.archived_at),
+            fb.archived_at,
             fb.text,
         ]
         for fb in feedback.iterator(chunk_size=500)

@@ -20,7 +20,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from aftercare.core.choices import AuditAction
-from aftercare.core.exports import local_naive, staff_name, unneutralise, xlsx_bytes, xlsx_workbook_bytes
+from aftercare.core.exports import staff_name, unneutralise, xlsx_bytes, xlsx_workbook_bytes
 from aftercare.core.services import audit_event_record
 from aftercare.core.sms import sms_send
 from aftercare.core.text import clean_text_deep
@@ -1038,7 +1038,7 @@ def call_log_export_xlsx(*, actor, calls, filters: dict | None = None) -> bytes:
     ]
     rows = (
         [
-            local_naive(c.called_at),
+            c.called_at,
             c.store.code,
             c.get_direction_display(),
             c.get_purpose_display(),
@@ -1048,7 +1048,7 @@ def call_log_export_xlsx(*, actor, calls, filters: dict | None = None) -> bytes:
             staff_name(c.handler),
             c.duration_s,
             c.get_outcome_display(),
-            local_naive(c.call_back_at),
+            c.call_back_at,
             c.task_id,
             c.notes,
         ]
@@ -1082,12 +1082,12 @@ def letter_log_export_xlsx(*, actor, letters, filters: dict | None = None) -> by
     ]
     rows = (
         [
-            local_naive(letter.created_at),
+            letter.created_at,
             letter.store.code,
             letter.get_kind_display(),
             letter.get_channel_display(),
             letter.get_status_display(),
-            local_naive(letter.sent_at),
+            letter.sent_at,
             letter.customer.number,
             letter.customer.name,
             staff_name(letter.handler),
