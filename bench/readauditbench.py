@@ -27,16 +27,11 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from .followupsbench import _setup_django
+from .importbench import _proc_stat
+
 ROOT = Path(__file__).resolve().parent.parent
 GOAL_MS = 2.0
-
-
-def _setup_django(url: str) -> None:
-    os.environ.update(DATABASE_URL=url, DJANGO_SETTINGS_MODULE="aftercare.settings", DEBUG="0", LOG_LEVEL="ERROR")
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
 
 
 def _manage(url: str, *args: str) -> None:
@@ -115,8 +110,7 @@ def _backend_cpu():
 
     def seconds() -> float | None:
         try:
-            with open(f"/proc/{pid}/stat") as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
+            fields = _proc_stat(pid)
         except OSError:
             return None
         return (int(fields[11]) + int(fields[12])) / ticks  # utime + stime

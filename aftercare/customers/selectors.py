@@ -268,17 +268,16 @@ def customer_by_number(*, user, number: str) -> Customer | None:
     )
 
 
-def audit_events_for(*, user, obj, limit: int = 100, include_views: bool = False) -> QuerySet:
+def audit_events_for(*, user, obj, limit: int = 100) -> QuerySet:
     """Audit events about one (already scoped) object, newest first. `view` events (someone opened the file) are
-    the privacy trail, read in the admin's audit list, not the file's history: left out unless `include_views`."""
+    the privacy trail, read in the admin's audit list, not the file's history: left out."""
     from aftercare.core.choices import AuditAction
     from aftercare.core.models import AuditEvent
 
-    qs = AuditEvent.objects.filter(object_type=obj._meta.label_lower, object_id=str(obj.pk))
-    if not include_views:
-        qs = qs.exclude(action=AuditAction.VIEW)
     return (
-        qs.select_related("actor", "actor__staff")
+        AuditEvent.objects.filter(object_type=obj._meta.label_lower, object_id=str(obj.pk))
+        .exclude(action=AuditAction.VIEW)
+        .select_related("actor", "actor__staff")
         .order_by("-created_at", "-id")[:limit]
     )
 

@@ -406,15 +406,20 @@ class _Simulation:
         self.new_forms.append(form)
         return form
 
+    def _callable_orders(self, *, settled_days_ago: int):
+        """The store's repair orders of a vehicle, settled over `settled_days_ago` days ago, whose customer agreed
+        to service calls: what a complaint form is made after."""
+        return RepairOrder.objects.filter(
+            store=self.store,
+            settled_at__lt=self.now - dt.timedelta(days=settled_days_ago),
+            vehicle__isnull=False,
+            customer__consent_service_calls=True,
+        )
+
     def _extra_forms(self) -> None:
         """Complaints by other channels, after repair orders of the past 18 months (not the last two weeks)."""
         orders = list(
-            RepairOrder.objects.filter(
-                store=self.store,
-                settled_at__lt=self.now - dt.timedelta(days=14),
-                vehicle__isnull=False,
-                customer__consent_service_calls=True,
-            )
+            self._callable_orders(settled_days_ago=14)
             .order_by("settled_at", "id")
             .values_list("customer_id", "vehicle_id", "settled_at", "kind")
         )
@@ -445,12 +450,7 @@ class _Simulation:
     def _todays_forms(self) -> None:
         """One open form at every stage today (scripted plans; times relative to `now`)."""
         orders = list(
-            RepairOrder.objects.filter(
-                store=self.store,
-                settled_at__lt=self.now - dt.timedelta(days=20),
-                vehicle__isnull=False,
-                customer__consent_service_calls=True,
-            )
+            self._callable_orders(settled_days_ago=20)
             .order_by("-settled_at", "id")
             .values_list("customer_id", "vehicle_id")[:40]
         )
