@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
+from django.db.models import Max, Min, Q
 from django.utils import timezone
 from django.utils.functional import Promise
 
@@ -151,8 +152,8 @@ def job_slot_claim(job: Job, slot: dt.datetime, *, now: dt.datetime) -> JobRun |
 
 class Scheduler:
     """`tick()` enqueues the latest slot of each job unless some scheduler already did; keeps a note of the slots
-    it has seen taken so that a quiet tick does not ask for them again (it still reads each job's status for the
-    alerts, `job_alerts_send`)."""
+    it has seen taken so that a quiet tick does not ask for them again (it still reads the jobs' status, two queries,
+    for the alerts, `job_alerts_send`)."""
 
     def __init__(self):
         self._taken: dict[str, dt.datetime] = {}
@@ -256,35 +257,65 @@ class JobStatus:
         return self.state in ("failed", "late")
 
 
-def job_status(job: Job, *, now: dt.datetime) -> JobStatus:
+def _job_state(job: Job, slot: dt.datetime, *, now, slot_run, last_finished, has_history):
     """Healthchecks-style state: the last run failed → failed; the latest slot not finished `grace` after it began
-    → late (a job that never had a run before is new, not late); else ok / queued / running."""
-    slot = job.latest_slot(now)
-    runs = JobRun.objects.filter(job=job.name)
-    slot_run = runs.filter(slot=slot).first()
-    last_run = runs.filter(started_at__isnull=False).order_by("-slot").first()
-    last_finished = runs.filter(finished_at__isnull=False).order_by("-slot").first()
-    has_history = runs.filter(slot__lt=slot).exists()
-    overdue = now > slot + job.grace
-    flag_run = None
+    → late (a job that never had a run before is new, not late); else ok / queued / running. Returns the state and
+    the run whose slot is flagged."""
     if slot_run is not None and slot_run.status == JobRunStatus.FAILED:
-        state, flag_run = "failed", slot_run
-    elif slot_run is not None and slot_run.status == JobRunStatus.OK:
-        state = "ok"
-    elif overdue and has_history:
-        state, flag_run = "late", slot_run
-    elif last_finished is not None and last_finished.status == JobRunStatus.FAILED:
-        state, flag_run = "failed", last_finished
-    elif slot_run is not None:
-        state = slot_run.status
-    else:
-        state = "ok" if last_finished is not None else "new"
-    return JobStatus(job, state, slot, job.next_slot(now), last_run, slot_run, flag_run)
+        return "failed", slot_run
+    if slot_run is not None and slot_run.status == JobRunStatus.OK:
+        return "ok", None
+    if now > slot + job.grace and has_history:
+        return "late", slot_run
+    if last_finished is not None and last_finished.status == JobRunStatus.FAILED:
+        return "failed", last_finished
+    if slot_run is not None:
+        return slot_run.status, None
+    return ("ok" if last_finished is not None else "new"), None
 
 
-def job_status_list(*, now: dt.datetime | None = None) -> list[JobStatus]:
+def job_status_list(*, now: dt.datetime | None = None, only: Iterable[Job] | None = None) -> list[JobStatus]:
+    """The status of every registered job (or of `only`), in two queries whatever the number of jobs: one
+    aggregate per job (newest started and finished slot, oldest slot), then the runs those slots name."""
     now = now or timezone.now()
-    return [job_status(job, now=now) for job in jobs()]
+    wanted = list(jobs() if only is None else only)
+    slots = {job.name: job.latest_slot(now) for job in wanted}
+    marks = {
+        row["job"]: row
+        for row in JobRun.objects.filter(job__in=slots)
+        .values("job")
+        .annotate(
+            started=Max("slot", filter=Q(started_at__isnull=False)),
+            finished=Max("slot", filter=Q(finished_at__isnull=False)),
+            oldest=Min("slot"),
+        )
+    }
+    keys = {(name, slot) for name, slot in slots.items()}
+    for name, row in marks.items():
+        keys |= {(name, row[k]) for k in ("started", "finished") if row[k] is not None}
+    runs = {}
+    if marks:
+        match = Q()
+        for name, slot in keys:
+            match |= Q(job=name, slot=slot)
+        runs = {(run.job, run.slot): run for run in JobRun.objects.filter(match)}
+    out = []
+    for job in wanted:
+        slot, row = slots[job.name], marks.get(job.name, {})
+        slot_run = runs.get((job.name, slot))
+        last_run = runs.get((job.name, row.get("started")))
+        last_finished = runs.get((job.name, row.get("finished")))
+        has_history = row.get("oldest") is not None and row["oldest"] < slot
+        state, flag_run = _job_state(
+            job, slot, now=now, slot_run=slot_run, last_finished=last_finished, has_history=has_history
+        )
+        out.append(JobStatus(job, state, slot, job.next_slot(now), last_run, slot_run, flag_run))
+    return out
+
+
+def job_status(job: Job, *, now: dt.datetime) -> JobStatus:
+    """The status of one job (see `job_status_list`)."""
+    return job_status_list(now=now, only=[job])[0]
 
 
 def job_alerts_send(*, now: dt.datetime | None = None) -> int:

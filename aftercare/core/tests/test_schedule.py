@@ -291,3 +291,15 @@ def test_it_forbids_the_jobs_page_to_other_roles(client, users, role):
 
 def test_it_sends_anonymous_users_to_log_in(client, db):
     assert client.get("/system/jobs/").status_code == 302
+
+
+def test_it_reads_every_jobs_status_in_two_queries_whatever_the_runs(db, fake_jobs, django_assert_num_queries):
+    with time_machine.travel(_at(2), tick=False) as clock:
+        for _ in range(5):  # a few hours of runs of both jobs
+            clock.shift(dt.timedelta(hours=1))
+            Scheduler().tick()
+            _work()
+        with django_assert_num_queries(2):
+            statuses = job_status_list()
+    assert {s.job.name: s.state for s in statuses} == {"daily_job": "ok", "hourly_job": "ok"}
+    assert all(s.last_run is not None and s.last_run.finished_at for s in statuses)
