@@ -156,12 +156,10 @@ STORAGES = {
     "staticfiles": {"BACKEND": "aftercare.core.storage.StaticFilesStorage"},
 }
 WHITENOISE_SKIP_COMPRESS_EXTENSIONS = ["jpg", "jpeg", "png", "gif", "webp", "zip", "gz", "br", "woff", "woff2", "map"]
-import plotly  # noqa: E402
 import xstatic.pkg.bootstrap  # noqa: E402
 
 STATICFILES_DIRS = [
     ("bootstrap", xstatic.pkg.bootstrap.BASE_DIR),
-    ("plotly", str(Path(plotly.__file__).parent / "package_data")),
 ]
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "var" / "media"))
 MEDIA_URL = "media/"

@@ -15,6 +15,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from aftercare.core.charts import Series, line_chart
 from aftercare.core.exports import XLSX_CONTENT_TYPE, attachment_header
 from aftercare.customers import selectors as customer_selectors
 from aftercare.org.models import Store
@@ -43,6 +44,7 @@ from .models import QuestionnaireTemplate
 PAGE_SIZE = 50
 RECENT_ORDERS = 5
 TREND_MONTHS = 6
+RATE_TARGET = 95  # % of the return-visit rate, the chart's target line (docs/kpis.md)
 
 
 def _require_any(user, *perms) -> None:
@@ -201,17 +203,18 @@ def manage(request):
     for w in workload:
         w["name"] = names.get(w["user_id"]) or f"#{w['user_id']}"
     trend_stores = sorted({sid for m in trend.values() for sid in m}, key=str)
-    chart = [
-        {
-            "name": stores[sid].name if sid in stores else str(sid),
-            "x": [m.strftime("%Y-%m") for m in months],
-            "y": [
-                float(trend[m][sid]["rate"]) if sid in trend[m] and trend[m][sid]["rate"] is not None else None
-                for m in months
-            ],
-        }
-        for sid in trend_stores
-    ]
+    chart = line_chart(
+        _("Return-visit rate per store and month"),
+        [m.strftime("%Y-%m") for m in months],
+        [
+            Series(
+                stores[sid].name if sid in stores else str(sid),
+                [trend[m][sid]["rate"] if sid in trend[m] else None for m in months],
+            )
+            for sid in trend_stores
+        ],
+        target=RATE_TARGET,
+    )
     return render(
         request,
         "followups/manage.html",

@@ -10,7 +10,6 @@ import sys
 import time
 from pathlib import Path
 
-import plotly
 import pytest
 from django.conf import settings as django_settings
 from django.core.management import call_command
@@ -24,8 +23,7 @@ from aftercare.urls import handler400, handler403, handler404, handler500  # noq
 from aftercare.urls import urlpatterns as base_urlpatterns
 
 ROOT = Path(__file__).resolve().parents[3]
-PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
-PLOTLY_CSS = ROOT / "aftercare" / "followups" / "static" / "followups" / "plotly.css"
+CHART_JS = ROOT / "aftercare" / "core" / "static" / "core" / "vendor" / "chartjs" / "chart.umd.min.js"
 PROD_ENV = {
     "DEBUG": "false",
     "SECRET_KEY": "k" * 20 + "Zq9#xP2$vL7!mN4&tR8@wY3^bC6*hJ1%",
@@ -229,31 +227,17 @@ def test_it_keeps_scripts_and_styles_out_of_the_templates():
     assert not offenders, "\n".join(offenders)
 
 
-def plotly_global_css() -> str:
-    """The rules Plotly would inject in a <style> element (blocked by the CSP), as the static file it reads instead
-    (`<link id="plotly.js-style-global" class="no-inline-styles">` in followups/manage.html). Plotly inserts each
-    rule at the top of its sheet, so the file lists them in reverse."""
-    source = PLOTLY_JS.read_text(encoding="utf-8")
-    start = source.index('{"X,X div"')
-    body = source[start : source.index("};for(", start) + 1]
-    pairs = re.findall(r'"((?:[^"\\]|\\.)*)":(?:\'((?:[^\'\\]|\\.)*)\'|"((?:[^"\\]|\\.)*)")', body)
-    rules = []
-    for key, single, double in pairs:
-        selector = re.sub(r"^,", " ,", key).replace("X", ".js-plotly-plot .plotly").replace("Y", ".plotly-notifier")
-        rules.append(f"{selector}{{{single or double}}}")
-    header = "/* Plotly's own styles (generated from plotly.min.js by aftercare/core/tests/test_production.py). */\n"
-    return header + "\n".join(reversed(rules)) + "\n"
-
-
-def test_it_ships_plotlys_styles_as_a_static_file():
-    """A Plotly upgrade that changes its styles or its injected maplibre stylesheet's id fails here, not in a user's
-    browser console."""
-    assert PLOTLY_CSS.read_text(encoding="utf-8") == plotly_global_css(), (
-        f"regenerate {PLOTLY_CSS.relative_to(ROOT)} from plotly_global_css()"
-    )
-    manage = (ROOT / "aftercare/followups/templates/followups/manage.html").read_text(encoding="utf-8")
-    injected_ids = set(re.findall(r'getElementById\("([0-9a-f]{64})"\)', PLOTLY_JS.read_text(encoding="utf-8")))
-    assert injected_ids and all(f'id="{i}"' in manage for i in injected_ids)
+def test_it_ships_a_chart_library_that_needs_no_inline_style_or_eval():
+    """The vendored Chart.js (aftercare/core/charts.py draws with it) sizes its canvas through the CSSOM, which the
+    policy allows; it must not inject a <style> element or evaluate strings, and it is the version its README names.
+    Its source-map line is removed: collectstatic's hashed storage fails on a map that is not shipped."""
+    source = CHART_JS.read_text(encoding="utf-8")
+    version = re.search(r"Chart\.js v(\d+\.\d+\.\d+)", source[:200]).group(1)
+    assert f"Chart.js {version}" in (CHART_JS.parent / "README.md").read_text(encoding="utf-8")
+    assert "MIT License" in (CHART_JS.parent / "LICENSE.md").read_text(encoding="utf-8")
+    assert "sourceMappingURL" not in source
+    for injected in ('createElement("style")', "insertRule(", "new Function(", "eval(", ".cssText"):
+        assert injected not in source, injected
 
 
 # --- friendly error pages -----------------------------------------------------------------------------------------
@@ -376,7 +360,7 @@ def test_it_answers_an_api_csrf_failure_in_json(prod, specialist):
 
 
 UNUSED_BY_THE_LOGIN_PAGE = [
-    *("admin", "ninja", "plotly.min.js", "widgetbundle.js", "datasets", "templates", "ext", "htmx-4*", "htmax*"),
+    *("admin", "ninja", "ext", "htmx-4*", "htmax*"),
     *("*rtl*", "bootstrap-*", "bootstrap.css*", "bootstrap.js*", "bootstrap.bundle.js*", "bootstrap.esm*"),
     "bootstrap.min.js*",
 ]

@@ -3,10 +3,15 @@ rules and settings, call and letter logs with their XLSX exports."""
 
 import datetime as dt
 import io
+import json
+import re
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.contrib.messages import get_messages
+from django.contrib.staticfiles import finders
 from django.test import Client
 from django.utils import timezone
 from openpyxl import load_workbook
@@ -326,11 +331,36 @@ def test_it_shows_the_manager_everyone_and_the_rates(store_a, rules_a, manager, 
     response = client.get("/followups/manage/")
     html = response.content.decode()
     assert response.status_code == 200 and "甲客户" in html
-    assert 'id="rate-table"' in html and "plotly/plotly.min.js" in html
+    assert 'id="rate-table"' in html and "core/vendor/chartjs/chart.umd.min.js" in html
     # the card the complaints app registered (followups.registry.manage_link_register), given the page's month
     assert 'id="complaint-measures-link"' in html and "/complaints/measures/?month=" in html
     for by in ("kind", "specialist", "store"):
         assert client.get(f"/followups/manage/?by={by}").status_code == 200
+
+
+def test_it_draws_the_return_visit_chart_with_the_chart_helper_under_1_mb_of_script(
+    store_a, rules_a, manager, specialist
+):
+    """The trend per store and month is a spec of aftercare.core.charts (a JSON data block beside a canvas) with the
+    target line; every script the page loads adds up to less than 1 MB (the Plotly bundle alone was 4.8 MB)."""
+    with time_machine.travel(dt.datetime(2026, 3, 10, 9, 0, tzinfo=SH)):
+        done = csi_task(store_a)
+        followup_task_claim(actor=specialist, task_id=done.pk)
+        followup_attempt_record(actor=specialist, task=done, outcome=CallOutcome.COMPLETED)
+        html = client_for(manager).get("/followups/manage/").content.decode()
+    figure = re.search(r'<figure class="chart[^"]*" data-chart id="rate-chart">(.*?)</figure>', html, re.S).group(1)
+    assert "<canvas" in figure
+    spec = json.loads(re.search(r'<script type="application/json">(.*?)</script>', figure, re.S).group(1))
+    assert spec["title"] == "Return-visit rate per store and month"
+    assert spec["labels"] == ["2025-10", "2025-11", "2025-12", "2026-01", "2026-02", "2026-03"]
+    line, target = spec["series"]
+    assert (line["label"], line["values"]) == (store_a.name, [None, None, None, None, None, 100.0])
+    assert target["target"] is True and target["values"] == [95.0] * 6
+    assert spec["y"]["max"] == 100 and 0 < spec["y"]["min"] <= 95  # scaled to the data and the target
+    scripts = re.findall(r'<script\b[^>]*\bsrc="([^"]+)"', html)
+    assert "/static/core/charts.js" in scripts and "plotly" not in html.lower()
+    sizes = {src: Path(finders.find(src.removeprefix("/static/"))).stat().st_size for src in scripts}
+    assert sum(sizes.values()) < 1_000_000, sizes
 
 
 def test_it_lets_a_manager_reassign_and_release(store_a, rules_a, manager, specialist, specialist2):
