@@ -66,9 +66,9 @@ def test_it_runs_every_scripted_page_under_the_csp(group, live_server, browser):
     base = live_server.url
     page = _log_in(browser, live_server, "jituan")
 
-    # the manager's return-visit chart: Plotly draws it from the page's JSON without eval or inline script
+    # the manager's return-visit chart: Chart.js draws it from the page's JSON without eval or inline script
     page.goto(f"{base}/followups/manage/")
-    page.locator("#rate-chart svg.main-svg").first.wait_for()
+    page.locator("#rate-chart canvas").wait_for()
 
     # the store switcher sends its form on change (was onchange="this.form.submit()")
     with page.expect_navigation():

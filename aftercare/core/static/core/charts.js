@@ -19,7 +19,7 @@
   function dataset(series, index, type) {
     var colour = COLOURS[index % COLOURS.length];
     if (series.target) {
-      // the target: a dashed line across the chart, without points, over the bars too
+      // the target: a dashed line across the chart, without points, drawn over the bars (order -1) but listed last
       return {
         type: "line", label: series.label, data: series.values, unit: series.unit, borderColor: TARGET_COLOUR,
         backgroundColor: TARGET_COLOUR, borderDash: [6, 4], borderWidth: 1.5, pointRadius: 0, pointHitRadius: 0,
@@ -31,6 +31,10 @@
       backgroundColor: type === "bar" ? colour + "cc" : colour, borderWidth: 2, pointRadius: 3, spanGaps: false,
       tension: 0
     };
+  }
+
+  function byIndex(a, b) {
+    return a.datasetIndex - b.datasetIndex;
   }
 
   function config(spec) {
@@ -58,8 +62,12 @@
         },
         plugins: {
           title: {display: false, text: spec.title},
-          legend: {position: "bottom", labels: {boxWidth: narrow ? 10 : 16, font: {size: narrow ? 10 : 12}}},
+          legend: {
+            position: "bottom",
+            labels: {boxWidth: narrow ? 10 : 16, font: {size: narrow ? 10 : 12}, sort: byIndex}
+          },
           tooltip: {
+            itemSort: byIndex,
             callbacks: {
               label: function (item) {
                 return item.dataset.label + ": " + withUnit(item.raw, item.dataset.unit);
