@@ -11,6 +11,9 @@ class FollowupsConfig(AppConfig):
         from aftercare.core.schedule import Job, register
 
         from . import receivers  # noqa: F401  (connects them; see docs/architecture.md, "Layers and signals")
+        from .cards import register as register_cards
+
+        register_cards()  # the start page's cards (org/start.py)
 
         desc = _("Create missed follow-up call tasks")
         register(Job("followups_generate", app=self.label, at=("01:00",), description=desc))
