@@ -18,6 +18,9 @@ class ComplaintsConfig(AppConfig):
         from . import cards
 
         cards.register()  # the start page's cards (org/start.py)
+        from . import panels
+
+        panels.register()  # the customer 360's panel (customers/panels.py)
 
         from aftercare.core.schedule import Job, register
 

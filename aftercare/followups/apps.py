@@ -14,6 +14,9 @@ class FollowupsConfig(AppConfig):
         from .cards import register as register_cards
 
         register_cards()  # the start page's cards (org/start.py)
+        from .panels import register as register_panels
+
+        register_panels()  # the customer 360's panel (customers/panels.py)
 
         desc = _("Create missed follow-up call tasks")
         register(Job("followups_generate", app=self.label, at=("01:00",), description=desc))

@@ -364,25 +364,8 @@ def followup_customer_tasks(*, user, customer, limit: int) -> list[FollowupTask]
     rows = (
         task_list(user=user)
         .filter(customer=customer)
-        .select_related("sheet__template", "claimed_by__staff", "completed_by__staff")
+        .select_related("sheet__template")
         .order_by("-event_at", "-id")
     )
     return list(rows[:limit])
 
-
-def followup_customer_scores(*, user, customer) -> list[dict]:
-    """The customer's answered questionnaires in scope by kind (SSI, CSI, other): how many, and their average total
-    on the 1000-point scale. One grouped query."""
-    from django.db.models import Avg
-
-    from .models import AnswerSheet
-
-    if not _may_read(user):
-        return []
-    rows = (
-        AnswerSheet.objects.filter(store_id__in=visible_store_ids(user), task__customer=customer)
-        .values("template__kind")
-        .annotate(n=Count("id"), average=Avg("score_total"))
-        .order_by("template__kind")
-    )
-    return [{"kind": r["template__kind"], "count": r["n"], "average": r["average"]} for r in rows]

@@ -104,7 +104,7 @@ def test_it_counts_the_specialists_queue_and_each_number_lists_exactly_its_rows(
         for label, (count, url) in rows.items():
             assert url.startswith("/followups/")
             assert listed(client, url, "queue-table") == count, label
-    assert "data-card=\"followups.store_calls\"" not in html  # a specialist sees no manager card
+    assert 'data-card="followups.store_calls"' not in html  # a specialist sees no manager card
 
 
 def test_it_counts_everyones_queue_for_the_manager_with_links_to_the_manage_page(queue_rows, manager):

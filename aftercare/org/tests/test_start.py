@@ -175,8 +175,12 @@ def test_it_answers_the_same_cards_as_json(store_a, store_b, specialist):
     [card] = response.json()
     assert card["key"] == "followups.my_calls" and card["title"] == "My calls"
     rows = {r["label"]: r for r in card["rows"]}
-    assert rows["Overdue calls"] == {"label": "Overdue calls", "count": 1, "url": "/followups/?due=overdue",
-                                     "severity": "danger"}
+    assert rows["Overdue calls"] == {
+        "label": "Overdue calls",
+        "count": 1,
+        "url": "/followups/?due=overdue",
+        "severity": "danger",
+    }
     assert rows["Calls due today"]["count"] == 1
     assert client.get(f"/api/start?store_id={store_a.pk}").status_code == 200
     assert client.get(f"/api/start?store_id={store_b.pk}").status_code == 404  # not the caller's store
