@@ -15,6 +15,13 @@ class ComplaintsConfig(AppConfig):
 
         call_screen.register()
 
+        from . import cards
+
+        cards.register()  # the start page's cards (org/start.py)
+        from . import panels
+
+        panels.register()  # the customer 360's panel (customers/panels.py)
+
         from aftercare.core.schedule import Job, register
 
         desc = _("Find repeat repairs and plan their calls")

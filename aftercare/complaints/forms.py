@@ -47,6 +47,8 @@ class FeedbackSearchForm(CleanTextFormMixin, forms.Form):
         label=_("Department"), choices=_ANY, required=False, coerce=int, empty_value=None
     )
     overdue = forms.BooleanField(label=_("Overdue only"), required=False)
+    escalated = forms.BooleanField(label=_("Escalated only"), required=False)
+    customer = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1, widget=forms.HiddenInput)
     since = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     until = forms.DateField(
         label=_("Before"),
@@ -83,6 +85,12 @@ class FeedbackSearchForm(CleanTextFormMixin, forms.Form):
             "department_id": d["department"],
             "overdue": bool(d["overdue"]),
         }
+
+    def narrow(self) -> dict:
+        """Keyword arguments for `selectors.feedback_narrow` (nothing when the form is invalid)."""
+        if not self.is_valid():
+            return {}
+        return {"escalated": bool(self.cleaned_data["escalated"]), "customer_id": self.cleaned_data["customer"]}
 
     def audit_detail(self) -> dict:
         return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in self.filters().items() if v}

@@ -511,3 +511,75 @@ def first_time_fix_rate(*, user, store_ids=None, month: dt.date, now: dt.datetim
         {"store_id": r["store_id"], **r["first_time_fix"]}
         for r in complaint_measures(user=user, store_ids=store_ids, month=month, now=now)
     ]
+
+
+# ---- the start page and the customer 360 (complaints/cards.py, complaints/panels.py) ---------------------------
+
+FEEDBACK_DUE_CHOICES = ("overdue", "today", "soon")
+
+
+def escalated_q() -> Q:
+    """Forms still with the department that the escalation job moved up at least one tier."""
+    return Q(status=FeedbackStatus.ROUTED, escalation_level__gt=0)
+
+
+def feedback_due_q(due: str, now: dt.datetime) -> Q:
+    """Forms with the department whose clock runs, by deadline: `overdue` (`overdue_q`); `today`, the deadline is
+    ahead but passes before tomorrow 00:00 Shanghai; `soon`, past the due-soon warning with a deadline after today."""
+    from aftercare.org.selectors import business_date
+
+    tomorrow = business_day_start(business_date(now) + dt.timedelta(days=1))
+    if due == "overdue":
+        return overdue_q(now)
+    if due == "today":
+        return Q(status=FeedbackStatus.ROUTED, paused_at__isnull=True, deadline_at__gt=now, deadline_at__lte=tomorrow)
+    if due == "soon":
+        return due_soon_q(now) & Q(deadline_at__gt=tomorrow)
+    raise ValueError(f"due must be one of {FEEDBACK_DUE_CHOICES}")
+
+
+def feedback_narrow(
+    qs: QuerySet[Feedback],
+    *,
+    escalated: bool = False,
+    customer_id: int | None = None,
+    due: str = "",
+    now: dt.datetime | None = None,
+) -> QuerySet[Feedback]:
+    """Filters of the lists beyond `feedback_list`'s: escalated only, one customer's forms, by deadline."""
+    if escalated:
+        qs = qs.filter(escalated_q())
+    if customer_id:
+        qs = qs.filter(customer_id=customer_id)
+    if due:
+        qs = qs.filter(feedback_due_q(due, now or timezone.now()))
+    return qs
+
+
+def feedback_inbox_counts(*, user, now: dt.datetime) -> dict[str, int]:
+    """The numbers of `feedback_inbox` (the forms the user must act on) in one aggregate query."""
+    return feedback_inbox(user=user, now=now).order_by().aggregate(
+        total=Count("id"),
+        overdue=Count("id", filter=feedback_due_q("overdue", now)),
+        today=Count("id", filter=feedback_due_q("today", now)),
+        soon=Count("id", filter=feedback_due_q("soon", now)),
+    )
+
+
+def feedback_store_counts(*, user, store_ids=None, now: dt.datetime) -> dict[str, int]:
+    """The numbers of `feedback_list` for the CS manager, in one aggregate query: overdue with the department, not
+    yet routed (no one assigned), escalated."""
+    return (
+        feedback_list(user=user, store_ids=store_ids)
+        .order_by()
+        .aggregate(
+            overdue=Count("id", filter=overdue_q(now)),
+            to_route=Count("id", filter=Q(status=FeedbackStatus.NEW)),
+            escalated=Count("id", filter=escalated_q()),
+        )
+    )
+
+
+def customer_feedback(*, user, customer, limit: int) -> list[Feedback]:
+    """The customer's forms in scope, newest first, at most `limit`."""
+    return list(feedback_list(user=user).filter(customer=customer)[:limit])

@@ -66,6 +66,7 @@ def _search(request):
     form = FeedbackSearchForm(request.GET, departments=departments, multi_store=len(store_ids) > 1)
     since, until = day_range(form.value("since"), form.value("until"))
     qs = selectors.feedback_list(user=request.user, store_ids=store_ids, since=since, until=until, **form.filters())
+    qs = selectors.feedback_narrow(qs, **form.narrow())
     return form, qs, store_ids
 
 
@@ -443,11 +444,14 @@ def inbox(request):
     require_perm(request.user, Perm.FEEDBACK_VIEW)
     now = timezone.now()
     rows = selectors.feedback_inbox(user=request.user, now=now)
+    due = request.GET.get("due", "")
+    due = due if due in selectors.FEEDBACK_DUE_CHOICES else ""  # anything else: the whole inbox
+    rows = selectors.feedback_narrow(rows, due=due, now=now)
     page = Paginator(rows, PAGE_SIZE * 2).get_page(request.GET.get("page"))
     return render(
         request,
         "complaints/inbox.html",
-        {"page": page, "now": now, "multi_store": len(own_store_ids(request.user)) > 1},
+        {"page": page, "now": now, "multi_store": len(own_store_ids(request.user)) > 1, "due": due},
     )
 
 

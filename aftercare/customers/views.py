@@ -22,6 +22,7 @@ from .forms import (
     VehicleForm,
     apply_errors,
 )
+from .panels import customer_panels
 
 PAGE_SIZE = 25
 SECTION_LIMIT = 100
@@ -60,6 +61,7 @@ def customer_detail(request, pk: int):
         policies=policies,
         ownerships=ownerships,
     )
+    panels = customer_panels(user=user, customer=customer)  # the apps' parts of the page (customers/panels.py)
     # Opening one person's file is audited: one INSERT, the page's only write (no event for lists/search).
     services.customer_view_record(actor=user, customer=customer, route="customers:detail", via="ui")
     return render(
@@ -73,6 +75,7 @@ def customer_detail(request, pk: int):
             "deliveries": deliveries,
             "policies": policies,
             "timeline": timeline,
+            "panels": panels,
             "section_limit": SECTION_LIMIT,
             "can_reveal": has_perm(user, Perm.CUSTOMER_REVEAL_PHONE),
             "can_edit": has_perm(user, Perm.CUSTOMER_EDIT) and customer.store_id in own_store_ids(user),

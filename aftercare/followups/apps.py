@@ -11,6 +11,12 @@ class FollowupsConfig(AppConfig):
         from aftercare.core.schedule import Job, register
 
         from . import receivers  # noqa: F401  (connects them; see docs/architecture.md, "Layers and signals")
+        from .cards import register as register_cards
+
+        register_cards()  # the start page's cards (org/start.py)
+        from .panels import register as register_panels
+
+        register_panels()  # the customer 360's panel (customers/panels.py)
 
         desc = _("Create missed follow-up call tasks")
         register(Job("followups_generate", app=self.label, at=("01:00",), description=desc))

@@ -131,6 +131,12 @@ class QueueFilterForm(BootstrapMixin, forms.Form):
     small = True
     kind = forms.ChoiceField(label=_("Kind"), choices=_ANY + FollowupKind.choices, required=False)
     specialist = forms.TypedChoiceField(label=_("Specialist"), coerce=int, required=False, empty_value=None)
+    due = forms.ChoiceField(
+        label=_("Deadline"),
+        choices=_ANY + [("today", _("Due today")), ("overdue", _("Overdue"))],
+        required=False,
+    )
+    unclaimed = forms.BooleanField(label=_("Unclaimed only"), required=False)
 
     def __init__(self, *args, specialists=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -384,6 +390,7 @@ class LetterForm(BootstrapMixin, forms.Form):
 class _LogSearchForm(BootstrapMixin, forms.Form):
     small = True
     q = forms.CharField(label=_("Customer name, number or phone"), required=False, max_length=100)
+    customer = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1, widget=forms.HiddenInput)
     since = forms.DateField(label=_("From"), required=False, widget=_date_input())
     until = forms.DateField(
         label=_("Before"),

@@ -314,3 +314,59 @@ def followup_staff(*, user, store_ids=None, callers_only: bool = False) -> Query
         roles = [role for role, perms in ROLE_PERMISSIONS.items() if Perm.FOLLOWUP_CALL in perms]
         qs = qs.filter(staff__role__in=roles)
     return qs.select_related("staff").distinct().order_by("staff__display_name", "username")
+
+
+# ---- the start page and the customer 360 (followups/cards.py, followups/panels.py) -----------------------------
+
+QUEUE_DUE_CHOICES = ("today", "overdue")
+
+
+def followup_due_q(due: str, now: dt.datetime) -> Q:
+    """Tasks by deadline, as the queue marks them: `overdue` once `due_at <= now`; `today` when the deadline is still
+    ahead but passes before tomorrow 00:00 Shanghai (half-open: due before `due_at`)."""
+    tomorrow = business_day_start(business_date(now) + dt.timedelta(days=1))
+    if due == "overdue":
+        return Q(due_at__lte=now)
+    if due == "today":
+        return Q(due_at__gt=now, due_at__lte=tomorrow)
+    raise ValueError(f"due must be one of {QUEUE_DUE_CHOICES}")
+
+
+def followup_queue_narrow(
+    qs: QuerySet[FollowupTask], *, due: str = "", unclaimed: bool = False, now: dt.datetime | None = None
+) -> QuerySet[FollowupTask]:
+    """The queue's filters beyond `followup_queue`'s own: by deadline (`today`, `overdue`) and unclaimed only."""
+    if due:
+        qs = qs.filter(followup_due_q(due, now or timezone.now()))
+    if unclaimed:
+        qs = qs.filter(claimed_by__isnull=True)
+    return qs
+
+
+def followup_queue_counts(*, user, store_ids=None, now: dt.datetime) -> dict[str, int]:
+    """The numbers of `followup_queue` (what the queue and the manage page list) in one aggregate query: total,
+    due today, overdue, complaint verification calls, unclaimed."""
+    from .choices import FollowupKind
+
+    qs = followup_queue(user=user, store_ids=store_ids, now=now).order_by()
+    return qs.aggregate(
+        total=Count("id"),
+        today=Count("id", filter=followup_due_q("today", now)),
+        overdue=Count("id", filter=followup_due_q("overdue", now)),
+        verification=Count("id", filter=Q(kind=FollowupKind.COMPLAINT_VERIFICATION)),
+        unclaimed=Count("id", filter=Q(claimed_by__isnull=True)),
+    )
+
+
+def followup_customer_tasks(*, user, customer, limit: int) -> list[FollowupTask]:
+    """The customer's follow-up tasks in scope, newest event first, at most `limit`, each with its answer sheet
+    (`sheet`, None before a questionnaire was answered) and the questionnaire's kind."""
+    if not _may_read(user):
+        return []
+    rows = (
+        FollowupTask.objects.filter(store_id__in=_store_ids(user), customer=customer)
+        .select_related("sheet__template")
+        .order_by("-event_at", "-id")
+    )
+    return list(rows[:limit])
+

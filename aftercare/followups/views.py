@@ -74,6 +74,7 @@ def queue(request):
     store_ids = current_store_ids(user, request)
     form = QueueFilterForm(request.GET)
     tasks = selectors.followup_queue(user=user, store_ids=store_ids, kind=form.value("kind") or None)
+    tasks = selectors.followup_queue_narrow(tasks, due=form.value("due") or "", unclaimed=bool(form.value("unclaimed")))
     if has_perm(user, Perm.FOLLOWUP_MANAGE):
         tasks = tasks.filter(Q(claimed_by__isnull=True) | Q(claimed_by=user))  # the manager's view shows the rest
     page = Paginator(tasks, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -177,6 +178,7 @@ def manage(request):
     tasks = selectors.followup_queue(
         user=user, store_ids=store_ids, kind=form.value("kind") or None, specialist_id=form.value("specialist")
     )
+    tasks = selectors.followup_queue_narrow(tasks, due=form.value("due") or "", unclaimed=bool(form.value("unclaimed")))
     page = Paginator(tasks, PAGE_SIZE).get_page(request.GET.get("page"))
     rate_form = RateFilterForm(request.GET)
     rate_form.is_valid()
@@ -431,6 +433,9 @@ def _log_page(request, *, form_class, search):
     handlers = selectors.followup_staff(user=request.user, store_ids=store_ids)
     form = form_class(request.GET, handlers=handlers)
     rows = search(user=request.user, store_ids=store_ids, **form.filters())
+    customer_id = getattr(form, "cleaned_data", {}).get("customer")
+    if customer_id:  # one customer's calls or letters (the link under the customer 360's panel)
+        rows = rows.filter(customer_id=customer_id)
     return form, rows, store_ids
 
 

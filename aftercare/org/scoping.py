@@ -38,7 +38,9 @@ def visible_store_ids(user, resource: str | None = None) -> frozenset[int]:
     elif has_perm(user, Perm.ALL_GROUP_STORES):
         ids = frozenset(Store.objects.filter(group_id=staff.group_id).values_list("id", flat=True))
     else:
-        own = set(staff.stores.values_list("id", flat=True))
+        if None not in cache:  # the user's own stores: read once, the base of every resource's scope
+            cache[None] = frozenset(staff.stores.values_list("id", flat=True))
+        own = set(cache[None])
         if resource in SharedResource.values:
             own |= set(
                 StoreSharing.objects.filter(to_store_id__in=own, resource=resource).values_list(

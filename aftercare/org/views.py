@@ -1,4 +1,4 @@
-"""Views that need stores or roles: the store switcher and the group admin's list of locked log-ins.
+"""Views that need stores or roles: the start page, the store switcher and the group admin's list of locked log-ins.
 
 (Core, below org, knows neither: its views are the log-in and the inbox.)
 """
@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -16,7 +17,21 @@ from aftercare.core import services as core_services
 from aftercare.core import throttle
 
 from .permissions import Perm, require_perm
-from .scoping import SESSION_STORE_KEY, visible_store_ids
+from .scoping import SESSION_STORE_KEY, current_store_ids, visible_store_ids
+from .start import start_cards
+
+
+@login_required
+def start(request):
+    """The landing page after log-in: the cards the apps registered for the user's role (`org/start.py`), counted
+    over the stores in scope (narrowed by the store switcher); every number links to its rows."""
+    now = timezone.now()
+    store_ids = current_store_ids(request.user, request)
+    cards = start_cards(user=request.user, store_ids=store_ids, now=now)
+    context = {"cards": cards, "busy": any(data.total for _card, data in cards), "now": now}
+    if request.htmx and not request.htmx.history_restore_request:
+        return render(request, "org/_start_cards.html", context)
+    return render(request, "org/start.html", context)
 
 
 @login_required

@@ -91,11 +91,13 @@ def _log_in(page, live_server):
     page.fill("input[name=username]", "kefu")
     page.fill("input[name=password]", "password")
     page.click("main button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/customers/")
+    page.wait_for_url(f"{live_server.url}/today/")  # the start page is the landing page after log-in
 
 
 def test_it_logs_in_finds_by_plate_opens_360_and_switches_language(demo_customer, live_server, page):
     _log_in(page, live_server)
+    page.click("nav a[href='/customers/']")
+    page.wait_for_url(f"{live_server.url}/customers/")
     assert "林小梅" in page.inner_text("#results")
     page.get_by_role("heading", name="客户").wait_for()  # Chinese by default
 
