@@ -40,7 +40,7 @@ UNIT_BOUNDS: dict[str, tuple[Decimal, Decimal]] = {
     Unit.MINUTES: (Decimal(0), Decimal(1_000_000)),
     Unit.SCORE: (Decimal(0), Decimal(1000)),
 }
-TARGET_MIN, TARGET_MAX = Decimal(0), Decimal(1_000_000)
+KPI_TARGET_MIN, KPI_TARGET_MAX = Decimal(0), Decimal(1_000_000)
 
 
 class Direction(models.TextChoices):
@@ -115,6 +115,14 @@ class Measure:
             low, high = self.bounds
             if not low <= self.default_target <= high:
                 raise ValueError(f"measure {self.code}: default target outside {low}–{high}")
+
+    @property
+    def unit_label(self):
+        return Unit(self.unit).label
+
+    @property
+    def direction_label(self):
+        return Direction(self.direction).label
 
     @property
     def bounds(self) -> tuple[Decimal, Decimal]:

@@ -1,5 +1,7 @@
 """Writes owned by org."""
 
+from decimal import Decimal
+
 from django.db import transaction
 
 from aftercare.core.choices import AuditAction
@@ -54,6 +56,7 @@ def kpi_target_set(
             row = KpiTarget(store=store, measure_code=measure, period_kind=period_kind, period_start=period_start)
         row.value, row.note, row.set_by = value, note, actor if getattr(actor, "is_authenticated", False) else None
         row.full_clean()
+        row.value = row.value.quantize(Decimal("0.01"))  # as stored (decimal_places=2)
         row.save()
         audit_event_record(
             actor=actor,
@@ -63,3 +66,14 @@ def kpi_target_set(
             detail={"measure": measure, "period_kind": period_kind, "period_start": str(period_start)},
         )
     return row
+
+
+def kpi_targets_set(*, actor, store: Store, measure: str, targets) -> None:
+    """Several of `store`'s targets for one measure at once, all or none (the `/kpis/` page saves a year's row):
+    `targets` is `[(period_kind, period_start, value or None)]`, each as `kpi_target_set`."""
+    with transaction.atomic():
+        for period_kind, period_start, value in targets:
+            kpi_target_set(
+                actor=actor, store=store, measure=measure, period_kind=period_kind, period_start=period_start,
+                value=value,
+            )
