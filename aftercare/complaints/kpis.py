@@ -12,7 +12,9 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils.translation import gettext_lazy as _
 
-from aftercare.org.kpis import Direction, KpiValue, Level, Measure, Period, Unit, month_add, register
+from aftercare.org.kpi_selectors import kpi_judge, kpi_targets_resolved, month_is_running
+from aftercare.org.kpis import Direction, KpiValue, Level, Measure, Period, Unit, measure_get, month_add, register
+from aftercare.org.selectors import business_date
 
 from . import selectors
 
@@ -123,3 +125,34 @@ def register_measures() -> None:
     """Add the complaint measures to the catalogue (`ComplaintsConfig.ready()`)."""
     for measure in MEASURES:
         register(measure)
+
+
+def measures_page(*, user, rows: list[dict], trend: dict) -> dict:
+    """The complaint measures page's columns and cells from the catalogue: each head is a catalogue measure (name,
+    definition, numerator, denominator, unit, direction, default target); each row of `rows`
+    (`selectors.complaint_measures`) gets `cells`, each trend store its rows, with `judge`: the store's target for
+    the month (month → quarter → year → default, one query), the gap and met / missed / running."""
+    by_key = {key: measure_get(code) for key, code in CODES.items()}
+    keys = [key for key in selectors.MEASURES if by_key.get(key) is not None]
+    stores = {row["store_id"] for row in rows} | {s["store"].pk for s in trend["stores"]}
+    months = {row["month"] for row in rows} | set(trend["months"])
+    resolved = kpi_targets_resolved(user=user, store_ids=stores, measures=[by_key[k] for k in keys], months=months)
+    today = business_date()
+
+    def cells(row) -> list[dict]:
+        out = []
+        for key in keys:
+            measure = by_key[key]
+            target = resolved.get((row["store_id"], measure.code, row["month"]))
+            judge = kpi_judge(measure, row[key]["rate"], target, running=month_is_running(row["month"], today))
+            out.append({**row[key], "judge": judge})
+        return out
+
+    for row in rows:
+        row["cells"] = cells(row)
+    trend_rows = []
+    for s in trend["stores"]:
+        judged = [cells(r) for r in s["rows"]]
+        for i, key in enumerate(keys):
+            trend_rows.append({"store": s["store"], "label": by_key[key].name, "cells": [c[i] for c in judged]})
+    return {"heads": [by_key[k] for k in keys], "trend_rows": trend_rows}

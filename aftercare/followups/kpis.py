@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from django.utils.translation import gettext_lazy as _
 
+from aftercare.org.kpi_selectors import ResolvedTarget, kpi_judge, kpi_targets_resolved, month_is_running
 from aftercare.org.kpis import Direction, KpiValue, Level, Measure, Period, Unit, month_add, register
 from aftercare.org.selectors import business_date
 
@@ -133,3 +134,28 @@ def register_measures() -> None:
     """Add the follow-up measures to the catalogue (`FollowupsConfig.ready()`)."""
     for measure in MEASURES:
         register(measure)
+
+
+def return_visit_judged(*, user, store_ids, rows: list[dict], by: str, month: dt.date, trend: dict) -> dict:
+    """The manage page's return-visit figures beside their targets (`org.kpi_selectors`, one query): each row of
+    `rows` (`selectors.return_visit_rate`, grouped `by`) gets `judge` for `month`; per store, rows of the store get
+    the store's target, rows by kind or specialist that of the one store in scope, else the measure's default.
+    `trend` ({month: {store id: row}}) gets `judge` on each row. Returns {"measure": the catalogue entry}."""
+    measure = RETURN_VISIT_RATE
+    months = sorted({month.replace(day=1), *trend})
+    ids = sorted(store_ids)
+    resolved = kpi_targets_resolved(user=user, store_ids=ids, measures=[measure], months=months)
+    default = ResolvedTarget(measure.default_target, "default") if measure.default_target is not None else None
+    today = business_date()
+
+    def target_of(store_id, m):
+        return resolved.get((store_id, measure.code, m.replace(day=1)), default)
+
+    for row in rows:
+        store_id = row[by] if by == "store" else (ids[0] if len(ids) == 1 else None)
+        target = target_of(store_id, month) if store_id is not None else default
+        row["judge"] = kpi_judge(measure, row["rate"], target, running=month_is_running(month, today))
+    for m, by_store in trend.items():
+        for store_id, row in by_store.items():
+            row["judge"] = kpi_judge(measure, row["rate"], target_of(store_id, m), running=month_is_running(m, today))
+    return {"measure": measure, "workload": {"reach": REACH_RATE, "on_time": ON_TIME_RATE, "calls": CALLS_MADE}}

@@ -108,6 +108,11 @@ class Judgement:
     state: str
     running: bool = False
 
+    @property
+    def gap_display(self) -> str:
+        """The gap with its sign, to 0.1 ("+2.5", "-45.0"); empty without one."""
+        return "" if self.gap is None else f"{self.gap.quantize(Decimal('0.1')):+}"
+
 
 def kpi_judge(measure: Measure, value, target: ResolvedTarget | None, *, running: bool) -> Judgement:
     """Compare an actual `value` with its resolved target in the measure's direction."""
@@ -117,3 +122,8 @@ def kpi_judge(measure: Measure, value, target: ResolvedTarget | None, *, running
     if measure.met(value, target.value):
         return Judgement(target, gap, "met", running)
     return Judgement(target, gap, "running" if running else "missed", running)
+
+
+def month_is_running(month: dt.date, today: dt.date) -> bool:
+    """Whether the month of `month` has not ended by `today` (running, or still ahead)."""
+    return today < period_bounds(KpiPeriodKind.MONTH, month)[1]
