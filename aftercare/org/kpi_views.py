@@ -82,10 +82,9 @@ def _grain(measure) -> str:
 def _store_and_year(request, data) -> tuple[Store | None, int, KpiYearForm]:
     form = KpiYearForm(data)
     today = business_date()
-    year, store_id = today.year, None
-    if form.is_valid():
-        year = form.cleaned_data["year"] or year
-        store_id = form.cleaned_data["store"]
+    form.is_valid()  # a bad year shows its error; a valid store is kept either way
+    year = form.cleaned_data.get("year") or today.year
+    store_id = form.cleaned_data.get("store")
     ids = current_store_ids(request.user, request)
     if store_id is not None and store_id not in ids:
         raise Http404
@@ -116,6 +115,10 @@ def _save(request):
         raise Http404
     store = store_for_write(request.user, store.pk)  # a store the user only reads: 404
     measure = measure_get(request.POST.get("measure", ""))
+    if year_form.errors:  # never save a row under another year than the one asked for
+        context = _page_context(request, store=store, year=year)
+        context["year_form"] = year_form
+        return render(request, "org/kpis.html", context)
     if measure is None or not measure.targetable:
         context = _page_context(request, store=store, year=year)
         context["year_form"] = year_form

@@ -326,6 +326,8 @@ def test_it_shows_a_form_error_naming_the_field(store_a, manager):
     html = r.content.decode()
     assert r.status_code == 200 and "is-invalid" in html and "2026-03:" in html and "100" in html
     assert not KpiTarget.objects.exists()
+    r = page(manager).post("/kpis/", _row(store_a, RVR, year="20x6", month_03="50"))
+    assert r.status_code == 200 and "is-invalid" in r.content.decode() and not KpiTarget.objects.exists()
     r = page(manager).post("/kpis/", _row(store_a, "followups.nothing", month_03="50"))
     assert r.status_code == 200 and 'id="kpi-measure-error"' in r.content.decode()
 
