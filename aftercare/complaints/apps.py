@@ -29,3 +29,7 @@ class ComplaintsConfig(AppConfig):
         desc = _("Due-soon warnings, escalations, e-mail / SMS delivery")
         grace = dt.timedelta(minutes=15)
         register(Job("complaints_escalate", app=self.label, at=(":00",), grace=grace, description=desc))
+
+        from .kpis import register_measures
+
+        register_measures()  # the KPI catalogue (aftercare/org/kpis.py)

@@ -570,7 +570,6 @@ def settings_page(request):
 # ---- measures page — owned by the measures helper; keep below this line -----------------------------------------
 from django.contrib.auth.decorators import login_required as _login_required  # noqa: E402
 from django.shortcuts import render as _render  # noqa: E402
-from django.utils.translation import gettext_lazy as _measure_label  # noqa: E402
 
 from aftercare.followups.forms import RateFilterForm as _MonthForm  # noqa: E402
 from aftercare.org.permissions import Perm as _Perm  # noqa: E402
@@ -578,22 +577,8 @@ from aftercare.org.permissions import require_perm as _require_perm  # noqa: E40
 from aftercare.org.scoping import current_store_ids as _current_store_ids  # noqa: E402
 from aftercare.org.selectors import business_date as _business_date  # noqa: E402
 
+from . import kpis as _kpis  # noqa: E402
 from . import selectors as _selectors  # noqa: E402
-
-MEASURE_LABELS = {
-    "timeliness": _measure_label("Complaint timeliness"),
-    "verification": _measure_label("Verification call rate"),
-    "supervisor": _measure_label("Handled by supervisor level"),
-    "first_call": _measure_label("First-call dissatisfied handled"),
-    "first_time_fix": _measure_label("First-time-fix rate"),
-}
-MEASURE_HELP = {
-    "timeliness": _measure_label("Forms returned in time the first time / forms due (by the month they were recorded)"),
-    "verification": _measure_label("Forms verified by a second call / forms first returned in the month"),
-    "supervisor": _measure_label("Complaints returned or taken over by a supervisor or above / complaints returned"),
-    "first_call": _measure_label("Dissatisfied follow-up calls returned in time or archived / such feedback recorded"),
-    "first_time_fix": _measure_label("Repair orders not followed by a repeat repair of the same fault / repair orders"),
-}
 
 
 @_login_required
@@ -606,17 +591,9 @@ def measures(request):
     store_ids = _current_store_ids(request.user, request)
     rows = _selectors.complaint_measures(user=request.user, store_ids=store_ids, month=month)
     trend = _selectors.complaint_measures_trend(user=request.user, store_ids=store_ids, month=month)
-    heads = [
-        {"name": n, "label": MEASURE_LABELS[n], "help": MEASURE_HELP[n], "target": _selectors.MEASURE_TARGETS[n]}
-        for n in _selectors.MEASURES
-    ]
-    for row in rows:
-        row["cells"] = [row[n] for n in _selectors.MEASURES]
-    trend_rows = [
-        {"store": s["store"], "label": MEASURE_LABELS[n], "cells": [r[n] for r in s["rows"]]}
-        for s in trend["stores"]
-        for n in _selectors.MEASURES
-    ]
+    # names, definitions, units and each store's targets from the KPI catalogue (aftercare/org/kpis.py)
+    page = _kpis.measures_page(user=request.user, rows=rows, trend=trend)
+    heads, trend_rows = page["heads"], page["trend_rows"]
     context = {
         "form": form,
         "month": month,

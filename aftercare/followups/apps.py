@@ -20,3 +20,7 @@ class FollowupsConfig(AppConfig):
 
         desc = _("Create missed follow-up call tasks")
         register(Job("followups_generate", app=self.label, at=("01:00",), description=desc))
+
+        from .kpis import register_measures
+
+        register_measures()  # the KPI catalogue (aftercare/org/kpis.py)

@@ -23,7 +23,7 @@ from aftercare.org.permissions import Perm, has_perm, require_perm
 from aftercare.org.scoping import current_store_ids, get_scoped_or_404, own_store_ids, store_for_write
 from aftercare.org.selectors import business_date
 
-from . import registry, selectors, services
+from . import kpis, registry, selectors, services
 from .choices import FollowupKind, TaskStatus
 from .forms import (
     AssignForm,
@@ -199,6 +199,7 @@ def manage(request):
     trend = {
         m: {r["store"]: r for r in selectors.return_visit_rate(user=user, store_ids=store_ids, month=m)} for m in months
     }
+    kpi = kpis.return_visit_judged(user=user, store_ids=store_ids, rows=rows, by=by, month=month, trend=trend)
     workload = selectors.specialist_workload(
         user=user, store_ids=store_ids, since=month, until=_next_month(month), period="month"
     )
@@ -238,6 +239,7 @@ def manage(request):
             "workload": workload,
             "manage_links": registry.manage_links(),
             "now": timezone.now(),
+            "kpi": kpi,
         },
     )
 

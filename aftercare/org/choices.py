@@ -27,3 +27,11 @@ class SharedResource(models.TextChoices):
     CUSTOMERS = "customers", _("Customers and vehicles")
     POLICIES = "policies", _("Insurance policies")
     PARTS = "parts", _("Spare parts")
+
+
+class KpiPeriodKind(models.TextChoices):
+    """The periods a KPI target is set for (org/kpis.py resolves month → quarter → year → default)."""
+
+    MONTH = "month", _("month")
+    QUARTER = "quarter", _("quarter")
+    YEAR = "year", _("year")

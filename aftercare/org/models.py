@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -6,7 +7,8 @@ from django.utils.translation import gettext_lazy as _
 
 from aftercare.core.models import CleanTextMixin
 
-from .choices import DepartmentKind, Role, SharedResource
+from .choices import DepartmentKind, KpiPeriodKind, Role, SharedResource
+from .kpis import KPI_TARGET_MAX, KPI_TARGET_MIN  # a target's widest range; each measure's unit narrows it
 
 PHONE_REVEALS_PER_HOUR_DEFAULT = 60
 PHONE_REVEALS_PER_HOUR_MAX = 10_000
@@ -146,3 +148,63 @@ class WorkCalendarDay(CleanTextMixin, models.Model):
 
     def __str__(self) -> str:
         return f"{self.date} {'workday' if self.is_workday else 'day off'}"
+
+
+class KpiTarget(CleanTextMixin, models.Model):
+    """A store's target for one measure of the KPI catalogue (`org/kpis.py`) in one month, quarter or year.
+
+    `period_start` is the first day of the period (1st of the month, of the quarter's first month, 1 January).
+    Resolution (most specific first): month → quarter → year → the measure's default (`selectors.kpi_target_for`).
+    """
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="kpi_targets")
+    measure_code = models.CharField(_("measure"), max_length=80)
+    period_kind = models.CharField(_("period"), max_length=10, choices=KpiPeriodKind.choices)
+    period_start = models.DateField(_("period start"))
+    value = models.DecimalField(_("target"), max_digits=12, decimal_places=2)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("KPI target")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["store", "measure_code", "period_kind", "period_start"], name="kpi_target_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(value__gte=KPI_TARGET_MIN, value__lte=KPI_TARGET_MAX), name="kpi_target_value_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(period_kind__in=KpiPeriodKind.values), name="kpi_target_period_kind_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.store_id} {self.measure_code} {self.period_kind} {self.period_start}: {self.value}"
+
+    def clean(self):
+        from .kpis import measure_get, period_bounds
+
+        super().clean()
+        errors = {}
+        measure = measure_get(self.measure_code or "")
+        if measure is None:
+            errors["measure_code"] = _("Unknown measure: %(code)s.") % {"code": self.measure_code}
+        elif not measure.targetable:
+            errors["measure_code"] = _("This measure takes no store target.")
+        elif self.value is not None:
+            low, high = measure.bounds
+            if not low <= self.value <= high:
+                errors["value"] = _("Enter a target between %(low)s and %(high)s.") % {
+                    "low": f"{low:g}",
+                    "high": f"{high:g}",
+                }
+        if self.period_start and self.period_kind in KpiPeriodKind.values:
+            if period_bounds(self.period_kind, self.period_start)[0] != self.period_start:
+                errors["period_start"] = _("A period starts on the first day of its month, quarter or year.")
+        if errors:
+            raise ValidationError(errors)

@@ -31,6 +31,7 @@ class Perm:
     FEEDBACK_SETTINGS = "feedback.settings"
     LOGIN_UNLOCK = "login.unlock"
     JOBS_VIEW = "jobs.view"
+    KPI_SET_TARGET = "kpi.set_target"
 
     ALL = [
         CUSTOMER_VIEW,
@@ -55,6 +56,7 @@ class Perm:
         FEEDBACK_SETTINGS,
         LOGIN_UNLOCK,
         JOBS_VIEW,
+        KPI_SET_TARGET,
     ]
 
 
@@ -92,6 +94,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             Perm.FEEDBACK_VERIFY,
             Perm.FEEDBACK_ARCHIVE,
             Perm.FEEDBACK_SETTINGS,
+            Perm.KPI_SET_TARGET,
         }
     ),
     Role.RENEWAL_SPECIALIST: frozenset(_BASE | {Perm.CUSTOMER_REVEAL_PHONE}),
@@ -126,6 +129,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             Perm.FEEDBACK_HANDLE,
             Perm.FEEDBACK_ARCHIVE,
             Perm.FEEDBACK_SETTINGS,
+            Perm.KPI_SET_TARGET,
         }
     ),
     Role.GROUP_ADMIN: frozenset(Perm.ALL),

@@ -1,0 +1,161 @@
+"""The follow-up measures of the KPI catalogue (`aftercare/org/kpis.py`), registered in `FollowupsConfig.ready()`.
+
+Definitions: docs/kpis.md ("Return-visit rate (回访率)", specialist workload). Each compute hook calls the
+selector that already computes the measure (`selectors.return_visit_rate`, `selectors.specialist_workload`).
+"""
+
+import datetime as dt
+from collections import defaultdict
+from decimal import Decimal
+
+from django.utils.translation import gettext_lazy as _
+
+from aftercare.org.kpi_selectors import ResolvedTarget, kpi_judge, kpi_targets_resolved, month_is_running
+from aftercare.org.kpis import Direction, KpiValue, Level, Measure, Period, Unit, month_add, register
+from aftercare.org.selectors import business_date
+
+from . import selectors
+
+RETURN_VISIT_TARGET = Decimal(95)  # docs/kpis.md: "Target: ≥ 95 %"
+
+
+def _rate(numerator: int, denominator: int) -> Decimal | None:
+    return (Decimal(numerator) * 100 / denominator).quantize(Decimal("0.1")) if denominator else None
+
+
+def _months(start: dt.date, end: dt.date) -> list[dt.date]:
+    month, out = start.replace(day=1), []
+    while month < end:
+        out.append(month)
+        month = month_add(month, 1)
+    return out
+
+
+def return_visit_values(*, user, store_ids, period_start: dt.date, period_end: dt.date) -> list[KpiValue]:
+    """Per store: tasks closed in time / tasks due over the months of `[period_start, period_end)` (the rate is
+    monthly by its definition, so a quarter or year sums its months). Provisional while the period runs."""
+    totals: dict = defaultdict(lambda: [0, 0])
+    for month in _months(period_start, period_end):
+        for row in selectors.return_visit_rate(user=user, store_ids=store_ids, month=month, by="store"):
+            totals[row["store"]][0] += row["in_time"]
+            totals[row["store"]][1] += row["due"]
+    running = business_date() < period_end
+    return [
+        KpiValue(store_id, period_start, period_end, _rate(num, den), num, den, provisional=running)
+        for store_id, (num, den) in sorted(totals.items())
+    ]
+
+
+def _workload(key: str):
+    def compute(*, user, store_ids, period_start: dt.date, period_end: dt.date) -> list[KpiValue]:
+        totals: dict = defaultdict(lambda: {"calls": 0, "reached": 0, "closed": 0, "in_time": 0})
+        rows = selectors.specialist_workload(
+            user=user, store_ids=store_ids, since=period_start, until=period_end, period="month"
+        )
+        for row in rows:
+            for name in ("calls", "reached", "closed", "in_time"):
+                totals[row["user_id"]][name] += row[name]
+        running = business_date() < period_end
+        out = []
+        for user_id, t in sorted(totals.items(), key=lambda kv: (kv[0] is None, kv[0] or 0)):
+            if key == "calls":
+                value, num, den = t["calls"], None, None
+            elif key == "reach":
+                value, num, den = _rate(t["reached"], t["calls"]), t["reached"], t["calls"]
+            else:
+                value, num, den = _rate(t["in_time"], t["closed"]), t["in_time"], t["closed"]
+            out.append(KpiValue(None, period_start, period_end, value, num, den, running, user_id))
+        return out
+
+    return compute
+
+
+RETURN_VISIT_RATE = Measure(
+    code="followups.return_visit_rate",
+    app="followups",
+    name=_("Return-visit rate"),
+    definition=_(
+        "Share of the follow-up calls due in the month that were closed before their deadline; unreachable and "
+        "refused tasks count as the store's settings say."
+    ),
+    numerator=_("tasks closed before their deadline"),
+    denominator=_("tasks due in the month (deadline passed or closed), without cancelled and no-consent tasks"),
+    unit=Unit.PERCENT,
+    direction=Direction.HIGHER,
+    levels=(Level.STORE,),
+    periods=(Period.MONTH, Period.QUARTER, Period.YEAR),
+    default_target=RETURN_VISIT_TARGET,
+    compute=return_visit_values,
+)
+CALLS_MADE = Measure(
+    code="followups.calls_made",
+    app="followups",
+    name=_("Calls made"),
+    definition=_("Outbound follow-up calls a specialist made (every attempt counts)."),
+    numerator=_("outbound calls"),
+    denominator="—",
+    unit=Unit.COUNT,
+    direction=Direction.HIGHER,
+    levels=(Level.STAFF,),
+    periods=(Period.DAY, Period.MONTH),
+    compute=_workload("calls"),
+)
+REACH_RATE = Measure(
+    code="followups.reach_rate",
+    app="followups",
+    name=_("Reach rate"),
+    definition=_("Share of a specialist's outbound calls that reached the customer."),
+    numerator=_("calls completed, refused or with a call back agreed"),
+    denominator=_("outbound calls"),
+    unit=Unit.PERCENT,
+    direction=Direction.HIGHER,
+    levels=(Level.STAFF,),
+    periods=(Period.DAY, Period.MONTH),
+    compute=_workload("reach"),
+)
+ON_TIME_RATE = Measure(
+    code="followups.on_time_rate",
+    app="followups",
+    name=_("On-time rate"),
+    definition=_("Share of the tasks a specialist closed that were closed before their deadline."),
+    numerator=_("tasks closed before their deadline"),
+    denominator=_("tasks closed"),
+    unit=Unit.PERCENT,
+    direction=Direction.HIGHER,
+    levels=(Level.STAFF,),
+    periods=(Period.DAY, Period.MONTH),
+    compute=_workload("on_time"),
+)
+
+MEASURES = (RETURN_VISIT_RATE, CALLS_MADE, REACH_RATE, ON_TIME_RATE)
+
+
+def register_measures() -> None:
+    """Add the follow-up measures to the catalogue (`FollowupsConfig.ready()`)."""
+    for measure in MEASURES:
+        register(measure)
+
+
+def return_visit_judged(*, user, store_ids, rows: list[dict], by: str, month: dt.date, trend: dict) -> dict:
+    """The manage page's return-visit figures beside their targets (`org.kpi_selectors`, one query): each row of
+    `rows` (`selectors.return_visit_rate`, grouped `by`) gets `judge` for `month`; per store, rows of the store get
+    the store's target, rows by kind or specialist that of the one store in scope, else the measure's default.
+    `trend` ({month: {store id: row}}) gets `judge` on each row. Returns {"measure": the catalogue entry}."""
+    measure = RETURN_VISIT_RATE
+    months = sorted({month.replace(day=1), *trend})
+    ids = sorted(store_ids)
+    resolved = kpi_targets_resolved(user=user, store_ids=ids, measures=[measure], months=months)
+    default = ResolvedTarget(measure.default_target, "default") if measure.default_target is not None else None
+    today = business_date()
+
+    def target_of(store_id, m):
+        return resolved.get((store_id, measure.code, m.replace(day=1)), default)
+
+    for row in rows:
+        store_id = row[by] if by == "store" else (ids[0] if len(ids) == 1 else None)
+        target = target_of(store_id, month) if store_id is not None else default
+        row["judge"] = kpi_judge(measure, row["rate"], target, running=month_is_running(month, today))
+    for m, by_store in trend.items():
+        for store_id, row in by_store.items():
+            row["judge"] = kpi_judge(measure, row["rate"], target_of(store_id, m), running=month_is_running(m, today))
+    return {"measure": measure, "workload": {"reach": REACH_RATE, "on_time": ON_TIME_RATE, "calls": CALLS_MADE}}
