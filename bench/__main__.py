@@ -42,6 +42,7 @@ def main(argv=None) -> int:
     ld.add_argument("--demo-customers", type=int, default=2000, help="demo size given to seed_demo")
     ld.add_argument("--keep", action="store_true", help="keep the PostgreSQL scratch database")
     ld.add_argument("--reuse", action="store_true", help="PostgreSQL: use the kept scratch database as it is")
+    ld.add_argument("--sqlite", default="", help="SQLite: use this seeded database file as it is (no demo seeding)")
     ld.add_argument("--mode", default="both", choices=["saturation", "users", "both"])
     ld.add_argument("--duration", type=float, default=300, help="seconds a run (each saturation step, the users run)")
     ld.add_argument("--pages", default="queue,customer360,complaints", help="comma-separated: queue, customer360, "
