@@ -110,7 +110,7 @@ def test_it_runs_end_to_end_on_a_small_sqlite_demo():
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DEBUG", "DJANGO_SETTINGS_MODULE")}
     done = subprocess.run(
         [sys.executable, "-m", "bench", "load", "--duration", "2", "--pages", "queue,customer360", "--max-clients",
-         "2", "--users", "4", "--demo-customers", "150", "--workers", "1", "--plain-static"],
+         "2", "--users", "4", "--think", "0.3", "--demo-customers", "150", "--workers", "1", "--plain-static"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
     )
     assert done.returncode == 0, done.stdout + done.stderr
