@@ -43,6 +43,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode
@@ -274,21 +275,23 @@ def login(port: int, username: str, password: str) -> str:
 class Samples:
     latencies: list[float] = field(default_factory=list)
     errors: int = 0
+    statuses: Counter = field(default_factory=Counter)  # of the errors: HTTP status, 0 = no answer
 
-    def add(self, latency: float, ok: bool) -> None:
+    def add(self, latency: float, status: int) -> None:
         self.latencies.append(latency)  # list.append is atomic under the GIL
-        if not ok:
+        if status != 200:
             self.errors += 1
+            self.statuses[status] += 1
 
 
 class Client:
-    """One keep-alive connection; `get` returns whether the page answered 200."""
+    """One keep-alive connection; `get` returns the answer's status (0: none)."""
 
     def __init__(self, port: int):
         self.port = port
         self.conn = None
 
-    def get(self, path: str, cookie: str) -> bool:
+    def get(self, path: str, cookie: str) -> int:
         for attempt in (1, 2):
             if self.conn is None:
                 self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
@@ -298,12 +301,12 @@ class Client:
                 resp.read()
                 if resp.will_close:
                     self.close()
-                return resp.status == 200
+                return resp.status
             except (OSError, http.client.HTTPException):
                 self.close()
                 if attempt == 2:
-                    return False
-        return False
+                    return 0
+        return 0
 
     def close(self) -> None:
         if self.conn is not None:
@@ -339,8 +342,8 @@ def closed_loop(port: int, pages: Pages, page: str, clients: int, duration: floa
             started = time.monotonic()
             if started >= stop_at:
                 break
-            ok = client.get(path, cookie)
-            samples.add(time.monotonic() - started, ok)
+            status = client.get(path, cookie)
+            samples.add(time.monotonic() - started, status)
         client.close()
 
     threads = [threading.Thread(target=run, daemon=True) for _ in range(clients)]
@@ -385,8 +388,8 @@ def open_loop(port: int, pages: Pages, schedule: list[tuple[float, str]], connec
             if wait > 0:
                 time.sleep(wait)
             path, cookie = pages.request(page)
-            ok = client.get(path, cookie)
-            samples[page].add(time.monotonic() - due, ok)
+            status = client.get(path, cookie)
+            samples[page].add(time.monotonic() - due, status)
         client.close()
 
     threads = [threading.Thread(target=run, daemon=True) for _ in range(connections)]
@@ -406,7 +409,8 @@ def summary(samples: Samples, seconds: float, cpu: float | None = None, db_cpu: 
 
     return {"requests": n, "req_s": n / seconds if seconds else 0.0, "p50_ms": statistics.median(lat) * 1000 if n
             else None, "p95_ms": q(0.95), "p99_ms": q(0.99), "max_ms": lat[-1] * 1000 if n else None,
-            "errors": samples.errors, "cpu_ms_per_req": cpu * 1000 / n if cpu is not None and n else None,
+            "errors": samples.errors, "error_statuses": dict(samples.statuses),
+            "cpu_ms_per_req": cpu * 1000 / n if cpu is not None and n else None,
             "db_cpu_ms_per_req": db_cpu * 1000 / n if db_cpu is not None and n else None}
 
 
@@ -417,7 +421,8 @@ def _fmt(value, spec: str = ".1f") -> str:
 def _row(label: str, s: dict) -> str:
     return (f"{label:<34} {s['requests']:>8,} {s['req_s']:>8.1f} {_fmt(s['p50_ms']):>8} {_fmt(s['p95_ms']):>8} "
             f"{_fmt(s['p99_ms']):>8} {s['errors']:>6} {_fmt(s['cpu_ms_per_req']):>11} "
-            f"{_fmt(s['db_cpu_ms_per_req']):>10}")
+            f"{_fmt(s['db_cpu_ms_per_req']):>10}"
+            + (f"  errors by status: {s['error_statuses']}" if s.get("error_statuses") else ""))
 
 
 HEADER = (f"{'run':<34} {'requests':>8} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>6} "
@@ -501,7 +506,8 @@ def run(args) -> int:
                 lambda: open_loop(server.port, pager, schedule, max(args.users, 8)))
             n_all = sum(len(s.latencies) for s in by_page.values()) or 1
             everything = Samples([x for s in by_page.values() for x in s.latencies],
-                                 sum(s.errors for s in by_page.values()))
+                                 sum(s.errors for s in by_page.values()),
+                                 sum((s.statuses for s in by_page.values()), Counter()))
             for page, samples in by_page.items():
                 share = len(samples.latencies) / n_all
                 s = summary(samples, seconds, cpu * share, db_cpu * share if db_cpu is not None else None)
