@@ -88,10 +88,14 @@ TEMPLATES = [
     },
 ]
 
+# Each web worker keeps its connection for CONN_MAX_AGE seconds (checked before reuse) instead of opening one per
+# request: a new PostgreSQL connection costs a backend process (5-25 ms, more than a whole page), a new SQLite one
+# its PRAGMAs (~1 ms). docs/benchmarks.md "Load".
 DATABASES = {
     "default": dj_database_url.config(
         default=f"sqlite:///{BASE_DIR / 'var' / 'aftercare.sqlite3'}",
-        conn_max_age=int(os.environ.get("CONN_MAX_AGE", "0")),
+        conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")),
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -99,7 +103,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         {
             "transaction_mode": "IMMEDIATE",
             "timeout": 20,
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            # WAL: readers never wait for the writer; pages read through a memory map (256 MB) and kept in a 64 MB
+            # cache per connection, which a kept connection carries from request to request.
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA mmap_size=268435456; "
+            "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;",
         }
     )
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":

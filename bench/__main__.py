@@ -1,7 +1,9 @@
 """`python -m bench import --rows N [--kind repair_orders]`, `python -m bench followups [--vehicles N]`,
-`python -m bench read_audit [--requests N]` — see docs/benchmarks.md."""
+`python -m bench read_audit [--requests N]`, `python -m bench load [--database-url URL] [--duration S]` — see
+docs/benchmarks.md."""
 
 import argparse
+import os
 import sys
 
 
@@ -31,6 +33,28 @@ def main(argv=None) -> int:
     ra.add_argument("--database", default="aftercare_audit_bench", help="PostgreSQL scratch database")
     ra.add_argument("--keep", action="store_true", help="keep the scratch database")
     ra.add_argument("--reuse", action="store_true", help="PostgreSQL: use the kept scratch database as it is")
+    ld = sub.add_parser("load", help="queue, customer-360 and complaint pages under load through gunicorn")
+    ld.add_argument("--database-url", default="", help="a PostgreSQL server (postgres://user@host:port/any_db); "
+                    "default: SQLite with the demo")
+    ld.add_argument("--database", default="aftercare_loadbench", help="PostgreSQL scratch database (dropped and "
+                    "re-created)")
+    ld.add_argument("--customers", type=int, default=100_000, help="PostgreSQL: customers of the store GZ01")
+    ld.add_argument("--demo-customers", type=int, default=2000, help="demo size given to seed_demo")
+    ld.add_argument("--keep", action="store_true", help="keep the PostgreSQL scratch database")
+    ld.add_argument("--reuse", action="store_true", help="PostgreSQL: use the kept scratch database as it is")
+    ld.add_argument("--sqlite", default="", help="SQLite: use this seeded database file as it is (no demo seeding)")
+    ld.add_argument("--mode", default="both", choices=["saturation", "users", "both"])
+    ld.add_argument("--duration", type=float, default=300, help="seconds a run (each saturation step, the users run)")
+    ld.add_argument("--pages", default="queue,customer360,complaints", help="comma-separated: queue, customer360, "
+                    "complaints")
+    ld.add_argument("--workers", type=int, default=int(os.environ.get("WEB_WORKERS", "2")),
+                    help="gunicorn workers (default: WEB_WORKERS or 2, as make run)")
+    ld.add_argument("--max-clients", type=int, default=32, help="saturation: last step at most this many clients")
+    ld.add_argument("--users", type=int, default=30, help="simulated users of the open-loop run")
+    ld.add_argument("--think", type=float, default=3.0, help="mean seconds between a user's requests")
+    ld.add_argument("--password", default="demo1234", help="the demo logins' password")
+    ld.add_argument("--plain-static", action="store_true", help="skip collectstatic (plain static URLs; quick runs)")
+    ld.add_argument("--json", action="store_true", help="also write the results to bench/out/")
     args = parser.parse_args(argv)
     if args.command == "import":
         from .importbench import run
@@ -44,6 +68,10 @@ def main(argv=None) -> int:
         from .readauditbench import run as run_read_audit
 
         return run_read_audit(args)
+    if args.command == "load":
+        from .loadbench import run as run_load
+
+        return run_load(args)
     return 2
 
 

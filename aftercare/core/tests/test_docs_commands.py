@@ -91,6 +91,15 @@ KNOWN: dict[str, str | list[str]] = {
     "DATABASE_URL=postgres://postgres@127.0.0.1:55432/postgres .venv/bin/python -m bench read_audit": [
         "python -m bench read_audit --help"
     ],
+    # docs/benchmarks.md, load: seeds a database, runs gunicorn for minutes; tests/test_bench_load.py runs it end to
+    # end (2 s a run, a small demo)
+    "python -m bench load [--database-url postgres://USER@HOST:PORT/postgres] [--mode saturation|users|both] "
+    "[--duration 300] [--pages queue,customer360,complaints] [--workers 2] [--json]": ["python -m bench load --help"],
+    ".venv/bin/python -m bench load --json": ["python -m bench load --help"],
+    ".venv/bin/python -m bench load --database-url postgres://postgres@127.0.0.1:55432/postgres --json": [
+        "python -m bench load --help"
+    ],
+    ".venv/bin/python -m bench load --duration 20 --plain-static": ["python -m bench load --help"],
     "manage.py import_dms --kind repair_orders": ["manage.py import_dms --kind repair_orders --store A01 {file}"],
     # docs/complaints.md, docs/kpis.md
     "manage.py repeat_repairs_detect [--store CODE] [--since YYYY-MM-DD]": AS_DOCUMENTED,
