@@ -140,7 +140,8 @@ def return_visit_judged(*, user, store_ids, rows: list[dict], by: str, month: dt
     """The manage page's return-visit figures beside their targets (`org.kpi_selectors`, one query): each row of
     `rows` (`selectors.return_visit_rate`, grouped `by`) gets `judge` for `month`; per store, rows of the store get
     the store's target, rows by kind or specialist that of the one store in scope, else the measure's default.
-    `trend` ({month: {store id: row}}) gets `judge` on each row. Returns {"measure": the catalogue entry}."""
+    `trend` ({month: {store id: row}}) gets `judge` on each row. Returns {"measure": the catalogue entry,
+    "chart_target": the value of the chart's target line (the one store's target for `month`, else the default)}."""
     measure = RETURN_VISIT_RATE
     months = sorted({month.replace(day=1), *trend})
     ids = sorted(store_ids)
@@ -158,4 +159,9 @@ def return_visit_judged(*, user, store_ids, rows: list[dict], by: str, month: dt
     for m, by_store in trend.items():
         for store_id, row in by_store.items():
             row["judge"] = kpi_judge(measure, row["rate"], target_of(store_id, m), running=month_is_running(m, today))
-    return {"measure": measure, "workload": {"reach": REACH_RATE, "on_time": ON_TIME_RATE, "calls": CALLS_MADE}}
+    chart_target = target_of(ids[0], month) if len(ids) == 1 else default
+    return {
+        "measure": measure,
+        "chart_target": float(chart_target.value) if chart_target is not None else None,
+        "workload": {"reach": REACH_RATE, "on_time": ON_TIME_RATE, "calls": CALLS_MADE},
+    }

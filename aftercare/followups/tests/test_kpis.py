@@ -1,6 +1,8 @@
 """The follow-up measures in the KPI catalogue (followups/kpis.py) and the manage page beside the store's target."""
 
 import datetime as dt
+import json
+import re
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -74,3 +76,19 @@ def test_it_shows_the_stores_target_and_gap_beside_the_return_visit_rate(store_a
         KpiTarget.objects.filter(store=store_a).delete()
         html = client_for(manager).get("/followups/manage/", {"month": "2026-03"}).content.decode()
         assert "target 95" in html and 'data-state="running"' in html and 'data-state="missed"' not in html
+
+
+def test_it_draws_the_chart_target_line_at_the_stores_target(store_a, rules_a, specialist, manager):
+    """The return-visit chart's target line is the store's target for the month on show (the default without one)."""
+    half_done(store_a, specialist)
+
+    def target_line(html: str) -> list:
+        figure = re.search(r'<figure class="chart[^"]*" data-chart id="rate-chart">(.*?)</figure>', html, re.S)
+        spec = json.loads(re.search(r'<script type="application/json">(.*?)</script>', figure.group(1), re.S).group(1))
+        return [s["values"] for s in spec["series"] if s.get("target")]
+
+    with time_machine.travel(sh(2026, 4, 20, 9)):
+        assert target_line(client_for(manager).get("/followups/manage/").content.decode()) == [[95.0] * 6]
+        KpiTarget.objects.create(store=store_a, measure_code=RVR, period_kind="month",
+                                 period_start=dt.date(2026, 4, 1), value=Decimal(88))
+        assert target_line(client_for(manager).get("/followups/manage/").content.decode()) == [[88.0] * 6]
