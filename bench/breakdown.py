@@ -43,7 +43,8 @@ def main(argv=None) -> int:
     django.setup()
     from django.db import connection
 
-    from aftercare.dms import importers, services
+    from aftercare.dms import services
+    from aftercare.dms.importing import writer as importers
     from aftercare.org.models import Store
 
     spent: dict[str, float] = defaultdict(float)
