@@ -111,22 +111,22 @@ def run(args: argparse.Namespace) -> int:
           f"rejected={batch.rejected_count}; {timer.calls['write']} chunks; {timer.counts['copied']} rows copied "
           f"directly")
     for name in WRITER_STEPS:
-        print(f"  {PHASES[name].strip():<65} {spent[name]:7.1f} s")
-    print(f"  {'the rest of the chunk':<65} {spent['write'] - steps:7.1f} s")
-    print(f"  {PHASES['signal'].strip():<65} {spent['signal']:7.1f} s")
-    print(f"  {'commit (deferred foreign-key checks)':<65} {commit:7.1f} s")
+        print(f"  {PHASES[name].strip():<68} {spent[name]:7.1f} s")
+    print(f"  {'the rest of the chunk':<68} {spent['write'] - steps:7.1f} s")
+    print(f"  {PHASES['signal'].strip():<68} {spent['signal']:7.1f} s")
+    print(f"  {'commit (deferred foreign-key checks)':<68} {commit:7.1f} s")
     waiting = "waiting for the reading/validating thread"
     if writers > 1:
         waiting = "main thread: waiting for the reader"
-    print(f"  {waiting:<65} {spent['wait']:7.1f} s")
-    print(f"  {PHASES['record']:<65} {spent['record']:7.1f} s")
+    print(f"  {waiting:<68} {spent['wait']:7.1f} s")
+    print(f"  {PHASES['record']:<68} {spent['record']:7.1f} s")
     if writers > 1:
-        print(f"  {'(the steps above: summed over the writers)':<65} {spent['transaction']:7.1f} s")
-        print(f"  {'total (wall clock)':<65} {total:7.1f} s")
+        print(f"  {'(the steps above: summed over the writers)':<68} {spent['transaction']:7.1f} s")
+        print(f"  {'total (wall clock)':<68} {total:7.1f} s")
         return 0
     rest = total - spent["transaction"] - spent["wait"] - spent["record"]
-    print(f"  {'setup, the rest':<65} {rest:7.1f} s")
-    print(f"  {'total':<65} {total:7.1f} s")
+    print(f"  {'setup, the rest':<68} {rest:7.1f} s")
+    print(f"  {'total':<68} {total:7.1f} s")
     return 0
 
 
