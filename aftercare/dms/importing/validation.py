@@ -93,7 +93,7 @@ class RowValidator:
         # the row hash covers every mapped column of the row (customer and vehicle columns included),
         # led by the layout, so that the same values under other columns never hash alike
         self.layout = "|".join(f.name for f in spec.fields if f.name in table.mapping)
-        # `precheck(keys)` → {key: stored row hash} of those stored in the store (see `dms.services`); None: no asking
+        # `precheck(keys)` → {key: stored row hash} of those stored in the store (see `pipeline`); None: no asking
         self.precheck = None
         # repair orders: the vehicles earlier chunks wrote (shared with the writers) and the store's id, see `use_known`
         self.known: KnownVehicles | None = None
