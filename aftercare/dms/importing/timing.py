@@ -45,7 +45,10 @@ PHASES = {
 # Counts: "writers" (once per import: the parallel writers, 1 when serial), "copied" (rows copied by `copy_known`).
 COUNTS = ("writers", "copied")
 # The steps inside "write" (their sum is at most the time of "write")
-WRITER_STEPS = tuple(name for name, text in PHASES.items() if text.startswith("    "))
+WRITER_STEPS = (
+    "create_tables", "load", "reject_foreign_keys", "skip_unchanged", "collect_keys", "customers", "vehicles",
+    "ownerships", "target", "remember", "copy_known", "statistics",
+)
 
 
 class Timer(Protocol):

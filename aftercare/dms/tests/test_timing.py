@@ -22,7 +22,7 @@ def test_it_reports_each_phase_of_an_import_with_its_time(tmp_path, store_a):
     batch = import_file(actor=None, store=store_a, kind="repair_orders", path=path, chunk_size=10, timer=timer)
     wall = time.perf_counter() - started
     assert batch.created_count == 30
-    assert set(timer.seconds) <= set(PHASES) and set(timer.counts) <= set(COUNTS)
+    assert set(timer.seconds) <= set(PHASES) and set(timer.counts) <= set(COUNTS) and set(WRITER_STEPS) <= set(PHASES)
     expected = {"read", "wait", "transaction", "write", "signal", "record", "create_tables", "load",
                 "reject_foreign_keys", "skip_unchanged", "collect_keys", "customers", "vehicles", "ownerships",
                 "target"}
