@@ -99,7 +99,7 @@ def write_fk_csvs(workdir: Path, rows: int, store: int, first: dict[str, int], s
     return paths
 
 
-# The columns of the floor's COPYs: as the import's INSERTs fill them (`dms.importers.ChunkWriter`)
+# The columns of the floor's COPYs: as the import's INSERTs fill them (`dms.importing.writer.ChunkWriter`)
 FK_VEHICLE_COLUMNS = "id, store_id, vin, plate, brand, model, row_hash, created_at, updated_at"
 FK_CUSTOMER_COLUMNS = (
     "id, store_id, number, name, mobile, mobile2, address, region, background, contact_person, contact_phone, "

@@ -24,14 +24,15 @@ def main(argv=None) -> int:
 
     django.setup()
     from aftercare.dms.fields import KINDS
-    from aftercare.dms.importers import RowValidator
+    from aftercare.dms.importing.pipeline import gc_relaxed
+    from aftercare.dms.importing.validation import RowValidator
     from aftercare.dms.readers import open_table
-    from aftercare.dms.services import CHUNK_SIZE, _gc_relaxed
+    from aftercare.dms.services import CHUNK_SIZE
 
     spec = KINDS[args.kind]
     valid = rejected = 0
     cpu = time.process_time()
-    with open_table(args.file, spec.aliases) as table, _gc_relaxed():  # the collector set as for an import
+    with open_table(args.file, spec.aliases) as table, gc_relaxed():  # the collector set as for an import
         validator = RowValidator(table, spec)
         missing = validator.missing_required()
         if missing:

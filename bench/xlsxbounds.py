@@ -76,16 +76,17 @@ def measure(path: str, validate: bool, ratio_off: bool) -> None:
         os.environ["IMPORT_XLSX_MAX_RATIO"] = str(10**9)
     django.setup()
     from aftercare.dms.fields import KINDS
-    from aftercare.dms.importers import RowValidator
+    from aftercare.dms.importing.pipeline import gc_relaxed
+    from aftercare.dms.importing.validation import RowValidator
     from aftercare.dms.readers import ImportFileError, open_table
-    from aftercare.dms.services import CHUNK_SIZE, _gc_relaxed
+    from aftercare.dms.services import CHUNK_SIZE
 
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     spec = KINDS["repair_orders"]
     wall, cpu = time.perf_counter(), time.process_time()
     rows = 0
     try:
-        with open_table(path, spec.aliases) as table, _gc_relaxed():
+        with open_table(path, spec.aliases) as table, gc_relaxed():
             if validate:
                 validator = RowValidator(table, spec)
                 for chunk in validator.chunks(CHUNK_SIZE, parts=2):

@@ -118,7 +118,7 @@ def import_errors(request, batch_id: PathId, query: Query[ErrorsQuery]):
     """`offset` (0 to 100,000,000) and `limit` (1 to 10,000) page through the rejected rows. Phones in the reasons
     are masked for roles that may not reveal them; each read is audited as an export."""
     batch = selectors.import_batch_get(user=request.user, pk=batch_id)
-    rows = selectors.import_row_errors(user=request.user, batch=batch)
+    rows = selectors.import_row_error_list(user=request.user, batch=batch)
     page = list(rows.values_list("row", "column", "reason", "raw")[query.offset : query.offset + query.limit])
     out = [
         RowErrorOut(row=row, column=column, reason=reason)

@@ -22,7 +22,7 @@ def import_batch_get(*, user, pk) -> ImportBatch:
     return get_scoped_or_404(import_batch_list(user=user), pk=pk)
 
 
-def import_row_errors(*, user, batch: ImportBatch) -> QuerySet[ImportRowError]:
+def import_row_error_list(*, user, batch: ImportBatch) -> QuerySet[ImportRowError]:
     """The rejected rows of a batch (already scoped by `import_batch_get`)."""
     require_perm(user, Perm.DMS_IMPORT)
     return ImportRowError.objects.filter(batch_id=batch.pk).order_by("row", "id")

@@ -52,7 +52,7 @@ def import_index(request):
 def import_detail(request, pk: int):
     """One import: progress (polled with HTMX while it runs), counts and the first rejected rows."""
     batch = selectors.import_batch_get(user=request.user, pk=pk)
-    errors = list(selectors.import_row_errors(user=request.user, batch=batch)[:ERROR_PREVIEW])
+    errors = list(selectors.import_row_error_list(user=request.user, batch=batch)[:ERROR_PREVIEW])
     if not reports.may_see_phones(request.user):
         for error in errors:
             error.reason = reports.mask_phones(error.reason)
@@ -76,7 +76,7 @@ def import_errors(request, pk: int, fmt: str):
     if fmt not in ("csv", "xlsx"):
         raise Http404
     batch = selectors.import_batch_get(user=request.user, pk=pk)
-    errors = selectors.import_row_errors(user=request.user, batch=batch)
+    errors = selectors.import_row_error_list(user=request.user, batch=batch)
     rows = reports.error_report_rows(
         errors.values_list("row", "column", "reason", "raw").iterator(chunk_size=2000), user=request.user
     )

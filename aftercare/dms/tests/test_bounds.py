@@ -15,7 +15,8 @@ from aftercare.core.models import AuditEvent
 from aftercare.customers.models import RepairOrder
 from aftercare.dms import services
 from aftercare.dms.fields import KINDS
-from aftercare.dms.importers import ChunkWriter
+from aftercare.dms.importing import pipeline
+from aftercare.dms.importing.writer import ChunkWriter
 from aftercare.dms.models import ImportBatch
 from aftercare.dms.readers import ImportFileError, open_table
 
@@ -321,7 +322,7 @@ def test_it_fails_the_batch_with_a_safe_reason_on_any_error(tmp_path, store_a, i
 
 
 def test_it_fails_the_batch_when_opening_the_file_breaks(tmp_path, store_a, importer, monkeypatch):
-    monkeypatch.setattr(services, "open_table", lambda *a, **k: (_ for _ in ()).throw(ValueError("/srv/x")))
+    monkeypatch.setattr(pipeline, "open_table", lambda *a, **k: (_ for _ in ()).throw(ValueError("/srv/x")))
     batch = services.import_batch_create(actor=importer, store=store_a, kind="repair_orders", filename="ro.csv")
     with pytest.raises(ValueError):
         services.import_batch_run(batch=batch, path=tmp_path / "ro.csv")

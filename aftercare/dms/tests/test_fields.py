@@ -8,7 +8,7 @@ from vininfo import Vin
 
 from aftercare.customers import validators
 from aftercare.dms import fields
-from aftercare.dms.importers import memoized
+from aftercare.dms.importing.validation import memoized
 
 VIN_CHARS = "ABCDEFGHJKLMNPRSTUVWXYZ0123456789"
 

@@ -17,8 +17,9 @@ from aftercare.customers.models import (
     Vehicle,
 )
 from aftercare.customers.selectors import mileage_reading_list
-from aftercare.dms import importers
 from aftercare.dms.fields import KINDS
+from aftercare.dms.importing.validation import RowValidator
+from aftercare.dms.importing.writer import ChunkWriter
 from aftercare.dms.models import ImportBatch
 from aftercare.dms.readers import ImportFileError, open_table
 from aftercare.dms.services import import_file
@@ -257,7 +258,7 @@ def test_it_leaves_stored_data_and_good_rows_alone_when_rows_fail(tmp_path, stor
 
 
 def test_it_isolates_a_row_the_database_refuses(tmp_path, store_a, monkeypatch):
-    real_write = importers.ChunkWriter.write
+    real_write = ChunkWriter.write
 
     def write(self, rows, direct=None):
         result = real_write(self, rows, direct)
@@ -265,7 +266,7 @@ def test_it_isolates_a_row_the_database_refuses(tmp_path, store_a, monkeypatch):
             raise IntegrityError("duplicate key value violates unique constraint")
         return result
 
-    monkeypatch.setattr(importers.ChunkWriter, "write", write)
+    monkeypatch.setattr(ChunkWriter, "write", write)
     batch = run(write_csv(tmp_path / "ro.csv", RO_HEADER, [ro_row(n) for n in range(8)]), store_a)
     assert counts(batch) == (7, 0, 0, 1)
     assert batch.row_errors.get().row == 5
@@ -419,7 +420,7 @@ def test_it_parses_distinct_columns_directly_and_still_reports_their_bad_cells(t
         path = write_xlsx(tmp_path / "many.xlsx", RO_HEADER, typed)
     spec = KINDS["repair_orders"]
     with open_table(path, spec.aliases) as table:
-        validator = importers.RowValidator(table, spec)
+        validator = RowValidator(table, spec)
         list(validator.chunks(1000))
         parsers = {name: parse for name, _index, parse, _max, _header in validator.plan}
     fields = {f.name: f.parse for f in spec.fields}
@@ -437,13 +438,13 @@ def test_it_parses_distinct_columns_directly_and_still_reports_their_bad_cells(t
 def test_it_collects_garbage_rarely_while_importing_and_as_before_after(tmp_path, store_a, monkeypatch):
     before, frozen = gc.get_threshold(), gc.get_freeze_count()
     during = []
-    validate = importers.RowValidator.validate
+    validate = RowValidator.validate
 
     def spied(self, row_no, cells, row_hash):
         during.append(gc.get_threshold())
         return validate(self, row_no, cells, row_hash)
 
-    monkeypatch.setattr(importers.RowValidator, "validate", spied)
+    monkeypatch.setattr(RowValidator, "validate", spied)
     run(write_csv(tmp_path / "a.csv", RO_HEADER, [ro_row(n) for n in range(3)]), store_a)
     assert during and during[0][0] == 100_000
     assert gc.get_threshold() == before and gc.get_freeze_count() == frozen

@@ -8,9 +8,11 @@ import pytest
 from django.db import connection
 
 from aftercare.customers.models import Customer, Ownership, RepairOrder, Vehicle
-from aftercare.dms import services
 from aftercare.dms.fields import KINDS
-from aftercare.dms.importers import ChunkWriter, KnownVehicles, RowValidator
+from aftercare.dms.importing import pipeline
+from aftercare.dms.importing.known_vehicles import KnownVehicles
+from aftercare.dms.importing.validation import RowValidator
+from aftercare.dms.importing.writer import ChunkWriter
 from aftercare.dms.readers import open_table
 from aftercare.dms.services import import_file
 from aftercare.followups.models import FollowupTask
@@ -83,7 +85,7 @@ def copied(monkeypatch):
     The file is read in step with the writing (no reading thread ahead): each chunk is split after every
     earlier chunk committed, so which rows are copied does not depend on the timing.
     """
-    monkeypatch.setattr(services, "_pipelined", lambda items, depth=1: items)
+    monkeypatch.setattr(pipeline, "_pipelined", lambda items, depth=1: items)
     seen = Copied()
     copy_known = ChunkWriter._copy_known
 
@@ -207,7 +209,7 @@ def test_it_writes_a_chunk_again_through_the_staging_path_when_the_copy_is_refus
     import_file(actor=None, store=store_a, kind="repair_orders",
                 path=write_csv(tmp_path / "a.csv", HEADER, data[24:25]), chunk_size=8)
     assert RepairOrder.objects.count() == 1
-    monkeypatch.setattr(services, "_stored_rows_precheck", lambda kind, store: None)
+    monkeypatch.setattr(pipeline, "_stored_rows_precheck", lambda kind, store: None)
     data[24][9] = "777.00"  # file row 26 (chunk 4, rows 26–33) is stored with another amount
     batch = import_file(actor=None, store=store_a, kind="repair_orders",
                         path=write_csv(tmp_path / "b.csv", HEADER, data), chunk_size=8)

@@ -8,8 +8,10 @@ from django.urls import reverse
 from psycopg.errors import DeadlockDetected
 
 from aftercare.customers.models import Customer, InsurancePolicy, Ownership, RepairOrder, Vehicle
-from aftercare.dms import importers, services
-from aftercare.dms.importers import ChunkWriter
+from aftercare.dms import services
+from aftercare.dms.importing import pipeline, validation
+from aftercare.dms.importing.validation import RowValidator
+from aftercare.dms.importing.writer import ChunkWriter
 from aftercare.dms.models import ImportBatch
 from aftercare.dms.services import import_file
 from aftercare.followups.models import FollowupTask
@@ -57,16 +59,16 @@ def counts(batch):
 def spy(monkeypatch):
     """Counts writers and whole chunks; customer N's key goes to part N % parts (not a random hash)."""
     seen = {"writers": [], "parallel": 0, "whole": 0}
-    chunks = importers.RowValidator.chunks
+    chunks = RowValidator.chunks
 
     def counted_chunks(self, size, parts=1):
         for chunk in chunks(self, size, parts):
             seen["whole"] += parts > 1 and not chunk.parts
             yield chunk
 
-    monkeypatch.setattr(importers.RowValidator, "chunks", counted_chunks)
-    monkeypatch.setattr(importers, "part_of", lambda ckey, parts: int(ckey.split("|")[0][-4:]) % parts)
-    count = services._writer_count
+    monkeypatch.setattr(RowValidator, "chunks", counted_chunks)
+    monkeypatch.setattr(validation, "part_of", lambda ckey, parts: int(ckey.split("|")[0][-4:]) % parts)
+    count = pipeline._writer_count
     init = ChunkWriter.__init__
 
     def writer_count(*a, **kw):
@@ -77,7 +79,7 @@ def spy(monkeypatch):
         seen["parallel"] += kw.get("growth") is not None
         init(self, *a, **kw)
 
-    monkeypatch.setattr(services, "_writer_count", writer_count)
+    monkeypatch.setattr(pipeline, "_writer_count", writer_count)
     monkeypatch.setattr(ChunkWriter, "__init__", chunk_writer)
     return seen
 
@@ -166,13 +168,13 @@ def test_it_counts_stored_unchanged_rows_without_validating_them(tmp_path, store
     )
     before = state()
     validated = []
-    validate = importers.RowValidator.validate
+    validate = RowValidator.validate
 
     def counted_validate(self, row_no, cells, row_hash):
         validated.append(row_no)
         return validate(self, row_no, cells, row_hash)
 
-    monkeypatch.setattr(importers.RowValidator, "validate", counted_validate)
+    monkeypatch.setattr(RowValidator, "validate", counted_validate)
     again = import_file(actor=None, store=store_a, kind="repair_orders", path=path, chunk_size=10)
     assert counts(again) == (0, 0, 60, 0) and validated == []
     assert state() == before
@@ -197,8 +199,8 @@ def test_it_counts_stored_unchanged_policies_without_validating_them(tmp_path, s
     first = import_file(actor=None, store=store_a, kind="policies", path=path, chunk_size=10)
     assert counts(first) == (25, 0, 0, 0)
     validated = []
-    validate = importers.RowValidator.validate
-    monkeypatch.setattr(importers.RowValidator, "validate",
+    validate = RowValidator.validate
+    monkeypatch.setattr(RowValidator, "validate",
                         lambda self, row_no, cells, row_hash: validated.append(row_no)
                         or validate(self, row_no, cells, row_hash))
     policies[3][7] = "3100"  # file row 5: a new premium

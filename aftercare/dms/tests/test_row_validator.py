@@ -15,13 +15,8 @@ from hypothesis import strategies as st
 
 from aftercare.dms.choices import ImportKind
 from aftercare.dms.fields import KINDS
-from aftercare.dms.importers import (
-    CUSTOMER_COLUMNS,
-    DATETIME_FIELDS,
-    KEY_FIELD,
-    STAGE_COLUMNS,
-    RowValidator,
-)
+from aftercare.dms.importing.staging import CUSTOMER_COLUMNS, DATETIME_FIELDS, KEY_FIELD, STAGE_COLUMNS
+from aftercare.dms.importing.validation import RowValidator
 from aftercare.dms.readers import Table
 
 from .helpers import vin

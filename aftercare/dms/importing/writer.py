@@ -1,26 +1,15 @@
-"""The DMS import engine: per-row validation in Python, set-based writes in SQL.
+"""The chunk writer: one chunk of staged tuples written with set-based SQL, on PostgreSQL and SQLite.
 
-Rows are validated one at a time (`RowValidator`, by a function generated for the file's columns)
-into flat tuples and handed over in chunks.
-Each chunk is loaded into a temporary staging table (PostgreSQL: `COPY`; SQLite: `executemany`)
-and written with a handful of set-based statements (`ChunkWriter`): missing vehicles and
-customers are created, ownerships opened, then the kind's rows are updated where their
-`row_hash` differs and inserted where missing. Rows whose hash equals the stored one are
-"unchanged" and not touched, which makes a second import of the same file a no-op.
-
-On PostgreSQL the new repair orders of vehicles an earlier chunk wrote (`KnownVehicles`) skip the
-staging table: the reading thread builds their order-table rows and the writer copies them straight
-in (`RowValidator._known_split`, `ChunkWriter._copy_known`).
+Each chunk is loaded into a temporary staging table (PostgreSQL: `COPY`; SQLite: `executemany`) and written
+with a handful of set-based statements (`ChunkWriter`): missing vehicles and customers are created, ownerships
+opened, then the kind's rows are updated where their `row_hash` differs and inserted where missing. Rows whose
+hash equals the stored one are "unchanged" and not touched, which makes a second import of the same file a no-op.
+New repair orders of vehicles an earlier chunk wrote are copied straight into the order table (`_copy_known`).
 """
 
-import hashlib
-import itertools
-import operator
 import threading
-from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
-from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -35,584 +24,18 @@ from aftercare.customers.models import (
 )
 from aftercare.customers.services import customer_numbers_allocate
 
-from .choices import ImportKind
-from .fields import KINDS, KindSpec, cell_text
-from .readers import Table, raw_text
-
-# Rows read ahead to ask which are stored unchanged (`RowValidator.precheck`), and the kinds that can ask:
-# those whose rows are found by their own key column.
-PRECHECK_BLOCK = 5_000
-PRECHECK_KINDS = {ImportKind.REPAIR_ORDERS, ImportKind.POLICIES}
-# Staging columns: (name, PostgreSQL type). SQLite gets TEXT / INTEGER.
-STAGE_COLUMNS = (
-    ("row_no", "integer"),
-    ("row_hash", "text"),
-    ("ckey", "text"),
-    ("c_hash", "text"),
-    ("customer_code", "text"),
-    ("name", "text"),
-    ("mobile", "text"),
-    ("mobile2", "text"),
-    ("address", "text"),
-    ("region", "text"),
-    ("birthday", "date"),
-    ("background", "text"),
-    ("contact_person", "text"),
-    ("contact_phone", "text"),
-    ("vin", "text"),
-    ("plate", "text"),
-    ("brand", "text"),
-    ("model", "text"),
-    ("delivery_date", "date"),
-    ("ev_date", "date"),
-    ("delivered_at", "timestamp"),
-    ("sales_consultant", "text"),
-    ("order_number", "text"),
-    ("ro_number", "text"),
-    ("settled_at", "timestamp"),
-    ("ro_kind", "text"),
-    ("amount", "numeric(12,2)"),
-    ("mileage", "integer"),
-    ("service_advisor", "text"),
-    ("booked", "boolean"),
-    ("fault", "text"),
-    ("policy_number", "text"),
-    ("insurer", "text"),
-    ("start_date", "date"),
-    ("expiry_date", "date"),
-    ("premium", "numeric(12,2)"),
-    ("policy_kind", "text"),
-    ("veh_first", "boolean"),  # set by ChunkWriter: the row that stands for its VIN / customer key in the chunk
-    ("cust_first", "boolean"),
+from ..choices import ImportKind
+from ..fields import KindSpec
+from .known_vehicles import KnownVehicles
+from .staging import (
+    CUSTOMER_COLUMNS,
+    KEY_COLUMN,
+    STAGE_COLUMNS,
+    VEHICLE_FILL_COLUMNS,
+    ChunkResult,
+    RowError,
 )
-CUSTOMER_COLUMNS = tuple(f.name for f in KINDS[ImportKind.CUSTOMERS].fields[:10])
-# The vehicle columns an import writes to a stored vehicle (`ChunkWriter._vehicle_fill`)
-VEHICLE_FILL_COLUMNS = ("plate", "brand", "model", "delivery_date")
-DATETIME_FIELDS = {"delivered_at", "settled_at"}
-# The field that is the natural key of each kind (used to name the column of key errors).
-KEY_COLUMN = {
-    ImportKind.CUSTOMERS: "ckey",
-    ImportKind.DELIVERIES: "vin",
-    ImportKind.REPAIR_ORDERS: "ro_number",
-    ImportKind.POLICIES: "policy_number",
-}
-KEY_FIELD = {
-    ImportKind.CUSTOMERS: "name",
-    ImportKind.DELIVERIES: "vin",
-    ImportKind.REPAIR_ORDERS: "ro_number",
-    ImportKind.POLICIES: "policy_number",
-}
-
-
-@dataclass
-class RowError:
-    row: int
-    column: str
-    reason: str
-    raw: str = ""
-
-
-@dataclass
-class Chunk:
-    rows: list[tuple]
-    errors: list[RowError]
-    rejected: int
-    read: int
-    # rows found unchanged before validation (`RowValidator.precheck`): counted, not staged
-    unchanged: int = 0
-    # with `chunks(parts=N)`: the rows split by customer key, each part flagged on its own (else empty)
-    parts: list[list[tuple]] = field(default_factory=list)
-    # with `RowValidator.use_known`: the row numbers whose key is stored (with other values); every other row
-    # of the chunk is new to the store. None: not known (no row may skip the writer's search for stored rows)
-    stored: set[int] | None = None
-    # with `RowValidator.known`: per part (or [whole chunk]) the new orders of known vehicles and customers,
-    # as (their staged rows, their rows for the order table), kept out of `rows` / `parts`; else empty
-    direct: list[tuple[list[tuple], list[tuple]]] = field(default_factory=list)
-
-
-@dataclass
-class ChunkResult:
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    errors: list[RowError] = field(default_factory=list)
-
-    @classmethod
-    def merged(cls, results: Iterable["ChunkResult"]) -> "ChunkResult":
-        """The counts and errors of several writes (the parts of a chunk, the halves of a refused one) together."""
-        total = cls()
-        for result in results:
-            total.created += result.created
-            total.updated += result.updated
-            total.unchanged += result.unchanged
-            total.errors += result.errors
-        return total
-
-
-def stage_columns_for(spec: KindSpec, mapped: Iterable[str] | None = None) -> tuple[str, ...]:
-    """The staging columns a kind fills, in tuple order: with `mapped`, only those of the file's columns.
-
-    A column the file lacks is not staged at all (its staging column stays NULL, which every statement
-    reads as "no value"); fewer columns make the tuples smaller and the staging COPY cheaper.
-    """
-    names = {f.name for f in spec.fields}
-    if mapped is not None:
-        names &= set(mapped)
-    if names & DATETIME_FIELDS:
-        names.add("ev_date")
-    if spec.kind == ImportKind.POLICIES:
-        names.add("ev_date")
-    if spec.kind == ImportKind.DELIVERIES:
-        names.add("delivery_date")  # the delivery date of the vehicle file
-    names |= {"row_no", "row_hash", "ckey"}
-    if spec.kind == ImportKind.CUSTOMERS:
-        names.add("c_hash")
-    return tuple(name for name, _type in STAGE_COLUMNS if name in names)
-
-
-def flag_firsts(rows: list[tuple], columns: tuple[str, ...]) -> list[tuple]:
-    """The staged rows with (veh_first, cust_first) appended (replaced if already there).
-
-    veh_first marks the row of each VIN with the earliest event, cust_first the first row of each
-    customer key: the rows that stand for their vehicle and customer in the chunk. Computed in
-    Python, on the reading thread, rather than by a sort in SQL.
-    """
-    width = len(columns)
-    vin_at = columns.index("vin") if "vin" in columns else None
-    ckey_at = columns.index("ckey")
-    ev_at = columns.index("ev_date") if "ev_date" in columns else None
-    best: dict[str, tuple] = {}
-    firsts: set[str] = set()
-    cust = []
-    for i, row in enumerate(rows):
-        key = row[ckey_at]
-        if key in firsts:
-            cust.append(False)
-        else:
-            firsts.add(key)
-            cust.append(True)
-        if vin_at is not None and (vin := row[vin_at]) is not None:
-            ev = row[ev_at] if ev_at is not None else None
-            rank = (ev is None, ev or "", row[0], i)
-            known = best.get(vin)
-            if known is None or rank < known:
-                best[vin] = rank
-    veh = [False] * len(rows)
-    for rank in best.values():
-        veh[rank[3]] = True
-    return [row[:width] + (v, c) for row, v, c in zip(rows, veh, cust, strict=True)]
-
-
-_MISSING = object()
-
-
-def memoized(parse: Callable, size: int = 512) -> Callable:
-    """`parse`, remembering the results of its first `size` distinct text values.
-
-    Most DMS columns repeat a few values (brand, model, repair kind, advisor, yes/no); their parsers
-    then run once per value, not once per row. A value the parser refuses is not remembered.
-    """
-    cache: dict[str, object] = {}
-
-    def parse_memo(raw):
-        if type(raw) is not str:
-            return parse(raw)
-        value = cache.get(raw, _MISSING)
-        if value is _MISSING:
-            value = parse(raw)
-            if len(cache) < size:
-                cache[raw] = value
-        return value
-
-    return parse_memo
-
-
-def part_of(ckey: str, parts: int) -> int:
-    """The part (parallel writer) of a customer key: the same for the whole import."""
-    return hash(ckey) % parts
-
-
-# The row errors of `RowValidator`, translated when they happen (in the language of the import's thread)
-ROW_MESSAGES = {
-    "M_too_long": lambda n: _("Too long (at most %(n)s characters)") % {"n": n},
-    "M_required": lambda: _("Required"),
-    "M_no_customer_key": lambda: _("A customer needs a customer code, a mobile or a VIN"),
-    "M_other_details": lambda row: _("Same customer as row %(row)s but with different details") % {"row": row},
-    "M_duplicate": lambda: _("Duplicate: this key appears in an earlier row of the file"),
-    "M_expiry_order": lambda: _("Expiry date must be after the start date"),
-}
-
-
-class RowValidator:
-    """Turns table rows into staged tuples, collecting row errors and rejecting duplicate keys."""
-
-    def __init__(self, table: Table, spec: KindSpec):
-        self.table = table
-        self.spec = spec
-        self.columns = stage_columns_for(spec, table.mapping)
-        self.plan = [
-            (f.name, table.mapping[f.name], memoized(f.parse), f.max_length, self.header(f.name))
-            for f in spec.fields
-            if f.name in table.mapping
-        ]
-        self.customer_hashed = [name for name in CUSTOMER_COLUMNS if name in table.mapping and name != "vin"]
-        self.required = [(name, self.header(name)) for name in spec.required]
-        self.seen: set[int] = set()  # hash() of each key seen (duplicates in the file are rejected)
-        self.seen_customers: dict[int, int] = {}  # customers kind: key hash → row << 48 | details hash
-        # the row hash covers every mapped column of the row (customer and vehicle columns included),
-        # led by the layout, so that the same values under other columns never hash alike
-        self.layout = "|".join(f.name for f in spec.fields if f.name in table.mapping)
-        # `precheck(keys)` → {key: stored row hash} of those stored in the store (see `dms.services`); None: no asking
-        self.precheck = None
-        # repair orders: the vehicles earlier chunks wrote (shared with the writers) and the store's id, see `use_known`
-        self.known: KnownVehicles | None = None
-        self.store_id: int | None = None
-        self.at = {name: i for i, name in enumerate(self.columns)}
-        key = KEY_FIELD[spec.kind] if spec.kind in PRECHECK_KINDS else None
-        self.key_plan = next((p for p in self.plan if p[0] == key), None)
-        self.parsers_chosen = False
-        self._validate = self._compile()
-
-    def choose_parsers(self, block: list[tuple[int, list, str]]) -> None:
-        """Keep the memo (`memoized`) only on columns whose values repeat in a sample of the first rows.
-
-        A column of mostly distinct values (order numbers, VINs, times, amounts) gains nothing from it and
-        pays a lookup per cell, so it is parsed directly. Only the speed depends on this choice.
-        """
-        self.parsers_chosen = True
-        if len(block) < 64:
-            return
-        direct = {f.name: f.parse for f in self.spec.fields}
-        plan = []
-        for name, index, parse, max_length, header in self.plan:
-            distinct = len({cells[index] if index < len(cells) else None for _row_no, cells, _hash in block})
-            if distinct * 2 > len(block):
-                parse = direct[name]
-            plan.append((name, index, parse, max_length, header))
-        self.plan = plan
-        if self.key_plan is not None:
-            self.key_plan = next(p for p in plan if p[0] == self.key_plan[0])
-        self._validate = self._compile()
-
-    def header(self, name: str) -> str:
-        index = self.table.mapping.get(name)
-        if index is None:
-            return self.spec.field(name).label
-        return self.table.headers[index] or self.spec.field(name).label
-
-    def missing_required(self) -> list[str]:
-        return [self.spec.field(name).label for name in self.spec.required if name not in self.table.mapping]
-
-    def use_known(self, known: "KnownVehicles", store_id: int) -> None:
-        """Sort the new repair orders of vehicles in `known` into `Chunk.direct` (repair orders only).
-
-        A row is new when `precheck` does not find its key (or, without `precheck`, always: the store has no
-        orders), and each chunk says which rows are stored (`Chunk.stored`), so that only new ones are copied.
-        """
-        self.known, self.store_id = known, store_id
-
-    def chunks(self, size: int, parts: int = 1) -> Iterator[Chunk]:
-        """Chunks of `size` read rows; with `parts` > 1 each chunk's rows are also split into that many parts.
-
-        A customer key always goes to the same part (hash of the key), so parallel writers never create
-        the same customer. A chunk in which one VIN comes under customer keys of different parts (a
-        vehicle sold on) is not split: `parts` stays empty and it is written whole, by one writer.
-        With `use_known`, each part's (or the whole chunk's) new orders of known vehicles go to `Chunk.direct`.
-        """
-        ckey_at = self.columns.index("ckey")
-        vin_at = self.columns.index("vin") if "vin" in self.columns else None
-        for chunk in self._chunks(size):
-            if parts > 1:
-                split: list[list[tuple]] = [[] for _ in range(parts)]
-                vin_part: dict[str, int] = {}
-                whole = False
-                for row in chunk.rows:
-                    part = part_of(row[ckey_at], parts)
-                    vin = row[vin_at] if vin_at is not None else None
-                    if vin is not None and vin_part.setdefault(vin, part) != part:
-                        whole = True
-                        break
-                    split[part].append(row)
-                if not whole:
-                    for rows in split:
-                        rows, direct = self._known_split(rows, chunk.stored)
-                        chunk.parts.append(flag_firsts(rows, self.columns))
-                        chunk.direct.append(direct)
-                    chunk.rows = []
-                    yield chunk
-                    continue
-            rows, direct = self._known_split(chunk.rows, chunk.stored)
-            chunk.rows = flag_firsts(rows, self.columns)
-            chunk.direct = [direct]
-            yield chunk
-
-    def _known_split(self, rows: list[tuple], stored: set[int] | None) -> tuple[list[tuple], tuple[list, list]]:
-        """(rows to stage, (staged rows, order-table rows) of the new orders of known vehicles and customers).
-
-        Column-wise: the lookups, the ids and the order-table rows are built by `map` / `zip` over whole
-        columns, without Python code per row but the split itself. An order-table row holds what
-        `ChunkWriter._target_repair_orders` would insert (empty optional cells take the same defaults) but
-        the creation times, which the writer adds.
-        """
-        known = self.known
-        if known is None or stored is None or not rows or not known.map:
-            return rows, ([], [])
-        at = self.at
-        found = known.lookup(map(operator.itemgetter(at["vin"]), rows), map(operator.itemgetter(at["ckey"]), rows))
-        if not found:
-            return rows, ([], [])
-        if stored:  # stored with other values: an update, searched by the writer
-            found = [None if row[0] in stored else packed for row, packed in zip(rows, found, strict=True)]
-        hits = [packed is not None for packed in found]
-        direct = list(itertools.compress(rows, hits))
-        if not direct:
-            return rows, ([], [])
-        staged = list(itertools.compress(rows, map(operator.not_, hits)))
-        packed = [p for p in found if p is not None]
-        mask = KnownVehicles.ID_MASK
-        count = len(direct)
-
-        def column(name: str, default=None):
-            index = at.get(name)
-            if index is None:
-                return itertools.repeat(default, count)
-            values = list(map(operator.itemgetter(index), direct))
-            if default is None or None not in values:
-                return values
-            return [default if value is None else value for value in values]
-
-        tables = list(zip(
-            itertools.repeat(self.store_id, count),
-            column("ro_number"),
-            [p >> KnownVehicles.ID_BITS for p in packed],
-            [p & mask for p in packed],
-            [text + "+00" for text in column("settled_at")],  # UTC
-            column("ro_kind"),
-            column("amount", "0"),
-            column("mileage"),
-            column("service_advisor", ""),
-            column("booked", False),
-            column("fault", ""),
-            column("row_hash"),
-            strict=True,
-        ))
-        # in vehicle order: the copy's inserts into the (vehicle, settled) index and the commit's foreign-key checks
-        # of the vehicles then go page after page, not at random (−3.5 server CPU s per 1 M rows)
-        tables.sort(key=operator.itemgetter(2))
-        return staged, (direct, tables)
-
-    def _blocks(self) -> Iterator[list[tuple[int, list, str]]]:
-        """The file's non-empty rows as (row number, cells, row hash), a few thousand at a time."""
-        block = []
-        size = PRECHECK_BLOCK if self.precheck is not None and self.key_plan is not None else 256
-        indexes = [index for _name, index, *_rest in self.plan]
-        layout = self.layout
-        md5 = hashlib.md5
-        text_cells = self.table.text_cells
-        need = max(indexes, default=-1) + 1
-        picked = operator.itemgetter(*indexes) if len(indexes) > 1 else lambda cells: (cells[indexes[0]],)
-        for row_no, cells in self.table.rows:
-            width = len(cells)
-            if text_cells and indexes and width >= need:  # a CSV row as wide as the header: all of it in C
-                if not "".join(cells).strip():
-                    continue
-                text = "\x1f".join(picked(cells))
-            else:
-                if not any(c is not None and c != "" and (type(c) is not str or c.strip()) for c in cells):
-                    continue
-                text = "\x1f".join(
-                    "" if (c := cells[i] if i < width else None) is None else c if type(c) is str else cell_text(c)
-                    for i in indexes
-                )
-            # the row hash covers the file's cells as they are (every mapped column, led by the layout): equal
-            # hashes mean equal values, and an unchanged row can be recognised before it is validated
-            block.append((row_no, cells, md5((layout + "\x1f" + text).encode(), usedforsecurity=False).hexdigest()))
-            if len(block) >= size:
-                yield block
-                block = []
-        if block:
-            yield block
-
-    def _stored_same(self, block: list[tuple[int, list, str]]) -> tuple[dict[int, str], set[int]]:
-        """({row number: key} of the block's rows stored with the same row hash, {row numbers of rows whose key is
-        stored with another row hash}), asked of `precheck`."""
-        if self.precheck is None or self.key_plan is None:
-            return {}, set()
-        _name, index, parse, max_length, _header = self.key_plan
-        keyed = []
-        for row_no, cells, row_hash in block:
-            raw = cells[index] if index < len(cells) else None
-            if raw is None or raw == "":
-                continue
-            try:
-                key = parse(raw)
-            except ValidationError:
-                continue
-            if key is not None and (not max_length or len(key) <= max_length):
-                keyed.append((row_no, key, row_hash))
-        if not keyed:
-            return {}, set()
-        stored = self.precheck([k for _r, k, _h in keyed])
-        same, other = {}, set()
-        for row_no, key, row_hash in keyed:
-            stored_hash = stored.get(key)
-            if stored_hash == row_hash:
-                same[row_no] = key
-            elif stored_hash is not None:
-                other.add(row_no)
-        return same, other
-
-    def _chunks(self, size: int) -> Iterator[Chunk]:
-        rows: list[tuple] = []
-        errors: list[RowError] = []
-        rejected = read = unchanged = 0
-        seen = self.seen
-        news_known = self.known is not None and (self.precheck is None or self.key_plan is not None)
-        stored: set[int] = set()
-        for block in self._blocks():
-            if not self.parsers_chosen:
-                self.choose_parsers(block)
-            same, other = self._stored_same(block)
-            if news_known:
-                stored |= other
-            for row_no, cells, row_hash in block:
-                read += 1
-                if same and (key := same.get(row_no)) is not None and hash(key) not in seen:
-                    seen.add(hash(key))  # stored as it is: neither validated nor written
-                    unchanged += 1
-                else:
-                    staged, row_errors = self.validate(row_no, cells, row_hash)
-                    if row_errors:
-                        rejected += 1
-                        raw = raw_text(cells)
-                        errors.extend(RowError(row_no, column, reason, raw) for column, reason in row_errors)
-                    else:
-                        rows.append(staged)
-                if read >= size:
-                    yield Chunk(rows, errors, rejected, read, unchanged, stored=stored if news_known else None)
-                    rows, errors, rejected, read, unchanged = [], [], 0, 0, 0
-                    stored = set(other)  # the rest of this block may be in the next chunk (a superset is harmless)
-        if read:
-            yield Chunk(rows, errors, rejected, read, unchanged, stored=stored if news_known else None)
-
-    def validate(self, row_no: int, cells: list, row_hash: str):
-        """(staged tuple, None) or (None, [(column, reason), ...]). The hot loop of the import: see `_compile`."""
-        return self._validate(row_no, cells, row_hash)
-
-    def _compile(self) -> Callable:
-        """The row validation for this file's columns and kind, as one generated function.
-
-        What it does, per row: parse each mapped column (an empty cell is no value; a refused value, or text
-        longer than the column allows, is an error of that column), require the kind's required columns,
-        then derive the customer key, reject a key seen earlier in the file (for the `customers` kind: the
-        same customer with other details), check the kind's own rules and return the staged tuple in
-        `self.columns` order. Generated from the plan so that each column is straight-line code with
-        local variables: a loop over the columns with a dict of values cost ~60 % of the validation's CPU.
-        """
-        kind = self.spec.kind
-        ns: dict = {"ValidationError": ValidationError, "md5": hashlib.md5, "seen": self.seen,
-                    "seen_customers": self.seen_customers, **ROW_MESSAGES}
-        mapped = [name for name, *_rest in self.plan]
-        local = set(mapped) | {"ev_date", "delivery_date"}
-
-        def var(name: str) -> str:
-            return f"v_{name}" if name in local else "None"
-
-        def header(name: str) -> str:
-            ns[f"H_{name}"] = self.header(name)
-            return f"H_{name}"
-
-        need = max((index for _name, index, *_rest in self.plan), default=-1) + 1
-        code = [
-            "def validate(row_no, cells, row_hash):",
-            "    errors = None",
-            f"    if len(cells) < {need}:",
-            f"        cells = list(cells) + [None] * ({need} - len(cells))",
-        ]
-        code += [f"    v_{name} = None" for name in sorted(local)]
-        for k, (name, index, parse, max_length, _header) in enumerate(self.plan):
-            ns[f"P{k}"] = parse
-            h = header(name)
-            code += [
-                f"    raw = cells[{index}]",
-                '    if raw is not None and raw != "":',
-                "        try:",
-                f"            value = P{k}(raw)",
-                "        except ValidationError as exc:",
-                "            if errors is None:",
-                "                errors = []",
-                f"            errors.append(({h}, exc.messages[0][:250]))",
-                "        else:",
-                "            if value is not None:",
-            ]
-            if name in DATETIME_FIELDS:
-                code.append(f"                v_{name}, v_ev_date = value")
-            elif max_length:
-                code += [
-                    f"                if len(value) > {int(max_length)}:",
-                    "                    if errors is None:",
-                    "                        errors = []",
-                    f"                    errors.append(({h}, M_too_long({int(max_length)})))",
-                    "                else:",
-                    f"                    v_{name} = value",
-                ]
-            else:
-                code.append(f"                v_{name} = value")
-        for name, _header in self.required:
-            h = header(name)
-            code += [
-                f"    if {var(name)} is None and not (errors and any(e[0] == {h} for e in errors)):",
-                "        if errors is None:",
-                "            errors = []",
-                f"        errors.append(({h}, M_required()))",
-            ]
-        code += [
-            "    if errors:",
-            "        return None, errors",
-            f"    if {var('customer_code')} is not None:",
-            f"        ckey = 'k:' + {var('customer_code')}",
-            f"    elif {var('mobile')} is not None:",
-            f"        ckey = 'm:' + {var('mobile')} + '|' + {var('name')}",
-            f"    elif {var('vin')} is not None:",
-            f"        ckey = 'v:' + {var('vin')} + '|' + {var('name')}",
-            "    else:",
-            f"        return None, [({header('mobile')}, M_no_customer_key())]",
-        ]
-        if kind == ImportKind.CUSTOMERS:
-            parts = ", ".join(f"str({var(name)} or '')" for name in self.customer_hashed)
-            code += [
-                f"    c_hash = md5('\x1f'.join(({parts}{',' if parts else ''})).encode(), "
-                "usedforsecurity=False).hexdigest()",
-                "    key = hash(ckey)",
-                "    fingerprint = hash(c_hash) & 0xFFFFFFFFFFFF",
-                "    first = seen_customers.get(key)",
-                "    if first is None:",
-                "        seen_customers[key] = (row_no << 48) | fingerprint",
-                "    elif first & 0xFFFFFFFFFFFF != fingerprint:",
-                f"        return None, [({header('name')}, M_other_details(first >> 48))]",
-                "    v_ev_date = v_delivery_date",
-            ]
-        else:
-            key_field = KEY_FIELD[kind]
-            code += [
-                f"    key = hash({var(key_field)})",
-                "    if key in seen:",
-                f"        return None, [({header(key_field)}, M_duplicate())]",
-                "    seen.add(key)",
-            ]
-            if kind == ImportKind.DELIVERIES:
-                code.append("    v_delivery_date = v_ev_date")
-            elif kind == ImportKind.POLICIES:
-                code += [
-                    f"    if {var('expiry_date')} <= {var('start_date')}:",
-                    f"        return None, [({header('expiry_date')}, M_expiry_order())]",
-                    f"    v_ev_date = {var('start_date')}",
-                ]
-        special = {"row_no": "row_no", "row_hash": "row_hash", "ckey": "ckey", "c_hash": "c_hash"}
-        code.append(f"    return ({', '.join(special.get(c) or var(c) for c in self.columns)},), None")
-        exec("\n".join(code), ns)  # noqa: S102 - our own source, built from column names and constants only
-        return ns["validate"]
-
+from .timing import NO_TIMER, Timer
 
 # `ChunkWriter._refresh_statistics`: a table with fewer rows than this in the planner's statistics gets them anew
 ANALYZE_BELOW_ROWS = 1000
@@ -625,68 +48,6 @@ class TableGrowth:
     sizes: dict[str, float] | None = None
     grown: dict[str, int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
-
-
-class KnownVehicles:
-    """Per import: the vehicles and customers its chunks have written, so that later orders need no search in SQL.
-
-    (VIN, customer key) → (vehicle id, customer id), for vehicles the file can no longer change (stored, owned
-    and with every vehicle column of the file filled, see `ChunkWriter._remember`). A later row with the same
-    VIN and customer key is then a new repair order of a stored vehicle and customer, copied straight into
-    the order table (`RowValidator.chunks` sorts them out, `ChunkWriter._copy_known` writes them).
-
-    Keyed by one int: the VIN read as a base-36 number (exact, below 2**88) plus the customer key's 64-bit
-    `hash()` (stable within the process) shifted above it; a wrong match needs the same VIN and two of its
-    customer keys with the same hash. At most `limit` pairs (~130 bytes each: 250,000 ≈ 33 MB), so memory
-    stays bounded whatever the file. Lookups go column-wise through C (`map`), not row by row in Python.
-    """
-
-    ID_BITS = 40
-    ID_MASK = (1 << ID_BITS) - 1
-    VIN_BITS = 88
-
-    def __init__(self, limit: int = 250_000):
-        self.limit = limit
-        self.map: dict[int, int] = {}
-        self.lock = threading.Lock()
-
-    @classmethod
-    def key(cls, vin: str, ckey: str) -> int:
-        return int(vin, 36) ^ (hash(ckey) << cls.VIN_BITS)
-
-    def ids(self, vin: str, ckey: str) -> tuple[int, int] | None:
-        """(vehicle id, customer id) of a remembered VIN with this customer key, else None (`lookup` of one)."""
-        packed = (self.lookup([vin], [ckey]) or [None])[0]
-        return None if packed is None else (packed >> self.ID_BITS, packed & self.ID_MASK)
-
-    def lookup(self, vins: Iterable[str], ckeys: Iterable[str]) -> list[int | None]:
-        """The packed (vehicle id << 40 | customer id) of each (VIN, customer key), None where not remembered."""
-        try:
-            keys = map(
-                operator.xor,
-                map(int, vins, itertools.repeat(36)),
-                map(operator.lshift, map(hash, ckeys), itertools.repeat(self.VIN_BITS)),
-            )
-            return list(map(self.map.get, keys))
-        except (TypeError, ValueError):  # a VIN that is no base-36 number (not stored by this import): no lookups
-            return []
-
-    def add(self, entries: list[tuple[str, str, int, int]]) -> None:
-        """Remember (VIN, customer key, vehicle id, customer id) after their chunk committed; the first one stays."""
-        with self.lock:
-            known = self.map
-            room = self.limit - len(known)
-            for vin, ckey, vehicle_id, customer_id in entries:
-                if room <= 0:
-                    return
-                try:
-                    key = self.key(vin, ckey)
-                except (TypeError, ValueError):
-                    continue
-                if key in known or vehicle_id > self.ID_MASK or customer_id > self.ID_MASK:
-                    continue
-                known[key] = (vehicle_id << self.ID_BITS) | customer_id
-                room -= 1
 
 
 class ChunkWriter:
@@ -712,11 +73,13 @@ class ChunkWriter:
 
     def __init__(self, spec: KindSpec, store, columns: tuple[str, ...], key_header: str = "", *,
                  numbers=customer_numbers_allocate, growth: "TableGrowth | None" = None,
-                 known: KnownVehicles | None = None):
+                 known: KnownVehicles | None = None, timer: Timer = NO_TIMER):
         """`numbers(store_id=, count=)` reserves customer numbers; parallel writers (other parts of the same
         chunk, other connections: no VIN and no customer key in two parts) share one `growth` and one `known`
-        (given for repair orders by the parallel writers, which run on PostgreSQL only: see `write`)."""
+        (given for repair orders by the parallel writers, which run on PostgreSQL only: see `write`). `timer` is
+        told how long each step of each chunk took (`importing.timing`)."""
         self.known = known
+        self.timer = timer
         self.pending: list[tuple[str, str, int, int]] = []
         self.sequences: dict[str, str] = {}
         self.numbers = numbers
@@ -789,11 +152,14 @@ class ChunkWriter:
                 cur.execute("SET LOCAL synchronous_commit = off")
             result = self._write_staged(rows) if rows else ChunkResult()
             if direct and direct[1]:
-                copied = self._copy_known(direct[1])
+                with self.timer.phase("copy_known"):
+                    copied = self._copy_known(direct[1])
+                self.timer.count("copied", copied)
                 result.created += copied
                 self._grew("R", copied)
             if self.pg:
-                self._refresh_statistics()
+                with self.timer.phase("statistics"):
+                    self._refresh_statistics()
         return result
 
     def remember(self) -> None:
@@ -837,21 +203,32 @@ class ChunkWriter:
         """The staging path: load, skip the unchanged, find or create vehicles and customers, upsert the kind."""
         result = ChunkResult()
         cur = self.cur
-        self._create_tables()
-        self._load(rows)
-        staged = len(rows) - self._reject_foreign_keys(result)
+        phase = self.timer.phase
+        with phase("create_tables"):
+            self._create_tables()
+        with phase("load"):
+            self._load(rows)
+        with phase("reject_foreign_keys"):
+            staged = len(rows) - self._reject_foreign_keys(result)
         seen = same = 0
         if self.kind in self.TARGETS:
-            seen, same = self._skip_unchanged()
+            with phase("skip_unchanged"):
+                seen, same = self._skip_unchanged()
         if staged - same:
-            self._collect_keys(ranked=not same)
-            self._customers()
+            with phase("collect_keys"):
+                self._collect_keys(ranked=not same)
+            with phase("customers"):
+                self._customers()
             if self.has_vin:
-                self._vehicles()
-                self._ownerships()
-            getattr(self, f"_target_{self.kind}")(result, known_new=not seen)
+                with phase("vehicles"):
+                    self._vehicles()
+                with phase("ownerships"):
+                    self._ownerships()
+            with phase("target"):
+                getattr(self, f"_target_{self.kind}")(result, known_new=not seen)
             if self.known is not None:
-                self._remember()
+                with phase("remember"):
+                    self._remember()
         result.unchanged = staged - result.created - result.updated
         if not self.pg:
             for table in ("dms_stage", "dms_veh", "dms_cust", "dms_seen"):
