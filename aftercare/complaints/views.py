@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
 from aftercare.core.exports import XLSX_CONTENT_TYPE
+from aftercare.core.forms import apply_errors
 from aftercare.customers import selectors as customer_selectors
 from aftercare.followups.selectors import day_range
 from aftercare.org.models import Store
@@ -42,7 +43,6 @@ from .forms import (
     PauseForm,
     RouteForm,
     VerifyForm,
-    apply_errors,
 )
 
 PAGE_SIZE = 25

@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from aftercare.core.forms import apply_errors
 from aftercare.org.choices import SharedResource
 from aftercare.org.models import Store
 from aftercare.org.permissions import Perm, has_perm, require_perm
@@ -20,7 +21,6 @@ from .forms import (
     OwnershipTransferForm,
     RevealLimitForm,
     VehicleForm,
-    apply_errors,
 )
 
 PAGE_SIZE = 25

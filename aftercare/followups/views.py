@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from aftercare.core.exports import XLSX_CONTENT_TYPE, attachment_header
+from aftercare.core.forms import apply_errors
 from aftercare.customers import selectors as customer_selectors
 from aftercare.org.models import Store
 from aftercare.org.permissions import Perm, has_perm, require_perm
@@ -36,7 +37,6 @@ from .forms import (
     QueueFilterForm,
     RateFilterForm,
     StoreFollowupSettingsForm,
-    apply_errors,
 )
 from .models import QuestionnaireTemplate
 
