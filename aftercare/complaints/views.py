@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 
 from aftercare.core.exports import XLSX_CONTENT_TYPE
 from aftercare.core.forms import apply_errors
+from aftercare.core.htmx import is_partial, render_partial_or_page
 from aftercare.customers import selectors as customer_selectors
 from aftercare.followups.selectors import day_range
 from aftercare.org.models import Store
@@ -81,9 +82,9 @@ def feedback_list(request):
         "now": timezone.now(),
         "can_create": has_perm(request.user, Perm.FEEDBACK_CREATE),
     }
-    if request.htmx and not request.htmx.history_restore_request:
-        return render(request, "complaints/_feedback_results.html", context)
-    return render(request, "complaints/feedback_list.html", context)
+    return render_partial_or_page(
+        request, "complaints/feedback_list.html", "complaints/_feedback_results.html", context
+    )
 
 
 @login_required
@@ -466,7 +467,7 @@ def board(request):
         "multi_store": len(store_ids) > 1,
         "chosen": int(chosen) if chosen.isdigit() else None,
     }
-    if request.htmx and not request.htmx.history_restore_request:
+    if is_partial(request):
         return render(request, "complaints/_board.html", context)
     context["stores"] = Store.objects.filter(pk__in=current_store_ids(request.user, request)).order_by("code")
     return render(request, "complaints/board.html", context)

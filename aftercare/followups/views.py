@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from aftercare.core.exports import XLSX_CONTENT_TYPE, attachment_header
 from aftercare.core.forms import apply_errors
+from aftercare.core.htmx import is_partial
 from aftercare.customers import selectors as customer_selectors
 from aftercare.org.models import Store
 from aftercare.org.permissions import Perm, has_perm, require_perm
@@ -76,7 +77,7 @@ def queue(request):
         tasks = tasks.filter(Q(claimed_by__isnull=True) | Q(claimed_by=user))  # the manager's view shows the rest
     page = Paginator(tasks, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {"form": form, "page": page, "multi_store": len(store_ids) > 1, "now": timezone.now()}
-    if request.htmx and not request.htmx.history_restore_request:
+    if is_partial(request):
         return render(request, "followups/_queue_table.html", context)
     today = business_date()
     month = today.replace(day=1)
@@ -437,7 +438,7 @@ def call_log(request):
     form, rows, store_ids = _log_page(request, form_class=CallSearchForm, search=selectors.call_log_search)
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {"form": form, "page": page, "multi_store": len(store_ids) > 1}
-    if request.htmx and not request.htmx.history_restore_request:
+    if is_partial(request):
         return render(request, "followups/_call_rows.html", context)
     context["can_log"] = has_perm(request.user, Perm.FOLLOWUP_CALL)
     return render(request, "followups/call_log.html", context)
@@ -459,7 +460,7 @@ def letter_log(request):
     form, rows, store_ids = _log_page(request, form_class=LetterSearchForm, search=selectors.letter_log_search)
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {"form": form, "page": page, "multi_store": len(store_ids) > 1}
-    if request.htmx and not request.htmx.history_restore_request:
+    if is_partial(request):
         return render(request, "followups/_letter_rows.html", context)
     context["can_log"] = has_perm(request.user, Perm.FOLLOWUP_CALL)
     return render(request, "followups/letter_log.html", context)
