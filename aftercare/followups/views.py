@@ -19,10 +19,10 @@ from aftercare.core.exports import XLSX_CONTENT_TYPE, attachment_header
 from aftercare.core.forms import apply_errors
 from aftercare.core.htmx import is_partial
 from aftercare.customers import selectors as customer_selectors
+from aftercare.org.calendar import business_date, month_add, month_start
 from aftercare.org.models import Store
 from aftercare.org.permissions import Perm, has_perm, require_perm
 from aftercare.org.scoping import current_store_ids, get_scoped_or_404, own_store_ids, store_for_write
-from aftercare.org.selectors import business_date
 
 from . import registry, selectors, services
 from .choices import FollowupKind, TaskStatus
@@ -51,17 +51,6 @@ def _require_any(user, *perms) -> None:
         raise PermissionDenied
 
 
-def _month_start(day: dt.date, back: int = 0) -> dt.date:
-    year, month = day.year, day.month - back
-    while month < 1:
-        year, month = year - 1, month + 12
-    return dt.date(year, month, 1)
-
-
-def _next_month(month: dt.date) -> dt.date:
-    return (month + dt.timedelta(days=32)).replace(day=1)
-
-
 # ---- queue -----------------------------------------------------------------------------------------------------
 
 
@@ -80,7 +69,7 @@ def queue(request):
     if is_partial(request):
         return render(request, "followups/_queue_table.html", context)
     today = business_date()
-    month = today.replace(day=1)
+    month = month_start(today)
     rate = next(
         (
             r
@@ -90,7 +79,7 @@ def queue(request):
         None,
     )
     work_month = selectors.specialist_workload(
-        user=user, store_ids=store_ids, since=month, until=_next_month(month), period="month"
+        user=user, store_ids=store_ids, since=month, until=month_add(month, 1), period="month"
     )
     work_today = selectors.specialist_workload(
         user=user, store_ids=store_ids, since=today, until=today + dt.timedelta(days=1), period="day"
@@ -180,7 +169,7 @@ def manage(request):
     rate_form = RateFilterForm(request.GET)
     rate_form.is_valid()
     today = business_date()
-    month = (getattr(rate_form, "cleaned_data", {}).get("month") or today).replace(day=1)
+    month = month_start(getattr(rate_form, "cleaned_data", {}).get("month") or today)
     by = getattr(rate_form, "cleaned_data", {}).get("by") or "store"
     stores = {s.pk: s for s in Store.objects.filter(pk__in=store_ids)}
     rows = selectors.return_visit_rate(user=user, store_ids=store_ids, month=month, by=by)
@@ -192,12 +181,12 @@ def manage(request):
             r["label"] = names.get(key) or (_("nobody") if key is None else f"#{key}")
         else:
             r["label"] = dict(FollowupKind.choices).get(key, key)
-    months = [_month_start(today, back) for back in range(TREND_MONTHS - 1, -1, -1)]
+    months = [month_add(today, -back) for back in range(TREND_MONTHS - 1, -1, -1)]
     trend = {
         m: {r["store"]: r for r in selectors.return_visit_rate(user=user, store_ids=store_ids, month=m)} for m in months
     }
     workload = selectors.specialist_workload(
-        user=user, store_ids=store_ids, since=month, until=_next_month(month), period="month"
+        user=user, store_ids=store_ids, since=month, until=month_add(month, 1), period="month"
     )
     for w in workload:
         w["name"] = names.get(w["user_id"]) or f"#{w['user_id']}"
