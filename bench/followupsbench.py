@@ -84,9 +84,9 @@ def load_data(vehicles: int) -> dict:
 
     from aftercare.customers.models import Customer, Ownership, RepairOrder, SalesDelivery, Vehicle
     from aftercare.followups.services import followup_rules_seed_defaults
+    from aftercare.org.calendar import business_date
     from aftercare.org.choices import Role
     from aftercare.org.models import DealerGroup, Region, Staff, Store
-    from aftercare.org.selectors import business_date
 
     n_stores = max(1, round(vehicles / VEHICLES_PER_STORE))
     group = DealerGroup.objects.create(code="BENCH", name="bench")

@@ -3,8 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from aftercare.core.forms import CleanTextFormMixin
-from aftercare.followups.forms import BootstrapMixin, apply_errors  # noqa: F401  (re-exported for the views)
+from aftercare.core.forms import BootstrapFormMixin
 from aftercare.org.choices import Role
 
 from .choices import (
@@ -35,7 +34,8 @@ def _department_choices(departments, multi_store: bool) -> list[tuple]:
     return [(d.pk, f"{d.store.code} {d.name}" if multi_store else d.name) for d in departments]
 
 
-class FeedbackSearchForm(CleanTextFormMixin, forms.Form):
+class FeedbackSearchForm(BootstrapFormMixin, forms.Form):
+    small = True
     q = forms.CharField(label=_("Customer or text"), required=False, max_length=100)
     kind = forms.ChoiceField(label=_("Kind"), choices=_ANY + FeedbackKind.choices, required=False)
     status = forms.ChoiceField(
@@ -60,13 +60,7 @@ class FeedbackSearchForm(CleanTextFormMixin, forms.Form):
     def __init__(self, *args, departments=(), multi_store: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["department"].choices = _ANY + _department_choices(departments, multi_store)
-        for field in self.fields.values():
-            if isinstance(field.widget, forms.CheckboxInput):
-                field.widget.attrs.setdefault("class", "form-check-input")
-                continue
-            choice = isinstance(field, forms.ChoiceField)
-            css = "form-select form-select-sm" if choice else "form-control form-control-sm"
-            field.widget.attrs.setdefault("class", css)
+        self._style()
 
     def value(self, name: str):
         return self.cleaned_data.get(name) if self.is_valid() else None
@@ -96,7 +90,7 @@ class FeedbackSearchForm(CleanTextFormMixin, forms.Form):
         return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in self.filters().items() if v}
 
 
-class FeedbackCreateForm(BootstrapMixin, forms.Form):
+class FeedbackCreateForm(BootstrapFormMixin, forms.Form):
     customer_number = forms.CharField(
         label=_("Customer number"), max_length=30, help_text=_("Type the number or search by name, mobile or plate.")
     )
@@ -126,7 +120,7 @@ class FeedbackCreateForm(BootstrapMixin, forms.Form):
         self._style()
 
 
-class RouteForm(BootstrapMixin, forms.Form):
+class RouteForm(BootstrapFormMixin, forms.Form):
     department = forms.TypedChoiceField(
         label=_("Department"), choices=_NONE, required=False, coerce=int, empty_value=None
     )
@@ -147,7 +141,7 @@ class RouteForm(BootstrapMixin, forms.Form):
         self._style()
 
 
-class NoteForm(BootstrapMixin, forms.Form):
+class NoteForm(BootstrapFormMixin, forms.Form):
     note = forms.CharField(label=_("Note"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
 
     def __init__(self, *args, **kwargs):
@@ -160,7 +154,7 @@ class PauseForm(NoteForm):
     field_order = ["reason", "note"]
 
 
-class HandlingForm(BootstrapMixin, forms.Form):
+class HandlingForm(BootstrapFormMixin, forms.Form):
     actions_taken = forms.CharField(label=_("Actions taken"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
     root_cause = forms.CharField(label=_("Root cause"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
     result = forms.CharField(label=_("Result"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
@@ -170,7 +164,7 @@ class HandlingForm(BootstrapMixin, forms.Form):
         self._style()
 
 
-class AttachmentForm(BootstrapMixin, forms.Form):
+class AttachmentForm(BootstrapFormMixin, forms.Form):
     file = forms.FileField(label=_("Handling document"), required=False)
 
     def __init__(self, *args, **kwargs):
@@ -178,7 +172,7 @@ class AttachmentForm(BootstrapMixin, forms.Form):
         self._style()
 
 
-class VerifyForm(BootstrapMixin, forms.Form):
+class VerifyForm(BootstrapFormMixin, forms.Form):
     satisfied = forms.TypedChoiceField(
         label=_("Customer's answer"),
         choices=[("yes", _("Satisfied")), ("no", _("Not satisfied"))],
@@ -196,7 +190,7 @@ class VerifyForm(BootstrapMixin, forms.Form):
 # ---- settings --------------------------------------------------------------------------------------------------
 
 
-class ComplaintSettingsForm(BootstrapMixin, forms.ModelForm):
+class ComplaintSettingsForm(BootstrapFormMixin, forms.ModelForm):
     class Meta:
         model = ComplaintSettings
         fields = ["warn_hours", "reopen_escalation_count", "repeat_repair_window_days"]
@@ -209,7 +203,7 @@ class ComplaintSettingsForm(BootstrapMixin, forms.ModelForm):
         pass
 
 
-class DesigneeForm(BootstrapMixin, forms.Form):
+class DesigneeForm(BootstrapFormMixin, forms.Form):
     """One choice per department of the store: who receives its forms."""
 
     def __init__(self, *args, departments=(), handlers=(), current: dict | None = None, **kwargs):
@@ -232,7 +226,7 @@ class DesigneeForm(BootstrapMixin, forms.Form):
         ]
 
 
-class DeadlineGridForm(BootstrapMixin, forms.Form):
+class DeadlineGridForm(BootstrapFormMixin, forms.Form):
     """Working days per kind × severity; empty = the default."""
 
     def __init__(self, *args, current: dict | None = None, **kwargs):
@@ -269,7 +263,7 @@ class DeadlineGridForm(BootstrapMixin, forms.Form):
         return out
 
 
-class EscalationTiersForm(BootstrapMixin, forms.Form):
+class EscalationTiersForm(BootstrapFormMixin, forms.Form):
     """Up to MAX_TIERS rows (role, working days after the deadline); empty rows end the list."""
 
     def __init__(self, *args, current=(), **kwargs):

@@ -12,10 +12,10 @@ from django.utils import timezone
 from aftercare.customers.choices import RepairKind
 from aftercare.customers.models import RepairOrder
 from aftercare.customers.validators import clean_text
+from aftercare.org.calendar import business_day_start, business_tz, month_add, month_start
 from aftercare.org.models import Department, Store
 from aftercare.org.permissions import ROLE_PERMISSIONS, Perm, has_perm, role_of
 from aftercare.org.scoping import get_scoped_or_404, own_store_ids, visible_store_ids
-from aftercare.org.selectors import BUSINESS_TZ, business_day_start
 
 from . import choices
 from . import models as cmodels
@@ -286,7 +286,7 @@ def deadline_policies_of(*, user, store_id: int) -> dict[tuple[str, str], int]:
     }
 
 
-# ---- measures (complaint KPIs, first-time fix) — owned by the measures helper; keep below this line --------------
+# ---- measures (complaint KPIs, first-time fix) ---------------------------------------------------------------
 
 # Definitions: docs/kpis.md "Complaints and first-time fix".
 
@@ -299,7 +299,7 @@ FIRST_TIME_FIX_KINDS = (
     RepairKind.PAINT.value,
     RepairKind.WARRANTY_CLAIM.value,
 )
-# The measures in page order and their targets in % (docs/domain.md).
+# The measures in page order and their targets in % (docs/kpis.md, "Complaints and first-time fix").
 MEASURES = ("timeliness", "verification", "supervisor", "first_call", "first_time_fix")
 MEASURE_TARGETS = {
     "timeliness": Decimal(100),
@@ -314,19 +314,6 @@ _ZERO_COUNTS = dict.fromkeys(
      "r_den", "r_repeated", "r_no_fault"),
     0,
 )
-
-
-def _month_add(month: dt.date, n: int) -> dt.date:
-    index = month.year * 12 + month.month - 1 + n
-    return dt.date(index // 12, index % 12 + 1, 1)
-
-
-def _as_month(value) -> dt.date:
-    if isinstance(value, dt.datetime):
-        if timezone.is_aware(value):
-            value = value.astimezone(BUSINESS_TZ)
-        return value.date().replace(day=1)
-    return value.replace(day=1)
 
 
 def _measure(numerator: int, denominator: int, name: str, pending: int = 0, provisional: bool = False) -> dict:
@@ -355,7 +342,7 @@ def _measure_counts(ids: frozenset[int], start: dt.datetime, end: dt.datetime, n
 
     def add(rows, month_key):
         for r in rows:
-            key = (r.pop("store_id"), _as_month(r.pop(month_key)))
+            key = (r.pop("store_id"), month_start(r.pop(month_key)))
             out.setdefault(key, {}).update(r)
 
     not_returned = Q(first_returned_at__isnull=True)
@@ -371,7 +358,7 @@ def _measure_counts(ids: frozenset[int], start: dt.datetime, end: dt.datetime, n
     )
     recorded = (
         Feedback.objects.filter(store_id__in=ids, created_at__gte=start, created_at__lt=end)
-        .annotate(m=TruncMonth("created_at", tzinfo=BUSINESS_TZ))
+        .annotate(m=TruncMonth("created_at", tzinfo=business_tz()))
         .values("store_id", "m")
         .annotate(
             t_den=Count("id", filter=due),
@@ -392,7 +379,7 @@ def _measure_counts(ids: frozenset[int], start: dt.datetime, end: dt.datetime, n
     complaint = Q(kind=choices.FeedbackKind.COMPLAINT)
     returned = (
         Feedback.objects.filter(store_id__in=ids, first_returned_at__gte=start, first_returned_at__lt=end)
-        .annotate(m=TruncMonth("first_returned_at", tzinfo=BUSINESS_TZ), taken=taken_over)
+        .annotate(m=TruncMonth("first_returned_at", tzinfo=business_tz()), taken=taken_over)
         .values("store_id", "m")
         .annotate(
             v_den=Count("id"),
@@ -413,7 +400,7 @@ def _measure_counts(ids: frozenset[int], start: dt.datetime, end: dt.datetime, n
         RepairOrder.objects.filter(
             store_id__in=ids, kind__in=FIRST_TIME_FIX_KINDS, settled_at__gte=start, settled_at__lt=end
         )
-        .annotate(m=TruncMonth("settled_at", tzinfo=BUSINESS_TZ), repeated=repeated)
+        .annotate(m=TruncMonth("settled_at", tzinfo=business_tz()), repeated=repeated)
         .values("store_id", "m")
         .annotate(
             r_den=Count("id"),
@@ -443,12 +430,12 @@ def complaint_measures_range(
     ids = visible if store_ids is None else visible & frozenset(store_ids)
     if not ids:
         return []
-    since_month, until_month = since_month.replace(day=1), until_month.replace(day=1)
+    since_month, until_month = month_start(since_month), month_start(until_month)
     months = []
     month = since_month
     while month < until_month:
         months.append(month)
-        month = _month_add(month, 1)
+        month = month_add(month, 1)
     stores = list(Store.objects.filter(pk__in=ids).order_by("code", "pk"))
     windows = dict(
         cmodels.ComplaintSettings.objects.filter(store_id__in=ids).values_list("store_id", "repeat_repair_window_days")
@@ -461,7 +448,7 @@ def complaint_measures_range(
         for month in months:
             c = {**_ZERO_COUNTS, **counts.get((store.pk, month), {})}
             # the last order of the month can still be followed by a repeat until the window after it has passed
-            window_closes = business_day_start(_month_add(month, 1) + dt.timedelta(days=window))
+            window_closes = business_day_start(month_add(month, 1) + dt.timedelta(days=window))
             out.append(
                 {
                     "store": store,
@@ -483,9 +470,9 @@ def complaint_measures_range(
 
 def complaint_measures(*, user, store_ids=None, month: dt.date, now: dt.datetime | None = None) -> list[dict]:
     """The measures of one Shanghai month, one row per store in scope (see `complaint_measures_range`)."""
-    month = month.replace(day=1)
+    month = month_start(month)
     return complaint_measures_range(
-        user=user, store_ids=store_ids, since_month=month, until_month=_month_add(month, 1), now=now
+        user=user, store_ids=store_ids, since_month=month, until_month=month_add(month, 1), now=now
     )
 
 
@@ -494,15 +481,15 @@ def complaint_measures_trend(
 ) -> dict:
     """The `months` months up to and including `month`: {"months": [...], "stores": [{store, rows: [row per
     month]}]} (rows as in `complaint_measures_range`; same five queries)."""
-    last = month.replace(day=1)
-    first = _month_add(last, -(months - 1))
+    last = month_start(month)
+    first = month_add(last, -(months - 1))
     rows = complaint_measures_range(
-        user=user, store_ids=store_ids, since_month=first, until_month=_month_add(last, 1), now=now
+        user=user, store_ids=store_ids, since_month=first, until_month=month_add(last, 1), now=now
     )
     stores: dict[int, dict] = {}
     for row in rows:
         stores.setdefault(row["store_id"], {"store": row["store"], "rows": []})["rows"].append(row)
-    return {"months": [_month_add(first, i) for i in range(months)], "stores": list(stores.values())}
+    return {"months": [month_add(first, i) for i in range(months)], "stores": list(stores.values())}
 
 
 def first_time_fix_rate(*, user, store_ids=None, month: dt.date, now: dt.datetime | None = None) -> list[dict]:

@@ -20,12 +20,13 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
 from aftercare.core.exports import XLSX_CONTENT_TYPE
+from aftercare.core.forms import apply_errors
+from aftercare.core.htmx import is_partial, render_partial_or_page
 from aftercare.customers import selectors as customer_selectors
-from aftercare.followups.selectors import day_range
+from aftercare.org.calendar import business_date, day_range, working_days_between
 from aftercare.org.models import Store
 from aftercare.org.permissions import Perm, has_perm, require_perm, role_of
 from aftercare.org.scoping import current_store_ids, own_store_ids, store_for_write
-from aftercare.org.selectors import business_date, working_days_between
 
 from . import selectors, services
 from .choices import FINAL_STATUSES, SUPERVISOR_LEVEL_ROLES, FeedbackStatus
@@ -42,7 +43,6 @@ from .forms import (
     PauseForm,
     RouteForm,
     VerifyForm,
-    apply_errors,
 )
 
 PAGE_SIZE = 25
@@ -82,9 +82,9 @@ def feedback_list(request):
         "now": timezone.now(),
         "can_create": has_perm(request.user, Perm.FEEDBACK_CREATE),
     }
-    if request.htmx and not request.htmx.history_restore_request:
-        return render(request, "complaints/_feedback_results.html", context)
-    return render(request, "complaints/feedback_list.html", context)
+    return render_partial_or_page(
+        request, "complaints/feedback_list.html", "complaints/_feedback_results.html", context
+    )
 
 
 @login_required
@@ -470,7 +470,7 @@ def board(request):
         "multi_store": len(store_ids) > 1,
         "chosen": int(chosen) if chosen.isdigit() else None,
     }
-    if request.htmx and not request.htmx.history_restore_request:
+    if is_partial(request):
         return render(request, "complaints/_board.html", context)
     context["stores"] = Store.objects.filter(pk__in=current_store_ids(request.user, request)).order_by("code")
     return render(request, "complaints/board.html", context)
@@ -567,15 +567,16 @@ def settings_page(request):
     )
 
 
-# ---- measures page — owned by the measures helper; keep below this line -----------------------------------------
+# ---- measures page ----------------------------------------------------------------------------------------------
 from django.contrib.auth.decorators import login_required as _login_required  # noqa: E402
 from django.shortcuts import render as _render  # noqa: E402
 
 from aftercare.followups.forms import RateFilterForm as _MonthForm  # noqa: E402
+from aftercare.org.calendar import business_date as _business_date  # noqa: E402
+from aftercare.org.calendar import month_start as _month_start  # noqa: E402
 from aftercare.org.permissions import Perm as _Perm  # noqa: E402
 from aftercare.org.permissions import require_perm as _require_perm  # noqa: E402
 from aftercare.org.scoping import current_store_ids as _current_store_ids  # noqa: E402
-from aftercare.org.selectors import business_date as _business_date  # noqa: E402
 
 from . import kpis as _kpis  # noqa: E402
 from . import selectors as _selectors  # noqa: E402
@@ -587,7 +588,7 @@ def measures(request):
     _require_perm(request.user, _Perm.FOLLOWUP_MANAGE)
     form = _MonthForm(request.GET)
     month = (form.cleaned_data.get("month") if form.is_valid() else None) or _business_date()
-    month = month.replace(day=1)
+    month = _month_start(month)
     store_ids = _current_store_ids(request.user, request)
     rows = _selectors.complaint_measures(user=request.user, store_ids=store_ids, month=month)
     trend = _selectors.complaint_measures_trend(user=request.user, store_ids=store_ids, month=month)

@@ -1,5 +1,7 @@
-"""Form helpers shared by every app."""
+"""Form helpers shared by every app: clean submitted text, Bootstrap classes, a service's errors on the form."""
 
+from django import forms
+from django.core.exceptions import ValidationError
 from django.http import QueryDict
 from django.utils.datastructures import MultiValueDict
 
@@ -28,3 +30,54 @@ def clean_form_data(data):
         key: [clean_text(v) for v in value] if isinstance(value, list | tuple) else clean_text(value)
         for key, value in data.items()
     }
+
+
+class BootstrapFormMixin(CleanTextFormMixin):
+    """Bootstrap 5 classes on every widget (and the submitted text cleaned, see `CleanTextFormMixin`).
+
+    `_style()` (called at the end of the form's `__init__`, after it added its own fields; calling it again adds
+    nothing twice) gives checkboxes `form-check-input`, selects `form-select`, every other input `form-control`;
+    radio and checkbox lists keep their own markup. `small = True` adds the `-sm` sizes (the compact search
+    forms). A field with an error gets `is-invalid`, however the error came (the field's own validation, the
+    form's `clean`, or a service's ValidationError through `apply_errors`).
+    """
+
+    small = False
+
+    def _style(self) -> None:
+        for field in self.fields.values():
+            widget = field.widget
+            if isinstance(widget, forms.CheckboxSelectMultiple | forms.RadioSelect):
+                continue
+            if isinstance(widget, forms.CheckboxInput):
+                css = "form-check-input"
+            elif isinstance(widget, forms.Select):
+                css = "form-select form-select-sm" if self.small else "form-select"
+            else:
+                css = "form-control form-control-sm" if self.small else "form-control"
+            _add_classes(widget, css)
+
+    def add_error(self, field, error):
+        super().add_error(field, error)
+        for name in self.errors:
+            if name in self.fields:
+                _add_classes(self.fields[name].widget, "is-invalid")
+
+
+def _add_classes(widget: forms.Widget, css: str) -> None:
+    """Append the classes of `css` that the widget's `class` attribute does not have yet."""
+    have = widget.attrs.get("class", "").split()
+    widget.attrs["class"] = " ".join(have + [c for c in css.split() if c not in have])
+
+
+def apply_errors(form: forms.BaseForm, exc: ValidationError, rename: dict[str, str] | None = None) -> None:
+    """Show a service's ValidationError on the form: each field's messages on that field where the form has it
+    (`rename` maps a service's argument name to the form's field name), the rest, and an error without field
+    names, on the form (`non_field_errors`)."""
+    rename = rename or {}
+    if not hasattr(exc, "error_dict"):
+        form.add_error(None, exc)
+        return
+    for field, errors in exc.message_dict.items():
+        name = rename.get(field, field)
+        form.add_error(name if name in form.fields else None, errors)

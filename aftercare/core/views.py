@@ -6,6 +6,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from . import selectors, services, throttle
+from .htmx import is_partial, render_partial_or_page
 from .shortcuts import get_scoped_or_404
 
 INBOX_PAGE_SIZE = 30
@@ -31,9 +32,7 @@ def _inbox_context(request) -> dict:
 def inbox(request):
     """The user's in-app notifications (newest first); an HTMX request gets the list only."""
     context = _inbox_context(request)
-    if request.htmx and not request.htmx.history_restore_request:
-        return render(request, "core/_inbox_list.html", context)
-    return render(request, "core/inbox.html", context)
+    return render_partial_or_page(request, "core/inbox.html", "core/_inbox_list.html", context)
 
 
 @login_required
@@ -45,7 +44,7 @@ def inbox_read(request, pk: int | None = None):
     else:
         notification = get_scoped_or_404(selectors.notification_list(user=request.user), pk=pk)  # others' ids: 404
         services.notification_mark_read(actor=request.user, ids=[notification.pk])
-    if request.htmx:
+    if is_partial(request):
         return render(request, "core/_inbox_list.html", _inbox_context(request))
     return redirect("inbox")
 

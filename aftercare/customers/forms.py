@@ -1,47 +1,13 @@
 """Forms of the customer UI. They parse input only; services validate and write."""
 
 from django import forms
-from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from aftercare.core.forms import CleanTextFormMixin
+from aftercare.core.forms import BootstrapFormMixin
 from aftercare.org.models import PHONE_REVEALS_PER_HOUR_MAX, Store
 
 from .choices import BackgroundCategory, CustomerSource
 from .models import Customer, Vehicle
-
-
-class BootstrapMixin(CleanTextFormMixin):
-    """Give every widget its Bootstrap 5 class (and clean the submitted text, see `CleanTextFormMixin`)."""
-
-    def _style(self) -> None:
-        for field in self.fields.values():
-            widget = field.widget
-            if isinstance(widget, forms.CheckboxInput):
-                css = "form-check-input"
-            elif isinstance(widget, forms.Select):
-                css = "form-select"
-            else:
-                css = "form-control"
-            widget.attrs["class"] = f"{widget.attrs.get('class', '')} {css}".strip()
-
-    def add_error(self, field, error):
-        super().add_error(field, error)
-        for name in self.errors:
-            if name in self.fields and "is-invalid" not in self.fields[name].widget.attrs.get("class", ""):
-                self.fields[name].widget.attrs["class"] += " is-invalid"
-
-
-def apply_errors(form: forms.BaseForm, exc: ValidationError, rename: dict[str, str] | None = None) -> None:
-    """Show a service's ValidationError on the form, per field where the form has that field."""
-    rename = rename or {}
-    if not hasattr(exc, "error_dict"):
-        form.add_error(None, exc)
-        return
-    for field, errors in exc.message_dict.items():
-        name = rename.get(field, field)
-        form.add_error(name if name in form.fields else None, errors)
-
 
 _ANY = [("", _("Any"))]
 
@@ -50,7 +16,7 @@ def _date() -> forms.DateInput:
     return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
-class CustomerSearchForm(BootstrapMixin, forms.Form):
+class CustomerSearchForm(BootstrapFormMixin, forms.Form):
     CONSENT_CHOICES = [
         ("calls_yes", _("Accepts service calls")),
         ("calls_no", _("Refuses service calls")),
@@ -92,7 +58,7 @@ class CustomerSearchForm(BootstrapMixin, forms.Form):
         return self.cleaned_data.get("q", "") if self.is_bound and self.is_valid() else ""
 
 
-class _ServiceValidatedModelForm(BootstrapMixin, forms.ModelForm):
+class _ServiceValidatedModelForm(BootstrapFormMixin, forms.ModelForm):
     """A ModelForm for parsing only: model validation and saving are the service's job."""
 
     def __init__(self, *args, **kwargs):
@@ -171,7 +137,7 @@ class VehicleForm(_ServiceValidatedModelForm):
         return {k: v for k, v in data.items() if v not in (None, "")}
 
 
-class OwnershipTransferForm(BootstrapMixin, forms.Form):
+class OwnershipTransferForm(BootstrapFormMixin, forms.Form):
     new_owner = forms.CharField(
         label=_("New owner's customer number"),
         max_length=30,
@@ -184,7 +150,7 @@ class OwnershipTransferForm(BootstrapMixin, forms.Form):
         self._style()
 
 
-class RevealLimitForm(BootstrapMixin, forms.Form):
+class RevealLimitForm(BootstrapFormMixin, forms.Form):
     """A store's phone-reveal limit (`Store.phone_reveals_per_hour`), on the customer settings page."""
 
     phone_reveals_per_hour = forms.IntegerField(

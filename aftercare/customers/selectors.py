@@ -3,17 +3,15 @@
 import datetime as dt
 import re
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.db import connection
 from django.db.models import Count, Exists, F, FilteredRelation, Max, Min, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils.translation import gettext_lazy as _
 
+from aftercare.org.calendar import business_day_start, business_tz, day_range
 from aftercare.org.choices import SharedResource
 from aftercare.org.scoping import get_scoped_or_404, visible_store_ids
-from aftercare.org.selectors import business_day_start
 
 from . import validators as v
 from .choices import MileageSource
@@ -129,11 +127,12 @@ def vehicle_get(*, user, pk) -> Vehicle:
 
 def _business_day_range(field: str, since: dt.date | None, until: dt.date | None) -> Q:
     """Half-open `[since, until)` on a datetime column, days taken in the business time zone."""
+    start, end = day_range(since, until)
     cond = Q()
-    if since is not None:
-        cond &= Q(**{f"{field}__gte": business_day_start(since)})
-    if until is not None:
-        cond &= Q(**{f"{field}__lt": business_day_start(until)})
+    if start is not None:
+        cond &= Q(**{f"{field}__gte": start})
+    if end is not None:
+        cond &= Q(**{f"{field}__lt": end})
     return cond
 
 
@@ -235,7 +234,7 @@ def mileage_reading_list(*, user, vehicle: Vehicle) -> list[MileageReading]:
     stores = _store_ids(user)
     from_orders = (
         RepairOrder.objects.filter(vehicle=vehicle, store_id__in=stores, mileage__isnull=False)
-        .annotate(read_on=TruncDate("settled_at", tzinfo=ZoneInfo(settings.BUSINESS_TIME_ZONE)))
+        .annotate(read_on=TruncDate("settled_at", tzinfo=business_tz()))
         .order_by("-settled_at", "-id")
         .values_list("store_id", "read_on", "mileage")
     )

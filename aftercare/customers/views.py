@@ -8,6 +8,8 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from aftercare.core.forms import apply_errors
+from aftercare.core.htmx import is_partial, render_partial_or_page
 from aftercare.org.choices import SharedResource
 from aftercare.org.models import Store
 from aftercare.org.permissions import Perm, has_perm, require_perm
@@ -20,7 +22,6 @@ from .forms import (
     OwnershipTransferForm,
     RevealLimitForm,
     VehicleForm,
-    apply_errors,
 )
 from .panels import customer_panels
 
@@ -37,9 +38,7 @@ def customer_list(request):
     qs = selectors.customer_list(user=request.user, store_ids=store_ids, q=form.query(), filters=form.filters())
     page = Paginator(selectors.customer_list_with_vehicles(qs), PAGE_SIZE).get_page(request.GET.get("page"))
     context = {"form": form, "page": page, "multi_store": len(store_ids) > 1}
-    if request.htmx and not request.htmx.history_restore_request:
-        return render(request, "customers/_customer_results.html", context)
-    return render(request, "customers/customer_list.html", context)
+    return render_partial_or_page(request, "customers/customer_list.html", "customers/_customer_results.html", context)
 
 
 @login_required
@@ -99,7 +98,7 @@ def customer_reveal_phone(request, pk: int):
 def _reveal_refused(request, customer, exc):
     """429 with the reason: the phone fragment for HTMX (base.html lets htmx swap a 429), else a page."""
     context = {"customer": customer, "refused": exc.message}
-    if request.htmx:
+    if is_partial(request):
         return render(request, "customers/_phone.html", context, status=429)
     return render(request, "customers/reveal_refused.html", context, status=429)
 
@@ -255,7 +254,7 @@ def data_quality(request):
         "can_edit": has_perm(request.user, Perm.CUSTOMER_EDIT),
         "own_store_ids": own_store_ids(request.user),
     }
-    if request.htmx and not request.htmx.history_restore_request:
+    if is_partial(request):
         return render(request, "customers/data_quality_rows.html", context)
     context["summaries"] = selectors.data_quality_summary(user=request.user, store_ids=store_ids)
     return render(request, "customers/data_quality.html", context)

@@ -65,9 +65,9 @@ from aftercare.followups.choices import (
 )
 from aftercare.followups.models import CallLog, FollowupRule, FollowupTask
 from aftercare.followups.services import followup_rules_seed_defaults
+from aftercare.org.calendar import business_date, statutory_workday
 from aftercare.org.choices import DepartmentKind, Role
 from aftercare.org.models import Department, Staff, Store, WorkCalendarDay
-from aftercare.org.selectors import _statutory_workday, business_date
 
 from .customers import TZ, FastRandom
 from .org import STORES
@@ -171,11 +171,11 @@ class _Calendar:
 
     def workday(self, day: dt.date) -> bool:
         if day not in self._workday:
-            self._workday[day] = self.overrides.get(day, _statutory_workday(day))
+            self._workday[day] = self.overrides.get(day, statutory_workday(day))
         return self._workday[day]
 
     def add(self, day: dt.date, n: int) -> dt.date:
-        """Like `org.selectors.add_working_days`."""
+        """Like `org.calendar.add_working_days`."""
         if n == 0:
             while not self.workday(day):
                 day += dt.timedelta(days=1)
@@ -195,7 +195,7 @@ class _Calendar:
         return day
 
     def deadline(self, moment: dt.datetime, n: int) -> dt.datetime:
-        """Like `org.selectors.working_deadline`: 00:00 Shanghai after the `n`-th working day, as UTC."""
+        """Like `org.calendar.working_deadline`: 00:00 Shanghai after the `n`-th working day, as UTC."""
         key = (moment.astimezone(TZ).date(), n)
         if key not in self._deadlines:
             due = self.add(key[0], n)

@@ -18,9 +18,7 @@ import math
 import random
 from dataclasses import dataclass, field
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -41,10 +39,11 @@ from aftercare.customers.models import (
     Vehicle,
 )
 from aftercare.customers.services import customer_numbers_allocate
+from aftercare.org.calendar import business_tz
 
 from .org import BRAND, StoreSpec
 
-TZ = ZoneInfo(settings.BUSINESS_TIME_ZONE)
+TZ = business_tz()  # for the whole seeding run
 WINDOW_MONTHS = 18
 
 class FastRandom(random.Random):

@@ -71,6 +71,7 @@ from aftercare.followups.services import (
     questionnaire_score,
     store_followup_settings,
 )
+from aftercare.org.calendar import month_range
 from aftercare.org.choices import Role
 from aftercare.org.models import Department, Staff, Store
 
@@ -279,7 +280,7 @@ class _StoreSimulation:
 
     def _pick_overdue(self) -> set[int]:
         """Two or three tasks whose deadline passed in the last few days, left open in the queue."""
-        month_start = dt.datetime.combine(self.now.astimezone(TZ).date().replace(day=1), dt.time(0), tzinfo=TZ)
+        month_start, _end = month_range(self.now)
         since = max(self.now - dt.timedelta(days=4), month_start)
         if since >= self.now - dt.timedelta(hours=6):
             since = self.now - dt.timedelta(days=4)

@@ -12,7 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from unicodedata import is_normalized
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -22,10 +21,11 @@ from aftercare.core.text import clean_text as drop_controls
 from aftercare.core.text import has_control_chars
 from aftercare.customers import validators as v
 from aftercare.customers.choices import BackgroundCategory, PolicyKind, RepairKind
+from aftercare.org.calendar import business_tz
 
 from .choices import ImportKind
 
-TZ = ZoneInfo(settings.BUSINESS_TIME_ZONE)
+TZ = business_tz()  # read per cell: kept, as the zone is fixed at start-up
 _EIGHT_HOURS = dt.timedelta(hours=8)
 MAX_INT = 2_147_483_647
 MAX_MONEY = Decimal("9999999999.99")

@@ -3,6 +3,7 @@ from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
+from aftercare.core.forms import BootstrapFormMixin
 from aftercare.org.models import Store
 
 from .choices import ImportKind
@@ -10,7 +11,7 @@ from .choices import ImportKind
 ALLOWED_SUFFIXES = (".csv", ".txt", ".xlsx")
 
 
-class ImportUploadForm(forms.Form):
+class ImportUploadForm(BootstrapFormMixin, forms.Form):
     store = forms.ModelChoiceField(label=_("Store"), queryset=Store.objects.none())
     kind = forms.ChoiceField(label=_("What the file contains"), choices=ImportKind.choices)
     file = forms.FileField(label=_("DMS export (CSV or XLSX)"))
@@ -23,6 +24,7 @@ class ImportUploadForm(forms.Form):
         self.fields["store"].queryset = Store.objects.filter(pk__in=user_store_ids).order_by("code")
         if len(user_store_ids) == 1:
             self.fields["store"].initial = next(iter(user_store_ids))
+        self._style()
 
     def clean_file(self):
         upload = self.cleaned_data["file"]

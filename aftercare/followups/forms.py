@@ -7,7 +7,7 @@ from django import forms
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
-from aftercare.core.forms import CleanTextFormMixin
+from aftercare.core.forms import BootstrapFormMixin, CleanTextFormMixin
 from aftercare.customers.choices import RepairKind
 from aftercare.org.choices import Role
 
@@ -37,47 +37,10 @@ def _datetime_input() -> forms.DateTimeInput:
     return forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
 
-class BootstrapMixin(CleanTextFormMixin):
-    """Give every widget its Bootstrap 5 class (`small` for the compact search forms)."""
-
-    small = False
-
-    def _style(self) -> None:
-        for field in self.fields.values():
-            widget = field.widget
-            if isinstance(widget, forms.CheckboxSelectMultiple | forms.RadioSelect):
-                continue
-            if isinstance(widget, forms.CheckboxInput):
-                css = "form-check-input"
-            elif isinstance(widget, forms.Select):
-                css = "form-select form-select-sm" if self.small else "form-select"
-            else:
-                css = "form-control form-control-sm" if self.small else "form-control"
-            widget.attrs["class"] = f"{widget.attrs.get('class', '')} {css}".strip()
-
-    def add_error(self, field, error):
-        super().add_error(field, error)
-        for name in self.errors:
-            if name in self.fields and "is-invalid" not in self.fields[name].widget.attrs.get("class", ""):
-                attrs = self.fields[name].widget.attrs
-                attrs["class"] = attrs.get("class", "") + " is-invalid"
-
-
-def apply_errors(form: forms.BaseForm, exc, rename: dict[str, str] | None = None) -> None:
-    """Show a service's ValidationError on the form, per field where the form has that field."""
-    rename = rename or {}
-    if not hasattr(exc, "error_dict"):
-        form.add_error(None, exc)
-        return
-    for field, errors in exc.message_dict.items():
-        name = rename.get(field, field)
-        form.add_error(name if name in form.fields else None, errors)
-
-
 # ---- rules and settings ----------------------------------------------------------------------------------------
 
 
-class FollowupRuleForm(BootstrapMixin, forms.ModelForm):
+class FollowupRuleForm(BootstrapFormMixin, forms.ModelForm):
     allowed_roles = forms.MultipleChoiceField(
         label=_("Who may call"), choices=Role.choices, required=False, widget=forms.CheckboxSelectMultiple
     )
@@ -111,7 +74,7 @@ class FollowupRuleForm(BootstrapMixin, forms.ModelForm):
         return {name: self.cleaned_data[name] for name in self.Meta.fields}
 
 
-class StoreFollowupSettingsForm(BootstrapMixin, forms.ModelForm):
+class StoreFollowupSettingsForm(BootstrapFormMixin, forms.ModelForm):
     class Meta:
         model = StoreFollowupSettings
         fields = ["max_attempts", "repair_deadline_unit", "unreachable_counts_as", "refused_counts_as"]
@@ -127,7 +90,7 @@ class StoreFollowupSettingsForm(BootstrapMixin, forms.ModelForm):
 # ---- queue and manager ---------------------------------------------------------------------------------------
 
 
-class QueueFilterForm(BootstrapMixin, forms.Form):
+class QueueFilterForm(BootstrapFormMixin, forms.Form):
     small = True
     kind = forms.ChoiceField(label=_("Kind"), choices=_ANY + FollowupKind.choices, required=False)
     specialist = forms.TypedChoiceField(label=_("Specialist"), coerce=int, required=False, empty_value=None)
@@ -150,7 +113,7 @@ class QueueFilterForm(BootstrapMixin, forms.Form):
         return self.cleaned_data.get(name) if self.is_valid() else None
 
 
-class RateFilterForm(BootstrapMixin, forms.Form):
+class RateFilterForm(BootstrapFormMixin, forms.Form):
     small = True
     month = forms.DateField(
         label=_("Month"), required=False, input_formats=["%Y-%m"], widget=forms.DateInput(attrs={"type": "month"})
@@ -166,13 +129,14 @@ class RateFilterForm(BootstrapMixin, forms.Form):
         self._style()
 
 
-class AssignForm(forms.Form):
+class AssignForm(BootstrapFormMixin, forms.Form):
+    small = True
     to_user = forms.TypedChoiceField(label=_("Hand to"), coerce=int)
 
     def __init__(self, *args, specialists=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["to_user"].choices = [(u.pk, _display(u)) for u in specialists]
-        self.fields["to_user"].widget.attrs["class"] = "form-select form-select-sm"
+        self._style()
 
 
 def _display(user) -> str:
@@ -227,7 +191,7 @@ class FeedbackFieldsMixin(CleanTextFormMixin):
         }
 
 
-class QuestionnaireForm(FeedbackFieldsMixin, forms.Form):
+class QuestionnaireForm(BootstrapFormMixin, FeedbackFieldsMixin, forms.Form):
     """One field per question of the template; the service checks the answers and reports per question."""
 
     def __init__(self, *args, template, departments, **kwargs):
@@ -247,10 +211,7 @@ class QuestionnaireForm(FeedbackFieldsMixin, forms.Form):
             label=_("Notes"), required=False, max_length=4000, widget=forms.Textarea(attrs={"rows": 2})
         )
         self._add_feedback_fields(departments)
-        for field in self.fields.values():
-            if not isinstance(field.widget, forms.RadioSelect | forms.CheckboxInput):
-                css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
-                field.widget.attrs.setdefault("class", css)
+        self._style()  # the answer buttons (radio) keep their own markup
 
     def clean(self):
         data = super().clean()
@@ -300,7 +261,7 @@ def _question_field(q, label: str, english: bool) -> forms.Field:
     )
 
 
-class AttemptForm(BootstrapMixin, FeedbackFieldsMixin, forms.Form):
+class AttemptForm(BootstrapFormMixin, FeedbackFieldsMixin, forms.Form):
     """An outcome other than a filled questionnaire: no answer, busy, wrong number, refused, call back."""
 
     outcome = forms.ChoiceField(label=_("Outcome"), choices=CallOutcome.choices)
@@ -324,7 +285,7 @@ class AttemptForm(BootstrapMixin, FeedbackFieldsMixin, forms.Form):
 # ---- call log and letter log ---------------------------------------------------------------------------------
 
 
-class InboundCallForm(BootstrapMixin, FeedbackFieldsMixin, forms.Form):
+class InboundCallForm(BootstrapFormMixin, FeedbackFieldsMixin, forms.Form):
     store = forms.ModelChoiceField(label=_("Store"), queryset=None)
     purpose = forms.ChoiceField(
         label=_("Purpose"),
@@ -368,7 +329,7 @@ class InboundCallForm(BootstrapMixin, FeedbackFieldsMixin, forms.Form):
         return out
 
 
-class LetterForm(BootstrapMixin, forms.Form):
+class LetterForm(BootstrapFormMixin, forms.Form):
     store = forms.ModelChoiceField(label=_("Store"), queryset=None)
     customer_number = forms.CharField(label=_("Customer number"), max_length=30)
     kind = forms.ChoiceField(
@@ -387,7 +348,7 @@ class LetterForm(BootstrapMixin, forms.Form):
         self._style()
 
 
-class _LogSearchForm(BootstrapMixin, forms.Form):
+class _LogSearchForm(BootstrapFormMixin, forms.Form):
     small = True
     q = forms.CharField(label=_("Customer name, number or phone"), required=False, max_length=100)
     customer = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1, widget=forms.HiddenInput)

@@ -3,28 +3,19 @@
 import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.db.models import Count, DecimalField, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, TruncDay, TruncMonth
 from django.utils import timezone
 
 from aftercare.customers.models import RepairOrder
 from aftercare.customers.validators import clean_text
+from aftercare.org.calendar import business_date, business_day_start, business_tz, month_range
 from aftercare.org.permissions import Perm, has_perm
 from aftercare.org.scoping import get_scoped_or_404, visible_store_ids
-from aftercare.org.selectors import business_date, business_day_start
 
 from .choices import ACTIVE_STATUSES, REACHED_OUTCOMES, CallDirection, RateTreatment, TaskStatus
 from .models import CallLog, FollowupRule, FollowupTask, LetterLog, QuestionnaireTemplate, StoreFollowupSettings
-
-BUSINESS_TZ = ZoneInfo(settings.BUSINESS_TIME_ZONE)
-
-
-def day_range(since: dt.date | None, until: dt.date | None) -> tuple[dt.datetime | None, dt.datetime | None]:
-    """Half-open `[since, until)` in Shanghai days as UTC instants (either end may be open)."""
-    return (business_day_start(since) if since else None, business_day_start(until) if until else None)
 
 
 def _store_ids(user, store_ids=None) -> frozenset[int]:
@@ -114,12 +105,6 @@ def skipped_for_consent(*, user, store_ids=None) -> QuerySet[FollowupTask]:
 # ---- measures --------------------------------------------------------------------------------------------------
 
 
-def _month_bounds(month: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    first = month.replace(day=1)
-    nxt = (first + dt.timedelta(days=32)).replace(day=1)
-    return business_day_start(first), business_day_start(nxt)
-
-
 def return_visit_rate(*, user, store_ids=None, month: dt.date, by: str = "store", now=None) -> list[dict]:
     """Return-visit rate of a month (docs/kpis.md): tasks closed in time / tasks due.
 
@@ -131,7 +116,7 @@ def return_visit_rate(*, user, store_ids=None, month: dt.date, by: str = "store"
     if by not in {"store", "kind", "specialist"}:
         raise ValueError("by must be store, kind or specialist")
     now = now or timezone.now()
-    start, end = _month_bounds(month)
+    start, end = month_range(month)
     key = {"store": F("store_id"), "kind": F("kind"), "specialist": Coalesce("completed_by_id", "claimed_by_id")}[by]
     rows = (
         task_list(user=user, store_ids=store_ids)
@@ -183,7 +168,7 @@ def specialist_workload(*, user, store_ids=None, since: dt.date, until: dt.date,
         CallLog.objects.filter(
             store_id__in=scope, called_at__gte=start, called_at__lt=end, direction=CallDirection.OUTBOUND
         )
-        .annotate(period=trunc("called_at", tzinfo=BUSINESS_TZ))
+        .annotate(period=trunc("called_at", tzinfo=business_tz()))
         .values("handler_id", "period")
         .annotate(calls=Count("id"), reached=Count("id", filter=Q(outcome__in=REACHED_OUTCOMES)))
         .order_by()
@@ -192,7 +177,7 @@ def specialist_workload(*, user, store_ids=None, since: dt.date, until: dt.date,
         FollowupTask.objects.filter(
             store_id__in=scope, completed_at__gte=start, completed_at__lt=end, completed_by__isnull=False
         )
-        .annotate(period=trunc("completed_at", tzinfo=BUSINESS_TZ))
+        .annotate(period=trunc("completed_at", tzinfo=business_tz()))
         .values("completed_by_id", "period")
         .annotate(closed=Count("id"), in_time=Count("id", filter=Q(completed_at__lt=F("due_at"))))
         .order_by()

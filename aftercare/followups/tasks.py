@@ -4,8 +4,8 @@ import datetime as dt
 
 from django_tasks import task
 
+from aftercare.org.calendar import business_date
 from aftercare.org.models import Store
-from aftercare.org.selectors import business_date
 
 from .services import followup_tasks_generate
 

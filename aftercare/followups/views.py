@@ -17,11 +17,13 @@ from django.views.decorators.http import require_POST
 
 from aftercare.core.charts import Series, line_chart
 from aftercare.core.exports import XLSX_CONTENT_TYPE, attachment_header
+from aftercare.core.forms import apply_errors
+from aftercare.core.htmx import is_partial
 from aftercare.customers import selectors as customer_selectors
+from aftercare.org.calendar import business_date, month_add, month_start
 from aftercare.org.models import Store
 from aftercare.org.permissions import Perm, has_perm, require_perm
 from aftercare.org.scoping import current_store_ids, get_scoped_or_404, own_store_ids, store_for_write
-from aftercare.org.selectors import business_date
 
 from . import kpis, registry, selectors, services
 from .choices import FollowupKind, TaskStatus
@@ -37,7 +39,6 @@ from .forms import (
     QueueFilterForm,
     RateFilterForm,
     StoreFollowupSettingsForm,
-    apply_errors,
 )
 from .models import QuestionnaireTemplate
 
@@ -49,17 +50,6 @@ TREND_MONTHS = 6
 def _require_any(user, *perms) -> None:
     if not any(has_perm(user, p) for p in perms):
         raise PermissionDenied
-
-
-def _month_start(day: dt.date, back: int = 0) -> dt.date:
-    year, month = day.year, day.month - back
-    while month < 1:
-        year, month = year - 1, month + 12
-    return dt.date(year, month, 1)
-
-
-def _next_month(month: dt.date) -> dt.date:
-    return (month + dt.timedelta(days=32)).replace(day=1)
 
 
 # ---- queue -----------------------------------------------------------------------------------------------------
@@ -78,10 +68,10 @@ def queue(request):
         tasks = tasks.filter(Q(claimed_by__isnull=True) | Q(claimed_by=user))  # the manager's view shows the rest
     page = Paginator(tasks, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {"form": form, "page": page, "multi_store": len(store_ids) > 1, "now": timezone.now()}
-    if request.htmx and not request.htmx.history_restore_request:
+    if is_partial(request):
         return render(request, "followups/_queue_table.html", context)
     today = business_date()
-    month = today.replace(day=1)
+    month = month_start(today)
     rate = next(
         (
             r
@@ -91,7 +81,7 @@ def queue(request):
         None,
     )
     work_month = selectors.specialist_workload(
-        user=user, store_ids=store_ids, since=month, until=_next_month(month), period="month"
+        user=user, store_ids=store_ids, since=month, until=month_add(month, 1), period="month"
     )
     work_today = selectors.specialist_workload(
         user=user, store_ids=store_ids, since=today, until=today + dt.timedelta(days=1), period="day"
@@ -182,7 +172,7 @@ def manage(request):
     rate_form = RateFilterForm(request.GET)
     rate_form.is_valid()
     today = business_date()
-    month = (getattr(rate_form, "cleaned_data", {}).get("month") or today).replace(day=1)
+    month = month_start(getattr(rate_form, "cleaned_data", {}).get("month") or today)
     by = getattr(rate_form, "cleaned_data", {}).get("by") or "store"
     stores = {s.pk: s for s in Store.objects.filter(pk__in=store_ids)}
     rows = selectors.return_visit_rate(user=user, store_ids=store_ids, month=month, by=by)
@@ -194,13 +184,13 @@ def manage(request):
             r["label"] = names.get(key) or (_("nobody") if key is None else f"#{key}")
         else:
             r["label"] = dict(FollowupKind.choices).get(key, key)
-    months = [_month_start(today, back) for back in range(TREND_MONTHS - 1, -1, -1)]
+    months = [month_add(today, -back) for back in range(TREND_MONTHS - 1, -1, -1)]
     trend = {
         m: {r["store"]: r for r in selectors.return_visit_rate(user=user, store_ids=store_ids, month=m)} for m in months
     }
     kpi = kpis.return_visit_judged(user=user, store_ids=store_ids, rows=rows, by=by, month=month, trend=trend)
     workload = selectors.specialist_workload(
-        user=user, store_ids=store_ids, since=month, until=_next_month(month), period="month"
+        user=user, store_ids=store_ids, since=month, until=month_add(month, 1), period="month"
     )
     for w in workload:
         w["name"] = names.get(w["user_id"]) or f"#{w['user_id']}"
@@ -446,7 +436,7 @@ def call_log(request):
     form, rows, store_ids = _log_page(request, form_class=CallSearchForm, search=selectors.call_log_search)
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {"form": form, "page": page, "multi_store": len(store_ids) > 1}
-    if request.htmx and not request.htmx.history_restore_request:
+    if is_partial(request):
         return render(request, "followups/_call_rows.html", context)
     context["can_log"] = has_perm(request.user, Perm.FOLLOWUP_CALL)
     return render(request, "followups/call_log.html", context)
@@ -468,7 +458,7 @@ def letter_log(request):
     form, rows, store_ids = _log_page(request, form_class=LetterSearchForm, search=selectors.letter_log_search)
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {"form": form, "page": page, "multi_store": len(store_ids) > 1}
-    if request.htmx and not request.htmx.history_restore_request:
+    if is_partial(request):
         return render(request, "followups/_letter_rows.html", context)
     context["can_log"] = has_perm(request.user, Perm.FOLLOWUP_CALL)
     return render(request, "followups/letter_log.html", context)

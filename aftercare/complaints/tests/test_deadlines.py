@@ -15,9 +15,9 @@ from aftercare.complaints.services import (
     feedback_resume,
 )
 from aftercare.core.models import AuditEvent, Notification
+from aftercare.org.calendar import is_workday
 from aftercare.org.choices import Role
 from aftercare.org.models import WorkCalendarDay
-from aftercare.org.selectors import is_workday
 
 from .wf import complaint, setup_store, sh
 

@@ -4,7 +4,7 @@ import datetime as dt
 
 from django import template
 
-from aftercare.org.selectors import business_date
+from aftercare.org.calendar import business_date
 
 register = template.Library()
 

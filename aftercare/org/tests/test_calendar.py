@@ -3,14 +3,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from aftercare.org.models import WorkCalendarDay
-from aftercare.org.selectors import (
+from aftercare.org.calendar import (
     add_working_days,
     business_date,
     is_workday,
     working_days_between,
     working_deadline,
 )
+from aftercare.org.models import WorkCalendarDay
 
 SH = ZoneInfo("Asia/Shanghai")
 D = dt.date

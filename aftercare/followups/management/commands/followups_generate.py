@@ -11,8 +11,8 @@ from aftercare.followups.services import (
     followup_rules_seed_defaults,
     followup_tasks_generate,
 )
+from aftercare.org.calendar import business_date
 from aftercare.org.models import Store
-from aftercare.org.selectors import business_date
 
 
 class Command(BaseCommand):
