@@ -513,7 +513,7 @@ def escalated_q() -> Q:
 def feedback_due_q(due: str, now: dt.datetime) -> Q:
     """Forms with the department whose clock runs, by deadline: `overdue` (`overdue_q`); `today`, the deadline is
     ahead but passes before tomorrow 00:00 Shanghai; `soon`, past the due-soon warning with a deadline after today."""
-    from aftercare.org.selectors import business_date
+    from aftercare.org.calendar import business_date
 
     tomorrow = business_day_start(business_date(now) + dt.timedelta(days=1))
     if due == "overdue":

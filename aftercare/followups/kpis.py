@@ -10,9 +10,9 @@ from decimal import Decimal
 
 from django.utils.translation import gettext_lazy as _
 
-from aftercare.org.kpi_selectors import ResolvedTarget, kpi_judge, kpi_targets_resolved, month_is_running
+from aftercare.org.selectors import ResolvedTarget, kpi_judge, kpi_targets_resolved, month_is_running
 from aftercare.org.kpis import Direction, KpiValue, Level, Measure, Period, Unit, month_add, register
-from aftercare.org.selectors import business_date
+from aftercare.org.calendar import business_date
 
 from . import selectors
 
@@ -137,7 +137,7 @@ def register_measures() -> None:
 
 
 def return_visit_judged(*, user, store_ids, rows: list[dict], by: str, month: dt.date, trend: dict) -> dict:
-    """The manage page's return-visit figures beside their targets (`org.kpi_selectors`, one query): each row of
+    """The manage page's return-visit figures beside their targets (`org.selectors`, one query): each row of
     `rows` (`selectors.return_visit_rate`, grouped `by`) gets `judge` for `month`; per store, rows of the store get
     the store's target, rows by kind or specialist that of the one store in scope, else the measure's default.
     `trend` ({month: {store id: row}}) gets `judge` on each row. Returns {"measure": the catalogue entry,

@@ -17,12 +17,12 @@ from ninja import Field, Query, Router, Schema, Status
 
 from aftercare.core.api import ERRORS, MAX_ID
 
-from . import kpi_selectors, services
+from . import selectors, services
+from .calendar import business_date
 from .choices import KpiPeriodKind
 from .kpis import KPI_TARGET_MAX, Measure, measure_get, measures
 from .permissions import Perm, require_perm, role_of
 from .scoping import store_for_write, visible_store_ids
-from .selectors import business_date
 from .start import start_cards
 
 kpis_router = Router(tags=["KPIs"])
@@ -128,7 +128,7 @@ def kpi_list(request: HttpRequest, filters: Query[CatalogueFilter]):
     if filters.store_id not in visible_store_ids(request.user):
         raise Http404
     month = dt.date.fromisoformat(filters.month + "-01") if filters.month else business_date().replace(day=1)
-    resolved = kpi_selectors.kpi_targets_resolved(
+    resolved = selectors.kpi_targets_resolved(
         user=request.user, store_ids=[filters.store_id], measures=[m for m in catalogue if m.targetable], months=[month]
     )
     return [
@@ -151,11 +151,11 @@ def kpi_targets(request: HttpRequest, code: str, filters: Query[TargetsFilter]):
         if filters.store_id not in visible_store_ids(request.user):
             raise Http404
         store_ids = [filters.store_id]
-    rows = list(kpi_selectors.kpi_target_list(user=request.user, store_ids=store_ids, measure_code=code, year=year))
+    rows = list(selectors.kpi_target_list(user=request.user, store_ids=store_ids, measure_code=code, year=year))
     months_out = []
     if filters.store_id is not None and measure.targetable:
         months = [dt.date(year, m, 1) for m in range(1, 13)]
-        resolved = kpi_selectors.kpi_targets_resolved(
+        resolved = selectors.kpi_targets_resolved(
             user=request.user, store_ids=store_ids, measures=[measure], months=months
         )
         months_out = [_resolved_out(m, resolved.get((filters.store_id, code, m))) for m in months]

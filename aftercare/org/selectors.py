@@ -1,9 +1,24 @@
-"""Reads for the organisation: stores in scope and staff. Business time and working days: `org.calendar`."""
+"""Reads for the organisation: stores in scope, staff, and the KPI catalogue's targets (`org/kpis.py`,
+`KpiTarget`: anyone with a staff record reads the targets of the stores they may see). Business time and working
+days: `org.calendar`."""
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
 
 # moved to org.calendar; remaining callers: aftercare/complaints/services.py, aftercare/followups/services.py
 from .calendar import business_date, business_day_start, working_days_between, working_deadline  # noqa: F401
-from .models import Staff, Store
+from .choices import KpiPeriodKind
+from .kpis import Measure, measure_get, period_bounds
+from .models import KpiTarget, Staff, Store
 from .scoping import visible_store_ids
+
+# KPI targets: most specific first.
+RESOLUTION_ORDER = (KpiPeriodKind.MONTH, KpiPeriodKind.QUARTER, KpiPeriodKind.YEAR)
 
 
 def store_list(*, user):
@@ -13,11 +28,7 @@ def store_list(*, user):
 
 def staff_list(*, user):
     """Staff working in the stores the user may see."""
-    return (
-        Staff.objects.filter(stores__in=visible_store_ids(user))
-        .select_related("user", "department")
-        .distinct()
-    )
+    return Staff.objects.filter(stores__in=visible_store_ids(user)).select_related("user", "department").distinct()
 
 
 def staff_mobiles(user_ids) -> dict[int, str]:
@@ -42,3 +53,114 @@ def job_alert_recipients() -> list[tuple[int, list]]:
         if store_id is not None:
             by_store.setdefault(store_id, []).append(member.user)
     return sorted(by_store.items())
+
+
+# ---- KPI targets -----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ResolvedTarget:
+    """The target that applies, and where it came from: `source` is month, quarter, year (a `KpiTarget` of that
+    period, starting `period_start`) or default (the measure's default target; `period_start` None)."""
+
+    value: Decimal
+    source: str
+    period_start: dt.date | None = None
+    note: str = ""
+
+
+def kpi_target_list(
+    *, user, store_ids: Iterable[int] | None = None, measure_code: str | None = None, year: int | None = None
+) -> QuerySet[KpiTarget]:
+    """Targets of the stores in scope (optionally one measure and the periods starting in one year)."""
+    visible = visible_store_ids(user)
+    ids = visible if store_ids is None else visible & frozenset(store_ids)
+    qs = KpiTarget.objects.filter(store_id__in=ids)
+    if measure_code is not None:
+        qs = qs.filter(measure_code=measure_code)
+    if year is not None:
+        qs = qs.filter(period_start__year=year)
+    return qs.order_by("store_id", "measure_code", "period_start", "period_kind")
+
+
+def _resolve(measure: Measure, month: dt.date, rows: dict) -> ResolvedTarget | None:
+    for kind in RESOLUTION_ORDER:
+        start = period_bounds(kind, month)[0]
+        row = rows.get((kind, start))
+        if row is not None:
+            return ResolvedTarget(row.value, kind, start, row.note)
+    if measure.default_target is not None:
+        return ResolvedTarget(measure.default_target, "default")
+    return None
+
+
+def kpi_target_for(*, user, store_id: int, measure: str, day: dt.date) -> ResolvedTarget | None:
+    """The target of `store_id` for `measure` in the month containing `day`: the month's target, else the
+    quarter's, else the year's, else the measure's default (None: no target at all). One query.
+
+    A store outside the user's scope, or an unknown measure, is a 404."""
+    found = measure_get(measure)
+    if found is None or store_id not in visible_store_ids(user):
+        raise Http404
+    return kpi_targets_resolved(user=user, store_ids=[store_id], measures=[found], months=[day])[
+        (store_id, found.code, day.replace(day=1))
+    ]
+
+
+def kpi_targets_resolved(
+    *, user, store_ids: Iterable[int], measures: Iterable[Measure], months: Iterable[dt.date]
+) -> dict[tuple[int, str, dt.date], ResolvedTarget | None]:
+    """{(store id, measure code, month): resolved target} for every store in scope × measure × month, in one
+    query whatever their number (stores outside the scope are left out)."""
+    ids = visible_store_ids(user) & frozenset(store_ids)
+    measures = list(measures)
+    months = sorted({m.replace(day=1) for m in months})
+    out: dict = {}
+    if not ids or not measures or not months:
+        return out
+    starts: set[tuple[str, dt.date]] = set()
+    for month in months:
+        starts |= {(kind, period_bounds(kind, month)[0]) for kind in RESOLUTION_ORDER}
+    cond = Q()
+    for kind in RESOLUTION_ORDER:
+        cond |= Q(period_kind=kind, period_start__in=sorted(s for k, s in starts if k == kind))
+    rows: dict = {}
+    for row in KpiTarget.objects.filter(store_id__in=ids, measure_code__in=[m.code for m in measures]).filter(cond):
+        rows.setdefault((row.store_id, row.measure_code), {})[(row.period_kind, row.period_start)] = row
+    for store_id in ids:
+        for measure in measures:
+            mine = rows.get((store_id, measure.code), {})
+            for month in months:
+                out[(store_id, measure.code, month)] = _resolve(measure, month, mine)
+    return out
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """An actual figure beside its target: `state` is met, missed, running (the period is not over: not missed
+    yet), or none (no figure or no target)."""
+
+    target: ResolvedTarget | None
+    gap: Decimal | None
+    state: str
+    running: bool = False
+
+    @property
+    def gap_display(self) -> str:
+        """The gap with its sign, to 0.1 ("+2.5", "-45.0"); empty without one."""
+        return "" if self.gap is None else f"{self.gap.quantize(Decimal('0.1')):+}"
+
+
+def kpi_judge(measure: Measure, value, target: ResolvedTarget | None, *, running: bool) -> Judgement:
+    """Compare an actual `value` with its resolved target in the measure's direction."""
+    if target is None or value is None:
+        return Judgement(target, None, "none", running)
+    gap = measure.gap(value, target.value)
+    if measure.met(value, target.value):
+        return Judgement(target, gap, "met", running)
+    return Judgement(target, gap, "running" if running else "missed", running)
+
+
+def month_is_running(month: dt.date, today: dt.date) -> bool:
+    """Whether the month of `month` has not ended by `today` (running, or still ahead)."""
+    return today < period_bounds(KpiPeriodKind.MONTH, month)[1]

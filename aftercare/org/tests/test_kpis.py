@@ -18,8 +18,8 @@ from aftercare.core.models import AuditEvent
 from aftercare.core.services import api_token_create
 from aftercare.org import kpis
 from aftercare.org.choices import Role
-from aftercare.org.kpi_selectors import kpi_judge, kpi_target_for, kpi_targets_resolved
 from aftercare.org.models import KpiTarget
+from aftercare.org.selectors import kpi_judge, kpi_target_for, kpi_targets_resolved
 from aftercare.org.services import kpi_target_set
 from conftest import CANARY
 
@@ -120,7 +120,7 @@ def test_it_documents_exactly_the_catalogue_in_docs_kpis():
 
 def test_it_compares_with_the_direction_and_marks_the_running_month():
     higher, lower = _measure(), _measure(direction=kpis.Direction.LOWER)
-    from aftercare.org.kpi_selectors import ResolvedTarget
+    from aftercare.org.selectors import ResolvedTarget
 
     t = ResolvedTarget(Decimal(95), "month")
     assert kpi_judge(higher, Decimal("96.0"), t, running=False).state == "met"
