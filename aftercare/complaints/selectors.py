@@ -342,7 +342,7 @@ def feedback_default_department(*, store_id: int, category: str) -> Department |
     return Department.objects.filter(store_id=store_id, kind=kind).first()
 
 
-# ---- measures (complaint KPIs, first-time fix) ------------------------------------------------------------------
+# ---- measures (complaint KPIs, first-time fix) ---------------------------------------------------------------
 
 # Definitions: docs/kpis.md "Complaints and first-time fix".
 
