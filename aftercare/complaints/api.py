@@ -26,8 +26,9 @@ from aftercare.customers import selectors as customer_selectors
 from aftercare.org.permissions import Perm, require_perm
 from aftercare.org.scoping import get_scoped_or_404
 
-from . import selectors, services
+from . import selectors
 from .choices import FeedbackCategory, FeedbackKind, FeedbackSeverity, FeedbackSource, FeedbackStatus, PauseReason
+from .services import attachments, pdf, workflow
 
 router = Router(tags=["complaints"])
 notifications_router = Router(tags=["notifications"])
@@ -312,7 +313,7 @@ def feedback_create(request: HttpRequest, payload: FeedbackCreateIn):
         else None
     )
     vehicle = customer_selectors.vehicle_get(user=user, pk=payload.vehicle_id) if payload.vehicle_id else None
-    feedback = services.feedback_create(
+    feedback = workflow.feedback_create(
         actor=user,
         customer=customer,
         kind=payload.kind,
@@ -352,7 +353,7 @@ def feedback_route(request: HttpRequest, feedback_id: PathId, payload: RouteIn):
         assignee = get_user_model().objects.filter(pk=payload.assignee_id, is_active=True).first()
         if assignee is None:
             raise ValidationError({"assignee_id": [_("Choose a person of the store who handles complaints.")]})
-    services.feedback_route(
+    workflow.feedback_route(
         actor=request.user, feedback=feedback, department=department, assignee=assignee, note=_text(payload.note)
     )
     return _detail(request, feedback)
@@ -367,7 +368,7 @@ def feedback_take_over(request: HttpRequest, feedback_id: PathId):
     """A supervisor (or above) takes the form over and handles it personally."""
     require_perm(request.user, Perm.FEEDBACK_HANDLE)
     feedback = _form(request, feedback_id)
-    services.feedback_take_over(actor=request.user, feedback=feedback)
+    workflow.feedback_take_over(actor=request.user, feedback=feedback)
     return _detail(request, feedback)
 
 
@@ -378,7 +379,7 @@ def feedback_report(request: HttpRequest, feedback_id: PathId, payload: ReportIn
     """The department cannot solve it: report to the store's supervisors (within 2 days, seed 004)."""
     require_perm(request.user, Perm.FEEDBACK_HANDLE)
     feedback = _form(request, feedback_id)
-    services.feedback_report_to_supervisor(actor=request.user, feedback=feedback, note=_text(payload.note))
+    workflow.feedback_report_to_supervisor(actor=request.user, feedback=feedback, note=_text(payload.note))
     return _detail(request, feedback)
 
 
@@ -391,7 +392,7 @@ def feedback_pause(request: HttpRequest, feedback_id: PathId, payload: PauseIn):
     The handler, a supervisor, or customer service (`feedback.route`) may pause."""
     require_perm(request.user, Perm.FEEDBACK_VIEW)
     feedback = _form(request, feedback_id)
-    services.feedback_pause(actor=request.user, feedback=feedback, reason=payload.reason, note=_text(payload.note))
+    workflow.feedback_pause(actor=request.user, feedback=feedback, reason=payload.reason, note=_text(payload.note))
     return _detail(request, feedback)
 
 
@@ -402,7 +403,7 @@ def feedback_resume(request: HttpRequest, feedback_id: PathId, payload: NoteIn):
     """Restart the clock; the deadline moves by the working days it was paused."""
     require_perm(request.user, Perm.FEEDBACK_VIEW)
     feedback = _form(request, feedback_id)
-    services.feedback_resume(actor=request.user, feedback=feedback, note=_text(payload.note))
+    workflow.feedback_resume(actor=request.user, feedback=feedback, note=_text(payload.note))
     return _detail(request, feedback)
 
 
@@ -415,7 +416,7 @@ def feedback_handling(request: HttpRequest, feedback_id: PathId, payload: Handli
     """Save a draft of the handling (fields left out stay as they are)."""
     require_perm(request.user, Perm.FEEDBACK_HANDLE)
     feedback = _form(request, feedback_id)
-    services.feedback_handling_save(
+    workflow.feedback_handling_save(
         actor=request.user,
         feedback=feedback,
         actions_taken=None if payload.actions_taken is None else _text(payload.actions_taken),
@@ -432,7 +433,7 @@ def feedback_return(request: HttpRequest, feedback_id: PathId, payload: ReturnIn
     """Return the handled form to customer service; plans the verification call."""
     require_perm(request.user, Perm.FEEDBACK_HANDLE)
     feedback = _form(request, feedback_id)
-    services.feedback_return(
+    workflow.feedback_return(
         actor=request.user,
         feedback=feedback,
         actions_taken=_text(payload.actions_taken),
@@ -449,7 +450,7 @@ def feedback_verify(request: HttpRequest, feedback_id: PathId, payload: VerifyIn
     """The verification call: satisfied → verified (to archive); not satisfied → back to the department."""
     require_perm(request.user, Perm.FEEDBACK_VERIFY)
     feedback = _form(request, feedback_id)
-    services.feedback_verify(
+    workflow.feedback_verify(
         actor=request.user,
         feedback=feedback,
         satisfied=payload.satisfied,
@@ -466,7 +467,7 @@ def feedback_archive(request: HttpRequest, feedback_id: PathId, payload: NoteIn)
     """Archive a verified form (read-only from then on)."""
     require_perm(request.user, Perm.FEEDBACK_ARCHIVE)
     feedback = _form(request, feedback_id)
-    services.feedback_archive(actor=request.user, feedback=feedback, note=_text(payload.note))
+    workflow.feedback_archive(actor=request.user, feedback=feedback, note=_text(payload.note))
     return _detail(request, feedback)
 
 
@@ -477,7 +478,7 @@ def feedback_close(request: HttpRequest, feedback_id: PathId, payload: NoteIn):
     """Close a new or routed form without action (a suggestion, a duplicate); the note is required."""
     require_perm(request.user, Perm.FEEDBACK_ARCHIVE)
     feedback = _form(request, feedback_id)
-    services.feedback_close(actor=request.user, feedback=feedback, note=_text(payload.note))
+    workflow.feedback_close(actor=request.user, feedback=feedback, note=_text(payload.note))
     return _detail(request, feedback)
 
 
@@ -487,7 +488,7 @@ def feedback_close(request: HttpRequest, feedback_id: PathId, payload: NoteIn):
 def feedback_events(request: HttpRequest, feedback_id: PathId):
     """The form's history, oldest first."""
     require_perm(request.user, Perm.FEEDBACK_VIEW)
-    return list(selectors.feedback_events(user=request.user, feedback=_form(request, feedback_id)))
+    return list(selectors.feedback_event_list(user=request.user, feedback=_form(request, feedback_id)))
 
 
 @router.get(
@@ -498,7 +499,7 @@ def feedback_events(request: HttpRequest, feedback_id: PathId):
 def feedback_attachments(request: HttpRequest, feedback_id: PathId):
     """The form's handling documents."""
     require_perm(request.user, Perm.FEEDBACK_VIEW)
-    return list(selectors.feedback_attachments(user=request.user, feedback=_form(request, feedback_id)))
+    return list(selectors.feedback_attachment_list(user=request.user, feedback=_form(request, feedback_id)))
 
 
 @router.post(
@@ -512,7 +513,7 @@ def feedback_attachment_add(request: HttpRequest, feedback_id: PathId, file: Fil
     The handler, a supervisor, or customer service (`feedback.route`) may add documents."""
     require_perm(request.user, Perm.FEEDBACK_VIEW)
     feedback = _form(request, feedback_id)
-    return services.feedback_attachment_add(actor=request.user, feedback=feedback, upload=file)
+    return attachments.feedback_attachment_add(actor=request.user, feedback=feedback, upload=file)
 
 
 @router.get(
@@ -524,7 +525,7 @@ def feedback_attachment_add(request: HttpRequest, feedback_id: PathId, file: Fil
 def feedback_attachment_download(request: HttpRequest, attachment_id: PathId):
     """Download a handling document (always as an attachment, never rendered inline)."""
     require_perm(request.user, Perm.FEEDBACK_VIEW)
-    attachment = selectors.attachment_get(user=request.user, pk=attachment_id)
+    attachment = selectors.feedback_attachment_get(user=request.user, pk=attachment_id)
     response = FileResponse(
         attachment.file.open("rb"), as_attachment=True, filename=attachment.name,
         content_type=attachment.content_type or "application/octet-stream",
@@ -543,7 +544,7 @@ def feedback_pdf(request: HttpRequest, feedback_id: PathId):
     """The complaint form, its handling, documents and full history as a PDF (audited as an export)."""
     require_perm(request.user, Perm.FEEDBACK_VIEW)
     feedback = _form(request, feedback_id)
-    content = services.feedback_pdf(actor=request.user, feedback=feedback)
+    content = pdf.feedback_pdf(actor=request.user, feedback=feedback)
     response = HttpResponse(content, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="feedback-{feedback.pk}.pdf"'
     return response

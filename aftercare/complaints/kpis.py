@@ -12,9 +12,9 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils.translation import gettext_lazy as _
 
+from aftercare.org.calendar import business_date, month_add
+from aftercare.org.kpis import Direction, KpiValue, Level, Measure, Period, Unit, measure_get, register
 from aftercare.org.selectors import kpi_judge, kpi_targets_resolved, month_is_running
-from aftercare.org.kpis import Direction, KpiValue, Level, Measure, Period, Unit, measure_get, month_add, register
-from aftercare.org.calendar import business_date
 
 from . import selectors
 

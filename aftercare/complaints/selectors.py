@@ -12,15 +12,31 @@ from django.utils import timezone
 from aftercare.customers.choices import RepairKind
 from aftercare.customers.models import RepairOrder
 from aftercare.customers.validators import clean_text
-from aftercare.org.calendar import business_day_start, business_tz, month_add, month_start
+from aftercare.org.calendar import business_date, business_day_start, business_tz, month_add, month_start
 from aftercare.org.models import Department, Store
 from aftercare.org.permissions import ROLE_PERMISSIONS, Perm, has_perm, role_of
 from aftercare.org.scoping import get_scoped_or_404, own_store_ids, visible_store_ids
 
 from . import choices
 from . import models as cmodels
-from .choices import DEFAULT_ESCALATION_TIERS, OPEN_STATUSES, SUPERVISOR_LEVEL_ROLES, FeedbackKind, FeedbackStatus
-from .models import DeadlinePolicy, DepartmentDesignee, EscalationTier, Feedback, FeedbackAttachment, FeedbackEvent
+from .choices import (
+    CATEGORY_DEPARTMENT,
+    DEFAULT_DEADLINE_WORKING_DAYS,
+    DEFAULT_ESCALATION_TIERS,
+    OPEN_STATUSES,
+    SUPERVISOR_LEVEL_ROLES,
+    FeedbackKind,
+    FeedbackStatus,
+)
+from .models import (
+    ComplaintSettings,
+    DeadlinePolicy,
+    DepartmentDesignee,
+    EscalationTier,
+    Feedback,
+    FeedbackAttachment,
+    FeedbackEvent,
+)
 
 BOARD_ROWS_PER_STAGE = 50
 
@@ -124,7 +140,7 @@ def feedback_for_verification_task(*, user, task) -> Feedback | None:
     return feedback_list(user=user).filter(verification_task=task).first()
 
 
-def feedback_events(*, user, feedback: Feedback) -> QuerySet[FeedbackEvent]:
+def feedback_event_list(*, user, feedback: Feedback) -> QuerySet[FeedbackEvent]:
     """The form's history, oldest first."""
     return (
         FeedbackEvent.objects.filter(store_id__in=_scope(user), feedback=feedback)
@@ -133,7 +149,8 @@ def feedback_events(*, user, feedback: Feedback) -> QuerySet[FeedbackEvent]:
     )
 
 
-def feedback_attachments(*, user, feedback: Feedback) -> QuerySet[FeedbackAttachment]:
+def feedback_attachment_list(*, user, feedback: Feedback) -> QuerySet[FeedbackAttachment]:
+    """The form's handling documents, oldest first."""
     return (
         FeedbackAttachment.objects.filter(store_id__in=_scope(user), feedback=feedback)
         .select_related("uploaded_by__staff")
@@ -141,7 +158,7 @@ def feedback_attachments(*, user, feedback: Feedback) -> QuerySet[FeedbackAttach
     )
 
 
-def attachment_get(*, user, pk) -> FeedbackAttachment:
+def feedback_attachment_get(*, user, pk) -> FeedbackAttachment:
     """A handling document of a form in scope, or 404."""
     return get_scoped_or_404(FeedbackAttachment.objects.filter(store_id__in=_scope(user)), pk=pk)
 
@@ -254,7 +271,7 @@ def department_list(*, user, store_ids=None) -> QuerySet[Department]:
     return Department.objects.filter(store_id__in=ids).select_related("store").order_by("store_id", "kind")
 
 
-def handler_choices(*, user, store_ids) -> QuerySet:
+def feedback_handler_choices(*, user, store_ids) -> QuerySet:
     """Active staff of the stores in scope who may handle forms (perm feedback.handle), for routing and designees."""
     roles = [role for role, perms in ROLE_PERMISSIONS.items() if Perm.FEEDBACK_HANDLE in perms]
     ids = visible_store_ids(user) & frozenset(store_ids)
@@ -267,14 +284,14 @@ def handler_choices(*, user, store_ids) -> QuerySet:
     )
 
 
-def designees_of(*, user, store_id: int) -> dict[int, int]:
+def department_designee_map(*, user, store_id: int) -> dict[int, int]:
     """{department id: designee user id} of one store in scope."""
     if store_id not in _scope(user):
         return {}
     return dict(DepartmentDesignee.objects.filter(store_id=store_id).values_list("department_id", "user_id"))
 
 
-def deadline_policies_of(*, user, store_id: int) -> dict[tuple[str, str], int]:
+def deadline_policy_map(*, user, store_id: int) -> dict[tuple[str, str], int]:
     """{(kind, severity): working days} configured for one store in scope (missing = the default)."""
     if store_id not in _scope(user):
         return {}
@@ -284,6 +301,45 @@ def deadline_policies_of(*, user, store_id: int) -> dict[tuple[str, str], int]:
             "kind", "severity", "working_days"
         )
     }
+
+
+# ---- store settings, read by the workflow services (unscoped: the caller already holds the store) ------------
+
+
+def complaint_settings_get(*, store_id: int) -> ComplaintSettings:
+    """The store's complaint settings (unsaved defaults when the store has no row)."""
+    return ComplaintSettings.objects.filter(store_id=store_id).first() or ComplaintSettings(store_id=store_id)
+
+
+def feedback_deadline_days(*, store_id: int, kind: str, severity: str) -> int:
+    """Working days to handle a form of `kind` × `severity` in the store (default 3)."""
+    days = (
+        DeadlinePolicy.objects.filter(store_id=store_id, kind=kind, severity=severity)
+        .values_list("working_days", flat=True)
+        .first()
+    )
+    return days or DEFAULT_DEADLINE_WORKING_DAYS
+
+
+def escalation_tier_list(*, store_id: int) -> list[tuple[int, str, int]]:
+    """The store's escalation tiers as (level, role, working days after the deadline), level order.
+
+    The defaults (supervisor at the deadline, store manager one working day later) apply while the store has none.
+    """
+    rows = list(
+        EscalationTier.objects.filter(store_id=store_id)
+        .order_by("level")
+        .values_list("level", "role", "working_days_after")
+    )
+    return rows or [tuple(t) for t in DEFAULT_ESCALATION_TIERS]
+
+
+def feedback_default_department(*, store_id: int, category: str) -> Department | None:
+    """The store's department that handles `category` (None when the store has no such department)."""
+    kind = CATEGORY_DEPARTMENT.get(category)
+    if kind is None:
+        return None
+    return Department.objects.filter(store_id=store_id, kind=kind).first()
 
 
 # ---- measures (complaint KPIs, first-time fix) ---------------------------------------------------------------
@@ -492,12 +548,27 @@ def complaint_measures_trend(
     return {"months": [month_add(first, i) for i in range(months)], "stores": list(stores.values())}
 
 
+# ---- first-time fix (the detection service: `services/first_time_fix.py`) --------------------------------------
+
+
 def first_time_fix_rate(*, user, store_ids=None, month: dt.date, now: dt.datetime | None = None) -> list[dict]:
     """First-time-fix rate of one month per store: {store_id, numerator, denominator, rate, provisional, …}."""
     return [
         {"store_id": r["store_id"], **r["first_time_fix"]}
         for r in complaint_measures(user=user, store_ids=store_ids, month=month, now=now)
     ]
+
+
+def repeat_repair_window_map(*, store_ids) -> dict[int, int]:
+    """Each store's repeat-repair window in days (ComplaintSettings, default 30), one query for all stores
+    (unscoped: for the detection job)."""
+    default = ComplaintSettings._meta.get_field("repeat_repair_window_days").default
+    found = dict(
+        ComplaintSettings.objects.filter(store_id__in=list(store_ids)).values_list(
+            "store_id", "repeat_repair_window_days"
+        )
+    )
+    return {sid: found.get(sid, default) for sid in store_ids}
 
 
 # ---- the start page and the customer 360 (complaints/cards.py, complaints/panels.py) ---------------------------
@@ -513,8 +584,6 @@ def escalated_q() -> Q:
 def feedback_due_q(due: str, now: dt.datetime) -> Q:
     """Forms with the department whose clock runs, by deadline: `overdue` (`overdue_q`); `today`, the deadline is
     ahead but passes before tomorrow 00:00 Shanghai; `soon`, past the due-soon warning with a deadline after today."""
-    from aftercare.org.calendar import business_date
-
     tomorrow = business_day_start(business_date(now) + dt.timedelta(days=1))
     if due == "overdue":
         return overdue_q(now)

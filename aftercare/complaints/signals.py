@@ -15,7 +15,7 @@ from .choices import FeedbackKind, FeedbackSeverity, FeedbackSource
 
 @receiver(call_feedback_given, dispatch_uid="complaints.feedback_from_call")
 def feedback_from_call(sender, *, actor, call, task, sheet, inbound, customer, vehicle, feedback, **kwargs):
-    from .services import feedback_create
+    from .services.workflow import feedback_create
 
     return feedback_create(
         actor=actor,
@@ -37,6 +37,6 @@ def feedback_from_call(sender, *, actor, call, task, sheet, inbound, customer, v
 def repeat_repairs_after_import(sender, *, store_id, **kwargs):
     # once per import, not per chunk (each run re-reads the store's recent orders); a crash before this is
     # caught by the daily `repeat_repairs_detect`.
-    from .services import repeat_repairs_detect
+    from .services.first_time_fix import repeat_repairs_detect
 
     return repeat_repairs_detect(store_id=store_id)

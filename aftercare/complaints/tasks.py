@@ -1,8 +1,9 @@
-"""Background jobs (django-tasks): due-soon warnings and escalation of complaint forms."""
+"""Background jobs (django-tasks): due-soon warnings and escalation of complaint forms; first-time fix."""
 
 from django_tasks import task
 
-from .services import feedback_escalations_run
+from .services.escalation import feedback_escalations_run
+from .services.first_time_fix import repeat_repairs_detect
 
 
 @task()
@@ -14,10 +15,7 @@ def complaints_escalate_hourly() -> dict:
     return feedback_escalations_run()
 
 
-# ---- first-time fix (first-time-fix helper) ----
 @task()
 def repeat_repairs_detect_daily() -> int:
     """Daily: find repeat repairs of the last window + 14 days and plan their CS calls (reruns add nothing)."""
-    from .services import repeat_repairs_detect
-
     return repeat_repairs_detect()

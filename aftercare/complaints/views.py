@@ -28,7 +28,7 @@ from aftercare.org.models import Store
 from aftercare.org.permissions import Perm, has_perm, require_perm, role_of
 from aftercare.org.scoping import current_store_ids, own_store_ids, store_for_write
 
-from . import selectors, services
+from . import selectors
 from .choices import FINAL_STATUSES, SUPERVISOR_LEVEL_ROLES, FeedbackStatus
 from .forms import (
     AttachmentForm,
@@ -44,6 +44,7 @@ from .forms import (
     RouteForm,
     VerifyForm,
 )
+from .services import attachments, configuration, exports, pdf, workflow
 
 PAGE_SIZE = 25
 UNREACHED_TASK_STATUSES = ("unreachable", "refused", "no_consent")
@@ -91,7 +92,7 @@ def feedback_list(request):
 def feedback_export(request):
     """The list as filtered on the page, as XLSX (scoped, audited)."""
     form, qs, _ids = _search(request)
-    content = services.feedback_export_xlsx(actor=request.user, feedback=qs)
+    content = exports.feedback_export_xlsx(actor=request.user, feedback=qs)
     response = HttpResponse(content, content_type=XLSX_CONTENT_TYPE)
     response["Content-Disposition"] = f'attachment; filename="feedback-{business_date():%Y%m%d}.xlsx"'
     return response
@@ -136,7 +137,7 @@ def feedback_create(request):
         if valid and not form.errors:
             department = next((d for d in departments if d.pk == data["department"]), None)
             try:
-                feedback = services.feedback_create(
+                feedback = workflow.feedback_create(
                     actor=request.user,
                     customer=customer,
                     kind=data["kind"],
@@ -227,7 +228,7 @@ def _detail_context(request, feedback, *, bound: tuple[str, object] | None = Non
     if panels.get("route"):
         forms["route"] = RouteForm(
             departments=selectors.department_list(user=user, store_ids=[feedback.store_id]),
-            handlers=selectors.handler_choices(user=user, store_ids=[feedback.store_id]),
+            handlers=selectors.feedback_handler_choices(user=user, store_ids=[feedback.store_id]),
             initial={"department": feedback.department_id, "assignee": feedback.assignee_id},
         )
     for name, form_class in (
@@ -253,8 +254,8 @@ def _detail_context(request, feedback, *, bound: tuple[str, object] | None = Non
     now = timezone.now()
     return {
         "feedback": feedback,
-        "events": list(selectors.feedback_events(user=user, feedback=feedback)),
-        "attachments": list(selectors.feedback_attachments(user=user, feedback=feedback)),
+        "events": list(selectors.feedback_event_list(user=user, feedback=feedback)),
+        "attachments": list(selectors.feedback_attachment_list(user=user, feedback=feedback)),
         "panels": panels,
         "forms": forms,
         "clock": _clock(feedback, now),
@@ -278,9 +279,9 @@ def _do_route(request, feedback, data):
         department = departments.filter(pk=data["department"]).first()
     assignee = None
     if data["assignee"]:
-        handlers = selectors.handler_choices(user=request.user, store_ids=[feedback.store_id])
+        handlers = selectors.feedback_handler_choices(user=request.user, store_ids=[feedback.store_id])
         assignee = handlers.filter(pk=data["assignee"]).first()
-    services.feedback_route(
+    workflow.feedback_route(
         actor=request.user, feedback=feedback, department=department, assignee=assignee, note=data["note"]
     )
 
@@ -290,47 +291,47 @@ ACTIONS = {
     "route": (RouteForm, _do_route, _lazy("Form sent to the department.")),
     "take_over": (
         NoteForm,
-        lambda r, fb, d: services.feedback_take_over(actor=r.user, feedback=fb),
+        lambda r, fb, d: workflow.feedback_take_over(actor=r.user, feedback=fb),
         _lazy("You took over the form."),
     ),
     "report": (
         NoteForm,
-        lambda r, fb, d: services.feedback_report_to_supervisor(actor=r.user, feedback=fb, note=d["note"]),
+        lambda r, fb, d: workflow.feedback_report_to_supervisor(actor=r.user, feedback=fb, note=d["note"]),
         _lazy("Reported to the supervisors."),
     ),
     "pause": (
         PauseForm,
-        lambda r, fb, d: services.feedback_pause(actor=r.user, feedback=fb, reason=d["reason"], note=d["note"]),
+        lambda r, fb, d: workflow.feedback_pause(actor=r.user, feedback=fb, reason=d["reason"], note=d["note"]),
         _lazy("Clock paused."),
     ),
     "resume": (
         NoteForm,
-        lambda r, fb, d: services.feedback_resume(actor=r.user, feedback=fb, note=d["note"]),
+        lambda r, fb, d: workflow.feedback_resume(actor=r.user, feedback=fb, note=d["note"]),
         _lazy("Clock resumed."),
     ),
     "handling": (
         HandlingForm,
-        lambda r, fb, d: services.feedback_handling_save(actor=r.user, feedback=fb, **d),
+        lambda r, fb, d: workflow.feedback_handling_save(actor=r.user, feedback=fb, **d),
         _lazy("Handling saved."),
     ),
     "attachment": (
         AttachmentForm,
-        lambda r, fb, d: services.feedback_attachment_add(actor=r.user, feedback=fb, upload=d["file"]),
+        lambda r, fb, d: attachments.feedback_attachment_add(actor=r.user, feedback=fb, upload=d["file"]),
         _lazy("Document added."),
     ),
     "return": (
         HandlingForm,
-        lambda r, fb, d: services.feedback_return(actor=r.user, feedback=fb, **d),
+        lambda r, fb, d: workflow.feedback_return(actor=r.user, feedback=fb, **d),
         _lazy("Returned to customer service; a verification call is planned."),
     ),
     "archive": (
         NoteForm,
-        lambda r, fb, d: services.feedback_archive(actor=r.user, feedback=fb, note=d["note"]),
+        lambda r, fb, d: workflow.feedback_archive(actor=r.user, feedback=fb, note=d["note"]),
         _lazy("Form archived."),
     ),
     "close": (
         NoteForm,
-        lambda r, fb, d: services.feedback_close(actor=r.user, feedback=fb, note=d["note"]),
+        lambda r, fb, d: workflow.feedback_close(actor=r.user, feedback=fb, note=d["note"]),
         _lazy("Form closed without action."),
     ),
 }
@@ -342,7 +343,7 @@ def _form_for(name: str, request, feedback):
     if name == "route":
         kwargs = {
             "departments": selectors.department_list(user=request.user, store_ids=[feedback.store_id]),
-            "handlers": selectors.handler_choices(user=request.user, store_ids=[feedback.store_id]),
+            "handlers": selectors.feedback_handler_choices(user=request.user, store_ids=[feedback.store_id]),
         }
     return form_class(request.POST, request.FILES, **kwargs)
 
@@ -385,7 +386,7 @@ def feedback_verify(request, pk: int):
     if form.is_valid():
         data = form.cleaned_data
         try:
-            feedback = services.feedback_verify(
+            feedback = workflow.feedback_verify(
                 actor=request.user,
                 feedback=feedback,
                 satisfied=data["satisfied"],
@@ -414,7 +415,7 @@ def feedback_pdf(request, pk: int):
     """The form and its history as a PDF (inline)."""
     require_perm(request.user, Perm.FEEDBACK_VIEW)
     feedback = selectors.feedback_get(user=request.user, pk=pk)
-    content = services.feedback_pdf(actor=request.user, feedback=feedback)
+    content = pdf.feedback_pdf(actor=request.user, feedback=feedback)
     response = HttpResponse(content, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="feedback-{feedback.pk}.pdf"'
     return response
@@ -424,7 +425,7 @@ def feedback_pdf(request, pk: int):
 def attachment_download(request, pk: int):
     """A handling document of a form in scope, always as a download (never rendered by the browser)."""
     require_perm(request.user, Perm.FEEDBACK_VIEW)
-    attachment = selectors.attachment_get(user=request.user, pk=pk)
+    attachment = selectors.feedback_attachment_get(user=request.user, pk=pk)
     response = FileResponse(
         attachment.file.open("rb"),
         as_attachment=True,
@@ -493,17 +494,18 @@ def _settings_store(request):
 
 def _settings_forms(request, store, data=None, section=""):
     user = request.user
-    designees = selectors.designees_of(user=user, store_id=store.pk)
-    policies = selectors.deadline_policies_of(user=user, store_id=store.pk)
-    tiers = services.escalation_tiers(store.pk)
+    designees = selectors.department_designee_map(user=user, store_id=store.pk)
+    policies = selectors.deadline_policy_map(user=user, store_id=store.pk)
+    tiers = selectors.escalation_tier_list(store_id=store.pk)
     departments = list(selectors.department_list(user=user, store_ids=[store.pk]))
-    handlers = list(selectors.handler_choices(user=user, store_ids=[store.pk]))
+    handlers = list(selectors.feedback_handler_choices(user=user, store_ids=[store.pk]))
+    general = selectors.complaint_settings_get(store_id=store.pk)
 
     def bind(name):
         return data if section == name else None
 
     return {
-        "general": ComplaintSettingsForm(bind("general"), instance=services.complaint_settings(store.pk), prefix="g"),
+        "general": ComplaintSettingsForm(bind("general"), instance=general, prefix="g"),
         "designees": DesigneeForm(
             bind("designees"), departments=departments, handlers=handlers, current=designees, prefix="d"
         ),
@@ -516,12 +518,12 @@ def _save_settings(request, store, section, form, current) -> None:
     """Call the settings service(s) of one section; ValidationError bubbles to the form."""
     user = request.user
     if section == "general":
-        services.complaint_settings_update(actor=user, store=store, **form.cleaned_data)
+        configuration.complaint_settings_update(actor=user, store=store, **form.cleaned_data)
     elif section == "designees":
         with transaction.atomic():
             for department, user_id in form.changes(current["designees"]):
                 try:
-                    services.department_designee_set(
+                    configuration.department_designee_set(
                         actor=user, department=department, user=current["handlers"].get(user_id) if user_id else None
                     )
                 except ValidationError as exc:
@@ -530,13 +532,13 @@ def _save_settings(request, store, section, form, current) -> None:
         with transaction.atomic():
             for kind, severity, days in form.changes(current["policies"]):
                 try:
-                    services.deadline_policy_set(
+                    configuration.deadline_policy_set(
                         actor=user, store=store, kind=kind, severity=severity, working_days=days
                     )
                 except ValidationError as exc:
                     raise ValidationError({f"days_{kind}_{severity}": exc.messages}) from None
     elif section == "tiers":
-        services.escalation_tiers_set(actor=user, store=store, tiers=form.tiers())
+        configuration.escalation_tiers_set(actor=user, store=store, tiers=form.tiers())
 
 
 @login_required

@@ -42,14 +42,13 @@ from aftercare.complaints.choices import (
     VerificationResult,
 )
 from aftercare.complaints.models import DeadlinePolicy, DepartmentDesignee, Feedback, FeedbackEvent
-from aftercare.complaints.services import (
-    complaint_settings,
+from aftercare.complaints.selectors import complaint_settings_get, escalation_tier_list
+from aftercare.complaints.services.configuration import (
     deadline_policy_set,
     department_designee_set,
-    escalation_tiers,
     escalation_tiers_set,
-    repeat_repairs_detect,
 )
+from aftercare.complaints.services.first_time_fix import repeat_repairs_detect
 from aftercare.core.choices import AuditAction
 from aftercare.core.models import Notification
 from aftercare.core.services import audit_event_record
@@ -326,8 +325,8 @@ class _Simulation:
     def __init__(self, store: Store, staff: dict, rng: FastRandom, now: dt.datetime):
         self.store, self.staff, self.rng, self.now = store, staff, rng, now
         self.cal = _Calendar(store, now)
-        self.warn = dt.timedelta(hours=complaint_settings(store.pk).warn_hours)
-        self.tiers = list(escalation_tiers(store.pk))
+        self.warn = dt.timedelta(hours=complaint_settings_get(store_id=store.pk).warn_hours)
+        self.tiers = list(escalation_tier_list(store_id=store.pk))
         self.policy = {(p.kind, p.severity): p.working_days for p in DeadlinePolicy.objects.filter(store=store)}
         self.designees = {
             d.department_id: d.user for d in DepartmentDesignee.objects.filter(store=store).select_related("user")

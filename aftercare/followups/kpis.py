@@ -10,9 +10,9 @@ from decimal import Decimal
 
 from django.utils.translation import gettext_lazy as _
 
+from aftercare.org.calendar import business_date, month_add
+from aftercare.org.kpis import Direction, KpiValue, Level, Measure, Period, Unit, register
 from aftercare.org.selectors import ResolvedTarget, kpi_judge, kpi_targets_resolved, month_is_running
-from aftercare.org.kpis import Direction, KpiValue, Level, Measure, Period, Unit, month_add, register
-from aftercare.org.calendar import business_date
 
 from . import selectors
 

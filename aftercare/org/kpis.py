@@ -23,6 +23,8 @@ from django.db import models
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from .calendar import month_add
+
 _CODE = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
 
 
@@ -189,8 +191,3 @@ def period_bounds(kind: str, day: dt.date) -> tuple[dt.date, dt.date]:
         return day, day + dt.timedelta(days=1)
     raise ValueError(f"unknown period {kind!r}")
 
-
-def month_add(month: dt.date, n: int) -> dt.date:
-    """The first of the month `n` months after `month`'s (n may be negative)."""
-    index = month.year * 12 + month.month - 1 + n
-    return dt.date(index // 12, index % 12 + 1, 1)

@@ -5,7 +5,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from aftercare.complaints.models import Feedback, FeedbackAttachment
-from aftercare.complaints.services import department_designee_set
+from aftercare.complaints.services.configuration import department_designee_set
 from aftercare.core.models import Notification
 from aftercare.core.services import api_token_create
 from aftercare.followups.choices import TaskStatus

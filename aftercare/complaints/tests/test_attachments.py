@@ -8,7 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from aftercare.complaints.models import FeedbackAttachment, FeedbackEvent
-from aftercare.complaints.services import MAX_ATTACHMENTS, feedback_attachment_add
+from aftercare.complaints.services.attachments import MAX_ATTACHMENTS, feedback_attachment_add
 from aftercare.org.choices import Role
 
 from .wf import complaint, setup_store, staff_user

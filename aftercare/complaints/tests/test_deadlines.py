@@ -6,14 +6,10 @@ from django.core import mail
 from django.core.exceptions import ValidationError
 
 from aftercare.complaints.models import FeedbackEvent
-from aftercare.complaints.services import (
-    complaint_settings_update,
-    deadline_policy_set,
-    feedback_deadline_days,
-    feedback_escalations_run,
-    feedback_pause,
-    feedback_resume,
-)
+from aftercare.complaints.selectors import feedback_deadline_days
+from aftercare.complaints.services.configuration import complaint_settings_update, deadline_policy_set
+from aftercare.complaints.services.escalation import feedback_escalations_run
+from aftercare.complaints.services.workflow import feedback_pause, feedback_resume
 from aftercare.core.models import AuditEvent, Notification
 from aftercare.org.calendar import is_workday
 from aftercare.org.choices import Role

@@ -9,9 +9,11 @@ from django.core import mail
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 
-from aftercare.complaints import services
 from aftercare.complaints.models import EscalationTier, FeedbackEvent
-from aftercare.complaints.services import escalation_tiers, escalation_tiers_set, feedback_escalations_run
+from aftercare.complaints.selectors import escalation_tier_list
+from aftercare.complaints.services import escalation
+from aftercare.complaints.services.configuration import escalation_tiers_set
+from aftercare.complaints.services.escalation import feedback_escalations_run
 from aftercare.complaints.tasks import complaints_escalate_hourly
 from aftercare.core.models import Notification
 from aftercare.org.choices import Role
@@ -90,7 +92,7 @@ def test_it_tells_each_person_once_when_a_run_was_killed_midway(store_a, special
     supervisor = users[Role.SUPERVISOR]
     first = record_at(sh(2026, 2, 11, 10, 0), specialist, store_a)
     second = record_at(sh(2026, 2, 11, 11, 0), specialist, store_a)
-    real, calls = services._notify, []
+    real, calls = escalation._notify, []
 
     def dies_on_the_second_form(*args, **kwargs):
         calls.append(args[0].pk)
@@ -99,7 +101,7 @@ def test_it_tells_each_person_once_when_a_run_was_killed_midway(store_a, special
         return real(*args, **kwargs)
 
     mail.outbox.clear()
-    with mock.patch.object(services, "_notify", side_effect=dies_on_the_second_form), pytest.raises(Killed):
+    with mock.patch.object(escalation, "_notify", side_effect=dies_on_the_second_form), pytest.raises(Killed):
         run_at(sh(2026, 2, 15, 0, 0))
     first.refresh_from_db(), second.refresh_from_db()
     assert (first.escalation_level, second.escalation_level) == (1, 0)  # the second form's step rolled back
@@ -115,7 +117,7 @@ def test_it_tells_each_person_once_when_a_run_was_killed_midway(store_a, special
 def test_it_goes_on_with_other_forms_when_one_fails(store_a, specialist, mech, users):
     record_at(sh(2026, 2, 11, 10, 0), specialist, store_a)
     record_at(sh(2026, 2, 11, 11, 0), specialist, store_a)
-    real, calls = services._notify, []
+    real, calls = escalation._notify, []
 
     def fails_once(*args, **kwargs):
         calls.append(1)
@@ -123,7 +125,7 @@ def test_it_goes_on_with_other_forms_when_one_fails(store_a, specialist, mech, u
             raise RuntimeError("mail server on fire")
         return real(*args, **kwargs)
 
-    with mock.patch.object(services, "_notify", side_effect=fails_once):
+    with mock.patch.object(escalation, "_notify", side_effect=fails_once):
         assert run_at(sh(2026, 2, 15, 0, 0))["escalated"] == 1
     assert run_at(sh(2026, 2, 15, 1, 0))["escalated"] == 1
     assert told(users[Role.SUPERVISOR]) == 2
@@ -136,7 +138,7 @@ def test_it_follows_the_stores_configured_tiers(store_a, specialist, manager, me
         store=store_a,
         tiers=[(1, "store_manager", 1), (2, "group_admin", 3)],
     )
-    assert escalation_tiers(store_a.pk) == [(1, "store_manager", 1), (2, "group_admin", 3)]
+    assert escalation_tier_list(store_id=store_a.pk) == [(1, "store_manager", 1), (2, "group_admin", 3)]
     open_form.refresh_from_db()
     assert open_form.next_escalation_at == sh(2026, 3, 7)  # end of Fri 6: recomputed for the open form
     assert run_at(sh(2026, 3, 6, 12, 0))["escalated"] == 0

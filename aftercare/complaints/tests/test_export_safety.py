@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 from aftercare.complaints.models import Feedback
-from aftercare.complaints.services import department_designee_set, feedback_create
+from aftercare.complaints.services.configuration import department_designee_set
+from aftercare.complaints.services.workflow import feedback_create
 from aftercare.core.exports import neutralise
 from aftercare.core.services import api_token_create
 from aftercare.core.text import clean_text

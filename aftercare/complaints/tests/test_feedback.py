@@ -5,7 +5,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.test import Client
 
 from aftercare.complaints.models import Feedback
-from aftercare.complaints.services import feedback_create
+from aftercare.complaints.services.workflow import feedback_create
 from aftercare.core.models import AuditEvent
 from aftercare.core.services import api_token_create
 from aftercare.org.choices import DepartmentKind, Role

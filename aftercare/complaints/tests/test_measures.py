@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from aftercare.complaints.models import Feedback, FeedbackEvent
 from aftercare.complaints.selectors import complaint_measures, complaint_measures_trend, first_time_fix_rate
-from aftercare.complaints.services import repeat_repairs_detect
+from aftercare.complaints.services.first_time_fix import repeat_repairs_detect
 from aftercare.org.choices import Role
 from aftercare.testing import factories as f
 from conftest import CANARY

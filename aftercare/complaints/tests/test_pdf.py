@@ -9,7 +9,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http import Http404
 from pypdf import PdfReader
 
-from aftercare.complaints.services import feedback_attachment_add, feedback_pdf, feedback_return
+from aftercare.complaints.services.attachments import feedback_attachment_add
+from aftercare.complaints.services.pdf import feedback_pdf
+from aftercare.complaints.services.workflow import feedback_return
 from aftercare.core.models import AuditEvent
 from aftercare.org.choices import Role
 

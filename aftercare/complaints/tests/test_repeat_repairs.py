@@ -10,9 +10,9 @@ from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from aftercare.complaints import services
 from aftercare.complaints.models import ComplaintSettings, RepeatRepair
-from aftercare.complaints.services import fault_key, repeat_repairs_detect
+from aftercare.complaints.services import first_time_fix
+from aftercare.complaints.services.first_time_fix import fault_key, repeat_repairs_detect
 from aftercare.complaints.tasks import repeat_repairs_detect_daily
 from aftercare.core.models import AuditEvent
 from aftercare.followups.models import FollowupRule, FollowupTask
@@ -166,7 +166,7 @@ def test_it_creates_nothing_twice_and_a_crash_leaves_nothing_behind(store_a, car
     customer, vehicle = car
     ro(customer, vehicle, sh(2026, 3, 2, 10))
     ro(customer, vehicle, sh(2026, 3, 12, 10))
-    with mock.patch.object(services, "_repeat_repair_tasks_create", side_effect=RuntimeError("killed")):
+    with mock.patch.object(first_time_fix, "_repeat_repair_tasks_create", side_effect=RuntimeError("killed")):
         with pytest.raises(RuntimeError):
             repeat_repairs_detect()
     assert not RepeatRepair.objects.exists() and not FollowupTask.objects.exists()

@@ -308,7 +308,7 @@ PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 @pytest.fixture
 def routed_setup(store_a, manager, designee, mech, rules_a):
-    from aftercare.complaints.services import department_designee_set
+    from aftercare.complaints.services.configuration import department_designee_set
 
     department_designee_set(actor=manager, department=mech, user=designee)
     return f.CustomerFactory(store=store_a, name="周先生")

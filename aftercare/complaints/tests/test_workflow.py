@@ -7,8 +7,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http import Http404
 
-from aftercare.complaints import services as s
 from aftercare.complaints.models import Feedback, FeedbackEvent
+from aftercare.complaints.services import attachments, configuration, pdf, workflow
 from aftercare.core.models import AuditEvent, Notification
 from aftercare.followups.models import CallLog, FollowupTask
 from aftercare.followups.selectors import followup_queue
@@ -58,8 +58,8 @@ def test_it_runs_the_whole_life_of_a_complaint(
     assert "发动机异响" in mail.outbox[0].body
 
     with at(2026, 3, 4, 15, 0):
-        s.feedback_handling_save(actor=designee, feedback=fb, actions_taken="检查")
-        fb = s.feedback_return(
+        workflow.feedback_handling_save(actor=designee, feedback=fb, actions_taken="检查")
+        fb = workflow.feedback_return(
             actor=designee, feedback=fb, actions_taken="更换正时皮带", root_cause="皮带老化", result="异响消除"
         )
     assert (fb.status, fb.returned_by, fb.returned_by_role, fb.returned_in_time) == (
@@ -82,7 +82,7 @@ def test_it_runs_the_whole_life_of_a_complaint(
     assert Notification.objects.filter(recipient=specialist).count() == 1  # the creator is told
 
     with at(2026, 3, 5, 10, 0):
-        fb = s.feedback_verify(actor=specialist, feedback=fb, satisfied=False, notes="还是响", duration_s=95)
+        fb = workflow.feedback_verify(actor=specialist, feedback=fb, satisfied=False, notes="还是响", duration_s=95)
     assert (fb.status, fb.reopen_count, fb.escalation_level, fb.deadline_at) == ("routed", 1, 0, sh(2026, 3, 11))
     task.refresh_from_db()
     assert (task.status, task.completed_by) == ("completed", specialist)
@@ -90,11 +90,13 @@ def test_it_runs_the_whole_life_of_a_complaint(
     assert (call.outcome, call.handler, call.duration_s, call.notes) == ("completed", specialist, 95, "还是响")
 
     with at(2026, 3, 6, 10, 0):
-        fb = s.feedback_return(actor=designee, feedback=fb, actions_taken="再次检修", root_cause="", result="已处理")
+        fb = workflow.feedback_return(
+            actor=designee, feedback=fb, actions_taken="再次检修", root_cause="", result="已处理"
+        )
     second_task = fb.verification_task
     assert second_task.pk != task.pk
     with at(2026, 3, 6, 14, 0):
-        fb = s.feedback_verify(actor=specialist, feedback=fb, satisfied=False, notes="仍不满意")
+        fb = workflow.feedback_verify(actor=specialist, feedback=fb, satisfied=False, notes="仍不满意")
     # the second reopen (store setting: 2) escalates at once to tier 1
     assert (fb.reopen_count, fb.escalation_level, fb.deadline_at) == (2, 1, sh(2026, 3, 12))
     assert fb.next_escalation_at == sh(2026, 3, 13)  # tier 2: one working day after the new due date
@@ -103,12 +105,12 @@ def test_it_runs_the_whole_life_of_a_complaint(
     assert Notification.objects.filter(recipient=supervisor).count() == 1
 
     with at(2026, 3, 9, 10, 0):
-        fb = s.feedback_return(
+        fb = workflow.feedback_return(
             actor=designee, feedback=fb, actions_taken="更换总成", root_cause="总成缺陷", result="好了"
         )
     with at(2026, 3, 9, 15, 0):
-        fb = s.feedback_verify(actor=specialist, feedback=fb, satisfied=True, notes="满意")
-        fb = s.feedback_archive(actor=manager, feedback=fb)
+        fb = workflow.feedback_verify(actor=specialist, feedback=fb, satisfied=True, notes="满意")
+        fb = workflow.feedback_archive(actor=manager, feedback=fb)
     assert (fb.status, fb.verification_result, fb.verified_by, fb.archived_by) == (
         "archived",
         "satisfied",
@@ -143,19 +145,19 @@ def test_it_runs_the_whole_life_of_a_complaint(
     # archived: read-only for everybody
     history = actions(fb)
     writes = [
-        lambda: s.feedback_route(actor=manager, feedback=fb),
-        lambda: s.feedback_take_over(actor=supervisor, feedback=fb),
-        lambda: s.feedback_report_to_supervisor(actor=designee, feedback=fb, note="x"),
-        lambda: s.feedback_handling_save(actor=supervisor, feedback=fb, result="改"),
-        lambda: s.feedback_attachment_add(
+        lambda: workflow.feedback_route(actor=manager, feedback=fb),
+        lambda: workflow.feedback_take_over(actor=supervisor, feedback=fb),
+        lambda: workflow.feedback_report_to_supervisor(actor=designee, feedback=fb, note="x"),
+        lambda: workflow.feedback_handling_save(actor=supervisor, feedback=fb, result="改"),
+        lambda: attachments.feedback_attachment_add(
             actor=manager, feedback=fb, upload=SimpleUploadedFile("a.txt", b"hello", "text/plain")
         ),
-        lambda: s.feedback_pause(actor=manager, feedback=fb, reason="waiting_parts"),
-        lambda: s.feedback_resume(actor=manager, feedback=fb),
-        lambda: s.feedback_return(actor=supervisor, feedback=fb, actions_taken="x", root_cause="x", result="x"),
-        lambda: s.feedback_verify(actor=specialist, feedback=fb, satisfied=True),
-        lambda: s.feedback_archive(actor=manager, feedback=fb),
-        lambda: s.feedback_close(actor=manager, feedback=fb, note="x"),
+        lambda: workflow.feedback_pause(actor=manager, feedback=fb, reason="waiting_parts"),
+        lambda: workflow.feedback_resume(actor=manager, feedback=fb),
+        lambda: workflow.feedback_return(actor=supervisor, feedback=fb, actions_taken="x", root_cause="x", result="x"),
+        lambda: workflow.feedback_verify(actor=specialist, feedback=fb, satisfied=True),
+        lambda: workflow.feedback_archive(actor=manager, feedback=fb),
+        lambda: workflow.feedback_close(actor=manager, feedback=fb, note="x"),
     ]
     for write in writes:
         with pytest.raises(ValidationError) as exc:
@@ -170,19 +172,19 @@ def test_it_leaves_a_form_new_without_a_designee_until_cs_routes_it(store_a, use
     fb = complaint(specialist, store_a, category="body")
     assert (fb.status, fb.department, fb.deadline_at, fb.assignee) == ("new", body, None, None)
     with pytest.raises(ValidationError) as exc:
-        s.feedback_route(actor=specialist, feedback=fb)
+        workflow.feedback_route(actor=specialist, feedback=fb)
     assert "assignee" in exc.value.message_dict
-    fb = s.feedback_route(actor=specialist, feedback=fb, assignee=users[Role.DEPARTMENT_DESIGNEE], note="请处理")
+    fb = workflow.feedback_route(actor=specialist, feedback=fb, assignee=users[Role.DEPARTMENT_DESIGNEE], note="请处理")
     assert (fb.status, fb.assignee) == ("routed", users[Role.DEPARTMENT_DESIGNEE])
     assert fb.deadline_at is not None
     with pytest.raises(ValidationError) as exc:
-        s.feedback_route(actor=specialist, feedback=fb, assignee=users[Role.DEPARTMENT_DESIGNEE])
+        workflow.feedback_route(actor=specialist, feedback=fb, assignee=users[Role.DEPARTMENT_DESIGNEE])
     assert "assignee" in exc.value.message_dict
     with pytest.raises(ValidationError) as exc:  # a CS specialist cannot handle complaint forms
-        s.feedback_route(actor=manager, feedback=fb, assignee=specialist)
+        workflow.feedback_route(actor=manager, feedback=fb, assignee=specialist)
     assert "assignee" in exc.value.message_dict
     deadline = fb.deadline_at
-    fb = s.feedback_route(actor=manager, feedback=fb, assignee=users[Role.SUPERVISOR])
+    fb = workflow.feedback_route(actor=manager, feedback=fb, assignee=users[Role.SUPERVISOR])
     assert (fb.assignee, fb.deadline_at) == (users[Role.SUPERVISOR], deadline)  # reassigning keeps the clock
     assert actions(fb) == ["created", "routed", "reassigned"]
 
@@ -196,12 +198,12 @@ def test_it_keeps_designees_to_their_store_and_their_forms(store_a, store_b, use
     theirs = complaint(specialist_b, store_b)
     assert theirs.assignee == designee_b
     for write in [
-        lambda: s.feedback_return(actor=designee, feedback=theirs, actions_taken="x", root_cause="", result="x"),
-        lambda: s.feedback_handling_save(actor=designee, feedback=theirs, result="x"),
-        lambda: s.feedback_pause(actor=designee, feedback=theirs, reason="waiting_parts"),
-        lambda: s.feedback_take_over(actor=supervisor, feedback=theirs),
-        lambda: s.feedback_route(actor=specialist, feedback=theirs, assignee=designee),
-        lambda: s.feedback_pdf(actor=designee, feedback=theirs),
+        lambda: workflow.feedback_return(actor=designee, feedback=theirs, actions_taken="x", root_cause="", result="x"),
+        lambda: workflow.feedback_handling_save(actor=designee, feedback=theirs, result="x"),
+        lambda: workflow.feedback_pause(actor=designee, feedback=theirs, reason="waiting_parts"),
+        lambda: workflow.feedback_take_over(actor=supervisor, feedback=theirs),
+        lambda: workflow.feedback_route(actor=specialist, feedback=theirs, assignee=designee),
+        lambda: pdf.feedback_pdf(actor=designee, feedback=theirs),
     ]:
         with pytest.raises(Http404):
             write()
@@ -209,30 +211,34 @@ def test_it_keeps_designees_to_their_store_and_their_forms(store_a, store_b, use
     mine = complaint(specialist, store_a)
     body_designee = staff_user(Role.DEPARTMENT_DESIGNEE, store_a, "body_a")
     for write in [
-        lambda: s.feedback_return(actor=body_designee, feedback=mine, actions_taken="x", root_cause="", result="x"),
-        lambda: s.feedback_handling_save(actor=body_designee, feedback=mine, result="x"),
-        lambda: s.feedback_report_to_supervisor(actor=body_designee, feedback=mine, note="x"),
-        lambda: s.feedback_take_over(actor=designee, feedback=mine),  # not supervisor level
-        lambda: s.feedback_return(actor=specialist, feedback=mine, actions_taken="x", root_cause="", result="x"),
-        lambda: s.feedback_verify(actor=designee, feedback=mine, satisfied=True),
-        lambda: s.feedback_archive(actor=designee, feedback=mine),
+        lambda: workflow.feedback_return(
+            actor=body_designee, feedback=mine, actions_taken="x", root_cause="", result="x"
+        ),
+        lambda: workflow.feedback_handling_save(actor=body_designee, feedback=mine, result="x"),
+        lambda: workflow.feedback_report_to_supervisor(actor=body_designee, feedback=mine, note="x"),
+        lambda: workflow.feedback_take_over(actor=designee, feedback=mine),  # not supervisor level
+        lambda: workflow.feedback_return(actor=specialist, feedback=mine, actions_taken="x", root_cause="", result="x"),
+        lambda: workflow.feedback_verify(actor=designee, feedback=mine, satisfied=True),
+        lambda: workflow.feedback_archive(actor=designee, feedback=mine),
     ]:
         with pytest.raises(PermissionDenied):
             write()
     assert actions(mine) == ["created", "routed"]
 
-    mine = s.feedback_take_over(actor=supervisor, feedback=mine)
+    mine = workflow.feedback_take_over(actor=supervisor, feedback=mine)
     assert mine.assignee == supervisor and actions(mine)[-1] == "taken_over"
-    mine = s.feedback_return(actor=supervisor, feedback=mine, actions_taken="亲自处理", root_cause="", result="解决")
+    mine = workflow.feedback_return(
+        actor=supervisor, feedback=mine, actions_taken="亲自处理", root_cause="", result="解决"
+    )
     assert (mine.status, mine.returned_by_role) == ("handled", "supervisor")
 
 
 def test_it_reports_a_form_the_handler_cannot_solve_to_the_supervisors(store_a, users, specialist, designee, mech):
     fb = complaint(specialist, store_a)
     with pytest.raises(ValidationError) as exc:
-        s.feedback_report_to_supervisor(actor=designee, feedback=fb, note="  ")
+        workflow.feedback_report_to_supervisor(actor=designee, feedback=fb, note="  ")
     assert "note" in exc.value.message_dict
-    s.feedback_report_to_supervisor(actor=designee, feedback=fb, note="需要厂家技术支持")
+    workflow.feedback_report_to_supervisor(actor=designee, feedback=fb, note="需要厂家技术支持")
     event = FeedbackEvent.objects.get(feedback=fb, action="reported")
     assert (event.actor, event.note, event.detail["recipients"]) == (
         designee,
@@ -246,27 +252,27 @@ def test_it_archives_a_form_whose_verification_call_could_not_reach_the_customer
     store_a, specialist, manager, designee, mech
 ):
     fb = complaint(specialist, store_a)
-    fb = s.feedback_return(actor=designee, feedback=fb, actions_taken="处理", root_cause="", result="完成")
+    fb = workflow.feedback_return(actor=designee, feedback=fb, actions_taken="处理", root_cause="", result="完成")
     with pytest.raises(ValidationError) as exc:
-        s.feedback_archive(actor=manager, feedback=fb, note="打不通")
+        workflow.feedback_archive(actor=manager, feedback=fb, note="打不通")
     assert "status" in exc.value.message_dict  # the call is still to be made
     task = followup_task_claim(actor=specialist, task_id=fb.verification_task_id)
     followup_attempt_record(actor=specialist, task=task, outcome="wrong_number")
     with pytest.raises(ValidationError) as exc:
-        s.feedback_archive(actor=manager, feedback=fb)
+        workflow.feedback_archive(actor=manager, feedback=fb)
     assert "note" in exc.value.message_dict
-    fb = s.feedback_archive(actor=manager, feedback=fb, note="号码错误，无法回访")
+    fb = workflow.feedback_archive(actor=manager, feedback=fb, note="号码错误，无法回访")
     assert (fb.status, fb.verification_result) == ("archived", "")
 
 
 def test_it_closes_a_form_without_action_with_a_reason(store_a, specialist, manager):
     fb = complaint(specialist, store_a, kind="suggestion")
     with pytest.raises(ValidationError) as exc:
-        s.feedback_close(actor=manager, feedback=fb, note="")
+        workflow.feedback_close(actor=manager, feedback=fb, note="")
     assert "note" in exc.value.message_dict
     with pytest.raises(PermissionDenied):
-        s.feedback_close(actor=specialist, feedback=fb, note="重复")
-    fb = s.feedback_close(actor=manager, feedback=fb, note="重复记录")
+        workflow.feedback_close(actor=specialist, feedback=fb, note="重复")
+    fb = workflow.feedback_close(actor=manager, feedback=fb, note="重复记录")
     assert fb.status == "closed" and actions(fb) == ["created", "closed"]
 
 
@@ -274,16 +280,17 @@ def test_it_checks_who_can_be_a_designee(store_a, store_b, users, manager):
     department = f.DepartmentFactory(store=store_a, kind=DepartmentKind.PARTS, name="配件")
     for user in (users[Role.CS_SPECIALIST], staff_user(Role.DEPARTMENT_DESIGNEE, store_b, "parts_b")):
         with pytest.raises(ValidationError) as exc:
-            s.department_designee_set(actor=manager, department=department, user=user)
+            configuration.department_designee_set(actor=manager, department=department, user=user)
         assert "user" in exc.value.message_dict
     with pytest.raises(PermissionDenied):
-        s.department_designee_set(actor=users[Role.CS_SPECIALIST], department=department, user=None)
+        configuration.department_designee_set(actor=users[Role.CS_SPECIALIST], department=department, user=None)
     other = f.DepartmentFactory(store=store_b, kind=DepartmentKind.PARTS, name="配件B")
     with pytest.raises(Http404):
-        s.department_designee_set(actor=manager, department=other, user=None)
-    row = s.department_designee_set(actor=manager, department=department, user=users[Role.DEPARTMENT_DESIGNEE])
+        configuration.department_designee_set(actor=manager, department=other, user=None)
+    designee = users[Role.DEPARTMENT_DESIGNEE]
+    row = configuration.department_designee_set(actor=manager, department=department, user=designee)
     assert row.user == users[Role.DEPARTMENT_DESIGNEE]
-    assert s.department_designee_set(actor=manager, department=department, user=None) is None
+    assert configuration.department_designee_set(actor=manager, department=department, user=None) is None
 
 
 def test_it_routes_what_a_follow_up_call_hears_to_the_designee(store_a, rules_a, specialist, designee, mech):

@@ -3,7 +3,8 @@
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from aftercare.complaints.services import department_designee_set, feedback_create
+from aftercare.complaints.services.configuration import department_designee_set
+from aftercare.complaints.services.workflow import feedback_create
 from aftercare.org.choices import DepartmentKind, Role
 from aftercare.org.models import Staff
 from aftercare.testing import factories as f

@@ -13,7 +13,7 @@ BODY = b'--x\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\
 @pytest.fixture
 def feedback(store_a, users):
     customer = f.CustomerFactory(store=store_a)
-    from aftercare.complaints.services import feedback_create
+    from aftercare.complaints.services.workflow import feedback_create
 
     return feedback_create(
         actor=users[Role.CS_SPECIALIST], customer=customer, kind="complaint", source="walk_in",

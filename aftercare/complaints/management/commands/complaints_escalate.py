@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from aftercare.complaints.services import feedback_escalations_run
+from aftercare.complaints.services.escalation import feedback_escalations_run
 
 
 class Command(BaseCommand):

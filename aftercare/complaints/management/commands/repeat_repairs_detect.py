@@ -10,7 +10,7 @@ import datetime as dt
 
 from django.core.management.base import BaseCommand, CommandError
 
-from aftercare.complaints.services import REPEAT_REPAIR_LOOKBACK_DAYS, repeat_repairs_detect
+from aftercare.complaints.services.first_time_fix import REPEAT_REPAIR_LOOKBACK_DAYS, repeat_repairs_detect
 from aftercare.org.models import Store
 
 
