@@ -23,8 +23,6 @@ from django.db import models
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from .calendar import month_add
-
 _CODE = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
 
 
@@ -179,6 +177,8 @@ def measure_get(code: str) -> Measure | None:
 
 def period_bounds(kind: str, day: dt.date) -> tuple[dt.date, dt.date]:
     """The half-open `[start, end)` of the month, quarter or year that contains `day`."""
+    from .calendar import month_add  # org.models imports this module; org.calendar imports org.models
+
     if kind == Period.MONTH:
         start = day.replace(day=1)
         return start, month_add(start, 1)
