@@ -906,7 +906,8 @@ def feedback_resume(*, actor, feedback, note: str = "") -> Feedback:
 def _verification_task_create(fb: Feedback, *, actor, event: FeedbackEvent, now: dt.datetime):
     """The CS verification call for a returned form (rule VERIFY of the store; one task per return)."""
     from aftercare.followups.choices import SubjectType, Trigger
-    from aftercare.followups.services import TaskSubject, followup_rule_get, followup_task_create
+    from aftercare.followups.services.generation import TaskSubject, followup_task_create
+    from aftercare.followups.services.rules import followup_rule_get
 
     subject = TaskSubject(SubjectType.FEEDBACK_RETURN, event.pk, fb.customer_id, fb.vehicle_id, now)
     rule = followup_rule_get(store=fb.store, trigger=Trigger.FEEDBACK_RETURNED)
@@ -1012,7 +1013,8 @@ def feedback_verify(*, actor, feedback, satisfied: bool, notes: str = "", durati
     return-visit measures see it. Reopening `reopen_escalation_count` times escalates the form at once.
     """
     from aftercare.followups.choices import ACTIVE_STATUSES, CallOutcome, TaskStatus
-    from aftercare.followups.services import TaskAlreadyClaimed, followup_attempt_record, followup_task_claim
+    from aftercare.followups.services.attempts import followup_attempt_record
+    from aftercare.followups.services.claiming import TaskAlreadyClaimed, followup_task_claim
 
     require_perm(actor, Perm.FEEDBACK_VERIFY)
     notes = _text(notes)
@@ -1403,7 +1405,8 @@ def _repeat_repair_tasks_create(store, new: list[tuple], *, now: dt.datetime) ->
     """
     from aftercare.followups.choices import SubjectType
     from aftercare.followups.models import FollowupTask
-    from aftercare.followups.services import TaskSubject, followup_rule_get, followup_task_create
+    from aftercare.followups.services.generation import TaskSubject, followup_task_create
+    from aftercare.followups.services.rules import followup_rule_get
 
     rule = followup_rule_get(store=store, code=FTF_RULE_CODE)
     if rule is None or not rule.is_active:
