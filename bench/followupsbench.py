@@ -83,7 +83,7 @@ def load_data(vehicles: int) -> dict:
     from django.db import connection, transaction
 
     from aftercare.customers.models import Customer, Ownership, RepairOrder, SalesDelivery, Vehicle
-    from aftercare.followups.services import followup_rules_seed_defaults
+    from aftercare.followups.services.rules import followup_rules_seed_defaults
     from aftercare.org.calendar import business_date
     from aftercare.org.choices import Role
     from aftercare.org.models import DealerGroup, Region, Staff, Store

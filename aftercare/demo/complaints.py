@@ -63,7 +63,7 @@ from aftercare.followups.choices import (
     TaskStatus,
 )
 from aftercare.followups.models import CallLog, FollowupRule, FollowupTask
-from aftercare.followups.services import followup_rules_seed_defaults
+from aftercare.followups.services.rules import followup_rules_seed_defaults
 from aftercare.org.calendar import business_date, statutory_workday
 from aftercare.org.choices import DepartmentKind, Role
 from aftercare.org.models import Department, Staff, Store, WorkCalendarDay

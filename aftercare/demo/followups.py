@@ -65,12 +65,10 @@ from aftercare.followups.models import (
     LetterLog,
     QuestionnaireTemplate,
 )
-from aftercare.followups.services import (
-    followup_rules_seed_defaults,
-    followup_tasks_generate,
-    questionnaire_score,
-    store_followup_settings,
-)
+from aftercare.followups.selectors import store_followup_settings_get
+from aftercare.followups.services.generation import followup_tasks_generate
+from aftercare.followups.services.rules import followup_rules_seed_defaults
+from aftercare.followups.services.scoring import questionnaire_score
 from aftercare.org.calendar import month_range
 from aftercare.org.choices import Role
 from aftercare.org.models import Department, Staff, Store
@@ -206,7 +204,7 @@ class _StoreSimulation:
 
     def __init__(self, store: Store, rng: FastRandom, templates: dict[int, _InMemoryTemplate], now: dt.datetime):
         self.store, self.rng, self.templates, self.now = store, rng, templates, now
-        self.max_attempts = store_followup_settings(store.pk).max_attempts
+        self.max_attempts = store_followup_settings_get(store_id=store.pk).max_attempts
         self.tasks = list(
             FollowupTask.objects.filter(store=store, status=TaskStatus.OPEN)
             .select_related("rule")

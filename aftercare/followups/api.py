@@ -16,8 +16,9 @@ from aftercare.core.api import ERRORS, ErrorOut, Pagination, PathId
 from aftercare.customers.validators import mask_mobile
 from aftercare.org.permissions import Perm, has_perm, require_perm
 
-from . import selectors, services
+from . import selectors
 from .choices import CallOutcome, FollowupKind
+from .services import attempts, claiming, scoring
 
 router = Router(tags=["follow-ups"])
 
@@ -182,7 +183,7 @@ def queue(request: HttpRequest, filters: Query[QueueFilter]):
 @router.get("/tasks/{task_id}", response={200: TaskOut, **ERRORS}, operation_id="followup_task_detail")
 def task_detail(request: HttpRequest, task_id: PathId):
     require_perm(request.user, Perm.FOLLOWUP_CALL)
-    return selectors.task_get(user=request.user, pk=task_id)
+    return selectors.followup_task_get(user=request.user, pk=task_id)
 
 
 @router.post(
@@ -191,17 +192,17 @@ def task_detail(request: HttpRequest, task_id: PathId):
 def claim(request: HttpRequest, task_id: PathId):
     """Lock the task to the caller. 409 when another specialist holds it."""
     try:
-        services.followup_task_claim(actor=request.user, task_id=task_id)
-    except services.TaskAlreadyClaimed:
+        claiming.followup_task_claim(actor=request.user, task_id=task_id)
+    except claiming.TaskAlreadyClaimed:
         return Status(409, {"detail": "Another specialist holds this task."})
-    return selectors.task_get(user=request.user, pk=task_id)
+    return selectors.followup_task_get(user=request.user, pk=task_id)
 
 
 @router.post("/tasks/{task_id}/attempts", response={200: CallOut, **ERRORS}, operation_id="followup_attempt_record")
 def attempt(request: HttpRequest, task_id: PathId, payload: AttemptIn):
     """Log a call on a task the caller holds: completed, no_answer, busy, wrong_number, refused or call_back."""
-    task = selectors.task_get(user=request.user, pk=task_id)
-    return services.followup_attempt_record(
+    task = selectors.followup_task_get(user=request.user, pk=task_id)
+    return attempts.followup_attempt_record(
         actor=request.user,
         task=task,
         outcome=payload.outcome,
@@ -215,8 +216,8 @@ def attempt(request: HttpRequest, task_id: PathId, payload: AttemptIn):
 @router.post("/tasks/{task_id}/sheet", response={200: SheetOut, **ERRORS}, operation_id="followup_sheet_submit")
 def sheet(request: HttpRequest, task_id: PathId, payload: SheetIn):
     """Submit the questionnaire; scores it, completes the task. Bad answers: 422 under `answers.<question id>`."""
-    task = selectors.task_get(user=request.user, pk=task_id)
-    return services.answer_sheet_submit(
+    task = selectors.followup_task_get(user=request.user, pk=task_id)
+    return scoring.answer_sheet_submit(
         actor=request.user,
         task=task,
         answers=payload.answers,
@@ -229,7 +230,7 @@ def sheet(request: HttpRequest, task_id: PathId, payload: SheetIn):
 @router.get("/templates/{template_id}", response={200: TemplateOut, **ERRORS}, operation_id="followup_template")
 def template(request: HttpRequest, template_id: PathId):
     """A questionnaire with its factors and questions (the ids `sheet` expects)."""
-    return selectors.template_get(user=request.user, pk=template_id)
+    return selectors.questionnaire_template_get(user=request.user, pk=template_id)
 
 
 @router.get("/rules", response={200: list[RuleOut], **ERRORS}, operation_id="followup_rule_list")
@@ -237,7 +238,7 @@ def rules(request: HttpRequest):
     """The follow-up rules of the stores in scope."""
     if not any(has_perm(request.user, p) for p in (Perm.FOLLOWUP_CALL, Perm.FOLLOWUP_MANAGE, Perm.FOLLOWUP_RULES)):
         raise PermissionDenied
-    return list(selectors.rule_list(user=request.user))
+    return list(selectors.followup_rule_list(user=request.user))
 
 
 @router.get("/return-visit-rate", response={200: list[RateOut], **ERRORS}, operation_id="followup_return_visit_rate")

@@ -13,7 +13,7 @@ from aftercare.org.signals import store_created
 
 @receiver(records_imported, dispatch_uid="followups.tasks_for_imported_records")
 def tasks_for_imported_records(sender, *, store_id, kind, **kwargs):
-    from .services import followup_tasks_for_import
+    from .services.generation import followup_tasks_for_import
 
     return followup_tasks_for_import(store_id=store_id, kind=kind)
 
@@ -21,6 +21,6 @@ def tasks_for_imported_records(sender, *, store_id, kind, **kwargs):
 @receiver(store_created, dispatch_uid="followups.store_created.seed_default_rules")
 def seed_default_rules(sender, *, store, **kwargs) -> None:
     """A new store starts with the default follow-up rules (SSI, CSI, verification, repeat repair …)."""
-    from .services import followup_rules_seed_defaults
+    from .services.rules import followup_rules_seed_defaults
 
     followup_rules_seed_defaults(store)

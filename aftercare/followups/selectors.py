@@ -1,4 +1,5 @@
-"""Scoped reads for follow-up calls: the queue, tasks, rules, the return-visit rate and specialist workload."""
+"""Scoped reads for follow-up calls: the queue, tasks, rules, settings, templates, call and letter logs, the
+return-visit rate and specialist workload."""
 
 import datetime as dt
 from collections import defaultdict
@@ -27,17 +28,18 @@ def _may_read(user) -> bool:
     return has_perm(user, Perm.FOLLOWUP_CALL) or has_perm(user, Perm.FOLLOWUP_MANAGE)
 
 
-def task_list(*, user, store_ids=None) -> QuerySet[FollowupTask]:
+def followup_task_list(*, user, store_ids=None) -> QuerySet[FollowupTask]:
     """Every follow-up task of the stores in scope (no rows for roles without follow-up permissions)."""
     if not _may_read(user):
         return FollowupTask.objects.none()
     return FollowupTask.objects.filter(store_id__in=_store_ids(user, store_ids))
 
 
-def task_get(*, user, pk) -> FollowupTask:
+def followup_task_get(*, user, pk) -> FollowupTask:
     """One task in scope, with its customer, vehicle and rule; another store's id is a 404."""
     return get_scoped_or_404(
-        task_list(user=user).select_related("store", "customer", "vehicle", "rule", "template", "claimed_by"), pk=pk
+        followup_task_list(user=user).select_related("store", "customer", "vehicle", "rule", "template", "claimed_by"),
+        pk=pk,
     )
 
 
@@ -53,7 +55,7 @@ def followup_queue(
     now = now or timezone.now()
     tomorrow = business_day_start(business_date(now) + dt.timedelta(days=1))
     qs = (
-        task_list(user=user, store_ids=store_ids)
+        followup_task_list(user=user, store_ids=store_ids)
         .filter(status__in=ACTIVE_STATUSES)
         .filter(Q(next_call_at__isnull=True) | Q(next_call_at__lt=tomorrow))
     )
@@ -79,7 +81,16 @@ def followup_queue(
     )
 
 
-def rule_list(*, user, store_ids=None) -> QuerySet[FollowupRule]:
+def store_followup_settings_get(*, store_id: int) -> StoreFollowupSettings:
+    """The store's follow-up settings (defaults when the store has no row yet; nothing is written).
+
+    Not scoped: the services read it for a task's or rule's store, the views for a store already in scope.
+    """
+    found = StoreFollowupSettings.objects.filter(store_id=store_id).first()
+    return found or StoreFollowupSettings(store_id=store_id)
+
+
+def followup_rule_list(*, user, store_ids=None) -> QuerySet[FollowupRule]:
     """The follow-up rules of the stores in scope."""
     if not (_may_read(user) or has_perm(user, Perm.FOLLOWUP_RULES)):
         return FollowupRule.objects.none()
@@ -90,16 +101,17 @@ def rule_list(*, user, store_ids=None) -> QuerySet[FollowupRule]:
     )
 
 
-def template_get(*, user, pk) -> QuestionnaireTemplate:
+def questionnaire_template_get(*, user, pk) -> QuestionnaireTemplate:
     """A questionnaire template (group-wide) with factors and questions."""
     if not (_may_read(user) or has_perm(user, Perm.FOLLOWUP_TEMPLATES)):
         return get_scoped_or_404(QuestionnaireTemplate.objects.none(), pk=pk)
     return get_scoped_or_404(QuestionnaireTemplate.objects.prefetch_related("factors__questions"), pk=pk)
 
 
-def skipped_for_consent(*, user, store_ids=None) -> QuerySet[FollowupTask]:
+def followup_task_skipped_list(*, user, store_ids=None) -> QuerySet[FollowupTask]:
     """Events that made no call because the customer refused service calls (the reason is visible here)."""
-    return task_list(user=user, store_ids=store_ids).filter(status=TaskStatus.NO_CONSENT).select_related("customer")
+    tasks = followup_task_list(user=user, store_ids=store_ids)
+    return tasks.filter(status=TaskStatus.NO_CONSENT).select_related("customer")
 
 
 # ---- measures --------------------------------------------------------------------------------------------------
@@ -119,7 +131,7 @@ def return_visit_rate(*, user, store_ids=None, month: dt.date, by: str = "store"
     start, end = month_range(month)
     key = {"store": F("store_id"), "kind": F("kind"), "specialist": Coalesce("completed_by_id", "claimed_by_id")}[by]
     rows = (
-        task_list(user=user, store_ids=store_ids)
+        followup_task_list(user=user, store_ids=store_ids)
         .filter(due_at__gte=start, due_at__lt=end)
         .exclude(status__in=[TaskStatus.CANCELLED, TaskStatus.NO_CONSENT])
         .filter(Q(due_at__lte=now) | ~Q(status__in=ACTIVE_STATUSES))
@@ -287,7 +299,7 @@ def letter_log_search(
     return qs.select_related("store", "customer", "handler", "task").order_by("-created_at", "-id")
 
 
-def followup_staff(*, user, store_ids=None, callers_only: bool = False) -> QuerySet:
+def followup_staff_list(*, user, store_ids=None, callers_only: bool = False) -> QuerySet:
     """Users working in the stores in scope (handlers in searches; with `callers_only`, who may make calls)."""
     from django.contrib.auth import get_user_model
 

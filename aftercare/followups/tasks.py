@@ -7,7 +7,7 @@ from django_tasks import task
 from aftercare.org.calendar import business_date
 from aftercare.org.models import Store
 
-from .services import followup_tasks_generate
+from .services.generation import followup_tasks_generate
 
 
 @task()

@@ -25,7 +25,7 @@ from aftercare.org.models import Store
 from aftercare.org.permissions import Perm, has_perm, require_perm
 from aftercare.org.scoping import current_store_ids, get_scoped_or_404, own_store_ids, store_for_write
 
-from . import kpis, registry, selectors, services
+from . import kpis, registry, selectors
 from .choices import FollowupKind, TaskStatus
 from .forms import (
     AssignForm,
@@ -41,6 +41,8 @@ from .forms import (
     StoreFollowupSettingsForm,
 )
 from .models import QuestionnaireTemplate
+from .services import attempts, claiming, logs, questionnaires, scoring
+from .services.rules import followup_rule_update, store_followup_settings_update
 
 PAGE_SIZE = 50
 RECENT_ORDERS = 5
@@ -103,8 +105,8 @@ def task_claim(request, pk: int):
     """Claim a task and open its call screen; a task someone else took first answers with a clear message."""
     require_perm(request.user, Perm.FOLLOWUP_CALL)
     try:
-        services.followup_task_claim(actor=request.user, task_id=pk)
-    except services.TaskAlreadyClaimed:
+        claiming.followup_task_claim(actor=request.user, task_id=pk)
+    except claiming.TaskAlreadyClaimed:
         messages.error(request, _("Another specialist claimed this task first. Pick the next one."))
         return redirect("followups:queue")
     except ValidationError as exc:
@@ -118,9 +120,9 @@ def task_claim(request, pk: int):
 def task_release(request, pk: int):
     """Give a claimed task back to the pool (its holder or a manager)."""
     _require_any(request.user, Perm.FOLLOWUP_CALL, Perm.FOLLOWUP_MANAGE)
-    task = selectors.task_get(user=request.user, pk=pk)
+    task = selectors.followup_task_get(user=request.user, pk=pk)
     try:
-        services.followup_task_release(actor=request.user, task=task)
+        claiming.followup_task_release(actor=request.user, task=task)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
@@ -136,15 +138,15 @@ def task_release(request, pk: int):
 def task_assign(request, pk: int):
     """A manager hands a task to a specialist of the task's store."""
     require_perm(request.user, Perm.FOLLOWUP_MANAGE)
-    task = selectors.task_get(user=request.user, pk=pk)
-    specialists = list(selectors.followup_staff(user=request.user, store_ids=[task.store_id], callers_only=True))
+    task = selectors.followup_task_get(user=request.user, pk=pk)
+    specialists = list(selectors.followup_staff_list(user=request.user, store_ids=[task.store_id], callers_only=True))
     form = AssignForm(request.POST, specialists=specialists)
     if not form.is_valid():
         messages.error(request, _("Choose whom to hand the task to."))
     else:
         to_user = next(u for u in specialists if u.pk == form.cleaned_data["to_user"])
         try:
-            services.followup_task_assign(actor=request.user, task_id=task.pk, to_user=to_user)
+            claiming.followup_task_assign(actor=request.user, task_id=task.pk, to_user=to_user)
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         else:
@@ -161,7 +163,7 @@ def manage(request):
     require_perm(request.user, Perm.FOLLOWUP_MANAGE)
     user = request.user
     store_ids = current_store_ids(user, request)
-    specialists = list(selectors.followup_staff(user=user, store_ids=store_ids, callers_only=True))
+    specialists = list(selectors.followup_staff_list(user=user, store_ids=store_ids, callers_only=True))
     names = {u.pk: (getattr(u, "staff", None) and u.staff.display_name) or u.get_username() for u in specialists}
     form = QueueFilterForm(request.GET, specialists=specialists)
     tasks = selectors.followup_queue(
@@ -275,7 +277,7 @@ def _call_context(request, task, *, sheet_form=None, attempt_form=None) -> dict:
 def call(request, pk: int):
     """The call screen: customer card and vehicle, recent orders, masked phone, questionnaire, outcomes."""
     require_perm(request.user, Perm.FOLLOWUP_CALL)
-    task = selectors.task_get(user=request.user, pk=pk)
+    task = selectors.followup_task_get(user=request.user, pk=pk)
     return render(request, "followups/call.html", _call_context(request, task))
 
 
@@ -292,7 +294,7 @@ _FEEDBACK_FIELDS = {
 def sheet_submit(request, pk: int):
     """Save the questionnaire (scored; completes the task). A dissatisfied sheet or feedback makes a record."""
     require_perm(request.user, Perm.FOLLOWUP_CALL)
-    task = selectors.task_get(user=request.user, pk=pk)
+    task = selectors.followup_task_get(user=request.user, pk=pk)
     if not task.template_id:
         raise Http404
     template = QuestionnaireTemplate.objects.prefetch_related("factors__questions").get(pk=task.template_id)
@@ -301,7 +303,7 @@ def sheet_submit(request, pk: int):
     )
     if form.is_valid():
         try:
-            sheet = services.answer_sheet_submit(
+            sheet = scoring.answer_sheet_submit(
                 actor=request.user,
                 task=task,
                 answers=form.answers(),
@@ -318,7 +320,7 @@ def sheet_submit(request, pk: int):
                 text += " " + _("A feedback record was created.")
             messages.success(request, text)
             return redirect("followups:queue")
-    task = selectors.task_get(user=request.user, pk=pk)
+    task = selectors.followup_task_get(user=request.user, pk=pk)
     return render(request, "followups/call.html", _call_context(request, task, sheet_form=form), status=400)
 
 
@@ -327,13 +329,13 @@ def sheet_submit(request, pk: int):
 def attempt_record(request, pk: int):
     """Log an outcome other than a filled questionnaire (no answer, busy, wrong number, refused, call back)."""
     require_perm(request.user, Perm.FOLLOWUP_CALL)
-    task = selectors.task_get(user=request.user, pk=pk)
+    task = selectors.followup_task_get(user=request.user, pk=pk)
     form = AttemptForm(
         request.POST, departments=_departments(user=request.user, store_ids=[task.store_id]), auto_id="attempt_%s"
     )
     if form.is_valid():
         try:
-            call_row = services.followup_attempt_record(
+            call_row = attempts.followup_attempt_record(
                 actor=request.user,
                 task=task,
                 outcome=form.cleaned_data["outcome"],
@@ -352,7 +354,7 @@ def attempt_record(request, pk: int):
                 % {"outcome": call_row.get_outcome_display(), "status": call_row.task.get_status_display()},
             )
             return redirect("followups:queue")
-    task = selectors.task_get(user=request.user, pk=pk)
+    task = selectors.followup_task_get(user=request.user, pk=pk)
     return render(request, "followups/call.html", _call_context(request, task, attempt_form=form), status=400)
 
 
@@ -364,10 +366,11 @@ def rules(request):
     """The follow-up rules and settings of the stores in scope (CS managers edit them)."""
     require_perm(request.user, Perm.FOLLOWUP_RULES)
     store_ids = current_store_ids(request.user, request)
-    rule_rows = list(selectors.rule_list(user=request.user, store_ids=store_ids))
+    rule_rows = list(selectors.followup_rule_list(user=request.user, store_ids=store_ids))
     own = own_store_ids(request.user)
     stores = list(Store.objects.filter(pk__in=store_ids).order_by("code"))
-    settings_rows = [(s, services.store_followup_settings(s.pk), s.pk in own) for s in stores]
+    settings_rows = [(s, selectors.store_followup_settings_get(store_id=s.pk), s.pk in own) for s in stores]
+    skipped = selectors.followup_task_skipped_list(user=request.user, store_ids=store_ids).order_by("-event_at")[:20]
     return render(
         request,
         "followups/rules.html",
@@ -375,7 +378,7 @@ def rules(request):
             "rules": rule_rows,
             "settings_rows": settings_rows,
             "own": own,
-            "skipped": selectors.skipped_for_consent(user=request.user, store_ids=store_ids).order_by("-event_at")[:20],
+            "skipped": skipped,
         },
     )
 
@@ -383,13 +386,13 @@ def rules(request):
 @login_required
 def rule_edit(request, pk: int):
     require_perm(request.user, Perm.FOLLOWUP_RULES)
-    rule = get_scoped_or_404(selectors.rule_list(user=request.user), pk=pk)
+    rule = get_scoped_or_404(selectors.followup_rule_list(user=request.user), pk=pk)
     store_for_write(request.user, rule.store_id)
     templates = QuestionnaireTemplate.objects.exclude(status="retired").order_by("code", "-version")
     form = FollowupRuleForm(request.POST or None, instance=rule, templates=templates)
     if request.method == "POST" and form.is_valid():
         try:
-            services.followup_rule_update(actor=request.user, rule=rule, **form.service_fields())
+            followup_rule_update(actor=request.user, rule=rule, **form.service_fields())
         except ValidationError as exc:
             apply_errors(form, exc)
         else:
@@ -402,11 +405,11 @@ def rule_edit(request, pk: int):
 def settings_edit(request, store_id: int):
     require_perm(request.user, Perm.FOLLOWUP_RULES)
     store = store_for_write(request.user, store_id)
-    row = services.store_followup_settings(store.pk)
+    row = selectors.store_followup_settings_get(store_id=store.pk)
     form = StoreFollowupSettingsForm(request.POST or None, instance=row)
     if request.method == "POST" and form.is_valid():
         try:
-            services.store_followup_settings_update(actor=request.user, store=store, **form.service_fields())
+            store_followup_settings_update(actor=request.user, store=store, **form.service_fields())
         except ValidationError as exc:
             apply_errors(form, exc)
         else:
@@ -421,7 +424,7 @@ def settings_edit(request, store_id: int):
 def _log_page(request, *, form_class, search):
     _require_any(request.user, Perm.FOLLOWUP_CALL, Perm.FOLLOWUP_MANAGE)
     store_ids = current_store_ids(request.user, request)
-    handlers = selectors.followup_staff(user=request.user, store_ids=store_ids)
+    handlers = selectors.followup_staff_list(user=request.user, store_ids=store_ids)
     form = form_class(request.GET, handlers=handlers)
     rows = search(user=request.user, store_ids=store_ids, **form.filters())
     customer_id = getattr(form, "cleaned_data", {}).get("customer")
@@ -446,7 +449,7 @@ def call_log(request):
 def call_log_export(request):
     """The call log as filtered on the page, as XLSX (audited)."""
     form, rows, _ids = _log_page(request, form_class=CallSearchForm, search=selectors.call_log_search)
-    content = services.call_log_export_xlsx(actor=request.user, calls=rows, filters=form.audit_detail())
+    content = logs.call_log_export_xlsx(actor=request.user, calls=rows, filters=form.audit_detail())
     response = HttpResponse(content, content_type=XLSX_CONTENT_TYPE)
     response["Content-Disposition"] = f'attachment; filename="calls-{business_date():%Y%m%d}.xlsx"'
     return response
@@ -467,7 +470,7 @@ def letter_log(request):
 @login_required
 def letter_log_export(request):
     form, rows, _ids = _log_page(request, form_class=LetterSearchForm, search=selectors.letter_log_search)
-    content = services.letter_log_export_xlsx(actor=request.user, letters=rows, filters=form.audit_detail())
+    content = logs.letter_log_export_xlsx(actor=request.user, letters=rows, filters=form.audit_detail())
     response = HttpResponse(content, content_type=XLSX_CONTENT_TYPE)
     response["Content-Disposition"] = f'attachment; filename="letters-{business_date():%Y%m%d}.xlsx"'
     return response
@@ -477,7 +480,7 @@ def _own_stores_and_handlers(request):
     own = own_store_ids(request.user)
     current = current_store_ids(request.user, request) & own or own
     stores = Store.objects.filter(pk__in=own).order_by("code")
-    handlers = list(selectors.followup_staff(user=request.user, store_ids=own))
+    handlers = list(selectors.followup_staff_list(user=request.user, store_ids=own))
     return stores, handlers, current
 
 
@@ -513,7 +516,7 @@ def call_create(request):
         if valid and not form.errors:
             handler = next((u for u in handlers if u.pk == data["handler"]), None)
             try:
-                services.call_log_inbound_create(
+                logs.call_log_inbound_create(
                     actor=request.user,
                     store=data["store"],
                     purpose=data["purpose"],
@@ -550,7 +553,7 @@ def letter_create(request):
         if valid and not form.errors:
             handler = next((u for u in handlers if u.pk == data["handler"]), None)
             try:
-                services.letter_log_create(
+                logs.letter_log_create(
                     actor=request.user,
                     store=data["store"],
                     customer=customer,
@@ -579,13 +582,12 @@ def template_export(request, pk: int, fmt: str):
     template = get_object_or_404(QuestionnaireTemplate, pk=pk)
     filename = f"{template.code}-v{template.version}"  # the code is typed text: attachment_header makes it safe
     if fmt == "json":
-        response = JsonResponse(
-            services.questionnaire_template_to_dict(template), json_dumps_params={"ensure_ascii": False, "indent": 1}
-        )
+        data = questionnaires.questionnaire_template_to_dict(template)
+        response = JsonResponse(data, json_dumps_params={"ensure_ascii": False, "indent": 1})
         response["Content-Disposition"] = attachment_header(f"{filename}.json")
         return response
     if fmt == "xlsx":
-        content = services.questionnaire_template_export_xlsx(actor=request.user, template=template)
+        content = questionnaires.questionnaire_template_export_xlsx(actor=request.user, template=template)
         response = HttpResponse(content, content_type=XLSX_CONTENT_TYPE)
         response["Content-Disposition"] = attachment_header(f"{filename}.xlsx")
         return response

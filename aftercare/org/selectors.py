@@ -10,8 +10,6 @@ from decimal import Decimal
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-# moved to org.calendar; remaining callers: aftercare/complaints/services.py, aftercare/followups/services.py
-from .calendar import business_date, business_day_start, working_days_between, working_deadline  # noqa: F401
 from .choices import KpiPeriodKind
 from .kpis import Measure, measure_get, period_bounds
 from .models import KpiTarget, Staff, Store

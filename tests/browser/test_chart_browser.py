@@ -14,7 +14,8 @@ from PIL import Image
 
 from aftercare.followups.choices import TaskStatus
 from aftercare.followups.models import FollowupTask
-from aftercare.followups.services import followup_rules_seed_defaults, followup_tasks_for_delivery
+from aftercare.followups.services.generation import followup_tasks_for_delivery
+from aftercare.followups.services.rules import followup_rules_seed_defaults
 from aftercare.org.choices import Role
 from aftercare.testing import factories as f
 

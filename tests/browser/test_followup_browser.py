@@ -15,7 +15,8 @@ from django.utils import timezone  # noqa: E402
 
 from aftercare.complaints.models import Feedback  # noqa: E402
 from aftercare.followups.models import AnswerSheet, FollowupTask  # noqa: E402
-from aftercare.followups.services import followup_rules_seed_defaults, followup_tasks_for_delivery  # noqa: E402
+from aftercare.followups.services.generation import followup_tasks_for_delivery  # noqa: E402
+from aftercare.followups.services.rules import followup_rules_seed_defaults  # noqa: E402
 from aftercare.org.choices import DepartmentKind, Role  # noqa: E402
 from aftercare.testing import factories as f  # noqa: E402
 

@@ -16,7 +16,8 @@ from playwright.sync_api import expect
 
 from aftercare.dms.models import ImportBatch
 from aftercare.followups.models import FollowupTask
-from aftercare.followups.services import followup_rules_seed_defaults, followup_tasks_for_delivery
+from aftercare.followups.services.generation import followup_tasks_for_delivery
+from aftercare.followups.services.rules import followup_rules_seed_defaults
 from aftercare.org.choices import DepartmentKind, Role
 from aftercare.testing import factories as f
 

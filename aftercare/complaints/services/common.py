@@ -14,11 +14,11 @@ from django.utils.translation import gettext
 
 from aftercare.core.choices import AuditAction
 from aftercare.core.services import audit_event_record, notification_send
+from aftercare.org.calendar import business_date, working_deadline
 from aftercare.org.choices import Role
 from aftercare.org.models import Staff, Store
 from aftercare.org.permissions import Perm, has_perm, require_perm, role_of
 from aftercare.org.scoping import own_store_ids
-from aftercare.org.calendar import business_date, working_deadline
 
 from ..choices import FINAL_STATUSES, SUPERVISOR_LEVEL_ROLES
 from ..models import Feedback, FeedbackEvent

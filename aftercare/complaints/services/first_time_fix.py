@@ -16,8 +16,10 @@ from aftercare.core.choices import AuditAction
 from aftercare.core.services import audit_event_record
 from aftercare.customers.models import RepairOrder
 from aftercare.customers.validators import clean_text
-from aftercare.org.models import Store
+from aftercare.followups.services.generation import TaskSubject, followup_task_create
+from aftercare.followups.services.rules import followup_rule_get
 from aftercare.org.calendar import business_date, business_day_start
+from aftercare.org.models import Store
 
 from ..models import RepeatRepair
 from ..selectors import FIRST_TIME_FIX_KINDS, repeat_repair_window_map
@@ -75,7 +77,6 @@ def _repeat_repair_tasks_create(store, new: list[tuple], *, now: dt.datetime) ->
     """
     from aftercare.followups.choices import SubjectType
     from aftercare.followups.models import FollowupTask
-    from aftercare.followups.services import TaskSubject, followup_rule_get, followup_task_create
 
     rule = followup_rule_get(store=store, code=FTF_RULE_CODE)
     if rule is None or not rule.is_active:

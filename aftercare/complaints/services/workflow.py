@@ -17,11 +17,15 @@ from django.utils.translation import gettext_lazy as _
 
 from aftercare.core.choices import AuditAction
 from aftercare.core.services import audit_event_record
+from aftercare.followups.services.attempts import followup_attempt_record
+from aftercare.followups.services.claiming import TaskAlreadyClaimed, followup_task_claim
+from aftercare.followups.services.generation import TaskSubject, followup_task_create
+from aftercare.followups.services.rules import followup_rule_get
+from aftercare.org.calendar import business_date, working_days_between, working_deadline
 from aftercare.org.choices import Role
 from aftercare.org.models import Department
 from aftercare.org.permissions import Perm, require_perm, role_of
 from aftercare.org.scoping import own_store_ids, visible_store_ids
-from aftercare.org.calendar import business_date, working_days_between, working_deadline
 
 from ..choices import (
     FeedbackAction,
@@ -367,7 +371,6 @@ def feedback_resume(*, actor, feedback, note: str = "") -> Feedback:
 def _verification_task_create(fb: Feedback, *, actor, event: FeedbackEvent, now: dt.datetime):
     """The CS verification call for a returned form (rule VERIFY of the store; one task per return)."""
     from aftercare.followups.choices import SubjectType, Trigger
-    from aftercare.followups.services import TaskSubject, followup_rule_get, followup_task_create
 
     subject = TaskSubject(SubjectType.FEEDBACK_RETURN, event.pk, fb.customer_id, fb.vehicle_id, now)
     rule = followup_rule_get(store=fb.store, trigger=Trigger.FEEDBACK_RETURNED)
@@ -473,7 +476,6 @@ def feedback_verify(*, actor, feedback, satisfied: bool, notes: str = "", durati
     return-visit measures see it. Reopening `reopen_escalation_count` times escalates the form at once.
     """
     from aftercare.followups.choices import ACTIVE_STATUSES, CallOutcome, TaskStatus
-    from aftercare.followups.services import TaskAlreadyClaimed, followup_attempt_record, followup_task_claim
 
     require_perm(actor, Perm.FEEDBACK_VERIFY)
     notes = _text(notes)

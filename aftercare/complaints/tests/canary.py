@@ -13,7 +13,7 @@ from aftercare.complaints.models import DepartmentDesignee, Feedback, FeedbackAt
 from aftercare.core.models import Notification
 from aftercare.followups.choices import FollowupKind, SubjectType
 from aftercare.followups.models import FollowupTask
-from aftercare.followups.services import followup_rules_seed_defaults
+from aftercare.followups.services.rules import followup_rules_seed_defaults
 from aftercare.org.choices import DepartmentKind, Role
 from aftercare.org.models import Department
 from aftercare.testing import factories as f

@@ -1,6 +1,6 @@
 import pytest
 
-from aftercare.followups.services import followup_rules_seed_defaults
+from aftercare.followups.services.rules import followup_rules_seed_defaults
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from aftercare.complaints.services.first_time_fix import fault_key, repeat_repai
 from aftercare.complaints.tasks import repeat_repairs_detect_daily
 from aftercare.core.models import AuditEvent
 from aftercare.followups.models import FollowupRule, FollowupTask
-from aftercare.followups.services import followup_rules_seed_defaults
+from aftercare.followups.services.rules import followup_rules_seed_defaults
 from aftercare.testing import factories as f
 
 SH = ZoneInfo("Asia/Shanghai")

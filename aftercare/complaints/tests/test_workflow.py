@@ -12,12 +12,10 @@ from aftercare.complaints.services import attachments, configuration, pdf, workf
 from aftercare.core.models import AuditEvent, Notification
 from aftercare.followups.models import CallLog, FollowupTask
 from aftercare.followups.selectors import followup_queue
-from aftercare.followups.services import (
-    answer_sheet_submit,
-    followup_attempt_record,
-    followup_task_claim,
-    followup_tasks_for_repair_order,
-)
+from aftercare.followups.services.attempts import followup_attempt_record
+from aftercare.followups.services.claiming import followup_task_claim
+from aftercare.followups.services.generation import followup_tasks_for_repair_order
+from aftercare.followups.services.scoring import answer_sheet_submit
 from aftercare.org.choices import DepartmentKind, Role
 from aftercare.testing import factories as f
 

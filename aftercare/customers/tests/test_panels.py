@@ -13,7 +13,7 @@ from aftercare.complaints.models import Feedback
 from aftercare.customers import panels
 from aftercare.followups.choices import TaskStatus
 from aftercare.followups.models import AnswerSheet, FollowupTask, QuestionnaireTemplate
-from aftercare.followups.services import followup_rules_seed_defaults
+from aftercare.followups.services.rules import followup_rules_seed_defaults
 from aftercare.org.choices import DepartmentKind, Role
 from aftercare.testing import factories as f
 from conftest import CANARY

@@ -27,7 +27,7 @@ from aftercare.followups.models import (
     StoreFollowupSettings,
 )
 from aftercare.followups.selectors import followup_queue, return_visit_rate
-from aftercare.followups.services import questionnaire_score
+from aftercare.followups.services.scoring import questionnaire_score
 from aftercare.org.models import Store
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

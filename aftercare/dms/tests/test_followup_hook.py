@@ -5,7 +5,7 @@ import time_machine
 
 from aftercare.dms.services import import_file
 from aftercare.followups.models import FollowupTask
-from aftercare.followups.services import followup_rules_seed_defaults
+from aftercare.followups.services.rules import followup_rules_seed_defaults
 
 from .helpers import RO_HEADER, ro_row, write_csv
 

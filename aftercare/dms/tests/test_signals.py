@@ -13,7 +13,7 @@ from aftercare.dms.models import ImportBatch
 from aftercare.dms.services import import_file
 from aftercare.dms.signals import repair_orders_imported
 from aftercare.followups.models import FollowupTask
-from aftercare.followups.services import followup_rules_seed_defaults
+from aftercare.followups.services.rules import followup_rules_seed_defaults
 
 from .helpers import RO_HEADER, ro_row, vin, write_csv
 

@@ -2,7 +2,8 @@
 
 from aftercare.followups.choices import CallDirection, CallOutcome, CallPurpose, LetterChannel, LetterKind
 from aftercare.followups.models import CallLog, FollowupTask, LetterLog
-from aftercare.followups.services import followup_rules_seed_defaults, followup_tasks_for_repair_order
+from aftercare.followups.services.generation import followup_tasks_for_repair_order
+from aftercare.followups.services.rules import followup_rules_seed_defaults
 from aftercare.org.choices import Role
 from aftercare.testing import factories as f
 

@@ -8,7 +8,7 @@ from django.test import Client
 
 from aftercare.core.services import api_token_create
 from aftercare.followups.models import FollowupTask, Question
-from aftercare.followups.services import followup_tasks_for_repair_order
+from aftercare.followups.services.generation import followup_tasks_for_repair_order
 from aftercare.org.choices import Role
 from aftercare.testing import factories as f
 

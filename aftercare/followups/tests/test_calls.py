@@ -13,14 +13,9 @@ from aftercare.core.sms import LocmemBackend
 from aftercare.followups.choices import CallOutcome, LetterChannel, LetterStatus, TaskStatus
 from aftercare.followups.models import CallLog, FollowupTask, LetterLog, StoreFollowupSettings
 from aftercare.followups.selectors import followup_queue
-from aftercare.followups.services import (
-    TaskAlreadyClaimed,
-    followup_attempt_record,
-    followup_task_assign,
-    followup_task_claim,
-    followup_tasks_for_repair_order,
-    followup_tasks_generate,
-)
+from aftercare.followups.services.attempts import followup_attempt_record
+from aftercare.followups.services.claiming import TaskAlreadyClaimed, followup_task_assign, followup_task_claim
+from aftercare.followups.services.generation import followup_tasks_for_repair_order, followup_tasks_generate
 from aftercare.org.choices import Role
 from aftercare.testing import factories as f
 
@@ -68,7 +63,7 @@ def test_it_refuses_roles_without_the_call_permission(store_a, rules_a, users):
 def test_it_lets_exactly_one_of_eight_threads_claim_a_task():
     if connection.vendor != "postgresql":
         pytest.skip("row locks need PostgreSQL")
-    from aftercare.followups.services import followup_rules_seed_defaults
+    from aftercare.followups.services.rules import followup_rules_seed_defaults
 
     store = f.StoreFactory(code="T01")
     followup_rules_seed_defaults(store)

@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 
 from aftercare.core.exports import neutralise
 from aftercare.followups.models import CallLog, LetterLog, QuestionnaireTemplate
-from aftercare.followups.services import (
+from aftercare.followups.services.questionnaires import (
     questionnaire_template_dict_from_xlsx,
     questionnaire_template_import,
     questionnaire_template_to_dict,

@@ -12,15 +12,11 @@ from aftercare.core.models import AuditEvent
 from aftercare.followups import registry
 from aftercare.followups.choices import CallOutcome, CallPurpose, SubjectType, TaskStatus, Trigger
 from aftercare.followups.models import CallLog, FollowupTask
-from aftercare.followups.services import (
-    TaskSubject,
-    call_log_inbound_create,
-    followup_attempt_record,
-    followup_rule_get,
-    followup_task_claim,
-    followup_task_create,
-    followup_tasks_for_repair_order,
-)
+from aftercare.followups.services.attempts import followup_attempt_record
+from aftercare.followups.services.claiming import followup_task_claim
+from aftercare.followups.services.generation import TaskSubject, followup_task_create, followup_tasks_for_repair_order
+from aftercare.followups.services.logs import call_log_inbound_create
+from aftercare.followups.services.rules import followup_rule_get
 from aftercare.followups.signals import call_feedback_given
 from aftercare.testing import factories as f
 

@@ -7,7 +7,7 @@ from django.core.management import call_command
 
 from aftercare.followups.choices import FollowupKind, StoreDayUnit, SubjectType, TaskStatus
 from aftercare.followups.models import FollowupTask, StoreFollowupSettings
-from aftercare.followups.services import (
+from aftercare.followups.services.generation import (
     followup_tasks_for_delivery,
     followup_tasks_for_repair_order,
     followup_tasks_generate,
@@ -137,9 +137,9 @@ def test_it_creates_one_task_per_event_when_the_command_runs_twice(store_a, stor
 
 def test_it_recovers_from_a_run_killed_midway(store_a, store_b, rules_a, rules_b, monkeypatch):
     _events([store_a, store_b])
-    from aftercare.followups import services
+    from aftercare.followups.services import generation
 
-    real = services._generate_for_trigger
+    real = generation._generate_for_trigger
     calls = {"n": 0}
 
     def dies_on_the_third_statement(*args, **kwargs):
@@ -148,11 +148,11 @@ def test_it_recovers_from_a_run_killed_midway(store_a, store_b, rules_a, rules_b
             raise KeyboardInterrupt
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(services, "_generate_for_trigger", dies_on_the_third_statement)
+    monkeypatch.setattr(generation, "_generate_for_trigger", dies_on_the_third_statement)
     with time_machine.travel(sh(2026, 3, 3, 2, 0)), pytest.raises(KeyboardInterrupt):
         call_command("followups_generate")
     assert set(FollowupTask.objects.values_list("store_id", flat=True)) == {store_a.pk}
-    monkeypatch.setattr(services, "_generate_for_trigger", real)
+    monkeypatch.setattr(generation, "_generate_for_trigger", real)
     with time_machine.travel(sh(2026, 3, 3, 2, 0)):
         call_command("followups_generate")
     rerun = sorted(FollowupTask.objects.values_list("rule_id", "subject_type", "subject_id", "due_at", "status"))

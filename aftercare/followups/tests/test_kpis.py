@@ -10,7 +10,9 @@ import time_machine
 from django.test import Client
 
 from aftercare.followups.models import FollowupTask
-from aftercare.followups.services import followup_attempt_record, followup_task_claim, followup_tasks_generate
+from aftercare.followups.services.attempts import followup_attempt_record
+from aftercare.followups.services.claiming import followup_task_claim
+from aftercare.followups.services.generation import followup_tasks_generate
 from aftercare.org.kpis import measure_get
 from aftercare.org.models import KpiTarget
 from aftercare.testing import factories as f

@@ -8,7 +8,9 @@ from django.core.management import call_command
 from aftercare.followups.choices import RateTreatment, TaskStatus
 from aftercare.followups.models import FollowupTask, StoreFollowupSettings
 from aftercare.followups.selectors import return_visit_rate, specialist_workload
-from aftercare.followups.services import followup_attempt_record, followup_task_claim, followup_tasks_generate
+from aftercare.followups.services.attempts import followup_attempt_record
+from aftercare.followups.services.claiming import followup_task_claim
+from aftercare.followups.services.generation import followup_tasks_generate
 from aftercare.testing import factories as f
 
 SH = ZoneInfo("Asia/Shanghai")

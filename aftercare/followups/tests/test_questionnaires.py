@@ -6,11 +6,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from aftercare.followups.choices import QuestionnaireStatus, TaskStatus
 from aftercare.followups.models import Answer, AnswerSheet, CallLog, FollowupTask, Question, QuestionnaireTemplate
-from aftercare.followups.services import (
-    answer_sheet_submit,
-    followup_task_claim,
-    followup_tasks_for_delivery,
-    followup_tasks_for_repair_order,
+from aftercare.followups.services.claiming import followup_task_claim
+from aftercare.followups.services.generation import followup_tasks_for_delivery, followup_tasks_for_repair_order
+from aftercare.followups.services.questionnaires import (
     questionnaire_template_activate,
     questionnaire_template_dict_from_xlsx,
     questionnaire_template_ensure_editable,
@@ -19,6 +17,7 @@ from aftercare.followups.services import (
     questionnaire_template_new_version,
     questionnaire_template_to_dict,
 )
+from aftercare.followups.services.scoring import answer_sheet_submit
 from aftercare.org.choices import Role
 from aftercare.testing import factories as f
 

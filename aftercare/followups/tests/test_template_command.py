@@ -7,7 +7,7 @@ from django.core.management import CommandError, call_command
 
 from aftercare.core.models import AuditEvent
 from aftercare.followups.models import QuestionnaireTemplate
-from aftercare.followups.services import questionnaire_templates_ensure_shipped
+from aftercare.followups.services.questionnaires import questionnaire_templates_ensure_shipped
 from aftercare.org.choices import Role
 
 

@@ -20,12 +20,9 @@ from aftercare.complaints.models import Feedback
 from aftercare.core.models import AuditEvent
 from aftercare.followups.choices import CallDirection, CallOutcome, LetterKind, TaskStatus
 from aftercare.followups.models import AnswerSheet, CallLog, FollowupTask, LetterLog, Question, StoreFollowupSettings
-from aftercare.followups.services import (
-    followup_attempt_record,
-    followup_task_claim,
-    followup_tasks_for_delivery,
-    followup_tasks_for_repair_order,
-)
+from aftercare.followups.services.attempts import followup_attempt_record
+from aftercare.followups.services.claiming import followup_task_claim
+from aftercare.followups.services.generation import followup_tasks_for_delivery, followup_tasks_for_repair_order
 from aftercare.org.choices import DepartmentKind, Role
 from aftercare.testing import factories as f
 

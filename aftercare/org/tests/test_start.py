@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from aftercare.complaints.tests.test_cards import form
 from aftercare.core.services import api_token_create
-from aftercare.followups.services import followup_rules_seed_defaults
+from aftercare.followups.services.rules import followup_rules_seed_defaults
 from aftercare.followups.tests.test_cards import NOW, make_task
 from aftercare.org import start
 from aftercare.org.choices import Role

@@ -4,13 +4,9 @@ import datetime as dt
 
 from django.core.management.base import BaseCommand, CommandError
 
-from aftercare.followups.services import (
-    FOLLOWUP_LOOKBACK_DAYS as DEFAULT_LOOKBACK_DAYS,
-)
-from aftercare.followups.services import (
-    followup_rules_seed_defaults,
-    followup_tasks_generate,
-)
+from aftercare.followups.services.generation import FOLLOWUP_LOOKBACK_DAYS as DEFAULT_LOOKBACK_DAYS
+from aftercare.followups.services.generation import followup_tasks_generate
+from aftercare.followups.services.rules import followup_rules_seed_defaults
 from aftercare.org.calendar import business_date
 from aftercare.org.models import Store
 

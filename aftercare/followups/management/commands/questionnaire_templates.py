@@ -19,9 +19,9 @@ from django.core.management.base import BaseCommand, CommandError
 
 from aftercare.core.choices import AuditAction
 from aftercare.core.services import audit_event_record
-from aftercare.followups import services
 from aftercare.followups.choices import QuestionnaireStatus
 from aftercare.followups.models import QuestionnaireTemplate
+from aftercare.followups.services import questionnaires
 from aftercare.org.permissions import Perm, has_perm
 
 
@@ -80,9 +80,9 @@ class Command(BaseCommand):
             raise CommandError(f"No template {opts['code']}" + (f" v{opts['version']}" if opts["version"] else ""))
         out = Path(opts["output"])
         if out.suffix.lower() == ".xlsx":
-            out.write_bytes(services.questionnaire_template_export_xlsx(actor=actor, template=template))
+            out.write_bytes(questionnaires.questionnaire_template_export_xlsx(actor=actor, template=template))
         elif out.suffix.lower() == ".json":
-            data = services.questionnaire_template_to_dict(template)
+            data = questionnaires.questionnaire_template_to_dict(template)
             out.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
             audit_event_record(actor=actor, action=AuditAction.EXPORT, obj=template)
         else:
@@ -94,7 +94,7 @@ class Command(BaseCommand):
         if not path.exists():
             raise CommandError(f"No such file: {path}")
         if path.suffix.lower() == ".xlsx":
-            data = services.questionnaire_template_dict_from_xlsx(path.read_bytes())
+            data = questionnaires.questionnaire_template_dict_from_xlsx(path.read_bytes())
         elif path.suffix.lower() == ".json":
             try:
                 data = json.loads(path.read_text(encoding="utf-8"))
@@ -102,7 +102,7 @@ class Command(BaseCommand):
                 raise CommandError(f"{path}: not valid JSON ({exc})") from None
         else:
             raise CommandError("The file must end in .json or .xlsx")
-        template = services.questionnaire_template_import(actor=actor, data=data)
+        template = questionnaires.questionnaire_template_import(actor=actor, data=data)
         if opts["activate"]:
-            template = services.questionnaire_template_activate(actor=actor, template=template)
+            template = questionnaires.questionnaire_template_activate(actor=actor, template=template)
         self.stdout.write(f"imported {template} ({template.status})")
