@@ -23,12 +23,13 @@ from aftercare.core.exports import XLSX_CONTENT_TYPE
 from aftercare.core.forms import apply_errors
 from aftercare.core.htmx import is_partial, render_partial_or_page
 from aftercare.customers import selectors as customer_selectors
-from aftercare.org.calendar import business_date, day_range, working_days_between
+from aftercare.followups.forms import RateFilterForm
+from aftercare.org.calendar import business_date, day_range, month_start, working_days_between
 from aftercare.org.models import Store
 from aftercare.org.permissions import Perm, has_perm, require_perm, role_of
 from aftercare.org.scoping import current_store_ids, own_store_ids, store_for_write
 
-from . import selectors
+from . import kpis, selectors
 from .choices import FINAL_STATUSES, SUPERVISOR_LEVEL_ROLES, FeedbackStatus
 from .forms import (
     AttachmentForm,
@@ -570,32 +571,20 @@ def settings_page(request):
 
 
 # ---- measures page ----------------------------------------------------------------------------------------------
-from django.contrib.auth.decorators import login_required as _login_required  # noqa: E402
-from django.shortcuts import render as _render  # noqa: E402
-
-from aftercare.followups.forms import RateFilterForm as _MonthForm  # noqa: E402
-from aftercare.org.calendar import business_date as _business_date  # noqa: E402
-from aftercare.org.calendar import month_start as _month_start  # noqa: E402
-from aftercare.org.permissions import Perm as _Perm  # noqa: E402
-from aftercare.org.permissions import require_perm as _require_perm  # noqa: E402
-from aftercare.org.scoping import current_store_ids as _current_store_ids  # noqa: E402
-
-from . import kpis as _kpis  # noqa: E402
-from . import selectors as _selectors  # noqa: E402
 
 
-@_login_required
+@login_required
 def measures(request):
     """The CS manager's complaint and first-time-fix measures: one month per store, and the 6-month trend."""
-    _require_perm(request.user, _Perm.FOLLOWUP_MANAGE)
-    form = _MonthForm(request.GET)
-    month = (form.cleaned_data.get("month") if form.is_valid() else None) or _business_date()
-    month = _month_start(month)
-    store_ids = _current_store_ids(request.user, request)
-    rows = _selectors.complaint_measures(user=request.user, store_ids=store_ids, month=month)
-    trend = _selectors.complaint_measures_trend(user=request.user, store_ids=store_ids, month=month)
+    require_perm(request.user, Perm.FOLLOWUP_MANAGE)
+    form = RateFilterForm(request.GET)
+    month = (form.cleaned_data.get("month") if form.is_valid() else None) or business_date()
+    month = month_start(month)
+    store_ids = current_store_ids(request.user, request)
+    rows = selectors.complaint_measures(user=request.user, store_ids=store_ids, month=month)
+    trend = selectors.complaint_measures_trend(user=request.user, store_ids=store_ids, month=month)
     # names, definitions, units and each store's targets from the KPI catalogue (aftercare/org/kpis.py)
-    page = _kpis.measures_page(user=request.user, rows=rows, trend=trend)
+    page = kpis.measures_page(user=request.user, rows=rows, trend=trend)
     heads, trend_rows = page["heads"], page["trend_rows"]
     context = {
         "form": form,
@@ -606,4 +595,4 @@ def measures(request):
         "trend_rows": trend_rows,
         "multi_store": len(store_ids) > 1,
     }
-    return _render(request, "complaints/measures.html", context)
+    return render(request, "complaints/measures.html", context)

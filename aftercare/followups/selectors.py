@@ -117,22 +117,29 @@ def followup_task_skipped_list(*, user, store_ids=None) -> QuerySet[FollowupTask
 # ---- measures --------------------------------------------------------------------------------------------------
 
 
-def return_visit_rate(*, user, store_ids=None, month: dt.date, by: str = "store", now=None) -> list[dict]:
+def return_visit_rate(
+    *, user, store_ids=None, month: dt.date, by: str = "store", now=None, specialist_id: int | None = None
+) -> list[dict]:
     """Return-visit rate of a month (docs/kpis.md): tasks closed in time / tasks due.
 
     Due: tasks whose deadline falls in the month (Shanghai) and has passed, or that are already closed;
     cancelled tasks and customers without consent are left out. In time: completed before `due_at`
     (half-open). Unreachable and refused count as each store's settings say. `by`: store, kind or specialist
-    (who closed the task, else who holds it; None = nobody). One query for the tasks, one for the settings.
+    (who closed the task, else who holds it; None = nobody); `specialist_id` keeps only that specialist's tasks
+    (the queue page's own rate). One query for the tasks, one for the settings.
     """
     if by not in {"store", "kind", "specialist"}:
         raise ValueError("by must be store, kind or specialist")
     now = now or timezone.now()
     start, end = month_range(month)
     key = {"store": F("store_id"), "kind": F("kind"), "specialist": Coalesce("completed_by_id", "claimed_by_id")}[by]
+    tasks = followup_task_list(user=user, store_ids=store_ids)
+    if specialist_id is not None:
+        tasks = tasks.filter(
+            Q(completed_by_id=specialist_id) | Q(completed_by__isnull=True, claimed_by_id=specialist_id)
+        )
     rows = (
-        followup_task_list(user=user, store_ids=store_ids)
-        .filter(due_at__gte=start, due_at__lt=end)
+        tasks.filter(due_at__gte=start, due_at__lt=end)
         .exclude(status__in=[TaskStatus.CANCELLED, TaskStatus.NO_CONSENT])
         .filter(Q(due_at__lte=now) | ~Q(status__in=ACTIVE_STATUSES))
         .annotate(group=key)
@@ -168,9 +175,12 @@ def return_visit_rate(*, user, store_ids=None, month: dt.date, by: str = "store"
     return out
 
 
-def specialist_workload(*, user, store_ids=None, since: dt.date, until: dt.date, period: str = "day") -> list[dict]:
+def specialist_workload(
+    *, user, store_ids=None, since: dt.date, until: dt.date, period: str = "day", specialist_id: int | None = None
+) -> list[dict]:
     """Per specialist and day (or month) in `[since, until)`: calls made, calls that reached the customer,
-    reach rate, tasks closed and closed in time, on-time rate. Two grouped queries."""
+    reach rate, tasks closed and closed in time, on-time rate; `specialist_id`: that specialist only. Two grouped
+    queries."""
     if period not in {"day", "month"}:
         raise ValueError("period must be day or month")
     trunc = TruncDay if period == "day" else TruncMonth
@@ -180,6 +190,7 @@ def specialist_workload(*, user, store_ids=None, since: dt.date, until: dt.date,
         CallLog.objects.filter(
             store_id__in=scope, called_at__gte=start, called_at__lt=end, direction=CallDirection.OUTBOUND
         )
+        .filter(**({} if specialist_id is None else {"handler_id": specialist_id}))
         .annotate(period=trunc("called_at", tzinfo=business_tz()))
         .values("handler_id", "period")
         .annotate(calls=Count("id"), reached=Count("id", filter=Q(outcome__in=REACHED_OUTCOMES)))
@@ -189,6 +200,7 @@ def specialist_workload(*, user, store_ids=None, since: dt.date, until: dt.date,
         FollowupTask.objects.filter(
             store_id__in=scope, completed_at__gte=start, completed_at__lt=end, completed_by__isnull=False
         )
+        .filter(**({} if specialist_id is None else {"completed_by_id": specialist_id}))
         .annotate(period=trunc("completed_at", tzinfo=business_tz()))
         .values("completed_by_id", "period")
         .annotate(closed=Count("id"), in_time=Count("id", filter=Q(completed_at__lt=F("due_at"))))
@@ -366,4 +378,3 @@ def followup_customer_tasks(*, user, customer, limit: int) -> list[FollowupTask]
         .order_by("-event_at", "-id")
     )
     return list(rows[:limit])
-

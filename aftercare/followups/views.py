@@ -77,16 +77,23 @@ def queue(request):
     rate = next(
         (
             r
-            for r in selectors.return_visit_rate(user=user, store_ids=store_ids, month=month, by="specialist")
+            for r in selectors.return_visit_rate(
+                user=user, store_ids=store_ids, month=month, by="specialist", specialist_id=user.pk
+            )
             if r["specialist"] == user.pk
         ),
         None,
     )
     work_month = selectors.specialist_workload(
-        user=user, store_ids=store_ids, since=month, until=month_add(month, 1), period="month"
+        user=user, store_ids=store_ids, since=month, until=month_add(month, 1), period="month", specialist_id=user.pk
     )
     work_today = selectors.specialist_workload(
-        user=user, store_ids=store_ids, since=today, until=today + dt.timedelta(days=1), period="day"
+        user=user,
+        store_ids=store_ids,
+        since=today,
+        until=today + dt.timedelta(days=1),
+        period="day",
+        specialist_id=user.pk,
     )
     context.update(
         {

@@ -96,6 +96,7 @@ KNOWN: dict[str, str | list[str]] = {
     "python -m bench load [--database-url postgres://USER@HOST:PORT/postgres] [--mode saturation|users|both] "
     "[--duration 300] [--pages queue,customer360,complaints] [--workers 2] [--json]": ["python -m bench load --help"],
     ".venv/bin/python -m bench load --json": ["python -m bench load --help"],
+    "python -m bench load": ["python -m bench load --help"],
     ".venv/bin/python -m bench load --database-url postgres://postgres@127.0.0.1:55432/postgres --json": [
         "python -m bench load --help"
     ],

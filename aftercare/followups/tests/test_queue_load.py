@@ -6,8 +6,17 @@ from django.utils import timezone
 
 from aftercare.followups.choices import TaskStatus
 from aftercare.followups.tests.test_views import client_for, csi_task, ssi_task
+from aftercare.org.choices import Role
+from aftercare.testing import factories as f
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def specialist2(store_a):
+    user = f.UserFactory(username="specialist2")
+    f.StaffFactory(user=user, group=store_a.group, role=Role.CS_SPECIALIST, stores=[store_a])
+    return user
 
 
 def _queries(client, url, django_assert_max_num_queries) -> int:
@@ -39,3 +48,32 @@ def test_it_loads_the_queue_in_the_same_queries_for_two_tasks_and_for_forty(
     assert many == few
     assert _queries(client, "/followups/?page=2", django_assert_max_num_queries) == few
     assert _queries(client, "/followups/?kind=csi", django_assert_max_num_queries) == few
+
+
+def test_it_counts_the_queues_own_numbers_over_the_specialists_rows_only(store_a, rules_a, specialist, specialist2):
+    """The queue asks for its specialist's rate and workload with `specialist_id`: the same figures as that
+    specialist's row of the whole store's, without reading the others' tasks."""
+    import datetime as dt
+
+    from aftercare.followups import selectors
+    from aftercare.org.calendar import business_date, month_start
+
+    _close([csi_task(store_a) for _ in range(3)], specialist)
+    _close([csi_task(store_a) for _ in range(2)], specialist2)
+    held = csi_task(store_a)
+    held.claimed_by, held.claimed_at, held.status = specialist, timezone.now(), TaskStatus.CLAIMED
+    held.due_at = timezone.now() - dt.timedelta(hours=1)
+    held.save()
+    today = business_date()
+    month = month_start(today)
+    everyone = selectors.return_visit_rate(user=specialist, month=month, by="specialist")
+    mine = selectors.return_visit_rate(user=specialist, month=month, by="specialist", specialist_id=specialist.pk)
+    assert mine == [r for r in everyone if r["specialist"] == specialist.pk] and mine[0]["due"] >= 3
+    for since, until, period in [(month, today + dt.timedelta(days=1), "month"), (today, today, "day")]:
+        until = until if period == "month" else today + dt.timedelta(days=1)
+        everyone = selectors.specialist_workload(user=specialist, since=since, until=until, period=period)
+        mine = selectors.specialist_workload(
+            user=specialist, since=since, until=until, period=period, specialist_id=specialist.pk
+        )
+        assert mine == [w for w in everyone if w["user_id"] == specialist.pk] and mine[0]["closed"] == 3
+        assert any(w["user_id"] == specialist2.pk for w in everyone)
