@@ -32,7 +32,7 @@ def client_for(user) -> Client:
 
 def api_for(user) -> Client:
     _, key = api_token_create(user=user, name="start")
-    return Client(HTTP_AUTHORIZATION=f"Bearer {key}")
+    return Client(HTTP_AUTHORIZATION=f"Bearer {key}", HTTP_ACCEPT_LANGUAGE="en")
 
 
 @pytest.fixture
