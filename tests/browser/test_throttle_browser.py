@@ -37,7 +37,7 @@ def test_it_shows_the_reveal_limit_in_place(kefu, live_server, page):
     second = f.CustomerFactory(store=store, name="黄志强", mobile="+8613926085678")
     services.customer_phone_reveal(actor=user, customer=first)
     _log_in(page, live_server)
-    page.wait_for_url(f"{live_server.url}/customers/")
+    page.wait_for_url(f"{live_server.url}/today/")  # the start page is the landing page after log-in
     page.goto(f"{live_server.url}/customers/{second.pk}/")
     page.locator("#customer-phones button").click()
     page.locator("[data-testid=reveal-refused]").wait_for()
