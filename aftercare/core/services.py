@@ -2,7 +2,7 @@
 
 from collections.abc import Iterable
 
-from django.db import models
+from django.db import models, transaction
 
 from .choices import AuditAction, DeliveryStatus
 from .models import ApiToken, AuditEvent, Notification
@@ -38,12 +38,14 @@ def audit_event_record(
 
 
 def api_token_create(*, user, name: str) -> tuple[ApiToken, str]:
-    """Create a token for `user`; returns the row and the clear key (shown once)."""
+    """Create a token for `user`; returns the row and the clear key (shown once). The row and its audit event are
+    written in one transaction."""
     key = ApiToken.new_key()
     token = ApiToken(user=user, name=name, key_hash=ApiToken.hash_key(key), prefix=key[3:11])
     token.full_clean()
-    token.save()
-    audit_event_record(actor=user, action=AuditAction.CREATE, obj=token)
+    with transaction.atomic():
+        token.save()
+        audit_event_record(actor=user, action=AuditAction.CREATE, obj=token)
     return token, key
 
 
@@ -62,8 +64,6 @@ def notification_send(
 ) -> list[Notification]:
     """One in-app notification per distinct recipient; e-mail / SMS are queued (`pending`) and delivered after
     the caller's transaction commits. A channel is `skipped` for a recipient without an address / mobile."""
-    from django.db import transaction
-
     from .sms import user_mobiles
 
     users = {u.pk: u for u in recipients if u is not None}
