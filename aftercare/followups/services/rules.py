@@ -2,8 +2,11 @@
 
 import datetime as dt
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 
 from aftercare.core.choices import AuditAction
 from aftercare.core.services import audit_event_record
@@ -40,7 +43,7 @@ def store_followup_settings_update(*, actor, store: Store, **fields) -> StoreFol
 DEFAULT_RULES = (
     {
         "code": "SSI",
-        "name": "New-car SSI follow-up",
+        "name": _("New-car SSI follow-up"),
         "trigger": Trigger.DELIVERY,
         "kind": FollowupKind.SSI,
         "deadline_amount": 24,
@@ -50,7 +53,7 @@ DEFAULT_RULES = (
     },
     {
         "code": "CSI",
-        "name": "After-sales CSI follow-up",
+        "name": _("After-sales CSI follow-up"),
         "trigger": Trigger.REPAIR_ORDER,
         "kind": FollowupKind.CSI,
         "deadline_amount": 3,
@@ -60,7 +63,7 @@ DEFAULT_RULES = (
     },
     {
         "code": "TRACK1",
-        "name": "Carmaker first tracking call",
+        "name": _("Carmaker first tracking call"),
         "trigger": Trigger.REPAIR_ORDER,
         "kind": FollowupKind.TRACKING,
         "delay_hours": 72,
@@ -72,7 +75,7 @@ DEFAULT_RULES = (
     },
     {
         "code": "TRACK2",
-        "name": "Carmaker second tracking call",
+        "name": _("Carmaker second tracking call"),
         "trigger": Trigger.FOLLOWUP_COMPLETED,
         "kind": FollowupKind.TRACKING,
         "source": "TRACK1",
@@ -85,7 +88,7 @@ DEFAULT_RULES = (
     # the two rules below are not generated from events in bulk: the complaints app creates their tasks
     {
         "code": "VERIFY",
-        "name": "Complaint verification call",
+        "name": _("Complaint verification call"),
         "trigger": Trigger.FEEDBACK_RETURNED,
         "kind": FollowupKind.COMPLAINT_VERIFICATION,
         "deadline_amount": 1,
@@ -95,7 +98,7 @@ DEFAULT_RULES = (
     },
     {
         "code": "FTF",
-        "name": "Repeat repair: not fixed first time",
+        "name": _("Repeat repair: not fixed first time"),
         "trigger": Trigger.REPEAT_REPAIR,
         "kind": FollowupKind.REPEAT_REPAIR,
         "deadline_amount": 2,
@@ -106,9 +109,15 @@ DEFAULT_RULES = (
 )
 
 
+def _in_site_language(text) -> str:
+    with translation.override(settings.LANGUAGE_CODE):
+        return str(text)
+
+
 def followup_rules_seed_defaults(store: Store) -> list[FollowupRule]:
     """Give `store` the default rules (idempotent): SSI 24 h after delivery, CSI 3 days after an RO settles,
-    and the carmaker's two tracking calls, inactive. Also makes the store's settings row."""
+    and the carmaker's two tracking calls, inactive. Also makes the store's settings row. The rules' names are
+    written in the site's language (`LANGUAGE_CODE`), as the store's staff will read and edit them."""
     StoreFollowupSettings.objects.get_or_create(store=store)
     questionnaire_templates_ensure_shipped()
     active_templates = {t.code: t for t in QuestionnaireTemplate.objects.filter(status=QuestionnaireStatus.ACTIVE)}
@@ -120,7 +129,7 @@ def followup_rules_seed_defaults(store: Store) -> list[FollowupRule]:
             rule = FollowupRule(
                 store=store,
                 code=spec["code"],
-                name=spec["name"],
+                name=_in_site_language(spec["name"]),
                 trigger=spec["trigger"],
                 kind=spec["kind"],
                 delay_hours=spec.get("delay_hours", 0),

@@ -210,6 +210,9 @@ def _dissatisfied_feedback(task, sheet: AnswerSheet, questions: dict, cleaned: d
         if q is None:
             continue
         value = cleaned.get(q.pk)
+        if isinstance(value, bool):  # a yes / no answer, in the store's language like the question
+            with translation.override(settings.LANGUAGE_CODE):
+                value = gettext("Yes") if value else gettext("No")
         lines.append(f"{q.code} {q.text_zh}: {value}")
     if "marked" in sheet.dissatisfied_reasons:
         with translation.override(settings.LANGUAGE_CODE):

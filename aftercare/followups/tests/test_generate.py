@@ -177,3 +177,18 @@ def test_it_generates_for_many_events_in_a_constant_number_of_queries(store_a, r
         f.RepairOrderFactory(customer=customer, settled_at=sh(2026, 3, 2, 9, i))
     with django_assert_max_num_queries(8):
         assert followup_tasks_generate(store_id=store_a.pk) == 20
+
+
+def test_it_names_a_new_stores_default_rules_in_the_sites_language(store_a):
+    """The defaults are the store's data, edited by its staff: written in Chinese (LANGUAGE_CODE) even when the
+    command or request that made the store ran in English."""
+    from django.utils import translation
+
+    from aftercare.followups.models import FollowupRule
+    from aftercare.followups.services.rules import followup_rules_seed_defaults
+
+    with translation.override("en"):
+        followup_rules_seed_defaults(store_a)
+    names = dict(FollowupRule.objects.filter(store=store_a).values_list("code", "name"))
+    assert names["VERIFY"] == "投诉验证回访" and names["TRACK1"] == "厂家第一次跟踪回访"
+    assert not any(name.isascii() for name in names.values()), names

@@ -90,6 +90,10 @@ def test_it_marks_a_sheet_dissatisfied_at_the_threshold(csi_claimed, specialist)
     sheet = answer_sheet_submit(actor=specialist, task=csi_claimed, answers=by_code(csi_claimed.template, answers))
     assert sheet.score_total == Decimal("835.19")
     assert sheet.dissatisfied and sheet.dissatisfied_reasons == ["C07"]
+    from aftercare.complaints.models import Feedback
+
+    text = Feedback.objects.get(customer=csi_claimed.customer).text  # the grievance, in the store's language
+    assert "C07 " in text and text.splitlines()[0].endswith(": 否") and "False" not in text
 
 
 def test_it_marks_a_scale_answer_at_its_threshold_and_an_explicit_mark(store_a, rules_a, specialist):
