@@ -4,21 +4,15 @@ The designee's card counts `selectors.feedback_inbox` and links to the inbox by 
 counts `selectors.feedback_list` and links to the feedback list with the filter that lists exactly those forms.
 """
 
-from urllib.parse import urlencode
 
-from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from aftercare.org.choices import Role
 from aftercare.org.permissions import Perm
-from aftercare.org.start import CardData, CardRow, StartCard, register_card
+from aftercare.org.start import CardData, CardRow, StartCard, list_url, register_card
 
 from . import selectors
 from .choices import FeedbackStatus
-
-
-def _url(name: str, **params) -> str:
-    return reverse(name) + (f"?{urlencode(params)}" if params else "")
 
 
 def my_forms(*, user, store_ids, now) -> CardData:
@@ -27,10 +21,10 @@ def my_forms(*, user, store_ids, now) -> CardData:
     inbox = "complaints:inbox"
     return CardData(
         rows=(
-            CardRow(_("Overdue forms"), n["overdue"], _url(inbox, due="overdue"), "danger"),
-            CardRow(_("Forms due today"), n["today"], _url(inbox, due="today"), "warning"),
-            CardRow(_("Forms due soon, after today"), n["soon"], _url(inbox, due="soon"), "info"),
-            CardRow(_("All my open forms"), n["total"], _url(inbox)),
+            CardRow(_("Overdue forms"), n["overdue"], list_url(inbox, due="overdue"), "danger"),
+            CardRow(_("Forms due today"), n["today"], list_url(inbox, due="today"), "warning"),
+            CardRow(_("Forms due soon, after today"), n["soon"], list_url(inbox, due="soon"), "info"),
+            CardRow(_("All my open forms"), n["total"], list_url(inbox)),
         )
     )
 
@@ -41,9 +35,9 @@ def store_forms(*, user, store_ids, now) -> CardData:
     listing = "complaints:list"
     return CardData(
         rows=(
-            CardRow(_("Overdue forms"), n["overdue"], _url(listing, overdue=1), "danger"),
-            CardRow(_("Forms not yet routed"), n["to_route"], _url(listing, status=FeedbackStatus.NEW), "warning"),
-            CardRow(_("Escalated forms"), n["escalated"], _url(listing, escalated=1), "danger"),
+            CardRow(_("Overdue forms"), n["overdue"], list_url(listing, overdue=1), "danger"),
+            CardRow(_("Forms not yet routed"), n["to_route"], list_url(listing, status=FeedbackStatus.NEW), "warning"),
+            CardRow(_("Escalated forms"), n["escalated"], list_url(listing, escalated=1), "danger"),
         )
     )
 

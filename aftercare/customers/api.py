@@ -9,7 +9,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Literal
 
-from django.http import Http404, HttpRequest
+from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 from ninja.errors import HttpError
 from ninja.pagination import paginate
@@ -17,7 +17,7 @@ from ninja.pagination import paginate
 from aftercare.core.api import ERRORS, Pagination, PathId
 from aftercare.org.choices import SharedResource
 from aftercare.org.permissions import Perm, require_perm
-from aftercare.org.scoping import store_for_write, visible_store_ids
+from aftercare.org.scoping import narrowed_store_ids, store_for_write
 
 from . import selectors, services
 from . import validators as v
@@ -391,12 +391,7 @@ class CustomerMergeOut(Schema):
 
 
 def _dq_store_ids(request: HttpRequest, store_id: int | None):
-    ids = visible_store_ids(request.user, SharedResource.CUSTOMERS)
-    if store_id is None:
-        return ids
-    if store_id not in ids:
-        raise Http404
-    return frozenset({store_id})
+    return narrowed_store_ids(request.user, store_id, SharedResource.CUSTOMERS)
 
 
 @router.get(

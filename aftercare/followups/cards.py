@@ -4,21 +4,15 @@ Each number comes from `selectors.followup_queue_counts` (one aggregate over the
 the manage page with the filter that lists exactly those tasks.
 """
 
-from urllib.parse import urlencode
 
-from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from aftercare.org.choices import Role
 from aftercare.org.permissions import Perm
-from aftercare.org.start import CardData, CardRow, StartCard, register_card
+from aftercare.org.start import CardData, CardRow, StartCard, list_url, register_card
 
 from . import selectors
 from .choices import FollowupKind
-
-
-def _url(name: str, **params) -> str:
-    return reverse(name) + (f"?{urlencode(params)}" if params else "")
 
 
 def my_calls(*, user, store_ids, now) -> CardData:
@@ -27,15 +21,15 @@ def my_calls(*, user, store_ids, now) -> CardData:
     queue = "followups:queue"
     return CardData(
         rows=(
-            CardRow(_("Calls due today"), n["today"], _url(queue, due="today"), "warning"),
-            CardRow(_("Overdue calls"), n["overdue"], _url(queue, due="overdue"), "danger"),
+            CardRow(_("Calls due today"), n["today"], list_url(queue, due="today"), "warning"),
+            CardRow(_("Overdue calls"), n["overdue"], list_url(queue, due="overdue"), "danger"),
             CardRow(
                 _("Verification calls"),
                 n["verification"],
-                _url(queue, kind=FollowupKind.COMPLAINT_VERIFICATION),
+                list_url(queue, kind=FollowupKind.COMPLAINT_VERIFICATION),
                 "info",
             ),
-            CardRow(_("All calls in my queue"), n["total"], _url(queue)),
+            CardRow(_("All calls in my queue"), n["total"], list_url(queue)),
         )
     )
 
@@ -46,9 +40,9 @@ def store_calls(*, user, store_ids, now) -> CardData:
     manage = "followups:manage"
     return CardData(
         rows=(
-            CardRow(_("Overdue calls"), n["overdue"], _url(manage, due="overdue"), "danger"),
-            CardRow(_("Unclaimed tasks"), n["unclaimed"], _url(manage, unclaimed=1), "warning"),
-            CardRow(_("Calls due today"), n["today"], _url(manage, due="today")),
+            CardRow(_("Overdue calls"), n["overdue"], list_url(manage, due="overdue"), "danger"),
+            CardRow(_("Unclaimed tasks"), n["unclaimed"], list_url(manage, unclaimed=1), "warning"),
+            CardRow(_("Calls due today"), n["today"], list_url(manage, due="today")),
         )
     )
 

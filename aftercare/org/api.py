@@ -22,7 +22,7 @@ from .calendar import business_date
 from .choices import KpiPeriodKind
 from .kpis import KPI_TARGET_MAX, Measure, measure_get, measures
 from .permissions import Perm, require_perm, role_of
-from .scoping import store_for_write, visible_store_ids
+from .scoping import narrowed_store_ids, store_for_write
 from .start import start_cards
 
 kpis_router = Router(tags=["KPIs"])
@@ -125,8 +125,7 @@ def kpi_list(request: HttpRequest, filters: Query[CatalogueFilter]):
     catalogue = measures()
     if filters.store_id is None:
         return [_measure_out(m) for m in catalogue]
-    if filters.store_id not in visible_store_ids(request.user):
-        raise Http404
+    narrowed_store_ids(request.user, filters.store_id)
     month = dt.date.fromisoformat(filters.month + "-01") if filters.month else business_date().replace(day=1)
     resolved = selectors.kpi_targets_resolved(
         user=request.user, store_ids=[filters.store_id], measures=[m for m in catalogue if m.targetable], months=[month]
@@ -146,11 +145,7 @@ def kpi_targets(request: HttpRequest, code: str, filters: Query[TargetsFilter]):
     if measure is None:
         raise Http404
     year = filters.year or business_date().year
-    store_ids = None
-    if filters.store_id is not None:
-        if filters.store_id not in visible_store_ids(request.user):
-            raise Http404
-        store_ids = [filters.store_id]
+    store_ids = narrowed_store_ids(request.user, filters.store_id) if filters.store_id is not None else None
     rows = list(selectors.kpi_target_list(user=request.user, store_ids=store_ids, measure_code=code, year=year))
     months_out = []
     if filters.store_id is not None and measure.targetable:
@@ -209,18 +204,14 @@ class CardOut(Schema):
 
 
 class StartFilter(Schema):
-    store_id: int | None = Field(None, ge=1, le=2**63 - 1, description="Only this store (must be in scope)")
+    store_id: int | None = Field(None, ge=1, le=MAX_ID, description="Only this store (must be in scope)")
 
 
 @start_router.get("", response={200: list[CardOut], **ERRORS}, operation_id="start_cards", summary="The start page")
 def start(request: HttpRequest, filters: Query[StartFilter]):
     """The cards of the caller's start page, in order, counted over the stores in scope (or the one `store_id`);
     each row's `url` opens the list of exactly its rows. A store outside the caller's scope answers 404."""
-    ids = visible_store_ids(request.user)
-    if filters.store_id is not None:
-        if filters.store_id not in ids:
-            raise Http404
-        ids = frozenset({filters.store_id})
+    ids = narrowed_store_ids(request.user, filters.store_id)
     cards = start_cards(user=request.user, store_ids=ids, now=timezone.now())
     return [
         {

@@ -17,6 +17,7 @@ __all__ = [
     "SESSION_STORE_KEY",
     "current_store_ids",
     "get_scoped_or_404",
+    "narrowed_store_ids",
     "own_store_ids",
     "store_for_write",
     "visible_store_ids",
@@ -65,6 +66,17 @@ def current_store_ids(user, request=None, resource: str | None = None) -> frozen
         if chosen in ids:
             return frozenset({chosen})
     return ids
+
+
+def narrowed_store_ids(user, store_id: int | None, resource: str | None = None) -> frozenset[int]:
+    """Visible stores, or only `store_id` when one is asked for (an API's `store_id` filter); a store outside the
+    user's scope answers 404, like any other store's row."""
+    ids = visible_store_ids(user, resource)
+    if store_id is None:
+        return ids
+    if store_id not in ids:
+        raise Http404
+    return frozenset({store_id})
 
 
 def store_for_write(user, store_id: int):
