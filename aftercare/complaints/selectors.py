@@ -493,14 +493,11 @@ def complaint_measures_range(
         months.append(month)
         month = month_add(month, 1)
     stores = list(Store.objects.filter(pk__in=ids).order_by("code", "pk"))
-    windows = dict(
-        cmodels.ComplaintSettings.objects.filter(store_id__in=ids).values_list("store_id", "repeat_repair_window_days")
-    )
-    default_window = cmodels.ComplaintSettings._meta.get_field("repeat_repair_window_days").default
+    windows = repeat_repair_window_map(store_ids=ids)
     counts = _measure_counts(ids, business_day_start(since_month), business_day_start(until_month), now)
     out = []
     for store in stores:
-        window = windows.get(store.pk, default_window)
+        window = windows[store.pk]
         for month in months:
             c = {**_ZERO_COUNTS, **counts.get((store.pk, month), {})}
             # the last order of the month can still be followed by a repeat until the window after it has passed

@@ -313,11 +313,6 @@ def job_status_list(*, now: dt.datetime | None = None, only: Iterable[Job] | Non
     return out
 
 
-def job_status(job: Job, *, now: dt.datetime) -> JobStatus:
-    """The status of one job (see `job_status_list`)."""
-    return job_status_list(now=now, only=[job])[0]
-
-
 def job_alerts_send(*, now: dt.datetime | None = None) -> int:
     """Tell the recipients of each flagged slot, once per slot (`JobRun.notified_at`); returns slots notified."""
     from django.urls import reverse
@@ -327,6 +322,7 @@ def job_alerts_send(*, now: dt.datetime | None = None) -> int:
 
     now = now or timezone.now()
     sent = 0
+    recipients = None  # who is told: read once, for however many slots are flagged
     for status in job_status_list(now=now):
         run = status.flag_run
         if run is None or run.notified_at is not None:
@@ -343,8 +339,9 @@ def job_alerts_send(*, now: dt.datetime | None = None) -> int:
                 body = gettext("It had not finished %(minutes)s minutes after its slot. Is the task worker running?")
                 body %= {"minutes": int(status.job.grace.total_seconds() // 60)}
             title %= {"job": status.job.name, "slot": slot_local}
-            for provider in _recipients:
-                for store_id, users in provider():
-                    notification_send(store_id=store_id, recipients=users, title=title, body=body, link=reverse("jobs"))
+            if recipients is None:
+                recipients = [row for provider in _recipients for row in provider()]
+            for store_id, users in recipients:
+                notification_send(store_id=store_id, recipients=users, title=title, body=body, link=reverse("jobs"))
         sent += 1
     return sent

@@ -197,7 +197,6 @@ def login_lockout_clear(*, actor, username: str | None = None, ip_address: str |
     The caller checks the permission (`login.unlock`) and that the account / address is one it may see."""
     from axes.handlers.proxy import AxesProxyHandler
     from django.core.exceptions import ValidationError
-    from django.db import transaction
 
     if bool(username) == bool(ip_address):
         raise ValidationError({"__all__": ["Name exactly one account or one address."]})

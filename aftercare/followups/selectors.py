@@ -370,10 +370,9 @@ def followup_queue_counts(*, user, store_ids=None, now: dt.datetime) -> dict[str
 def followup_customer_tasks(*, user, customer, limit: int) -> list[FollowupTask]:
     """The customer's follow-up tasks in scope, newest event first, at most `limit`, each with its answer sheet
     (`sheet`, None before a questionnaire was answered) and the questionnaire's kind."""
-    if not _may_read(user):
-        return []
     rows = (
-        FollowupTask.objects.filter(store_id__in=_store_ids(user), customer=customer)
+        followup_task_list(user=user)
+        .filter(customer=customer)
         .select_related("sheet__template")
         .order_by("-event_at", "-id")
     )

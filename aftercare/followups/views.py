@@ -74,13 +74,12 @@ def queue(request):
         return render(request, "followups/_queue_table.html", context)
     today = business_date()
     month = month_start(today)
+    # the specialist's own figures: each selector answers at most the one row of `specialist_id`
     rate = next(
-        (
-            r
-            for r in selectors.return_visit_rate(
+        iter(
+            selectors.return_visit_rate(
                 user=user, store_ids=store_ids, month=month, by="specialist", specialist_id=user.pk
             )
-            if r["specialist"] == user.pk
         ),
         None,
     )
@@ -99,8 +98,8 @@ def queue(request):
         {
             "rate": rate,
             "month": month,
-            "work_today": next((w for w in work_today if w["user_id"] == user.pk), None),
-            "work_month": next((w for w in work_month if w["user_id"] == user.pk), None),
+            "work_today": next(iter(work_today), None),
+            "work_month": next(iter(work_month), None),
         }
     )
     return render(request, "followups/queue.html", context)

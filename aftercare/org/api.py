@@ -10,7 +10,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Literal
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
@@ -21,7 +21,7 @@ from . import selectors, services
 from .calendar import business_date
 from .choices import KpiPeriodKind
 from .kpis import KPI_TARGET_MAX, Measure, measure_get, measures
-from .permissions import Perm, require_perm, role_of
+from .permissions import Perm, require_perm, require_staff
 from .scoping import narrowed_store_ids, store_for_write
 from .start import start_cards
 
@@ -89,11 +89,6 @@ class TargetIn(Schema):
     note: str = Field("", max_length=200)
 
 
-def _require_staff(request) -> None:
-    if role_of(request.user) is None:
-        raise PermissionDenied
-
-
 def _measure_out(measure: Measure, target=None) -> dict:
     return {
         "code": measure.code,
@@ -121,7 +116,7 @@ def _resolved_out(month: dt.date, resolved) -> dict:
 @kpis_router.get("", response={200: list[MeasureOut], **ERRORS}, operation_id="kpi_list")
 def kpi_list(request: HttpRequest, filters: Query[CatalogueFilter]):
     """The KPI catalogue; with `store_id` (a store in scope, else 404) each measure's target for `month`."""
-    _require_staff(request)
+    require_staff(request.user)
     catalogue = measures()
     if filters.store_id is None:
         return [_measure_out(m) for m in catalogue]
@@ -140,7 +135,7 @@ def kpi_list(request: HttpRequest, filters: Query[CatalogueFilter]):
 def kpi_targets(request: HttpRequest, code: str, filters: Query[TargetsFilter]):
     """The targets of one measure set for the stores in scope (or one `store_id`) in `year` (default: this year);
     with `store_id`, the target that applies to each month. An unknown measure or a store outside scope: 404."""
-    _require_staff(request)
+    require_staff(request.user)
     measure = measure_get(code)
     if measure is None:
         raise Http404

@@ -146,6 +146,12 @@ def has_perm(user, perm: str) -> bool:
     return role is not None and perm in ROLE_PERMISSIONS.get(role, frozenset())
 
 
+def require_staff(user) -> None:
+    """Raise PermissionDenied (403) unless the user has a staff role (any role may read, e.g., the KPI catalogue)."""
+    if role_of(user) is None:
+        raise PermissionDenied
+
+
 def require_perm(user, perm: str) -> None:
     """Raise PermissionDenied (403) unless the user's role grants `perm`."""
     if not has_perm(user, perm):

@@ -19,13 +19,15 @@ from django.views.decorators.http import require_POST
 from aftercare.core import selectors as core_selectors
 from aftercare.core import services as core_services
 from aftercare.core import throttle
+from aftercare.core.forms import apply_errors
+from aftercare.core.htmx import render_partial_or_page
 
 from . import selectors, services
 from .calendar import business_date
 from .forms import KpiTargetRowForm, KpiYearForm, month_field
 from .kpis import Level, Period, measure_get, measures
 from .models import Store
-from .permissions import Perm, has_perm, require_perm, role_of
+from .permissions import Perm, has_perm, require_perm, require_staff
 from .scoping import SESSION_STORE_KEY, current_store_ids, store_for_write, visible_store_ids
 from .start import start_cards
 
@@ -38,9 +40,7 @@ def start(request):
     store_ids = current_store_ids(request.user, request)
     cards = start_cards(user=request.user, store_ids=store_ids, now=now)
     context = {"cards": cards, "busy": any(data.total for _card, data in cards), "now": now}
-    if request.htmx and not request.htmx.history_restore_request:
-        return render(request, "org/_start_cards.html", context)
-    return render(request, "org/start.html", context)
+    return render_partial_or_page(request, "org/start.html", "org/_start_cards.html", context)
 
 
 @login_required
@@ -193,8 +193,7 @@ def _store_and_year(request, data) -> tuple[Store | None, int, KpiYearForm]:
 @login_required
 def kpi_catalogue(request):
     """GET: the catalogue and the store's targets of the year. POST (kpi.set_target): one measure's year row."""
-    if role_of(request.user) is None:
-        raise PermissionDenied
+    require_staff(request.user)
     if request.method == "POST":
         return _save(request)
     store, year, form = _store_and_year(request, request.GET)
@@ -225,8 +224,7 @@ def _save(request):
         try:
             services.kpi_targets_set(actor=request.user, store=store, measure=measure.code, targets=form.targets())
         except ValidationError as exc:
-            for message in exc.messages:
-                form.add_error(None, message)
+            apply_errors(form, exc)
         else:
             messages.success(request, _("Targets of %(measure)s saved.") % {"measure": measure.name})
             return redirect(f"{request.path}?store={store.pk}&year={year}#kpi-{measure.code}")

@@ -303,3 +303,25 @@ def test_it_reads_every_jobs_status_in_two_queries_whatever_the_runs(db, fake_jo
             statuses = job_status_list()
     assert {s.job.name: s.state for s in statuses} == {"daily_job": "ok", "hourly_job": "ok"}
     assert all(s.last_run is not None and s.last_run.finished_at for s in statuses)
+
+
+def test_it_reads_the_alert_recipients_once_for_several_flagged_slots(db, fake_jobs, admins, monkeypatch):
+    """Two jobs failed in the same hour: both slots are told, and who to tell is asked once, not once a slot."""
+    fake_jobs["daily_job"] = Job("daily_job", app="core", at=("01:00",), func=_broken)
+    fake_jobs["hourly_job"] = Job("hourly_job", app="core", at=(":00",), func=_broken)
+    asked = Counter()
+
+    def counted(provider):
+        def wrapper():
+            asked["recipients"] += 1
+            return provider()
+
+        return wrapper
+
+    monkeypatch.setattr(schedule, "_recipients", [counted(p) for p in schedule._recipients])
+    with time_machine.travel(_at(1, 1), tick=False):
+        Scheduler().tick()
+        _work()
+        assert schedule.job_alerts_send() == 2
+    assert asked["recipients"] == len(schedule._recipients) == 1
+    assert {n.title.split()[2] for n in Notification.objects.filter(recipient=admins)} == {"daily_job", "hourly_job"}
