@@ -26,16 +26,13 @@ SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华"
 MODELS = ["英朗", "君威", "君越", "昂科威", "GL8", "威朗"]
 PROVINCE_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
-_VIN_VALUES = {str(d): d for d in range(10)} | dict(
-    zip("ABCDEFGHJKLMNPRSTUVWXYZ", (1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 7, 9, 2, 3, 4, 5, 6, 7, 8, 9), strict=True)
-)
-_WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
 
 
 def make_vin(n: int) -> str:
+    from aftercare.customers.validators import vin_check_digit
+
     body = f"LSGAB12E0R{n:07d}"
-    total = sum(_VIN_VALUES[c] * w for c, w in zip(body, _WEIGHTS, strict=True)) % 11
-    return body[:8] + ("X" if total == 10 else str(total)) + body[9:]
+    return body[:8] + vin_check_digit(body) + body[9:]
 
 
 def generate(rows: int, seed: int = 7):

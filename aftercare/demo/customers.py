@@ -39,6 +39,7 @@ from aftercare.customers.models import (
     Vehicle,
 )
 from aftercare.customers.services import customer_numbers_allocate
+from aftercare.customers.validators import vin_check_digit
 from aftercare.org.calendar import business_tz
 
 from .org import BRAND, StoreSpec
@@ -180,21 +181,11 @@ _PROFILE_WEIGHTS = _cum(x[1] for x in _PROFILES)
 _YEAR_CODES = "ABCDEFGHJKLMNPRSTVWXY123456789"  # VIN position 10, from 2010, 30-year cycle
 _PLANTS = "SYWDNJKLMPRTUVXZ"  # VIN position 11
 _PLATE_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
-_VIN_VALUES = {
-    **{str(d): d for d in range(10)},
-    **dict(zip("ABCDEFGH", range(1, 9), strict=True)),
-    **dict(zip("JKLMN", range(1, 6), strict=True)),
-    "P": 7, "R": 9,
-    **dict(zip("STUVWXYZ", range(2, 10), strict=True)),
-}
-_VIN_WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
 
 
 def vin_with_check_digit(vin17: str) -> str:
-    """`vin17` with position 9 set to its ISO 3779 / GB 16735 check digit (fast; same as vin_check_digit)."""
-    total = sum(_VIN_VALUES[c] * w for c, w in zip(vin17, _VIN_WEIGHTS, strict=True))
-    rest = total % 11
-    return vin17[:8] + ("X" if rest == 10 else str(rest)) + vin17[9:]
+    """`vin17` with position 9 set to its ISO 3779 / GB 16735 check digit."""
+    return vin17[:8] + vin_check_digit(vin17) + vin17[9:]
 
 
 def months_before(day: dt.date, months: int) -> dt.date:

@@ -6,7 +6,6 @@ path; anything else goes through `aftercare.customers.validators`, which also wo
 """
 
 import datetime as dt
-import operator
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -61,10 +60,6 @@ def p_mobile(value):
 
 
 _VIN = re.compile(r"[A-HJ-NPR-Z0-9]{17}")
-_VIN_VALUES = {str(d): d for d in range(10)} | dict(
-    zip("ABCDEFGHJKLMNPRSTUVWXYZ", (1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 7, 9, 2, 3, 4, 5, 6, 7, 8, 9), strict=True)
-)
-_VIN_WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
 _WMI_USES_CHECK_DIGIT: dict[str, bool] = {}
 # VINs recur (several orders per car, spread over the file): remember the valid ones. A cell that is a valid VIN as it
 # stands (the usual case) is remembered by its hash alone (~50 bytes, not ~180 for a dict entry), so a whole big
@@ -76,13 +71,9 @@ _VALID_VINS: dict[str, str] = {}  # the other valid cells (lower case, spaces): 
 _VALID_VINS_MAX = 50_000
 
 
-_VIN_BYTES = bytes.maketrans(bytes("".join(_VIN_VALUES), "ascii"), bytes(_VIN_VALUES.values()))
-
-
 def _vin_check(vin: str) -> bool:
     """The check digit of a VIN of 17 valid characters (`_VIN`) is right."""
-    total = sum(map(operator.mul, vin.encode("ascii").translate(_VIN_BYTES), _VIN_WEIGHTS)) % 11
-    return vin[8] == ("X" if total == 10 else str(total))
+    return vin[8] == v.vin_check_digit(vin)
 
 
 def p_vin(value):
