@@ -139,24 +139,21 @@ def server_cpu_meter(url: str):
         postmaster = int(_proc_stat(backend)[1])
     except (OSError, IndexError, ValueError):
         return lambda: None
-    ticks = os.sysconf("SC_CLK_TCK")
+    return lambda: process_tree_cpu(postmaster)
 
-    def seconds() -> float | None:
-        total = 0
-        for name in os.listdir("/proc"):
-            if not name.isdigit():
-                continue
+
+def process_tree_cpu(pid: int) -> float:
+    """CPU seconds of process `pid` (with the children it has reaped) and of its live children, from /proc."""
+    total = sum(int(x) for x in _proc_stat(pid)[11:15])
+    for name in os.listdir("/proc"):
+        if name.isdigit():
             try:
                 stat = _proc_stat(int(name))
             except OSError:
                 continue
-            if int(name) == postmaster:  # its own time and that of the children it has reaped
-                total += sum(int(x) for x in stat[11:15])
-            elif int(stat[1]) == postmaster:
+            if int(stat[1]) == pid:
                 total += int(stat[11]) + int(stat[12])
-        return total / ticks
-
-    return seconds
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def _proc_stat(pid: int) -> list[str]:

@@ -48,7 +48,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode
 
-from .importbench import _proc_stat
+from .importbench import process_tree_cpu
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -224,17 +224,7 @@ class Server:
 
     def cpu(self) -> float:
         """CPU seconds of the master and its live workers (and those it has reaped)."""
-        ticks = os.sysconf("SC_CLK_TCK")
-        total = sum(int(x) for x in _proc_stat(self.proc.pid)[11:15])
-        for name in os.listdir("/proc"):
-            if name.isdigit():
-                try:
-                    stat = _proc_stat(int(name))
-                except OSError:
-                    continue
-                if int(stat[1]) == self.proc.pid:
-                    total += int(stat[11]) + int(stat[12])
-        return total / ticks
+        return process_tree_cpu(self.proc.pid)
 
     def stop(self) -> None:
         if self.proc.poll() is None:

@@ -52,7 +52,6 @@ from aftercare.complaints.services.first_time_fix import repeat_repairs_detect
 from aftercare.core.choices import AuditAction
 from aftercare.core.models import Notification
 from aftercare.core.services import audit_event_record
-from aftercare.customers.choices import RepairKind
 from aftercare.customers.models import RepairOrder
 from aftercare.followups.choices import (
     CallDirection,
@@ -69,6 +68,7 @@ from aftercare.org.choices import DepartmentKind, Role
 from aftercare.org.models import Department, Staff, Store, WorkCalendarDay
 
 from .customers import TZ, FastRandom
+from .followups import _REPAIR_CATEGORY  # a repair order's kind → the category of what its customer says
 from .org import STORES
 
 DESIGNEE_LOGIN = {  # department kind → login suffix of its designee
@@ -105,12 +105,6 @@ _SEVERITIES = (
     (FeedbackSeverity.LOW, 0.07),
     (FeedbackSeverity.CRITICAL, 0.05),
 )
-_REPAIR_CATEGORY = {
-    RepairKind.BODY: FeedbackCategory.BODY,
-    RepairKind.INSURANCE_JOB: FeedbackCategory.BODY,
-    RepairKind.PAINT: FeedbackCategory.PAINT,
-    RepairKind.WASH: FeedbackCategory.WASH,
-}
 _COMPLAINTS = {
     FeedbackCategory.SALES: ("购车时承诺的赠品至今未兑现，多次询问无人答复", "新车交付一周就发现漆面划痕，要求处理"),
     FeedbackCategory.MECHANICAL: (
