@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "aftercare.dms",
     "aftercare.followups",
     "aftercare.complaints",
+    "aftercare.renewals",
     "aftercare.demo",  # keep last: the demo may import every app above, and no app imports it
 ]
 

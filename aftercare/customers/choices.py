@@ -36,6 +36,19 @@ class PolicyKind(models.TextChoices):
     RENEWAL = "renewal", _("Renewal")
 
 
+class LossReason(models.TextChoices):
+    """Why a customer was lost: one list for the renewals that did not happen (战败分析) and for churn (care)."""
+
+    PRICE = "price", _("Price")
+    CLAIMS_EXPERIENCE = "claims_experience", _("Claims experience")
+    SOLD_CAR = "sold_car", _("Sold the car")
+    MOVED = "moved", _("Moved away")
+    UNREACHABLE = "unreachable", _("Unreachable")
+    SERVICE = "service", _("Service quality")
+    ANOTHER_DEALER = "another_dealer", _("Another dealer")
+    OTHER = "other", _("Other (say what)")
+
+
 class MileageSource(models.TextChoices):
     REPAIR_ORDER = "repair_order", _("Repair order")
     DELIVERY = "delivery", _("Delivery")

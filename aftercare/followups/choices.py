@@ -8,10 +8,12 @@ class Trigger(models.TextChoices):
     FOLLOWUP_COMPLETED = "followup_completed", _("Previous follow-up completed (carmaker second call)")
     FEEDBACK_RETURNED = "feedback_returned", _("Complaint form returned by the department")
     REPEAT_REPAIR = "repeat_repair", _("Repeat repair of the same fault")
+    RENEWAL_DUE = "renewal_due", _("Insurance renewal contact due")
 
 
-# Triggers whose tasks the complaints app creates itself (one task per event, not set-based generation).
-EVENT_TRIGGERS = (Trigger.FEEDBACK_RETURNED, Trigger.REPEAT_REPAIR)
+# Triggers whose tasks the apps above make themselves (one task per event, not set-based generation):
+# complaints (returned forms, repeat repairs) and renewals (contacts due on a renewal case).
+EVENT_TRIGGERS = (Trigger.FEEDBACK_RETURNED, Trigger.REPEAT_REPAIR, Trigger.RENEWAL_DUE)
 
 
 class FollowupKind(models.TextChoices):
@@ -43,6 +45,7 @@ class SubjectType(models.TextChoices):
     FOLLOWUP_TASK = "followup_task", _("Follow-up task")
     FEEDBACK_RETURN = "feedback_return", _("Complaint form returned")
     REPEAT_REPAIR = "repeat_repair", _("Repeat repair")
+    RENEWAL_CONTACT = "renewal_contact", _("Renewal contact")
 
 
 class TaskStatus(models.TextChoices):

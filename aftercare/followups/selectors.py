@@ -12,7 +12,7 @@ from django.utils import timezone
 from aftercare.customers.models import RepairOrder
 from aftercare.customers.validators import clean_text
 from aftercare.org.calendar import business_date, business_day_start, business_tz, month_range
-from aftercare.org.permissions import Perm, has_perm
+from aftercare.org.permissions import Perm, has_perm, role_of
 from aftercare.org.scoping import get_scoped_or_404, visible_store_ids
 
 from .choices import ACTIVE_STATUSES, REACHED_OUTCOMES, CallDirection, RateTreatment, TaskStatus
@@ -63,7 +63,14 @@ def followup_queue(
         if specialist_id is not None:
             qs = qs.filter(claimed_by_id=specialist_id)
     else:
-        qs = qs.filter(Q(claimed_by__isnull=True) | Q(claimed_by=user))
+        # a specialist's queue holds the calls a rule lets their role make (a renewal specialist: renewal contacts)
+        role = role_of(user)
+        callable_rules = [
+            r.pk
+            for r in FollowupRule.objects.filter(store_id__in=_store_ids(user, store_ids)).only("pk", "allowed_roles")
+            if not r.allowed_roles or role in r.allowed_roles
+        ]
+        qs = qs.filter(Q(claimed_by__isnull=True) | Q(claimed_by=user)).filter(rule_id__in=callable_rules)
     if kind:
         qs = qs.filter(kind=kind)
     spend = (

@@ -11,3 +11,9 @@ from django.dispatch import Signal
 # call), sheet (AnswerSheet or None), inbound (bool), customer, vehicle (or None) and `feedback`, a dict:
 # kind, severity, category, department, text (as the call screen's feedback box gives them).
 call_feedback_given = Signal()
+
+# A specialist claimed a task (from the queue or by a manager's assignment). Sent inside the claim's transaction,
+# so a receiver that raises (`TaskAlreadyClaimed`: the renewal case is held by someone else) refuses the claim.
+# Arguments: sender (the FollowupTask class), task (as claimed), actor (who claimed or assigned), holder (the user
+# now holding it).
+task_claimed = Signal()

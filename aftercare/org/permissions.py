@@ -32,6 +32,9 @@ class Perm:
     LOGIN_UNLOCK = "login.unlock"
     JOBS_VIEW = "jobs.view"
     KPI_SET_TARGET = "kpi.set_target"
+    RENEWAL_WORK = "renewal.work"
+    RENEWAL_MANAGE = "renewal.manage"
+    RENEWAL_PREMIUM = "renewal.premium"
 
     ALL = [
         CUSTOMER_VIEW,
@@ -57,6 +60,9 @@ class Perm:
         LOGIN_UNLOCK,
         JOBS_VIEW,
         KPI_SET_TARGET,
+        RENEWAL_WORK,
+        RENEWAL_MANAGE,
+        RENEWAL_PREMIUM,
     ]
 
 
@@ -95,9 +101,14 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             Perm.FEEDBACK_ARCHIVE,
             Perm.FEEDBACK_SETTINGS,
             Perm.KPI_SET_TARGET,
+            Perm.RENEWAL_WORK,
+            Perm.RENEWAL_MANAGE,
+            Perm.RENEWAL_PREMIUM,
         }
     ),
-    Role.RENEWAL_SPECIALIST: frozenset(_BASE | {Perm.CUSTOMER_REVEAL_PHONE}),
+    Role.RENEWAL_SPECIALIST: frozenset(
+        _BASE | {Perm.CUSTOMER_REVEAL_PHONE, Perm.FOLLOWUP_CALL, Perm.RENEWAL_WORK, Perm.RENEWAL_PREMIUM}
+    ),
     Role.DEPARTMENT_DESIGNEE: frozenset(_BASE | {Perm.FEEDBACK_VIEW, Perm.FEEDBACK_HANDLE}),
     Role.SUPERVISOR: frozenset(
         _BASE
@@ -130,6 +141,9 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             Perm.FEEDBACK_ARCHIVE,
             Perm.FEEDBACK_SETTINGS,
             Perm.KPI_SET_TARGET,
+            Perm.RENEWAL_WORK,
+            Perm.RENEWAL_MANAGE,
+            Perm.RENEWAL_PREMIUM,
         }
     ),
     Role.GROUP_ADMIN: frozenset(Perm.ALL),

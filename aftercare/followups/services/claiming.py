@@ -14,6 +14,7 @@ from aftercare.org.scoping import get_scoped_or_404, own_store_ids
 
 from ..choices import TaskStatus
 from ..models import FollowupTask
+from ..signals import task_claimed
 
 
 class TaskAlreadyClaimed(Exception):
@@ -56,6 +57,7 @@ def followup_task_claim(*, actor, task_id: int) -> FollowupTask:
             won = free.update(status=TaskStatus.CLAIMED, claimed_by=actor, claimed_at=now, updated_at=now)
         if won != 1:
             raise TaskAlreadyClaimed
+        task_claimed.send(sender=FollowupTask, task=task, actor=actor, holder=actor)
         audit_event_record(actor=actor, action=AuditAction.UPDATE, obj=task, changed_fields=["claimed_by", "status"])
     task.refresh_from_db()
     return task
@@ -94,6 +96,7 @@ def followup_task_assign(*, actor, task_id: int, to_user) -> FollowupTask:
         FollowupTask.objects.filter(pk=task.pk).update(
             status=TaskStatus.CLAIMED, claimed_by=to_user, claimed_at=now, assigned_to=to_user, updated_at=now
         )
+        task_claimed.send(sender=FollowupTask, task=task, actor=actor, holder=to_user)
         audit_event_record(
             actor=actor, action=AuditAction.UPDATE, obj=task, changed_fields=["assigned_to", "claimed_by", "status"]
         )

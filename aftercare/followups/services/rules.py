@@ -12,6 +12,7 @@ from aftercare.core.choices import AuditAction
 from aftercare.core.services import audit_event_record
 from aftercare.customers.choices import RepairKind
 from aftercare.org.calendar import business_date, business_day_start, working_deadline
+from aftercare.org.choices import Role
 from aftercare.org.models import Store
 from aftercare.org.permissions import Perm, require_perm
 from aftercare.org.scoping import own_store_ids
@@ -85,7 +86,7 @@ DEFAULT_RULES = (
         "is_active": False,
         "is_carmaker_variant": True,
     },
-    # the two rules below are not generated from events in bulk: the complaints app creates their tasks
+    # the rules below are not generated from events in bulk: the complaints app creates their tasks
     {
         "code": "VERIFY",
         "name": _("Complaint verification call"),
@@ -105,6 +106,18 @@ DEFAULT_RULES = (
         "deadline_unit": DeadlineUnit.WORKING_DAYS,
         "template_code": None,
         "is_active": True,
+    },
+    # made by the renewals app, one per contact due on a renewal case
+    {
+        "code": "RENEWAL",
+        "name": _("Insurance renewal contact"),
+        "trigger": Trigger.RENEWAL_DUE,
+        "kind": FollowupKind.RENEWAL,
+        "deadline_amount": 3,
+        "deadline_unit": DeadlineUnit.CALENDAR_DAYS,
+        "template_code": None,
+        "is_active": True,
+        "allowed_roles": [Role.RENEWAL_SPECIALIST.value, Role.CS_MANAGER.value],
     },
 )
 
@@ -141,6 +154,8 @@ def followup_rules_seed_defaults(store: Store) -> list[FollowupRule]:
                 excluded_repair_kinds=[RepairKind.INTERNAL.value] if spec["trigger"] == Trigger.REPAIR_ORDER else [],
                 source_rule=existing.get(spec.get("source", "")),
             )
+            if "allowed_roles" in spec:
+                rule.allowed_roles = list(spec["allowed_roles"])
             rule.full_clean()
             rule.save()
             existing[rule.code] = rule

@@ -1,0 +1,18 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class RenewalsConfig(AppConfig):
+    name = "aftercare.renewals"
+    label = "renewals"
+    verbose_name = _("insurance renewals")
+
+    def ready(self):
+        from . import receivers  # noqa: F401  (connects the receivers)
+
+        from aftercare.core.schedule import Job, register
+
+        desc = _("Renewal cases, contacts due, imported renewals and lapses")
+        register(Job("renewals_generate", app=self.label, at=("02:10",), description=desc))
+        desc = _("Renewal SMS reminders (two months before and in the month of expiry)")
+        register(Job("renewal_reminders_send", app=self.label, at=("09:30",), description=desc))

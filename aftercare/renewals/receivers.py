@@ -1,0 +1,26 @@
+"""Renewals answers the lower apps' signals: a policy import makes cases and closes renewed ones; a renewal call
+claimed in the follow-up queue gives the case its holder; an insurance repair order settles claim assistance."""
+
+from django.dispatch import receiver
+
+from aftercare.customers.signals import records_imported
+from aftercare.followups.signals import task_claimed
+
+
+@receiver(records_imported, dispatch_uid="renewals_policies_imported")
+def on_records_imported(sender, store_id, kind, **kwargs):
+    if kind != "policies":
+        return
+    from .services.generation import renewal_cases_generate, renewal_cases_match_renewals
+
+    renewal_cases_generate(store_id=store_id, estimated=False)
+    renewal_cases_match_renewals(store_id=store_id)
+
+
+@receiver(task_claimed, dispatch_uid="renewals_task_claimed")
+def on_task_claimed(sender, task, actor, holder, **kwargs):
+    if task.kind != "renewal":
+        return
+    from .services.work import renewal_task_claimed
+
+    renewal_task_claimed(task=task, holder=holder)
