@@ -8,9 +8,9 @@ class RenewalsConfig(AppConfig):
     verbose_name = _("insurance renewals")
 
     def ready(self):
-        from . import receivers  # noqa: F401  (connects the receivers)
-
         from aftercare.core.schedule import Job, register
+
+        from . import receivers  # noqa: F401  (connects the receivers)
 
         desc = _("Renewal cases, contacts due, imported renewals and lapses")
         register(Job("renewals_generate", app=self.label, at=("02:10",), description=desc))

@@ -18,7 +18,7 @@ from aftercare.followups.services.attempts import followup_attempt_record
 from aftercare.followups.services.claiming import TaskAlreadyClaimed
 from aftercare.followups.services.generation import TaskSubject, followup_task_create
 from aftercare.followups.services.rules import followup_rule_get
-from aftercare.org.calendar import business_date, business_day_start
+from aftercare.org.calendar import business_date
 from aftercare.org.models import Staff
 from aftercare.org.permissions import Perm, has_perm, require_perm
 from aftercare.org.scoping import own_store_ids
