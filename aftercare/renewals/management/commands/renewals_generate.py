@@ -28,7 +28,7 @@ class Command(BaseCommand):
         parser.add_argument("--store", help="Only this store code")
         parser.add_argument("--since", type=dt.date.fromisoformat,
                             help="Backfill: also make cases of policies that expired since this day (Asia/Shanghai)")
-        parser.add_argument("--today", type=dt.date.fromisoformat, 
+        parser.add_argument("--today", type=dt.date.fromisoformat,
                             help="Run as of this day (default: today in Asia/Shanghai)")
 
     def handle(self, *args, **opts):
