@@ -93,11 +93,12 @@ def test_it_lists_rules_of_the_callers_stores(specialist, rules_a, rules_b):
         "TRACK2": False,
         "VERIFY": True,
         "FTF": True,
+        "RENEWAL": True,
     }
 
 
 def test_it_refuses_the_queue_to_roles_without_follow_up_work(users, task_a):
-    assert api(users[Role.RENEWAL_SPECIALIST]).get("/api/followups/queue").status_code == 403
+    assert api(users[Role.DEPARTMENT_DESIGNEE]).get("/api/followups/queue").status_code == 403
 
 
 def test_it_reports_the_return_visit_rate(manager, specialist, task_a):

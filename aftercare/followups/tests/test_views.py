@@ -147,7 +147,7 @@ def test_it_tells_the_specialist_who_lost_the_claim_race(store_a, rules_a, speci
 )
 def test_it_forbids_roles_that_make_no_calls(store_a, rules_a, users, url, method):
     task = csi_task(store_a)
-    client = client_for(users[Role.RENEWAL_SPECIALIST])
+    client = client_for(users[Role.DEPARTMENT_DESIGNEE])
     assert getattr(client, method)(url.format(pk=task.pk)).status_code == 403
 
 
@@ -569,7 +569,7 @@ def test_it_lets_a_store_manager_read_but_not_write_the_logs(store_a, users):
     assert client.get("/followups/calls/").status_code == 200
     assert client.get("/followups/letters/").status_code == 200
     assert client.get("/followups/calls/new/").status_code == 403
-    assert client_for(users[Role.RENEWAL_SPECIALIST]).get("/followups/calls/").status_code == 403
+    assert client_for(users[Role.DEPARTMENT_DESIGNEE]).get("/followups/calls/").status_code == 403
 
 
 def test_it_records_feedback_sent_with_the_api_sheet(store_a, rules_a, specialist):
