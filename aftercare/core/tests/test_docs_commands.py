@@ -59,6 +59,8 @@ KNOWN: dict[str, str | list[str]] = {
     "manage.py repeat_repairs_detect": AS_DOCUMENTED,
     "manage.py data_quality_report": AS_DOCUMENTED,
     "manage.py complaints_escalate": AS_DOCUMENTED,
+    "manage.py renewals_generate": AS_DOCUMENTED,
+    "manage.py renewal_reminders_send": AS_DOCUMENTED,
     "manage.py scheduler": ["manage.py scheduler --once"],  # runs until stopped; one tick enqueues every job once
     "manage.py scheduler --once": AS_DOCUMENTED,
     "manage.py import_dms --store GZ01 --kind repair_orders export.csv [--dry-run]": AS_DOCUMENTED,
@@ -104,6 +106,8 @@ KNOWN: dict[str, str | list[str]] = {
     "manage.py import_dms --kind repair_orders": ["manage.py import_dms --kind repair_orders --store A01 {file}"],
     # docs/complaints.md, docs/kpis.md
     "manage.py repeat_repairs_detect [--store CODE] [--since YYYY-MM-DD]": AS_DOCUMENTED,
+    # docs/renewals.md
+    "manage.py renewals_generate [--store CODE] [--since YYYY-MM-DD]": AS_DOCUMENTED,
     # docs/data-quality.md
     "python manage.py data_quality_report [--store CODE ...] [--json]": AS_DOCUMENTED,
     # docs/demo.md: the demo at its smallest (the default 2,000 customers take half a minute)
