@@ -147,6 +147,10 @@ def _run(batch: ImportBatch, path, progress: Progress | None, chunk_size: int | 
         ImportBatch.objects.filter(pk=batch.pk).update(updated_at=timezone.now())  # alive (`import_batches_fail_stale`)
         # the apps above answer once per import (complaints: a comeback gets a CS call, first-time fix)
         signals.repair_orders_imported.send(sender=ImportBatch, store_id=batch.store_id, batch=batch)
+    if not batch.dry_run and batch.kind == ImportKind.POLICIES:
+        ImportBatch.objects.filter(pk=batch.pk).update(updated_at=timezone.now())
+        # renewals: cases of the imported policies, and the renewals among them close their cases
+        signals.policies_imported.send(sender=ImportBatch, store_id=batch.store_id, batch=batch)
     if stored_errors >= pipeline.MAX_STORED_ERRORS:
         batch.error = _("Only the first %(n)s row errors are listed.") % {"n": pipeline.MAX_STORED_ERRORS}
     batch.status = ImportStatus.DONE

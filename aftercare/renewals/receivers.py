@@ -3,14 +3,13 @@ claimed in the follow-up queue gives the case its holder; an insurance repair or
 
 from django.dispatch import receiver
 
-from aftercare.customers.signals import records_imported
+from aftercare.dms.signals import policies_imported
 from aftercare.followups.signals import task_claimed
 
 
-@receiver(records_imported, dispatch_uid="renewals_policies_imported")
-def on_records_imported(sender, store_id, kind, **kwargs):
-    if kind != "policies":
-        return
+@receiver(policies_imported, dispatch_uid="renewals_policies_imported")
+def on_policies_imported(sender, store_id, batch, **kwargs):
+    """Once per policy import: the imported policies' cases, and the imported renewals close theirs."""
     from .services.generation import renewal_cases_generate, renewal_cases_match_renewals
 
     renewal_cases_generate(store_id=store_id, estimated=False)

@@ -104,3 +104,21 @@ def test_the_first_contact_is_due_45_days_before_expiry_as_a_renewal_task(store_
     assert contact.number == 1 and contact.due_on == TODAY
     assert contact.task.kind == "renewal" and contact.task.status == TaskStatus.OPEN
     assert contact.task.subject_type == "renewal_contact" and contact.task.subject_id == contact.pk
+
+
+def test_a_policy_import_makes_cases_and_its_renewals_close_them(tmp_path, store_a, policy_due):
+    from aftercare.dms.services import import_file
+    from aftercare.dms.tests.helpers import write_csv
+
+    header = ["保单号", "VIN", "客户姓名", "联系电话", "保险公司", "起保日期", "到期日期", "保费", "投保类型"]
+    vin = policy_due.vehicle.vin
+    customer = policy_due.customer
+    with time_machine.travel(dt.datetime(2026, 11, 20, 2, tzinfo=dt.UTC), tick=False):
+        renewal_cases_generate(store_id=store_a.pk, estimated=False)
+        case = RenewalCase.objects.get()
+        rows = [["PDAA2027001", vin, customer.name, customer.mobile, "平安保险", "2027-01-01", "2027-12-31",
+                 "4,980.00", "续保"]]
+        import_file(actor=None, store=store_a, kind="policies", path=write_csv(tmp_path / "p.csv", header, rows))
+    case.refresh_from_db()
+    assert case.state == CaseState.RENEWED_HERE
+    assert case.renewed_policy.policy_number == "PDAA2027001" and case.renewed_policy.premium == Decimal("4980.00")
