@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "aftercare.followups",
     "aftercare.complaints",
     "aftercare.renewals",
+    "aftercare.appointments",
     "aftercare.demo",  # keep last: the demo may import every app above, and no app imports it
 ]
 

@@ -91,6 +91,26 @@ def _overrides(store, start: dt.date, end: dt.date) -> dict[dt.date, bool]:
     return out
 
 
+def workday_map(store, start: dt.date, end: dt.date) -> dict[dt.date, bool]:
+    """Whether each day of `[start, end]` is a working day for `store` (one query for the overrides)."""
+    overrides = _overrides(store, start, end)
+    out, day = {}, start
+    while day <= end:
+        out[day] = overrides.get(day, statutory_workday(day))
+        day += dt.timedelta(days=1)
+    return out
+
+
+def statutory_holiday(day: dt.date) -> bool:
+    """Whether `day` is a statutory public holiday (春节, 国庆 …), not merely a weekend; False outside the years
+    the library knows."""
+    try:
+        on_holiday, name = chinese_calendar.get_holiday_detail(day)
+    except NotImplementedError:
+        return False
+    return bool(on_holiday and name)
+
+
 def statutory_workday(day: dt.date) -> bool:
     """Whether `day` is a working day by China's statutory calendar, without the group's or store's overrides
     (outside the years the library knows: Monday to Friday)."""

@@ -32,6 +32,9 @@ class Perm:
     LOGIN_UNLOCK = "login.unlock"
     JOBS_VIEW = "jobs.view"
     KPI_SET_TARGET = "kpi.set_target"
+    APPOINTMENT_BOOK = "appointment.book"
+    APPOINTMENT_BOARD = "appointment.board"
+    APPOINTMENT_SETTINGS = "appointment.settings"
     RENEWAL_WORK = "renewal.work"
     RENEWAL_MANAGE = "renewal.manage"
     RENEWAL_PREMIUM = "renewal.premium"
@@ -60,6 +63,9 @@ class Perm:
         LOGIN_UNLOCK,
         JOBS_VIEW,
         KPI_SET_TARGET,
+        APPOINTMENT_BOOK,
+        APPOINTMENT_BOARD,
+        APPOINTMENT_SETTINGS,
         RENEWAL_WORK,
         RENEWAL_MANAGE,
         RENEWAL_PREMIUM,

@@ -1,0 +1,237 @@
+"""Service appointments (预约): the store's capacity (bays, service kinds, opening hours, caps, day overrides) and
+bookings. A booking holds its bay's slots as rows of `BookingSlot`, unique per bay and slot start, so the
+database refuses a double booking on SQLite and PostgreSQL alike. See docs/appointments.md."""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from aftercare.core.models import CleanTextMixin, StoreOwnedModel
+from aftercare.customers.models import customer_of_the_store, store_checked_by_customer
+
+from .choices import BayKind, BookingEventKind, BookingSource, BookingState
+
+
+class AppointmentSettings(models.Model):
+    store = models.OneToOneField("org.Store", on_delete=models.CASCADE, related_name="appointment_settings")
+    slot_minutes = models.PositiveSmallIntegerField(
+        _("slot length (minutes)"), default=30, validators=[MinValueValidator(10), MaxValueValidator(120)]
+    )
+    walk_in_share = models.PositiveSmallIntegerField(
+        _("share of bay time held back for walk-ins (%)"), default=20, validators=[MaxValueValidator(90)]
+    )
+    no_show_grace_minutes = models.PositiveSmallIntegerField(
+        _("no-show after (minutes late)"), default=30, validators=[MaxValueValidator(240)]
+    )
+    booking_horizon_days = models.PositiveSmallIntegerField(
+        _("bookable ahead (days)"), default=60, validators=[MinValueValidator(1), MaxValueValidator(365)]
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("store appointment settings")
+        verbose_name_plural = _("store appointment settings")
+        constraints = [
+            models.CheckConstraint(condition=Q(slot_minutes__gte=10, slot_minutes__lte=120),
+                                   name="appointment_slot_minutes_range"),
+            models.CheckConstraint(condition=Q(walk_in_share__lte=90), name="appointment_walk_in_share_range"),
+        ]
+
+    def __str__(self):
+        return str(self.store)
+
+
+class Bay(StoreOwnedModel):
+    name = models.CharField(_("name"), max_length=50)
+    kind = models.CharField(_("kind"), max_length=20, choices=BayKind.choices)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("bay")
+        ordering = ["store_id", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["store", "name"], name="bay_name_unique"),
+            models.UniqueConstraint(fields=["store", "id"], name="bay_store_id_unique"),
+            models.CheckConstraint(condition=Q(kind__in=BayKind.values), name="bay_kind_valid"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class ServiceKind(StoreOwnedModel):
+    """What a customer books (first maintenance, maintenance …), how long it takes and which bays take it."""
+
+    code = models.CharField(_("code"), max_length=30)
+    name = models.CharField(_("name"), max_length=100)
+    duration_minutes = models.PositiveSmallIntegerField(
+        _("duration (minutes)"), validators=[MinValueValidator(10), MaxValueValidator(8 * 60)]
+    )
+    bay_kinds = models.JSONField(_("bay kinds that take it"), default=list)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("service kind")
+        ordering = ["store_id", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["store", "code"], name="service_kind_code_unique"),
+            models.CheckConstraint(condition=Q(duration_minutes__gte=10, duration_minutes__lte=480),
+                                   name="service_kind_duration_range"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        kinds = self.bay_kinds
+        if not isinstance(kinds, list) or not kinds or any(k not in BayKind.values for k in kinds):
+            raise ValidationError({"bay_kinds": _("Choose at least one bay kind.")})
+
+
+class OpeningHours(CleanTextMixin, models.Model):
+    """The store's hours on a weekday (0 = Monday). A weekday without a row is closed; statutory holidays are
+    closed unless a day override opens them; a make-up working day uses its weekday's hours, or Monday's."""
+
+    store = models.ForeignKey("org.Store", on_delete=models.CASCADE, related_name="opening_hours")
+    weekday = models.PositiveSmallIntegerField(_("weekday"), validators=[MaxValueValidator(6)])
+    opens_at = models.TimeField(_("opens"))
+    closes_at = models.TimeField(_("closes"))
+    daily_cap = models.PositiveSmallIntegerField(_("bookings per day (empty: no cap)"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("opening hours")
+        verbose_name_plural = _("opening hours")
+        ordering = ["store_id", "weekday"]
+        constraints = [
+            models.UniqueConstraint(fields=["store", "weekday"], name="opening_hours_weekday_unique"),
+            models.CheckConstraint(condition=Q(closes_at__gt=models.F("opens_at")), name="opening_hours_ordered"),
+            models.CheckConstraint(condition=Q(weekday__lte=6), name="opening_hours_weekday_range"),
+        ]
+
+
+class KindCap(CleanTextMixin, models.Model):
+    """At most `cap` bookings of one service kind on a weekday (e.g. two body estimates on Saturdays)."""
+
+    store = models.ForeignKey("org.Store", on_delete=models.CASCADE, related_name="+")
+    weekday = models.PositiveSmallIntegerField(_("weekday"), validators=[MaxValueValidator(6)])
+    service_kind = models.ForeignKey(ServiceKind, on_delete=models.CASCADE, related_name="caps")
+    cap = models.PositiveSmallIntegerField(_("bookings per day"))
+
+    class Meta:
+        verbose_name = _("daily cap of a service kind")
+        constraints = [models.UniqueConstraint(fields=["store", "weekday", "service_kind"], name="kind_cap_unique")]
+
+
+class DayOverride(CleanTextMixin, models.Model):
+    """A day unlike its weekday: closed, other hours, another cap."""
+
+    store = models.ForeignKey("org.Store", on_delete=models.CASCADE, related_name="+")
+    date = models.DateField(_("date"))
+    closed = models.BooleanField(_("closed"), default=False)
+    opens_at = models.TimeField(_("opens"), null=True, blank=True)
+    closes_at = models.TimeField(_("closes"), null=True, blank=True)
+    daily_cap = models.PositiveSmallIntegerField(_("bookings per day"), null=True, blank=True)
+    note = models.CharField(_("note"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("day override")
+        constraints = [
+            models.UniqueConstraint(fields=["store", "date"], name="day_override_unique"),
+            models.CheckConstraint(
+                condition=Q(closed=True) | Q(opens_at__isnull=True, closes_at__isnull=True)
+                | Q(opens_at__isnull=False, closes_at__isnull=False, closes_at__gt=models.F("opens_at")),
+                name="day_override_hours_ordered",
+            ),
+        ]
+
+    def clean(self):
+        if not self.closed and (self.opens_at is None) != (self.closes_at is None):
+            raise ValidationError({"closes_at": _("Give both opening and closing times, or neither.")})
+
+
+class Booking(StoreOwnedModel):
+    """An appointment: customer, vehicle, service kinds, bay and time (UTC, shown in Asia/Shanghai)."""
+
+    store = store_checked_by_customer()
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="bookings",
+                                 db_constraint=False, verbose_name=_("customer"))
+    vehicle = models.ForeignKey("customers.Vehicle", on_delete=models.PROTECT, related_name="bookings",
+                                verbose_name=_("vehicle"))
+    kinds = models.ManyToManyField(ServiceKind, related_name="bookings", verbose_name=_("service kinds"))
+    bay = models.ForeignKey(Bay, on_delete=models.PROTECT, related_name="bookings", verbose_name=_("bay"))
+    advisor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                related_name="+", verbose_name=_("service advisor"))
+    start_at = models.DateTimeField(_("start"))
+    end_at = models.DateTimeField(_("end"))
+    state = models.CharField(_("state"), max_length=20, choices=BookingState.choices, default=BookingState.BOOKED)
+    source = models.CharField(_("booked through"), max_length=20, choices=BookingSource.choices)
+    notes = models.TextField(_("notes"), blank=True)
+    parts_to_prepare = models.TextField(_("parts to prepare"), blank=True)
+    followup_task = models.ForeignKey("followups.FollowupTask", on_delete=models.SET_NULL, null=True, blank=True,
+                                      related_name="+")
+    repair_order = models.OneToOneField("customers.RepairOrder", on_delete=models.SET_NULL, null=True, blank=True,
+                                        related_name="booking", verbose_name=_("repair order"))
+    arrived_at = models.DateTimeField(_("arrived at"), null=True, blank=True)
+    reminded_on = models.DateField(_("reminded on"), null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="+")
+
+    class Meta:
+        verbose_name = _("appointment")
+        ordering = ["start_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(end_at__gt=models.F("start_at")), name="booking_times_ordered"),
+            models.CheckConstraint(condition=Q(state__in=BookingState.values), name="booking_state_valid"),
+            customer_of_the_store("booking_customer_of_the_store"),
+        ]
+        indexes = [
+            models.Index(fields=["store", "start_at"], name="booking_store_start_idx"),
+            models.Index(fields=["vehicle", "start_at"], name="booking_vehicle_start_idx"),
+            models.Index(fields=["customer", "state"], name="booking_customer_state_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.vehicle} · {self.start_at:%Y-%m-%d %H:%M}"
+
+
+class BookingSlot(models.Model):
+    """One slot of one bay held by a booking. Unique per (bay, start): the database's guarantee against double
+    booking, the same on SQLite and PostgreSQL. Rows are deleted when the booking is cancelled or moved."""
+
+    store = models.ForeignKey("org.Store", on_delete=models.PROTECT, related_name="+")
+    bay = models.ForeignKey(Bay, on_delete=models.PROTECT, related_name="+")
+    start_at = models.DateTimeField()
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="slots")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["bay", "start_at"], name="booking_slot_unique")]
+        indexes = [models.Index(fields=["store", "start_at"], name="booking_slot_store_start_idx")]
+
+
+class BookingEvent(models.Model):
+    """The booking's history: made, moved, confirmed, cancelled, arrived, no-show, matched — who and when."""
+
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(_("what"), max_length=20, choices=BookingEventKind.choices)
+    at = models.DateTimeField(_("time"), auto_now_add=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                              related_name="+")
+    detail = models.JSONField(_("detail"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("appointment event")
+        ordering = ["at", "id"]
+
+
+class BookingDay(models.Model):
+    """A store's day as a lock: bookings of one day are checked against the day's caps under its row lock
+    (PostgreSQL `SELECT … FOR UPDATE`; SQLite's write transactions are serial already)."""
+
+    store = models.ForeignKey("org.Store", on_delete=models.CASCADE, related_name="+")
+    date = models.DateField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["store", "date"], name="booking_day_unique")]
