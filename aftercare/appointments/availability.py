@@ -157,7 +157,7 @@ def availability(
         if capped or bookable < length or not bays:
             plan.full = True
             continue
-        for i, at in enumerate(starts[: len(starts) - length + 1]):
+        for at in starts[: len(starts) - length + 1]:
             if at <= now or at > horizon:
                 continue
             span = [at + step * j for j in range(length)]

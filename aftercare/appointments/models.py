@@ -111,6 +111,9 @@ class OpeningHours(CleanTextMixin, models.Model):
             models.CheckConstraint(condition=Q(weekday__lte=6), name="opening_hours_weekday_range"),
         ]
 
+    def __str__(self):
+        return f"{self.weekday}: {self.opens_at:%H:%M}–{self.closes_at:%H:%M}"
+
 
 class KindCap(CleanTextMixin, models.Model):
     """At most `cap` bookings of one service kind on a weekday (e.g. two body estimates on Saturdays)."""
@@ -123,6 +126,9 @@ class KindCap(CleanTextMixin, models.Model):
     class Meta:
         verbose_name = _("daily cap of a service kind")
         constraints = [models.UniqueConstraint(fields=["store", "weekday", "service_kind"], name="kind_cap_unique")]
+
+    def __str__(self):
+        return f"{self.service_kind_id} @ {self.weekday}: {self.cap}"
 
 
 class DayOverride(CleanTextMixin, models.Model):
@@ -146,6 +152,9 @@ class DayOverride(CleanTextMixin, models.Model):
                 name="day_override_hours_ordered",
             ),
         ]
+
+    def __str__(self):
+        return str(self.date)
 
     def clean(self):
         if not self.closed and (self.opens_at is None) != (self.closes_at is None):
@@ -210,6 +219,9 @@ class BookingSlot(models.Model):
         constraints = [models.UniqueConstraint(fields=["bay", "start_at"], name="booking_slot_unique")]
         indexes = [models.Index(fields=["store", "start_at"], name="booking_slot_store_start_idx")]
 
+    def __str__(self):
+        return f"{self.bay_id} @ {self.start_at:%Y-%m-%d %H:%M}"
+
 
 class BookingEvent(models.Model):
     """The booking's history: made, moved, confirmed, cancelled, arrived, no-show, matched — who and when."""
@@ -225,6 +237,9 @@ class BookingEvent(models.Model):
         verbose_name = _("appointment event")
         ordering = ["at", "id"]
 
+    def __str__(self):
+        return f"{self.booking_id} {self.kind}"
+
 
 class BookingDay(models.Model):
     """A store's day as a lock: bookings of one day are checked against the day's caps under its row lock
@@ -235,3 +250,6 @@ class BookingDay(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["store", "date"], name="booking_day_unique")]
+
+    def __str__(self):
+        return f"{self.store_id} {self.date}"

@@ -51,13 +51,15 @@ def test_it_holds_back_the_walk_in_share_and_respects_caps(store_a, workshop, bo
     from aftercare.appointments.services.booking import booking_create
     from aftercare.testing import factories as f
 
-    AppointmentSettings.objects.create(store=store_a, walk_in_share=92, booking_horizon_days=365)
+    AppointmentSettings.objects.create(store=store_a, walk_in_share=90, booking_horizon_days=365)
     day = dt.date(2027, 3, 2)
-    # 2 bays × 18 half-hour slots = 36; 92 % (33) held back leaves 3 bookable slots: one 60-minute booking and no second
+    # 2 bays × 18 half-hour slots = 36; 90 % (32) held back leaves 4: a 60- and a 30-minute booking leave one
     customer = f.CustomerFactory(store=store_a)
     vehicle = f.owned_vehicle(customer)
     booking_create(actor=booker, store=store_a, customer=customer, vehicle=vehicle, kinds=[workshop["maintenance"]],
                    start_at=local(day, 9))
+    booking_create(actor=booker, store=store_a, customer=customer, vehicle=vehicle, kinds=[workshop["estimate"]],
+                   start_at=local(day, 11))
     now = local(dt.date(2027, 2, 1), 8)
     [plan] = availability(store_id=store_a.pk, start=day, end=day, kinds=[workshop["maintenance"]], now=now)
     assert plan.full and not plan.free
