@@ -8,6 +8,7 @@ class Role(models.TextChoices):
     RENEWAL_SPECIALIST = "renewal_specialist", _("Renewal specialist")
     DEPARTMENT_DESIGNEE = "department_designee", _("Department designee")
     SUPERVISOR = "supervisor", _("Supervisor")
+    SERVICE_ADVISOR = "service_advisor", _("Service advisor")
     STORE_MANAGER = "store_manager", _("Store manager")
     GROUP_ADMIN = "group_admin", _("Group admin")
 

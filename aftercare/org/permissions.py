@@ -85,6 +85,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             Perm.FEEDBACK_CREATE,
             Perm.FEEDBACK_ROUTE,
             Perm.FEEDBACK_VERIFY,
+            Perm.APPOINTMENT_BOOK,
         }
     ),
     Role.CS_MANAGER: frozenset(
@@ -110,10 +111,17 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             Perm.RENEWAL_WORK,
             Perm.RENEWAL_MANAGE,
             Perm.RENEWAL_PREMIUM,
+            Perm.APPOINTMENT_BOOK,
+            Perm.APPOINTMENT_BOARD,
+            Perm.APPOINTMENT_SETTINGS,
         }
     ),
     Role.RENEWAL_SPECIALIST: frozenset(
-        _BASE | {Perm.CUSTOMER_REVEAL_PHONE, Perm.FOLLOWUP_CALL, Perm.RENEWAL_WORK, Perm.RENEWAL_PREMIUM}
+        _BASE
+        | {Perm.CUSTOMER_REVEAL_PHONE, Perm.FOLLOWUP_CALL, Perm.RENEWAL_WORK, Perm.RENEWAL_PREMIUM, Perm.APPOINTMENT_BOOK}
+    ),
+    Role.SERVICE_ADVISOR: frozenset(
+        _BASE | {Perm.CUSTOMER_REVEAL_PHONE, Perm.APPOINTMENT_BOOK, Perm.APPOINTMENT_BOARD}
     ),
     Role.DEPARTMENT_DESIGNEE: frozenset(_BASE | {Perm.FEEDBACK_VIEW, Perm.FEEDBACK_HANDLE}),
     Role.SUPERVISOR: frozenset(
@@ -150,6 +158,9 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             Perm.RENEWAL_WORK,
             Perm.RENEWAL_MANAGE,
             Perm.RENEWAL_PREMIUM,
+            Perm.APPOINTMENT_BOOK,
+            Perm.APPOINTMENT_BOARD,
+            Perm.APPOINTMENT_SETTINGS,
         }
     ),
     Role.GROUP_ADMIN: frozenset(Perm.ALL),
