@@ -118,7 +118,13 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     ),
     Role.RENEWAL_SPECIALIST: frozenset(
         _BASE
-        | {Perm.CUSTOMER_REVEAL_PHONE, Perm.FOLLOWUP_CALL, Perm.RENEWAL_WORK, Perm.RENEWAL_PREMIUM, Perm.APPOINTMENT_BOOK}
+        | {
+            Perm.CUSTOMER_REVEAL_PHONE,
+            Perm.FOLLOWUP_CALL,
+            Perm.RENEWAL_WORK,
+            Perm.RENEWAL_PREMIUM,
+            Perm.APPOINTMENT_BOOK,
+        }
     ),
     Role.SERVICE_ADVISOR: frozenset(
         _BASE | {Perm.CUSTOMER_REVEAL_PHONE, Perm.APPOINTMENT_BOOK, Perm.APPOINTMENT_BOARD}
