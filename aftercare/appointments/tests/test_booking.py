@@ -103,3 +103,32 @@ def test_eight_threads_booking_the_last_slot_exactly_one_wins(store_a, workshop,
         t.join()
     assert sorted(results) == ["lost"] * 7 + ["won"]
     assert Booking.objects.exclude(pk=first.pk).count() == 1
+
+
+def test_a_missed_booking_becomes_a_no_show_after_the_grace_and_frees_its_slots(store_a, workshop, booker):
+
+    from aftercare.appointments.services.day import bookings_mark_no_show
+
+    booking = book(store_a, workshop, booker, local(DAY, 9))
+    assert bookings_mark_no_show(store_id=store_a.pk, now=local(DAY, 9, 30)) == 0  # grace: 30 minutes
+    assert bookings_mark_no_show(store_id=store_a.pk, now=local(DAY, 9, 31)) == 1
+    assert bookings_mark_no_show(store_id=store_a.pk, now=local(DAY, 9, 31)) == 0
+    booking.refresh_from_db()
+    assert booking.state == BookingState.NO_SHOW and not booking.slots.exists()
+
+
+def test_an_imported_order_is_matched_to_its_appointment_and_becomes_booked(store_a, workshop, booker):
+    from aftercare.appointments.services.day import bookings_match_repair_orders
+
+    booking = book(store_a, workshop, booker, local(DAY, 9))
+    other = f.RepairOrderFactory(store=store_a, customer=booking.customer, vehicle=f.owned_vehicle(booking.customer),
+                                 settled_at=local(DAY, 16))
+    ro = f.RepairOrderFactory(store=store_a, customer=booking.customer, vehicle=booking.vehicle,
+                              settled_at=local(DAY + dt.timedelta(days=1), 11), booked=False)
+    assert bookings_match_repair_orders(store_id=store_a.pk, since=DAY) == 1
+    assert bookings_match_repair_orders(store_id=store_a.pk, since=DAY) == 0
+    booking.refresh_from_db()
+    ro.refresh_from_db()
+    other.refresh_from_db()
+    assert booking.repair_order == ro and booking.state == BookingState.ARRIVED and ro.booked
+    assert not other.booked
