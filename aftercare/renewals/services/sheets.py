@@ -27,7 +27,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Prefetch, Q
 from django.utils import timezone, translation
-from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext, pgettext, pgettext_lazy
 
 from aftercare.core.choices import AuditAction
 from aftercare.core.exports import local_naive, staff_name, unneutralise, xlsx_bytes
@@ -160,7 +160,8 @@ def import_columns_help() -> list[tuple[str, str]]:
         lines.append((header, ", ".join(a for a in aliases[name] if a != header)))
         if name == "segment":
             lines.append((gettext("Contact 1 (one cell: date and result)"), ", ".join(aliases["contact1"])))
-    lines.append((str(_AFTER_CONTACTS[-1][1]), ", ".join(aliases["policy_number"])))
+    lines.append((str(_AFTER_CONTACTS[-1][1]), ", ".join(a for a in aliases["policy_number"]
+                                                          if a != str(_AFTER_CONTACTS[-1][1]))))
     return lines
 
 
@@ -179,7 +180,7 @@ def _renewed(case: RenewalCase) -> str:
     if case.state == CaseState.RENEWED_HERE or case.outcome == Outcome.RENEWED_HERE:
         return gettext("yes")
     if case.state == CaseState.OPEN:
-        return gettext("open")
+        return pgettext("renewal sheet", "open")
     return gettext("no")
 
 
@@ -600,7 +601,7 @@ class _RowReader:
     def _outcome(self, cells: list, bad) -> tuple[str, str, str]:
         answer = _norm(self.text(cells, "renewed"))
         reason_text = self.text(cells, "reason")
-        if not answer or answer in _OPEN or answer == _norm(gettext("open")):
+        if not answer or answer in _OPEN or answer == _norm(pgettext("renewal sheet", "open")):
             return "", "", ""
         if answer in _YES or answer == _norm(gettext("yes")):
             return Outcome.RENEWED_HERE, "", ""

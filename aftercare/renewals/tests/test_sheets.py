@@ -410,3 +410,22 @@ def test_it_plans_the_next_contact_after_the_imported_ones(store_a, users):
     planned = RenewalContact.objects.get(imported=False)
     assert planned.number == 3 and planned.task is not None
     assert not RenewalContact.objects.filter(imported=True, task__isnull=False).exists()
+
+
+def test_it_reads_the_exports_chinese_columns_and_a_gb18030_csv(store_a, users):
+    customer = f.CustomerFactory(store=store_a, mobile="+8613900001111")
+    vehicle = f.owned_vehicle(customer, plate="粤B54321", model="君威")
+    header = ["客户姓名", "联系电话", "车型", "车牌", "保险到期日", "第1次联系日期", "第1次联系方式", "第1次联系结果",
+              "是否续保", "保险公司", "原因分析"]
+    rows = [header, ["李四", "139****1111", "君威", "粤B54321", "2026-12-20", "2026-11-02", "微信", "拒绝", "否",
+                     "平安保险", "理赔不满意"]]
+    content = io.BytesIO("\n".join(",".join(r) for r in rows).encode("gb18030"))
+    content.name = "sheet.csv"
+    result = imported(store_a, users[Role.CS_MANAGER], content)
+    assert (result.imported_rows, result.errors) == (1, [])
+    case = RenewalCase.objects.get(vehicle=vehicle)
+    assert case.state == CaseState.RENEWED_ELSEWHERE and case.outcome_insurer == "平安保险"
+    assert case.outcome_reason == LossReason.CLAIMS_EXPERIENCE
+    contact = case.contacts.get()
+    assert (contact.channel, contact.result, contact.due_on) == (
+        ContactChannel.WECHAT, ContactResult.DECLINED, dt.date(2026, 11, 2))
