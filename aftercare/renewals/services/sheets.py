@@ -16,6 +16,7 @@ other rows are imported. Importing the same file again creates nothing twice.
 import contextlib
 import datetime as dt
 import functools
+import logging
 import os
 import re
 import tempfile
@@ -61,6 +62,8 @@ from ..choices import (
 )
 from ..models import RenewalCase, RenewalContact, RenewalGift
 from .generation import LAPSED_YEARS_MAX, SAME_YEAR_DAYS, VISIT_DAYS, contact_due_on, renewal_settings_map
+
+logger = logging.getLogger(__name__)
 
 SHEET_CONTACTS = 4  # the seed's sheet: 1st–4th contact
 CONTACT_PARTS = ("date", "channel", "result", "quote", "gift")
@@ -306,6 +309,7 @@ class SheetFileError(Exception):
 
 
 MAX_REPORTED = 500  # errors and notes listed per import (counted beyond)
+EXPIRY_RANGE_DAYS = 3653  # an expiry further from today is a typing error
 
 
 # text → choice: exact labels and codes first, then these words, first match wins (order matters: 不考虑 before 考虑)
@@ -490,6 +494,9 @@ class _RowReader:
             else:
                 if expiry is None:
                     bad("expiry", gettext("Give the expiry date."))
+                elif abs((expiry - self.today).days) > EXPIRY_RANGE_DAYS:
+                    bad("expiry", gettext("The expiry date is more than ten years away: %(value)s") % {"value": expiry})
+                    expiry = None
         estimated = None
         if "estimated" in self.mapping and (flag := _norm(self.text(cells, "estimated"))):
             estimated = flag in _YES or flag == _norm(gettext("yes"))
@@ -799,7 +806,11 @@ def _check_columns(mapping: dict[str, int]) -> None:
 
 
 def _import_row(actor, store, reader: _RowReader, number: int, cells: list, today, result) -> None:
-    row, errors = reader.read(number, cells)
+    try:
+        row, errors = reader.read(number, cells)
+    except (ValueError, ArithmeticError) as exc:  # a value no check foresaw: this row's error, never a 500
+        logger.warning("renewal sheet import: row %s unreadable: %r", number, exc)
+        row, errors = None, [SheetRowError(number, "", gettext("The row could not be read."))]
     if errors or row is None:
         result.rejected_rows += 1
         result.errors.extend(errors[: max(MAX_REPORTED - len(result.errors), 0)])
@@ -808,7 +819,7 @@ def _import_row(actor, store, reader: _RowReader, number: int, cells: list, toda
     try:
         with transaction.atomic():
             _write_row(actor, store, row, today, part)
-    except (ValidationError, IntegrityError) as exc:
+    except (ValidationError, IntegrityError, ValueError, ArithmeticError) as exc:
         result.rejected_rows += 1
         message = "; ".join(exc.messages) if isinstance(exc, ValidationError) else gettext(
             "The row could not be saved.")

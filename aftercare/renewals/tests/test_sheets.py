@@ -325,12 +325,16 @@ def test_it_rejects_a_row_with_a_bad_date_or_an_unknown_plate_naming_row_and_col
         ["丁", "", "", "粤B54321", "2026-12-20", "11/1 考虑", "", "", "", "也许", ""],
         ["戊", "", "", "粤B77777", "2026-12-20", "", "", "", "", "", ""],
         ["己", "", "", "粤B54321", "2026-12-20", "11/1 考虑", "", "", "", "", ""],
+        ["庚", "", "", "粤B54321", "9999-12-31", "", "", "", "", "", ""],
+        ["辛", "", "", "粤B54321", "2026-12-20", "2026-12-01 未接", "", "", "", "", ""],
     ])
     result = imported(store_a, users[Role.CS_MANAGER], content)
-    assert (result.rows, result.imported_rows, result.rejected_rows) == (6, 1, 5)
+    assert (result.rows, result.imported_rows, result.rejected_rows) == (8, 1, 7)
     errors = [(e.row, e.column) for e in result.errors]
     # row 1 is the title, row 2 the header: the first policy is row 3
-    assert errors == [(3, "车牌"), (4, "第1次联系"), (5, "保险到期日"), (6, "是否续保"), (7, "车牌")]
+    assert errors == [(3, "车牌"), (4, "第1次联系"), (5, "保险到期日"), (6, "是否续保"), (7, "车牌"),
+                      (9, "保险到期日"), (10, "第1次联系")]
+    assert "in the future" in result.errors[-1].message
     assert "粤B99999" in result.errors[0].message and "Not a date" in result.errors[1].message
     case = RenewalCase.objects.get()
     assert case.contacts.get().notes == "考虑" and case.state == CaseState.OPEN
