@@ -466,6 +466,7 @@ class _RowReader:
     def __init__(self, store: Store, headers: list[str], mapping: dict[str, int], today: dt.date):
         self.store, self.headers, self.mapping, self.today = store, headers, mapping, today
         self.gifts = {_norm(g.name): g for g in RenewalGift.objects.filter(store=store)}
+        self.settings = renewal_settings_map([store.pk])[store.pk]
 
     def column(self, name: str) -> str:
         index = self.mapping[name]
@@ -669,16 +670,19 @@ def _case_for(store: Store, row: _Row, today: dt.date) -> tuple[RenewalCase, boo
         previous_insurer=policy.insurer if policy is not None else "",
         previous_premium=policy.premium if policy is not None else None,
     )
-    case.full_clean(validate_constraints=False)
+    case.full_clean(exclude=_KEYS[RenewalCase], validate_constraints=False)
     case.save()
     return case, True
 
 
-def _write_row(actor, store: Store, row: _Row, today: dt.date, result: SheetImportResult) -> None:
+# foreign keys are not validated row by row (one query each): every one is set here from rows just read
+_KEYS = {model: [f.name for f in model._meta.fields if f.is_relation] for model in (RenewalCase, RenewalContact)}
+
+
+def _write_row(actor, store: Store, row: _Row, today: dt.date, result: SheetImportResult, settings_) -> None:
     case, created = _case_for(store, row, today)
     result.cases_created += created
     result.cases_found += not created
-    settings_ = renewal_settings_map([store.pk])[store.pk]
     existing = list(RenewalContact.objects.filter(case=case).order_by("number"))
     now = timezone.now()
     if row.contacts and any(not k.imported for k in existing):
@@ -701,7 +705,7 @@ def _write_row(actor, store: Store, row: _Row, today: dt.date, result: SheetImpo
                 gift=item.gift, gift_cost=item.gift.cost if item.gift else None,
                 notes=item.notes, imported=True,
             )
-            contact.full_clean(exclude=["case", "task", "gift", "call"], validate_constraints=False)
+            contact.full_clean(exclude=_KEYS[RenewalContact], validate_constraints=False)
             made.append(contact)
         RenewalContact.objects.bulk_create(made)
         result.contacts_created += len(made)
@@ -723,8 +727,7 @@ def _write_row(actor, store: Store, row: _Row, today: dt.date, result: SheetImpo
         if case.renewed_policy_id is None:
             case.state = row.outcome
         case.closed_at = case.closed_at or now
-        case.full_clean(exclude=["customer", "vehicle", "policy", "store", "renewed_policy", "holder"],
-                        validate_constraints=False)
+        case.full_clean(exclude=_KEYS[RenewalCase], validate_constraints=False)
         case.save()
         FollowupTask.objects.filter(renewal_contact__case_id=case.pk, status__in=ACTIVE_STATUSES).update(
             status=TaskStatus.CANCELLED, status_reason="renewal_outcome", completed_at=now, updated_at=now
@@ -818,7 +821,7 @@ def _import_row(actor, store, reader: _RowReader, number: int, cells: list, toda
     part = SheetImportResult()
     try:
         with transaction.atomic():
-            _write_row(actor, store, row, today, part)
+            _write_row(actor, store, row, today, part, reader.settings)
     except (ValidationError, IntegrityError, ValueError, ArithmeticError) as exc:
         result.rejected_rows += 1
         message = "; ".join(exc.messages) if isinstance(exc, ValidationError) else gettext(
