@@ -423,3 +423,60 @@ def test_it_lets_the_group_admin_see_every_store_of_the_group(users, other_store
     client = _api(users[Role.GROUP_ADMIN])
     assert client.get(f"/api/customers/{other_store_rows['customer'].pk}").status_code == 200
     assert client.get(f"/api/policies/{other_store_rows['policy'].pk}").status_code == 200
+
+
+# ---- renewals: the follow-up sheet's export and import (zipped XLSX: read back, not searched as bytes) ----------
+
+
+def _plant_renewal_case(store, canary: str, plate: str):
+    from aftercare.renewals.models import RenewalCase, RenewalContact
+
+    customer = f.CustomerFactory(store=store, name=canary)
+    vehicle = f.owned_vehicle(customer, model=canary, plate=plate)
+    case = RenewalCase.objects.create(
+        store=store, customer=customer, vehicle=vehicle, expiry_date="2026-12-31", segment="renewed_here",
+        outcome_reason_text=canary,
+    )
+    RenewalContact.objects.create(store=store, case=case, number=1, due_on="2026-11-16", result="thinking",
+                                  effective=True, notes=canary, quote_insurer=canary)
+    return case
+
+
+@pytest.mark.parametrize("foreign_rows", ROLES, indirect=True, ids=ROLES)
+def test_it_never_exports_or_imports_another_stores_renewal_cases(foreign_rows, store_a):
+    import io
+
+    from openpyxl import Workbook, load_workbook
+
+    from aftercare.renewals.models import RenewalCase, RenewalContact
+
+    user, foreign = foreign_rows["user"], foreign_rows["store"]
+    _plant_renewal_case(foreign, CANARY, "粤Z99999")
+    _plant_renewal_case(store_a, "own", "粤A99999")
+    client = Client(raise_request_exception=False)
+    client.force_login(user)
+
+    response = client.get("/renewals/export.xlsx")
+    assert response.status_code in {200, 403}
+    if response.status_code == 200:
+        ws = load_workbook(io.BytesIO(response.content)).worksheets[0]
+        cells = [str(c.value) for row in ws.iter_rows() for c in row if c.value is not None]
+        assert "own" in cells and not [c for c in cells if CANARY in c]
+    assert client.get("/renewals/export.xlsx", {"store": foreign.pk}).status_code in {403, 404}
+
+    def upload():
+        wb = Workbook()
+        wb.active.append(["客户姓名", "车牌", "保险到期日", "第1次联系", "是否续保"])
+        wb.active.append(["x", "粤Z99999", "2026-12-31", "11/16 未接", "否"])
+        out = io.BytesIO()
+        wb.save(out)
+        out.seek(0)
+        out.name = "sheet.xlsx"
+        return out
+
+    before = (RenewalCase.objects.count(), RenewalContact.objects.count())
+    for store_id in (foreign.pk, store_a.pk):
+        response = client.post("/renewals/import/", {"store": store_id, "file": upload()})
+        assert response.status_code in {200, 400, 403} and not _leaks(response)
+    assert (RenewalCase.objects.count(), RenewalContact.objects.count()) == before
+    assert not RenewalCase.objects.filter(store=foreign).exclude(outcome="").exists()

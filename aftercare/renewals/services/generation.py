@@ -337,7 +337,8 @@ def _plan_store(store_id: int, settings: RenewalSettings, today: dt.date) -> int
         made = RenewalContact.objects.bulk_create(new, ignore_conflicts=True)
         contacts = {
             (k.case_id, k.number): k
-            for k in RenewalContact.objects.filter(case_id__in=[k.case_id for k in made], task__isnull=True)
+            for k in RenewalContact.objects.filter(case_id__in=[k.case_id for k in made], task__isnull=True,
+                                                   imported=False)  # not the history of a follow-up sheet
         }
         subjects = []
         for k in contacts.values():
