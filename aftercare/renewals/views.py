@@ -12,7 +12,7 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from aftercare.core.forms import apply_errors
@@ -43,11 +43,15 @@ PAGE_SIZE = 25
 
 # what each segment means on the case page (definitions: docs/kpis.md, "Renewal segments")
 SEGMENT_MEANING = {
-    Segment.NEW_CAR_FIRST: _lazy("A new car sold here, its first policy coming up for renewal."),
-    Segment.RENEWED_HERE: _lazy("The policy expiring was renewed here last year."),
-    Segment.INSURED_ELSEWHERE: _lazy("The car is serviced here but insured elsewhere (no policy of ours in force)."),
-    Segment.LAPSED_RETURNED: _lazy("Insurance lapsed one to three years ago, and the car came back for service."),
-    Segment.LAPSED_LOST: _lazy("Insurance lapsed and the car has not come back."),
+    Segment.NEW_CAR_FIRST: gettext_lazy("A new car sold here, its first policy coming up for renewal."),
+    Segment.RENEWED_HERE: gettext_lazy("The policy expiring was renewed here last year."),
+    Segment.INSURED_ELSEWHERE: gettext_lazy(
+        "The car is serviced here but insured elsewhere (no policy of ours in force)."
+    ),
+    Segment.LAPSED_RETURNED: gettext_lazy(
+        "Insurance lapsed one to three years ago, and the car came back for service."
+    ),
+    Segment.LAPSED_LOST: gettext_lazy("Insurance lapsed and the car has not come back."),
 }
 
 

@@ -434,3 +434,27 @@ def test_the_settings_services_check_the_store_and_the_permission(store_a, store
     assert client.post(f"/renewals/settings/gifts/{b_gift.pk}/", {f"gift{b_gift.pk}-cost": "2"}).status_code == 404
     assert client.get(f"/renewals/settings/?store={store_b.pk}").status_code == 404
     assert client_for(renewal_user).get("/renewals/settings/").status_code == 403
+
+
+def test_it_keeps_the_case_page_query_count_flat_as_contacts_grow(store_a, renewal_user):
+    gift = RenewalGift.objects.create(store=store_a, name="贴膜", cost=Decimal("99"))
+    case = make_case(store_a, holder=renewal_user)
+    client = client_for(renewal_user)
+
+    def contact(number):
+        RenewalContact.objects.create(
+            store=store_a, case=case, number=number, due_on=TODAY, channel="phone", result="thinking", effective=True,
+            contacted_at=timezone.now(), handler=staff_user(store_a, name=f"h{number}"), gift=gift, gift_cost=gift.cost,
+        )
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(f"/renewals/{case.pk}/").status_code == 200
+        return len(ctx)
+
+    contact(1)
+    client.get(f"/renewals/{case.pk}/")
+    one = count()
+    for n in (2, 3, 4):
+        contact(n)
+    assert count() == one
