@@ -57,18 +57,18 @@ class CaseFilterForm(BootstrapFormMixin, forms.Form):
         return self.cleaned_data.get(name) if self.is_valid() else None
 
     def filters(self) -> dict:
-        """Keyword arguments for `selectors.renewal_case_narrow` (nothing but the tab when the form is invalid)."""
-        if not self.is_valid():
-            return {}
+        """Keyword arguments for `selectors.renewal_case_narrow`: the fields that are valid (a bad one shows its
+        error and is left out; the others still filter)."""
+        self.is_valid()
         d = self.cleaned_data
-        holder = d["holder"]
+        holder = d.get("holder") or ""
         return {
-            "month": d["month"],
-            "segment": d["segment"],
-            "state": d["state"],
+            "month": d.get("month"),
+            "segment": d.get("segment") or "",
+            "state": d.get("state") or "",
             "holder": int(holder) if holder.isdigit() else holder,
             "store_id": d.get("store"),
-            "due": "today" if d["due"] == "today" else "",
+            "due": "today" if d.get("due") == "today" else "",
         }
 
 

@@ -118,7 +118,7 @@ def renewal_case_narrow(
 def renewal_case_rows(qs: QuerySet[RenewalCase]) -> QuerySet[RenewalCase]:
     """A page of the list with what each row shows (the holder's name, the contacts in order): one query for the
     cases and one for their contacts, however many rows."""
-    contacts = RenewalContact.objects.select_related("task").order_by("number")
+    contacts = RenewalContact.objects.order_by("number")
     return qs.select_related("holder__staff", "renewed_policy").prefetch_related(
         Prefetch("contacts", queryset=contacts)
     )

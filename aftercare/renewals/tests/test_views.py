@@ -117,7 +117,9 @@ def test_it_filters_by_month_segment_state_holder_and_store(store_a, store_b, us
     assert ids(holder="me") == {dec.pk}
     assert ids(holder="none") == {done.pk}
     assert ids(holder=str(other.pk)) == {jan.pk}
-    assert ids(month="not-a-month") == {dec.pk, jan.pk, done.pk}  # a bad filter shows an error, not a 500
+    assert ids(month="not-a-month", segment=Segment.NEW_CAR_FIRST) == {jan.pk}  # a bad filter is left out
+    response = client.get("/renewals/", {"month": "2026-13", "holder": "nobody"}, **EN)
+    assert response.status_code == 200 and "Enter a valid date." in response.content.decode()
     # a user of two stores filters by store
     group_admin = users[Role.GROUP_ADMIN]
     b_case = make_case(store_b)
