@@ -125,9 +125,8 @@ def _case_context(request, case, *, contact_form=None, outcome_form=None, notice
     workers = list(selectors.renewal_worker_list(user=user, store_ids=[case.store_id])) if manage and is_open else []
     # who may record (or correct) the outcome: the services' rule (renewal_outcome_record)
     may_outcome = writable and (manage or (
-        case.state in (CaseState.OPEN, CaseState.LAPSED)
-        and case.holder_id in (None, user.pk)
-        and case.outcome_by_id in (None, user.pk)
+        case.holder_id in (None, user.pk)
+        and (case.state in (CaseState.OPEN, CaseState.LAPSED) or case.outcome_by_id in (None, user.pk))
     ))
     return {
         "case": case,

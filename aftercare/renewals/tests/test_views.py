@@ -460,3 +460,23 @@ def test_it_keeps_the_case_page_query_count_flat_as_contacts_grow(store_a, renew
     for n in (2, 3, 4):
         contact(n)
     assert count() == one
+
+
+def test_it_lets_the_specialist_add_an_outcome_to_a_case_an_import_closed(store_a, renewal_user):
+    case = make_case(store_a)
+    renewal = f.InsurancePolicyFactory(store=store_a, customer=case.customer, vehicle=case.vehicle,
+                                       start_date=dt.date(2027, 1, 1), expiry_date=dt.date(2027, 12, 31))
+    RenewalCase.objects.filter(pk=case.pk).update(renewed_policy=renewal, state=CaseState.RENEWED_HERE,
+                                                  closed_at=timezone.now())
+    client = client_for(renewal_user)
+    page = client.get(f"/renewals/{case.pk}/", **EN).content.decode()
+    assert 'id="outcome-form"' in page and 'id="claim-case"' not in page and 'id="contact-form"' not in page
+    client.post(f"/renewals/{case.pk}/outcome/", {"outcome": "renewed_here", "insurer": "人保财险", "premium": "5100",
+                                                  "policy_number": "PICC-1"}, **HTMX)
+    case.refresh_from_db()
+    assert case.state == CaseState.RENEWED_HERE and case.renewed_policy == renewal  # the import's, kept
+    assert case.outcome == "renewed_here" and case.outcome_policy_number == "PICC-1"
+    rival = staff_user(store_a)
+    assert 'id="outcome-form"' not in client_for(rival).get(f"/renewals/{case.pk}/").content.decode()
+    assert client_for(rival).post(f"/renewals/{case.pk}/outcome/", {"outcome": "not_renewed",
+                                                                    "reason": "price"}).status_code == 403
