@@ -34,11 +34,7 @@ class CaseFilterForm(BootstrapFormMixin, forms.Form):
         widget=forms.DateInput(attrs={"type": "month"}, format="%Y-%m"),
     )
     segment = forms.ChoiceField(label=_("Segment"), required=False, choices=_ANY + Segment.choices)
-    state = forms.ChoiceField(
-        label=_("State"), required=False,
-        choices=_ANY + [(CaseState.OPEN, CaseState.OPEN.label), ("closed", _("Closed (any outcome)"))]
-        + [c for c in CaseState.choices if c[0] != CaseState.OPEN],
-    )
+    state = forms.ChoiceField(label=_("State"), required=False, choices=_ANY + CaseState.choices)
     holder = forms.ChoiceField(label=_("Holder"), required=False)
     store = forms.TypedChoiceField(label=_("Store"), required=False, coerce=int, empty_value=None)
 

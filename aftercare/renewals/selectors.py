@@ -90,17 +90,15 @@ def renewal_case_narrow(
     due: str = "",
     today: dt.date | None = None,
 ) -> QuerySet[RenewalCase]:
-    """The list's filters: month of expiry, segment, state (`open`, a closed state, or `closed`), holder (`me`,
-    `none` for unclaimed, or a user's id), one store, and `due="today"` (`renewal_case_due_q`). In calling
-    order: the segment's priority, then the expiry."""
+    """The list's filters (the same parameters as the follow-up sheet's export): month of expiry, segment,
+    state, holder (`me`, `none` for unclaimed, or a user's id), one store, and `due="today"`
+    (`renewal_case_due_q`). In calling order: the segment's priority, then the expiry."""
     if month is not None:
         first = month.replace(day=1)
         qs = qs.filter(expiry_date__gte=first, expiry_date__lt=month_add(first, 1))
     if segment:
         qs = qs.filter(segment=segment)
-    if state == "closed":
-        qs = qs.exclude(state=CaseState.OPEN)
-    elif state:
+    if state:
         qs = qs.filter(state=state)
     if holder == HOLDER_ME:
         qs = qs.filter(holder=user)

@@ -112,7 +112,6 @@ def test_it_filters_by_month_segment_state_holder_and_store(store_a, store_b, us
     assert ids(month="2026-12") == {dec.pk, done.pk}
     assert ids(segment=Segment.NEW_CAR_FIRST) == {jan.pk}
     assert ids(state="open") == {dec.pk, jan.pk}
-    assert ids(state="closed") == {done.pk}
     assert ids(state=CaseState.NOT_RENEWED) == {done.pk}
     assert ids(holder="me") == {dec.pk}
     assert ids(holder="none") == {done.pk}
