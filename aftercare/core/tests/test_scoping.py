@@ -480,3 +480,41 @@ def test_it_never_exports_or_imports_another_stores_renewal_cases(foreign_rows, 
         assert response.status_code in {200, 400, 403} and not _leaks(response)
     assert (RenewalCase.objects.count(), RenewalContact.objects.count()) == before
     assert not RenewalCase.objects.filter(store=foreign).exclude(outcome="").exists()
+
+# ---- renewals: the list, case and settings pages (their store-B rows: aftercare/renewals/tests/canary.py) ---------
+
+RENEWAL_PAGES = {
+    "renewals/",
+    "renewals/settings/",
+    "renewals/settings/gifts/<int:gift_id>/",
+    "renewals/<int:case_id>/",
+    "renewals/<int:case_id>/claim/",
+    "renewals/<int:case_id>/release/",
+    "renewals/<int:case_id>/assign/",
+    "renewals/<int:case_id>/contact/",
+    "renewals/<int:case_id>/outcome/",
+}
+
+
+def test_it_walks_the_renewal_pages_with_a_canary_case_of_store_b(monkeypatch, users, store_b):
+    """The renewal pages are in the walk, their ids are the planted store-B case and gift, and the walk would
+    notice a renewal selector that forgot the scope."""
+    from aftercare.org.models import Store
+
+    assert RENEWAL_PAGES <= {r.template for r in django_routes()}
+    rows = plant_rows(store_b)
+    assert rows["case_id"].store_id == store_b.pk and rows["gift_id"].store_id == store_b.pk
+    for route in django_routes():
+        if route.template in RENEWAL_PAGES and route.params:
+            assert fill(route, rows) in ([f"/renewals/{rows['case_id'].pk}/" + route.template.split("/", 2)[2]],
+                                         [f"/renewals/settings/gifts/{rows['gift_id'].pk}/"]), route.template
+    specialist = users[Role.RENEWAL_SPECIALIST]
+    client = Client()
+    client.force_login(specialist)
+    assert client.get(f"/renewals/{rows['case_id'].pk}/").status_code == 404
+    monkeypatch.setattr(
+        "aftercare.renewals.selectors.visible_store_ids",
+        lambda user, resource=None: frozenset(Store.objects.values_list("id", flat=True)),
+    )
+    problems = walk_pages(specialist, rows)
+    assert any(p.startswith(f"GET /renewals/{rows['case_id'].pk}/ ") and "canary" in p for p in problems), problems
