@@ -9,6 +9,11 @@ from aftercare.followups.signals import task_claimed
 
 @receiver(records_imported, dispatch_uid="renewals_policies_imported")
 def on_records_imported(sender, store_id, kind, **kwargs):
+    if kind == "repair_orders":
+        from .services.claims import claim_assists_settle
+
+        claim_assists_settle(store_id=store_id)
+        return
     if kind != "policies":
         return
     from .services.generation import renewal_cases_generate, renewal_cases_match_renewals
