@@ -197,6 +197,8 @@ class CaseFilter(Schema):
     state: StateCode | None = None
     holder_id: int | None = Field(None, ge=1, le=MAX_ID, description="Cases this user holds")
     unclaimed: bool = Field(False, description="true: only cases nobody holds")
+    mine: bool = Field(False, description="true: only cases nobody holds or the caller holds")
+    claims: Literal["open"] | None = Field(None, description="open: only cases with open claim assistance")
     store: str | None = Field(None, max_length=20, description="Store code")
     due: Literal["today", "overdue"] | None = Field(
         None, description="Open cases whose contact is due today / overdue (the start page's numbers)"
@@ -282,7 +284,10 @@ def case_list(request: HttpRequest, filters: Query[CaseFilter]):
         qs = qs.filter(holder_id=filters.holder_id)
     if filters.store:
         qs = qs.filter(store__code=filters.store)
-    qs = selectors.renewal_case_narrow(qs, due=filters.due or "", unclaimed=filters.unclaimed)
+    qs = selectors.renewal_case_narrow(
+        qs, due=filters.due or "", unclaimed=filters.unclaimed, mine=request.user if filters.mine else None,
+        claims=filters.claims or "",
+    )
     return qs.order_by("expiry_date", "priority", "id")
 
 

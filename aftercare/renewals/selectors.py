@@ -78,16 +78,18 @@ def renewal_contact_due_q(due: str, now: dt.datetime, prefix: str = "") -> Q:
 
 
 def renewal_case_narrow(
-    qs: QuerySet[RenewalCase], *, due: str = "", unclaimed: bool = False, claims: str = "", now=None
+    qs: QuerySet[RenewalCase], *, due: str = "", unclaimed: bool = False, mine=None, claims: str = "", now=None
 ) -> QuerySet[RenewalCase]:
-    """The list's filters beyond month / segment / state / holder: open cases whose contact is due `today` or
-    `overdue` (what the start-page cards count), unclaimed ones, and (`claims="open"`) cases with open claim
-    assistance. Each case has at most one contact in progress, so no row repeats."""
+    """The list's filters beyond month / segment / state / holder, as the start-page cards link them: open cases
+    whose contact is due `today` or `overdue`, `unclaimed` ones, those free for or held by `mine` (a user), and
+    (`claims="open"`) cases with open claim assistance. A case has at most one contact in progress: no repeats."""
     if due:
         contacts = RenewalContact.objects.filter(renewal_contact_due_q(due, now or timezone.now()))
         qs = qs.filter(state=CaseState.OPEN, pk__in=contacts.values("case_id"))
     if unclaimed:
         qs = qs.filter(holder__isnull=True)
+    if mine is not None:
+        qs = qs.filter(Q(holder__isnull=True) | Q(holder=mine))
     if claims == "open":
         qs = qs.filter(pk__in=ClaimAssist.objects.filter(state=ClaimAssistState.OPEN).values("case_id"))
     return qs
