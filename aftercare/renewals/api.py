@@ -13,6 +13,7 @@ from typing import Literal
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
@@ -343,7 +344,7 @@ def contact_record(request: HttpRequest, case_id: PathId, payload: ContactIn):
             pk=payload.gift_id
         ).first()
         if gift is None:
-            raise ValidationError({"gift_id": ["Choose one of the store's active gifts and offers."]})
+            raise ValidationError({"gift_id": [_("Choose one of the store's active gifts and offers.")]})
     try:
         contact = work.renewal_contact_record(
             actor=request.user, case=case, result=payload.result, channel=payload.channel, notes=payload.notes,
@@ -405,9 +406,9 @@ def claim_assist_open(request: HttpRequest, case_id: PathId, payload: ClaimAssis
             .order_by("-start_date").first()
         )
     if policy is None:
-        raise ValidationError({"policy_id": ["No policy of this vehicle sold here was in force that day."]})
+        raise ValidationError({"policy_id": [_("No policy of this vehicle sold here was in force that day.")]})
     if payload.reported_on > business_date():
-        raise ValidationError({"reported_on": ["The report cannot be in the future."]})
+        raise ValidationError({"reported_on": [_("The report cannot be in the future.")]})
     try:
         item = claims.claim_assist_open(
             actor=request.user, policy=policy, reported_on=payload.reported_on, description=payload.description,
