@@ -9,11 +9,6 @@ from aftercare.followups.signals import task_claimed
 
 @receiver(records_imported, dispatch_uid="renewals_policies_imported")
 def on_records_imported(sender, store_id, kind, **kwargs):
-    if kind == "repair_orders":
-        from .services.claims import claim_assists_settle
-
-        claim_assists_settle(store_id=store_id)
-        return
     if kind != "policies":
         return
     from .services.generation import renewal_cases_generate, renewal_cases_match_renewals
@@ -29,3 +24,16 @@ def on_task_claimed(sender, task, actor, holder, **kwargs):
     from .services.work import renewal_task_claimed
 
     renewal_task_claimed(task=task, holder=holder)
+
+
+# ---- claim assistance (api part): an imported insurance repair order settles it ------------------------------
+from aftercare.customers.signals import records_imported  # noqa: E402
+
+
+@receiver(records_imported, dispatch_uid="renewals_repair_orders_imported")
+def on_repair_orders_imported(sender, store_id, kind, **kwargs):
+    if kind != "repair_orders":
+        return
+    from .services.claims import claim_assists_settle
+
+    claim_assists_settle(store_id=store_id)

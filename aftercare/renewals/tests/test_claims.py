@@ -105,3 +105,17 @@ def test_it_closes_an_open_item_with_a_reason(store_a, policy_due, renewal_user)
     records_imported.send(sender=None, store_id=store_a.pk, kind="repair_orders")
     item.refresh_from_db()
     assert item.state == ClaimAssistState.CLOSED
+
+
+def test_a_repair_order_import_settles_the_claim_assistance(tmp_path, store_a, policy_due, renewal_user):
+    from aftercare.dms.services import import_file
+    from aftercare.dms.tests.helpers import RO_HEADER, write_csv
+
+    item = claim_assist_open(actor=renewal_user, policy=policy_due, reported_on=dt.date(2026, 11, 10),
+                             description="追尾")
+    vehicle, customer = policy_due.vehicle, policy_due.customer
+    rows = [["RO-INS-1", vehicle.vin, vehicle.plate, vehicle.model, customer.name, customer.mobile,
+             "2026-11-14 16:00:00", "保险", "6,800.00", "23000", "李顾问"]]
+    import_file(actor=None, store=store_a, kind="repair_orders", path=write_csv(tmp_path / "ro.csv", RO_HEADER, rows))
+    item.refresh_from_db()
+    assert item.state == ClaimAssistState.SETTLED and item.repair_order.ro_number == "RO-INS-1"
