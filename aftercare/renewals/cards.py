@@ -1,8 +1,8 @@
 """The renewal cards of the start page (`aftercare/org/start.py`), registered in `RenewalsConfig.ready()`.
 
-The numbers come from `selectors.renewal_start_counts` (two aggregate queries) and link to the renewal list with
-the filters that list exactly those cases (`selectors.renewal_case_narrow`: `due`, `unclaimed`, `mine` (free or
-held by the user), `claims`).
+The numbers come from `selectors.renewal_start_counts` (one aggregate query, and one for claim assistance) and
+link to the renewal list with the filters that list exactly those cases (`selectors.renewal_case_narrow`: `due`,
+`unclaimed`, `mine` (free or held by the user), `claims`).
 """
 
 from django.utils.translation import gettext_lazy as _
@@ -30,7 +30,7 @@ def my_renewals(*, user, store_ids, now) -> CardData:
 
 def unclaimed_renewals(*, user, store_ids, now) -> CardData:
     """The manager's watch: open cases nobody holds whose contact is overdue / due today."""
-    n = selectors.renewal_start_counts(user=user, store_ids=store_ids, now=now)
+    n = selectors.renewal_start_counts(user=user, store_ids=store_ids, now=now, claims=False)
     return CardData(
         rows=(
             CardRow(_("Unclaimed cases, contact overdue"), n["unclaimed_overdue"],

@@ -95,9 +95,10 @@ def renewal_case_narrow(
     return qs
 
 
-def renewal_start_counts(*, user, store_ids, now: dt.datetime) -> dict[str, int]:
-    """The start-page numbers in two aggregate queries: open cases (held by `user` or nobody's) whose contact is due
-    today / overdue, the same for nobody's cases (managers' card), and cases with open claim assistance."""
+def renewal_start_counts(*, user, store_ids, now: dt.datetime, claims: bool = True) -> dict[str, int]:
+    """The start-page numbers: in one aggregate query, open cases (held by `user` or nobody's) whose contact is
+    due today / overdue, and the same for nobody's cases (managers' card); with `claims`, in a second one, the
+    cases with open claim assistance."""
     ids = _store_ids(user, store_ids)
     contacts = RenewalContact.objects.filter(store_id__in=ids, case__state=CaseState.OPEN).order_by()
     free = Q(case__holder__isnull=True)
@@ -109,11 +110,12 @@ def renewal_start_counts(*, user, store_ids, now: dt.datetime) -> dict[str, int]
         unclaimed_today=Count("case_id", filter=today & free, distinct=True),
         unclaimed_overdue=Count("case_id", filter=overdue & free, distinct=True),
     )
-    n["claims"] = (
-        ClaimAssist.objects.filter(store_id__in=ids, state=ClaimAssistState.OPEN, case__isnull=False)
-        .order_by()
-        .aggregate(n=Count("case_id", distinct=True))["n"]
-    )
+    if claims:
+        n["claims"] = (
+            ClaimAssist.objects.filter(store_id__in=ids, state=ClaimAssistState.OPEN, case__isnull=False)
+            .order_by()
+            .aggregate(n=Count("case_id", distinct=True))["n"]
+        )
     return n
 
 
