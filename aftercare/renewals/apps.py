@@ -16,3 +16,12 @@ class RenewalsConfig(AppConfig):
         register(Job("renewals_generate", app=self.label, at=("02:10",), description=desc))
         desc = _("Renewal SMS reminders (two months before and in the month of expiry)")
         register(Job("renewal_reminders_send", app=self.label, at=("09:30",), description=desc))
+
+        # the start page's cards, the customer 360's panel, the call screen's case card (api part)
+        from .call_screen import register as register_call_panel
+        from .cards import register as register_cards
+        from .panels import register as register_panel
+
+        register_cards()
+        register_panel()
+        register_call_panel()

@@ -29,9 +29,14 @@ def user_label(user) -> str:
 class CaseFilterForm(BootstrapFormMixin, forms.Form):
     small = True
     due = forms.ChoiceField(
-        label=_("Show"), required=False, choices=[("all", _("All cases")), ("today", _("To call today"))],
+        label=_("Show"), required=False,
+        choices=[("all", _("All cases")), ("today", _("To call today")), ("overdue", _("Call overdue"))],
         widget=forms.HiddenInput,
     )
+    # the start-page cards' narrowing (hidden: kept while the other filters change)
+    mine = forms.BooleanField(required=False, widget=forms.HiddenInput)
+    unclaimed = forms.BooleanField(required=False, widget=forms.HiddenInput)
+    claims = forms.ChoiceField(required=False, choices=[("", ""), ("open", "open")], widget=forms.HiddenInput)
     month = forms.DateField(
         label=_("Expiry month"), required=False, input_formats=["%Y-%m"],
         widget=forms.DateInput(attrs={"type": "month"}, format="%Y-%m"),
@@ -67,7 +72,10 @@ class CaseFilterForm(BootstrapFormMixin, forms.Form):
             "state": d.get("state") or "",
             "holder": int(holder) if holder.isdigit() else holder,
             "store_id": d.get("store"),
-            "due": "today" if d.get("due") == "today" else "",
+            "due": d.get("due") if d.get("due") in ("today", "overdue") else "",
+            "mine": bool(d.get("mine")),
+            "unclaimed": bool(d.get("unclaimed")),
+            "claims": d.get("claims") or "",
         }
 
 
