@@ -60,6 +60,12 @@ class CaseFilterForm(BootstrapFormMixin, forms.Form):
     def value(self, name: str):
         return self.cleaned_data.get(name) if self.is_valid() else None
 
+    def clean_month(self):
+        month = self.cleaned_data.get("month")
+        if month is not None and not 1900 <= month.year <= 2999:
+            raise forms.ValidationError(_("Give a month between 1900 and 2999."))
+        return month
+
     def filters(self) -> dict:
         """Keyword arguments for `selectors.renewal_case_narrow`: the fields that are valid (a bad one shows its
         error and is left out; the others still filter)."""

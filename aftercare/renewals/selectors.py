@@ -85,6 +85,7 @@ def renewal_case_filter(*, user, params, store_ids=None) -> QuerySet[RenewalCase
         try:
             year, number = (int(part) for part in month.split("-"))
             narrow["month"] = dt.date(year, number, 1)
+            month_add(narrow["month"], 1)  # December 9999 has no next month
         except ValueError:
             errors["month"] = gettext("Give the month as YYYY-MM, e.g. 2026-12.")
     if segment := value("segment"):

@@ -479,3 +479,9 @@ def test_it_lets_the_specialist_add_an_outcome_to_a_case_an_import_closed(store_
     assert 'id="outcome-form"' not in client_for(rival).get(f"/renewals/{case.pk}/").content.decode()
     assert client_for(rival).post(f"/renewals/{case.pk}/outcome/", {"outcome": "not_renewed",
                                                                     "reason": "price"}).status_code == 403
+
+
+def test_it_answers_a_month_at_the_end_of_time_with_an_error_not_a_500(client, renewal_user):
+    client.force_login(renewal_user)
+    response = client.get("/renewals/?month=9999-12&due=all", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200 and "Give a month between 1900 and 2999." in response.content.decode()
