@@ -4,6 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
 
 from aftercare.core.charts import Series, line_chart
 from aftercare.core.exports import XLSX_CONTENT_TYPE, attachment_header, xlsx_workbook_bytes
@@ -55,6 +56,7 @@ def _chart(page: dict, stores: dict) -> tuple[dict, dict]:
 
 
 @login_required
+@require_GET
 def measures(request):
     """The monthly renewal table (policies sold, cases, rates) of a year beside its targets, the month's
     breakdowns, the reasons for loss and the rate trend per store and segment."""
@@ -135,6 +137,7 @@ def measures_sheets(page: dict, stores: dict) -> list[tuple[str, list[list]]]:
 
 
 @login_required
+@require_GET
 def measures_export(request):
     """Every table of the measures page as one XLSX workbook (a sheet each)."""
     form, page, stores = _measures(request)
