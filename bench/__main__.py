@@ -61,6 +61,7 @@ def main(argv=None) -> int:
     rm.add_argument("--repeats", type=int, default=5, help="runs each way (median reported)")
     rm.add_argument("--database", default="aftercare_bench_rm", help="scratch database (dropped and re-created)")
     rm.add_argument("--keep", action="store_true", help="keep the scratch database")
+    rm.add_argument("--reuse", action="store_true", help="use the kept scratch database as it is (no loading)")
     args = parser.parse_args(argv)
     if args.command == "import":
         from .importbench import run

@@ -140,6 +140,25 @@ def load_data(policies: int, n_stores: int, *, analyze: bool = True) -> dict:
             "load_s": time.perf_counter() - t0}
 
 
+def reuse_data() -> dict:
+    """What `load_data` returned, read back from a kept scratch database (`--reuse`); statistics refreshed."""
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+
+    from aftercare.customers.models import InsurancePolicy
+    from aftercare.org.calendar import business_date
+    from aftercare.org.models import Store
+    from aftercare.renewals.models import RenewalCase
+
+    t0 = time.perf_counter()
+    with connection.cursor() as cur:
+        cur.execute("ANALYZE")
+    stores = list(Store.objects.filter(code__startswith="BRM").order_by("code"))
+    return {"stores": stores, "admin": get_user_model().objects.get(username="brm_admin"),
+            "year": business_date().year, "policies": InsurancePolicy.objects.filter(store__in=stores).count(),
+            "cases": RenewalCase.objects.filter(store__in=stores).count(), "load_s": time.perf_counter() - t0}
+
+
 # ---- the two sides ---------------------------------------------------------------------------------------------
 
 
@@ -272,7 +291,7 @@ def report(results: list[tuple[str, dict]], target: float = 1.5) -> tuple[str, b
 
 def run(args) -> int:
     from .followupsbench import _setup_django
-    from .importbench import _drop_database, _recreate_database
+    from .importbench import _admin_url, _drop_database, _recreate_database
 
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith(("postgres://", "postgresql://")):
@@ -282,14 +301,15 @@ def run(args) -> int:
     if args.policies < 100 or args.stores < 1:
         print("--policies must be at least 100 and --stores at least 1", file=sys.stderr)
         return 2
-    bench_url = _recreate_database(url, args.database)
+    bench_url = _admin_url(url, args.database) if args.reuse else _recreate_database(url, args.database)
     try:
         env = dict(os.environ, DATABASE_URL=bench_url, DJANGO_SETTINGS_MODULE="aftercare.settings", DEBUG="0")
         subprocess.run([sys.executable, str(ROOT / "manage.py"), "migrate", "--noinput", "-v0", "--skip-checks"],
                        env=env, cwd=ROOT, check=True)
         _setup_django(bench_url)
         print(f"load average before loading: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs", flush=True)
-        data = load_data(args.policies, args.stores)
+        data = reuse_data() if args.reuse else load_data(args.policies, args.stores)
+        args.stores = len(data["stores"])
         print(f"  {data['policies']:,} policies, {data['cases']:,} cases in {args.stores} stores "
               f"(loaded in {data['load_s']:.0f} s)", flush=True)
         user, year = data["admin"], data["year"]
@@ -315,7 +335,7 @@ def run(args) -> int:
         print(f"load average at the end: {os.getloadavg()[0]:.1f}")
         return 0 if ok else 1
     finally:
-        if not args.keep:
+        if not args.keep and not args.reuse:
             if "django" in sys.modules and os.environ.get("DJANGO_SETTINGS_MODULE"):
                 from django.db import connections
 
