@@ -371,8 +371,8 @@ def renewal_measures_page(*, user, store_ids, year: int, month: dt.date, today: 
         segment_rows.append({
             "segment": segment.value, "label": segment.label, **m.with_rates(figures, premiums=premiums),
             "url": list_url(month=month_text, segment=segment.value, store=single),
-            "renewed_url": list_url(month=month_text, segment=segment.value, state=CaseState.RENEWED_HERE,
-                                    store=single),
+            "state_urls": {state: list_url(month=month_text, segment=segment.value, state=state, store=single)
+                           for state in (CaseState.RENEWED_HERE, *m.LOST_STATES)},
             "trend": [{"month": mo, "rate": m.rate(by_month[mo]["renewed_here"], by_month[mo]["expiring"]),
                        "renewed_here": by_month[mo]["renewed_here"], "expiring": by_month[mo]["expiring"],
                        "url": list_url(month=mo.strftime("%Y-%m"), segment=segment.value, store=single)}
