@@ -40,3 +40,21 @@ class MeasuresFilterForm(BootstrapFormMixin, forms.Form):
         if month is None:
             month = today.replace(day=1) if year == today.year else dt.date(year, 12 if year < today.year else 1, 1)
         return year, month.replace(day=1)
+
+
+class PoliciesSoldFilterForm(BootstrapFormMixin, forms.Form):
+    """The policies behind a figure of the monthly table: month, kind, store and insurer."""
+
+    small = True
+    month = forms.DateField(label=_("Month"), input_formats=["%Y-%m"], widget=forms.DateInput(attrs={"type": "month"}))
+    kind = forms.ChoiceField(label=_("Kind"), required=False)
+    store = forms.IntegerField(label=_("Store"), required=False, min_value=1, max_value=2**63 - 1,
+                               widget=forms.HiddenInput)
+    insurer = forms.CharField(label=_("Insurer"), required=False, max_length=100)
+
+    def __init__(self, *args, **kwargs):
+        from aftercare.customers.choices import PolicyKind
+
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = [("", _("All kinds")), *PolicyKind.choices]
+        self._style()

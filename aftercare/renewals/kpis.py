@@ -271,6 +271,17 @@ def list_url(**params) -> str:
     return f"{base}?{urlencode(query)}" if query else base
 
 
+def policies_url(**params) -> str:
+    """The policies behind a figure of policies sold (`renewals:measures_policies`: month, kind, store, insurer)."""
+    query = {k: v for k, v in params.items() if v not in (None, "")}
+    return f"{reverse('renewals:measures_policies')}?{urlencode(query)}"
+
+
+# figure key of policies sold → the policy kind it counts
+POLICY_ROWS = {"new_car_count": "new_car", "new_car_premium": "new_car", "renewal_count": "renewal",
+               "renewal_premium": "renewal"}
+
+
 def periods_of(year: int) -> list[tuple[str, dt.date]]:
     """The table's columns: each month, each quarter after its third month, then the year."""
     out = []
@@ -342,6 +353,8 @@ def renewal_measures_page(*, user, store_ids, year: int, month: dt.date, today: 
             url = None
             if kind == Period.MONTH and state is not None:
                 url = list_url(month=start.strftime("%Y-%m"), state=state, store=single)
+            elif kind == Period.MONTH and key in POLICY_ROWS:
+                url = policies_url(month=start.strftime("%Y-%m"), kind=POLICY_ROWS[key], store=single)
             cells.append({"kind": kind, "start": start, "value": value, "numerator": num, "denominator": den,
                           "judge": judge, "running": running, "url": url})
         rows.append({"key": key, "label": label, "measure": measure, "premium": key.endswith("_premium"),
@@ -351,6 +364,8 @@ def renewal_measures_page(*, user, store_ids, year: int, month: dt.date, today: 
     month_text = month.strftime("%Y-%m")
     for r in breakdowns["specialists"]:
         r["url"] = list_url(month=month_text, holder=r["specialist"], store=single) if r["specialist"] else None
+    for r in breakdowns["insurers"]:
+        r["url"] = policies_url(month=month_text, insurer=r["insurer"], store=single)
     for r in breakdowns["reasons"]:
         r["label"] = _reason_label(r["reason"])
     lost_url = {s: list_url(month=month_text, state=s, store=single) for s in m.LOST_STATES}

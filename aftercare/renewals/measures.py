@@ -238,3 +238,16 @@ def renewal_measure_totals(*, user, store_ids=None, since: dt.date, until: dt.da
         for name in CASE_FIELDS:
             figures[name] += r[name]
     return out
+
+
+def renewal_policy_sold_list(*, user, store_ids=None, since: dt.date, until: dt.date, kind: str = "",
+                             insurer: str = ""):
+    """The policies behind a figure of policies sold: the stores' policies starting in `[since, until)`, of one
+    kind and insurer if given, earliest first (customer and vehicle joined; premiums are the view's to hide)."""
+    qs = InsurancePolicy.objects.filter(store_id__in=_store_ids(user, store_ids), start_date__gte=since,
+                                        start_date__lt=until)
+    if kind:
+        qs = qs.filter(kind=kind)
+    if insurer:
+        qs = qs.filter(insurer=insurer)
+    return qs.select_related("store", "customer", "vehicle").order_by("start_date", "id")

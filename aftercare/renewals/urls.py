@@ -8,4 +8,5 @@ urlpatterns = [
     # measures page (measures part):
     path("measures/", views.measures, name="measures"),
     path("measures/export.xlsx", views.measures_export, name="measures_export"),
+    path("measures/policies/", views.measures_policies, name="measures_policies"),
 ]

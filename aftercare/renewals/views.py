@@ -1,6 +1,7 @@
 """Renewal pages. Thin: parse, check the permission, call one selector, render."""
 
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
@@ -14,7 +15,9 @@ from aftercare.org.permissions import Perm, require_perm
 from aftercare.org.scoping import current_store_ids
 
 from . import kpis
-from .forms import MeasuresFilterForm
+from .forms import MeasuresFilterForm, PoliciesSoldFilterForm
+from .measures import renewal_policy_sold_list
+from .selectors import may_see_premiums
 
 # ---- measures page (renewals:measures, renewals:measures_export) -----------------------------------------------
 
@@ -146,3 +149,30 @@ def measures_export(request):
     store = f"-{stores[page['single_store']].code}" if page["single_store"] in stores else ""
     response["Content-Disposition"] = attachment_header(f"renewal-measures-{page['year']}{store}.xlsx")
     return response
+
+
+POLICY_PAGE_SIZE = 50
+
+
+@login_required
+@require_GET
+def measures_policies(request):
+    """The policies behind a figure of policies sold (new-car or renewal, a month, a store, an insurer)."""
+    require_perm(request.user, Perm.RENEWAL_WORK)
+    form = PoliciesSoldFilterForm(request.GET)
+    page = None
+    valid = form.is_valid()
+    store_ids = current_store_ids(request.user, request)
+    chosen = form.cleaned_data.get("store")
+    if chosen is not None:
+        if chosen not in store_ids:
+            raise Http404  # another store's id, whatever else is wrong
+        store_ids = frozenset({chosen})
+    if valid:
+        data = form.cleaned_data
+        month = data["month"].replace(day=1)
+        qs = renewal_policy_sold_list(user=request.user, store_ids=store_ids, since=month, until=month_add(month, 1),
+                                      kind=data["kind"], insurer=data["insurer"])
+        page = Paginator(qs, POLICY_PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"form": form, "page": page, "premiums": may_see_premiums(request.user)}
+    return render(request, "renewals/measures_policies.html", context)

@@ -427,7 +427,8 @@ def test_it_lets_the_group_admin_see_every_store_of_the_group(users, other_store
 
 # ---- renewal measures (renewals:measures, renewals:measures_export, GET /api/renewals/measures) ----------------
 
-RENEWAL_MEASURE_URLS = ("/renewals/measures/", "/renewals/measures/export.xlsx", "/api/renewals/measures")
+RENEWAL_MEASURE_URLS = ("/renewals/measures/", "/renewals/measures/export.xlsx", "/renewals/measures/policies/",
+                        "/api/renewals/measures")
 
 
 def plant_renewal_measures(store) -> None:
@@ -453,17 +454,20 @@ def plant_renewal_measures(store) -> None:
 def walk_renewal_measures(user, store) -> list[str]:
     """The measures page, its export and its API as `user`: for `store` (another store: 403/404) and without a
     store (no canary)."""
+    import datetime as dt
+
     client = Client(raise_request_exception=False)
     client.force_login(user)
     problems = []
+    month = dt.date.today().strftime("%Y-%m")
     for url in RENEWAL_MEASURE_URLS:
-        for query in ({"store": store.pk}, {}):
+        for query in ({"store": store.pk, "month": month}, {"store": store.pk}, {"month": month}):
             response = client.get(url, query)
             if _leaks(response):
                 problems.append(f"GET {url}?{query} → {response.status_code} shows the canary")
             elif response.status_code >= 500:
                 problems.append(f"GET {url}?{query} → {response.status_code}")
-            elif query and response.status_code not in {403, 404}:
+            elif "store" in query and response.status_code not in {403, 404}:
                 problems.append(f"GET {url}?{query} → {response.status_code}, expected 403/404")
     return problems
 
@@ -490,3 +494,4 @@ def test_it_notices_a_renewal_measures_scoping_hole(monkeypatch, users, store_b)
     )
     problems = walk_renewal_measures(users[Role.RENEWAL_SPECIALIST], store_b)
     assert any("/renewals/measures/?{'store'" in p and "shows the canary" in p for p in problems), problems
+    assert any("/renewals/measures/policies/?{'store'" in p and "shows the canary" in p for p in problems), problems

@@ -310,3 +310,39 @@ def test_the_page_shows_bad_input_next_to_the_field_and_404s_another_store(month
     assert client.get("/renewals/measures/", {"store": store_b.pk}).status_code == 404
     assert client.get("/renewals/measures/export.xlsx", {"store": store_b.pk}).status_code == 404
     assert client.get("/renewals/measures/", {"store": "99999999999999999999999"}).status_code == 200
+
+
+@time_machine.travel(NOW)
+def test_a_figure_of_policies_sold_opens_exactly_its_policies(month, store_a, store_b, specialist_r, monkeypatch):
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(specialist_r)
+    html = client.get("/renewals/measures/", {"store": store_a.pk, "month": "2026-11"}).content.decode()
+    url = f"/renewals/measures/policies/?month=2026-11&amp;kind=renewal&amp;store={store_a.pk}"
+    assert url in html
+    page = client.get(url.replace("&amp;", "&")).content.decode()
+    assert "3 policies" in page and "3,000.50" in page and "2,000.00" not in page and CANARY not in page
+    by_insurer = client.get("/renewals/measures/policies/", {"month": "2026-11", "insurer": "平安"}).content.decode()
+    assert "1 policy" in by_insurer and "4,500.00" in by_insurer
+    assert client.get("/renewals/measures/policies/", {"month": "2026-11", "store": store_b.pk}).status_code == 404
+    bad = client.get("/renewals/measures/policies/", {"month": "11/2026", "kind": "x"})
+    assert bad.status_code == 200 and "Enter a valid date." in bad.content.decode()
+    monkeypatch.setitem(ROLE_PERMISSIONS, Role.RENEWAL_SPECIALIST,
+                        ROLE_PERMISSIONS[Role.RENEWAL_SPECIALIST] - {Perm.RENEWAL_PREMIUM})
+    hidden = client.get(url.replace("&amp;", "&")).content.decode()
+    assert "3 policies" in hidden and "3,000.50" not in hidden
+
+
+@time_machine.travel(NOW)
+def test_the_policies_page_makes_as_many_queries_for_many_rows(store_a, specialist_r):
+    client = Client()
+    client.force_login(specialist_r)
+
+    def count():
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get("/renewals/measures/policies/", {"month": "2026-11"}).status_code == 200
+        return len(ctx)
+
+    _more(store_a, 1)
+    few = count()
+    _more(store_a, 36)
+    assert count() == few
