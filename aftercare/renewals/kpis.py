@@ -363,7 +363,7 @@ def renewal_measures_page(*, user, store_ids, year: int, month: dt.date, today: 
     breakdowns = m.renewal_breakdowns(user=user, store_ids=store_ids, month=month)
     month_text = month.strftime("%Y-%m")
     for r in breakdowns["specialists"]:
-        r["url"] = list_url(month=month_text, holder=r["specialist"], store=single) if r["specialist"] else None
+        r["url"] = list_url(month=month_text, holder=r["specialist"] or "none", store=single)
     for r in breakdowns["insurers"]:
         r["url"] = policies_url(month=month_text, insurer=r["insurer"], store=single)
     for r in breakdowns["reasons"]:

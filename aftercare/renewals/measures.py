@@ -14,8 +14,8 @@ Set-based: every figure comes from a handful of `GROUP BY` queries whatever the 
 import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Count, Q, Sum
-from django.db.models.functions import Coalesce, TruncMonth
+from django.db.models import Count, F, Q, Sum
+from django.db.models.functions import TruncMonth
 
 from aftercare.customers.choices import PolicyKind
 from aftercare.customers.models import InsurancePolicy
@@ -162,9 +162,9 @@ def _names(user_ids) -> dict[int, str]:
 def renewal_breakdowns(*, user, store_ids=None, month: dt.date) -> dict:
     """The month's breakdowns for the stores in scope (five queries):
 
-    - `specialists`: per specialist (the case's holder, else who recorded its outcome; None: nobody) the cases
-      expiring in the month, with an effective contact, renewed here, elsewhere, not renewed, and the premium
-      of the renewals they recorded;
+    - `specialists`: per specialist (the case's holder, as the list's `holder` filter; None: nobody holds it)
+      the cases expiring in the month, with an effective contact, renewed here, elsewhere, not renewed, and the
+      premium recorded on those renewed here;
     - `insurers`: new-car and renewal policies sold in the month per insurer (count, premium);
     - `lost_to`: cases renewed elsewhere per insurer named in the outcome;
     - `reasons`: the cases renewed elsewhere or not renewed per reason code, with their share of those.
@@ -174,7 +174,7 @@ def renewal_breakdowns(*, user, store_ids=None, month: dt.date) -> dict:
     premiums = may_see_premiums(user)
     cases = RenewalCase.objects.filter(store_id__in=ids, expiry_date__gte=month, expiry_date__lt=until)
     specialists = list(
-        cases.annotate(specialist=Coalesce("holder_id", "outcome_by_id"))
+        cases.annotate(specialist=F("holder_id"))
         .values("specialist")
         .annotate(**_case_counts(), premium=Sum("outcome_premium", filter=Q(state=CaseState.RENEWED_HERE)))
         .order_by()

@@ -135,8 +135,8 @@ def test_it_gives_reasons_for_loss_with_their_shares_and_specialists(month, user
     assert (mine["expiring"], mine["effective"], mine["renewed_here"]) == (5, 4, 2)
     assert mine["renewal_rate"] == Decimal("40.0")
     assert mine["premium"] == Decimal("5000.00")
-    assert (manager["expiring"], manager["renewed_here"], manager["renewal_rate"]) == (3, 2, Decimal("66.7"))
-    assert people[None]["expiring"] == 2  # nobody held or closed cases 8 and 9
+    assert (manager["expiring"], manager["renewed_here"], manager["renewal_rate"]) == (2, 1, Decimal("50.0"))
+    assert people[None]["expiring"] == 3  # nobody holds cases 7 (the manager recorded it unheld), 8 and 9
     assert {i["insurer"]: (i["new_car_count"], i["renewal_count"]) for i in b["insurers"]} == {
         "中国人保": (2, 2), "平安": (0, 1),
     }
@@ -204,7 +204,7 @@ def test_the_page_shows_the_table_with_links_to_the_cases_and_marks_the_running_
     assert f"/renewals/?month=2026-11&amp;segment=lapsed_lost&amp;store={store_a.pk}" in html
     lost = f"/renewals/?month=2026-11&amp;segment=lapsed_lost&amp;state=renewed_elsewhere&amp;store={store_a.pk}"
     assert lost in html
-    assert f"holder={specialist_r.pk}" in html
+    assert f"holder={specialist_r.pk}" in html and "holder=none" in html
     assert 'data-period="2026-12-month">2026-12 <span class="badge text-bg-secondary">running' in html
     assert "Price" in html and "50.0 %" in html  # a reason and its share
     assert 'id="renewal-rate-segments"' in html and CANARY not in html
