@@ -1,6 +1,6 @@
 """`python -m bench import --rows N [--kind repair_orders]`, `python -m bench followups [--vehicles N]`,
-`python -m bench read_audit [--requests N]`, `python -m bench load [--database-url URL] [--duration S]` — see
-docs/benchmarks.md."""
+`python -m bench read_audit [--requests N]`, `python -m bench load [--database-url URL] [--duration S]`,
+`python -m bench renewal-measures [--policies N] [--stores N]` — see docs/benchmarks.md."""
 
 import argparse
 import os
@@ -55,6 +55,13 @@ def main(argv=None) -> int:
     ld.add_argument("--password", default="demo1234", help="the demo logins' password")
     ld.add_argument("--plain-static", action="store_true", help="skip collectstatic (plain static URLs; quick runs)")
     ld.add_argument("--json", action="store_true", help="also write the results to bench/out/")
+    rm = sub.add_parser("renewal-measures", help="the monthly renewal table against a hand-written SQL aggregate")
+    rm.add_argument("--policies", type=int, default=1_000_000, help="policies (four policy years a vehicle)")
+    rm.add_argument("--stores", type=int, default=20)
+    rm.add_argument("--repeats", type=int, default=5, help="runs each way (median reported)")
+    rm.add_argument("--database", default="aftercare_bench_rm", help="scratch database (dropped and re-created)")
+    rm.add_argument("--keep", action="store_true", help="keep the scratch database")
+    rm.add_argument("--reuse", action="store_true", help="use the kept scratch database as it is (no loading)")
     args = parser.parse_args(argv)
     if args.command == "import":
         from .importbench import run
@@ -68,6 +75,10 @@ def main(argv=None) -> int:
         from .readauditbench import run as run_read_audit
 
         return run_read_audit(args)
+    if args.command == "renewal-measures":
+        from .renewalmeasuresbench import run as run_renewal_measures
+
+        return run_renewal_measures(args)
     if args.command == "load":
         from .loadbench import run as run_load
 

@@ -11,6 +11,9 @@ class RenewalsConfig(AppConfig):
         from aftercare.core.schedule import Job, register
 
         from . import receivers  # noqa: F401  (connects the receivers)
+        from .kpis import register_measures
+
+        register_measures()  # the renewal measures of the KPI catalogue (renewals/kpis.py)
 
         desc = _("Renewal cases, contacts due, imported renewals and lapses")
         register(Job("renewals_generate", app=self.label, at=("02:10",), description=desc))

@@ -18,4 +18,8 @@ urlpatterns = [
     path("<int:case_id>/assign/", views.case_assign, name="assign"),
     path("<int:case_id>/contact/", views.contact_record, name="contact"),
     path("<int:case_id>/outcome/", views.outcome_record, name="outcome"),
+    # measures page (measures part):
+    path("measures/", views.measures, name="measures"),
+    path("measures/export.xlsx", views.measures_export, name="measures_export"),
+    path("measures/policies/", views.measures_policies, name="measures_policies"),
 ]

@@ -127,6 +127,13 @@ KNOWN: dict[str, str | list[str]] = {
     # docs/roles.md: regenerates the table into a copy of the document, which must come out unchanged
     ".venv/bin/python -m aftercare.core.tests.test_roles_doc": ["roles-doc"],
     "manage.py api_token_create USERNAME": AS_DOCUMENTED,
+    # docs/benchmarks.md, renewal measures: a million policies on a PostgreSQL server of its own (minutes);
+    # tests/test_bench_renewal_measures.py runs the bench's parts on a tiny dataset
+    "python -m bench renewal-measures [--policies 1000000] [--stores 20] [--repeats 5] "
+    "[--database aftercare_bench_rm] [--keep]": ["python -m bench renewal-measures --help"],
+    "DATABASE_URL=postgres://postgres@127.0.0.1:55432/postgres .venv/bin/python -m bench renewal-measures": [
+        "python -m bench renewal-measures --help"
+    ],
 }
 
 COMMAND_START = re.compile(

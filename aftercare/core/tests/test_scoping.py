@@ -518,3 +518,75 @@ def test_it_walks_the_renewal_pages_with_a_canary_case_of_store_b(monkeypatch, u
     )
     problems = walk_pages(specialist, rows)
     assert any(p.startswith(f"GET /renewals/{rows['case_id'].pk}/ ") and "canary" in p for p in problems), problems
+
+
+# ---- renewal measures (renewals:measures, renewals:measures_export, GET /api/renewals/measures) ----------------
+
+RENEWAL_MEASURE_URLS = ("/renewals/measures/", "/renewals/measures/export.xlsx", "/renewals/measures/policies/",
+                        "/api/renewals/measures")
+
+
+def plant_renewal_measures(store) -> None:
+    """Cases and policies of `store` whose insurer, reason text and holder's name carry the canary, in this
+    month (the page's default year and breakdown month)."""
+    import datetime as dt
+
+    from aftercare.renewals.models import RenewalCase
+
+    today = dt.date.today()
+    holder = f.StaffFactory(group=store.group, role=Role.RENEWAL_SPECIALIST, stores=[store], display_name=CANARY).user
+    customer = f.CustomerFactory(store=store, name=CANARY)
+    vehicle = f.owned_vehicle(customer, model=CANARY)
+    f.InsurancePolicyFactory(store=store, customer=customer, vehicle=vehicle, insurer=CANARY, kind="renewal",
+                             start_date=today.replace(day=1), expiry_date=today.replace(day=1, year=today.year + 1))
+    RenewalCase.objects.create(
+        store=store, customer=customer, vehicle=vehicle, expiry_date=today.replace(day=1), segment="renewed_here",
+        state="renewed_elsewhere", outcome="renewed_elsewhere", outcome_insurer=CANARY, outcome_reason="other",
+        outcome_reason_text=CANARY, holder=holder,
+    )
+
+
+def walk_renewal_measures(user, store) -> list[str]:
+    """The measures page, its export and its API as `user`: for `store` (another store: 403/404) and without a
+    store (no canary)."""
+    import datetime as dt
+
+    client = Client(raise_request_exception=False)
+    client.force_login(user)
+    problems = []
+    month = dt.date.today().strftime("%Y-%m")
+    for url in RENEWAL_MEASURE_URLS:
+        for query in ({"store": store.pk, "month": month}, {"store": store.pk}, {"month": month}):
+            response = client.get(url, query)
+            if _leaks(response):
+                problems.append(f"GET {url}?{query} → {response.status_code} shows the canary")
+            elif response.status_code >= 500:
+                problems.append(f"GET {url}?{query} → {response.status_code}")
+            elif "store" in query and response.status_code not in {403, 404}:
+                problems.append(f"GET {url}?{query} → {response.status_code}, expected 403/404")
+    return problems
+
+
+@pytest.mark.parametrize("foreign_rows", ROLES, indirect=True, ids=ROLES)
+def test_it_never_shows_another_stores_renewal_measures(foreign_rows):
+    plant_renewal_measures(foreign_rows["store"])
+    problems = walk_renewal_measures(foreign_rows["user"], foreign_rows["store"])
+    assert not problems, "\n".join(problems)
+
+
+def test_it_notices_a_renewal_measures_scoping_hole(monkeypatch, users, store_b):
+    """The walk works: with the renewal selectors' scoping switched off, it reports the canary."""
+    from aftercare.org.models import Store
+
+    plant_renewal_measures(store_b)
+    monkeypatch.setattr(
+        "aftercare.renewals.selectors.visible_store_ids",
+        lambda user, resource=None: frozenset(Store.objects.values_list("id", flat=True)),
+    )
+    monkeypatch.setattr(
+        "aftercare.renewals.views.current_store_ids",
+        lambda user, request=None, resource=None: frozenset(Store.objects.values_list("id", flat=True)),
+    )
+    problems = walk_renewal_measures(users[Role.RENEWAL_SPECIALIST], store_b)
+    assert any("/renewals/measures/?{'store'" in p and "shows the canary" in p for p in problems), problems
+    assert any("/renewals/measures/policies/?{'store'" in p and "shows the canary" in p for p in problems), problems
