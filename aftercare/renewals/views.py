@@ -73,7 +73,9 @@ def case_list(request):
     workers = list(selectors.renewal_worker_list(user=user, store_ids=store_ids))
     data = request.GET.copy()
     if not data.get("due"):
-        data["due"] = "all" if has_perm(user, Perm.RENEWAL_MANAGE) else "today"
+        # a specialist opens on today's calls; a link with filters (a card, a measure's figure) lists all it names
+        filtered = any(data.get(name) for name in selectors.CASE_FILTERS)
+        data["due"] = "all" if filtered or has_perm(user, Perm.RENEWAL_MANAGE) else "today"
     form = CaseFilterForm(data, workers=workers, stores=stores)
     cases = selectors.renewal_case_narrow(
         selectors.renewal_case_list(user=user, store_ids=store_ids), user=user, **form.filters()

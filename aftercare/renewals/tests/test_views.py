@@ -485,3 +485,16 @@ def test_it_answers_a_month_at_the_end_of_time_with_an_error_not_a_500(client, r
     client.force_login(renewal_user)
     response = client.get("/renewals/?month=9999-12&due=all", HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 200 and "Give a month between 1900 and 2999." in response.content.decode()
+
+
+def test_a_link_with_filters_lists_every_case_it_names_even_for_a_specialist(client, renewal_user, store_a):
+    from aftercare.renewals.models import RenewalCase
+    from aftercare.testing import factories as f
+
+    customer = f.CustomerFactory(store=store_a)
+    RenewalCase.objects.create(store=store_a, customer=customer, vehicle=f.owned_vehicle(customer),
+                               expiry_date=dt.date(2026, 10, 10), segment="renewed_here", state="renewed_here")
+    client.force_login(renewal_user)
+    html = client.get("/renewals/?month=2026-10&state=renewed_here").content.decode()
+    assert html.count("<tr data-case=") == 1  # not only the cases to call today
+    assert client.get("/renewals/").content.decode().count("<tr data-case=") == 0
