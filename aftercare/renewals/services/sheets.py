@@ -156,6 +156,8 @@ def import_aliases() -> dict[str, tuple[str, ...]]:
 def import_columns_help() -> list[tuple[str, str]]:
     """(column, names the import accepts) for the import page: one line per column, contacts once."""
     aliases = import_aliases()
+    if (translation.get_language() or "").startswith("zh"):  # a Chinese page lists the Chinese names only
+        aliases = {name: [a for a in names if not a.isascii()] for name, names in aliases.items()}
     lines = []
     for name, header in _export_columns():
         if name.startswith("contact") and not name.startswith("contact1_"):
