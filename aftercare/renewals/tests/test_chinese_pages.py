@@ -14,7 +14,6 @@ from aftercare.renewals.models import RenewalCase, RenewalGift
 from aftercare.renewals.services.claims import claim_assist_open
 from aftercare.renewals.services.generation import renewals_daily
 from aftercare.renewals.services.work import renewal_case_claim, renewal_contact_record, renewal_outcome_record
-from aftercare.testing import factories as f
 
 pytestmark = pytest.mark.django_db
 ALLOWED = {"English", "aftercare"}
