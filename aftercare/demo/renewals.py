@@ -30,15 +30,26 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import connection, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from aftercare.core.choices import AuditAction
 from aftercare.core.services import audit_event_record
 from aftercare.customers.choices import LossReason
 from aftercare.customers.models import Customer, InsurancePolicy, Vehicle
-from aftercare.followups.choices import CallDirection, CallOutcome, SubjectType, TaskStatus, Trigger
-from aftercare.followups.models import CallLog, FollowupTask
+from aftercare.followups.choices import (
+    CallDirection,
+    CallOutcome,
+    LetterChannel,
+    LetterKind,
+    LetterStatus,
+    SubjectType,
+    TaskStatus,
+    Trigger,
+)
+from aftercare.followups.models import CallLog, FollowupTask, LetterLog
 from aftercare.followups.services.rules import followup_rule_due_at, followup_rule_get
 from aftercare.org.calendar import business_date, business_day_start
 from aftercare.org.choices import KpiPeriodKind, Role
@@ -218,6 +229,11 @@ class _StoreRenewals:
                 pk__in=[c["renewed_policy_id"] for c in self.cases if c["renewed_policy_id"]]
             ).values("id", "insurer", "premium", "policy_number", "start_date")
         }
+        with translation.override(settings.LANGUAGE_CODE):  # the text of followup_attempt_record's notice
+            self.notice_text = gettext(
+                "Dear customer, %(store)s tried to call you about your recent visit. "
+                "If you have any feedback, please call us back."
+            ) % {"store": store.name}
         self.contacts: list[_Contact] = []
         self.by_case: dict[int, list[_Contact]] = defaultdict(list)
         self.case_updates: dict[int, dict] = {}
@@ -289,8 +305,9 @@ class _StoreRenewals:
 
     def _contact(self, case, handler, day: dt.date, final: str, *, quote: bool = False) -> _Contact:
         mine = self.by_case[case["id"]]
-        k = _Contact(case=case, number=len(mine) + 1, due_on=self._due(case, len(mine) + 1, mine), handler=handler,
-                     calls=self._calls(day, final))
+        # a contact made ahead of its day is due the day it is made (as `renewal_contact_record` makes it)
+        k = _Contact(case=case, number=len(mine) + 1, due_on=min(day, self._due(case, len(mine) + 1, mine)),
+                     handler=handler, calls=self._calls(day, final))
         if final in (ContactResult.INTERESTED, ContactResult.THINKING) or (quote and final in EFFECTIVE_RESULTS):
             k.quote = self._quote(case)
         if final == ContactResult.THINKING:
@@ -320,7 +337,7 @@ class _StoreRenewals:
         policy = self.renewals[case["renewed_policy_id"]]
         handler = self._handler()
         n = rng.choice((1, 1, 2, 2, 3))
-        results = [rng.choice((ContactResult.THINKING, ContactResult.NO_ANSWER)) for _ in range(n - 1)]
+        results = [ContactResult.THINKING] * (n - 1)
         made = self._walk(case, handler, [*results, ContactResult.INTERESTED],
                           min(policy["start_date"] - dt.timedelta(days=1), self.today - dt.timedelta(days=1)))
         if not made:
@@ -347,16 +364,18 @@ class _StoreRenewals:
         estimated = case["expiry_estimated"]
         n = rng.choice((1, 2, 2, 3, 4)) if not estimated else rng.choice((1, 1, 2))
         if unreachable:
+            n = min(n, 2)
             results = [ContactResult.NO_ANSWER] * n
             if rng.random() < 0.3:
                 results[-1] = ContactResult.WRONG_NUMBER
         else:
-            results = [rng.choice((ContactResult.THINKING, ContactResult.NO_ANSWER, ContactResult.INTERESTED))
+            results = [rng.choice((ContactResult.THINKING, ContactResult.THINKING, ContactResult.INTERESTED))
                        for _ in range(n - 1)] + [ContactResult.DECLINED]
         end = self.today - dt.timedelta(days=1)
         made = self._walk(case, handler, results, end)
         if chasing and (rng.random() < 0.45 or not made):
-            return  # still chased: open, in the specialist's hands
+            self._ahead(case)  # still chased: open, in the specialist's hands, called when due
+            return
         if not made or rng.random() < 0.06:
             return  # lapses without an outcome (renewal_cases_lapse)
         last = made[-1]
@@ -374,8 +393,9 @@ class _StoreRenewals:
     def _ahead(self, case) -> None:
         """Expiring from today on: the contacts due before today were made; no outcome yet."""
         rng = self.rng
-        results = [rng.choice((ContactResult.THINKING, ContactResult.THINKING, ContactResult.INTERESTED,
-                               ContactResult.NO_ANSWER)) for _ in range(self.settings.max_contacts)]
+        results = [ContactResult.NO_ANSWER if rng.random() < 0.04 else rng.choice(
+            (ContactResult.THINKING, ContactResult.THINKING, ContactResult.INTERESTED))
+            for _ in range(self.settings.max_contacts)]
         self._walk(case, self.specialist, results, self.today - dt.timedelta(days=1))
 
     def _close(self, case, handler, at: dt.datetime, outcome: str, *, insurer: str = "", premium=None,
@@ -415,7 +435,8 @@ class _StoreRenewals:
                 self.contacts.remove(k)
         elif len(due) > want:
             yesterday = self.today - dt.timedelta(days=1)
-            for c in rng.sample(due, len(due) - want):
+            today_only = [c for c in due if self._open_next_due(c) == self.today]
+            for c in rng.sample(today_only, min(len(due) - want, len(today_only))):
                 self._contact(c, self.specialist, yesterday, rng.choice((ContactResult.THINKING,
                                                                          ContactResult.INTERESTED)))
 
@@ -471,8 +492,16 @@ class _StoreRenewals:
                 "notes": _NOTES.get(final.result, ""), "created_at": event_at, "updated_at": final.at,
             })
         self.calls_count = len(calls)
+        letters = [
+            {"store_id": self.store.pk, "task_id": t["id"], "customer_id": t["customer_id"],
+             "kind": LetterKind.UNREACHABLE_NOTICE, "channel": LetterChannel.SMS, "status": LetterStatus.SENT,
+             "handler_id": t["completed_by_id"], "sent_at": t["completed_at"] + dt.timedelta(minutes=1),
+             "text": self.notice_text, "created_at": t["completed_at"], "updated_at": t["completed_at"]}
+            for t in tasks if t["status"] == TaskStatus.UNREACHABLE
+        ]
         _insert(FollowupTask, tasks, now)
         _insert(CallLog, calls, now)
+        _insert(LetterLog, letters, now)  # the unreachable notice `followup_attempt_record` sends
         self._rewrite_cases(now)
         _insert(RenewalContact, contacts, now)
         audit_event_record(
@@ -545,15 +574,15 @@ def _insert(model, rows: list[dict], now: dt.datetime) -> None:
 def _backdate(store: Store, now: dt.datetime) -> None:
     """`created_at` of the cases when their list opened; the closing time of lapsed cases when their chase ended;
     the tasks and calls of the history when they happened."""
-    settings = renewal_settings_map([store.pk])[store.pk]
+    store_settings = renewal_settings_map([store.pk])[store.pk]
     ts = connection.ops.adapt_datetimefield_value
     params = []
     for pk, expiry, state, closed_at, outcome_at in RenewalCase.objects.filter(store=store).values_list(
         "id", "expiry_date", "state", "closed_at", "outcome_at"
     ):
-        created = min(now, business_day_start(expiry - dt.timedelta(days=settings.list_opens_days)))
+        created = min(now, business_day_start(expiry - dt.timedelta(days=store_settings.list_opens_days)))
         if state == CaseState.LAPSED and outcome_at is None:
-            closed_at = min(now, business_day_start(expiry + dt.timedelta(days=settings.lapse_chase_days + 1)))
+            closed_at = min(now, business_day_start(expiry + dt.timedelta(days=store_settings.lapse_chase_days + 1)))
         params.append((ts(created), ts(closed_at) if closed_at else None, pk))
     with connection.cursor() as cursor:
         cursor.executemany(

@@ -170,3 +170,4 @@ def test_it_is_what_the_daily_job_would_leave_so_a_rerun_makes_nothing(demo):
         assert renewal_cases_generate(store_id=store.pk, today=TODAY) == 0
         assert renewal_cases_match_renewals(store_id=store.pk) == 0
         assert renewal_contacts_plan(store_id=store.pk, today=TODAY) == 0
+

@@ -94,9 +94,9 @@ class Command(BaseCommand):
             group = demo_group()
             stores = list(group.stores.order_by("code"))
             counts |= demo_followups_create(stores=stores, seed=seed)
-            if demo_followups_exist(stores):
+            if demo_followups_exist(stores):  # complaints and renewals build on the follow-up rules
                 counts |= demo_complaints_create(stores=stores, seed=seed)
-            counts |= demo_renewals_create(stores=stores, seed=seed)
+                counts |= demo_renewals_create(stores=stores, seed=seed)
             summary = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items())
             self.stdout.write(f"Created demo group {GROUP_NAME}: {summary} ({time.monotonic() - started:.1f} s).")
         self.stdout.write("")
