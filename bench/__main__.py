@@ -1,4 +1,5 @@
 """`python -m bench import --rows N [--kind repair_orders]`, `python -m bench followups [--vehicles N]`,
+`python -m bench renewals [--policies N]`,
 `python -m bench read_audit [--requests N]`, `python -m bench load [--database-url URL] [--duration S]`,
 `python -m bench renewal-measures [--policies N] [--stores N]` — see docs/benchmarks.md."""
 
@@ -25,6 +26,13 @@ def main(argv=None) -> int:
     fu.add_argument("--repeats", type=int, default=5, help="daily runs each way (median reported)")
     fu.add_argument("--requests", type=int, default=60, help="queue requests per URL")
     fu.add_argument("--no-backfill", action="store_true", help="skip the full backfill (only the queue store's tasks)")
+    rn = sub.add_parser("renewals", help="renewal_cases_generate (daily, backfill) against a hand-written INSERT … "
+                        "SELECT")
+    rn.add_argument("--policies", type=int, default=1_000_000, help="policies (two policy years per vehicle)")
+    rn.add_argument("--stores", type=int, default=20)
+    rn.add_argument("--database", default="aftercare_bench_rn", help="scratch database (dropped and re-created)")
+    rn.add_argument("--keep", action="store_true", help="keep the scratch database")
+    rn.add_argument("--repeats", type=int, default=3, help="runs each way (median reported)")
     ra = sub.add_parser("read_audit", help="customer-360 page p50 with and without the `view` audit event")
     ra.add_argument("--requests", type=int, default=300, help="timed rounds per URL, each way (at least 200)")
     ra.add_argument("--files", type=int, default=50, help="customer files of the first store opened in turn")
@@ -71,6 +79,10 @@ def main(argv=None) -> int:
         from .followupsbench import run as run_followups
 
         return run_followups(args)
+    if args.command == "renewals":
+        from .renewalsbench import run as run_renewals
+
+        return run_renewals(args)
     if args.command == "read_audit":
         from .readauditbench import run as run_read_audit
 
