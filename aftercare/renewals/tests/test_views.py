@@ -287,7 +287,7 @@ def test_it_records_a_contact_and_the_outcome_through_the_forms(store_a, renewal
     assert case.contacts_made == 1 and case.attempts == 1
     response = client.post(f"/renewals/{case.pk}/outcome/", {
         "outcome": "renewed_here", "insurer": "平安产险", "premium": "4800", "policy_number": "PA-2027-001",
-    })
+    }, **EN)
     assert response.status_code == 302
     case.refresh_from_db()
     assert case.state == CaseState.RENEWED_HERE and case.outcome_premium == Decimal("4800")
