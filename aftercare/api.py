@@ -107,6 +107,7 @@ from aftercare.customers.api import router as customers_router  # noqa: E402
 from aftercare.dms.api import router as dms_router  # noqa: E402
 from aftercare.followups.api import router as followups_router  # noqa: E402
 from aftercare.org.api import kpis_router, start_router  # noqa: E402
+from aftercare.renewals.api import router as renewals_router  # noqa: E402
 
 api.add_router("/", customers_router)
 api.add_router("/imports", dms_router)
@@ -115,5 +116,6 @@ api.add_router("/complaints", complaints_router)
 api.add_router("/notifications", notifications_router)
 api.add_router("/start", start_router)
 api.add_router("/kpis", kpis_router)
+api.add_router("/renewals", renewals_router)
 
 __all__ = ["api", "ErrorOut"]

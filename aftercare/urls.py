@@ -13,6 +13,7 @@ urlpatterns = [
     path("imports/", include("aftercare.dms.urls")),
     path("followups/", include("aftercare.followups.urls")),
     path("complaints/", include("aftercare.complaints.urls")),
+    path("renewals/", include("aftercare.renewals.urls")),
 ]
 
 # Friendly pages in the UI's language (JSON under /api/); CSRF failures: settings.CSRF_FAILURE_VIEW.

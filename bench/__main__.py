@@ -1,6 +1,7 @@
 """`python -m bench import --rows N [--kind repair_orders]`, `python -m bench followups [--vehicles N]`,
-`python -m bench read_audit [--requests N]`, `python -m bench load [--database-url URL] [--duration S]` — see
-docs/benchmarks.md."""
+`python -m bench renewals [--policies N]`,
+`python -m bench read_audit [--requests N]`, `python -m bench load [--database-url URL] [--duration S]`,
+`python -m bench renewal-measures [--policies N] [--stores N]` — see docs/benchmarks.md."""
 
 import argparse
 import os
@@ -25,6 +26,13 @@ def main(argv=None) -> int:
     fu.add_argument("--repeats", type=int, default=5, help="daily runs each way (median reported)")
     fu.add_argument("--requests", type=int, default=60, help="queue requests per URL")
     fu.add_argument("--no-backfill", action="store_true", help="skip the full backfill (only the queue store's tasks)")
+    rn = sub.add_parser("renewals", help="renewal_cases_generate (daily, backfill) against a hand-written INSERT … "
+                        "SELECT")
+    rn.add_argument("--policies", type=int, default=1_000_000, help="policies (two policy years per vehicle)")
+    rn.add_argument("--stores", type=int, default=20)
+    rn.add_argument("--database", default="aftercare_bench_rn", help="scratch database (dropped and re-created)")
+    rn.add_argument("--keep", action="store_true", help="keep the scratch database")
+    rn.add_argument("--repeats", type=int, default=3, help="runs each way (median reported)")
     ra = sub.add_parser("read_audit", help="customer-360 page p50 with and without the `view` audit event")
     ra.add_argument("--requests", type=int, default=300, help="timed rounds per URL, each way (at least 200)")
     ra.add_argument("--files", type=int, default=50, help="customer files of the first store opened in turn")
@@ -55,6 +63,13 @@ def main(argv=None) -> int:
     ld.add_argument("--password", default="demo1234", help="the demo logins' password")
     ld.add_argument("--plain-static", action="store_true", help="skip collectstatic (plain static URLs; quick runs)")
     ld.add_argument("--json", action="store_true", help="also write the results to bench/out/")
+    rm = sub.add_parser("renewal-measures", help="the monthly renewal table against a hand-written SQL aggregate")
+    rm.add_argument("--policies", type=int, default=1_000_000, help="policies (four policy years a vehicle)")
+    rm.add_argument("--stores", type=int, default=20)
+    rm.add_argument("--repeats", type=int, default=5, help="runs each way (median reported)")
+    rm.add_argument("--database", default="aftercare_bench_rm", help="scratch database (dropped and re-created)")
+    rm.add_argument("--keep", action="store_true", help="keep the scratch database")
+    rm.add_argument("--reuse", action="store_true", help="use the kept scratch database as it is (no loading)")
     args = parser.parse_args(argv)
     if args.command == "import":
         from .importbench import run
@@ -64,10 +79,18 @@ def main(argv=None) -> int:
         from .followupsbench import run as run_followups
 
         return run_followups(args)
+    if args.command == "renewals":
+        from .renewalsbench import run as run_renewals
+
+        return run_renewals(args)
     if args.command == "read_audit":
         from .readauditbench import run as run_read_audit
 
         return run_read_audit(args)
+    if args.command == "renewal-measures":
+        from .renewalmeasuresbench import run as run_renewal_measures
+
+        return run_renewal_measures(args)
     if args.command == "load":
         from .loadbench import run as run_load
 

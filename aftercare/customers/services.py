@@ -13,7 +13,7 @@ from aftercare.core.services import audit_event_record
 from aftercare.org.models import Store
 
 from . import validators as v
-from .models import Customer, Ownership, Vehicle
+from .models import Customer, InsurancePolicy, Ownership, Vehicle
 
 
 def customer_numbers_allocate(*, store_id: int, count: int = 1, using=None) -> list[str]:
@@ -141,6 +141,30 @@ def vehicle_create(*, actor, store: Store, vin: str, owner: Customer | None = No
             since = owner_since or fields.get("delivery_date") or dt.date.today()
             ownership_transfer(actor=actor, vehicle=vehicle, new_owner=owner, on=since)
     return vehicle
+
+
+def policy_record(
+    *, actor, vehicle: Vehicle, customer: Customer, policy_number: str, insurer: str, start_date: dt.date,
+    expiry_date: dt.date, premium, kind: str,
+) -> InsurancePolicy:
+    """Put a policy sold by the vehicle's store on file (a renewal a specialist sold, before the DMS or the
+    insurer sends it): created, or — the same number for the same vehicle — updated. A number on file for another
+    vehicle or store is refused on `policy_number`. A later import of the same number updates this row."""
+    policy_number = (policy_number or "").strip()
+    with transaction.atomic():
+        policy = InsurancePolicy.objects.select_for_update().filter(policy_number=policy_number).first()
+        if policy is not None and (policy.vehicle_id != vehicle.pk or policy.store_id != vehicle.store_id):
+            raise ValidationError({"policy_number": [gettext("This policy number is on file for another vehicle.")]})
+        created = policy is None
+        policy = policy or InsurancePolicy(store_id=vehicle.store_id, vehicle=vehicle, policy_number=policy_number)
+        policy.customer = customer
+        policy.insurer, policy.start_date, policy.expiry_date = insurer, start_date, expiry_date
+        policy.premium, policy.kind = premium, kind
+        policy.full_clean(exclude=["store", "vehicle", "customer"])
+        policy.save()
+        audit_event_record(actor=actor, action=AuditAction.CREATE if created else AuditAction.UPDATE, obj=policy,
+                           changed_fields=["insurer", "start_date", "expiry_date", "premium", "kind"])
+    return policy
 
 
 def ownership_transfer(*, actor, vehicle: Vehicle, new_owner: Customer, on: dt.date) -> Ownership:

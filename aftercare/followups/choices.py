@@ -27,6 +27,17 @@ class FollowupKind(models.TextChoices):
     REPEAT_REPAIR = "repeat_repair", _("Repeat repair (not fixed first time)")
 
 
+# The calls the return-visit rate (回访率) counts: after a sale, a repair or a complaint. Renewal contacts, care
+# reminders and campaign invitations are calls in the same queue and workload, but not return visits.
+RETURN_VISIT_KINDS = (
+    FollowupKind.SSI,
+    FollowupKind.CSI,
+    FollowupKind.TRACKING,
+    FollowupKind.COMPLAINT_VERIFICATION,
+    FollowupKind.REPEAT_REPAIR,
+)
+
+
 class DeadlineUnit(models.TextChoices):
     HOURS = "hours", _("Hours")
     CALENDAR_DAYS = "calendar_days", _("Calendar days")

@@ -15,7 +15,7 @@ from aftercare.org.calendar import business_date, business_day_start, business_t
 from aftercare.org.permissions import Perm, has_perm, role_of
 from aftercare.org.scoping import get_scoped_or_404, visible_store_ids
 
-from .choices import ACTIVE_STATUSES, REACHED_OUTCOMES, CallDirection, RateTreatment, TaskStatus
+from .choices import ACTIVE_STATUSES, REACHED_OUTCOMES, RETURN_VISIT_KINDS, CallDirection, RateTreatment, TaskStatus
 from .models import CallLog, FollowupRule, FollowupTask, LetterLog, QuestionnaireTemplate, StoreFollowupSettings
 
 
@@ -129,8 +129,9 @@ def return_visit_rate(
 ) -> list[dict]:
     """Return-visit rate of a month (docs/kpis.md): tasks closed in time / tasks due.
 
-    Due: tasks whose deadline falls in the month (Shanghai) and has passed, or that are already closed;
-    cancelled tasks and customers without consent are left out. In time: completed before `due_at`
+    Due: return-visit tasks (`RETURN_VISIT_KINDS`: not renewal, care or campaign calls) whose deadline falls in
+    the month (Shanghai) and has passed, or that are already closed; cancelled tasks and customers without
+    consent are left out. In time: completed before `due_at`
     (half-open). Unreachable and refused count as each store's settings say. `by`: store, kind or specialist
     (who closed the task, else who holds it; None = nobody); `specialist_id` keeps only that specialist's tasks
     (the queue page's own rate). One query for the tasks, one for the settings.
@@ -146,7 +147,7 @@ def return_visit_rate(
             Q(completed_by_id=specialist_id) | Q(completed_by__isnull=True, claimed_by_id=specialist_id)
         )
     rows = (
-        tasks.filter(due_at__gte=start, due_at__lt=end)
+        tasks.filter(due_at__gte=start, due_at__lt=end, kind__in=RETURN_VISIT_KINDS)
         .exclude(status__in=[TaskStatus.CANCELLED, TaskStatus.NO_CONSENT])
         .filter(Q(due_at__lte=now) | ~Q(status__in=ACTIVE_STATUSES))
         .annotate(group=key)

@@ -31,6 +31,7 @@ class Unit(models.TextChoices):
     COUNT = "count", _("count")
     MINUTES = "minutes", _("minutes")
     SCORE = "score", _("score (0–1000)")
+    YUAN_10K = "yuan_10k", _("¥10,000 (万元)")  # amounts, e.g. premiums: a store's quarter fits the target bounds
 
 
 # The values a target of each unit may take (inclusive); KpiTarget's CHECK holds the widest.
@@ -39,6 +40,7 @@ UNIT_BOUNDS: dict[str, tuple[Decimal, Decimal]] = {
     Unit.COUNT: (Decimal(0), Decimal(1_000_000)),
     Unit.MINUTES: (Decimal(0), Decimal(1_000_000)),
     Unit.SCORE: (Decimal(0), Decimal(1000)),
+    Unit.YUAN_10K: (Decimal(0), Decimal(1_000_000)),
 }
 KPI_TARGET_MIN, KPI_TARGET_MAX = Decimal(0), Decimal(1_000_000)
 

@@ -186,6 +186,8 @@ class RenewalContact(StoreOwnedModel):
     next_step = models.CharField(_("next step"), max_length=200, blank=True)
     notes = models.TextField(_("notes"), blank=True)
     call = models.ForeignKey("followups.CallLog", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    # history from a store's own follow-up sheet (services/sheets.py): no task, no call, no handler
+    imported = models.BooleanField(_("imported from the follow-up sheet"), default=False)
 
     class Meta:
         verbose_name = _("renewal contact")

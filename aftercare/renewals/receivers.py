@@ -23,3 +23,16 @@ def on_task_claimed(sender, task, actor, holder, **kwargs):
     from .services.work import renewal_task_claimed
 
     renewal_task_claimed(task=task, holder=holder)
+
+
+# ---- claim assistance (api part): an imported insurance repair order settles it ------------------------------
+from aftercare.customers.signals import records_imported  # noqa: E402
+
+
+@receiver(records_imported, dispatch_uid="renewals_repair_orders_imported")
+def on_repair_orders_imported(sender, store_id, kind, **kwargs):
+    if kind != "repair_orders":
+        return
+    from .services.claims import claim_assists_settle
+
+    claim_assists_settle(store_id=store_id)

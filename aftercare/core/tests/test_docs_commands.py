@@ -84,6 +84,12 @@ KNOWN: dict[str, str | list[str]] = {
         "python -m bench followups --help"
     ],
     "python -m bench followups --vehicles 1000000 --no-backfill": ["python -m bench followups --help"],
+    # docs/benchmarks.md, renewal case generation (~1 M policies: minutes); tests/test_bench_renewals.py runs it small
+    "python -m bench renewals [--policies 1000000] [--stores 20] [--database aftercare_bench_rn] [--keep] "
+    "[--repeats 3]": ["python -m bench renewals --help"],
+    "DATABASE_URL=postgres://postgres@127.0.0.1:55432/postgres .venv/bin/python -m bench renewals": [
+        "python -m bench renewals --help"
+    ],
     # docs/benchmarks.md, read audit: seeds the demo and times 3,600 requests (minutes)
     "python -m bench read_audit [--requests 300] [--files 50] [--prior-views 2000] [--customers 2000] [--keep]": [
         "python -m bench read_audit --help"
@@ -127,6 +133,13 @@ KNOWN: dict[str, str | list[str]] = {
     # docs/roles.md: regenerates the table into a copy of the document, which must come out unchanged
     ".venv/bin/python -m aftercare.core.tests.test_roles_doc": ["roles-doc"],
     "manage.py api_token_create USERNAME": AS_DOCUMENTED,
+    # docs/benchmarks.md, renewal measures: a million policies on a PostgreSQL server of its own (minutes);
+    # tests/test_bench_renewal_measures.py runs the bench's parts on a tiny dataset
+    "python -m bench renewal-measures [--policies 1000000] [--stores 20] [--repeats 5] "
+    "[--database aftercare_bench_rm] [--keep]": ["python -m bench renewal-measures --help"],
+    "DATABASE_URL=postgres://postgres@127.0.0.1:55432/postgres .venv/bin/python -m bench renewal-measures": [
+        "python -m bench renewal-measures --help"
+    ],
 }
 
 COMMAND_START = re.compile(

@@ -423,3 +423,170 @@ def test_it_lets_the_group_admin_see_every_store_of_the_group(users, other_store
     client = _api(users[Role.GROUP_ADMIN])
     assert client.get(f"/api/customers/{other_store_rows['customer'].pk}").status_code == 200
     assert client.get(f"/api/policies/{other_store_rows['policy'].pk}").status_code == 200
+
+
+# ---- renewals: the follow-up sheet's export and import (zipped XLSX: read back, not searched as bytes) ----------
+
+
+def _plant_renewal_case(store, canary: str, plate: str):
+    from aftercare.renewals.models import RenewalCase, RenewalContact
+
+    customer = f.CustomerFactory(store=store, name=canary)
+    vehicle = f.owned_vehicle(customer, model=canary, plate=plate)
+    case = RenewalCase.objects.create(
+        store=store, customer=customer, vehicle=vehicle, expiry_date="2026-12-31", segment="renewed_here",
+        outcome_reason_text=canary,
+    )
+    RenewalContact.objects.create(store=store, case=case, number=1, due_on="2026-11-16", result="thinking",
+                                  effective=True, notes=canary, quote_insurer=canary)
+    return case
+
+
+@pytest.mark.parametrize("foreign_rows", ROLES, indirect=True, ids=ROLES)
+def test_it_never_exports_or_imports_another_stores_renewal_cases(foreign_rows, store_a):
+    import io
+
+    from openpyxl import Workbook, load_workbook
+
+    from aftercare.renewals.models import RenewalCase, RenewalContact
+
+    user, foreign = foreign_rows["user"], foreign_rows["store"]
+    _plant_renewal_case(foreign, CANARY, "粤Z99999")
+    _plant_renewal_case(store_a, "own", "粤A99999")
+    client = Client(raise_request_exception=False)
+    client.force_login(user)
+
+    response = client.get("/renewals/export.xlsx")
+    assert response.status_code in {200, 403}
+    if response.status_code == 200:
+        ws = load_workbook(io.BytesIO(response.content)).worksheets[0]
+        cells = [str(c.value) for row in ws.iter_rows() for c in row if c.value is not None]
+        assert "own" in cells and not [c for c in cells if CANARY in c]
+    assert client.get("/renewals/export.xlsx", {"store": foreign.pk}).status_code in {403, 404}
+
+    def upload():
+        wb = Workbook()
+        wb.active.append(["客户姓名", "车牌", "保险到期日", "第1次联系", "是否续保"])
+        wb.active.append(["x", "粤Z99999", "2026-12-31", "11/16 未接", "否"])
+        out = io.BytesIO()
+        wb.save(out)
+        out.seek(0)
+        out.name = "sheet.xlsx"
+        return out
+
+    before = (RenewalCase.objects.count(), RenewalContact.objects.count())
+    for store_id in (foreign.pk, store_a.pk):
+        response = client.post("/renewals/import/", {"store": store_id, "file": upload()})
+        assert response.status_code in {200, 400, 403} and not _leaks(response)
+    assert (RenewalCase.objects.count(), RenewalContact.objects.count()) == before
+    assert not RenewalCase.objects.filter(store=foreign).exclude(outcome="").exists()
+
+# ---- renewals: the list, case and settings pages (their store-B rows: aftercare/renewals/tests/canary.py) ---------
+
+RENEWAL_PAGES = {
+    "renewals/",
+    "renewals/settings/",
+    "renewals/settings/gifts/<int:gift_id>/",
+    "renewals/<int:case_id>/",
+    "renewals/<int:case_id>/claim/",
+    "renewals/<int:case_id>/release/",
+    "renewals/<int:case_id>/assign/",
+    "renewals/<int:case_id>/contact/",
+    "renewals/<int:case_id>/outcome/",
+}
+
+
+def test_it_walks_the_renewal_pages_with_a_canary_case_of_store_b(monkeypatch, users, store_b):
+    """The renewal pages are in the walk, their ids are the planted store-B case and gift, and the walk would
+    notice a renewal selector that forgot the scope."""
+    from aftercare.org.models import Store
+
+    assert RENEWAL_PAGES <= {r.template for r in django_routes()}
+    rows = plant_rows(store_b)
+    assert rows["case_id"].store_id == store_b.pk and rows["gift_id"].store_id == store_b.pk
+    for route in django_routes():
+        if route.template in RENEWAL_PAGES and route.params:
+            assert fill(route, rows) in ([f"/renewals/{rows['case_id'].pk}/" + route.template.split("/", 2)[2]],
+                                         [f"/renewals/settings/gifts/{rows['gift_id'].pk}/"]), route.template
+    specialist = users[Role.RENEWAL_SPECIALIST]
+    client = Client()
+    client.force_login(specialist)
+    assert client.get(f"/renewals/{rows['case_id'].pk}/").status_code == 404
+    monkeypatch.setattr(
+        "aftercare.renewals.selectors.visible_store_ids",
+        lambda user, resource=None: frozenset(Store.objects.values_list("id", flat=True)),
+    )
+    problems = walk_pages(specialist, rows)
+    assert any(p.startswith(f"GET /renewals/{rows['case_id'].pk}/ ") and "canary" in p for p in problems), problems
+
+
+# ---- renewal measures (renewals:measures, renewals:measures_export, GET /api/renewals/measures) ----------------
+
+RENEWAL_MEASURE_URLS = ("/renewals/measures/", "/renewals/measures/export.xlsx", "/renewals/measures/policies/",
+                        "/api/renewals/measures")
+
+
+def plant_renewal_measures(store) -> None:
+    """Cases and policies of `store` whose insurer, reason text and holder's name carry the canary, in this
+    month (the page's default year and breakdown month)."""
+    import datetime as dt
+
+    from aftercare.renewals.models import RenewalCase
+
+    today = dt.date.today()
+    holder = f.StaffFactory(group=store.group, role=Role.RENEWAL_SPECIALIST, stores=[store], display_name=CANARY).user
+    customer = f.CustomerFactory(store=store, name=CANARY)
+    vehicle = f.owned_vehicle(customer, model=CANARY)
+    f.InsurancePolicyFactory(store=store, customer=customer, vehicle=vehicle, insurer=CANARY, kind="renewal",
+                             start_date=today.replace(day=1), expiry_date=today.replace(day=1, year=today.year + 1))
+    RenewalCase.objects.create(
+        store=store, customer=customer, vehicle=vehicle, expiry_date=today.replace(day=1), segment="renewed_here",
+        state="renewed_elsewhere", outcome="renewed_elsewhere", outcome_insurer=CANARY, outcome_reason="other",
+        outcome_reason_text=CANARY, holder=holder,
+    )
+
+
+def walk_renewal_measures(user, store) -> list[str]:
+    """The measures page, its export and its API as `user`: for `store` (another store: 403/404) and without a
+    store (no canary)."""
+    import datetime as dt
+
+    client = Client(raise_request_exception=False)
+    client.force_login(user)
+    problems = []
+    month = dt.date.today().strftime("%Y-%m")
+    for url in RENEWAL_MEASURE_URLS:
+        for query in ({"store": store.pk, "month": month}, {"store": store.pk}, {"month": month}):
+            response = client.get(url, query)
+            if _leaks(response):
+                problems.append(f"GET {url}?{query} → {response.status_code} shows the canary")
+            elif response.status_code >= 500:
+                problems.append(f"GET {url}?{query} → {response.status_code}")
+            elif "store" in query and response.status_code not in {403, 404}:
+                problems.append(f"GET {url}?{query} → {response.status_code}, expected 403/404")
+    return problems
+
+
+@pytest.mark.parametrize("foreign_rows", ROLES, indirect=True, ids=ROLES)
+def test_it_never_shows_another_stores_renewal_measures(foreign_rows):
+    plant_renewal_measures(foreign_rows["store"])
+    problems = walk_renewal_measures(foreign_rows["user"], foreign_rows["store"])
+    assert not problems, "\n".join(problems)
+
+
+def test_it_notices_a_renewal_measures_scoping_hole(monkeypatch, users, store_b):
+    """The walk works: with the renewal selectors' scoping switched off, it reports the canary."""
+    from aftercare.org.models import Store
+
+    plant_renewal_measures(store_b)
+    monkeypatch.setattr(
+        "aftercare.renewals.selectors.visible_store_ids",
+        lambda user, resource=None: frozenset(Store.objects.values_list("id", flat=True)),
+    )
+    monkeypatch.setattr(
+        "aftercare.renewals.views.current_store_ids",
+        lambda user, request=None, resource=None: frozenset(Store.objects.values_list("id", flat=True)),
+    )
+    problems = walk_renewal_measures(users[Role.RENEWAL_SPECIALIST], store_b)
+    assert any("/renewals/measures/?{'store'" in p and "shows the canary" in p for p in problems), problems
+    assert any("/renewals/measures/policies/?{'store'" in p and "shows the canary" in p for p in problems), problems

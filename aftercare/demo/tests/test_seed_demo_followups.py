@@ -58,7 +58,7 @@ def demo(db):
 def test_it_gives_every_store_rules_settings_and_a_queue_for_today(demo):
     for store in Store.objects.all():
         assert set(FollowupRule.objects.filter(store=store).values_list("code", flat=True)) == {
-            "SSI", "CSI", "TRACK1", "TRACK2", "VERIFY", "FTF"
+            "SSI", "CSI", "TRACK1", "TRACK2", "VERIFY", "FTF", "RENEWAL"
         }
         assert StoreFollowupSettings.objects.filter(store=store).exists()
     with time_machine.travel(NOW, tick=False):

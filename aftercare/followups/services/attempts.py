@@ -12,7 +12,6 @@ from django.utils.translation import gettext_lazy as _
 
 from aftercare.core.choices import AuditAction
 from aftercare.core.services import audit_event_record
-from aftercare.core.sms import sms_send
 from aftercare.customers.choices import RepairKind
 from aftercare.customers.models import RepairOrder
 from aftercare.org.scoping import own_store_ids
@@ -24,7 +23,6 @@ from ..choices import (
     FollowupKind,
     LetterChannel,
     LetterKind,
-    LetterStatus,
     SubjectType,
     TaskStatus,
 )
@@ -182,11 +180,6 @@ def _unreachable_notice_create(*, actor, task: FollowupTask) -> LetterLog:
 
 
 def _letter_sms_send(letter_id: int) -> None:
-    letter = LetterLog.objects.select_related("customer").get(pk=letter_id)
-    try:
-        sms_send(to=letter.customer.mobile, text=letter.text)
-    except Exception:  # the gateway failed: keep the row, mark it, let someone resend
-        LetterLog.objects.filter(pk=letter_id).update(status=LetterStatus.FAILED, updated_at=timezone.now())
-        return
-    now = timezone.now()
-    LetterLog.objects.filter(pk=letter_id).update(status=LetterStatus.SENT, sent_at=now, updated_at=now)
+    from .logs import letter_sms_send
+
+    letter_sms_send(letter_id=letter_id)

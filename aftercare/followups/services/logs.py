@@ -3,13 +3,14 @@
 import datetime as dt
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
 from aftercare.core.choices import AuditAction
 from aftercare.core.exports import staff_name, xlsx_bytes
 from aftercare.core.services import audit_event_record
+from aftercare.core.sms import sms_send
 from aftercare.customers.models import Customer
 from aftercare.org.calendar import business_tz
 from aftercare.org.models import Staff, Store
@@ -127,6 +128,27 @@ def letter_log_create(
         letter.save()
         audit_event_record(actor=actor, action=AuditAction.CREATE, obj=letter, detail={"kind": kind})
     return letter
+
+
+def letter_sms_send(*, letter_id: int) -> bool:
+    """Send one pending SMS of the letter log through the SMS interface (`aftercare/core/sms.py`) and mark it sent
+    (or failed: the row stays, someone may resend). The row is locked while sending, so two runs never send one
+    letter twice (PostgreSQL skips a row another run is sending). Returns whether it was sent now."""
+    with transaction.atomic():
+        pending = LetterLog.objects.filter(pk=letter_id, status=LetterStatus.PENDING, channel=LetterChannel.SMS)
+        if connection.features.has_select_for_update_skip_locked:
+            pending = pending.select_for_update(skip_locked=True)
+        letter = pending.select_related("customer").first()
+        if letter is None or not letter.customer.mobile:
+            return False
+        try:
+            sms_send(to=letter.customer.mobile, text=letter.text)
+        except Exception:  # the gateway failed: keep the row, mark it, let someone resend
+            LetterLog.objects.filter(pk=letter_id).update(status=LetterStatus.FAILED, updated_at=timezone.now())
+            return False
+        now = timezone.now()
+        LetterLog.objects.filter(pk=letter_id).update(status=LetterStatus.SENT, sent_at=now, updated_at=now)
+    return True
 
 
 def call_log_export_xlsx(*, actor, calls, filters: dict | None = None) -> bytes:

@@ -84,3 +84,10 @@ def test_it_seeds_rules_from_the_command(store_a):
         f.RepairOrderFactory(customer=f.CustomerFactory(store=store_a), settled_at=sh(2026, 3, 2, 9, 0))
         call_command("followups_generate", "--seed-rules", "--store", "A01")
     assert FollowupTask.objects.get().status == TaskStatus.OPEN
+
+
+def test_renewal_contacts_are_calls_but_not_return_visits(store_a, rules_a, manager):
+    tasks = _month_of_tasks(store_a, 2)
+    FollowupTask.objects.filter(pk=tasks[0].pk).update(kind="renewal")  # a renewal contact left undone
+    with time_machine.travel(sh(2026, 4, 1, 9, 0)):
+        assert return_visit_rate(user=manager, month=dt.date(2026, 3, 1))[0]["due"] == 1

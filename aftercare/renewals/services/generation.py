@@ -151,7 +151,7 @@ def _estimated_cases_sql(sql: _Sql, store_ids: list[int]) -> str:
     segment = (f"CASE WHEN {lapsed} AND {visited} THEN '{Segment.LAPSED_RETURNED.value}' "
                f"WHEN {lapsed} THEN '{Segment.LAPSED_LOST.value}' ELSE '{Segment.INSURED_ELSEWHERE.value}' END")
     return f"""
-WITH cand AS (
+WITH cand AS MATERIALIZED (
     SELECT v.id AS vehicle_id, v.store_id, o.customer_id, v.delivery_date,
         (SELECT MAX(p.expiry_date) FROM {t['p']} p WHERE p.vehicle_id = v.id) AS last_expiry,
         (SELECT MAX(r.settled_at) FROM {t['ro']} r WHERE r.vehicle_id = v.id
@@ -337,7 +337,8 @@ def _plan_store(store_id: int, settings: RenewalSettings, today: dt.date) -> int
         made = RenewalContact.objects.bulk_create(new, ignore_conflicts=True)
         contacts = {
             (k.case_id, k.number): k
-            for k in RenewalContact.objects.filter(case_id__in=[k.case_id for k in made], task__isnull=True)
+            for k in RenewalContact.objects.filter(case_id__in=[k.case_id for k in made], task__isnull=True,
+                                                   imported=False)  # not the history of a follow-up sheet
         }
         subjects = []
         for k in contacts.values():

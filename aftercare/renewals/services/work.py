@@ -11,7 +11,8 @@ from django.utils.translation import gettext_lazy as _
 
 from aftercare.core.choices import AuditAction
 from aftercare.core.services import audit_event_record
-from aftercare.customers.choices import LossReason
+from aftercare.customers.choices import LossReason, PolicyKind
+from aftercare.customers.services import policy_record
 from aftercare.followups.choices import ACTIVE_STATUSES, CallOutcome, SubjectType, TaskStatus, Trigger
 from aftercare.followups.models import FollowupTask
 from aftercare.followups.services.attempts import followup_attempt_record
@@ -244,6 +245,14 @@ def renewal_contact_record(
     return contact
 
 
+def _one_year_on(start: dt.date) -> dt.date:
+    """The last day of a one-year policy starting on `start` (29 February starts end on 28 February)."""
+    try:
+        return start.replace(year=start.year + 1) - dt.timedelta(days=1)
+    except ValueError:
+        return dt.date(start.year + 1, 2, 28)
+
+
 def renewal_outcome_record(
     *,
     actor,
@@ -277,7 +286,7 @@ def renewal_outcome_record(
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
-        case = RenewalCase.objects.select_for_update().get(pk=case.pk)
+        case = RenewalCase.objects.select_for_update(of=("self",)).select_related("vehicle", "customer").get(pk=case.pk)
         if case.state not in (CaseState.OPEN, CaseState.LAPSED) and case.outcome_by_id not in (None, actor.pk):
             require_perm(actor, Perm.RENEWAL_MANAGE)
         if case.holder_id not in (None, actor.pk):
@@ -290,8 +299,16 @@ def renewal_outcome_record(
         case.outcome_reason = reason if outcome != Outcome.RENEWED_HERE else ""
         case.outcome_reason_text = reason_text if reason == LossReason.OTHER else ""
         case.outcome_by, case.outcome_at = actor, now
-        if case.renewed_policy_id is None:
-            case.state = outcome
+        if outcome == Outcome.RENEWED_HERE and case.renewed_policy_id is None:
+            # the renewal sold here goes on file at once: it counts in the month's policies (单数 / 金额), and the
+            # DMS's or the insurer's import of the same number later updates it
+            start = max(case.expiry_date + dt.timedelta(days=1), business_date(now))
+            case.renewed_policy = policy_record(
+                actor=actor, vehicle=case.vehicle, customer=case.customer, policy_number=policy_number,
+                insurer=insurer, start_date=start, expiry_date=_one_year_on(start), premium=premium,
+                kind=PolicyKind.RENEWAL,
+            )
+        case.state = CaseState.RENEWED_HERE if case.renewed_policy_id else outcome
         case.closed_at = case.closed_at or now
         case.full_clean(exclude=["customer", "vehicle", "policy", "store", "renewed_policy", "holder"])
         case.save()

@@ -136,3 +136,31 @@ def test_a_manager_assigns_a_case_to_a_renewal_worker_only(case, users, renewal_
 def test_roles_without_renewal_work_may_not_touch_cases(case, users):
     with pytest.raises(PermissionDenied):
         renewal_case_claim(actor=users[Role.CS_SPECIALIST], case=case)
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_renewal_sold_here_goes_on_file_and_an_import_of_its_number_updates_it(case, renewal_user, store_a):
+    from aftercare.customers.models import InsurancePolicy
+    from aftercare.renewals.services.generation import renewal_cases_match_renewals
+
+    renewal_case_claim(actor=renewal_user, case=case)
+    renewal_outcome_record(actor=renewal_user, case=case, outcome="renewed_here", insurer="平安保险",
+                           premium=Decimal("4980.00"), policy_number="PDAA2027000001")
+    case = RenewalCase.objects.get()
+    policy = InsurancePolicy.objects.get(policy_number="PDAA2027000001")
+    assert case.state == CaseState.RENEWED_HERE and case.renewed_policy == policy
+    assert (policy.kind, policy.start_date, policy.expiry_date, policy.premium) == (
+        "renewal", dt.date(2027, 1, 1), dt.date(2027, 12, 31), Decimal("4980.00"))
+    assert renewal_cases_match_renewals(store_id=store_a.pk) == 0  # already linked: nothing twice
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_policy_number_on_file_for_another_vehicle_is_refused(case, renewal_user, store_a):
+    other = f.CustomerFactory(store=store_a)
+    f.InsurancePolicyFactory(store=store_a, customer=other, vehicle=f.owned_vehicle(other), policy_number="TAKEN1")
+    renewal_case_claim(actor=renewal_user, case=case)
+    with pytest.raises(ValidationError) as e:
+        renewal_outcome_record(actor=renewal_user, case=case, outcome="renewed_here", insurer="平安保险",
+                               premium=Decimal("4980.00"), policy_number="TAKEN1")
+    assert "policy_number" in e.value.message_dict
+    assert RenewalCase.objects.get().state == CaseState.OPEN

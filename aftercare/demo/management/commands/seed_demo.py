@@ -23,6 +23,7 @@ from aftercare.demo.org import (
     demo_org_create,
     logins_table,
 )
+from aftercare.demo.renewals import demo_renewals_create, demo_renewals_exist
 from aftercare.org.models import Store
 
 DEMO_CUSTOMERS = 2000
@@ -68,13 +69,23 @@ class Command(BaseCommand):
             stores = list(group.stores.order_by("code"))
             counts = demo_followups_create(stores=stores, seed=seed)
             counts |= demo_complaints_create(stores=stores, seed=seed)
+            if not demo_renewals_exist(stores):
+                counts |= demo_renewals_create(stores=stores, seed=seed)
             summary = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items())
             self.stdout.write(f"Added the follow-up history to demo group {GROUP_NAME}: {summary}.")
         elif group is not None and not demo_complaints_exist(list(group.stores.all())) and self._small(group):
             # a demo seeded before the complaint workflow existed: work its forms once
-            counts = demo_complaints_create(stores=list(group.stores.order_by("code")), seed=seed)
+            stores = list(group.stores.order_by("code"))
+            counts = demo_complaints_create(stores=stores, seed=seed)
+            if not demo_renewals_exist(stores):
+                counts |= demo_renewals_create(stores=stores, seed=seed)
             summary = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items())
             self.stdout.write(f"Added the complaint handling to demo group {GROUP_NAME}: {summary}.")
+        elif group is not None and not demo_renewals_exist(list(group.stores.all())) and self._small(group):
+            # a demo seeded before renewals existed: add their history once
+            counts = demo_renewals_create(stores=list(group.stores.order_by("code")), seed=seed)
+            summary = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items())
+            self.stdout.write(f"Added the renewal history to demo group {GROUP_NAME}: {summary}.")
         elif group is not None:
             self.stdout.write(f"Demo group {GROUP_NAME} already exists; nothing changed (use --reset to rebuild).")
         else:
@@ -83,8 +94,9 @@ class Command(BaseCommand):
             group = demo_group()
             stores = list(group.stores.order_by("code"))
             counts |= demo_followups_create(stores=stores, seed=seed)
-            if demo_followups_exist(stores):
+            if demo_followups_exist(stores):  # complaints and renewals build on the follow-up rules
                 counts |= demo_complaints_create(stores=stores, seed=seed)
+                counts |= demo_renewals_create(stores=stores, seed=seed)
             summary = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items())
             self.stdout.write(f"Created demo group {GROUP_NAME}: {summary} ({time.monotonic() - started:.1f} s).")
         self.stdout.write("")
