@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from aftercare.org.calendar import business_day_start, business_tz, statutory_holiday, workday_map
 
-from .choices import HOLDING_STATES, BayKind
+from .choices import HOLDING_STATES, BayKind, BookingSource
 from .models import AppointmentSettings, Bay, Booking, BookingSlot, DayOverride, KindCap, OpeningHours, ServiceKind
 
 # a free slot goes to the first free bay in this order: the dedicated appointment bay first
@@ -120,6 +120,7 @@ def availability(
     lo, hi = business_day_start(start), business_day_start(end + dt.timedelta(days=1))
     held_rows = BookingSlot.objects.filter(store_id=store_id, start_at__gte=lo, start_at__lt=hi)
     bookings = Booking.objects.filter(store_id=store_id, start_at__gte=lo, start_at__lt=hi, state__in=HOLDING_STATES)
+    bookings = bookings.exclude(source=BookingSource.WALK_IN)  # walk-ins use the held-back share, not the caps
     if exclude_booking_id is not None:
         held_rows = held_rows.exclude(booking_id=exclude_booking_id)
         bookings = bookings.exclude(pk=exclude_booking_id)

@@ -28,6 +28,7 @@ class BookingSource(models.TextChoices):
     IMPORT = "import", _("Imported list")
     WAITLIST = "waitlist", _("Waitlist offer")
     PHONE_IN = "phone_in", _("Customer called in")
+    WALK_IN = "walk_in", _("Walk-in")  # came without an appointment (the day board's quick form)
 
 
 class BookingEventKind(models.TextChoices):
@@ -38,3 +39,14 @@ class BookingEventKind(models.TextChoices):
     ARRIVED = "arrived", _("Arrived")
     NO_SHOW = "no_show", _("No-show")
     MATCHED = "matched", _("Matched to a repair order")
+
+
+# ---- roadside rescue (aday part) ----
+
+
+class RescueOutcome(models.TextChoices):
+    FIXED_ON_SITE = "fixed_on_site", _("Fixed on site")
+    TOWED_HERE = "towed_here", _("Towed to our store")
+    TOWED_ELSEWHERE = "towed_elsewhere", _("Towed elsewhere")
+    CANCELLED = "cancelled", _("Cancelled by the customer")
+    OTHER = "other", _("Other")

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from aftercare.core.models import CleanTextMixin, StoreOwnedModel
 from aftercare.customers.models import customer_of_the_store, store_checked_by_customer
 
-from .choices import BayKind, BookingEventKind, BookingSource, BookingState
+from .choices import BayKind, BookingEventKind, BookingSource, BookingState, RescueOutcome
 
 
 class AppointmentSettings(models.Model):
@@ -253,3 +253,58 @@ class BookingDay(models.Model):
 
     def __str__(self):
         return f"{self.store_id} {self.date}"
+
+
+# ---- roadside rescue (aday part; seed 000 p22) ----------------------------------------------------------------------
+
+
+class RescueCall(StoreOwnedModel):
+    """A roadside rescue (道路救援): when and where the customer called, what happened, whom the store sent and when,
+    when they arrived and how it ended. Times are ordered: reported ≤ dispatched ≤ arrived."""
+
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, null=True, blank=True,
+                                 related_name="+", verbose_name=_("customer"))
+    vehicle = models.ForeignKey("customers.Vehicle", on_delete=models.PROTECT, null=True, blank=True,
+                                related_name="+", verbose_name=_("vehicle"))
+    reported_at = models.DateTimeField(_("reported at"))
+    place = models.CharField(_("place"), max_length=200)
+    what_happened = models.TextField(_("what happened"))
+    dispatched_at = models.DateTimeField(_("dispatched at"), null=True, blank=True)
+    dispatched_user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                        related_name="+", verbose_name=_("dispatched (staff)"))
+    dispatched_to = models.CharField(_("dispatched (who)"), max_length=100, blank=True)
+    arrived_at = models.DateTimeField(_("arrived at"), null=True, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=20, choices=RescueOutcome.choices, blank=True)
+    outcome_note = models.CharField(_("outcome note"), max_length=200, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+
+    class Meta:
+        verbose_name = _("roadside rescue")
+        ordering = ["-reported_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(dispatched_at__isnull=True) | Q(dispatched_at__gte=models.F("reported_at")),
+                name="rescue_dispatched_after_reported"),
+            models.CheckConstraint(
+                condition=Q(arrived_at__isnull=True)
+                | Q(dispatched_at__isnull=False, arrived_at__gte=models.F("dispatched_at")),
+                name="rescue_arrived_after_dispatched"),
+            models.CheckConstraint(condition=Q(outcome="") | Q(outcome__in=RescueOutcome.values),
+                                   name="rescue_outcome_valid"),
+        ]
+        indexes = [models.Index(fields=["store", "reported_at"], name="rescue_store_reported_idx")]
+
+    def __str__(self):
+        return f"{self.place} · {self.reported_at:%Y-%m-%d %H:%M}"
+
+    def clean(self):
+        errors = {}
+        if self.dispatched_at and self.reported_at and self.dispatched_at < self.reported_at:
+            errors["dispatched_at"] = _("Dispatched cannot be before the call was reported.")
+        if self.arrived_at and not self.dispatched_at:
+            errors["arrived_at"] = _("Give when the rescue was dispatched before when it arrived.")
+        elif self.arrived_at and self.dispatched_at and self.arrived_at < self.dispatched_at:
+            errors["arrived_at"] = _("Arrived cannot be before the rescue was dispatched.")
+        if errors:
+            raise ValidationError(errors)

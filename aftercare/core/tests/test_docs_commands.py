@@ -114,6 +114,9 @@ KNOWN: dict[str, str | list[str]] = {
     "manage.py repeat_repairs_detect [--store CODE] [--since YYYY-MM-DD]": AS_DOCUMENTED,
     # docs/renewals.md
     "manage.py renewals_generate [--store CODE] [--since YYYY-MM-DD]": AS_DOCUMENTED,
+    # docs/appointments.md (day board part)
+    "manage.py appointments_no_show": AS_DOCUMENTED,
+    "manage.py appointments_match": AS_DOCUMENTED,
     # docs/data-quality.md
     "python manage.py data_quality_report [--store CODE ...] [--json]": AS_DOCUMENTED,
     # docs/demo.md: the demo at its smallest (the default 2,000 customers take half a minute)

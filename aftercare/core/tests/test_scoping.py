@@ -590,3 +590,53 @@ def test_it_notices_a_renewal_measures_scoping_hole(monkeypatch, users, store_b)
     problems = walk_renewal_measures(users[Role.RENEWAL_SPECIALIST], store_b)
     assert any("/renewals/measures/?{'store'" in p and "shows the canary" in p for p in problems), problems
     assert any("/renewals/measures/policies/?{'store'" in p and "shows the canary" in p for p in problems), problems
+
+
+# ---- appointments: capacity settings, day board, open-bookings import, rescue (aday part; store-B rows:
+# aftercare/appointments/tests/canary.py) ------------------------------------------------------------------------------
+
+APPOINTMENT_DAY_PAGES = {
+    "appointments/settings/",
+    "appointments/settings/bays/<int:bay_id>/",
+    "appointments/settings/kinds/<int:kind_id>/",
+    "appointments/settings/overrides/<int:override_id>/delete/",
+    "appointments/board/",
+    "appointments/board/walk-in/",
+    "appointments/board/<int:booking_id>/arrive/",
+    "appointments/board/<int:booking_id>/no-show/",
+    "appointments/board/<int:booking_id>/match/",
+    "appointments/import/",
+    "appointments/rescue/",
+    "appointments/rescue/<int:rescue_id>/",
+}
+
+
+def test_it_walks_the_appointment_day_pages_with_canary_rows_of_store_b(monkeypatch, users, store_b):
+    """The settings, board, import and rescue pages are in the walk with the planted store-B ids; a store-B id in
+    the query answers 404; and the walk would notice a board selector that forgot the scope."""
+    from aftercare.org.models import Store
+
+    assert APPOINTMENT_DAY_PAGES <= {r.template for r in django_routes()}
+    rows = plant_rows(store_b)
+    for route in django_routes():
+        if route.template in APPOINTMENT_DAY_PAGES and route.params:
+            name = route.params[0]
+            assert rows[name].store_id == store_b.pk and fill(route, rows) == [
+                "/" + route.template.replace(f"<int:{name}>", str(rows[name].pk))], route.template
+    advisor = users[Role.SERVICE_ADVISOR]
+    manager = users[Role.STORE_MANAGER]
+    client = Client()
+    client.force_login(advisor)
+    assert client.get("/appointments/board/", {"store": store_b.pk}).status_code == 404
+    assert client.get(f"/appointments/rescue/{rows['rescue_id'].pk}/").status_code == 404
+    assert CANARY not in client.get("/appointments/rescue/").content.decode()
+    client.force_login(manager)
+    assert client.get("/appointments/settings/", {"store": store_b.pk}).status_code == 404
+    assert client.post("/appointments/board/walk-in/", {"store": store_b.pk, "vehicle": "x"}).status_code == 404
+    monkeypatch.setattr(
+        "aftercare.appointments.board.visible_store_ids",
+        lambda user, resource=None: frozenset(Store.objects.values_list("id", flat=True)),
+    )
+    problems = walk_pages(advisor, rows)
+    assert any(p.startswith(f"GET /appointments/rescue/{rows['rescue_id'].pk}/ ") and "canary" in p
+               for p in problems), problems

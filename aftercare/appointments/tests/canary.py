@@ -1,0 +1,37 @@
+"""Appointment rows of a foreign store for the project-wide scoping walker (aftercare/core/tests/test_scoping.py):
+the store's bay, service kind, day override and a booking (of a canary-named customer, with canary notes) and a
+roadside rescue call. Every one carries the canary; none may ever show."""
+
+import datetime as dt
+
+from django.utils import timezone
+
+from aftercare.appointments.choices import BookingSource, BookingState
+from aftercare.appointments.models import Bay, Booking, BookingSlot, DayOverride, RescueCall, ServiceKind
+from aftercare.testing import factories as f
+
+
+def plant(store, canary) -> dict:
+    # ---- day board part (aday): settings, board, rescue ----
+    now = timezone.now().replace(second=0, microsecond=0)
+    customer = f.CustomerFactory(store=store, name=f"{canary}-ap")
+    vehicle = f.owned_vehicle(customer, model=canary)
+    bay = Bay.objects.create(store=store, name=canary[:50], kind="general")
+    kind = ServiceKind.objects.create(store=store, code="canary", name=canary, duration_minutes=30,
+                                      bay_kinds=["general"])
+    override = DayOverride.objects.create(store=store, date=timezone.localdate() + dt.timedelta(days=3), closed=True,
+                                          note=canary)
+    booking = Booking.objects.create(store=store, customer=customer, vehicle=vehicle, bay=bay, start_at=now,
+                                     end_at=now + dt.timedelta(minutes=30), state=BookingState.BOOKED,
+                                     source=BookingSource.PHONE_IN, notes=canary)
+    booking.kinds.set([kind])
+    BookingSlot.objects.create(store=store, bay=bay, start_at=now, booking=booking)
+    past = Booking.objects.create(store=store, customer=customer, vehicle=vehicle, bay=bay,
+                                  start_at=now - dt.timedelta(days=2), end_at=now - dt.timedelta(days=2, minutes=-30),
+                                  state=BookingState.NO_SHOW, source=BookingSource.PHONE_IN, notes=canary)
+    rescue = RescueCall.objects.create(store=store, customer=customer, vehicle=vehicle,
+                                       reported_at=now - dt.timedelta(hours=2), place=canary, what_happened=canary,
+                                       dispatched_at=now - dt.timedelta(hours=1), dispatched_to=canary,
+                                       arrived_at=now, outcome="other", outcome_note=canary)
+    return {"bay_id": bay, "kind_id": kind, "override_id": override, "booking_id": booking,
+            "past_booking": past, "rescue_id": rescue}

@@ -1,0 +1,22 @@
+from django.urls import path
+
+from . import day_views
+
+app_name = "appointments"
+
+urlpatterns = [
+    # ---- capacity settings, the day board, the open-bookings import, roadside rescue (aday part: day_views) ----
+    path("settings/", day_views.settings_page, name="settings"),
+    path("settings/bays/<int:bay_id>/", day_views.settings_bay, name="settings_bay"),
+    path("settings/kinds/<int:kind_id>/", day_views.settings_kind, name="settings_kind"),
+    path("settings/overrides/<int:override_id>/delete/", day_views.settings_override_delete,
+         name="settings_override_delete"),
+    path("board/", day_views.board_page, name="board"),
+    path("board/walk-in/", day_views.board_walk_in, name="board_walk_in"),
+    path("board/<int:booking_id>/arrive/", day_views.board_arrive, name="board_arrive"),
+    path("board/<int:booking_id>/no-show/", day_views.board_no_show, name="board_no_show"),
+    path("board/<int:booking_id>/match/", day_views.board_match, name="board_match"),
+    path("import/", day_views.import_page, name="import"),
+    path("rescue/", day_views.rescue_page, name="rescue"),
+    path("rescue/<int:rescue_id>/", day_views.rescue_detail, name="rescue_detail"),
+]
