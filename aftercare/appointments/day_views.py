@@ -5,10 +5,12 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -113,12 +115,14 @@ def settings_page(request):
                 return redirect(_settings_back(store))
     elif section == "hours":
         if all(f.is_valid() for _label, _w, f in hours_forms):
+            current = hours_forms[0][2]
             try:
-                for _label, weekday, form in hours_forms:
-                    configuration.opening_hours_set(actor=request.user, store=store, weekday=weekday,
-                                                    **form.cleaned_data)
+                with transaction.atomic():  # the week as a whole, or nothing
+                    for _label, weekday, current in hours_forms:  # noqa: B007 (the failing weekday's form below)
+                        configuration.opening_hours_set(actor=request.user, store=store, weekday=weekday,
+                                                        **current.cleaned_data)
             except ValidationError as exc:
-                apply_errors(hours_forms[0][2], exc)
+                apply_errors(current, exc)
             else:
                 messages.success(request, _("Opening hours saved."))
                 return redirect(_settings_back(store))
@@ -252,7 +256,7 @@ def _board_answer(request, store_id: int, *, ok: str = "", error: str = "", stat
             messages.error(request, error)
         query = {k: request.POST.get(k) for k in ("date", "advisor") if request.POST.get(k)}
         query["store"] = store_id
-        return redirect(f"{reverse('appointments:board')}?" + "&".join(f"{k}={v}" for k, v in query.items()))
+        return redirect(f"{reverse('appointments:board')}?{urlencode(query)}")
     notice = {"level": "danger" if error else "success", "text": error or ok} if (error or ok) else None
     return render(request, "appointments/_board.html", _board_context(request, notice=notice, **kwargs),
                   status=status)

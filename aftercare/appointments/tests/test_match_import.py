@@ -148,14 +148,14 @@ def test_the_import_page_reads_xlsx_and_names_a_file_it_cannot_read(tmp_path, st
     v = _vehicles(store_a, 1)
     path = write_xlsx(tmp_path / "list.xlsx", LIST_HEADER,
                       [[dt.date(2027, 3, 2), dt.time(14, 0), "车主0", "", v[0].plate, "", "常规保养", "", ""]])
-    client = Client(HTTP_ACCEPT_LANGUAGE="en")
-    client.force_login(manager)
     with time_machine.travel(local(DAY - dt.timedelta(days=1), 12), tick=False):
+        client = Client(HTTP_ACCEPT_LANGUAGE="en")
+        client.force_login(manager)
         with open(path, "rb") as fh:
             ok = client.post("/appointments/import/", {"store": store_a.pk, "file": SimpleUploadedFile(
                 "list.xlsx", fh.read())})
         bad = client.post("/appointments/import/", {"store": store_a.pk, "file": SimpleUploadedFile(
-            "x.csv", "名字,年龄\n张三,3\n".encode())})
+            "x.csv", "客户姓名,车牌号\n张三,粤A12345\n".encode())})
     assert ok.status_code == 200 and 'id="rows-booked">1<' in ok.content.decode()
     assert Booking.objects.get().start_at == local(DAY, 14)
     assert bad.status_code == 400 and "no date column" in bad.content.decode()
