@@ -233,3 +233,13 @@ def test_the_board_reads_a_constant_number_of_queries(store_a, workshop, advisor
 
 def test_it_denies_the_board_to_a_role_without_the_permission(users):
     assert client_for(users[Role.CS_SPECIALIST]).get("/appointments/board/").status_code == 403
+
+
+def test_the_minutes_refresh_gets_the_board_alone(store_a, workshop, advisor):
+    booking = book(store_a, workshop, advisor, local(DAY, 9))
+    with time_machine.travel(local(DAY, 8), tick=False):
+        response = client_for(advisor).get("/appointments/board/", {"store": store_a.pk, "date": DAY.isoformat()},
+                                           HTTP_HX_REQUEST="true")
+    html = response.content.decode()
+    assert response.status_code == 200 and html.lstrip().startswith('<div id="board"')
+    assert "<nav" not in html and f'id="booking-{booking.pk}" data-state="expected"' in html

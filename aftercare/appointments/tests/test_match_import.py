@@ -166,3 +166,9 @@ def test_it_reads_the_times_a_store_writes():
     assert parse_time("14点30分") == dt.time(14, 30) and parse_time(0.375) == dt.time(9)
     with pytest.raises(Exception, match="Not a time"):
         parse_time("morning")
+
+
+def test_the_import_is_for_the_settings_roles(users):
+    client = Client()
+    client.force_login(users[Role.SERVICE_ADVISOR])
+    assert client.get("/appointments/import/").status_code == 403
