@@ -51,7 +51,9 @@ def booking_narrow(bookings, *, day: dt.date | None = None, state: str = "", par
     """The list's filters (the start-page card's links use exactly these)."""
     if day is not None:
         bookings = booking_day(bookings, day)
-    if state == "open":
+    if state == "active":
+        bookings = bookings.exclude(state=BookingState.CANCELLED)
+    elif state == "open":
         bookings = bookings.filter(state__in=(BookingState.BOOKED, BookingState.CONFIRMED))
     elif state:
         bookings = bookings.filter(state=state)

@@ -49,9 +49,11 @@ def _int(value) -> int | None:
 
 
 def _date(value, default: dt.date | None = None) -> dt.date | None:
+    if isinstance(value, dt.date):
+        return value
     try:
         return dt.date.fromisoformat((value or "").strip())
-    except ValueError:
+    except (TypeError, ValueError):
         return default
 
 
@@ -342,7 +344,7 @@ def booking_list_page(request):
     user = request.user
     if not (has_perm(user, Perm.APPOINTMENT_BOOK) or has_perm(user, Perm.APPOINTMENT_BOARD)):
         raise PermissionDenied
-    states = [("open", _("Open (booked or confirmed)")), *BookingState.choices]
+    states = [("active", _("Not cancelled")), ("open", _("Open (booked or confirmed)")), *BookingState.choices]
     form = DayFilterForm(request.GET, states=states)
     form.is_valid()
     day = form.cleaned_data.get("date") or business_date()

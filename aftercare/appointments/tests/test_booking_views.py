@@ -91,6 +91,7 @@ def test_it_books_from_the_call_screen_with_the_task(shop, store_a, users, outbo
     task = FollowupTask.objects.create(
         store=store_a, rule=rule, kind=FollowupKind.RENEWAL, subject_type=SubjectType.RENEWAL_CONTACT, subject_id=1,
         customer=customer, vehicle=vehicle, event_at=NOW, due_at=NOW, status="claimed", claimed_by=specialist,
+        claimed_at=NOW,
     )
     panels = [p for p in registry.call_panels(user=specialist, task=task) if p["template"].startswith("appointments")]
     assert panels and f"task={task.pk}" in panels[0]["book_url"] and f"vehicle={vehicle.pk}" in panels[0]["book_url"]
@@ -179,6 +180,8 @@ def test_it_lists_the_days_parts_and_notifies_the_parts_designee(shop, store_a, 
 def test_the_cards_numbers_are_the_lists_they_link_to(shop, store_a, advisor, django_assert_max_num_queries):
     book(store_a, advisor, [shop["maintenance"]], local(TODAY, 15))
     book(store_a, advisor, [shop["maintenance"]], local(TODAY, 16))
+    cancelled = book(store_a, advisor, [shop["maintenance"]], local(TODAY, 11))
+    Booking.objects.filter(pk=cancelled.pk).update(state=BookingState.CANCELLED)  # counted nowhere
     book(store_a, advisor, [shop["maintenance"]], local(DAY, 9))
     confirmed = book(store_a, advisor, [shop["maintenance"]], local(DAY, 10))
     Booking.objects.filter(pk=confirmed.pk).update(state=BookingState.CONFIRMED)
