@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
         ('appointments', '0001_initial'),
         ('customers', '0004_mobile_led_customer_index'),
         ('followups', '0006_alter_followuprule_trigger_and_more'),
-        ('org', '0004_abook_waitlist'),
+        ('org', '0003_kpitarget'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

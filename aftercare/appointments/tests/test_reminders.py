@@ -50,7 +50,7 @@ def test_it_sends_nothing_to_a_customer_who_refused_service_calls(shop, store_a,
     client = Client()
     client.force_login(advisor)
     page = client.get(f"/appointments/{booking.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    assert 'id="no-outbox"' in page
+    assert 'id="no-sms"' in page
 
 
 def test_an_imported_booking_gets_no_confirmation_but_its_reminder(shop, store_a, advisor, outbox,
