@@ -19,7 +19,8 @@ def appointments_today(*, user, store_ids, now) -> CardData:
     n = selectors.booking_start_counts(user=user, store_ids=store_ids, now=now, today=today)
     return CardData(
         rows=(
-            CardRow(_("Appointments today"), n["today"], booking_list_url(date=today.isoformat(), state="active"), "info"),
+            CardRow(_("Appointments today"), n["today"], booking_list_url(date=today.isoformat(), state="active"),
+                    "info"),
             CardRow(_("Tomorrow, not yet confirmed"), n["unconfirmed"],
                     booking_list_url(date=tomorrow.isoformat(), state="booked"), "warning"),
             CardRow(_("Waitlist offers pending"), n["offers"], waitlist_url(state="offered"), "warning"),

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from aftercare.core.exports import staff_name
 from aftercare.core.forms import apply_errors
 from aftercare.customers import selectors as customer_selectors
 from aftercare.followups.models import FollowupTask
@@ -266,8 +267,11 @@ def _url(name: str, *args) -> str:
 def _detail_context(request, booking, *, move_form=None, cancel_form=None) -> dict:
     user = request.user
     open_ = booking.state in (BookingState.BOOKED, BookingState.CONFIRMED)
+    events = list(selectors.booking_events(booking))
+    for event in events:
+        event.who = staff_name(event.actor)
     context = {
-        "booking": booking, "events": list(selectors.booking_events(booking)),
+        "booking": booking, "events": events, "advisor_name": staff_name(booking.advisor),
         "sms": list(booking.messages.select_related("letter").order_by("pk")),
         "may_book": has_perm(user, Perm.APPOINTMENT_BOOK), "open": open_,
         "move_form": move_form or MoveForm(), "cancel_form": cancel_form or CancelForm(),
