@@ -4,7 +4,7 @@
 
 import datetime as dt
 
-from django.db.models import Count, Q
+from django.db.models import Count, Q, Value
 from django.http import Http404
 
 from aftercare.complaints.models import DepartmentDesignee
@@ -63,15 +63,26 @@ def booking_narrow(bookings, *, day: dt.date | None = None, state: str = "", par
 
 
 def booking_customer_rows(*, user, customer, limit: int) -> tuple[list[Booking], list[Booking], int]:
-    """The customer's upcoming (soonest first) and past (latest first) bookings, and their no-show count."""
+    """The customer's upcoming (soonest first) and past (latest first) bookings, at most `limit` of each, and
+    their no-show count, in one query (the customer-360 panel: each row carries the count; no rows, no no-shows)."""
+    from django.db.models import IntegerField, OuterRef, Subquery
+    from django.db.models.functions import Coalesce
     from django.utils import timezone
 
     now = timezone.now()
-    mine = booking_rows(booking_list(user=user).filter(customer=customer))
-    upcoming = list(mine.filter(start_at__gte=now).order_by("start_at", "pk")[:limit])
-    past = list(mine.filter(start_at__lt=now).order_by("-start_at", "-pk")[:limit])
-    no_shows = booking_list(user=user).filter(customer=customer, state=BookingState.NO_SHOW).count()
-    return upcoming, past, no_shows
+    mine = booking_list(user=user).filter(customer=customer)
+    no_shows = (
+        booking_list(user=user).filter(customer_id=OuterRef("customer_id"), state=BookingState.NO_SHOW)
+        .values("customer_id").annotate(n=Count("pk")).values("n")
+    )
+    rows = list(
+        mine.select_related("vehicle")
+        .annotate(no_shows=Coalesce(Subquery(no_shows[:1], output_field=IntegerField()), Value(0)))
+        .order_by("-start_at", "-pk")[: 2 * limit]
+    )
+    upcoming = [b for b in reversed(rows) if b.start_at >= now][:limit]
+    past = [b for b in rows if b.start_at < now][:limit]
+    return upcoming, past, rows[0].no_shows if rows else 0
 
 
 def booking_events(booking: Booking):

@@ -81,7 +81,11 @@ def test_it_books_from_the_customer_page_and_shows_the_booking(shop, store_a, ad
     detail = client.get(response["Location"], **EN).content.decode()
     assert "客户要求洗车" in detail and 'data-event="created"' in detail
     panel = client.get(f"/customers/{customer.pk}/", **EN).content.decode()
-    assert f'data-booking="{booking.pk}" data-upcoming' in panel
+    assert f'data-booking="{booking.pk}" data-upcoming' in panel and 'data-no-shows="0"' in panel
+    missed = book(store_a, advisor, [shop["maintenance"]], local(TODAY, 15), customer=customer, vehicle=vehicle)
+    Booking.objects.filter(pk=missed.pk).update(state=BookingState.NO_SHOW, start_at=local(TODAY, 8))
+    panel = client.get(f"/customers/{customer.pk}/", **EN).content.decode()
+    assert f'data-booking="{missed.pk}" data-past' in panel and 'data-no-shows="1"' in panel
 
 
 def test_it_books_from_the_call_screen_with_the_task(shop, store_a, users, outbox):
