@@ -308,3 +308,76 @@ class RescueCall(StoreOwnedModel):
             errors["arrived_at"] = _("Arrived cannot be before the rescue was dispatched.")
         if errors:
             raise ValidationError(errors)
+
+
+# ---- booking in the UI: messages sent about a booking, the waitlist (abook) ------------------------------------------
+
+
+class BookingMessageKind(models.TextChoices):
+    CONFIRMATION = "confirmation", _("Confirmation")
+    REMINDER = "reminder", _("Reminder the day before")
+
+
+class BookingMessage(models.Model):
+    """An SMS about a booking (its confirmation, its reminder the day before), a row of the follow-up letter log.
+    Unique per booking, kind and start: a booking is confirmed and reminded once per time it is booked for."""
+
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="messages")
+    kind = models.CharField(_("kind"), max_length=20, choices=BookingMessageKind.choices)
+    start_at = models.DateTimeField(_("for the start"))
+    sent_on = models.DateField(_("made on"))
+    letter = models.ForeignKey("followups.LetterLog", on_delete=models.SET_NULL, null=True, blank=True,
+                               related_name="+")
+
+    class Meta:
+        verbose_name = _("appointment message")
+        constraints = [models.UniqueConstraint(fields=["booking", "kind", "start_at"],
+                                               name="booking_message_unique")]
+
+    def __str__(self):
+        return f"{self.booking_id} {self.kind}"
+
+
+class WaitlistState(models.TextChoices):
+    WAITING = "waiting", _("Waiting")
+    OFFERED = "offered", _("Offered a freed slot")
+    BOOKED = "booked", _("Booked")
+    EXPIRED = "expired", _("Offer expired")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class WaitlistEntry(StoreOwnedModel):
+    """A customer waiting for a full day: when a booking of that day is cancelled or moved away, the first entry
+    waiting whose kinds fit a freed start is offered it by SMS; the offer expires after the store's hours."""
+
+    store = store_checked_by_customer()
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="+",
+                                 db_constraint=False, verbose_name=_("customer"))
+    vehicle = models.ForeignKey("customers.Vehicle", on_delete=models.PROTECT, related_name="+",
+                                verbose_name=_("vehicle"))
+    date = models.DateField(_("day wanted"))
+    kinds = models.ManyToManyField(ServiceKind, related_name="+", verbose_name=_("service kinds"))
+    state = models.CharField(_("state"), max_length=20, choices=WaitlistState.choices, default=WaitlistState.WAITING)
+    notes = models.CharField(_("notes"), max_length=200, blank=True)
+    offered_start_at = models.DateTimeField(_("offered start"), null=True, blank=True)
+    offered_at = models.DateTimeField(_("offered at"), null=True, blank=True)
+    offer_expires_at = models.DateTimeField(_("offer expires at"), null=True, blank=True)
+    offer_letter = models.ForeignKey("followups.LetterLog", on_delete=models.SET_NULL, null=True, blank=True,
+                                     related_name="+")
+    booking = models.ForeignKey(Booking, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+                                verbose_name=_("appointment"))
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="+")
+
+    class Meta:
+        verbose_name = _("waitlist entry")
+        verbose_name_plural = _("waitlist")
+        ordering = ["date", "created_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(state__in=WaitlistState.values), name="waitlist_state_valid"),
+            customer_of_the_store("waitlist_customer_of_the_store"),
+        ]
+        indexes = [models.Index(fields=["store", "date", "state"], name="waitlist_store_date_idx")]
+
+    def __str__(self):
+        return f"{self.vehicle} · {self.date}"

@@ -19,6 +19,7 @@ from aftercare.org.scoping import own_store_ids
 from ..availability import availability, booking_length, capacity_read
 from ..choices import HOLDING_STATES, BookingEventKind, BookingSource, BookingState
 from ..models import Booking, BookingDay, BookingEvent, BookingSlot, ServiceKind
+from ..signals import booking_created, booking_freed
 
 
 class SlotTaken(Exception):
@@ -101,6 +102,7 @@ def booking_create(
         BookingEvent.objects.create(booking=booking, kind=BookingEventKind.CREATED, actor=actor,
                                     detail={"start_at": booking.start_at.isoformat(), "source": source})
         audit_event_record(actor=actor, action=AuditAction.CREATE, obj=booking, detail={"source": source})
+        booking_created.send(sender=Booking, booking=booking, actor=actor)
     return booking
 
 
@@ -133,6 +135,7 @@ def booking_move(*, actor, booking: Booking, start_at: dt.datetime, kinds=None) 
         BookingEvent.objects.create(booking=booking, kind=BookingEventKind.MOVED, actor=actor,
                                     detail={"from": old.isoformat(), "to": booking.start_at.isoformat()})
         audit_event_record(actor=actor, action=AuditAction.UPDATE, obj=booking, changed_fields=["start_at"])
+        booking_freed.send(sender=Booking, booking=booking, store_id=booking.store_id, start_at=old, actor=actor)
     return booking
 
 
@@ -149,4 +152,6 @@ def booking_cancel(*, actor, booking: Booking, reason: str = "") -> Booking:
         BookingEvent.objects.create(booking=booking, kind=BookingEventKind.CANCELLED, actor=actor,
                                     detail={"reason": reason[:200]})
         audit_event_record(actor=actor, action=AuditAction.UPDATE, obj=booking, changed_fields=["state"])
+        booking_freed.send(sender=Booking, booking=booking, store_id=booking.store_id, start_at=booking.start_at,
+                           actor=actor)
     return booking

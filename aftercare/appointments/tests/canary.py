@@ -1,13 +1,23 @@
 """Appointment rows of a foreign store for the project-wide scoping walker (aftercare/core/tests/test_scoping.py):
-the store's bay, service kind, day override and a booking (of a canary-named customer, with canary notes) and a
-roadside rescue call. Every one carries the canary; none may ever show."""
+the store's bay, service kind, day override, a booking (of a canary-named customer, with canary notes and parts to
+prepare) with its history, a waitlist entry offered a start, and a roadside rescue call. Every one carries the canary;
+none may ever show."""
 
 import datetime as dt
 
 from django.utils import timezone
 
 from aftercare.appointments.choices import BookingSource, BookingState
-from aftercare.appointments.models import Bay, Booking, BookingSlot, DayOverride, RescueCall, ServiceKind
+from aftercare.appointments.models import (
+    Bay,
+    Booking,
+    BookingEvent,
+    BookingSlot,
+    DayOverride,
+    RescueCall,
+    ServiceKind,
+    WaitlistEntry,
+)
 from aftercare.testing import factories as f
 
 
@@ -23,8 +33,14 @@ def plant(store, canary) -> dict:
                                           note=canary)
     booking = Booking.objects.create(store=store, customer=customer, vehicle=vehicle, bay=bay, start_at=now,
                                      end_at=now + dt.timedelta(minutes=30), state=BookingState.BOOKED,
-                                     source=BookingSource.PHONE_IN, notes=canary)
+                                     source=BookingSource.PHONE_IN, notes=canary, parts_to_prepare=canary)
     booking.kinds.set([kind])
+    BookingEvent.objects.create(booking=booking, kind="created", detail={"reason": canary})
+    start = now.replace(minute=0) + dt.timedelta(days=1)
+    entry = WaitlistEntry.objects.create(store=store, customer=customer, vehicle=vehicle, date=start.date(),
+                                         notes=canary, state="offered", offered_start_at=start,
+                                         offer_expires_at=now + dt.timedelta(hours=4))
+    entry.kinds.set([kind])
     BookingSlot.objects.create(store=store, bay=bay, start_at=now, booking=booking)
     past = Booking.objects.create(store=store, customer=customer, vehicle=vehicle, bay=bay,
                                   start_at=now - dt.timedelta(days=2), end_at=now - dt.timedelta(days=2, minutes=-30),
@@ -33,5 +49,5 @@ def plant(store, canary) -> dict:
                                        reported_at=now - dt.timedelta(hours=2), place=canary, what_happened=canary,
                                        dispatched_at=now - dt.timedelta(hours=1), dispatched_to=canary,
                                        arrived_at=now, outcome="other", outcome_note=canary)
-    return {"bay_id": bay, "kind_id": kind, "override_id": override, "booking_id": booking,
-            "past_booking": past, "rescue_id": rescue}
+    return {"bay_id": bay, "kind_id": kind, "override_id": override, "booking": booking, "booking_id": booking,
+            "past_booking": past, "rescue_id": rescue, "waitlist_entry": entry, "entry_id": entry}

@@ -26,3 +26,29 @@ def workshop(store_a):
 @pytest.fixture
 def booker(users):
     return users[Role.GROUP_ADMIN]
+
+
+# ---- booking pages, reminders, waitlist (abook) ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def shop(store_a, workshop, time_machine):
+    """`workshop` on Monday 2026-12-07 10:00 Shanghai (time frozen), no walk-in share, a year bookable."""
+    from aftercare.appointments.models import AppointmentSettings
+
+    from .abook_helpers import NOW
+
+    time_machine.move_to(NOW, tick=False)
+    AppointmentSettings.objects.create(store=store_a, walk_in_share=0, booking_horizon_days=365)
+    return workshop
+
+
+@pytest.fixture
+def outbox(settings):
+    """The SMS sent (the local backend's outbox)."""
+    from aftercare.core.sms import LocmemBackend
+
+    settings.SMS_BACKEND = "aftercare.core.sms.LocmemBackend"
+    LocmemBackend.outbox.clear()
+    yield LocmemBackend.outbox
+    LocmemBackend.outbox.clear()

@@ -61,6 +61,9 @@ KNOWN: dict[str, str | list[str]] = {
     "manage.py complaints_escalate": AS_DOCUMENTED,
     "manage.py renewals_generate": AS_DOCUMENTED,
     "manage.py renewal_reminders_send": AS_DOCUMENTED,
+    # docs/appointments.md, Booking (abook)
+    "manage.py appointment_reminders_send [--today YYYY-MM-DD]": AS_DOCUMENTED,
+    "manage.py appointment_waitlist_expire": AS_DOCUMENTED,
     "manage.py scheduler": ["manage.py scheduler --once"],  # runs until stopped; one tick enqueues every job once
     "manage.py scheduler --once": AS_DOCUMENTED,
     "manage.py import_dms --store GZ01 --kind repair_orders export.csv [--dry-run]": AS_DOCUMENTED,

@@ -640,3 +640,49 @@ def test_it_walks_the_appointment_day_pages_with_canary_rows_of_store_b(monkeypa
     problems = walk_pages(advisor, rows)
     assert any(p.startswith(f"GET /appointments/rescue/{rows['rescue_id'].pk}/ ") and "canary" in p
                for p in problems), problems
+# ---- appointments: booking pages, waitlist, parts (their store-B rows: aftercare/appointments/tests/canary.py) -----
+
+APPOINTMENT_BOOKING_PAGES = {
+    "appointments/",
+    "appointments/slots/",
+    "appointments/book/",
+    "appointments/list/",
+    "appointments/<int:booking_id>/",
+    "appointments/<int:booking_id>/move/",
+    "appointments/<int:booking_id>/cancel/",
+    "appointments/waitlist/",
+    "appointments/waitlist/add/",
+    "appointments/waitlist/<int:entry_id>/cancel/",
+    "appointments/parts/",
+}
+
+
+def test_it_walks_the_appointment_booking_pages_with_a_canary_booking_of_store_b(monkeypatch, users, store_b):
+    """The booking pages are in the walk, their ids are the planted store-B booking and waitlist entry, and the
+    walk would notice an appointment selector that forgot the scope."""
+    from aftercare.org.calendar import business_tz
+    from aftercare.org.models import Store
+
+    assert APPOINTMENT_BOOKING_PAGES <= {r.template for r in django_routes()}
+    rows = plant_rows(store_b)
+    assert rows["booking_id"].store_id == store_b.pk and rows["entry_id"].store_id == store_b.pk
+    for route in django_routes():
+        if route.template in APPOINTMENT_BOOKING_PAGES and route.params:
+            booking_url = f"/appointments/{rows['booking_id'].pk}/" + route.template.split("/", 2)[2]
+            assert fill(route, rows) in ([booking_url], [f"/appointments/waitlist/{rows['entry_id'].pk}/cancel/"]), (
+                route.template)
+    advisor = users[Role.SERVICE_ADVISOR]
+    client = Client()
+    client.force_login(advisor)
+    assert client.get(f"/appointments/{rows['booking_id'].pk}/").status_code == 404
+    assert client.get("/appointments/", {"store": store_b.pk}).status_code == 404
+    for url in ("/appointments/list/", "/appointments/waitlist/", "/appointments/parts/"):
+        day = rows["booking_id"].start_at.astimezone(business_tz()).date().isoformat()
+        assert CANARY not in client.get(url, {"date": day}).content.decode(), url
+    monkeypatch.setattr(
+        "aftercare.appointments.selectors.visible_store_ids",
+        lambda user, resource=None: frozenset(Store.objects.values_list("id", flat=True)),
+    )
+    problems = walk_pages(advisor, rows)
+    detail = f"GET /appointments/{rows['booking_id'].pk}/ "
+    assert any(p.startswith(detail) and "canary" in p for p in problems), problems
