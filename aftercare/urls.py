@@ -14,6 +14,8 @@ urlpatterns = [
     path("followups/", include("aftercare.followups.urls")),
     path("complaints/", include("aftercare.complaints.urls")),
     path("renewals/", include("aftercare.renewals.urls")),
+    # the customer's self-booking link (public, signed token; appointments/self_views.py): short for the SMS
+    path("b/", include("aftercare.appointments.self_urls")),
 ]
 
 # Friendly pages in the UI's language (JSON under /api/); CSRF failures: settings.CSRF_FAILURE_VIEW.
