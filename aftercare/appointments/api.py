@@ -324,10 +324,10 @@ def booking_cancel_api(request: HttpRequest, booking_id: PathId, payload: Cancel
 
 @router.post("/bookings/{booking_id}/arrive", response={200: BookingDetailOut, **ERRORS},
              operation_id="appointment_booking_arrive")
-def booking_arrive_api(request: HttpRequest, booking_id: PathId, payload: ArriveIn | None = None):
+def booking_arrive_api(request: HttpRequest, booking_id: PathId, payload: ArriveIn):
     """Check the customer in (show); `appointment.board`."""
     require_perm(request.user, Perm.APPOINTMENT_BOARD)
     booking = selectors.booking_get(user=request.user, booking_id=booking_id)
-    at = _instant(payload.at, "at") if payload is not None and payload.at is not None else None
+    at = _instant(payload.at, "at") if payload.at is not None else None
     booking_arrive(actor=request.user, booking=booking, at=at)
     return _detail(request, booking_id)

@@ -234,6 +234,7 @@ def test_it_limits_uses_per_link_and_per_address(booking, url, settings, store_a
     assert limited.status_code == 429 and "Too many requests" in limited.content.decode()
     assert "020-87654321" in limited.content.decode()
     # another link from one address: the address's own limit
+    settings.SELF_BOOKING_HITS_PER_LINK = 30
     other = f.CustomerFactory(store=store_a)
     second = booking_create(actor=booker, store=store_a, customer=other, vehicle=f.owned_vehicle(other),
                             kinds=[workshop["maintenance"]], start_at=local(DAY, 11))
