@@ -279,10 +279,10 @@ class SelfBookingLink(models.Model):
 
 class SelfBookingHit(models.Model):
     """One use of the self-booking page, counted for its rate limits (per link and per client address, the address
-    kept only as a keyed hash); rows older than the window are deleted as new ones come."""
+    kept only as a keyed hash); rows older than the window, of every bucket, are deleted as new ones come."""
 
     bucket = models.CharField(max_length=64)
-    at = models.DateTimeField()
+    at = models.DateTimeField(db_index=True)
 
     class Meta:
         indexes = [models.Index(fields=["bucket", "at"], name="self_booking_hit_idx")]

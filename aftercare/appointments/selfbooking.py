@@ -85,7 +85,7 @@ def self_booking_limited(buckets: dict[str, int], *, now: dt.datetime | None = N
 def self_booking_hit_record(buckets, *, now: dt.datetime | None = None) -> None:
     now = now or timezone.now()
     SelfBookingHit.objects.bulk_create([SelfBookingHit(bucket=b, at=now) for b in buckets])
-    SelfBookingHit.objects.filter(bucket__in=list(buckets), at__lt=_window(now)).delete()
+    SelfBookingHit.objects.filter(at__lt=_window(now)).delete()  # every bucket's: one-time addresses too
 
 
 def self_booking_admit(request, link: SelfBookingLink | None, *, now: dt.datetime | None = None) -> bool:

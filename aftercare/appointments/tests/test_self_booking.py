@@ -290,3 +290,15 @@ def test_the_public_pages_carry_no_login_requirement(booking, url):
     response = client().get(url)
     assert response.status_code == 200 and "/login/" not in response.get("Location", "")
     assert Booking.objects.get().state == BookingState.BOOKED
+
+
+def test_old_hits_are_forgotten_after_the_window_whatever_their_address(booking, url, _now, settings):
+    from aftercare.appointments.models import SelfBookingHit
+
+    settings.SELF_BOOKING_HITS_PER_LINK = 2
+    client("192.0.2.10").get(url)
+    client("192.0.2.11").get(url)
+    assert client("192.0.2.12").get(url).status_code == 429
+    _now.move_to(NOW + dt.timedelta(minutes=61))
+    assert client("192.0.2.13").get(url).status_code == 200
+    assert SelfBookingHit.objects.count() == 2  # the new use's address and link; the four old rows deleted
