@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('appointments', '0001_initial'),
-        ('org', '0004_aself_token'),
+        ('org', '0003_kpitarget'),
     ]
 
     operations = [
