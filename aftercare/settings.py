@@ -196,6 +196,15 @@ IMPORT_XLSX_MAX_SHARED_STRINGS_BYTES = int(os.environ.get("IMPORT_XLSX_MAX_SHARE
 # a batch `running` with no progress for this long is failed by the next import run or `manage.py import_fail_stale`
 IMPORT_STALE_AFTER_SECONDS = int(os.environ.get("IMPORT_STALE_AFTER_SECONDS", "900"))
 COMPLAINT_UPLOAD_MAX_BYTES = int(os.environ.get("COMPLAINT_UPLOAD_MAX_BYTES", str(10 * 1024 * 1024)))
+# Appointments: the customer's self-booking link (appointments/links.py). PUBLIC_BASE_URL is the address customers
+# reach the site at (e.g. https://fw.example.cn); empty: SMS carry no link. A link works SELF_BOOKING_LINK_HOURS after
+# it was sent and never past the appointment's start; each link and each client address may open the page
+# SELF_BOOKING_HITS_PER_LINK / _PER_ADDRESS times in SELF_BOOKING_WINDOW_MINUTES (beyond: 429).
+PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "").rstrip("/")
+SELF_BOOKING_LINK_HOURS = int(os.environ.get("SELF_BOOKING_LINK_HOURS", "72"))
+SELF_BOOKING_HITS_PER_LINK = int(os.environ.get("SELF_BOOKING_HITS_PER_LINK", "30"))
+SELF_BOOKING_HITS_PER_ADDRESS = int(os.environ.get("SELF_BOOKING_HITS_PER_ADDRESS", "60"))
+SELF_BOOKING_WINDOW_MINUTES = int(os.environ.get("SELF_BOOKING_WINDOW_MINUTES", "60"))
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")

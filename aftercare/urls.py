@@ -15,6 +15,8 @@ urlpatterns = [
     path("complaints/", include("aftercare.complaints.urls")),
     path("renewals/", include("aftercare.renewals.urls")),
     path("appointments/", include("aftercare.appointments.urls")),
+    # the customer's self-booking link (public, signed token; appointments/self_views.py): short for the SMS
+    path("b/", include("aftercare.appointments.self_urls")),
 ]
 
 # Friendly pages in the UI's language (JSON under /api/); CSRF failures: settings.CSRF_FAILURE_VIEW.

@@ -1,18 +1,21 @@
 """Links of the appointment pages, and the customer's self-booking links put into the SMS.
 
-`self_booking_url(booking)` and `waitlist_offer_url(entry)` answer None until the self-booking link is built:
-that part replaces their bodies with a signed, expiring link; the SMS (`services/messages.py`,
-`services/waitlist.py`) then carries it."""
+The customer's self-booking link (★): a signed, expiring URL to `/b/<token>/`, where the customer confirms, moves
+or cancels the booking without logging in (`appointments/self_views.py`). The token is the booking's random nonce
+(`SelfBookingLink`), signed with `django.core.signing.TimestampSigner`: no id in the URL, a changed character fails
+the signature, and a link expires `SELF_BOOKING_LINK_HOURS` after it was signed (and never outlives the
+appointment's start). Revoking the nonce (on cancel) kills every link sent. `waitlist_offer_url(entry)` answers
+None: a waitlist offer's SMS carries no link yet."""
 
 import datetime as dt
 from urllib.parse import urlencode
 
+from django.conf import settings
+from django.core import signing
 from django.urls import reverse
+from django.utils import timezone
 
-
-def self_booking_url(booking) -> str | None:
-    """The customer's link to confirm, move or cancel `booking` (absolute), or None (no link in the SMS)."""
-    return None
+from .choices import BookingState
 
 
 def waitlist_offer_url(entry) -> str | None:
@@ -38,3 +41,39 @@ def parts_url(day: dt.date | None = None) -> str:
 
 def book_url(**params) -> str:
     return reverse("appointments:book") + (f"?{urlencode(params)}" if params else "")
+
+
+
+
+
+SALT = "aftercare.appointments.self_booking"
+SEP = "."  # not in the signature's URL-safe base64 alphabet, and safe in a path
+
+OPEN_STATES = (BookingState.BOOKED, BookingState.CONFIRMED)
+
+
+def signer() -> signing.TimestampSigner:
+    return signing.TimestampSigner(salt=SALT, sep=SEP)
+
+
+def link_max_age() -> dt.timedelta:
+    return dt.timedelta(hours=settings.SELF_BOOKING_LINK_HOURS)
+
+
+def self_booking_token(nonce: str) -> str:
+    return signer().sign(nonce)
+
+
+def self_booking_url(booking) -> str | None:
+    """The absolute self-booking URL for the customer's SMS, or None: no public address configured
+    (`PUBLIC_BASE_URL`), or the booking is no longer open or has started. Issues the booking's link (one nonce a
+    booking, reused by every SMS) — call it inside the sending transaction."""
+    if not settings.PUBLIC_BASE_URL or booking.state not in OPEN_STATES or booking.start_at <= timezone.now():
+        return None
+    from .services.selfbooking import self_booking_link_issue
+
+    link = self_booking_link_issue(booking=booking)
+    if link.revoked_at is not None:
+        return None
+    path = reverse("self_booking:page", kwargs={"token": self_booking_token(link.nonce)})
+    return settings.PUBLIC_BASE_URL + path

@@ -29,6 +29,8 @@ class AppointmentSettings(models.Model):
     booking_horizon_days = models.PositiveSmallIntegerField(
         _("bookable ahead (days)"), default=60, validators=[MinValueValidator(1), MaxValueValidator(365)]
     )
+    # shown to customers on the self-booking page (e.g. when their link has expired)
+    service_phone = models.CharField(_("service phone for customers"), max_length=30, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -381,3 +383,37 @@ class WaitlistEntry(StoreOwnedModel):
 
     def __str__(self):
         return f"{self.vehicle} · {self.date}"
+
+
+# ---- the self-booking link (aself) ------------------------------------------------------------------------------
+
+
+class SelfBookingLink(models.Model):
+    """The customer's self-booking link of a booking: the random `nonce` is what the signed URL carries
+    (`appointments/links.py`); clearing it (`revoked_at`) kills every link sent for the booking."""
+
+    booking = models.OneToOneField(Booking, on_delete=models.CASCADE, related_name="self_link")
+    store = models.ForeignKey("org.Store", on_delete=models.CASCADE, related_name="+")
+    nonce = models.CharField(max_length=32, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("self-booking link")
+
+    def __str__(self):
+        return f"{self.booking_id}"
+
+
+class SelfBookingHit(models.Model):
+    """One use of the self-booking page, counted for its rate limits (per link and per client address, the address
+    kept only as a keyed hash); rows older than the window, of every bucket, are deleted as new ones come."""
+
+    bucket = models.CharField(max_length=64)
+    at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["bucket", "at"], name="self_booking_hit_idx")]
+
+    def __str__(self):
+        return self.bucket

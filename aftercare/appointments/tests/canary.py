@@ -1,7 +1,7 @@
 """Appointment rows of a foreign store for the project-wide scoping walker (aftercare/core/tests/test_scoping.py):
 the store's bay, service kind, day override, a booking (of a canary-named customer, with canary notes and parts to
-prepare) with its history, a waitlist entry offered a start, and a roadside rescue call. Every one carries the canary;
-none may ever show."""
+prepare) with its history and a self-booking link, a waitlist entry offered a start, and a roadside rescue call.
+Every one carries the canary; none may ever show."""
 
 import datetime as dt
 
@@ -18,6 +18,7 @@ from aftercare.appointments.models import (
     ServiceKind,
     WaitlistEntry,
 )
+from aftercare.appointments.services.selfbooking import self_booking_link_issue
 from aftercare.testing import factories as f
 
 
@@ -36,6 +37,7 @@ def plant(store, canary) -> dict:
                                      source=BookingSource.PHONE_IN, notes=canary, parts_to_prepare=canary)
     booking.kinds.set([kind])
     BookingEvent.objects.create(booking=booking, kind="created", detail={"reason": canary})
+    self_booking_link_issue(booking=booking)
     start = now.replace(minute=0) + dt.timedelta(days=1)
     entry = WaitlistEntry.objects.create(store=store, customer=customer, vehicle=vehicle, date=start.date(),
                                          notes=canary, state="offered", offered_start_at=start,
@@ -50,4 +52,4 @@ def plant(store, canary) -> dict:
                                        dispatched_at=now - dt.timedelta(hours=1), dispatched_to=canary,
                                        arrived_at=now, outcome="other", outcome_note=canary)
     return {"bay_id": bay, "kind_id": kind, "override_id": override, "booking": booking, "booking_id": booking,
-            "past_booking": past, "rescue_id": rescue, "waitlist_entry": entry, "entry_id": entry}
+            "bay": bay, "service_kind": kind, "past_booking": past, "rescue_id": rescue, "waitlist_entry": entry, "entry_id": entry}

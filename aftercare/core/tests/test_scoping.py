@@ -686,3 +686,57 @@ def test_it_walks_the_appointment_booking_pages_with_a_canary_booking_of_store_b
     problems = walk_pages(advisor, rows)
     detail = f"GET /appointments/{rows['booking_id'].pk}/ "
     assert any(p.startswith(detail) and "canary" in p for p in problems), problems
+
+# ---- appointments: the customer's self-booking link (public) and the appointments API (aself) ------------------
+
+SELF_BOOKING_PAGES = {"b/<str:token>/", "b/<str:token>/confirm/", "b/<str:token>/move/", "b/<str:token>/cancel/"}
+APPOINTMENT_API = {"/api/appointments/availability", "/api/appointments/bookings",
+                   "/api/appointments/bookings/{booking_id}", "/api/appointments/bookings/{booking_id}/move",
+                   "/api/appointments/bookings/{booking_id}/cancel", "/api/appointments/bookings/{booking_id}/arrive"}
+
+
+def test_it_walks_the_appointment_routes_with_a_canary_booking_of_store_b(users, store_b):
+    """The self-booking pages and the API's booking routes are in the walks; their ids are the planted store-B
+    booking's (aftercare/appointments/tests/canary.py), which a store-A user never reaches."""
+    assert SELF_BOOKING_PAGES <= {r.template for r in django_routes()}
+    assert APPOINTMENT_API <= {r.template for r in api_routes()}
+    rows = plant_rows(store_b)
+    booking = rows["booking_id"]
+    assert booking.store_id == store_b.pk
+    assert fill(Route("/api/appointments/bookings/{booking_id}", ("booking_id",), ("get",)), rows) == [
+        f"/api/appointments/bookings/{booking.pk}"]
+    client = _api(users[Role.SERVICE_ADVISOR])
+    assert client.get(f"/api/appointments/bookings/{booking.pk}").status_code == 404
+    assert client.get("/api/appointments/bookings").json()["count"] == 0
+
+
+def test_a_self_booking_token_of_store_b_reaches_only_that_booking(store_a, store_b):
+    """The self-booking route is public: what it shows is decided by the signed token alone. A token of store B's
+    booking shows only that booking (and no canary: neither the customer's name, notes, parts nor model); an id, or
+    another booking's nonce under this token's signature, reaches nothing."""
+    from aftercare.appointments.links import SEP, self_booking_token
+    from aftercare.appointments.models import Booking, ServiceKind
+    from aftercare.appointments.tests.canary import plant as plant_appointments
+
+    rows = plant_rows(store_b)
+    own = plant_appointments(store_a, "OWN-A")["booking"]
+    other = rows["booking_id"]
+    ServiceKind.objects.filter(store=store_b).update(name="常规保养")  # the customer sees the kinds booked
+    client = Client(raise_request_exception=False, HTTP_ACCEPT_LANGUAGE="en")
+    token = self_booking_token(other.self_link.nonce)
+    for suffix in ("", "move/", "cancel/"):
+        response = client.get(f"/b/{token}/{suffix}")
+        html = response.content.decode()
+        assert response.status_code == 200 and not _leaks(response), suffix
+        assert store_b.name in html and store_a.name not in html and "OWN-A" not in html
+    nonce, stamp, signature = token.split(SEP)
+    swapped = SEP.join((own.self_link.nonce, stamp, signature))
+    ids = {str(row.pk) for row in rows.values() if hasattr(row, "pk")} | {str(own.pk)}
+    for bad in (swapped, *ids, f"{own.pk}{SEP}{stamp}{SEP}{signature}"):
+        for suffix in ("", "confirm/", "move/", "cancel/"):
+            response = client.post(f"/b/{bad}/{suffix}") if suffix in ("confirm/", "cancel/") else client.get(
+                f"/b/{bad}/{suffix}")
+            assert response.status_code == 404 and not _leaks(response), (bad, suffix)
+            assert "OWN-A" not in response.content.decode() and store_a.name not in response.content.decode()
+    Client(REMOTE_ADDR="192.0.2.50").post(f"/b/{token}/confirm/")  # the bad tokens above used up 127.0.0.1's uses
+    assert dict(Booking.objects.values_list("pk", "state")) == {other.pk: "confirmed", own.pk: "booked"}
