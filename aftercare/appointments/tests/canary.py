@@ -52,4 +52,5 @@ def plant(store, canary) -> dict:
                                        dispatched_at=now - dt.timedelta(hours=1), dispatched_to=canary,
                                        arrived_at=now, outcome="other", outcome_note=canary)
     return {"bay_id": bay, "kind_id": kind, "override_id": override, "booking": booking, "booking_id": booking,
-            "bay": bay, "service_kind": kind, "past_booking": past, "rescue_id": rescue, "waitlist_entry": entry, "entry_id": entry}
+            "bay": bay, "service_kind": kind, "past_booking": past, "rescue_id": rescue, "waitlist_entry": entry,
+            "entry_id": entry}
