@@ -101,6 +101,7 @@ def on_server_error(request, exc):
     return api.create_response(request, {"detail": "Server error."}, status=500)
 
 
+from aftercare.appointments.api import router as appointments_router  # noqa: E402
 from aftercare.complaints.api import notifications_router  # noqa: E402
 from aftercare.complaints.api import router as complaints_router  # noqa: E402
 from aftercare.customers.api import router as customers_router  # noqa: E402
@@ -117,5 +118,6 @@ api.add_router("/notifications", notifications_router)
 api.add_router("/start", start_router)
 api.add_router("/kpis", kpis_router)
 api.add_router("/renewals", renewals_router)
+api.add_router("/appointments", appointments_router)
 
 __all__ = ["api", "ErrorOut"]

@@ -14,6 +14,7 @@ urlpatterns = [
     path("followups/", include("aftercare.followups.urls")),
     path("complaints/", include("aftercare.complaints.urls")),
     path("renewals/", include("aftercare.renewals.urls")),
+    path("appointments/", include("aftercare.appointments.urls")),
 ]
 
 # Friendly pages in the UI's language (JSON under /api/); CSRF failures: settings.CSRF_FAILURE_VIEW.

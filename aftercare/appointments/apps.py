@@ -6,3 +6,9 @@ class AppointmentsConfig(AppConfig):
     name = "aftercare.appointments"
     label = "appointments"
     verbose_name = _("service appointments")
+
+    def ready(self):
+        # ---- measures (ameasure part): the appointment measures of the KPI catalogue (appointments/kpis.py) ----
+        from .kpis import register_measures
+
+        register_measures()
