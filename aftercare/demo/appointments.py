@@ -358,14 +358,14 @@ def _today_past(store, rng, kinds, advisor, vehicles, now, today) -> int:
     hist.taken = {(bay, at.astimezone(TZ)) for bay, at in BookingSlot.objects.filter(
         store=store, start_at__gte=dt.datetime.combine(today, dt.time(0), tzinfo=TZ)).values_list("bay_id", "start_at")}
     for at in hist._slots(today):
-        if at + dt.timedelta(minutes=20) > now or rng.random() > 0.5:
+        if at + dt.timedelta(minutes=20) > now or (rng.random() > 0.7 and len(hist.bookings) >= 2):
             continue
         vehicle_id, owner_id = rng.choice(vehicles)
         hist._add(order=None, vehicle_id=vehicle_id, customer_id=owner_id, kind=kinds["maintenance"], day=today,
                   state=BookingState.ARRIVED, latest=at + dt.timedelta(minutes=31))
     hist.bookings = [b for b in hist.bookings if b["start_at"] + dt.timedelta(minutes=20) <= now]
     if hist.bookings:
-        late = hist.bookings[-1]
+        late = max(hist.bookings, key=lambda b: b["start_at"])
         late.update(state=BookingState.BOOKED, arrived_at=None)
     for b in hist.bookings:
         b["advisor_id"] = advisor.user_id
