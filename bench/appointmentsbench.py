@@ -3,7 +3,7 @@
 `python -m bench appointments [--bookings 15000]` needs `DATABASE_URL` pointing at a PostgreSQL server; a scratch
 database (default `aftercare_bench_ap`) on that server is dropped, created and migrated. One store: six bays (a
 dedicated appointment bay, four general, one express), open 08:30–17:30 every day (30-minute slots), 20 % held back
-for walk-ins, a year of bookings — the last 300 days and the next 65 — of 1–4 slots each, with their `BookingSlot`
+for walk-ins, a year of bookings — the last 300 days and the next 65 — of 1–3 slots each, with their `BookingSlot`
 rows (the past ones arrived, about 8 % cancelled or no-shows without slots).
 
 1. **Month view**: `availability(store_id, start, end)` for the next calendar month (kinds: maintenance), p50 and
@@ -100,8 +100,8 @@ def load_data(bookings: int, *, today: dt.date | None = None, seed: int = 17) ->
             made = 0
             while made < want:
                 bay = rng.choice(bays)
-                length = rng.choice((1, 2, 2, 2, 3, 4))
-                first = free[bay.pk] + rng.choice((0, 0, 1))
+                length = rng.choice((1, 1, 2, 2, 2, 3))
+                first = free[bay.pk] + rng.choice((0, 0, 0, 1))
                 if first + length > 18:
                     if all(v >= 17 for v in free.values()):
                         break
