@@ -208,7 +208,9 @@ def demo_group_delete() -> None:
     # Rows one level further down, with no store of their own (answers of answer sheets): deleted first.
     for model in apps.get_models(include_auto_created=True):
         if model._meta.db_table not in tables or any(
-            isinstance(f, models.ForeignKey) and f.related_model in doomed for f in model._meta.concrete_fields
+            isinstance(f, models.ForeignKey) and f.related_model in doomed
+            and f.remote_field.on_delete is not models.SET_NULL  # only detached below (an event's actor): go on
+            for f in model._meta.concrete_fields
         ):
             continue
         for f in model._meta.concrete_fields:
