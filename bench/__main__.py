@@ -1,5 +1,5 @@
 """`python -m bench import --rows N [--kind repair_orders]`, `python -m bench followups [--vehicles N]`,
-`python -m bench renewals [--policies N]`,
+`python -m bench renewals [--policies N]`, `python -m bench appointments [--bookings N]`,
 `python -m bench read_audit [--requests N]`, `python -m bench load [--database-url URL] [--duration S]`,
 `python -m bench renewal-measures [--policies N] [--stores N]` — see docs/benchmarks.md."""
 
@@ -33,6 +33,13 @@ def main(argv=None) -> int:
     rn.add_argument("--database", default="aftercare_bench_rn", help="scratch database (dropped and re-created)")
     rn.add_argument("--keep", action="store_true", help="keep the scratch database")
     rn.add_argument("--repeats", type=int, default=3, help="runs each way (median reported)")
+    ap = sub.add_parser("appointments", help="the month availability view (p95) and booking throughput, each against "
+                        "a hand-written limit (PostgreSQL)")
+    ap.add_argument("--bookings", type=int, default=15_000, help="bookings of the store over a year")
+    ap.add_argument("--runs", type=int, default=20, help="month views timed (p50, p95)")
+    ap.add_argument("--count", type=int, default=300, help="bookings made each way for the throughput")
+    ap.add_argument("--database", default="aftercare_bench_ap", help="scratch database (dropped and re-created)")
+    ap.add_argument("--keep", action="store_true", help="keep the scratch database")
     ra = sub.add_parser("read_audit", help="customer-360 page p50 with and without the `view` audit event")
     ra.add_argument("--requests", type=int, default=300, help="timed rounds per URL, each way (at least 200)")
     ra.add_argument("--files", type=int, default=50, help="customer files of the first store opened in turn")
@@ -83,6 +90,10 @@ def main(argv=None) -> int:
         from .renewalsbench import run as run_renewals
 
         return run_renewals(args)
+    if args.command == "appointments":
+        from .appointmentsbench import run as run_appointments
+
+        return run_appointments(args)
     if args.command == "read_audit":
         from .readauditbench import run as run_read_audit
 

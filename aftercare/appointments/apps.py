@@ -41,3 +41,7 @@ class AppointmentsConfig(AppConfig):
         register_cards()
         register_panel()
         register_call_panel()
+        # ---- measures (ameasure part): the appointment measures of the KPI catalogue (appointments/kpis.py) ----
+        from .kpis import register_measures
+
+        register_measures()

@@ -7,6 +7,8 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from django.db.models import Count
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from aftercare.org.calendar import business_day_start, business_tz, statutory_holiday, workday_map
@@ -128,14 +130,20 @@ def availability(
     tz = business_tz()
     for bay_id, at in held_rows.values_list("bay_id", "start_at"):
         held[at.astimezone(tz).date()].add((bay_id, at))
+    # bookings per Shanghai day counted by the database: a month's ~1,000 timestamps are not worth loading
+    # (docs/benchmarks.md, "Appointments")
     per_day: dict[dt.date, int] = defaultdict(int)
-    for at in bookings.values_list("start_at", flat=True):
-        per_day[at.astimezone(tz).date()] += 1
+    for day, n in bookings.annotate(day=TruncDate("start_at", tzinfo=tz)).values_list("day").annotate(
+        n=Count("id")
+    ).order_by():
+        per_day[day] += n
     per_kind: dict[tuple[dt.date, int], int] = defaultdict(int)
     if capacity.kind_caps and kinds:
         through = Booking.kinds.through.objects.filter(booking__in=bookings, servicekind_id__in=[k.pk for k in kinds])
-        for at, kind_id in through.values_list("booking__start_at", "servicekind_id"):
-            per_kind[(at.astimezone(tz).date(), kind_id)] += 1
+        for day, kind_id, n in through.annotate(day=TruncDate("booking__start_at", tzinfo=tz)).values_list(
+            "day", "servicekind_id"
+        ).annotate(n=Count("id")).order_by():
+            per_kind[(day, kind_id)] += n
     length = booking_length(capacity, kinds)
     bays = bays_for(capacity, kinds)
     horizon = now + dt.timedelta(days=capacity.settings.booking_horizon_days)

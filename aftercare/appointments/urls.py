@@ -31,4 +31,9 @@ urlpatterns = [
     path("waitlist/add/", views.waitlist_add, name="waitlist_add"),
     path("waitlist/<int:entry_id>/cancel/", views.waitlist_cancel, name="waitlist_cancel"),
     path("parts/", views.parts_page, name="parts"),
+    # ---- measures (ameasure part) ----
+    path("measures/", views.measures, name="measures"),
+    path("measures/export.xlsx", views.measures_export, name="measures_export"),
+    path("measures/orders/", views.measures_orders, name="measures_orders"),
+    path("measures/bookings/", views.measures_bookings, name="measures_bookings"),
 ]

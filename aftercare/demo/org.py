@@ -85,7 +85,10 @@ _STORE_STAFF = (
     ("ins", Role.DEPARTMENT_DESIGNEE, DepartmentKind.INSURANCE, "保险部责任人"),
     ("supervisor", Role.SUPERVISOR, DepartmentKind.CUSTOMER_SERVICE, "服务主管"),
     ("manager", Role.STORE_MANAGER, None, "店总"),
+    ("advisor", Role.SERVICE_ADVISOR, DepartmentKind.SERVICE_MECHANICAL, "服务顾问"),
 )
+# the service advisor login's name: an advisor named on the store's repair orders (demo/customers.STORE_PEOPLE)
+ADVISOR_NAMES = {"GZ01": "罗建华", "FS01": "霍志明", "HZ01": "徐丽萍"}
 _SURNAMES_FOR_STAFF = "陈林黄李王张刘周吴郑何罗梁谢"
 
 
@@ -105,7 +108,10 @@ def _login_specs() -> list[tuple[str, Role, str | None, tuple[str, ...], str]]:
     for n, store in enumerate(STORES):
         for k, (suffix, role, dept, title) in enumerate(_STORE_STAFF):
             surname = _SURNAMES_FOR_STAFF[(n * 5 + k) % len(_SURNAMES_FOR_STAFF)]
-            specs.append((f"{store.prefix}_{suffix}", role, dept, (store.code,), f"{surname}{title}"))
+            display = f"{surname}{title}"
+            if role == Role.SERVICE_ADVISOR and store.code in ADVISOR_NAMES:
+                display = ADVISOR_NAMES[store.code]
+            specs.append((f"{store.prefix}_{suffix}", role, dept, (store.code,), display))
     # One CS specialist covers both stores of 华南大区 (a specialist may work in several stores).
     specs.append(("south_cs", Role.CS_SPECIALIST, DepartmentKind.CUSTOMER_SERVICE, ("GZ01", "FS01"), "梁客服专员"))
     return specs
@@ -202,7 +208,9 @@ def demo_group_delete() -> None:
     # Rows one level further down, with no store of their own (answers of answer sheets): deleted first.
     for model in apps.get_models(include_auto_created=True):
         if model._meta.db_table not in tables or any(
-            isinstance(f, models.ForeignKey) and f.related_model in doomed for f in model._meta.concrete_fields
+            isinstance(f, models.ForeignKey) and f.related_model in doomed
+            and f.remote_field.on_delete is not models.SET_NULL  # only detached below (an event's actor): go on
+            for f in model._meta.concrete_fields
         ):
             continue
         for f in model._meta.concrete_fields:

@@ -93,6 +93,13 @@ KNOWN: dict[str, str | list[str]] = {
     "DATABASE_URL=postgres://postgres@127.0.0.1:55432/postgres .venv/bin/python -m bench renewals": [
         "python -m bench renewals --help"
     ],
+    # docs/benchmarks.md, appointments (15 k bookings, PostgreSQL: a minute); tests/test_bench_appointments.py runs it
+    # small
+    "python -m bench appointments [--bookings 15000] [--runs 20] [--count 300] [--database aftercare_bench_ap] "
+    "[--keep]": ["python -m bench appointments --help"],
+    "DATABASE_URL=postgres://postgres@127.0.0.1:55432/postgres .venv/bin/python -m bench appointments": [
+        "python -m bench appointments --help"
+    ],
     # docs/benchmarks.md, read audit: seeds the demo and times 3,600 requests (minutes)
     "python -m bench read_audit [--requests 300] [--files 50] [--prior-views 2000] [--customers 2000] [--keep]": [
         "python -m bench read_audit --help"

@@ -740,3 +740,38 @@ def test_a_self_booking_token_of_store_b_reaches_only_that_booking(store_a, stor
             assert "OWN-A" not in response.content.decode() and store_a.name not in response.content.decode()
     Client(REMOTE_ADDR="192.0.2.50").post(f"/b/{token}/confirm/")  # the bad tokens above used up 127.0.0.1's uses
     assert dict(Booking.objects.values_list("pk", "state")) == {other.pk: "confirmed", own.pk: "booked"}
+
+# ---- appointments: the measures (figures, drill-down lists, export, API) never count another store's rows -----
+
+
+@pytest.mark.parametrize("foreign_rows", [Role.STORE_MANAGER, Role.SERVICE_ADVISOR, Role.GROUP_ADMIN], indirect=True)
+def test_it_never_counts_or_lists_another_stores_appointments(foreign_rows):
+    """The canary store's appointment (arrived, this month, matched to a booked order) and no-show count nowhere in
+    the user's measures; its id answers 404; the drill-down lists and the export never show it."""
+    import io
+
+    from openpyxl import load_workbook
+
+    from aftercare.org.calendar import business_date
+
+    user, foreign = foreign_rows["user"], foreign_rows["store"]
+    month = business_date().strftime("%Y-%m")
+    client = Client(raise_request_exception=False)
+    client.force_login(user)
+    page = client.get("/appointments/measures/", {"month": month})
+    assert page.status_code == 200 and not _leaks(page)
+    rows = {r["key"]: r for r in page.context["page"]["rows"]}
+    this = business_date().month - 1
+    assert rows["orders_booked"]["cells"][this]["value"] == 0 and rows["arrived"]["cells"][this]["value"] == 0
+    assert rows["no_show"]["cells"][this]["value"] == 0
+    for url in ("/appointments/measures/orders/", "/appointments/measures/bookings/"):
+        listed = client.get(url, {"month": month})
+        assert listed.status_code == 200 and not _leaks(listed) and listed.context["page"].paginator.count == 0
+        assert client.get(url, {"month": month, "store": foreign.pk}).status_code == 404
+    for url in ("/appointments/measures/", "/appointments/measures/export.xlsx"):
+        assert client.get(url, {"store": foreign.pk}).status_code == 404
+    book = load_workbook(io.BytesIO(client.get("/appointments/measures/export.xlsx").content))
+    assert not [c for ws in book.worksheets for row in ws.iter_rows() for c in row if CANARY in str(c.value)]
+    api = client.get("/api/appointments/measures", {"month": month})
+    assert api.status_code == 200 and api.json()["months"][this]["orders_booked"] == 0
+    assert client.get("/api/appointments/measures", {"store": foreign.pk}).status_code == 404

@@ -10,6 +10,7 @@ from django.db import connection, connections
 from aftercare.core.choices import AuditAction
 from aftercare.core.services import audit_event_record
 from aftercare.customers.models import RepairOrder, Vehicle
+from aftercare.demo.appointments import demo_appointments_create, demo_appointments_exist
 from aftercare.demo.complaints import demo_complaints_create, demo_complaints_exist
 from aftercare.demo.customers import Context, FastRandom, generate_chunk, write_chunk
 from aftercare.demo.followups import demo_followups_create, demo_followups_exist
@@ -86,6 +87,11 @@ class Command(BaseCommand):
             counts = demo_renewals_create(stores=list(group.stores.order_by("code")), seed=seed)
             summary = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items())
             self.stdout.write(f"Added the renewal history to demo group {GROUP_NAME}: {summary}.")
+        elif group is not None and not demo_appointments_exist(list(group.stores.all())) and self._small(group):
+            # a demo seeded before appointments existed: add their history once (the advisors' logins need --reset)
+            counts = demo_appointments_create(stores=list(group.stores.order_by("code")), seed=seed)
+            summary = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items())
+            self.stdout.write(f"Added the appointment history to demo group {GROUP_NAME}: {summary}.")
         elif group is not None:
             self.stdout.write(f"Demo group {GROUP_NAME} already exists; nothing changed (use --reset to rebuild).")
         else:
@@ -97,6 +103,7 @@ class Command(BaseCommand):
             if demo_followups_exist(stores):  # complaints and renewals build on the follow-up rules
                 counts |= demo_complaints_create(stores=stores, seed=seed)
                 counts |= demo_renewals_create(stores=stores, seed=seed)
+            counts |= demo_appointments_create(stores=stores, seed=seed)
             summary = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items())
             self.stdout.write(f"Created demo group {GROUP_NAME}: {summary} ({time.monotonic() - started:.1f} s).")
         self.stdout.write("")
