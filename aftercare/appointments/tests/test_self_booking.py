@@ -213,6 +213,9 @@ def test_a_token_of_another_booking_reaches_only_that_booking(booking, url, stor
 
     rows = plant(store_b, "CANARY-other")
     other = rows["booking"]
+    later = other.start_at + dt.timedelta(days=2)  # the canary's booking starts now: a link ends at the start
+    Booking.objects.filter(pk=other.pk).update(start_at=later, end_at=later + dt.timedelta(minutes=30))
+    other.refresh_from_db()
     other_url = f"/b/{self_booking_token(other.self_link.nonce)}/"
     html = client().get(other_url).content.decode()
     assert "深圳南山店" in html and "广州天河店" not in html
