@@ -30,6 +30,7 @@ from aftercare.org.models import Store
 
 from ..choices import SEGMENT_PRIORITY, CaseState, Segment
 from ..models import RenewalCase, RenewalContact, RenewalSettings
+from ..selectors import renewal_settings_map
 
 # a case's vehicle has no second case with an expiry this close (an estimated and a filed one of one year)
 SAME_YEAR_DAYS = 60
@@ -42,12 +43,6 @@ LAPSED_YEARS_MAX = 3
 CONTACT_GAP_DAYS = 3
 # contacts beyond the store's contact days are due on the expiry day and every week after, while chased
 EXTRA_CONTACT_EVERY_DAYS = 7
-
-
-def renewal_settings_map(store_ids) -> dict[int, RenewalSettings]:
-    """Each store's settings (unsaved defaults for a store without a row)."""
-    found = {s.store_id: s for s in RenewalSettings.objects.filter(store_id__in=list(store_ids))}
-    return {sid: found.get(sid) or RenewalSettings(store_id=sid) for sid in store_ids}
 
 
 def contact_due_on(settings: RenewalSettings, expiry: dt.date, number: int) -> dt.date:

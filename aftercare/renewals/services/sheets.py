@@ -61,7 +61,8 @@ from ..choices import (
     Segment,
 )
 from ..models import RenewalCase, RenewalContact, RenewalGift
-from .generation import LAPSED_YEARS_MAX, SAME_YEAR_DAYS, VISIT_DAYS, contact_due_on, renewal_settings_map
+from ..selectors import renewal_settings_get
+from .generation import LAPSED_YEARS_MAX, SAME_YEAR_DAYS, VISIT_DAYS, contact_due_on
 
 logger = logging.getLogger(__name__)
 
@@ -468,7 +469,7 @@ class _RowReader:
     def __init__(self, store: Store, headers: list[str], mapping: dict[str, int], today: dt.date):
         self.store, self.headers, self.mapping, self.today = store, headers, mapping, today
         self.gifts = {_norm(g.name): g for g in RenewalGift.objects.filter(store=store)}
-        self.settings = renewal_settings_map([store.pk])[store.pk]
+        self.settings = renewal_settings_get(store_id=store.pk)
 
     def column(self, name: str) -> str:
         index = self.mapping[name]

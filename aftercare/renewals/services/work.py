@@ -26,7 +26,7 @@ from aftercare.org.scoping import own_store_ids
 
 from ..choices import EFFECTIVE_RESULTS, CaseState, ContactChannel, ContactResult, Outcome
 from ..models import RenewalCase, RenewalContact, RenewalGift
-from .generation import renewal_settings_map
+from ..selectors import renewal_settings_get
 
 
 class CaseAlreadyClaimed(TaskAlreadyClaimed):
@@ -151,7 +151,7 @@ def _contact_to_work(actor, case: RenewalCase) -> RenewalContact:
     contact = _active_contact(case.pk)
     if contact is not None:
         return contact
-    settings = renewal_settings_map([case.store_id])[case.store_id]
+    settings = renewal_settings_get(store_id=case.store_id)
     used = RenewalContact.objects.filter(case_id=case.pk).count()
     if used >= settings.max_contacts:
         raise ValidationError(
