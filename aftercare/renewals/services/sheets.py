@@ -63,6 +63,7 @@ from ..choices import (
 from ..models import RenewalCase, RenewalContact, RenewalGift
 from ..selectors import renewal_settings_get
 from .generation import LAPSED_YEARS_MAX, SAME_YEAR_DAYS, VISIT_DAYS, contact_due_on
+from .work import renewal_case_counters_add
 
 logger = logging.getLogger(__name__)
 
@@ -713,12 +714,8 @@ def _write_row(actor, store: Store, row: _Row, today: dt.date, result: SheetImpo
         RenewalContact.objects.bulk_create(made)
         result.contacts_created += len(made)
         if made:
-            case.attempts += len(made)
-            case.contacts_made = RenewalContact.objects.filter(case=case, effective=True).count()
             latest = max((k.contacted_at for k in made if k.contacted_at), default=None)
-            if latest and (case.last_contact_at is None or latest > case.last_contact_at):
-                case.last_contact_at = latest
-            case.save(update_fields=["attempts", "contacts_made", "last_contact_at", "updated_at"])
+            renewal_case_counters_add(case, attempts=len(made), contacted_at=latest)
     if row.outcome and not case.outcome:
         case.outcome = row.outcome
         case.outcome_insurer = row.insurer
