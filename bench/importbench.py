@@ -5,6 +5,7 @@ Needs `DATABASE_URL` pointing at a PostgreSQL server; a scratch database (defaul
 repair-order export: Chinese headers, ~4 orders per vehicle, one customer per vehicle.
 """
 
+import contextlib
 import csv
 import datetime as dt
 import os
@@ -126,6 +127,39 @@ def _drop_database(url: str, name: str) -> None:
 
     with psycopg.connect(_admin_url(url, "postgres"), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+
+
+def postgres_url(command: str) -> str | None:
+    """`DATABASE_URL` when it names a PostgreSQL server, else None after saying what `bench <command>` needs."""
+    url = os.environ.get("DATABASE_URL", "")
+    if url.startswith(("postgres://", "postgresql://")):
+        return url
+    print(f"bench {command} needs DATABASE_URL=postgres://user@host:port/any_db (a PostgreSQL server)",
+          file=sys.stderr)
+    return None
+
+
+@contextlib.contextmanager
+def bench_database(url: str, name: str, *, reuse: bool = False, keep: bool = False):
+    """A benchmark's own database `name` on the server of `url`: made afresh (or `reuse`d as it is), migrated, Django
+    set up on it; dropped at the end unless `keep` or `reuse`. Yields its URL."""
+    from .followupsbench import _setup_django
+
+    bench_url = _admin_url(url, name) if reuse else _recreate_database(url, name)
+    try:
+        env = dict(os.environ, DATABASE_URL=bench_url, DJANGO_SETTINGS_MODULE="aftercare.settings", DEBUG="0")
+        subprocess.run([sys.executable, str(ROOT / "manage.py"), "migrate", "--noinput", "-v0", "--skip-checks"],
+                       env=env, cwd=ROOT, check=True)
+        _setup_django(bench_url)
+        print(f"load average before loading: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs", flush=True)
+        yield bench_url
+    finally:
+        if not keep and not reuse:
+            if "django" in sys.modules and os.environ.get("DJANGO_SETTINGS_MODULE"):
+                from django.db import connections
+
+                connections.close_all()
+            _drop_database(url, name)
 
 
 def server_cpu_meter(url: str):

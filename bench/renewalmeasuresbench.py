@@ -17,7 +17,6 @@ and renewed among the filed). The run aborts when they differ.
 import datetime as dt
 import os
 import statistics
-import subprocess
 import sys
 import time
 from decimal import Decimal
@@ -290,24 +289,15 @@ def report(results: list[tuple[str, dict]], target: float = 1.5) -> tuple[str, b
 
 
 def run(args) -> int:
-    from .followupsbench import _setup_django
-    from .importbench import _admin_url, _drop_database, _recreate_database
+    from .importbench import bench_database, postgres_url
 
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        print("bench renewal-measures needs DATABASE_URL=postgres://user@host:port/any_db (a PostgreSQL server)",
-              file=sys.stderr)
+    url = postgres_url("renewal-measures")
+    if url is None:
         return 2
     if args.policies < 100 or args.stores < 1:
         print("--policies must be at least 100 and --stores at least 1", file=sys.stderr)
         return 2
-    bench_url = _admin_url(url, args.database) if args.reuse else _recreate_database(url, args.database)
-    try:
-        env = dict(os.environ, DATABASE_URL=bench_url, DJANGO_SETTINGS_MODULE="aftercare.settings", DEBUG="0")
-        subprocess.run([sys.executable, str(ROOT / "manage.py"), "migrate", "--noinput", "-v0", "--skip-checks"],
-                       env=env, cwd=ROOT, check=True)
-        _setup_django(bench_url)
-        print(f"load average before loading: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs", flush=True)
+    with bench_database(url, args.database, reuse=args.reuse, keep=args.keep):
         data = reuse_data() if args.reuse else load_data(args.policies, args.stores)
         args.stores = len(data["stores"])
         print(f"  {data['policies']:,} policies, {data['cases']:,} cases in {args.stores} stores "
@@ -334,10 +324,3 @@ def run(args) -> int:
               f"{page_one:.3f} s, group {page_group:.3f} s")
         print(f"load average at the end: {os.getloadavg()[0]:.1f}")
         return 0 if ok else 1
-    finally:
-        if not args.keep and not args.reuse:
-            if "django" in sys.modules and os.environ.get("DJANGO_SETTINGS_MODULE"):
-                from django.db import connections
-
-                connections.close_all()
-            _drop_database(url, args.database)

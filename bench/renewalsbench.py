@@ -15,27 +15,16 @@ expiry, segment, estimated) — they must be the same rows.
 import datetime as dt
 import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-from .importbench import _drop_database, _recreate_database
+from .importbench import bench_database, postgres_url
 
 ROOT = Path(__file__).resolve().parent.parent
 BACKFILL_MONTHS = 18
 CHUNK = 500_000
 KEY = "vehicle_id, expiry_date, segment, expiry_estimated"
-
-
-def _setup_django(bench_url: str) -> None:
-    os.environ.update(DATABASE_URL=bench_url, DJANGO_SETTINGS_MODULE="aftercare.settings", DEBUG="0",
-                      LOG_LEVEL="ERROR")
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
 
 
 def _store_of(var: str) -> str:
@@ -297,21 +286,13 @@ def report(data: dict, results: dict[str, dict], repeats: int, out=print) -> boo
 
 
 def run(args) -> int:
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        print("bench renewals needs DATABASE_URL=postgres://user@host:port/any_db (a PostgreSQL server)",
-              file=sys.stderr)
+    url = postgres_url("renewals")
+    if url is None:
         return 2
     if args.policies < 100 or args.stores < 1:
         print("--policies must be at least 100 and --stores at least 1", file=sys.stderr)
         return 2
-    bench_url = _recreate_database(url, args.database)
-    try:
-        env = dict(os.environ, DATABASE_URL=bench_url, DJANGO_SETTINGS_MODULE="aftercare.settings", DEBUG="0")
-        subprocess.run([sys.executable, str(ROOT / "manage.py"), "migrate", "--noinput", "-v0", "--skip-checks"],
-                       env=env, cwd=ROOT, check=True)
-        _setup_django(bench_url)
-        print(f"load average before loading: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs", flush=True)
+    with bench_database(url, args.database, keep=args.keep):
         data = load_data(args.policies, args.stores)
         today = data["today"]
         ids = [s.pk for s in data["stores"]]
@@ -324,13 +305,6 @@ def run(args) -> int:
         print()
         ok = report(data, results, args.repeats)
         return 0 if ok else 1
-    finally:
-        if not args.keep:
-            if "django" in sys.modules and os.environ.get("DJANGO_SETTINGS_MODULE"):
-                from django.db import connections
-
-                connections.close_all()
-            _drop_database(url, args.database)
 
 
 def _months_before(day: dt.date, months: int) -> dt.date:

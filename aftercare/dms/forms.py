@@ -11,13 +11,12 @@ from .choices import ImportKind
 ALLOWED_SUFFIXES = (".csv", ".txt", ".xlsx")
 
 
-class ImportUploadForm(BootstrapFormMixin, forms.Form):
+class StoreFileUploadForm(BootstrapFormMixin, forms.Form):
+    """A file for one of the user's stores (`user_store_ids`; preselected when there is one), CSV or XLSX within
+    the DMS import's size limit: the DMS import and the apps' own imports (the renewal sheet …) extend it."""
+
     store = forms.ModelChoiceField(label=_("Store"), queryset=Store.objects.none())
-    kind = forms.ChoiceField(label=_("What the file contains"), choices=ImportKind.choices)
     file = forms.FileField(label=_("DMS export (CSV or XLSX)"))
-    dry_run = forms.BooleanField(
-        label=_("Dry run: check and count only, change nothing"), required=False
-    )
 
     def __init__(self, *args, user_store_ids=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -37,3 +36,12 @@ class ImportUploadForm(BootstrapFormMixin, forms.Form):
                 _("The file is larger than %(limit)s.") % {"limit": filesizeformat(limit)}
             )
         return upload
+
+
+class ImportUploadForm(StoreFileUploadForm):
+    store = forms.ModelChoiceField(label=_("Store"), queryset=Store.objects.none())
+    kind = forms.ChoiceField(label=_("What the file contains"), choices=ImportKind.choices)
+    file = forms.FileField(label=_("DMS export (CSV or XLSX)"))
+    dry_run = forms.BooleanField(
+        label=_("Dry run: check and count only, change nothing"), required=False
+    )

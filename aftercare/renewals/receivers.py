@@ -4,6 +4,7 @@ claimed in the follow-up queue gives the case its holder; an insurance repair or
 from django.dispatch import receiver
 
 from aftercare.dms.signals import policies_imported
+from aftercare.followups.choices import FollowupKind
 from aftercare.followups.signals import task_claimed
 
 
@@ -18,7 +19,7 @@ def on_policies_imported(sender, store_id, batch, **kwargs):
 
 @receiver(task_claimed, dispatch_uid="renewals_task_claimed")
 def on_task_claimed(sender, task, actor, holder, **kwargs):
-    if task.kind != "renewal":
+    if task.kind != FollowupKind.RENEWAL:
         return
     from .services.work import renewal_task_claimed
 

@@ -53,9 +53,16 @@ def claim_assist_list(*, user, store_ids=None) -> QuerySet[ClaimAssist]:
     )
 
 
+def renewal_settings_map(store_ids) -> dict[int, RenewalSettings]:
+    """Each store's renewal settings, in one query (unsaved defaults for a store without a row; nothing is
+    written). Not scoped: for stores the caller already has in scope, or the services' own stores."""
+    found = {s.store_id: s for s in RenewalSettings.objects.filter(store_id__in=list(store_ids))}
+    return {sid: found.get(sid) or RenewalSettings(store_id=sid) for sid in store_ids}
+
+
 def renewal_settings_get(*, store_id: int) -> RenewalSettings:
     """The store's renewal settings (unsaved defaults when it has no row). Not scoped: for a store in scope."""
-    return RenewalSettings.objects.filter(store_id=store_id).first() or RenewalSettings(store_id=store_id)
+    return renewal_settings_map([store_id])[store_id]
 
 
 def may_see_premiums(user) -> bool:

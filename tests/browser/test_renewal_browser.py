@@ -39,6 +39,15 @@ def renewal_due(transactional_db):
     return RenewalCase.objects.get()
 
 
+def _until(page, condition, seconds: float = 15) -> None:
+    """Wait (polling the database) until `condition()` holds: the form's answer has been saved."""
+    for _ in range(int(seconds * 10)):
+        if condition():
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError("the page's request was not saved in time")
+
+
 def _cell(page, row: str, period: str) -> str:
     return page.inner_text(f"#measures-table tr[data-row={row}] td[data-period='{period}']").split("\n")[0].strip()
 
@@ -67,7 +76,8 @@ def test_it_works_todays_renewal_from_the_list_to_the_months_figures(renewal_due
 
     page.select_option("#contact-form select[name=result]", "no_answer")
     page.click("#contact-form button[type=submit]")
-    page.wait_for_selector("#contacts-table tbody tr")
+    _until(page, lambda: RenewalCase.objects.get(pk=case.pk).attempts == 1)  # the case block is swapped in again
+    expect(page.locator("#contact-form select[name=result]")).to_have_value("")
     page.select_option("#contact-form select[name=result]", "interested")
     page.fill("#contact-form input[name=quote_insurer]", "中国人保")
     page.fill("#contact-form input[name=quote_premium]", "4980")

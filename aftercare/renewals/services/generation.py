@@ -30,6 +30,7 @@ from aftercare.org.models import Store
 
 from ..choices import SEGMENT_PRIORITY, CaseState, Segment
 from ..models import RenewalCase, RenewalContact, RenewalSettings
+from ..selectors import renewal_settings_map
 
 # a case's vehicle has no second case with an expiry this close (an estimated and a filed one of one year)
 SAME_YEAR_DAYS = 60
@@ -42,12 +43,6 @@ LAPSED_YEARS_MAX = 3
 CONTACT_GAP_DAYS = 3
 # contacts beyond the store's contact days are due on the expiry day and every week after, while chased
 EXTRA_CONTACT_EVERY_DAYS = 7
-
-
-def renewal_settings_map(store_ids) -> dict[int, RenewalSettings]:
-    """Each store's settings (unsaved defaults for a store without a row)."""
-    found = {s.store_id: s for s in RenewalSettings.objects.filter(store_id__in=list(store_ids))}
-    return {sid: found.get(sid) or RenewalSettings(store_id=sid) for sid in store_ids}
 
 
 def contact_due_on(settings: RenewalSettings, expiry: dt.date, number: int) -> dt.date:
@@ -246,22 +241,29 @@ def renewal_cases_match_renewals(*, store_id: int | None = None, since: dt.date 
     sql, now = _Sql(), timezone.now()
     case, p = RenewalCase._meta.db_table, InsurancePolicy._meta.db_table
     stores = ", ".join(str(int(s)) for s in ids)
-    match = f"""SELECT p.id FROM {p} p WHERE p.vehicle_id = {case}.vehicle_id AND p.store_id = {case}.store_id
-        AND p.start_date > {sql.add_days(f'{case}.expiry_date', f'-{RENEWAL_MATCH_DAYS}')}
-        AND p.start_date <= {sql.add_days(f'{case}.expiry_date', str(RENEWAL_MATCH_DAYS))}
-        AND p.expiry_date > {case}.expiry_date
-        AND ({case}.policy_id IS NULL OR p.id <> {case}.policy_id)
-        AND NOT EXISTS (SELECT 1 FROM {case} c2 WHERE c2.renewed_policy_id = p.id)"""
+    # one join of cases and policies by vehicle (a hash or merge join whatever the planner knows), each case's
+    # earliest matching policy, each policy given to one case
+    pairs = f"""SELECT c.id AS case_id, p.id AS policy_id,
+            ROW_NUMBER() OVER (PARTITION BY c.id ORDER BY p.start_date, p.id) AS by_case,
+            ROW_NUMBER() OVER (PARTITION BY p.id ORDER BY c.expiry_date, c.id) AS by_policy
+        FROM {case} c JOIN {p} p ON p.vehicle_id = c.vehicle_id AND p.store_id = c.store_id
+        WHERE c.store_id IN ({stores}) AND c.renewed_policy_id IS NULL AND c.expiry_date >= %s
+          AND p.start_date > {sql.add_days('c.expiry_date', f'-{RENEWAL_MATCH_DAYS}')}
+          AND p.start_date <= {sql.add_days('c.expiry_date', str(RENEWAL_MATCH_DAYS))}
+          AND p.expiry_date > c.expiry_date
+          AND (c.policy_id IS NULL OR p.id <> c.policy_id)
+          AND NOT EXISTS (SELECT 1 FROM {case} c2 WHERE c2.renewed_policy_id = p.id)"""
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
-            f"""UPDATE {case} SET renewed_policy_id = ({match} ORDER BY p.start_date, p.id LIMIT 1),
-                state = %s, closed_at = COALESCE(closed_at, %s), updated_at = %s
-            WHERE store_id IN ({stores}) AND renewed_policy_id IS NULL AND expiry_date >= %s
-              AND EXISTS ({match})""",
-            [CaseState.RENEWED_HERE.value, _ts(now), _ts(now),
-             connection.ops.adapt_datefield_value(since or dt.date(1900, 1, 1))],
+            f"""WITH pairs AS ({pairs})
+            UPDATE {case} SET renewed_policy_id = pairs.policy_id, state = %s,
+                closed_at = COALESCE(closed_at, %s), updated_at = %s
+            FROM pairs WHERE {case}.id = pairs.case_id AND pairs.by_case = 1 AND pairs.by_policy = 1
+            RETURNING {case}.id""",
+            [connection.ops.adapt_datefield_value(since or dt.date(1900, 1, 1)),
+             CaseState.RENEWED_HERE.value, _ts(now), _ts(now)],
         )
-        matched = max(cursor.rowcount, 0)
+        matched = len(cursor.fetchall())  # SQLite counts no rows of an UPDATE … FROM with a CTE
         if matched:
             _cancel_closed_tasks(cursor, ids, now)
             audit_event_record(actor=None, action=AuditAction.UPDATE, object_type=RenewalCase._meta.label_lower,

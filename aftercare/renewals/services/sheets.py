@@ -61,7 +61,9 @@ from ..choices import (
     Segment,
 )
 from ..models import RenewalCase, RenewalContact, RenewalGift
-from .generation import LAPSED_YEARS_MAX, SAME_YEAR_DAYS, VISIT_DAYS, contact_due_on, renewal_settings_map
+from ..selectors import renewal_settings_get
+from .generation import LAPSED_YEARS_MAX, SAME_YEAR_DAYS, VISIT_DAYS, contact_due_on
+from .work import renewal_case_counters_add
 
 logger = logging.getLogger(__name__)
 
@@ -468,7 +470,7 @@ class _RowReader:
     def __init__(self, store: Store, headers: list[str], mapping: dict[str, int], today: dt.date):
         self.store, self.headers, self.mapping, self.today = store, headers, mapping, today
         self.gifts = {_norm(g.name): g for g in RenewalGift.objects.filter(store=store)}
-        self.settings = renewal_settings_map([store.pk])[store.pk]
+        self.settings = renewal_settings_get(store_id=store.pk)
 
     def column(self, name: str) -> str:
         index = self.mapping[name]
@@ -712,12 +714,8 @@ def _write_row(actor, store: Store, row: _Row, today: dt.date, result: SheetImpo
         RenewalContact.objects.bulk_create(made)
         result.contacts_created += len(made)
         if made:
-            case.attempts += len(made)
-            case.contacts_made = RenewalContact.objects.filter(case=case, effective=True).count()
             latest = max((k.contacted_at for k in made if k.contacted_at), default=None)
-            if latest and (case.last_contact_at is None or latest > case.last_contact_at):
-                case.last_contact_at = latest
-            case.save(update_fields=["attempts", "contacts_made", "last_contact_at", "updated_at"])
+            renewal_case_counters_add(case, attempts=len(made), contacted_at=latest)
     if row.outcome and not case.outcome:
         case.outcome = row.outcome
         case.outcome_insurer = row.insurer

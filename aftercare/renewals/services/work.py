@@ -26,7 +26,7 @@ from aftercare.org.scoping import own_store_ids
 
 from ..choices import EFFECTIVE_RESULTS, CaseState, ContactChannel, ContactResult, Outcome
 from ..models import RenewalCase, RenewalContact, RenewalGift
-from .generation import renewal_settings_map
+from ..selectors import renewal_settings_get
 
 
 class CaseAlreadyClaimed(TaskAlreadyClaimed):
@@ -135,6 +135,16 @@ def renewal_task_claimed(*, task: FollowupTask, holder) -> None:
         raise CaseAlreadyClaimed
 
 
+def renewal_case_counters_add(case: RenewalCase, *, attempts: int, contacted_at: dt.datetime | None) -> None:
+    """After contacts were recorded (or imported) on `case`: its attempts, effective contacts and last contact, in the
+    caller's transaction."""
+    case.attempts += attempts
+    case.contacts_made = RenewalContact.objects.filter(case_id=case.pk, effective=True).count()
+    if contacted_at and (case.last_contact_at is None or contacted_at > case.last_contact_at):
+        case.last_contact_at = contacted_at
+    case.save(update_fields=["attempts", "contacts_made", "last_contact_at", "updated_at"])
+
+
 _RESULT_TO_OUTCOME = {
     ContactResult.INTERESTED: CallOutcome.COMPLETED,
     ContactResult.THINKING: CallOutcome.COMPLETED,
@@ -151,7 +161,7 @@ def _contact_to_work(actor, case: RenewalCase) -> RenewalContact:
     contact = _active_contact(case.pk)
     if contact is not None:
         return contact
-    settings = renewal_settings_map([case.store_id])[case.store_id]
+    settings = renewal_settings_get(store_id=case.store_id)
     used = RenewalContact.objects.filter(case_id=case.pk).count()
     if used >= settings.max_contacts:
         raise ValidationError(
@@ -235,11 +245,7 @@ def renewal_contact_record(
             contact.next_step = next_step
         contact.full_clean(exclude=["case", "task", "gift", "call"])
         contact.save()
-        case.attempts += 1
-        case.contacts_made = RenewalContact.objects.filter(case_id=case.pk, effective=True).count()
-        if effective:
-            case.last_contact_at = now
-        case.save(update_fields=["attempts", "contacts_made", "last_contact_at", "updated_at"])
+        renewal_case_counters_add(case, attempts=1, contacted_at=now if effective else None)
         audit_event_record(actor=actor, action=AuditAction.CREATE, obj=contact,
                            detail={"result": result, "channel": channel})
     return contact

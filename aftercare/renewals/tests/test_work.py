@@ -164,3 +164,24 @@ def test_a_policy_number_on_file_for_another_vehicle_is_refused(case, renewal_us
                                premium=Decimal("4980.00"), policy_number="TAKEN1")
     assert "policy_number" in e.value.message_dict
     assert RenewalCase.objects.get().state == CaseState.OPEN
+
+
+def test_the_import_of_a_renewal_sold_here_updates_its_policy_and_keeps_the_case(tmp_path, case, renewal_user, store_a):
+    from aftercare.customers.models import InsurancePolicy
+    from aftercare.dms.services import import_file
+    from aftercare.dms.tests.helpers import write_csv
+
+    with time_machine.travel(NOW, tick=False):
+        renewal_case_claim(actor=renewal_user, case=case)
+        renewal_outcome_record(actor=renewal_user, case=case, outcome="renewed_here", insurer="平安保险",
+                               premium=Decimal("4980.00"), policy_number="PDAA2027000002")
+        header = ["保单号", "VIN", "客户姓名", "联系电话", "保险公司", "起保日期", "到期日期", "保费", "投保类型"]
+        customer = case.customer
+        rows = [["PDAA2027000002", case.vehicle.vin, customer.name, customer.mobile, "平安保险", "2027-01-01",
+                 "2027-12-31", "5,020.00", "续保"]]
+        import_file(actor=None, store=store_a, kind="policies", path=write_csv(tmp_path / "p.csv", header, rows))
+    policy = InsurancePolicy.objects.get(policy_number="PDAA2027000002")
+    case = RenewalCase.objects.get()
+    assert policy.premium == Decimal("5020.00") and InsurancePolicy.objects.filter(kind="renewal").count() == 1
+    assert case.renewed_policy == policy and case.state == CaseState.RENEWED_HERE
+    assert case.outcome_premium == Decimal("4980.00")  # what the specialist recorded stays beside it
