@@ -15,7 +15,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from aftercare.customers.models import RepairOrder
-from aftercare.org.calendar import business_date, business_day_start, month_range
+from aftercare.org.calendar import business_date, business_day_start, day_range, month_add, month_start
 from aftercare.org.choices import Role
 from aftercare.org.scoping import visible_store_ids
 
@@ -203,16 +203,34 @@ def _percentile(values: list[float], q: float) -> float:
     return values[low] + (values[high] - values[low]) * (position - low)
 
 
-def rescue_arrival_minutes(*, user, store_ids, month: dt.date) -> dict:
-    """Minutes from the report to the arrival of the rescue calls reported in `month` (Asia/Shanghai) that have
-    arrived, in the given stores the user may see: {"median", "p90", "count"} (median and p90 `None` without
-    calls; one decimal; interpolated as `percentile_cont`)."""
-    lo, hi = month_range(month)
-    pairs = RescueCall.objects.filter(
+def rescue_arrival_by_store(*, user, store_ids, since: dt.date, until: dt.date) -> dict[int, dict]:
+    """Minutes from the report to the arrival of the rescue calls reported in the Shanghai days `[since, until)`
+    that have arrived, per store the user may see among `store_ids`: {store_id: {"median", "p90", "count"}} (only
+    stores with an arrived call; one decimal; interpolated as `percentile_cont`). One query."""
+    lo, hi = day_range(since, until)
+    per_store: dict[int, list[float]] = defaultdict(list)
+    rows = RescueCall.objects.filter(
         store_id__in=_store_ids(user, store_ids), reported_at__gte=lo, reported_at__lt=hi, arrived_at__isnull=False
-    ).values_list("reported_at", "arrived_at")
-    minutes = sorted((arrived - reported).total_seconds() / 60 for reported, arrived in pairs)
+    ).values_list("store_id", "reported_at", "arrived_at")
+    for store_id, reported, arrived in rows:
+        per_store[store_id].append((arrived - reported).total_seconds() / 60)
+    return {sid: _arrival_figures(values) for sid, values in per_store.items()}
+
+
+def _arrival_figures(values: list[float]) -> dict:
+    minutes = sorted(values)
     if not minutes:
         return {"median": None, "p90": None, "count": 0}
     return {"median": round(_percentile(minutes, 0.5), 1), "p90": round(_percentile(minutes, 0.9), 1),
             "count": len(minutes)}
+
+
+def rescue_arrival_minutes(*, user, store_ids, month: dt.date) -> dict:
+    """The arrival time of the rescue calls reported in `month` (Asia/Shanghai), the given stores the user may see
+    pooled: {"median", "p90", "count"} (median and p90 `None` without calls)."""
+    first = month_start(month)
+    lo, hi = day_range(first, month_add(first, 1))
+    pairs = RescueCall.objects.filter(
+        store_id__in=_store_ids(user, store_ids), reported_at__gte=lo, reported_at__lt=hi, arrived_at__isnull=False
+    ).values_list("reported_at", "arrived_at")
+    return _arrival_figures([(arrived - reported).total_seconds() / 60 for reported, arrived in pairs])

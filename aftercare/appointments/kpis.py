@@ -1,8 +1,8 @@
 """The appointment measures of the KPI catalogue (`aftercare/org/kpis.py`), registered in
 `AppointmentsConfig.ready()`, and the measures page's figures (`appointment_measures_page`).
 
-Definitions: docs/kpis.md ("Service appointments"); the reads: `measures.py`. No rescue arrival-time measure is
-registered here: the rescue log is another part of the app (see docs/appointments.md, "Measures").
+Definitions: docs/kpis.md ("Service appointments"); the reads: `measures.py`, and for the roadside rescue's
+arrival time `board.rescue_arrival_by_store`.
 """
 
 import datetime as dt
@@ -17,9 +17,12 @@ from aftercare.org.kpis import Direction, KpiValue, Level, Measure, Period, Unit
 from aftercare.org.selectors import kpi_judge, kpi_targets_resolved
 
 from . import measures as m
+from .board import rescue_arrival_by_store
 
 APPOINTMENT_RATE_DEFAULT = Decimal(25)
 SHOW_RATE_DEFAULT = Decimal(90)
+RESCUE_ARRIVAL_MEDIAN_DEFAULT = Decimal(45)  # minutes; no seed figure: an urban dealer's usual promise
+RESCUE_ARRIVAL_P90_DEFAULT = Decimal(90)
 NO_SHOW_RATE_DEFAULT = Decimal(10)
 
 CODES = {
@@ -28,6 +31,8 @@ CODES = {
     "no_show_rate": "appointments.no_show_rate",
     "lead_time_days": "appointments.lead_time_days",
     "bay_use": "appointments.bay_use",
+    "rescue_arrival_median": "appointments.rescue_arrival_median",
+    "rescue_arrival_p90": "appointments.rescue_arrival_p90",
 }
 # figure → (numerator, denominator)
 RATES = {
@@ -135,7 +140,43 @@ BAY_USE = Measure(
     unit=Unit.PERCENT, direction=Direction.HIGHER, compute=_compute("bay_use"), **_COMMON,
 )
 
-MEASURES = (APPOINTMENT_RATE, SHOW_RATE, NO_SHOW_RATE, LEAD_TIME, BAY_USE)
+
+
+def _rescue_compute(key: str):
+    def compute(*, user, store_ids, period_start: dt.date, period_end: dt.date) -> list[KpiValue]:
+        """Per store, the rescue calls reported in `[period_start, period_end)` that have arrived; provisional
+        while the period runs. The denominator is the number of calls; the value has no numerator."""
+        running = business_date() < period_end
+        figures = rescue_arrival_by_store(user=user, store_ids=store_ids, since=period_start, until=period_end)
+        return [KpiValue(sid, period_start, period_end, Decimal(str(f[key])), None, f["count"], provisional=running)
+                for sid, f in sorted(figures.items())]
+
+    return compute
+
+
+RESCUE_ARRIVAL_MEDIAN = Measure(
+    code=CODES["rescue_arrival_median"],
+    name=_("Roadside rescue arrival time (minutes, median)"),
+    definition=_("Median of the minutes from the customer's call to the rescue's arrival, rescue calls reported in "
+                 "the period (Asia/Shanghai) that have arrived; calls still on the way or cancelled left out."),
+    numerator=_("median of (arrived at − reported at), in minutes"),
+    denominator=_("rescue calls reported in the period that have arrived"),
+    unit=Unit.MINUTES, direction=Direction.LOWER, default_target=RESCUE_ARRIVAL_MEDIAN_DEFAULT,
+    compute=_rescue_compute("median"), **_COMMON,
+)
+RESCUE_ARRIVAL_P90 = Measure(
+    code=CODES["rescue_arrival_p90"],
+    name=_("Roadside rescue arrival time (minutes, 90th percentile)"),
+    definition=_("90th percentile (interpolated between the closest ranks) of the minutes from the customer's call "
+                 "to the rescue's arrival, rescue calls reported in the period that have arrived: nine calls in ten "
+                 "were reached within it."),
+    numerator=_("90th percentile of (arrived at − reported at), in minutes"),
+    denominator=_("rescue calls reported in the period that have arrived"),
+    unit=Unit.MINUTES, direction=Direction.LOWER, default_target=RESCUE_ARRIVAL_P90_DEFAULT,
+    compute=_rescue_compute("p90"), **_COMMON,
+)
+
+MEASURES = (APPOINTMENT_RATE, SHOW_RATE, NO_SHOW_RATE, LEAD_TIME, BAY_USE, RESCUE_ARRIVAL_MEDIAN, RESCUE_ARRIVAL_P90)
 
 
 def register_measures() -> None:

@@ -2,6 +2,7 @@
 and 90th percentile, minutes from report to arrival)."""
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 import time_machine
@@ -14,6 +15,7 @@ from aftercare.appointments.models import RescueCall
 from aftercare.appointments.services.rescue import rescue_call_create, rescue_call_update
 from aftercare.org.calendar import business_tz
 from aftercare.org.choices import Role
+from aftercare.org.kpis import measure_get
 from aftercare.testing import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -113,3 +115,24 @@ def test_the_monthly_arrival_time_is_the_median_and_90th_percentile_of_the_users
 
 def test_the_rescue_log_is_for_the_board_roles(users):
     assert client_for(users[Role.CS_SPECIALIST]).get("/appointments/rescue/").status_code == 403
+
+
+def test_the_catalogue_gives_each_store_its_arrival_time_over_the_period(store_a, store_b, advisor):
+    march = dt.datetime(2027, 3, 5, 10, tzinfo=TZ)
+    for minutes in (20, 30, 40, 50, 60, 70, 80, 90, 100, 200):
+        _call(store_a, march, minutes)
+    _call(store_a, dt.datetime(2027, 4, 2, 10, tzinfo=TZ), 500)  # April: not in the quarter's March only
+    median = measure_get("appointments.rescue_arrival_median")
+    p90 = measure_get("appointments.rescue_arrival_p90")
+    assert median.direction == "lower" and median.unit == "minutes"
+    [value] = median.compute(user=advisor, store_ids=[store_a.pk, store_b.pk], period_start=dt.date(2027, 3, 1),
+                             period_end=dt.date(2027, 4, 1))
+    assert (value.store_id, value.value, value.denominator) == (store_a.pk, Decimal("65.0"), 10)
+    [value] = p90.compute(user=advisor, store_ids=[store_a.pk], period_start=dt.date(2027, 3, 1),
+                          period_end=dt.date(2027, 4, 1))
+    assert value.value == Decimal("110.0")
+    [quarter] = median.compute(user=advisor, store_ids=[store_a.pk], period_start=dt.date(2027, 1, 1),
+                               period_end=dt.date(2027, 7, 1))
+    assert quarter.denominator == 11
+    assert median.compute(user=advisor, store_ids=[store_b.pk], period_start=dt.date(2027, 3, 1),
+                          period_end=dt.date(2027, 4, 1)) == []
