@@ -4,8 +4,7 @@ The customer's self-booking link (★): a signed, expiring URL to `/b/<token>/`,
 or cancels the booking without logging in (`appointments/self_views.py`). The token is the booking's random nonce
 (`SelfBookingLink`), signed with `django.core.signing.TimestampSigner`: no id in the URL, a changed character fails
 the signature, and a link expires `SELF_BOOKING_LINK_HOURS` after it was signed (and never outlives the
-appointment's start). Revoking the nonce (on cancel) kills every link sent. `waitlist_offer_url(entry)` answers
-None: a waitlist offer's SMS carries no link yet."""
+appointment's start). Revoking the nonce (on cancel) kills every link sent."""
 
 import datetime as dt
 from urllib.parse import urlencode
@@ -16,11 +15,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from .choices import BookingState
-
-
-def waitlist_offer_url(entry) -> str | None:
-    """The customer's link to take the start a waitlist entry is offered, or None (no link in the SMS)."""
-    return None
 
 
 def booking_url(booking_id: int) -> str:
@@ -41,9 +35,6 @@ def parts_url(day: dt.date | None = None) -> str:
 
 def book_url(**params) -> str:
     return reverse("appointments:book") + (f"?{urlencode(params)}" if params else "")
-
-
-
 
 
 SALT = "aftercare.appointments.self_booking"

@@ -1,8 +1,8 @@
 """The waitlist of a full day. When a booking of a day is cancelled or moved away (`signals.booking_freed`), the
 first entry waiting for that day (oldest first) for whose service kinds a start is free is offered one — the freed
 start when it fits, else the day's earliest free start no other open offer names — by SMS (`WaitlistEntry.offered_*`,
-`offer_letter`). The customer books through the self-booking link (`links.waitlist_offer_url`) or staff book it
-from the waitlist page; a booking of the entry's vehicle on its day marks it booked (`waitlist_entry_booked_mark`).
+`offer_letter`). The SMS asks the customer to call the store before the offer ends, and staff book it from the
+waitlist page; a booking of the entry's vehicle on its day marks it booked (`waitlist_entry_booked_mark`).
 An offer not taken within `OFFER_HOURS` expires (`manage.py appointment_waitlist_expire`, hourly) and the next
 entry waiting is offered. An offer holds no slot: whoever books first gets it."""
 
@@ -27,7 +27,6 @@ from aftercare.org.permissions import Perm, require_perm
 from aftercare.org.scoping import own_store_ids
 
 from ..availability import availability, capacity_read
-from ..links import waitlist_offer_url
 from ..models import Booking, BookingDay, WaitlistEntry, WaitlistState
 from .booking import _kinds
 from .messages import _when, may_text, plate_tail
@@ -93,9 +92,6 @@ def offer_text(entry: WaitlistEntry) -> str:
             "to take it."
         ) % {"store": entry.store.name, "tail": plate_tail(entry.vehicle.plate), "time": _when(entry.offered_start_at),
              "until": _when(entry.offer_expires_at)}
-        link = waitlist_offer_url(entry)
-        if link:
-            text += " " + gettext("Book it here: %(link)s") % {"link": link}
         return text
 
 
