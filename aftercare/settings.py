@@ -205,6 +205,9 @@ SELF_BOOKING_LINK_HOURS = int(os.environ.get("SELF_BOOKING_LINK_HOURS", "72"))
 SELF_BOOKING_HITS_PER_LINK = int(os.environ.get("SELF_BOOKING_HITS_PER_LINK", "30"))
 SELF_BOOKING_HITS_PER_ADDRESS = int(os.environ.get("SELF_BOOKING_HITS_PER_ADDRESS", "60"))
 SELF_BOOKING_WINDOW_MINUTES = int(os.environ.get("SELF_BOOKING_WINDOW_MINUTES", "60"))
+# A waitlist offer (a freed start offered by SMS) lapses after this many hours, at the latest at the start offered;
+# the next customer waiting is then offered (docs/appointments.md, "Waitlist offers").
+APPOINTMENT_WAITLIST_OFFER_HOURS = int(os.environ.get("APPOINTMENT_WAITLIST_OFFER_HOURS", "4"))
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")

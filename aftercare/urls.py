@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from aftercare.api import api
+from aftercare.appointments.urls import self_booking_urlpatterns
 
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
@@ -15,8 +16,8 @@ urlpatterns = [
     path("complaints/", include("aftercare.complaints.urls")),
     path("renewals/", include("aftercare.renewals.urls")),
     path("appointments/", include("aftercare.appointments.urls")),
-    # the customer's self-booking link (public, signed token; appointments/self_views.py): short for the SMS
-    path("b/", include("aftercare.appointments.self_urls")),
+    # the customer's self-booking link (public, signed token; appointments/views/self_booking.py): short for the SMS
+    path("b/", include((self_booking_urlpatterns, "self_booking"))),
 ]
 
 # Friendly pages in the UI's language (JSON under /api/); CSRF failures: settings.CSRF_FAILURE_VIEW.

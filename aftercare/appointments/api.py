@@ -17,7 +17,7 @@ from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
-from aftercare.core.api import ERRORS, MAX_ID, ErrorOut, Pagination, PathId
+from aftercare.core.api import ERRORS, MAX_ID, ConflictOut, Pagination, PathId
 from aftercare.customers.models import Customer, Vehicle
 from aftercare.customers.validators import mask_mobile
 from aftercare.org.calendar import business_date, business_day_start, business_tz
@@ -38,10 +38,6 @@ StateCode = Literal[tuple(BookingState.values)]  # type: ignore[valid-type]
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 MAX_DAYS = 62  # the longest availability range asked at once
 YEARS = (2000, 2100)  # dates and times outside these years are refused (422), not computed
-
-
-class ConflictOut(ErrorOut):
-    pass
 
 
 def _local(at: dt.datetime | None) -> dt.datetime | None:
@@ -153,7 +149,7 @@ class BookingOut(Schema):
         return _local(obj.created_at)
 
 
-class EventOut(Schema):
+class BookingEventOut(Schema):
     kind: str
     at: dt.datetime
     actor: str | None = Field(None, description="Username; null: the customer (self-booking link) or a job")
@@ -169,7 +165,7 @@ class EventOut(Schema):
 
 
 class BookingDetailOut(BookingOut):
-    history: list[EventOut] = Field(..., alias="history_rows", description="Oldest first")
+    history: list[BookingEventOut] = Field(..., alias="history_rows", description="Oldest first")
 
 
 class BookingFilter(Schema):
@@ -336,7 +332,7 @@ def booking_arrive_api(request: HttpRequest, booking_id: PathId, payload: Arrive
 # ---- measures (ameasure part) ----------------------------------------------------------------------------------
 
 
-class MeasuresFilter(Schema):
+class AppointmentMeasuresFilter(Schema):
     year: int | None = Field(None, ge=2000, le=2100, description="Default: this year")
     store: int | None = Field(None, ge=1, le=MAX_ID, description="A store's id (must be in scope); default: every "
                               "store in scope, summed")
@@ -370,7 +366,7 @@ class LoadOut(Schema):
     bay_use: Decimal | None = Field(None, description="% booked bay-minutes / open bay-minutes")
 
 
-class MeasuresOut(Schema):
+class AppointmentMeasuresOut(Schema):
     year: int
     month: dt.date
     store_ids: list[int]
@@ -379,9 +375,9 @@ class MeasuresOut(Schema):
     load: list[LoadOut]
 
 
-@router.get("/measures", response={200: MeasuresOut, **ERRORS}, operation_id="appointment_measures",
+@router.get("/measures", response={200: AppointmentMeasuresOut, **ERRORS}, operation_id="appointment_measures",
             summary="Appointment measures of a year")
-def appointment_measures(request: HttpRequest, filters: Query[MeasuresFilter]):
+def appointment_measures(request: HttpRequest, filters: Query[AppointmentMeasuresFilter]):
     """Per month of `year`: appointment rate beside its target, show and no-show rates, lead time; for `month`:
     bay use and the load by weekday and hour. A store outside the caller's scope answers 404, a `month` outside
     `year` 422."""

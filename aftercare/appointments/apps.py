@@ -10,30 +10,20 @@ class AppointmentsConfig(AppConfig):
     verbose_name = _("service appointments")
 
     def ready(self):
-        self._ready_day_board()
-
-    def _ready_day_board(self):
-        """Capacity seed of a new store, the DMS match, the no-show and match jobs (day board part)."""
+        """Receivers, jobs, start-page card, customer panel, call-screen panel and KPI measures."""
         from aftercare.core.schedule import Job, register
 
-        from . import day_receivers  # noqa: F401  (connects the receivers)
+        from . import receivers  # noqa: F401  (connects the receivers)
+        from .call_screen import register as register_call_panel
+        from .cards import register as register_cards
+        from .kpis import register_measures
+        from .panels import register as register_panel
 
         desc = _("Appointments missed beyond the grace become no-shows")
         register(Job("appointments_no_show", app=self.label, at=(":05", ":20", ":35", ":50"), description=desc,
                      grace=dt.timedelta(minutes=10)))
         desc = _("Repair orders matched to their appointments (booked flag)")
         register(Job("appointments_match", app=self.label, at=("03:20",), description=desc))
-        self._ready_booking()
-
-    def _ready_booking(self):
-        """Booking in the UI: SMS, waitlist, start-page card, customer panel, call-screen panel (abook part)."""
-        from aftercare.core.schedule import Job, register
-
-        from . import receivers  # noqa: F401  (connects the receivers)
-        from .call_screen import register as register_call_panel
-        from .cards import register as register_cards
-        from .panels import register as register_panel
-
         desc = _("SMS reminders of tomorrow's appointments")
         register(Job("appointment_reminders_send", app=self.label, at=("18:00",), description=desc))
         desc = _("Waitlist offers not taken in time expire; the next customer waiting is offered")
@@ -41,7 +31,4 @@ class AppointmentsConfig(AppConfig):
         register_cards()
         register_panel()
         register_call_panel()
-        # ---- measures (ameasure part): the appointment measures of the KPI catalogue (appointments/kpis.py) ----
-        from .kpis import register_measures
-
         register_measures()

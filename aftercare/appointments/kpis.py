@@ -2,7 +2,7 @@
 `AppointmentsConfig.ready()`, and the measures page's figures (`appointment_measures_page`).
 
 Definitions: docs/kpis.md ("Service appointments"); the reads: `measures.py`, and for the roadside rescue's
-arrival time `board.rescue_arrival_by_store`.
+arrival time `selectors.rescue_arrival_by_store`.
 """
 
 import datetime as dt
@@ -17,7 +17,7 @@ from aftercare.org.kpis import Direction, KpiValue, Level, Measure, Period, Unit
 from aftercare.org.selectors import kpi_judge, kpi_targets_resolved
 
 from . import measures as m
-from .board import rescue_arrival_by_store
+from .selectors import rescue_arrival_by_store
 
 APPOINTMENT_RATE_DEFAULT = Decimal(25)
 SHOW_RATE_DEFAULT = Decimal(90)

@@ -1,5 +1,7 @@
-"""What follows a booking made or a slot freed (signals of `signals.py`, connected in `AppointmentsConfig.ready()`):
-the confirmation SMS, the parts department's notice, the waitlist marked booked, a freed start offered."""
+"""What appointments does on signals (connected in `AppointmentsConfig.ready()`): after a booking made or a slot
+freed (`signals.py`) the confirmation SMS, the parts department's notice, the waitlist marked booked, a freed start
+offered; on lower apps' signals, a new store gets the usual capacity and a repair-order import matches the imported
+orders to their appointments (once per import, in its transaction)."""
 
 import datetime as dt
 import logging
@@ -11,7 +13,9 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from aftercare.core.services import notification_send
+from aftercare.dms.signals import repair_orders_imported
 from aftercare.org.calendar import business_date, business_tz
+from aftercare.org.signals import store_created
 
 from . import selectors
 from .links import parts_url
@@ -52,3 +56,17 @@ def on_booking_freed(sender, booking, store_id, start_at: dt.datetime, actor=Non
             log.exception("waitlist offer of store %s on %s failed", store_id, day)
 
     transaction.on_commit(offer)
+
+
+@receiver(store_created, dispatch_uid="appointments.store_created.seed_capacity")
+def seed_capacity(sender, *, store, **kwargs) -> None:
+    from .services.configuration import appointment_capacity_seed_defaults
+
+    appointment_capacity_seed_defaults(store)
+
+
+@receiver(repair_orders_imported, dispatch_uid="appointments.repair_orders_imported.match")
+def match_imported_orders(sender, *, store_id, **kwargs) -> None:
+    from .services.board import bookings_match_after_import
+
+    bookings_match_after_import(store_id=store_id)

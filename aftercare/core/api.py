@@ -21,6 +21,10 @@ class ErrorOut(Schema):
     errors: dict[str, list[str]] | None = None
 
 
+class ConflictOut(ErrorOut):
+    """409: the row was taken or changed meanwhile (a claim lost, a slot booked by someone else)."""
+
+
 # Declare on every route: `response={200: X, **ERRORS}`
 # 400: a suspicious request; 413: over Django's request size / field / file limits (`aftercare/api.py` handlers).
 # 429: the client address is locked after repeated failed tokens (`core/throttle.py`), or a rate limit (reveals).

@@ -12,7 +12,7 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
-from aftercare.core.api import ERRORS, ErrorOut, Pagination, PathId
+from aftercare.core.api import ERRORS, ConflictOut, Pagination, PathId
 from aftercare.customers.validators import mask_mobile
 from aftercare.org.permissions import Perm, has_perm, require_perm
 
@@ -56,10 +56,6 @@ class TaskOut(Schema):
     @staticmethod
     def resolve_claimed_by(obj) -> str | None:
         return obj.claimed_by.get_username() if obj.claimed_by_id else None
-
-
-class ConflictOut(ErrorOut):
-    pass
 
 
 class FeedbackIn(Schema):

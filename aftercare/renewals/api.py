@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
-from aftercare.core.api import ERRORS, MAX_ID, ErrorOut, Pagination, PathId
+from aftercare.core.api import ERRORS, MAX_ID, ConflictOut, Pagination, PathId
 from aftercare.customers.choices import LossReason
 from aftercare.customers.models import InsurancePolicy
 from aftercare.customers.validators import mask_mobile
@@ -184,10 +184,6 @@ class GiftOut(Schema):
     @staticmethod
     def resolve_cost(obj, context) -> Decimal | None:
         return obj.cost if _premiums(context) else None
-
-
-class ConflictOut(ErrorOut):
-    pass
 
 
 class CaseFilter(Schema):

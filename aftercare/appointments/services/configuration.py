@@ -3,7 +3,7 @@ kinds, opening hours with daily caps, caps per service kind and weekday, and day
 
 Only users with `appointment.settings` change them, only for their own stores; every change is validated
 (`full_clean`), written in one transaction and audited. `appointment_capacity_seed_defaults(store)` gives a new store
-(the `org.signals.store_created` receiver in `appointments/day_receivers.py`) the five usual service kinds, one bay
+(the `org.signals.store_created` receiver in `appointments/receivers.py`) the five usual service kinds, one bay
 of each kind and Monday–Sunday 08:30–17:30; it is idempotent.
 """
 

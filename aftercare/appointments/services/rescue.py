@@ -1,6 +1,6 @@
 """Roadside rescue calls (道路救援, seed 000 p22): logged when the customer calls, then dispatched, arrived and closed
 with an outcome. Times must be ordered (reported ≤ dispatched ≤ arrived); the measure is the time from report to
-arrival (`aftercare.appointments.board.rescue_arrival_minutes`)."""
+arrival (`aftercare.appointments.selectors.rescue_arrival_minutes`)."""
 
 import datetime as dt
 

@@ -1,4 +1,4 @@
-"""What the customer does through the self-booking link (`appointments/links.py`, `appointments/self_views.py`):
+"""What the customer does through the self-booking link (`appointments/links.py`, `appointments/views/self_booking.py`):
 confirm, move within the free slots of the next days, or cancel — each audited with the booking and no personal
 data (`detail.via = "self_link"`). The customer has no user: `actor` is None in the booking's history."""
 

@@ -31,7 +31,7 @@ from ..models import Booking, BookingDay, WaitlistEntry, WaitlistState
 from .booking import _kinds
 from .messages import _when, may_text, plate_tail
 
-OFFER_HOURS = getattr(settings, "APPOINTMENT_WAITLIST_OFFER_HOURS", 4)
+OFFER_HOURS = settings.APPOINTMENT_WAITLIST_OFFER_HOURS
 OPEN_STATES = (WaitlistState.WAITING, WaitlistState.OFFERED)
 
 

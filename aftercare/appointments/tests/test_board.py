@@ -11,9 +11,9 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from aftercare.appointments.board import day_board
 from aftercare.appointments.choices import BookingSource, BookingState
 from aftercare.appointments.models import AppointmentSettings, Booking, BookingSlot, OpeningHours
+from aftercare.appointments.selectors import day_board
 from aftercare.appointments.services.board import booking_match_repair_order, booking_no_show, booking_walk_in
 from aftercare.appointments.services.booking import booking_cancel, booking_create
 from aftercare.appointments.services.day import booking_arrive

@@ -10,8 +10,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.test import Client
 
-from aftercare.appointments.board import rescue_arrival_minutes
 from aftercare.appointments.models import RescueCall
+from aftercare.appointments.selectors import rescue_arrival_minutes
 from aftercare.appointments.services.rescue import rescue_call_create, rescue_call_update
 from aftercare.org.calendar import business_tz
 from aftercare.org.choices import Role

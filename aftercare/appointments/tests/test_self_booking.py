@@ -12,9 +12,8 @@ from django.core.signing import TimestampSigner
 from django.test import Client
 
 from aftercare.appointments.choices import BookingState
-from aftercare.appointments.links import SALT, SEP, self_booking_token, self_booking_url
+from aftercare.appointments.links import SALT, SEP, plate_tail, self_booking_token, self_booking_url, surname
 from aftercare.appointments.models import AppointmentSettings, Booking, SelfBookingLink
-from aftercare.appointments.selfbooking import plate_tail, surname
 from aftercare.appointments.services.booking import booking_create
 from aftercare.appointments.services.selfbooking import self_booking_link_issue
 from aftercare.core.models import AuditEvent

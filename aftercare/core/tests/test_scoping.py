@@ -634,7 +634,7 @@ def test_it_walks_the_appointment_day_pages_with_canary_rows_of_store_b(monkeypa
     assert client.get("/appointments/settings/", {"store": store_b.pk}).status_code == 404
     assert client.post("/appointments/board/walk-in/", {"store": store_b.pk, "vehicle": "x"}).status_code == 404
     monkeypatch.setattr(
-        "aftercare.appointments.board.visible_store_ids",
+        "aftercare.appointments.selectors.visible_store_ids",
         lambda user, resource=None: frozenset(Store.objects.values_list("id", flat=True)),
     )
     problems = walk_pages(advisor, rows)

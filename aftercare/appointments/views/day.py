@@ -24,8 +24,8 @@ from aftercare.org.models import Store
 from aftercare.org.permissions import Perm, has_perm, require_perm
 from aftercare.org.scoping import current_store_ids, own_store_ids, store_for_write
 
-from . import board as selectors
-from .day_forms import (
+from .. import selectors
+from ..forms import (
     WEEKDAYS,
     BayForm,
     BayUpdateForm,
@@ -41,10 +41,10 @@ from .day_forms import (
     ServiceKindUpdateForm,
     WalkInForm,
 )
-from .models import ServiceKind
-from .services import board as board_services
-from .services import configuration, open_bookings, rescue
-from .services.day import booking_arrive
+from ..models import ServiceKind
+from ..services import board as board_services
+from ..services import configuration, open_bookings, rescue
+from ..services.day import booking_arrive
 
 # ---- capacity settings (appointments:settings) ---------------------------------------------------------------------
 

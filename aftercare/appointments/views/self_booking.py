@@ -1,7 +1,7 @@
 """The customer's self-booking page, `/b/<token>/` (mounted in `aftercare/urls.py` outside `/appointments/` so the
 SMS link is short). Public: these views carry no `login_required` (the project enforces log-in per view, with
 `login_required`, not in a middleware), and read nothing but the one booking the signed token names
-(`appointments/selfbooking.py`). Every use is audited; refused tokens get a page with the store's phone when the
+(`appointments/links.py`). Every use is audited; refused tokens get a page with the store's phone when the
 store is known, 404 for a tampered or unknown token, 410 for an expired, cancelled or finished booking, 429 over
 the rate limits."""
 
@@ -18,10 +18,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from aftercare.org.calendar import business_date, business_tz
 
-from .availability import availability
-from .selfbooking import Resolved, plate_tail, self_booking_admit, self_booking_resolve, surname
-from .services.booking import SlotTaken
-from .services.selfbooking import (
+from ..availability import availability
+from ..links import Resolved, plate_tail, self_booking_admit, self_booking_resolve, surname
+from ..services.booking import SlotTaken
+from ..services.selfbooking import (
     MOVE_DAYS,
     self_booking_cancel,
     self_booking_confirm,
