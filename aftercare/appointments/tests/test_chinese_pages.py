@@ -12,9 +12,10 @@ from django.test import Client
 
 from aftercare.appointments.models import AppointmentSettings, BookingMessage, ServiceKind
 from aftercare.appointments.services.board import booking_no_show, booking_walk_in
-from aftercare.appointments.services.booking import booking_create
+from aftercare.appointments.services.booking import booking_cancel, booking_create, booking_move
 from aftercare.appointments.services.day import booking_arrive
 from aftercare.appointments.services.rescue import rescue_call_create
+from aftercare.appointments.services.selfbooking import booking_confirm
 from aftercare.appointments.services.waitlist import waitlist_entry_create
 from aftercare.org.choices import Role
 from aftercare.testing import factories as f
@@ -64,16 +65,26 @@ def day_world(store_a, shop, users, time_machine, settings):
     booking_no_show(actor=advisor, booking=made["past_missed"])
 
     time_machine.move_to(local(TODAY, 7), tick=False)
-    for key, name, plate, hour, kinds in (("no_show", "孙丽", "粤A20001", 9, [maintenance]),
-                                          ("arrived", "周杰", "粤A20002", 10, [maintenance, estimate]),
-                                          ("later", "吴芳", "粤A20003", 15, [estimate])):
+    for key, name, plate, at, kinds in (("no_show", "孙丽", "粤A20001", local(TODAY, 9), [maintenance]),
+                                        ("arrived", "周杰", "粤A20002", local(TODAY, 10, 30), [maintenance, estimate]),
+                                        ("later", "吴芳", "粤A20003", local(TODAY, 15), [estimate])):
         customer, vehicle = _car(store_a, name, plate)
         made[key] = booking_create(actor=manager, store=store_a, customer=customer, vehicle=vehicle, kinds=kinds,
-                                   start_at=local(TODAY, hour), advisor=advisor, notes="客户要求洗车")
+                                   start_at=at, advisor=advisor, notes="客户要求洗车")
     customer, vehicle = _car(store_a, "王小明", "粤A12345", consent_service_calls=True)
     made["parts"] = booking_create(actor=manager, store=store_a, customer=customer, vehicle=vehicle,
                                    kinds=[maintenance], start_at=local(DAY, 9), advisor=advisor,
                                    notes="客户要求检查刹车", parts_to_prepare="机油滤芯、空气滤芯")
+    for key, name, plate, at in (("late", "冯刚", "粤A20004", local(TODAY, 9, 30)),
+                                 ("cancelled", "陈静", "粤A20005", local(DAY, 10)),
+                                 ("confirmed", "褚红", "粤A20006", local(DAY, 11)),
+                                 ("moved", "卫东", "粤A20007", local(DAY, 13))):
+        customer, vehicle = _car(store_a, name, plate)
+        made[key] = booking_create(actor=manager, store=store_a, customer=customer, vehicle=vehicle,
+                                   kinds=[maintenance], start_at=at, source="phone_in")
+    booking_cancel(actor=manager, booking=made["cancelled"], reason="客户临时出差")
+    booking_confirm(actor=manager, booking=made["confirmed"])
+    made["moved"] = booking_move(actor=manager, booking=made["moved"], start_at=local(DAY, 14))
     time_machine.move_to(local(TODAY, 9, 55), tick=False)
     booking_arrive(actor=advisor, booking=made["arrived"])
     time_machine.move_to(NOW, tick=False)
@@ -128,6 +139,8 @@ def _pages(world) -> list[str]:
         "/appointments/list/", f"/appointments/list/?date={DAY}&state=open", f"/appointments/list/?date={PAST}",
         f"/appointments/{parts.pk}/", f"/appointments/{arrived.pk}/", f"/appointments/{world['no_show'].pk}/",
         f"/appointments/{walk_in.pk}/", f"/appointments/{world['past_arrived'].pk}/",
+        *(f"/appointments/{world[k].pk}/" for k in ("late", "cancelled", "confirmed", "moved", "past_missed")),
+        f"/appointments/list/?date={DAY}&state=cancelled", f"/appointments/list/?date={DAY}&state=confirmed",
         "/appointments/board/", f"/appointments/board/?date={PAST}", f"/appointments/board/?date={DAY}",
         f"/appointments/parts/?date={DAY}", "/appointments/waitlist/", f"/appointments/waitlist/?date={DAY}",
         "/appointments/rescue/", f"/appointments/rescue/{world['rescue'].pk}/",
@@ -185,6 +198,17 @@ def test_it_shows_times_in_business_time(day_world, users):
         html = visible_text(client.get(url).content.decode())
         assert "09:00" in html, url
         assert "01:00" not in html, url
+    kinds = f"kinds={parts.kinds.get().pk}"
+    starts = visible_text(client.get(f"/appointments/slots/?date={DAY}&{kinds}&pick=1").content.decode())
+    assert "08:30" in starts and "00:30" not in starts  # the first start of the day, 00:30 UTC
+    call = visible_text(client.get(f"/followups/tasks/{day_world['task'].pk}/").content.decode())
+    assert "15:00" in call and "07:00" not in call  # the customer's next appointment on the call card
+    html = client.get("/appointments/board/").content.decode()
+    for state in ("expected", "late", "shown", "no_show", "walk_in"):  # every state of the board is on the page
+        assert f'data-state="{state}"' in html, state
+    assert f'id="unmatched-{day_world["past_arrived"].pk}"' in html and "<select" in html
+    board = visible_text(html)
+    assert "09:30" in board and "01:30" not in board
     rescue = client.get(f"/appointments/rescue/{day_world['rescue'].pk}/").content.decode()
     assert "T07:40" in rescue and "T23:40" not in rescue
     listing = visible_text(client.get("/appointments/rescue/").content.decode())
