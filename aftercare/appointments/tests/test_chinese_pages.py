@@ -10,7 +10,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from aftercare.appointments.models import AppointmentSettings, BookingMessage, ServiceKind
+from aftercare.appointments.models import AppointmentSettings, BookingMessage, DayOverride, ServiceKind
 from aftercare.appointments.services.board import booking_no_show, booking_walk_in
 from aftercare.appointments.services.booking import booking_cancel, booking_create, booking_move
 from aftercare.appointments.services.day import booking_arrive
@@ -229,3 +229,37 @@ def test_it_shows_the_import_result_in_chinese(day_world, users, store_a):
     html = response.content.decode()
     assert response.status_code == 200 and "bookings-import-errors" in html
     assert not english_words(html, set(ServiceKind.objects.values_list("code", flat=True))), english_words(html)
+
+
+def test_it_answers_errors_and_closed_days_in_chinese(day_world, users, store_a):
+    """A start taken meanwhile (409, the next free starts), a board action refused (the HTMX notice), closed days of
+    the calendar (a day override, the Spring Festival), a full day in the booking form, a bad settings form."""
+    DayOverride.objects.create(store=store_a, date=dt.date(2026, 12, 12), closed=True, note="店庆停业")
+    client = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
+    client.force_login(users[Role.CS_MANAGER])
+    parts = day_world["parts"]
+    kind = parts.kinds.get().pk
+    answers = {
+        "taken": client.post("/appointments/book/", {
+            "customer": parts.customer_id, "vehicle": parts.vehicle_id, "date": DAY.isoformat(), "kinds": [kind],
+            "start_at": local(DAY, 7).isoformat()}),
+        "no start": client.post("/appointments/book/", {
+            "customer": parts.customer_id, "vehicle": parts.vehicle_id, "date": DAY.isoformat(), "kinds": [kind]}),
+        "early no-show": client.post(f"/appointments/board/{day_world['later'].pk}/no-show/",
+                                     {"date": TODAY.isoformat()}, HTTP_HX_REQUEST="true"),
+        "closed day": client.get(f"/appointments/?month=2026-12&date=2026-12-12&kinds={kind}"),
+        # the Spring Festival the statutory calendar knows (2026's): a closed day and why
+        "spring festival": client.get(f"/appointments/?month=2026-02&date=2026-02-17&kinds={kind}"),
+        "bad settings": client.post("/appointments/settings/", {"section": "settings", "store": store_a.pk,
+                                                                "s-slot_minutes": "5"}),
+        "bad rescue": client.post("/appointments/rescue/", {"rescue_place": ""}),
+    }
+    assert answers["taken"].status_code == 409 and 'id="next-free"' in answers["taken"].content.decode()
+    assert answers["no start"].status_code == 400
+    assert "danger" in answers["early no-show"].content.decode()
+    assert "当天不营业" in visible_text(answers["closed day"].content.decode())
+    assert "法定节假日" in visible_text(answers["spring festival"].content.decode())
+    assert answers["bad settings"].status_code == 400 and answers["bad rescue"].status_code == 400
+    codes = set(ServiceKind.objects.values_list("code", flat=True))
+    found = {what: english_words(r.content.decode(), codes) for what, r in answers.items()}
+    assert not any(found.values()), found
