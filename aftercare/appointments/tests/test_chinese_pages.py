@@ -203,6 +203,13 @@ def test_it_shows_times_in_business_time(day_world, users):
     assert "08:30" in starts and "00:30" not in starts  # the first start of the day, 00:30 UTC
     call = visible_text(client.get(f"/followups/tasks/{day_world['task'].pk}/").content.decode())
     assert "15:00" in call and "07:00" not in call  # the customer's next appointment on the call card
+    for user in (users[Role.SERVICE_ADVISOR], users[Role.CS_MANAGER]):  # the pages checked hold what they should
+        other = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
+        other.force_login(user)
+        assert "/appointments/list/?date=2026-12-07" in other.get("/today/").content.decode()  # the start card
+        assert f"/appointments/book/?customer={parts.customer_id}" in other.get(
+            f"/customers/{parts.customer_id}/").content.decode()  # the 360 panel
+    assert 'id="appointment-call-card"' in client.get(f"/followups/tasks/{day_world['task'].pk}/").content.decode()
     html = client.get("/appointments/board/").content.decode()
     for state in ("expected", "late", "shown", "no_show", "walk_in"):  # every state of the board is on the page
         assert f'data-state="{state}"' in html, state
