@@ -216,6 +216,8 @@ def test_it_shows_times_in_business_time(day_world, users):
     assert f'id="unmatched-{day_world["past_arrived"].pk}"' in html and "<select" in html
     board = visible_text(html)
     assert "09:30" in board and "01:30" not in board
+    history = visible_text(client.get(f"/appointments/{day_world['moved'].pk}/").content.decode())
+    assert "2026-12-07 07:00" in history and "2026-12-06 23:00" not in history  # booked and moved at 07:00
     rescue = client.get(f"/appointments/rescue/{day_world['rescue'].pk}/").content.decode()
     assert "T07:40" in rescue and "T23:40" not in rescue
     listing = visible_text(client.get("/appointments/rescue/").content.decode())
