@@ -66,8 +66,10 @@ def bays_for(capacity: Capacity, kinds: list[ServiceKind]) -> list[Bay]:
 
 
 def day_plans(capacity: Capacity, start: dt.date, end: dt.date) -> dict[dt.date, Day]:
-    """Open or closed, hours and cap of each day of `[start, end]`: a statutory holiday is closed, a make-up
-    working day has its weekday's hours (or Monday's when that weekday is normally closed), an override wins."""
+    """Open or closed, hours and cap of each day of `[start, end]`: a statutory holiday is closed, and so is a
+    weekday the work calendar makes a day off (a holiday the group or store entered, e.g. a year `chinese-calendar`
+    does not know yet); a make-up working day has its weekday's hours (or Monday's when that weekday is normally
+    closed); an appointment day override wins."""
     workdays = workday_map(capacity.store_id, start, end)
     overrides = {o.date: o for o in DayOverride.objects.filter(store_id=capacity.store_id, date__gte=start,
                                                                  date__lte=end)}
@@ -79,7 +81,7 @@ def day_plans(capacity: Capacity, start: dt.date, end: dt.date) -> dict[dt.date,
             hours = capacity.hours.get(0)
         plan = Day(day, open=hours is not None, opens=hours and hours.opens_at, closes=hours and hours.closes_at,
                    cap=hours and hours.daily_cap, why_closed="" if hours else "closed")
-        if plan.open and not workdays[day] and statutory_holiday(day):
+        if plan.open and not workdays[day] and (day.weekday() < 5 or statutory_holiday(day)):
             plan.open, plan.why_closed = False, "holiday"
         override = overrides.get(day)
         if override is not None:

@@ -38,6 +38,20 @@ def test_it_closes_on_the_spring_festival_and_opens_on_a_make_up_working_day(sto
     assert plans[dt.date(2026, 2, 24)].open
 
 
+def test_it_closes_a_weekday_the_work_calendar_makes_a_holiday_in_a_year_the_library_does_not_know(store_a, workshop):
+    from aftercare.org.models import WorkCalendarDay
+
+    # chinese-calendar knows no 2027 holidays: the group enters the State Council's notice as overrides
+    WorkCalendarDay.objects.create(store=None, date=dt.date(2027, 2, 8), is_workday=False, note="春节")
+    WorkCalendarDay.objects.create(store=store_a, date=dt.date(2027, 2, 9), is_workday=False, note="春节")
+    plans = {p.date: p for p in availability(store_id=store_a.pk, start=dt.date(2027, 2, 6),
+                                              end=dt.date(2027, 2, 10), now=NOW)}
+    assert (plans[dt.date(2027, 2, 8)].open, plans[dt.date(2027, 2, 8)].why_closed) == (False, "holiday")
+    assert not plans[dt.date(2027, 2, 9)].open
+    assert plans[dt.date(2027, 2, 10)].open  # an ordinary Wednesday
+    assert plans[dt.date(2027, 2, 6)].open  # Saturday: the store opens on weekends
+
+
 def test_an_override_closes_a_day_or_changes_its_hours(store_a, workshop):
     DayOverride.objects.create(store=store_a, date=dt.date(2026, 3, 3), closed=True)
     DayOverride.objects.create(store=store_a, date=dt.date(2026, 3, 4), opens_at=dt.time(10), closes_at=dt.time(12))
