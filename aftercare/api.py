@@ -102,6 +102,7 @@ def on_server_error(request, exc):
 
 
 from aftercare.appointments.api import router as appointments_router  # noqa: E402
+from aftercare.care.api import router as care_router  # noqa: E402
 from aftercare.complaints.api import notifications_router  # noqa: E402
 from aftercare.complaints.api import router as complaints_router  # noqa: E402
 from aftercare.customers.api import router as customers_router  # noqa: E402
@@ -119,5 +120,6 @@ api.add_router("/start", start_router)
 api.add_router("/kpis", kpis_router)
 api.add_router("/renewals", renewals_router)
 api.add_router("/appointments", appointments_router)
+api.add_router("/care", care_router)
 
 __all__ = ["api", "ErrorOut"]

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "aftercare.complaints",
     "aftercare.renewals",
     "aftercare.appointments",
+    "aftercare.care",
     "aftercare.demo",  # keep last: the demo may import every app above, and no app imports it
 ]
 

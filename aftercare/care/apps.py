@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class CareConfig(AppConfig):
+    name = "aftercare.care"
+    label = "care"
+    verbose_name = _("customer care and retention")
+
+    def ready(self):
+        """Each part of the app wires its receivers, jobs, cards, panels and measures in its own block below."""
