@@ -9,11 +9,16 @@ class Trigger(models.TextChoices):
     FEEDBACK_RETURNED = "feedback_returned", _("Complaint form returned by the department")
     REPEAT_REPAIR = "repeat_repair", _("Repeat repair of the same fault")
     RENEWAL_DUE = "renewal_due", _("Insurance renewal contact due")
+    CARE_REMINDER_DUE = "care_reminder_due", _("Care reminder due")
+    CAMPAIGN_INVITATION = "campaign_invitation", _("Campaign invitation due")
+    RECALL = "recall", _("Recall or service campaign vehicle")
 
 
 # Triggers whose tasks the apps above make themselves (one task per event, not set-based generation):
-# complaints (returned forms, repeat repairs) and renewals (contacts due on a renewal case).
-EVENT_TRIGGERS = (Trigger.FEEDBACK_RETURNED, Trigger.REPEAT_REPAIR, Trigger.RENEWAL_DUE)
+# complaints (returned forms, repeat repairs), renewals (contacts due on a renewal case) and care (reminders due,
+# campaign invitations, recall vehicles).
+EVENT_TRIGGERS = (Trigger.FEEDBACK_RETURNED, Trigger.REPEAT_REPAIR, Trigger.RENEWAL_DUE, Trigger.CARE_REMINDER_DUE,
+                  Trigger.CAMPAIGN_INVITATION, Trigger.RECALL)
 
 
 class FollowupKind(models.TextChoices):
@@ -24,6 +29,7 @@ class FollowupKind(models.TextChoices):
     RENEWAL = "renewal", _("Renewal contact")
     CARE = "care", _("Care reminder")
     CAMPAIGN = "campaign", _("Campaign invitation")
+    RECALL = "recall", _("Recall or service campaign")
     REPEAT_REPAIR = "repeat_repair", _("Repeat repair (not fixed first time)")
 
 

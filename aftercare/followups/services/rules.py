@@ -119,6 +119,38 @@ DEFAULT_RULES = (
         "is_active": True,
         "allowed_roles": [Role.RENEWAL_SPECIALIST.value, Role.CS_MANAGER.value],
     },
+    # made by the care app: a reminder due (first maintenance, maintenance, warranty end …), a campaign
+    # invitation, a vehicle of a recall or service campaign
+    {
+        "code": "CARE",
+        "name": _("Care reminder call"),
+        "trigger": Trigger.CARE_REMINDER_DUE,
+        "kind": FollowupKind.CARE,
+        "deadline_amount": 3,
+        "deadline_unit": DeadlineUnit.WORKING_DAYS,
+        "template_code": None,
+        "is_active": True,
+    },
+    {
+        "code": "CAMPAIGN",
+        "name": _("Campaign invitation call"),
+        "trigger": Trigger.CAMPAIGN_INVITATION,
+        "kind": FollowupKind.CAMPAIGN,
+        "deadline_amount": 3,
+        "deadline_unit": DeadlineUnit.WORKING_DAYS,
+        "template_code": None,
+        "is_active": True,
+    },
+    {
+        "code": "RECALL",
+        "name": _("Recall or service campaign call"),
+        "trigger": Trigger.RECALL,
+        "kind": FollowupKind.RECALL,
+        "deadline_amount": 5,
+        "deadline_unit": DeadlineUnit.WORKING_DAYS,
+        "template_code": None,
+        "is_active": True,
+    },
 )
 
 

@@ -94,6 +94,9 @@ def test_it_lists_rules_of_the_callers_stores(specialist, rules_a, rules_b):
         "VERIFY": True,
         "FTF": True,
         "RENEWAL": True,
+        "CARE": True,
+        "CAMPAIGN": True,
+        "RECALL": True,
     }
 
 
