@@ -19,3 +19,7 @@ class OrgConfig(AppConfig):
         from .selectors import job_alert_recipients
 
         register_alert_recipients(job_alert_recipients)  # who hears of a failed or late scheduled job
+
+        from .cards import register as register_cards
+
+        register_cards()  # the work-calendar warning of the group admin (org/cards.py)

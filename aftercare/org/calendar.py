@@ -171,3 +171,22 @@ def working_deadline(store, moment: dt.datetime, n: int) -> dt.datetime:
     Returned as the half-open bound: 00:00 Shanghai of the day after the due date.
     """
     return business_day_start(add_working_days(store, business_date(moment), n) + dt.timedelta(days=1))
+
+
+CALENDAR_LOOKAHEAD_DAYS = 90  # how far ahead the work is planned (bookings, reminders, renewal contacts)
+
+
+def statutory_years_unknown(today: dt.date, ahead_days: int = CALENDAR_LOOKAHEAD_DAYS) -> list[int]:
+    """The years from `today` to `ahead_days` later whose statutory holidays `chinese-calendar` does not know yet
+    (the State Council publishes them each November; the library follows some time later) and for which the group
+    has entered no work-calendar override: on those years every weekday counts as a working day."""
+    years = range(today.year, (today + dt.timedelta(days=ahead_days)).year + 1)
+    unknown = []
+    for year in years:
+        try:
+            chinese_calendar.is_workday(dt.date(year, 1, 1))
+        except NotImplementedError:
+            unknown.append(year)
+    entered = set(WorkCalendarDay.objects.filter(store__isnull=True, date__year__in=unknown)
+                  .values_list("date__year", flat=True).distinct()) if unknown else set()
+    return [year for year in unknown if year not in entered]

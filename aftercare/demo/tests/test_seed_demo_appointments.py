@@ -13,9 +13,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, F
 
 from aftercare.appointments import measures as m
 from aftercare.appointments.availability import availability
@@ -110,6 +111,22 @@ def test_the_advisor_starts_today_with_arrivals_and_the_coming_days_booked(demo)
     days = availability(store_id=gz.pk, start=TODAY + dt.timedelta(days=1), end=TODAY + dt.timedelta(days=7),
                         kinds=[ServiceKind.objects.get(store=gz, code="maintenance")])
     assert all(d.free for d in days if d.open)
+
+
+def test_the_rescue_log_has_its_months_and_the_arrival_time_shortens(demo):
+    from aftercare.appointments.models import RescueCall
+    from aftercare.appointments.selectors import rescue_arrival_by_store
+
+    gz = Store.objects.get(code="GZ01")
+    calls = RescueCall.objects.filter(store=gz)
+    assert calls.count() >= 50 and calls.filter(arrived_at__isnull=True).exists()  # some cancelled
+    assert not calls.filter(arrived_at__lt=F("reported_at")).exists()
+    admin = get_user_model().objects.get(username="admin")
+    first = rescue_arrival_by_store(user=admin, store_ids=[gz.pk], since=TODAY - dt.timedelta(days=540),
+                                    until=TODAY - dt.timedelta(days=360))[gz.pk]
+    last = rescue_arrival_by_store(user=admin, store_ids=[gz.pk], since=TODAY - dt.timedelta(days=180),
+                                   until=TODAY)[gz.pk]
+    assert last["median"] < first["median"] and 30 <= last["median"] <= 60 and first["count"] >= 10
 
 
 def test_it_reports_the_seed_time(demo):
