@@ -1,7 +1,7 @@
 """A year of customer classes for the demo stores (docs/care.md, "Classes and churn").
 
 `demo_care_classes_create(stores=…)` runs the real classification (`customers_classify`) as of the last day of
-each of the last 12 months, in order, then as of today: each run uses only the repair orders and deliveries before
+the month a year ago and of each of the 12 months since, in order, then as of today: each run uses only the repair orders and deliveries before
 its day, so the class history (`ClassChange`), the churn rate of each month and the flows come from the demo's own
 repair orders. The yearly churn it answers (`yearly_churn_pct`) is the share of the customers classed loyal,
 regular or new after the first run who are lost after the last one; with the demo's repair orders it falls between
@@ -24,9 +24,10 @@ MONTHS = 12
 
 
 def month_ends(today: dt.date, months: int = MONTHS) -> list[dt.date]:
-    """The last day of each of the `months` months before `today`'s month, oldest first."""
+    """The last day of each of the `months` months before `today`'s month, oldest first, after the last day of the
+    month before them (the start of the year)."""
     first = today.replace(day=1)
-    return [month_add(first, -k) - dt.timedelta(days=1) for k in range(months, 0, -1)]
+    return [month_add(first, -k) - dt.timedelta(days=1) for k in range(months, -1, -1)]
 
 
 def _classes_on(store_ids, day: dt.date) -> dict[int, str]:
