@@ -79,7 +79,9 @@ def _kinds_sql() -> str:
 
 def classification_select_sql() -> str:
     """One SELECT: per active customer of `%(store)s`: customer_id, store_id, cls, rule, last_visit, v12,
-    spend12 (PostgreSQL and SQLite alike; parameters named, instants adapted by the connection)."""
+    spend12, and its profile as it stands (profile_id, old_class, old_on: None without one) — so that the writes
+    that follow never read the profile table they write (PostgreSQL and SQLite alike; parameters named, instants
+    adapted by the connection)."""
     kinds = _kinds_sql()
     ro, cu = RepairOrder._meta.db_table, Customer._meta.db_table
     dl, tk, cp = SalesDelivery._meta.db_table, FollowupTask._meta.db_table, CareProfile._meta.db_table
@@ -108,6 +110,7 @@ WITH ro AS (
     GROUP BY t.customer_id
 ), base AS (
     SELECT c.id AS customer_id, c.store_id, ro.last_visit,
+        p.id AS profile_id, p.customer_class AS old_class, p.classified_on AS old_on,
         COALESCE(ro.v12, 0) AS v12, COALESCE(ro.paid12, 0) AS paid12, COALESCE(ro.spend12, 0) AS spend12,
         COALESCE(ro.h1, 0) AS h1, COALESCE(ro.h2, 0) AS h2, COALESCE(tk.reminders, 0) AS reminders,
         CASE WHEN dl.first_dl IS NOT NULL AND (ro.first_ro IS NULL OR dl.first_dl < ro.first_ro) THEN dl.first_dl
@@ -116,9 +119,10 @@ WITH ro AS (
     LEFT JOIN ro ON ro.customer_id = c.id
     LEFT JOIN dl ON dl.customer_id = c.id
     LEFT JOIN tk ON tk.customer_id = c.id
+    LEFT JOIN {cp} p ON p.customer_id = c.id
     WHERE c.store_id = %(store)s AND c.is_active AND c.merged_into_id IS NULL
         AND (ro.customer_id IS NOT NULL OR dl.customer_id IS NOT NULL OR c.created_at < %(end)s)
-        AND NOT EXISTS (SELECT 1 FROM {cp} p WHERE p.customer_id = c.id AND p.classified_on > %(today)s)
+        AND (p.classified_on IS NULL OR p.classified_on <= %(today)s)
 ), rules AS (
     SELECT b.*,
         CASE
@@ -139,7 +143,7 @@ SELECT r.customer_id, r.store_id,
         WHEN r.v12 >= %(loyal_min)s AND r.h1 > 0 AND r.h2 > 0 THEN '{CustomerClass.LOYAL}'
         ELSE '{CustomerClass.REGULAR}'
     END AS cls,
-    r.rule, r.last_visit, r.v12, r.spend12
+    r.rule, r.last_visit, r.v12, r.spend12, r.profile_id, r.old_class, r.old_on
 FROM rules r
 """
 
@@ -168,13 +172,15 @@ def _store_classify(cursor, *, store_id: int, today: dt.date, settings: ClassSet
     cp, cc = CareProfile._meta.db_table, ClassChange._meta.db_table
     cursor.execute(f"DROP TABLE IF EXISTS {TMP}")
     cursor.execute(f"CREATE TEMPORARY TABLE {TMP} AS {classification_select_sql()}", params)
+    if connection.vendor == "postgresql":
+        cursor.execute(f"ANALYZE {TMP}")  # a temporary table has no statistics: the joins below need them
     cursor.execute(
         f"""INSERT INTO {cc} (store_id, customer_id, from_class, to_class, rule, on_date, created_at, updated_at)
         SELECT t.store_id, t.customer_id,
-            CASE WHEN p.id IS NULL OR p.classified_on IS NULL THEN '' ELSE p.customer_class END,
+            CASE WHEN t.profile_id IS NULL OR t.old_on IS NULL THEN '' ELSE t.old_class END,
             t.cls, t.rule, %s, %s, %s
-        FROM {TMP} t LEFT JOIN {cp} p ON p.customer_id = t.customer_id
-        WHERE p.id IS NULL OR p.classified_on IS NULL OR p.customer_class <> t.cls""",
+        FROM {TMP} t
+        WHERE t.profile_id IS NULL OR t.old_on IS NULL OR t.old_class <> t.cls""",
         [day, now, now],
     )
     changes = cursor.rowcount
@@ -184,14 +190,14 @@ def _store_classify(cursor, *, store_id: int, today: dt.date, settings: ClassSet
                                ELSE {cp}.class_since END,
             customer_class = t.cls, lost_rule = t.rule, classified_on = %s, last_visit_at = t.last_visit,
             visits_12m = t.v12, spend_12m = t.spend12, updated_at = %s
-        FROM {TMP} t WHERE {cp}.customer_id = t.customer_id""",
+        FROM {TMP} t WHERE {cp}.id = t.profile_id""",
         [day, day, now],
     )
     cursor.execute(
         f"""INSERT INTO {cp} (store_id, customer_id, customer_class, lost_rule, class_since, classified_on,
             last_visit_at, visits_12m, spend_12m, churn_reasons, created_at, updated_at)
         SELECT t.store_id, t.customer_id, t.cls, t.rule, %s, %s, t.last_visit, t.v12, t.spend12, %s, %s, %s
-        FROM {TMP} t WHERE NOT EXISTS (SELECT 1 FROM {cp} p WHERE p.customer_id = t.customer_id)""",
+        FROM {TMP} t WHERE t.profile_id IS NULL""",
         [day, day, "[]", now, now],
     )
     cursor.execute(f"DROP TABLE {TMP}")
