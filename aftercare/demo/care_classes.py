@@ -1,11 +1,11 @@
 """A year of customer classes for the demo stores (docs/care.md, "Classes and churn").
 
-`demo_care_classes_create(stores=…)` runs the real classification (`customers_classify`) as of the last day of
-the month a year ago and of each of the 12 months since, in order, then as of today: each run uses only the repair orders and deliveries before
-its day, so the class history (`ClassChange`), the churn rate of each month and the flows come from the demo's own
-repair orders. The yearly churn it answers (`yearly_churn_pct`) is the share of the customers classed loyal,
-regular or new after the first run who are lost after the last one; with the demo's repair orders it falls between
-15 % and 35 % (tested in `aftercare/care/tests/test_classes_demo.py`).
+`demo_care_classes_create(stores=…)` runs the real classification (`customers_classify`) as of the last day of the
+month a year ago and of each of the 12 months since, in order, then as of today: each run uses only the repair
+orders and deliveries before its day, so the class history (`ClassChange`), the churn rate of each month and the
+flows come from the demo's own repair orders. The yearly churn it answers (`yearly_churn_pct`) is the share of the
+customers classed loyal, regular or new after the first run who are lost after the last one; with the demo's repair
+orders it falls between 15 % and 35 % (tested in `aftercare/care/tests/test_classes_demo.py`).
 
 Idempotent: profiles already classified for a later day are left alone, and a rerun of a day writes nothing.
 """
