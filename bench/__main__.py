@@ -1,7 +1,8 @@
 """`python -m bench import --rows N [--kind repair_orders]`, `python -m bench followups [--vehicles N]`,
 `python -m bench renewals [--policies N]`, `python -m bench appointments [--bookings N]`,
 `python -m bench read_audit [--requests N]`, `python -m bench load [--database-url URL] [--duration S]`,
-`python -m bench renewal-measures [--policies N] [--stores N]` — see docs/benchmarks.md."""
+`python -m bench renewal-measures [--policies N] [--stores N]`, `python -m bench care-classes [--customers N]`
+— see docs/benchmarks.md."""
 
 import argparse
 import os
@@ -77,7 +78,17 @@ def main(argv=None) -> int:
     rm.add_argument("--database", default="aftercare_bench_rm", help="scratch database (dropped and re-created)")
     rm.add_argument("--keep", action="store_true", help="keep the scratch database")
     rm.add_argument("--reuse", action="store_true", help="use the kept scratch database as it is (no loading)")
+    # ---- classes: care_classify against one hand-written statement ----
+    cc = sub.add_parser("care-classes", help="customer classification against one hand-written SQL statement")
+    cc.add_argument("--customers", type=int, default=1_000_000, help="customers of the one store")
+    cc.add_argument("--database", default="aftercare_bench_cc", help="scratch database (dropped and re-created)")
+    cc.add_argument("--keep", action="store_true", help="keep the scratch database")
+    # ---- end classes ----
     args = parser.parse_args(argv)
+    if args.command == "care-classes":  # ---- classes ----
+        from .care_classesbench import run as run_care_classes
+
+        return run_care_classes(args)
     if args.command == "import":
         from .importbench import run
 

@@ -9,3 +9,13 @@ class CareConfig(AppConfig):
 
     def ready(self):
         """Each part of the app wires its receivers, jobs, cards, panels and measures in its own block below."""
+
+        # ---- classes: the daily classification job, customer panel, call-screen card, start card, KPI measures ----
+        from aftercare.core.schedule import Job, register
+
+        from . import classes_hooks
+
+        register(Job("care_classify", app=self.label, at=("03:10",),
+                     description=_("Classify customers (new, loyal, regular, lost) and record class changes")))
+        classes_hooks.register()
+        # ---- end classes ----

@@ -1,11 +1,13 @@
 """Customer care and retention (issue 18): reminders, campaigns and recalls, customer classes and churn, the
 churn-risk score, outbound channels and consent. Store-owned rows carry `store_id` (`core.models.StoreOwnedModel`)."""
 
+from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from aftercare.core.models import StoreOwnedModel
+from aftercare.customers.choices import LossReason
 from aftercare.customers.models import customer_of_the_store, store_checked_by_customer
 
 from .choices import CustomerClass, LostRule
@@ -48,3 +50,98 @@ class CareProfile(StoreOwnedModel):
             models.Index(fields=["store", "customer_class"], name="care_profile_store_class_idx"),
             models.Index(fields=["store", "churn_risk"], name="care_profile_store_risk_idx"),
         ]
+
+
+# ---- classes: class settings, class history, churn reasons (issue 18, "Classes and churn") ----
+
+
+class ClassSettings(models.Model):
+    """A store's thresholds of the daily classification (defaults: seed 000 p20; docs/care.md, "Classes and
+    churn"). A store without a row classifies with these defaults."""
+
+    store = models.OneToOneField("org.Store", on_delete=models.CASCADE, related_name="care_class_settings")
+    lost_after_months = models.PositiveSmallIntegerField(
+        _("lost after (months without a counted visit)"), default=6,
+        validators=[MinValueValidator(3), MaxValueValidator(24)],
+        help_text=_("Also how long a customer without any counted visit stays new"),
+    )
+    once_a_year_max_visits = models.PositiveSmallIntegerField(
+        _("lost with at most this many visits in 12 months"), default=1,
+        validators=[MinValueValidator(0), MaxValueValidator(3)],
+        help_text=_("For customers known for 12 months or more; 0 turns the rule off"),
+    )
+    lost_when_only_inspections = models.BooleanField(
+        _("lost when only inspections"), default=True,
+        help_text=_("Every counted visit of the last 12 months had amount 0"),
+    )
+    reminded_min = models.PositiveSmallIntegerField(
+        _("lost after this many care reminders without a visit"), default=3,
+        validators=[MinValueValidator(0), MaxValueValidator(20)],
+        help_text=_("Care follow-up tasks of the last 12 months after the last counted visit; 0 turns the rule off"),
+    )
+    loyal_min_visits = models.PositiveSmallIntegerField(
+        _("loyal from this many visits in 12 months"), default=2,
+        validators=[MinValueValidator(2), MaxValueValidator(12)],
+        help_text=_("With a counted visit in each half of the 12 months"),
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("store class settings")
+        verbose_name_plural = _("store class settings")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(lost_after_months__gte=3, lost_after_months__lte=24),
+                                   name="care_class_settings_lost_months_range"),
+            models.CheckConstraint(condition=models.Q(loyal_min_visits__gte=2, loyal_min_visits__lte=12),
+                                   name="care_class_settings_loyal_range"),
+        ]
+
+    def __str__(self):
+        return str(self.store)
+
+
+class ClassChange(StoreOwnedModel):
+    """One change of a customer's class, written by the daily classification only when the class changes
+    (`from_class` empty: the customer's first classification). The class of a customer on a day is the `to_class`
+    of the latest change on or before it."""
+
+    store = store_checked_by_customer()
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.CASCADE, related_name="care_class_changes", db_constraint=False,
+        verbose_name=_("customer"),
+    )
+    from_class = models.CharField(_("from"), max_length=20, choices=CustomerClass.choices, blank=True)
+    to_class = models.CharField(_("to"), max_length=20, choices=CustomerClass.choices)
+    rule = models.CharField(_("why lost"), max_length=30, choices=LostRule.choices, blank=True)
+    on_date = models.DateField(_("on"))
+
+    class Meta:
+        verbose_name = _("class change")
+        constraints = [customer_of_the_store("care_class_change_customer_of_the_store")]
+        indexes = [
+            models.Index(fields=["store", "on_date"], name="care_class_change_store_on_idx"),
+            models.Index(fields=["customer", "on_date"], name="care_class_change_cust_on_idx"),
+        ]
+
+
+class ChurnReason(StoreOwnedModel):
+    """Why a lost (or at-risk) customer left, as the customer said on a call or as customer service recorded it
+    on the customer's page. The latest one of a customer is the one reported."""
+
+    store = store_checked_by_customer()
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.CASCADE, related_name="care_churn_reasons", db_constraint=False,
+        verbose_name=_("customer"),
+    )
+    reason = models.CharField(_("reason"), max_length=30, choices=LossReason.choices)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    task = models.ForeignKey("followups.FollowupTask", on_delete=models.SET_NULL, null=True, blank=True,
+                             related_name="+", verbose_name=_("call"))
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                    related_name="+")
+    recorded_on = models.DateField(_("recorded on"))
+
+    class Meta:
+        verbose_name = _("churn reason")
+        constraints = [customer_of_the_store("care_churn_reason_customer_of_the_store")]
+        indexes = [models.Index(fields=["store", "recorded_on"], name="care_churn_reason_store_on_idx")]

@@ -1,1 +1,174 @@
 """Scoped reads of the care app: every selector takes the acting user and reads only the stores they may see."""
+
+# ---- classes: class counts, flows, churn rate, churn reasons, win-back list (docs/care.md, "Classes and churn") ----
+import datetime as dt
+from collections import defaultdict
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.http import Http404
+
+from aftercare.customers.choices import LossReason
+from aftercare.org.calendar import month_add
+from aftercare.org.permissions import Perm, has_perm
+from aftercare.org.scoping import visible_store_ids
+
+from .choices import CustomerClass
+from .models import CareProfile, ChurnReason, ClassChange
+
+# Classes of the churn rate's base at a month's start.
+BASE_CLASSES = (CustomerClass.LOYAL, CustomerClass.REGULAR, CustomerClass.NEW)
+CLASS_ORDER = (CustomerClass.NEW, CustomerClass.LOYAL, CustomerClass.REGULAR, CustomerClass.LOST)
+NONE = "none"  # the "from" of a customer not yet classified at the month's start
+
+
+def class_store_ids(user, store_ids=None, perm: str = Perm.CARE_MANAGE) -> frozenset[int]:
+    if not has_perm(user, perm):
+        return frozenset()
+    visible = visible_store_ids(user)
+    return visible if store_ids is None else visible & frozenset(store_ids)
+
+
+def _class_on(before: dt.date):
+    """The class of the profile's customer at 00:00 of `before`: its latest change dated before that day."""
+    return Subquery(
+        ClassChange.objects.filter(customer_id=OuterRef("customer_id"), on_date__lt=before)
+        .order_by("-on_date", "-id").values("to_class")[:1]
+    )
+
+
+def class_month_profiles(*, store_ids, month: dt.date) -> QuerySet[CareProfile]:
+    """Profiles of the stores annotated `c0` (class at the month's start, None: not yet classified) and `c1` (class
+    at the month's end), only those classified by the month's end."""
+    first = month.replace(day=1)
+    return (
+        CareProfile.objects.filter(store_id__in=list(store_ids))
+        .annotate(c0=_class_on(first), c1=_class_on(month_add(first, 1)))
+        .filter(c1__isnull=False)
+    )
+
+
+def _rate(num: int, den: int) -> Decimal | None:
+    return (Decimal(num) * 100 / den).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP) if den else None
+
+
+def class_flows_by_store(*, store_ids, month: dt.date) -> dict[int, dict]:
+    """Per store, for `month`: {"flows": {(from, to): n}, "start": {class: n}, "end": {class: n}, "churned",
+    "base", "churn_rate", "loyal_share"} in one query. From is `NONE` for a customer classified during the month."""
+    rows = (
+        class_month_profiles(store_ids=store_ids, month=month)
+        .values("store_id", "c0", "c1").annotate(n=Count("id")).order_by()
+    )
+    out: dict[int, dict] = {
+        sid: {"flows": defaultdict(int), "start": defaultdict(int), "end": defaultdict(int)} for sid in store_ids
+    }
+    for r in rows:
+        cell = out[r["store_id"]]
+        c0 = r["c0"] or NONE
+        cell["flows"][(c0, r["c1"])] += r["n"]
+        if r["c0"]:
+            cell["start"][r["c0"]] += r["n"]
+        cell["end"][r["c1"]] += r["n"]
+    for cell in out.values():
+        base = sum(cell["start"][c] for c in BASE_CLASSES)
+        churned = sum(cell["flows"][(c, CustomerClass.LOST)] for c in BASE_CLASSES)
+        end_base = sum(cell["end"][c] for c in BASE_CLASSES)
+        cell.update(base=base, churned=churned, churn_rate=_rate(churned, base),
+                    loyal=cell["end"][CustomerClass.LOYAL], end_base=end_base,
+                    loyal_share=_rate(cell["end"][CustomerClass.LOYAL], end_base))
+    return out
+
+
+def class_flows(*, user, month: dt.date, store_ids=None) -> dict:
+    """The stores in scope summed: flows matrix rows (from, [(to, n)]), start and end counts, churned, base and
+    churn rate of `month`."""
+    ids = class_store_ids(user, store_ids)
+    per_store = class_flows_by_store(store_ids=ids, month=month)
+    flows, start, end = defaultdict(int), defaultdict(int), defaultdict(int)
+    for cell in per_store.values():
+        for k, n in cell["flows"].items():
+            flows[k] += n
+        for k, n in cell["start"].items():
+            start[k] += n
+        for k, n in cell["end"].items():
+            end[k] += n
+    base = sum(start[c] for c in BASE_CLASSES)
+    churned = sum(flows[(c, CustomerClass.LOST)] for c in BASE_CLASSES)
+    end_base = sum(end[c] for c in BASE_CLASSES)
+    return {
+        "month": month.replace(day=1),
+        "flows": dict(flows),
+        "start": {c: start[c] for c in CLASS_ORDER},
+        "end": {c: end[c] for c in CLASS_ORDER},
+        "base": base,
+        "churned": churned,
+        "churn_rate": _rate(churned, base),
+        "loyal_share": _rate(end[CustomerClass.LOYAL], end_base),
+    }
+
+
+def class_flow_customers(*, user, month: dt.date, from_class: str, to_class: str, store_ids=None) -> QuerySet:
+    """The profiles behind one cell of the flows matrix (from `NONE`: classified during the month)."""
+    ids = class_store_ids(user, store_ids)
+    qs = class_month_profiles(store_ids=ids, month=month).filter(c1=to_class)
+    qs = qs.filter(c0__isnull=True) if from_class == NONE else qs.filter(c0=from_class)
+    return qs.select_related("customer", "store").order_by("-spend_12m", "customer_id")
+
+
+def class_counts(*, user, store_ids=None) -> dict[str, int]:
+    """Customers of each class today (the profiles' current class)."""
+    ids = class_store_ids(user, store_ids)
+    rows = (CareProfile.objects.filter(store_id__in=ids, classified_on__isnull=False)
+            .values("customer_class").annotate(n=Count("id")).order_by())
+    got = {r["customer_class"]: r["n"] for r in rows}
+    return {c: got.get(c, 0) for c in CLASS_ORDER}
+
+
+def churn_reason_shares(*, user, since: dt.date, until: dt.date, store_ids=None) -> list[dict]:
+    """Churn reasons recorded in `[since, until)`: each reason with its count and share (%), largest first (each
+    customer once: their latest reason of the period)."""
+    ids = class_store_ids(user, store_ids)
+    period = ChurnReason.objects.filter(store_id__in=ids, recorded_on__gte=since, recorded_on__lt=until)
+    latest = period.filter(customer_id=OuterRef("customer_id")).order_by("-recorded_on", "-id").values("id")[:1]
+    rows = (period.filter(id=Subquery(latest)).values("reason").annotate(n=Count("id")).order_by("-n", "reason"))
+    total = sum(r["n"] for r in rows)
+    labels = dict(LossReason.choices)
+    return [{"reason": r["reason"], "label": labels.get(r["reason"], r["reason"]), "n": r["n"],
+             "share": _rate(r["n"], total)} for r in rows]
+
+
+def _latest_reason(field: str):
+    return Subquery(ChurnReason.objects.filter(customer_id=OuterRef("customer_id"))
+                    .order_by("-recorded_on", "-id").values(field)[:1])
+
+
+def winback_list(*, user, store_ids=None) -> QuerySet[CareProfile]:
+    """Lost customers of the stores in scope, the largest spend of 12 months first, with their latest churn
+    reason (`reason`, `reason_note`)."""
+    ids = class_store_ids(user, store_ids)
+    return (
+        CareProfile.objects.filter(store_id__in=ids, customer_class=CustomerClass.LOST, customer__is_active=True)
+        .select_related("customer", "store")
+        .annotate(reason=_latest_reason("reason"), reason_note=_latest_reason("note"))
+        .order_by("-spend_12m", "-last_visit_at", "customer_id")
+    )
+
+
+def customer_class_get(*, user, customer) -> dict | None:
+    """A customer's class (None: not yet classified), with its class history (latest first) and latest churn
+    reason; None also when the user may not see classes (`care.work` or `care.manage`) or the customer's store."""
+    if not (has_perm(user, Perm.CARE_WORK) or has_perm(user, Perm.CARE_MANAGE)):
+        return None
+    if customer.store_id not in visible_store_ids(user):
+        raise Http404
+    prof = CareProfile.objects.filter(customer_id=customer.pk, classified_on__isnull=False).first()
+    history = list(ClassChange.objects.filter(customer_id=customer.pk).order_by("-on_date", "-id")[:12])
+    reason = ChurnReason.objects.filter(customer_id=customer.pk).order_by("-recorded_on", "-id").first()
+    return {"profile": prof, "history": history, "reason": reason}
+
+
+def newly_lost_count(*, user, store_ids, since: dt.date) -> int:
+    """Customers of the stores who became lost since `since` (a class change to lost on or after it)."""
+    ids = class_store_ids(user, store_ids)
+    return (ClassChange.objects.filter(store_id__in=ids, to_class=CustomerClass.LOST, on_date__gte=since)
+            .exclude(Q(from_class="") | Q(from_class=CustomerClass.LOST)).values("customer_id").distinct().count())

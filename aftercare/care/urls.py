@@ -3,3 +3,16 @@ from django.urls import path  # noqa: F401
 app_name = "care"
 
 urlpatterns = []
+
+# ---- classes: classes and churn, flows, settings, win-back list, churn reasons ----
+from .views import classes as classes_views  # noqa: E402
+
+urlpatterns += [
+    path("classes/", classes_views.classes_overview, name="classes"),
+    path("classes/flow/", classes_views.class_flow, name="class_flow"),
+    path("classes/settings/", classes_views.class_settings, name="class_settings"),
+    path("winback/", classes_views.winback, name="winback"),
+    path("winback/export/", classes_views.winback_export, name="winback_export"),
+    path("customers/<int:customer_id>/churn-reason/", classes_views.churn_reason_add, name="churn_reason_add"),
+]
+# ---- end classes ----

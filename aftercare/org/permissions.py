@@ -173,6 +173,20 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
 }
 
 
+# ---- classes: care.manage / care.work (the remind part adds the same two; the lead keeps one copy) ----
+Perm.CARE_MANAGE = "care.manage"
+Perm.CARE_WORK = "care.work"
+Perm.ALL = [*Perm.ALL, *(p for p in (Perm.CARE_MANAGE, Perm.CARE_WORK) if p not in Perm.ALL)]
+for _role, _perms in {
+    Role.CS_SPECIALIST: {Perm.CARE_WORK},
+    Role.CS_MANAGER: {Perm.CARE_WORK, Perm.CARE_MANAGE},
+    Role.STORE_MANAGER: {Perm.CARE_MANAGE},
+    Role.GROUP_ADMIN: {Perm.CARE_WORK, Perm.CARE_MANAGE},
+}.items():
+    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | _perms
+# ---- end classes ----
+
+
 def role_of(user) -> str | None:
     staff = getattr(user, "staff", None) if user is not None and user.is_authenticated else None
     return staff.role if staff is not None else None

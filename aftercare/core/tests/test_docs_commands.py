@@ -153,6 +153,14 @@ KNOWN: dict[str, str | list[str]] = {
     "DATABASE_URL=postgres://postgres@127.0.0.1:55432/postgres .venv/bin/python -m bench renewal-measures": [
         "python -m bench renewal-measures --help"
     ],
+    # ---- classes: docs/care.md, docs/benchmarks.md ----
+    "manage.py care_classify": AS_DOCUMENTED,
+    "manage.py care_classify [--store CODE] [--today YYYY-MM-DD]": AS_DOCUMENTED,
+    # tests/test_bench_care_classes.py runs the bench's parts on 300 customers
+    "python -m bench care-classes [--customers 1000000] [--database aftercare_bench_cc] [--keep]": [
+        "python -m bench care-classes --help"
+    ],
+    # ---- end classes ----
 }
 
 COMMAND_START = re.compile(

@@ -781,3 +781,46 @@ def test_it_never_counts_or_lists_another_stores_appointments(foreign_rows):
     api = client.get("/api/appointments/measures", {"month": month})
     assert api.status_code == 200 and api.json()["months"][this]["orders_booked"] == 0
     assert client.get("/api/appointments/measures", {"store": foreign.pk}).status_code == 404
+
+
+# ---- classes: classes and churn pages, win-back list and export, churn reasons, the class API ----------------------
+# (store-B rows: aftercare/care/tests/canary.py, `_plant_classes`: a lost customer with its history and reason)
+
+CLASS_PAGES = {"care/classes/", "care/classes/flow/", "care/classes/settings/", "care/winback/",
+               "care/winback/export/", "care/customers/<int:customer_id>/churn-reason/"}
+CLASS_API = {"/api/care/classes", "/api/care/customers/{customer_id}/class"}
+
+
+def test_it_walks_the_class_pages_with_a_canary_lost_customer_of_store_b(monkeypatch, users, store_b):
+    """The class pages and API are in the walks; store B's lost customer counts nowhere in store A's manager's
+    figures, lists or export, its id answers 404; and the walk would notice a class selector that forgot the
+    scope."""
+    import io
+    from datetime import date
+
+    from openpyxl import load_workbook
+
+    from aftercare.org.models import Store
+
+    assert CLASS_PAGES <= {r.template for r in django_routes()}
+    assert CLASS_API <= {r.template for r in api_routes()}
+    rows = plant_rows(store_b)
+    manager = users[Role.CS_MANAGER]
+    client = Client(raise_request_exception=False)
+    client.force_login(manager)
+    month = date.today().strftime("%Y-%m")
+    for url in ("/care/winback/", "/care/classes/", f"/care/classes/flow/?month={month}&from=regular&to=lost"):
+        response = client.get(url)
+        assert response.status_code == 200 and not _leaks(response), url
+    book = load_workbook(io.BytesIO(client.get("/care/winback/export/").content))
+    assert not [c for ws in book.worksheets for row in ws.iter_rows() for c in row if CANARY in str(c.value)]
+    api = _api(manager)
+    assert api.get("/api/care/classes", {"month": month}).json()["churned"] == 0
+    assert api.get(f"/api/care/customers/{rows['class_customer'].pk}/class").status_code == 404
+    assert client.post(f"/care/customers/{rows['class_customer'].pk}/churn-reason/",
+                       {"reason": "moved"}).status_code == 404
+    everything = lambda *args, **kwargs: frozenset(Store.objects.values_list("id", flat=True))  # noqa: E731
+    monkeypatch.setattr("aftercare.care.selectors.visible_store_ids", everything)
+    monkeypatch.setattr("aftercare.care.views.classes.current_store_ids", everything)
+    problems = walk_pages(manager, rows)
+    assert any(p.startswith("GET /care/winback/ ") and "canary" in p for p in problems), problems

@@ -1,0 +1,57 @@
+"""The demo's year of classes (`aftercare/demo/care_classes.py`): classified at each month-end of the last year and
+today from the demo's own repair orders, the yearly churn of base customers falls between 15 % and 35 %, history
+runs only forward, and a rerun writes nothing. The demo is seeded once for this module (rolled back afterwards)."""
+
+import datetime as dt
+import io
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.core.management import call_command
+from django.db import transaction
+
+from aftercare.care.models import CareProfile, ClassChange
+from aftercare.demo.care_classes import demo_care_classes_create, month_ends
+from aftercare.org.models import Store
+
+NOW = dt.datetime(2026, 3, 18, 10, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
+TODAY = NOW.date()
+RESULT = {}
+
+
+@pytest.fixture(scope="module")
+def seeded(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock(), transaction.atomic():
+        with time_machine.travel(NOW, tick=False):
+            call_command("seed_demo", stdout=io.StringIO())
+            stores = list(Store.objects.order_by("code"))
+            RESULT.update(demo_care_classes_create(stores=stores, today=TODAY))
+            RESULT["again"] = demo_care_classes_create(stores=stores, today=TODAY)
+        yield
+        transaction.set_rollback(True)
+
+
+@pytest.fixture
+def demo(seeded, db):
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+def test_it_gives_a_yearly_churn_of_base_customers_between_15_and_35_percent(demo):
+    print("demo classes:", RESULT)
+    assert 15 <= RESULT["yearly_churn_pct"] <= 35, RESULT
+
+
+def test_it_writes_a_year_of_class_history_dated_at_month_ends(demo):
+    days = set(ClassChange.objects.values_list("on_date", flat=True).distinct())
+    ends = month_ends(TODAY)
+    assert len(ends) == 13 and ends[0] == dt.date(2025, 2, 28) and ends[-1] == dt.date(2026, 2, 28)
+    assert days <= {*ends, TODAY} and len(days) >= 12
+    assert ClassChange.objects.filter(on_date=ends[0], from_class="").count() > 100
+    assert ClassChange.objects.exclude(from_class="").filter(to_class="lost").exists()
+    assert not CareProfile.objects.exclude(classified_on=TODAY).exclude(classified_on__isnull=True).exists()
+
+
+def test_it_writes_nothing_when_run_again(demo):
+    assert RESULT["again"]["care_class_changes"] == 0 and RESULT["care_class_changes"] > 0

@@ -1,0 +1,1 @@
+"""Care pages, one module per part of the app."""
