@@ -9,3 +9,13 @@ class CareConfig(AppConfig):
 
     def ready(self):
         """Each part of the app wires its receivers, jobs, cards, panels and measures in its own block below."""
+
+        # ---- churn: the daily churn-risk scoring and the customer-360 panel ----
+        from aftercare.core.schedule import Job, register
+
+        from .churn_panel import register as register_churn_panel
+
+        register(Job("churn_score", app=self.label, at=("03:30",),
+                     description=_("Churn-risk score of every active customer (newest trained model)")))
+        register_churn_panel()
+        # ---- end churn ----
