@@ -43,8 +43,8 @@ class CareProfile(StoreOwnedModel):
     )
     books_appointments = models.BooleanField(
         _("books appointments"), default=False,
-        help_text=_("Set by the daily scoring when at least half of the customer's repair orders of the last "
-                    "24 months came by appointment"),
+        help_text=_("Set by the store; the churn-risk score also counts a customer whose repair orders of the "
+                    "last 24 months came by appointment at least half of the time"),
     )
     # ---- end churn ----
 

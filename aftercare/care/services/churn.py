@@ -86,7 +86,8 @@ def churn_aggregates_read(*, cutoff: dt.date, store_ids=None) -> tuple[np.ndarra
     for k, col in (("n_visits", 4), ("visits_6m", 5), ("visits_12m", 6), ("visits_24m", 7), ("spend_12m", 8),
                    ("spend_24m", 9)):
         agg[k] = np.nan_to_num(_column(visits, col))
-    # family 2: mileage readings and appointments, from every repair order (counted or not)
+    # family 2: mileage readings and appointments (books: at least half of the orders of the last 24 months came by
+    # appointment, or the profile says so), from every repair order (counted or not)
     readings = list(
         orders.values("customer_id").order_by("customer_id").annotate(
             kmin=Min("mileage"), kmax=Max("mileage"),
@@ -135,10 +136,14 @@ def churn_aggregates_read(*, cutoff: dt.date, store_ids=None) -> tuple[np.ndarra
     ok, pos = _positions(ids, last)
     agg["survey_score"][pos[ok]] = _column(last, 1)[ok]
     # family 6: the customer's attributes on the care profile
-    profiles = list(_scoped(CareProfile.objects, store_ids).filter(distance_km__isnull=False)
-                    .order_by("customer_id").values_list("customer_id", "distance_km"))
+    profiles = list(_scoped(CareProfile.objects, store_ids)
+                    .filter(Q(distance_km__isnull=False) | Q(books_appointments=True))
+                    .order_by("customer_id").values_list("customer_id", "distance_km", "books_appointments"))
     ok, pos = _positions(ids, profiles)
     agg["distance_km"][pos[ok]] = _column(profiles, 1)[ok]
+    marked = np.zeros(len(ids))
+    marked[pos[ok]] = _column(profiles, 2)[ok]
+    agg["books_appointments"] = np.maximum(agg["books_appointments"], marked)
     agg["_cutoff"] = c_day
     return ids, stores, agg
 
@@ -214,8 +219,8 @@ def churn_model_current() -> tuple[ChurnModel, cm.TrainedModel] | None:
 
 def churn_scores_write(*, today: dt.date | None = None, store_ids=None, batch_size: int = 5000) -> int:
     """Score every customer active today with the newest model: `churn_risk`, `churn_reasons` (codes of
-    `churnmodel.reason_label`), `scored_on` and the derived `books_appointments`, upserted in bulk; the scores of
-    customers no longer active are cleared. Idempotent: a rerun the same day writes the same values."""
+    `churnmodel.reason_label`) and `scored_on`, upserted in bulk; the scores of customers no longer active are
+    cleared. Idempotent: a rerun the same day writes the same values."""
     today = today or business_date()
     current = churn_model_current()
     if current is None:
@@ -224,19 +229,19 @@ def churn_scores_write(*, today: dt.date | None = None, store_ids=None, batch_si
     ids, stores, agg = churn_aggregates_read(cutoff=today + dt.timedelta(days=1), store_ids=store_ids)
     act = cm.active_mask(agg)
     X = cm.features_assemble(agg, agg.get("_cutoff", 0.0))[act]
-    ids, stores, books = ids[act], stores[act], agg["books_appointments"][act]
+    ids, stores = ids[act], stores[act]
     risk = model.predict(X) if len(ids) else np.zeros(0)
     reasons = model.reasons(X) if len(ids) else []
     rows = [
         CareProfile(customer_id=int(c), store_id=int(s), churn_risk=round(float(r), 4), churn_reasons=why,
-                    scored_on=today, books_appointments=bool(b))
-        for c, s, r, why, b in zip(ids, stores, risk, reasons, books, strict=True)
+                    scored_on=today)
+        for c, s, r, why in zip(ids, stores, risk, reasons, strict=True)
     ]
     with transaction.atomic():
         for i in range(0, len(rows), batch_size):
             CareProfile.objects.bulk_create(
                 rows[i:i + batch_size], update_conflicts=True, unique_fields=["customer"],
-                update_fields=["churn_risk", "churn_reasons", "scored_on", "books_appointments", "updated_at"],
+                update_fields=["churn_risk", "churn_reasons", "scored_on", "updated_at"],
             )
         stale = CareProfile.objects.filter(churn_risk__isnull=False).exclude(scored_on=today)
         if store_ids is not None:
