@@ -10,6 +10,7 @@ and model; docs/care.md, "Churn-risk score").
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 import numpy as np
 from django.db import connection, transaction
@@ -217,10 +218,14 @@ def churn_model_current() -> tuple[ChurnModel, cm.TrainedModel] | None:
     return row, cm.TrainedModel.loads(row.model, row.feature_names)
 
 
-def churn_scores_write(*, today: dt.date | None = None, store_ids=None, batch_size: int = 5000) -> int:
+def churn_scores_write(*, today: dt.date | None = None, store_ids=None, batch_size: int = 5000,
+                       timings: dict | None = None) -> int:
     """Score every customer active today with the newest model: `churn_risk`, `churn_reasons` (codes of
     `churnmodel.reason_label`) and `scored_on`, upserted in bulk; the scores of customers no longer active are
-    cleared. Idempotent: a rerun the same day writes the same values."""
+    cleared. Idempotent: a rerun the same day writes the same values. `timings` (a dict) gets the seconds of
+    each phase: read, score, write."""
+    timings = {} if timings is None else timings
+    t0 = time.perf_counter()
     today = today or business_date()
     current = churn_model_current()
     if current is None:
@@ -230,6 +235,8 @@ def churn_scores_write(*, today: dt.date | None = None, store_ids=None, batch_si
     act = cm.active_mask(agg)
     X = cm.features_assemble(agg, agg.get("_cutoff", 0.0))[act]
     ids, stores = ids[act], stores[act]
+    t1 = time.perf_counter()
+    timings["read"] = t1 - t0
     risk = model.predict(X) if len(ids) else np.zeros(0)
     reasons = model.reasons(X) if len(ids) else []
     rows = [
@@ -237,6 +244,8 @@ def churn_scores_write(*, today: dt.date | None = None, store_ids=None, batch_si
                     scored_on=today)
         for c, s, r, why in zip(ids, stores, risk, reasons, strict=True)
     ]
+    t2 = time.perf_counter()
+    timings["score"] = t2 - t1
     with transaction.atomic():
         for i in range(0, len(rows), batch_size):
             CareProfile.objects.bulk_create(
@@ -247,4 +256,5 @@ def churn_scores_write(*, today: dt.date | None = None, store_ids=None, batch_si
         if store_ids is not None:
             stale = stale.filter(store_id__in=store_ids)
         stale.update(churn_risk=None, churn_reasons=[], scored_on=today)
+    timings["write"] = time.perf_counter() - t2
     return len(rows)
