@@ -138,11 +138,11 @@ class TrainedModel:
         z = scaler.transform(X)
         contrib = z * self.pipeline.named_steps["lr"].coef_[0]
         order = np.argsort(-contrib, axis=1)[:, :top]
-        names = self.feature_names
-        out = []
-        for i, row in enumerate(order):
-            out.append([f"{names[j]}:{'+' if z[i, j] >= 0 else '-'}" for j in row if contrib[i, j] > 0.05])
-        return out
+        high = (np.take_along_axis(z, order, axis=1) >= 0).astype(int)
+        keep = (np.take_along_axis(contrib, order, axis=1) > 0.05).tolist()
+        table = np.array([[f"{n}:-", f"{n}:+"] for n in self.feature_names])
+        codes = table[order, high].tolist()
+        return [[c for c, k in zip(cs, ks, strict=True) if k] for cs, ks in zip(codes, keep, strict=True)]
 
     def coefficients(self) -> dict[str, float]:
         lr = self.pipeline.named_steps["lr"]

@@ -239,22 +239,62 @@ def churn_scores_write(*, today: dt.date | None = None, store_ids=None, batch_si
     timings["read"] = t1 - t0
     risk = model.predict(X) if len(ids) else np.zeros(0)
     reasons = model.reasons(X) if len(ids) else []
-    rows = [
-        CareProfile(customer_id=int(c), store_id=int(s), churn_risk=round(float(r), 4), churn_reasons=why,
-                    scored_on=today)
-        for c, s, r, why in zip(ids, stores, risk, reasons, strict=True)
-    ]
+    risk = np.round(risk, 4)
     t2 = time.perf_counter()
     timings["score"] = t2 - t1
     with transaction.atomic():
-        for i in range(0, len(rows), batch_size):
-            CareProfile.objects.bulk_create(
-                rows[i:i + batch_size], update_conflicts=True, unique_fields=["customer"],
-                update_fields=["churn_risk", "churn_reasons", "scored_on", "updated_at"],
-            )
+        if connection.vendor == "postgresql":
+            _upsert_copy(ids, stores, risk, reasons, today)
+        else:
+            rows = [CareProfile(customer_id=int(c), store_id=int(s), churn_risk=float(r), churn_reasons=why,
+                                scored_on=today)
+                    for c, s, r, why in zip(ids, stores, risk, reasons, strict=True)]
+            for i in range(0, len(rows), batch_size):
+                CareProfile.objects.bulk_create(
+                    rows[i:i + batch_size], update_conflicts=True, unique_fields=["customer"],
+                    update_fields=["churn_risk", "churn_reasons", "scored_on", "updated_at"],
+                )
         stale = CareProfile.objects.filter(churn_risk__isnull=False).exclude(scored_on=today)
         if store_ids is not None:
             stale = stale.filter(store_id__in=store_ids)
         stale.update(churn_risk=None, churn_reasons=[], scored_on=today)
     timings["write"] = time.perf_counter() - t2
-    return len(rows)
+    return len(ids)
+
+
+def _upsert_copy(ids, stores, risk, reasons, today: dt.date) -> None:
+    """PostgreSQL: COPY the scores into a temporary table, then one INSERT … ON CONFLICT (customer) DO UPDATE of
+    the score columns (new profiles get every other column's model default)."""
+    import json
+
+    now = timezone.now()
+    given = {"store_id": "s.store_id", "customer_id": "s.customer_id", "churn_risk": "s.risk",
+             "churn_reasons": "s.reasons", "scored_on": "%(today)s", "created_at": "%(now)s", "updated_at": "%(now)s"}
+    params: dict = {"today": today, "now": now}
+    cols, values = [], []
+    for f in CareProfile._meta.concrete_fields:
+        if f.primary_key:
+            continue
+        cols.append(f.column)
+        if f.column in given:
+            values.append(given[f.column])
+        elif f.null:
+            values.append("NULL")
+        else:
+            params[f"d_{f.column}"] = f.get_db_prep_save(f.get_default(), connection)
+            values.append(f"%(d_{f.column})s")
+    table = CareProfile._meta.db_table
+    with connection.cursor() as cur:
+        cur.execute("CREATE TEMPORARY TABLE care_churn_scores (customer_id bigint, store_id bigint, "
+                    "risk double precision, reasons jsonb) ON COMMIT DROP")
+        with cur.copy("COPY care_churn_scores FROM STDIN") as copy:
+            for c, s, r, why in zip(ids.tolist(), stores.tolist(), risk.tolist(), reasons, strict=True):
+                copy.write_row((c, s, r, json.dumps(why)))
+        cur.execute(
+            f"INSERT INTO {table} ({', '.join(cols)}) SELECT {', '.join(values)} FROM care_churn_scores s "
+            f"ON CONFLICT (customer_id) DO UPDATE SET churn_risk = EXCLUDED.churn_risk, "
+            f"churn_reasons = EXCLUDED.churn_reasons, scored_on = EXCLUDED.scored_on, "
+            f"updated_at = EXCLUDED.updated_at",
+            params,
+        )
+        cur.execute("DROP TABLE care_churn_scores")
