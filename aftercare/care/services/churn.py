@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 from django.db import connection, transaction
-from django.db.models import Count, Max, Min, Q, Sum
+from django.db.models import Count, F, FloatField, Func, Max, Min, Q, Sum
 from django.utils import timezone
 
 from aftercare.complaints.choices import FeedbackKind
@@ -34,8 +34,17 @@ HORIZON = dt.timedelta(days=183)  # "6 months" of the label, in days
 COMPLAINT_KINDS = (FeedbackKind.COMPLAINT, FeedbackKind.GRIEVANCE)
 
 
-def _day(moment: dt.datetime | None) -> float:
-    return moment.timestamp() / DAY if moment is not None else np.nan
+def _day(seconds) -> float:
+    """Day number of an instant given in epoch seconds (`_epoch`)."""
+    return float(seconds) / DAY if seconds is not None else np.nan
+
+
+def _epoch(field: str):
+    """The instant in `field` as epoch seconds, computed by the database (converting a million datetimes in Python
+    is most of the read otherwise)."""
+    if connection.vendor == "postgresql":
+        return Func(F(field), template="EXTRACT(EPOCH FROM %(expressions)s)", output_field=FloatField())
+    return Func(F(field), template="((julianday(%(expressions)s) - 2440587.5) * 86400.0)", output_field=FloatField())
 
 
 def _date_day(day: dt.date | None) -> float:
@@ -68,7 +77,7 @@ def churn_aggregates_read(*, cutoff: dt.date, store_ids=None) -> tuple[np.ndarra
     # family 1: counted visits and spend
     visits = list(
         counted(orders).values("customer_id").order_by("customer_id").annotate(
-            store=Max("store_id"), last=Max("settled_at"), first=Min("settled_at"), n=Count("id"),
+            store=Max("store_id"), last=Max(_epoch("settled_at")), first=Min(_epoch("settled_at")), n=Count("id"),
             v6=Count("id", filter=Q(settled_at__gte=since["6m"])),
             v12=Count("id", filter=Q(settled_at__gte=since["12m"])),
             v24=Count("id", filter=Q(settled_at__gte=since["24m"])),
@@ -92,8 +101,8 @@ def churn_aggregates_read(*, cutoff: dt.date, store_ids=None) -> tuple[np.ndarra
     readings = list(
         orders.values("customer_id").order_by("customer_id").annotate(
             kmin=Min("mileage"), kmax=Max("mileage"),
-            dmin=Min("settled_at", filter=Q(mileage__isnull=False)),
-            dmax=Max("settled_at", filter=Q(mileage__isnull=False)),
+            dmin=Min(_epoch("settled_at"), filter=Q(mileage__isnull=False)),
+            dmax=Max(_epoch("settled_at"), filter=Q(mileage__isnull=False)),
             n24=Count("id", filter=Q(settled_at__gte=since["24m"])),
             booked=Count("id", filter=Q(settled_at__gte=since["24m"], booked=True)),
         ).values_list("customer_id", "kmin", "kmax", "dmin", "dmax", "n24", "booked")
