@@ -19,3 +19,14 @@ class CareConfig(AppConfig):
                      description=_("Classify customers (new, loyal, regular, lost) and record class changes")))
         classes_hooks.register()
         # ---- end classes ----
+
+
+        # ---- churn: the daily churn-risk scoring and the customer-360 panel ----
+        from aftercare.core.schedule import Job, register
+
+        from .churn_panel import register as register_churn_panel
+
+        register(Job("churn_score", app=self.label, at=("03:30",),
+                     description=_("Churn-risk score of every active customer (newest trained model)")))
+        register_churn_panel()
+        # ---- end churn ----

@@ -37,6 +37,18 @@ class CareProfile(StoreOwnedModel):
     )
     churn_reasons = models.JSONField(_("churn risk reasons"), default=list, blank=True)
     scored_on = models.DateField(_("scored on"), null=True, blank=True)
+    # ---- churn: customer attributes the churn-risk score reads (docs/care.md, "Churn-risk score") ----
+    distance_km = models.DecimalField(
+        _("distance to the store (km)"), max_digits=6, decimal_places=1, null=True, blank=True,
+        validators=[MinValueValidator(0)],
+        help_text=_("Filled by the store from the customer's address; empty when unknown"),
+    )
+    books_appointments = models.BooleanField(
+        _("books appointments"), default=False,
+        help_text=_("Set by the store; the churn-risk score also counts a customer whose repair orders of the "
+                    "last 24 months came by appointment at least half of the time"),
+    )
+    # ---- end churn ----
 
     class Meta:
         verbose_name = _("care profile")
@@ -145,3 +157,29 @@ class ChurnReason(StoreOwnedModel):
         verbose_name = _("churn reason")
         constraints = [customer_of_the_store("care_churn_reason_customer_of_the_store")]
         indexes = [models.Index(fields=["store", "recorded_on"], name="care_churn_reason_store_on_idx")]
+
+
+# ---- churn: the churn-risk model (aftercare/care/churnmodel.py) ----
+
+
+class ChurnModel(models.Model):
+    """One training of the churn-risk model on the group's history (group-wide, not a store's): the fitted
+    scikit-learn pipeline (joblib bytes, only ever loaded from these rows), its features and its backtest on a
+    later period. The newest row scores."""
+
+    trained_at = models.DateTimeField(_("trained at"))
+    cutoff = models.DateField(_("backtest cutoff"), help_text=_("Trained on labels before it, tested after it"))
+    feature_names = models.JSONField(_("features"), default=list)
+    coefficients = models.JSONField(_("coefficients"), default=dict)
+    model = models.BinaryField(_("serialized model"))
+    metrics = models.JSONField(_("backtest"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("churn-risk model")
+        ordering = ["-trained_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.trained_at:%Y-%m-%d %H:%M} (AUC {self.metrics.get('auc_model', '?')})"
+
+
+# ---- end churn ----

@@ -16,3 +16,10 @@ urlpatterns += [
     path("customers/<int:customer_id>/churn-reason/", classes_views.churn_reason_add, name="churn_reason_add"),
 ]
 # ---- end classes ----
+
+
+# ---- churn ----
+from .views import churn as _churn_views  # noqa: E402
+
+urlpatterns += [path("churn/", _churn_views.churn_page, name="churn")]
+# ---- end churn ----

@@ -207,3 +207,11 @@ def require_perm(user, perm: str) -> None:
     """Raise PermissionDenied (403) unless the user's role grants `perm`."""
     if not has_perm(user, perm):
         raise PermissionDenied(perm)
+
+
+# ---- churn: `care.manage` for the churn-risk page (the remind part adds care.manage / care.work to Perm and the
+# roles; at merge keep one definition, same value) ----
+CARE_MANAGE = getattr(Perm, "CARE_MANAGE", "care.manage")
+for _role in (Role.CS_MANAGER, Role.STORE_MANAGER, Role.GROUP_ADMIN):
+    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | {CARE_MANAGE}
+# ---- end churn ----

@@ -1,12 +1,15 @@
 """Care rows of a foreign store for the project-wide scoping walker (aftercare/core/tests/test_scoping.py); every
 part of the care app adds its rows in its own block of `plant`."""
 
+from decimal import Decimal
+
 from aftercare.testing import factories as f
 
 
 def plant(store, canary) -> dict:
     rows = {}
     rows.update(_plant_classes(store, canary))
+    rows.update(_plant_churn(store, canary))
     return rows
 
 
@@ -30,3 +33,18 @@ def _plant_classes(store, canary) -> dict:
 
 
 # ---- end classes ----
+
+
+# ---- churn: a scored customer at the top of the risk list ----
+
+
+def _plant_churn(store, canary) -> dict:
+    from aftercare.care.models import CareProfile
+
+    churn_customer = f.CustomerFactory(store=store, name=f"{canary}-churn", address=canary)
+    CareProfile.objects.create(store=store, customer=churn_customer, churn_risk=0.99, distance_km=Decimal("99"),
+                               churn_reasons=["complaints_6m:+"])
+    return {"churn_customer": churn_customer}
+
+
+# ---- end churn ----

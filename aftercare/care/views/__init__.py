@@ -1,1 +1,1 @@
-"""Care pages, one module per part of the app."""
+"""The care pages, one module per part of the app."""

@@ -161,6 +161,14 @@ KNOWN: dict[str, str | list[str]] = {
         "python -m bench care-classes --help"
     ],
     # ---- end classes ----
+    # ---- churn: docs/care.md, "Churn-risk score" ----
+    "manage.py churn_train": ["manage.py churn_train --help"],  # needs months of history: the test database has none
+    "manage.py churn_score": AS_DOCUMENTED,
+    "manage.py churn_backtest --seeds 5": ["manage.py churn_backtest --seeds 1 --customers 300"],  # 5 × 3,000: ~15 s
+    "python -m bench.care_churnbench --customers N": ["python -m bench.care_churnbench --help"],
+    "DATABASE_URL=postgres://postgres@127.0.0.1:55432/postgres .venv/bin/python -m bench.care_churnbench "
+    "--customers 200000": ["python -m bench.care_churnbench --help"],
+    # ---- end churn ----
 }
 
 COMMAND_START = re.compile(

@@ -824,3 +824,32 @@ def test_it_walks_the_class_pages_with_a_canary_lost_customer_of_store_b(monkeyp
     monkeypatch.setattr("aftercare.care.views.classes.current_store_ids", everything)
     problems = walk_pages(manager, rows)
     assert any(p.startswith("GET /care/winback/ ") and "canary" in p for p in problems), problems
+
+
+# ---- churn: the churn-risk page and API (their store-B row: aftercare/care/tests/canary.py) ----
+
+
+@pytest.mark.django_db
+def test_it_never_shows_another_stores_churn_scores(users, store_a, store_b, monkeypatch):
+    """The churn page and list API of store A's manager never show store B's scored customer; store B's customer
+    answers 404 on the customer route; and the check would notice a churn selector that forgot the scope."""
+    import aftercare.org.scoping as scoping
+    from aftercare.care.models import CareProfile
+    from aftercare.care.tests.canary import plant
+
+    rows = plant(store_b, CANARY)
+    own = f.CustomerFactory(store=store_a, name="own-churn")
+    CareProfile.objects.create(store=store_a, customer=own, churn_risk=0.5)
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(users[Role.CS_MANAGER])
+    page = client.get("/care/churn/")
+    assert page.status_code == 200 and "own-churn" in page.text and CANARY not in page.text
+    listing = client.get("/api/care/churn")
+    assert listing.status_code == 200 and [r["customer_id"] for r in listing.json()["items"]] == [own.pk]
+    assert client.get(f"/api/care/customers/{rows['churn_customer'].pk}/churn").status_code == 404
+    assert client.get(f"/customers/{rows['churn_customer'].pk}/").status_code == 404
+    monkeypatch.setattr(scoping, "visible_store_ids", lambda user, resource=None: frozenset({store_a.pk, store_b.pk}))
+    assert CANARY in client.get("/care/churn/").text  # the walk's check is not vacuous
+
+
+# ---- end churn ----

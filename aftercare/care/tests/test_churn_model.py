@@ -1,0 +1,177 @@
+"""The churn-risk model: the hidden process, the simulator's backtest (the issue's pass bound), the features read
+from the database against hand-computed customers, training and the daily scoring (idempotent)."""
+
+import datetime as dt
+import re
+from decimal import Decimal
+from io import StringIO
+
+import numpy as np
+import pytest
+from django.core.management import call_command
+
+from aftercare.care import churnmodel as cm
+from aftercare.care.churnsim import aggregates_from_events, labels, monthly_hazard, simulate
+from aftercare.care.models import CareProfile, ChurnModel
+from aftercare.care.services.churn import churn_aggregates_read, churn_model_train, churn_scores_write
+from aftercare.complaints.models import Feedback
+from aftercare.followups.choices import Trigger
+from aftercare.followups.models import AnswerSheet, FollowupTask, QuestionnaireTemplate
+from aftercare.followups.services.rules import followup_rule_get
+from aftercare.org.calendar import business_day_start
+from aftercare.testing import factories as f
+
+TODAY = dt.date(2026, 12, 6)
+
+
+def test_it_applies_the_hidden_process_factors():
+    p = monthly_hazard(
+        last_score=np.array([np.nan, 850, 950, 850]), complained_6m=np.array([False, True, False, True]),
+        warranty_ended=np.array([False, False, True, True]), distance_km=np.array([10.0, 20.0, 60.0, 40.0]),
+        books=np.array([False, False, True, True]),
+    )
+    expected = [0.015, 0.015 * 2.0 * 1.8, 0.015 * 1.5 * 1.3**2 * 0.6, 0.015 * 2.0 * 1.8 * 1.5 * 1.3 * 0.6]
+    assert p == pytest.approx(expected)
+
+
+def test_it_labels_customers_without_a_visit_in_the_next_6_months_as_lost():
+    h = simulate(customers=300, months=40, seed=3)
+    cutoff = 30 * 30.4375
+    y = labels(h, cutoff)
+    came = set(h.visit_cust[(h.visit_day >= cutoff) & (h.visit_day < cutoff + cm.DAY_6M)].tolist())
+    assert {i for i in range(h.n) if y[i] == 0} == came
+    agg = aggregates_from_events(h, cutoff)
+    # nobody has a visit after the cutoff in the features
+    assert np.nanmax(agg["last_visit"]) < cutoff
+    # a customer lost before the cutoff is lost after it
+    gone = np.nonzero(h.lost_at < cutoff)[0]
+    assert y[gone].all()
+
+
+def test_it_passes_the_backtest_bound_on_a_fixed_seed():
+    out = StringIO()
+    call_command("churn_backtest", seeds=1, customers=800, stdout=out)
+    text = out.getvalue()
+    m = re.search(r"mean AUC ([\d.]+), rule ([\d.]+), gain ([+\-\d.]+): PASS", text)
+    assert m, text
+    assert float(m[1]) >= 0.80 and float(m[3]) >= 0.03
+
+
+# ---- the database path ----------------------------------------------------------------------------------------
+
+
+def _at(day: dt.date) -> dt.datetime:
+    return business_day_start(day) + dt.timedelta(hours=10)
+
+
+def _sheet(store, customer, day, score, staff_user):
+    rule = followup_rule_get(store=store, trigger=Trigger.REPAIR_ORDER)
+    template = QuestionnaireTemplate.objects.filter(kind="csi").first() or QuestionnaireTemplate.objects.create(
+        code="T-csi", kind="csi", name_zh="csi", status="active")
+    task = FollowupTask.objects.create(store=store, rule=rule, kind=rule.kind, subject_type="repair_order",
+                                       subject_id=customer.pk * 100 + day.toordinal() % 100, customer=customer,
+                                       event_at=_at(day), due_at=_at(day) + dt.timedelta(days=2))
+    return AnswerSheet.objects.create(store=store, task=task, template=template, answered_by=staff_user,
+                                      answered_at=_at(day), score_total=Decimal(score))
+
+
+def _complaint(store, customer, day, user):
+    fb = Feedback.objects.create(store=store, kind="complaint", source="walk_in", category="mechanical",
+                                 customer=customer, text="等太久", status="new", created_by=user)
+    Feedback.objects.filter(pk=fb.pk).update(created_at=_at(day))
+
+
+@pytest.mark.django_db
+def test_it_reads_the_features_of_a_hand_computed_customer(store_a, manager):
+    c = f.CustomerFactory(store=store_a)
+    vehicle = f.owned_vehicle(c, delivery_date=dt.date(2022, 1, 10), warranty_end=dt.date(2025, 1, 10))
+    for day, km, amount in ((dt.date(2025, 6, 1), 30000, "500"), (dt.date(2025, 12, 1), 36000, "700"),
+                            (dt.date(2026, 6, 1), 42000, "900")):
+        f.RepairOrderFactory(store=store_a, customer=c, vehicle=vehicle, settled_at=_at(day), mileage=km,
+                             amount=Decimal(amount), booked=True)
+    # not counted (warranty claim) but a mileage reading; after the cutoff: ignored
+    f.RepairOrderFactory(store=store_a, customer=c, vehicle=vehicle, settled_at=_at(dt.date(2026, 7, 1)),
+                         kind="warranty", mileage=43000)
+    f.RepairOrderFactory(store=store_a, customer=c, vehicle=vehicle, settled_at=_at(dt.date(2026, 9, 1)))
+    CareProfile.objects.create(store=store_a, customer=c, distance_km=Decimal("45.0"))
+    _sheet(store_a, c, dt.date(2025, 12, 3), "950", manager)
+    _sheet(store_a, c, dt.date(2026, 6, 3), "820", manager)
+    _complaint(store_a, c, dt.date(2026, 6, 20), manager)
+    _complaint(store_a, c, dt.date(2025, 6, 20), manager)  # older than 6 months
+
+    cutoff = dt.date(2026, 8, 1)
+    ids, stores, agg = churn_aggregates_read(cutoff=cutoff)
+    assert list(ids) == [c.pk] and list(stores) == [store_a.pk]
+    X = cm.features_assemble(agg, agg["_cutoff"])
+    row = dict(zip(cm.FEATURE_NAMES, X[0], strict=True))
+    assert row["days_since_last_visit"] == pytest.approx((cutoff - dt.date(2026, 6, 1)).days, abs=0.5)
+    interval = (dt.date(2026, 6, 1) - dt.date(2025, 6, 1)).days / 2
+    assert row["overdue_ratio"] == pytest.approx(row["days_since_last_visit"] / interval)
+    assert row["visits_12m"] == 2 and row["visits_24m"] == 3
+    assert row["spend_12m"] == pytest.approx(1.6) and row["spend_24m"] == pytest.approx(2.1)
+    assert row["warranty_ended"] == 1
+    assert row["km_per_day"] == pytest.approx(13000 / (dt.date(2026, 7, 1) - dt.date(2025, 6, 1)).days, rel=1e-3)
+    assert row["complaints_6m"] == 1
+    assert row["survey_low"] == 1 and row["survey_score"] == 820 and row["no_survey"] == 0
+    assert row["distance_km"] == 45 and row["km_beyond_20"] == 25
+    assert row["books_appointments"] == 1
+    assert row["vehicle_age_years"] == pytest.approx((cutoff - dt.date(2022, 1, 10)).days / 365.25, rel=1e-3)
+
+
+def _history(store, n=40):
+    """Half the customers keep coming every 3 months; the other half stop at dates spread over two years."""
+    customers = []
+    for i in range(n):
+        c = f.CustomerFactory(store=store)
+        vehicle = f.owned_vehicle(c, delivery_date=dt.date(2021, 1, 1) + dt.timedelta(days=20 * i))
+        stop = dt.date(2024, 3, 1) + dt.timedelta(days=25 * i) if i % 2 else dt.date(2030, 1, 1)
+        day = dt.date(2022, 1, 5) + dt.timedelta(days=i)
+        km = 10000
+        while day < TODAY and day < stop:
+            f.RepairOrderFactory(store=store, customer=c, vehicle=vehicle, settled_at=_at(day), mileage=km)
+            day += dt.timedelta(days=90 + (i % 5) * 3)
+            km += 4000
+        customers.append(c)
+    return customers
+
+
+@pytest.mark.django_db
+def test_it_trains_scores_and_rescores_idempotently(store_a):
+    customers = _history(store_a)
+    row = churn_model_train(today=TODAY, train_months=12)
+    assert row.metrics["test_cutoff"] == "2026-05-01" and row.metrics["train_rows"] > 0
+    assert set(row.feature_names) == set(cm.FEATURE_NAMES)
+    assert ChurnModel.objects.count() == 1
+    n = churn_scores_write(today=TODAY)
+    active = [c for i, c in enumerate(customers) if i % 2 == 0 or dt.date(2024, 3, 1) + dt.timedelta(days=25 * i)
+              > TODAY - dt.timedelta(days=180)]
+    assert n == len(active)
+    first = {p.customer_id: (p.churn_risk, p.churn_reasons) for p in CareProfile.objects.all()}
+    assert all(0 <= r <= 1 for r, _ in first.values())
+    assert all(all(cm.reason_label(code) for code in why) for _, why in first.values())
+    # a rerun writes the same, with no new rows
+    assert churn_scores_write(today=TODAY) == n
+    again = {p.customer_id: (p.churn_risk, p.churn_reasons) for p in CareProfile.objects.all()}
+    assert again == first and CareProfile.objects.count() == n
+    # later, customers no longer active lose their score
+    later = TODAY + dt.timedelta(days=200)
+    assert churn_scores_write(today=later) == 0
+    assert not CareProfile.objects.filter(churn_risk__isnull=False).exists()
+
+
+@pytest.mark.django_db
+def test_it_ranks_an_overdue_customer_above_a_regular_one(store_a):
+    customers = _history(store_a)
+    churn_model_train(today=TODAY, train_months=12)
+    churn_scores_write(today=TODAY)
+    risk = dict(CareProfile.objects.filter(churn_risk__isnull=False).values_list("customer_id", "churn_risk"))
+    regular = [risk[c.pk] for i, c in enumerate(customers) if i % 2 == 0]
+    overdue = [risk[c.pk] for i, c in enumerate(customers) if i % 2 and c.pk in risk]
+    assert overdue and min(overdue) > np.median(regular)
+
+
+@pytest.mark.django_db
+def test_it_says_when_there_is_no_model(store_a):
+    out = StringIO()
+    call_command("churn_score", today="2026-12-06", stdout=out)
+    assert "no model trained yet" in out.getvalue()

@@ -1,0 +1,50 @@
+"""The demo's churn part: attributes, the hidden-process hook for the order generator, training and scores."""
+
+import datetime as dt
+import random
+
+import pytest
+
+from aftercare.care.models import CareProfile, ChurnModel
+from aftercare.demo.care_churn import demo_churn_create, demo_customer_attributes, demo_hidden_stop
+from aftercare.org.calendar import business_day_start
+from aftercare.testing import factories as f
+
+
+def test_it_gives_each_customer_the_same_attributes_every_time():
+    assert demo_customer_attributes("+8613800000001") == demo_customer_attributes("+8613800000001")
+    values = [demo_customer_attributes(f"+86138{i:08d}") for i in range(2000)]
+    share_books = sum(b for _, b in values) / len(values)
+    far = sum(d > 40 for d, _ in values) / len(values)
+    assert 0.35 < share_books < 0.45 and 0.05 < far < 0.25
+    assert all(1 <= d <= 150 for d, _ in values)
+
+
+def test_it_stops_customers_at_the_hidden_process_rate():
+    rng = random.Random(7)
+    start, end = dt.date(2024, 1, 1), dt.date(2025, 12, 31)  # 24 months, warranty in force
+    stops = [demo_hidden_stop(rng, mobile=f"+86139{i:08d}", start=start, end=end, warranty_end=dt.date(2030, 1, 1))
+             for i in range(3000)]
+    assert all(s is None or (start <= s <= end and s.day == 1) for s in stops)
+    lost = sum(s is not None for s in stops) / len(stops)
+    # base 1.5 %/month, ×2.0 / ×1.8 on a few months, ×1.3 per 20 km beyond 20, ×0.6 for the 40 % who book
+    assert 0.25 < lost < 0.45
+
+
+@pytest.mark.django_db
+def test_it_writes_attributes_trains_and_scores_the_demo(store_a):
+    today = dt.date(2026, 12, 6)
+    for i in range(30):
+        c = f.CustomerFactory(store=store_a)
+        vehicle = f.owned_vehicle(c)
+        day = dt.date(2024, 1, 5) + dt.timedelta(days=i)
+        stop = dt.date(2025, 1, 1) + dt.timedelta(days=20 * i) if i % 2 else today
+        while day < stop:
+            f.RepairOrderFactory(store=store_a, customer=c, vehicle=vehicle, settled_at=business_day_start(day)
+                                 + dt.timedelta(hours=10))
+            day += dt.timedelta(days=91)
+    counts = demo_churn_create(stores=[store_a], today=today)
+    assert counts["care_profiles"] == 30 and counts["churn_scores"] > 0
+    assert ChurnModel.objects.count() == 1
+    assert not CareProfile.objects.filter(distance_km__isnull=True).exists()
+    assert CareProfile.objects.filter(churn_risk__isnull=False).count() == counts["churn_scores"]
