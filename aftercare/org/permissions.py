@@ -38,6 +38,10 @@ class Perm:
     RENEWAL_WORK = "renewal.work"
     RENEWAL_MANAGE = "renewal.manage"
     RENEWAL_PREMIUM = "renewal.premium"
+    # ---- remind: care (issue 18; every care part uses these two) ----
+    CARE_WORK = "care.work"
+    CARE_MANAGE = "care.manage"
+    # ---- end remind ----
 
     ALL = [
         CUSTOMER_VIEW,
@@ -69,6 +73,10 @@ class Perm:
         RENEWAL_WORK,
         RENEWAL_MANAGE,
         RENEWAL_PREMIUM,
+        # ---- remind ----
+        CARE_WORK,
+        CARE_MANAGE,
+        # ---- end remind ----
     ]
 
 
@@ -171,6 +179,16 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     ),
     Role.GROUP_ADMIN: frozenset(Perm.ALL),
 }
+# ---- remind: care (issue 18): the CS specialist and manager work reminders, campaigns and win-backs; the CS
+# manager, store manager (and group admin, through Perm.ALL) set their rules ----
+for _role, _care in {
+    Role.CS_SPECIALIST: {Perm.CARE_WORK},
+    Role.CS_MANAGER: {Perm.CARE_WORK, Perm.CARE_MANAGE},
+    Role.STORE_MANAGER: {Perm.CARE_MANAGE},
+}.items():
+    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | _care
+del _role, _care
+# ---- end remind ----
 
 
 def role_of(user) -> str | None:

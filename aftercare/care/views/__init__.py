@@ -1,0 +1,1 @@
+"""The care pages, one module per part."""
