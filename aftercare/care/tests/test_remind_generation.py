@@ -50,7 +50,7 @@ def test_it_computes_the_least_squares_slope_by_hand():
     d0 = dt.date(2026, 1, 1)
     pts = [(d0, 10000), (d0 + dt.timedelta(60), 13000), (d0 + dt.timedelta(120), 16000)]
     assert slope(pts) == pytest.approx(50.0)
-    # x̄ = 40, ȳ = 12,000 over (0, 10,000), (20, 11,000), (100, 15,000): Sxy = 40·3000·… = 200,000 / Sxx = 5,600
+    # x̄ = 40, ȳ = 12,000 over (0, 10,000), (20, 11,000), (100, 15,000): Sxy = 280,000, Sxx = 5,600
     pts = [(d0, 10000), (d0 + dt.timedelta(20), 11000), (d0 + dt.timedelta(100), 15000)]
     assert slope(pts) == pytest.approx(280000 / 5600)
     assert slope(pts[:2]) is None  # 20 days apart: too close
