@@ -21,6 +21,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _g
+from django.utils.translation import gettext_noop
 
 from aftercare.core.choices import AuditAction
 from aftercare.core.services import audit_event_record
@@ -392,13 +393,14 @@ def _calls_make(store_id: int) -> int:
 
 
 SMS_TEXTS = {
-    ReminderKind.FIRST_MAINTENANCE: "Your vehicle {plate} is due for its first maintenance around {due}. "
-                                    "Reply or call us to book.",
-    ReminderKind.MAINTENANCE: "Your vehicle {plate} is due for maintenance around {due}. Reply or call us to book.",
-    ReminderKind.WARRANTY_END: "The warranty of your vehicle {plate} ends on {due}: a check-up before then is "
-                               "covered.",
-    ReminderKind.INSPECTION: "The annual inspection of your vehicle {plate} is due around {due}.",
-    ReminderKind.BIRTHDAY: "Happy birthday from all of us at {store}!",
+    ReminderKind.FIRST_MAINTENANCE: gettext_noop(
+        "Your vehicle {plate} is due for its first maintenance around {due}. Reply or call us to book."),
+    ReminderKind.MAINTENANCE: gettext_noop(
+        "Your vehicle {plate} is due for maintenance around {due}. Reply or call us to book."),
+    ReminderKind.WARRANTY_END: gettext_noop(
+        "The warranty of your vehicle {plate} ends on {due}: a check-up before then is covered."),
+    ReminderKind.INSPECTION: gettext_noop("The annual inspection of your vehicle {plate} is due around {due}."),
+    ReminderKind.BIRTHDAY: gettext_noop("Happy birthday from all of us at {store}!"),
 }
 
 
