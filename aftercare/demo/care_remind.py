@@ -1,8 +1,8 @@
 """The demo's care reminders (issue 18, "Reminders"; docs/care.md): every demo store gets its reminder rules (the
 defaults; GZ01 sends the inspection reminder by SMS and gives first maintenance a 21-day lead), the daily job is run
 for the last 30 days (so the list has history and the success measure a month), then for today — and GZ01 gets a
-few periodic-maintenance reminders due today, each a call task in the queue of `gz_cs` (GZ01's CS specialist), so the start page's
-"Reminders due today" is never empty on the demo.
+few periodic-maintenance reminders due today, each a call task in the queue of `gz_cs` (GZ01's CS specialist), so
+the start page's "Reminders due today" is never empty on the demo.
 
 Entry: `demo_care_remind_create(stores=…, seed=…, now=…)`, called by the demo loader after the follow-ups (the CARE
 rule) exist.

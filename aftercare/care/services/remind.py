@@ -440,21 +440,27 @@ def _sms_make_and_send(store_id: int) -> int:
     return sent
 
 
+def reminders_make(*, store_id: int, today: dt.date) -> int:
+    """Write the store's reminders due to be made on `today` (those already there are left alone); returns how many
+    are new."""
+    planned = reminders_plan(store_id=store_id, today=today)
+    with transaction.atomic():
+        before = Reminder.objects.filter(store_id=store_id, made_on=today).count()
+        Reminder.objects.bulk_create(planned, ignore_conflicts=True, batch_size=2000)
+        n = Reminder.objects.filter(store_id=store_id, made_on=today).count() - before
+        if n:
+            audit_event_record(actor=None, action=AuditAction.CREATE, object_type=Reminder._meta.label_lower,
+                               store_id=store_id, detail={"made": n, "today": str(today)})
+    return n
+
+
 def reminders_generate(*, store_id: int | None = None, today: dt.date | None = None) -> dict[str, int]:
     """The daily run for every store (or one): make the reminders due, their call tasks and SMS. Idempotent."""
     today = today or business_date()
     stores = Store.objects.all() if store_id is None else Store.objects.filter(pk=store_id)
     totals = {"reminders": 0, "calls": 0, "sms": 0}
     for sid in stores.values_list("pk", flat=True):
-        planned = reminders_plan(store_id=sid, today=today)
-        with transaction.atomic():
-            before = Reminder.objects.filter(store_id=sid, made_on=today).count()
-            Reminder.objects.bulk_create(planned, ignore_conflicts=True, batch_size=2000)
-            n = Reminder.objects.filter(store_id=sid, made_on=today).count() - before
-            if n:
-                audit_event_record(actor=None, action=AuditAction.CREATE, object_type=Reminder._meta.label_lower,
-                                   store_id=sid, detail={"made": n, "today": str(today)})
-        totals["reminders"] += n
+        totals["reminders"] += reminders_make(store_id=sid, today=today)
         totals["calls"] += _calls_make(sid)
         totals["sms"] += _sms_make_and_send(sid)
     return totals
