@@ -126,6 +126,8 @@ KNOWN: dict[str, str | list[str]] = {
     "manage.py renewals_generate [--store CODE] [--since YYYY-MM-DD]": AS_DOCUMENTED,
     # ---- remind ----
     "manage.py care_reminders_generate [--today YYYY-MM-DD] [--store CODE]": AS_DOCUMENTED,
+    "python -m bench.care_remindbench [--vehicles 100000] [--stores 10] [--repeats 3] [--database aftercare_bench_cr] "
+    "[--keep]": ["python -m bench.care_remindbench --help"],
     # ---- end remind ----
     # docs/appointments.md (day board part)
     "manage.py appointments_no_show": AS_DOCUMENTED,
