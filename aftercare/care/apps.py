@@ -30,3 +30,15 @@ class CareConfig(AppConfig):
                      description=_("Churn-risk score of every active customer (newest trained model)")))
         register_churn_panel()
         # ---- end churn ----
+
+
+        # ---- remind: the daily reminder job, the start-page card, the customer-360 panel, the success measure ----
+        from aftercare.core.schedule import Job, register
+
+        from .remind_hooks import register as register_remind
+
+        register(Job("care_reminders_generate", app=self.label, at=("06:30",),
+                     description=_("Care reminders due: first and periodic maintenance, warranty end, inspection, "
+                                   "birthday")))
+        register_remind()
+        # ---- end remind ----

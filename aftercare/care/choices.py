@@ -20,3 +20,31 @@ class LostRule(models.TextChoices):
     ONCE_A_YEAR = "once_a_year", _("One visit a year")
     ONLY_INSPECTIONS = "only_inspections", _("Only inspections")
     REMINDED_NEVER_CAME = "reminded_never_came", _("Reminded but never came")
+
+
+# ---- remind: reminders (issue 18, "Reminders") ----
+
+
+class ReminderKind(models.TextChoices):
+    """What a reminder is about (docs/care.md, "Reminders"). Insurance expiry is the renewals app's."""
+
+    FIRST_MAINTENANCE = "first_maintenance", _("First maintenance")
+    MAINTENANCE = "maintenance", _("Periodic maintenance")
+    WARRANTY_END = "warranty_end", _("Warranty end")
+    INSPECTION = "inspection", _("Annual inspection")
+    BIRTHDAY = "birthday", _("Birthday")
+
+
+class ReminderAction(models.TextChoices):
+    CALL = "call", _("Call task")
+    SMS = "sms", _("SMS message")
+
+
+class ReminderState(models.TextChoices):
+    CALL = "call", _("Call task made")
+    SMS_PENDING = "sms_pending", _("SMS to send")
+    SMS_SENT = "sms_sent", _("SMS sent")
+    NO_CONSENT = "no_consent", _("Not contacted: no consent to service contact")
+
+
+# ---- end remind ----

@@ -10,7 +10,7 @@ from aftercare.core.models import StoreOwnedModel
 from aftercare.customers.choices import LossReason
 from aftercare.customers.models import customer_of_the_store, store_checked_by_customer
 
-from .choices import CustomerClass, LostRule
+from .choices import CustomerClass, LostRule, ReminderAction, ReminderKind, ReminderState
 
 
 class CareProfile(StoreOwnedModel):
@@ -183,3 +183,75 @@ class ChurnModel(models.Model):
 
 
 # ---- end churn ----
+
+
+# ---- remind: reminder rules and reminders (issue 18, "Reminders"; docs/care.md) ----
+
+
+class ReminderRule(StoreOwnedModel):
+    """A store's rule for one kind of reminder: whether it runs, how many days before the due date the reminder is
+    made, whether it becomes a call task (follow-up rule CARE) or an SMS, and the window after the due date in
+    which a repair order or a booking counts as the customer having come. `months` / `km`: the interval of the
+    kind (first maintenance after delivery; periodic maintenance when the vehicle has none of its own)."""
+
+    store = models.ForeignKey("org.Store", on_delete=models.PROTECT, related_name="+", db_index=False)
+    kind = models.CharField(_("kind"), max_length=30, choices=ReminderKind.choices)
+    is_active = models.BooleanField(_("active"), default=True)
+    lead_days = models.PositiveSmallIntegerField(
+        _("lead days"), default=7, validators=[MaxValueValidator(90)],
+        help_text=_("The reminder is made this many days before the due date"),
+    )
+    action = models.CharField(_("action"), max_length=10, choices=ReminderAction.choices, default=ReminderAction.CALL)
+    came_days = models.PositiveSmallIntegerField(
+        _("came window (days)"), default=30, validators=[MinValueValidator(1), MaxValueValidator(365)],
+        help_text=_("Days after the due date in which a repair order or a booking counts as success"),
+    )
+    months = models.PositiveSmallIntegerField(_("interval (months)"), null=True, blank=True,
+                                              validators=[MinValueValidator(1), MaxValueValidator(60)])
+    km = models.PositiveIntegerField(_("interval (km)"), null=True, blank=True,
+                                     validators=[MinValueValidator(500), MaxValueValidator(100_000)])
+
+    class Meta:
+        verbose_name = _("reminder rule")
+        constraints = [models.UniqueConstraint(fields=["store", "kind"], name="care_reminder_rule_store_kind")]
+
+    def __str__(self) -> str:
+        return self.get_kind_display()
+
+
+class Reminder(StoreOwnedModel):
+    """One reminder made for a vehicle (or, for a birthday, a customer) and a due date: unique per vehicle, kind
+    and due date (per customer, kind and due date for birthdays), so a rerun makes nothing twice."""
+
+    store = store_checked_by_customer()
+    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="+",
+                                 db_constraint=False, verbose_name=_("customer"))
+    vehicle = models.ForeignKey("customers.Vehicle", on_delete=models.CASCADE, related_name="+", null=True,
+                                blank=True, verbose_name=_("vehicle"))
+    kind = models.CharField(_("kind"), max_length=30, choices=ReminderKind.choices)
+    due_on = models.DateField(_("due date"))
+    made_on = models.DateField(_("made on"))
+    action = models.CharField(_("action"), max_length=10, choices=ReminderAction.choices)
+    state = models.CharField(_("state"), max_length=20, choices=ReminderState.choices)
+    came_until = models.DateField(_("counts as came until"))
+    task = models.ForeignKey("followups.FollowupTask", on_delete=models.SET_NULL, null=True, blank=True,
+                             related_name="+", verbose_name=_("call task"))
+    letter = models.ForeignKey("followups.LetterLog", on_delete=models.SET_NULL, null=True, blank=True,
+                               related_name="+", verbose_name=_("message"))
+
+    class Meta:
+        verbose_name = _("reminder")
+        constraints = [
+            customer_of_the_store("care_reminder_customer_of_the_store"),
+            models.UniqueConstraint(fields=["vehicle", "kind", "due_on"], condition=models.Q(vehicle__isnull=False),
+                                    name="care_reminder_vehicle_kind_due"),
+            models.UniqueConstraint(fields=["customer", "kind", "due_on"], condition=models.Q(vehicle__isnull=True),
+                                    name="care_reminder_customer_kind_due"),
+        ]
+        indexes = [
+            models.Index(fields=["store", "due_on"], name="care_reminder_store_due_idx"),
+            models.Index(fields=["store", "made_on"], name="care_reminder_store_made_idx"),
+        ]
+
+
+# ---- end remind ----

@@ -23,3 +23,14 @@ from .views import churn as _churn_views  # noqa: E402
 
 urlpatterns += [path("churn/", _churn_views.churn_page, name="churn")]
 # ---- end churn ----
+
+
+# ---- remind: reminders (issue 18) ----
+from .views import remind as _remind  # noqa: E402
+
+urlpatterns += [
+    path("reminders/", _remind.reminder_list, name="reminders"),
+    path("reminders/settings/", _remind.reminder_settings, name="reminder_settings"),
+    path("reminders/rules/<int:rule_id>/", _remind.reminder_rule_edit, name="reminder_rule_edit"),
+]
+# ---- end remind ----

@@ -63,6 +63,9 @@ class SubjectType(models.TextChoices):
     FEEDBACK_RETURN = "feedback_return", _("Complaint form returned")
     REPEAT_REPAIR = "repeat_repair", _("Repeat repair")
     RENEWAL_CONTACT = "renewal_contact", _("Renewal contact")
+    # ---- remind: a care reminder (aftercare/care/models.py Reminder) ----
+    CARE_REMINDER = "care_reminder", _("Care reminder")
+    # ---- end remind ----
 
 
 class TaskStatus(models.TextChoices):

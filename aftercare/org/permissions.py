@@ -38,6 +38,10 @@ class Perm:
     RENEWAL_WORK = "renewal.work"
     RENEWAL_MANAGE = "renewal.manage"
     RENEWAL_PREMIUM = "renewal.premium"
+    # ---- remind: care (issue 18; every care part uses these two) ----
+    CARE_WORK = "care.work"
+    CARE_MANAGE = "care.manage"
+    # ---- end remind ----
 
     ALL = [
         CUSTOMER_VIEW,
@@ -69,6 +73,8 @@ class Perm:
         RENEWAL_WORK,
         RENEWAL_MANAGE,
         RENEWAL_PREMIUM,
+        CARE_WORK,
+        CARE_MANAGE,
     ]
 
 
@@ -86,6 +92,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             Perm.FEEDBACK_ROUTE,
             Perm.FEEDBACK_VERIFY,
             Perm.APPOINTMENT_BOOK,
+            Perm.CARE_WORK,
         }
     ),
     Role.CS_MANAGER: frozenset(
@@ -114,6 +121,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             Perm.APPOINTMENT_BOOK,
             Perm.APPOINTMENT_BOARD,
             Perm.APPOINTMENT_SETTINGS,
+            Perm.CARE_WORK,
+            Perm.CARE_MANAGE,
         }
     ),
     Role.RENEWAL_SPECIALIST: frozenset(
@@ -167,24 +176,11 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             Perm.APPOINTMENT_BOOK,
             Perm.APPOINTMENT_BOARD,
             Perm.APPOINTMENT_SETTINGS,
+            Perm.CARE_MANAGE,
         }
     ),
     Role.GROUP_ADMIN: frozenset(Perm.ALL),
 }
-
-
-# ---- classes: care.manage / care.work (the remind part adds the same two; the lead keeps one copy) ----
-Perm.CARE_MANAGE = "care.manage"
-Perm.CARE_WORK = "care.work"
-Perm.ALL = [*Perm.ALL, *(p for p in (Perm.CARE_MANAGE, Perm.CARE_WORK) if p not in Perm.ALL)]
-for _role, _perms in {
-    Role.CS_SPECIALIST: {Perm.CARE_WORK},
-    Role.CS_MANAGER: {Perm.CARE_WORK, Perm.CARE_MANAGE},
-    Role.STORE_MANAGER: {Perm.CARE_MANAGE},
-    Role.GROUP_ADMIN: {Perm.CARE_WORK, Perm.CARE_MANAGE},
-}.items():
-    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | _perms
-# ---- end classes ----
 
 
 def role_of(user) -> str | None:
@@ -207,11 +203,3 @@ def require_perm(user, perm: str) -> None:
     """Raise PermissionDenied (403) unless the user's role grants `perm`."""
     if not has_perm(user, perm):
         raise PermissionDenied(perm)
-
-
-# ---- churn: `care.manage` for the churn-risk page (the remind part adds care.manage / care.work to Perm and the
-# roles; at merge keep one definition, same value) ----
-CARE_MANAGE = getattr(Perm, "CARE_MANAGE", "care.manage")
-for _role in (Role.CS_MANAGER, Role.STORE_MANAGER, Role.GROUP_ADMIN):
-    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | {CARE_MANAGE}
-# ---- end churn ----

@@ -8,7 +8,7 @@ from django.views.decorators.http import require_GET
 
 from aftercare.core.charts import Series, bar_chart
 from aftercare.core.htmx import render_partial_or_page
-from aftercare.org.permissions import CARE_MANAGE, require_perm
+from aftercare.org.permissions import Perm, require_perm
 from aftercare.org.scoping import current_store_ids
 
 from .. import selectors
@@ -30,7 +30,7 @@ def risk_rows(profiles) -> list:
 @require_GET
 def churn_page(request):
     user = request.user
-    require_perm(user, CARE_MANAGE)
+    require_perm(user, Perm.CARE_MANAGE)
     store_ids = current_store_ids(user, request)
     page = Paginator(selectors.churn_risk_list(user=user, store_ids=store_ids), PAGE_SIZE).get_page(
         request.GET.get("page"))

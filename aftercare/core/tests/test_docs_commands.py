@@ -124,6 +124,11 @@ KNOWN: dict[str, str | list[str]] = {
     "manage.py repeat_repairs_detect [--store CODE] [--since YYYY-MM-DD]": AS_DOCUMENTED,
     # docs/renewals.md
     "manage.py renewals_generate [--store CODE] [--since YYYY-MM-DD]": AS_DOCUMENTED,
+    # ---- remind ----
+    "manage.py care_reminders_generate [--today YYYY-MM-DD] [--store CODE]": AS_DOCUMENTED,
+    "python -m bench.care_remindbench [--vehicles 100000] [--stores 10] [--repeats 3] [--database aftercare_bench_cr] "
+    "[--keep]": ["python -m bench.care_remindbench --help"],
+    # ---- end remind ----
     # docs/appointments.md (day board part)
     "manage.py appointments_no_show": AS_DOCUMENTED,
     "manage.py appointments_match": AS_DOCUMENTED,

@@ -1,0 +1,466 @@
+"""Care reminders (issue 18, "Reminders"; docs/care.md): the stores' reminder rules, each vehicle's mileage rate
+and projected due dates, the daily generation of reminders (a call task of the follow-up rule CARE, or an SMS) and
+the measure of whether they worked.
+
+Generation (`care_reminders_generate`) reads each store's vehicles, their current owners and repair orders in a
+constant number of queries, computes the due dates in Python (calendar months, so 31 January + 1 month is the
+28th / 29th of February), and writes the reminders due in one `bulk_create(ignore_conflicts=True)`: a reminder is
+unique per vehicle, kind and due date (per customer, kind and due date for birthdays), so a rerun, or a run after
+a killed one, makes nothing twice; reminders left without their task or their SMS by a killed run get them on the
+next run.
+"""
+
+import calendar
+import datetime as dt
+import math
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _g
+from django.utils.translation import gettext_noop
+
+from aftercare.core.choices import AuditAction
+from aftercare.core.services import audit_event_record
+from aftercare.customers.choices import RepairKind
+from aftercare.customers.models import Customer, Ownership, RepairOrder
+from aftercare.followups.choices import LetterChannel, LetterKind, LetterStatus, SubjectType, Trigger
+from aftercare.followups.models import LetterLog
+from aftercare.followups.services.generation import TaskSubject, followup_task_create
+from aftercare.followups.services.logs import letter_sms_send
+from aftercare.followups.services.rules import followup_rule_get
+from aftercare.org.calendar import business_date, business_day_start
+from aftercare.org.models import Store
+from aftercare.org.permissions import Perm, require_perm
+from aftercare.org.scoping import own_store_ids
+
+from ..choices import ReminderAction, ReminderKind, ReminderState
+from ..models import Reminder, ReminderRule
+
+# ---- rates --------------------------------------------------------------------------------------------------------
+
+DEFAULT_KM_PER_DAY = 40.0  # no reading and no model rate: about 14,600 km a year (docs/care.md)
+RATE_YEARS = 2  # readings of the last two years
+RATE_MIN_SPAN_DAYS = 60  # at least two readings this far apart
+# a reminder whose due date passed at most this long ago is still made (a job down for a few days)
+CATCH_UP_DAYS = 7
+# repair orders that are a maintenance visit (the anchor of periodic maintenance)
+MAINTENANCE_KINDS = (RepairKind.MAINTENANCE, RepairKind.FIRST_FREE_MAINTENANCE)
+
+
+class RateSource:
+    OWN = "own"
+    MODEL = "model"
+    DEFAULT = "default"
+
+
+@dataclass(frozen=True)
+class Rate:
+    km_per_day: float
+    source: str  # RateSource
+    last_on: dt.date | None = None  # the latest reading
+    last_km: int | None = None
+
+
+def slope(points: list[tuple[dt.date, int]]) -> float | None:
+    """Least-squares km per day over `(date, km)` readings; None with fewer than two, readings less than 60 days
+    apart, or a slope that is not positive (a wrong reading)."""
+    if len(points) < 2:
+        return None
+    xs = [p[0].toordinal() for p in points]
+    if max(xs) - min(xs) < RATE_MIN_SPAN_DAYS:
+        return None
+    ys = [p[1] for p in points]
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    sxx = sum((x - mx) ** 2 for x in xs)
+    sxy = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True))
+    rate = sxy / sxx
+    return rate if rate > 0 else None
+
+
+def _readings(vehicle_ids, today: dt.date) -> dict[int, list[tuple[dt.date, int]]]:
+    since = business_day_start(today - dt.timedelta(days=365 * RATE_YEARS))
+    out: dict[int, list[tuple[dt.date, int]]] = defaultdict(list)
+    qs = RepairOrder.objects.filter(settled_at__gte=since, settled_at__lt=business_day_start(today + dt.timedelta(1)),
+                                    mileage__isnull=False)
+    if vehicle_ids is not None:
+        qs = qs.filter(vehicle_id__in=list(vehicle_ids))
+    for vid, at, km in qs.values_list("vehicle_id", "settled_at", "mileage").iterator(chunk_size=5000):
+        out[vid].append((business_date(at), km))
+    return out
+
+
+def mileage_rates(*, vehicles: dict[int, str], today: dt.date, group_vehicles: dict[int, str] | None = None
+                  ) -> dict[int, Rate]:
+    """Each vehicle's km per day: its own (least-squares slope of its repair orders' mileage over the last two
+    years), else the median own rate of the vehicles of its model (`group_vehicles`: vehicle id → model of the
+    dealer group; default `vehicles`), else 40 km a day. `vehicles`: vehicle id → model."""
+    group_vehicles = vehicles if group_vehicles is None else group_vehicles
+    readings = _readings(set(vehicles) | set(group_vehicles), today)
+    own = {vid: slope(sorted(pts)) for vid, pts in readings.items()}
+    by_model: dict[str, list[float]] = defaultdict(list)
+    for vid, model in group_vehicles.items():
+        if model and own.get(vid):
+            by_model[model].append(own[vid])
+    model_rate = {m: statistics.median(rates) for m, rates in by_model.items()}
+    out = {}
+    for vid, model in vehicles.items():
+        last = max(readings.get(vid, []), default=None)
+        last_on, last_km = (last if last else (None, None))
+        if own.get(vid):
+            out[vid] = Rate(own[vid], RateSource.OWN, last_on, last_km)
+        elif model in model_rate:
+            out[vid] = Rate(model_rate[model], RateSource.MODEL, last_on, last_km)
+        else:
+            out[vid] = Rate(DEFAULT_KM_PER_DAY, RateSource.DEFAULT, last_on, last_km)
+    return out
+
+
+# ---- due dates ----------------------------------------------------------------------------------------------------
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    """`day` + `months` calendar months, the day kept or the month's last: 31 January + 1 = 28 (29) February."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    return dt.date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
+
+
+def km_due_on(*, anchor_on: dt.date, anchor_km: int, target_km: int, rate: Rate) -> dt.date:
+    """The day the odometer reaches `target_km` at `rate`, projected from the latest reading at or after the
+    anchor (the anchor itself when there is none)."""
+    base_on, base_km = anchor_on, anchor_km
+    if rate.last_on is not None and rate.last_km is not None and rate.last_on >= anchor_on:
+        base_on, base_km = rate.last_on, rate.last_km
+    if base_km >= target_km:
+        return base_on
+    return base_on + dt.timedelta(days=math.ceil((target_km - base_km) / rate.km_per_day))
+
+
+@dataclass(frozen=True)
+class VehicleFacts:
+    vehicle_id: int
+    model: str
+    delivery_date: dt.date | None
+    warranty_end: dt.date | None
+    interval_km: int | None
+    interval_months: int | None
+    last_maintenance_on: dt.date | None = None
+    last_maintenance_km: int | None = None
+
+
+def vehicle_dues(facts: VehicleFacts, rules: dict[str, ReminderRule], rate: Rate, today: dt.date
+                 ) -> dict[str, dt.date]:
+    """The projected due dates of a vehicle (by kind; periodic maintenance also by time and by km): first
+    maintenance while it has had none, the next maintenance after the last one, the warranty end, and the next
+    inspection (the delivery's anniversary on or after `today`)."""
+    out: dict[str, dt.date] = {}
+    first = rules.get(ReminderKind.FIRST_MAINTENANCE)
+    if facts.delivery_date and facts.last_maintenance_on is None and first is not None:
+        dues = []
+        if first.months:
+            dues.append(add_months(facts.delivery_date, first.months))
+        if first.km:
+            dues.append(km_due_on(anchor_on=facts.delivery_date, anchor_km=0, target_km=first.km, rate=rate))
+        if dues:
+            out[ReminderKind.FIRST_MAINTENANCE] = min(dues)
+    periodic = rules.get(ReminderKind.MAINTENANCE)
+    if facts.last_maintenance_on is not None and periodic is not None:
+        months = facts.interval_months or periodic.months
+        km = facts.interval_km or periodic.km
+        if months:
+            out["maintenance_by_time"] = add_months(facts.last_maintenance_on, months)
+        if km and facts.last_maintenance_km is not None:
+            out["maintenance_by_km"] = km_due_on(anchor_on=facts.last_maintenance_on,
+                                                 anchor_km=facts.last_maintenance_km,
+                                                 target_km=facts.last_maintenance_km + km, rate=rate)
+        elif km:  # mileage at the visit unknown: the interval at the vehicle's rate
+            out["maintenance_by_km"] = facts.last_maintenance_on + dt.timedelta(
+                days=math.ceil(km / rate.km_per_day))
+        by = [out[k] for k in ("maintenance_by_time", "maintenance_by_km") if k in out]
+        if by:
+            out[ReminderKind.MAINTENANCE] = min(by)
+    if facts.warranty_end:
+        out[ReminderKind.WARRANTY_END] = facts.warranty_end
+    if facts.delivery_date:
+        years = max(1, today.year - facts.delivery_date.year)
+        due = add_months(facts.delivery_date, 12 * years)
+        if due < today - dt.timedelta(days=CATCH_UP_DAYS):
+            due = add_months(facts.delivery_date, 12 * (years + 1))
+        out[ReminderKind.INSPECTION] = due
+    return out
+
+
+def birthday_on(birthday: dt.date, year: int) -> dt.date:
+    """The birthday in `year` (29 February: the 28th in a common year)."""
+    return dt.date(year, birthday.month, min(birthday.day, calendar.monthrange(year, birthday.month)[1]))
+
+
+# ---- rules --------------------------------------------------------------------------------------------------------
+
+DEFAULT_RULES = {
+    ReminderKind.FIRST_MAINTENANCE: {"lead_days": 14, "came_days": 30, "months": 3, "km": 5000},
+    ReminderKind.MAINTENANCE: {"lead_days": 14, "came_days": 30, "months": 6, "km": 10000},
+    ReminderKind.WARRANTY_END: {"lead_days": 30, "came_days": 30},
+    ReminderKind.INSPECTION: {"lead_days": 30, "came_days": 30, "action": ReminderAction.SMS},
+    ReminderKind.BIRTHDAY: {"lead_days": 1, "came_days": 30, "action": ReminderAction.SMS},
+}
+
+
+def reminder_rules_ensure(store_ids) -> None:
+    """Give each store the default rule of every kind it lacks (idempotent; a racing run adds none)."""
+    store_ids = list(store_ids)
+    have = set(ReminderRule.objects.filter(store_id__in=store_ids).values_list("store_id", "kind"))
+    new = [ReminderRule(store_id=sid, kind=kind, **spec) for sid in store_ids for kind, spec in DEFAULT_RULES.items()
+           if (sid, kind) not in have]
+    if new:
+        ReminderRule.objects.bulk_create(new, ignore_conflicts=True)
+
+
+def reminder_rules_map(store_ids) -> dict[int, dict[str, ReminderRule]]:
+    """store id → kind → rule, the defaults seeded first."""
+    reminder_rules_ensure(store_ids)
+    out: dict[int, dict[str, ReminderRule]] = defaultdict(dict)
+    for rule in ReminderRule.objects.filter(store_id__in=list(store_ids)):
+        out[rule.store_id][rule.kind] = rule
+    return out
+
+
+RULE_FIELDS = {"is_active", "lead_days", "action", "came_days", "months", "km"}
+
+
+def reminder_rule_update(*, actor, rule: ReminderRule, **fields) -> ReminderRule:
+    """Edit a reminder rule of the actor's own store (`care.manage`). Reminders already made keep theirs."""
+    require_perm(actor, Perm.CARE_MANAGE)
+    if rule.store_id not in own_store_ids(actor):
+        raise PermissionDenied
+    if set(fields) - RULE_FIELDS:
+        raise TypeError(f"unknown rule fields: {sorted(set(fields) - RULE_FIELDS)}")
+    with transaction.atomic():
+        for key, value in fields.items():
+            setattr(rule, key, value)
+        rule.full_clean()
+        rule.save()
+        audit_event_record(actor=actor, action=AuditAction.UPDATE, obj=rule, changed_fields=fields)
+    return rule
+
+
+# ---- generation ---------------------------------------------------------------------------------------------------
+
+
+def _store_facts(store_id: int, customer_id: int | None = None) -> tuple[dict[int, int], dict[int, VehicleFacts]]:
+    """The store's vehicles with a current owner of the store (or of the customer): vehicle → customer, and their
+    facts."""
+    owners: dict[int, int] = {}
+    facts: dict[int, VehicleFacts] = {}
+    rows = Ownership.objects.filter(store_id=store_id, valid_to__isnull=True, vehicle__store_id=store_id)
+    if customer_id is not None:
+        rows = rows.filter(customer_id=customer_id)
+    rows = rows.values_list(
+        "vehicle_id", "customer_id", "vehicle__model", "vehicle__delivery_date", "vehicle__warranty_end",
+        "vehicle__maintenance_interval_km", "vehicle__maintenance_interval_months")
+    for vid, cid, model, delivery, warranty, ikm, imonths in rows.iterator(chunk_size=5000):
+        owners[vid] = cid
+        facts[vid] = VehicleFacts(vid, model, delivery, warranty, ikm, imonths)
+    last: dict[int, tuple] = {}
+    visits = RepairOrder.objects.filter(store_id=store_id, kind__in=MAINTENANCE_KINDS)
+    if customer_id is not None:
+        visits = visits.filter(vehicle_id__in=list(facts))
+    visits = visits.values_list("vehicle_id", "settled_at", "mileage")
+    for vid, at, km in visits.iterator(chunk_size=5000):
+        if vid in facts and (vid not in last or at > last[vid][0]):
+            last[vid] = (at, km)
+    for vid, (at, km) in last.items():
+        f = facts[vid]
+        facts[vid] = VehicleFacts(f.vehicle_id, f.model, f.delivery_date, f.warranty_end, f.interval_km,
+                                  f.interval_months, business_date(at), km)
+    return owners, facts
+
+
+def _group_models(store_id: int, models: set[str] | None = None) -> dict[int, str]:
+    """Vehicle id → model of the vehicles of the store's dealer group (of `models` only, when given)."""
+    from aftercare.customers.models import Vehicle
+
+    group_id = Store.objects.filter(pk=store_id).values_list("group_id", flat=True).first()
+    qs = Vehicle.objects.filter(store__group_id=group_id).exclude(model="")
+    if models is not None:
+        qs = qs.filter(model__in=models)
+    return dict(qs.values_list("id", "model"))
+
+
+def vehicle_projections(*, user, customer, today: dt.date | None = None) -> list[dict] | None:
+    """The customer-360 panel: per current vehicle, its mileage rate (and where it comes from) and the projected
+    due dates by the store's rules (first maintenance, next maintenance by km and by time, warranty end, next
+    inspection). The customer was opened through its scoped page; None for a user without `care.work` /
+    `care.manage`."""
+    from aftercare.org.permissions import has_perm
+
+    if not (has_perm(user, Perm.CARE_WORK) or has_perm(user, Perm.CARE_MANAGE)):
+        return None
+    today = today or business_date()
+    owners, facts = _store_facts(customer.store_id, customer_id=customer.pk)
+    if not facts:
+        return []
+    rules = reminder_rules_map([customer.store_id])[customer.store_id]
+    models = {vid: f.model for vid, f in facts.items()}
+    rates = mileage_rates(vehicles=models, today=today,
+                          group_vehicles=_group_models(customer.store_id, {m for m in models.values() if m}))
+    from aftercare.customers.models import Vehicle
+
+    plates = dict(Vehicle.objects.filter(pk__in=list(facts)).values_list("pk", "plate"))
+    out = []
+    for vid in sorted(facts):
+        dues = vehicle_dues(facts[vid], rules, rates[vid], today)
+        out.append({"vehicle_id": vid, "plate": plates.get(vid, ""), "model": facts[vid].model, "rate": rates[vid],
+                    "first_maintenance": dues.get(ReminderKind.FIRST_MAINTENANCE),
+                    "maintenance_by_km": dues.get("maintenance_by_km"),
+                    "maintenance_by_time": dues.get("maintenance_by_time"),
+                    "warranty_end": dues.get(ReminderKind.WARRANTY_END),
+                    "inspection": dues.get(ReminderKind.INSPECTION)})
+    return out
+
+
+def _due_window(rule: ReminderRule, due: dt.date, today: dt.date) -> bool:
+    return due - dt.timedelta(days=rule.lead_days) <= today <= due + dt.timedelta(days=CATCH_UP_DAYS)
+
+
+def _state(rule: ReminderRule, consent: bool) -> str:
+    if not consent:
+        return ReminderState.NO_CONSENT
+    return ReminderState.CALL if rule.action == ReminderAction.CALL else ReminderState.SMS_PENDING
+
+
+def reminders_plan(*, store_id: int, today: dt.date) -> list[Reminder]:
+    """The reminders of the store due to be made on `today` (not saved): vehicle kinds for the current owners,
+    birthdays for the store's customers."""
+    rules = {k: r for k, r in reminder_rules_map([store_id])[store_id].items() if r.is_active}
+    if not rules:
+        return []
+    owners, facts = _store_facts(store_id)
+    models = {vid: f.model for vid, f in facts.items()}
+    rates = mileage_rates(vehicles=models, today=today, group_vehicles=_group_models(store_id)) if facts else {}
+    consent = dict(Customer.objects.filter(store_id=store_id).values_list("pk", "consent_service_calls"))
+    out = []
+    for vid, f in facts.items():
+        for kind, due in vehicle_dues(f, rules, rates[vid], today).items():
+            rule = rules.get(kind)
+            if rule is None or not _due_window(rule, due, today):
+                continue
+            out.append(_reminder(store_id, owners[vid], vid, rule, due, today, consent.get(owners[vid], False)))
+    birthday = rules.get(ReminderKind.BIRTHDAY)
+    if birthday is not None:
+        # customers of the store with a vehicle or not: every customer file has one owner store
+        for cid, born in Customer.objects.filter(store_id=store_id, birthday__isnull=False).values_list(
+                "pk", "birthday").iterator(chunk_size=5000):
+            for year in (today.year, today.year + 1):
+                due = birthday_on(born, year)
+                if _due_window(birthday, due, today):
+                    out.append(_reminder(store_id, cid, None, birthday, due, today, consent.get(cid, False)))
+    return out
+
+
+def _reminder(store_id, customer_id, vehicle_id, rule, due, today, consent) -> Reminder:
+    return Reminder(store_id=store_id, customer_id=customer_id, vehicle_id=vehicle_id, kind=rule.kind, due_on=due,
+                    made_on=today, action=rule.action, state=_state(rule, consent),
+                    came_until=due + dt.timedelta(days=rule.came_days))
+
+
+def _calls_make(store_id: int) -> int:
+    """A call task (follow-up rule CARE) for each call reminder of the store that has none yet."""
+    pending = list(Reminder.objects.filter(store_id=store_id, state=ReminderState.CALL, task__isnull=True)
+                   .values_list("pk", "customer_id", "vehicle_id", "made_on"))
+    if not pending:
+        return 0
+    rule = followup_rule_get(store=Store.objects.get(pk=store_id), trigger=Trigger.CARE_REMINDER_DUE)
+    if rule is None:
+        return 0
+    subjects = [TaskSubject(SubjectType.CARE_REMINDER, pk, cid, vid, business_day_start(made))
+                for pk, cid, vid, made in pending]
+    with transaction.atomic():
+        followup_task_create(actor=None, rule=rule, subjects=subjects, detail={"care_reminders": True})
+        # the tasks of these reminders, made now or by a killed run before it could link them
+        from aftercare.followups.models import FollowupTask
+
+        task_of = dict(FollowupTask.objects.filter(rule=rule, subject_type=SubjectType.CARE_REMINDER,
+                                                   subject_id__in=[p[0] for p in pending])
+                       .values_list("subject_id", "pk"))
+        linked = [Reminder(pk=pk, task_id=task_of[pk]) for pk, *_rest in pending if pk in task_of]
+        Reminder.objects.bulk_update(linked, ["task"], batch_size=2000)
+    return len(linked)
+
+
+SMS_TEXTS = {
+    ReminderKind.FIRST_MAINTENANCE: gettext_noop(
+        "Your vehicle {plate} is due for its first maintenance around {due}. Reply or call us to book."),
+    ReminderKind.MAINTENANCE: gettext_noop(
+        "Your vehicle {plate} is due for maintenance around {due}. Reply or call us to book."),
+    ReminderKind.WARRANTY_END: gettext_noop(
+        "The warranty of your vehicle {plate} ends on {due}: a check-up before then is covered."),
+    ReminderKind.INSPECTION: gettext_noop("The annual inspection of your vehicle {plate} is due around {due}."),
+    ReminderKind.BIRTHDAY: gettext_noop("Happy birthday from all of us at {store}!"),
+}
+
+
+def _sms_text(kind: str, plate: str, due: dt.date, store: str) -> str:
+    from django.conf import settings
+    from django.utils import translation
+
+    with translation.override(settings.LANGUAGE_CODE):  # the customer reads the site's language
+        return _g(SMS_TEXTS[kind]).format(plate=plate or "", due=due.isoformat(), store=store)
+
+
+def _send_sms(*, letter_id: int, purpose: str = "service") -> bool:
+    """The one place care reminders send an SMS (the channels part's interface replaces it at merge). Purpose:
+    service contact, checked by the caller (`consent_service_calls`)."""
+    return letter_sms_send(letter_id=letter_id)
+
+
+def _sms_make_and_send(store_id: int) -> int:
+    """A letter (SMS) for each SMS reminder of the store without one, then send the pending ones."""
+    rows = list(Reminder.objects.filter(store_id=store_id, state=ReminderState.SMS_PENDING, letter__isnull=True)
+                .values_list("pk", "customer_id", "kind", "due_on", "vehicle__plate"))
+    store_name = Store.objects.filter(pk=store_id).values_list("name", flat=True).first() or ""
+    with transaction.atomic():
+        letters = LetterLog.objects.bulk_create([
+            LetterLog(store_id=store_id, customer_id=cid, kind=LetterKind.NOTICE, channel=LetterChannel.SMS,
+                      status=LetterStatus.PENDING, text=_sms_text(kind, plate, due, store_name))
+            for _pk, cid, kind, due, plate in rows
+        ])
+        Reminder.objects.bulk_update([Reminder(pk=r[0], letter_id=letter.pk) for r, letter in
+                                      zip(rows, letters, strict=True)], ["letter"], batch_size=2000)
+    sent = 0
+    for pk, letter_id in Reminder.objects.filter(store_id=store_id, state=ReminderState.SMS_PENDING,
+                                                 letter__status=LetterStatus.PENDING).values_list("pk", "letter_id"):
+        if _send_sms(letter_id=letter_id):
+            Reminder.objects.filter(pk=pk).update(state=ReminderState.SMS_SENT, updated_at=timezone.now())
+            sent += 1
+    return sent
+
+
+def reminders_make(*, store_id: int, today: dt.date) -> int:
+    """Write the store's reminders due to be made on `today` (those already there are left alone); returns how many
+    are new."""
+    planned = reminders_plan(store_id=store_id, today=today)
+    with transaction.atomic():
+        before = Reminder.objects.filter(store_id=store_id, made_on=today).count()
+        Reminder.objects.bulk_create(planned, ignore_conflicts=True, batch_size=2000)
+        n = Reminder.objects.filter(store_id=store_id, made_on=today).count() - before
+        if n:
+            audit_event_record(actor=None, action=AuditAction.CREATE, object_type=Reminder._meta.label_lower,
+                               store_id=store_id, detail={"made": n, "today": str(today)})
+    return n
+
+
+def reminders_generate(*, store_id: int | None = None, today: dt.date | None = None) -> dict[str, int]:
+    """The daily run for every store (or one): make the reminders due, their call tasks and SMS. Idempotent."""
+    today = today or business_date()
+    stores = Store.objects.all() if store_id is None else Store.objects.filter(pk=store_id)
+    totals = {"reminders": 0, "calls": 0, "sms": 0}
+    for sid in stores.values_list("pk", flat=True):
+        totals["reminders"] += reminders_make(store_id=sid, today=today)
+        totals["calls"] += _calls_make(sid)
+        totals["sms"] += _sms_make_and_send(sid)
+    return totals

@@ -1,0 +1,85 @@
+"""The reminder pages (issue 18, "Reminders"; docs/care.md): the list of reminders (due today, overdue, by kind)
+and the store's reminder rules. Thin: selectors read, `services.remind` writes."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from aftercare.core.forms import apply_errors
+from aftercare.org.calendar import business_date
+from aftercare.org.models import Store
+from aftercare.org.permissions import Perm, has_perm, require_perm
+from aftercare.org.scoping import current_store_ids, own_store_ids, store_for_write
+
+from .. import selectors
+from ..forms import ReminderFilterForm, ReminderRuleForm
+from ..services.remind import reminder_rule_update
+
+LIST_LIMIT = 200
+
+
+@login_required
+def reminder_list(request):
+    """Reminders of the user's stores: due today, overdue (call still open or SMS unsent), or all; by kind."""
+    if not (has_perm(request.user, Perm.CARE_WORK) or has_perm(request.user, Perm.CARE_MANAGE)):
+        raise PermissionDenied
+    form = ReminderFilterForm(request.GET or None)
+    due = kind = ""
+    if form.is_bound and form.is_valid():
+        due, kind = form.cleaned_data["due"], form.cleaned_data["kind"]
+    today = business_date()
+    qs = selectors.reminder_list(user=request.user, store_ids=current_store_ids(request.user, request), due=due,
+                                 kind=kind, today=today)
+    rows = list(qs[:LIST_LIMIT + 1])
+    return render(request, "care/remind/list.html", {
+        "form": form, "rows": rows[:LIST_LIMIT], "more": len(rows) > LIST_LIMIT, "today": today,
+        "may_manage": has_perm(request.user, Perm.CARE_MANAGE),
+    })
+
+
+def _settings_store(request) -> Store:
+    require_perm(request.user, Perm.CARE_MANAGE)
+    raw = request.GET.get("store") or ""
+    if raw.isdigit():
+        return store_for_write(request.user, int(raw))
+    own = sorted(own_store_ids(request.user) & current_store_ids(request.user, request)) or sorted(
+        own_store_ids(request.user))
+    if not own:
+        raise Http404
+    return store_for_write(request.user, own[0])
+
+
+@login_required
+def reminder_settings(request):
+    """The store's reminder rules, one row per kind, each with its edit link; insurance expiry is the renewals'."""
+    store = _settings_store(request)
+    rules = selectors.reminder_rule_list(user=request.user, store_id=store.pk)
+    stores = Store.objects.filter(pk__in=own_store_ids(request.user)).order_by("code")
+    return render(request, "care/remind/settings.html", {"store": store, "stores": stores, "rules": rules})
+
+
+@login_required
+def reminder_rule_edit(request, rule_id: int):
+    """Edit one reminder rule of an own store (another store's rule answers 404)."""
+    require_perm(request.user, Perm.CARE_MANAGE)
+    rule = selectors.reminder_rule_get(user=request.user, rule_id=rule_id)
+    if rule is None or rule.store_id not in own_store_ids(request.user):
+        raise Http404
+    initial = {k: getattr(rule, k) for k in ("is_active", "lead_days", "action", "came_days", "months", "km")}
+    form = ReminderRuleForm(request.POST if request.method == "POST" else None, initial=initial)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                reminder_rule_update(actor=request.user, rule=rule, **form.cleaned_data)
+            except ValidationError as exc:
+                apply_errors(form, exc)
+            else:
+                messages.success(request, _("Reminder rule “%(kind)s” saved.") % {"kind": rule.get_kind_display()})
+                return redirect(reverse("care:reminder_settings") + f"?store={rule.store_id}")
+        status = 400
+    return render(request, "care/remind/rule_edit.html", {"rule": rule, "form": form}, status=status)
