@@ -11,6 +11,7 @@ from aftercare.core.choices import AuditAction
 from aftercare.core.services import audit_event_record
 from aftercare.customers.models import RepairOrder, Vehicle
 from aftercare.demo.appointments import demo_appointments_create, demo_appointments_exist
+from aftercare.demo.care import demo_care_create, demo_care_exist
 from aftercare.demo.complaints import demo_complaints_create, demo_complaints_exist
 from aftercare.demo.customers import Context, FastRandom, generate_chunk, write_chunk
 from aftercare.demo.followups import demo_followups_create, demo_followups_exist
@@ -92,6 +93,11 @@ class Command(BaseCommand):
             counts = demo_appointments_create(stores=list(group.stores.order_by("code")), seed=seed)
             summary = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items())
             self.stdout.write(f"Added the appointment history to demo group {GROUP_NAME}: {summary}.")
+        elif group is not None and not demo_care_exist(list(group.stores.all())) and self._small(group):
+            # a demo seeded before customer care existed: add its reminders, classes, scores and campaigns once
+            counts = demo_care_create(stores=list(group.stores.order_by("code")), seed=seed)
+            summary = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items())
+            self.stdout.write(f"Added customer care to demo group {GROUP_NAME}: {summary}.")
         elif group is not None:
             self.stdout.write(f"Demo group {GROUP_NAME} already exists; nothing changed (use --reset to rebuild).")
         else:
@@ -104,6 +110,7 @@ class Command(BaseCommand):
                 counts |= demo_complaints_create(stores=stores, seed=seed)
                 counts |= demo_renewals_create(stores=stores, seed=seed)
             counts |= demo_appointments_create(stores=stores, seed=seed)
+            counts |= demo_care_create(stores=stores, seed=seed)
             summary = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items())
             self.stdout.write(f"Created demo group {GROUP_NAME}: {summary} ({time.monotonic() - started:.1f} s).")
         self.stdout.write("")
