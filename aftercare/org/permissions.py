@@ -172,6 +172,21 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.GROUP_ADMIN: frozenset(Perm.ALL),
 }
 
+# ---- channels: customer care (issue 18; the `remind` part adds the same names — keep one block at merge) ----
+Perm.CARE_MANAGE = "care.manage"
+Perm.CARE_WORK = "care.work"
+for _perm in (Perm.CARE_MANAGE, Perm.CARE_WORK):
+    if _perm not in Perm.ALL:
+        Perm.ALL.append(_perm)
+for _role, _perms in {
+    Role.CS_SPECIALIST: {Perm.CARE_WORK},
+    Role.CS_MANAGER: {Perm.CARE_WORK, Perm.CARE_MANAGE},
+    Role.STORE_MANAGER: {Perm.CARE_MANAGE},
+    Role.GROUP_ADMIN: {Perm.CARE_WORK, Perm.CARE_MANAGE},
+}.items():
+    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | _perms
+# ---- end channels ----
+
 
 def role_of(user) -> str | None:
     staff = getattr(user, "staff", None) if user is not None and user.is_authenticated else None

@@ -1,0 +1,1 @@
+"""Views of the care app, one module per part."""
