@@ -13,6 +13,7 @@ from django.http import HttpRequest  # noqa: E402
 from django.utils.crypto import constant_time_compare  # noqa: E402
 from ninja import Field, Query, Schema  # noqa: E402
 from ninja.errors import HttpError  # noqa: E402
+from ninja.security import APIKeyHeader  # noqa: E402
 from ninja.pagination import paginate  # noqa: E402
 
 from aftercare.core.api import ERRORS, Pagination  # noqa: E402
@@ -74,13 +75,20 @@ class SmsInboundOut(Schema):
     opted_out: int = Field(..., description="Customer files whose marketing consent this reply withdrew")
 
 
-@router.post("/sms/inbound", response={200: SmsInboundOut, **ERRORS}, auth=None, operation_id="care_sms_inbound")
+class GatewaySecret(APIKeyHeader):
+    """The SMS gateway's shared secret (`SMS_INBOUND_SECRET`) in the header `X-Aftercare-Secret`; unset: refused."""
+
+    param_name = "X-Aftercare-Secret"
+
+    def authenticate(self, request, key):
+        secret = settings.SMS_INBOUND_SECRET
+        return "sms-gateway" if secret and key and constant_time_compare(key, secret) else None
+
+
+@router.post("/sms/inbound", response={200: SmsInboundOut, **ERRORS}, auth=GatewaySecret(),
+             operation_id="care_sms_inbound")
 def sms_inbound(request: HttpRequest, payload: SmsInboundIn):
     """The SMS gateway posts each reply here with the header `X-Aftercare-Secret: <SMS_INBOUND_SECRET>`; an opt-out
-    keyword (TD, T, 退订, STOP) withdraws marketing consent at once. A wrong or unset secret answers 403."""
-    secret = settings.SMS_INBOUND_SECRET
-    given = request.headers.get("X-Aftercare-Secret", "")
-    if not secret or not constant_time_compare(given, secret):
-        raise HttpError(403, "Permission denied")
+    keyword (TD, T, 退订, STOP) withdraws marketing consent at once. A wrong or unset secret answers 401."""
     return {"opted_out": _channels.sms_reply_receive(sender=payload.sender, text=payload.text)}
 # ---- end channels ----

@@ -109,7 +109,7 @@ def test_it_refuses_an_inbound_reply_without_the_secret(customer, client, secret
     headers = {"HTTP_X_AFTERCARE_SECRET": secret} if secret else {}
     answer = client.post("/api/care/sms/inbound", {"sender": "13900000002", "text": "TD"},
                          content_type="application/json", **headers)
-    assert answer.status_code == 403
+    assert answer.status_code == 401
     customer.refresh_from_db()
     assert customer.consent_marketing is True
 
@@ -118,7 +118,7 @@ def test_it_refuses_every_reply_when_no_secret_is_set(customer, client, settings
     settings.SMS_INBOUND_SECRET = ""
     answer = client.post("/api/care/sms/inbound", {"sender": "13900000002", "text": "TD"},
                          content_type="application/json", HTTP_X_AFTERCARE_SECRET="")
-    assert answer.status_code == 403
+    assert answer.status_code == 401
 
 
 def test_it_answers_a_bad_inbound_body_with_422_not_500(client):
