@@ -13,8 +13,8 @@ from django.http import HttpRequest  # noqa: E402
 from django.utils.crypto import constant_time_compare  # noqa: E402
 from ninja import Field, Query, Schema  # noqa: E402
 from ninja.errors import HttpError  # noqa: E402
-from ninja.security import APIKeyHeader  # noqa: E402
 from ninja.pagination import paginate  # noqa: E402
+from ninja.security import APIKeyHeader  # noqa: E402
 
 from aftercare.core.api import ERRORS, Pagination  # noqa: E402
 from aftercare.customers.validators import mask_mobile  # noqa: E402

@@ -29,6 +29,7 @@ from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import get_language, gettext
+from django.utils.translation import gettext_lazy as _
 
 from aftercare.core.choices import AuditAction
 from aftercare.core.services import audit_event_record
@@ -43,27 +44,27 @@ from ..models import ChannelSettings, LetterLog, MessageTemplate
 # ---- templates -----------------------------------------------------------------------------------------------
 
 TEMPLATE_VARIABLES = {
-    "customer_name": "客户姓名 / customer's name",
-    "store_name": "门店名称 / store's name",
-    "store_phone": "门店电话 / store's phone",
-    "plate": "车牌 / plate",
-    "vehicle": "车型 / vehicle",
-    "date": "日期 / date",
-    "time": "时间 / time",
-    "link": "链接 / link",
-    "campaign": "活动名称 / campaign",
-    "optout_url": "退订链接 / opt-out link (marketing)",
+    "customer_name": _("the customer's name"),
+    "store_name": _("the store's name"),
+    "store_phone": _("the store's phone"),
+    "plate": _("the plate"),
+    "vehicle": _("the vehicle"),
+    "date": _("a date"),
+    "time": _("a time"),
+    "link": _("a link"),
+    "campaign": _("the campaign"),
+    "optout_url": _("the opt-out link (marketing, given by the system)"),
 }
-_extra_variables: dict[str, str] = {}
+_extra_variables: dict = {}
 _VARIABLE = re.compile(r"\{(\w*)\}")
 
 
-def template_variables_register(variables: dict[str, str]) -> None:
+def template_variables_register(variables: dict) -> None:
     """A higher app (e.g. care campaigns) adds the variables its templates may use, in its `AppConfig.ready()`."""
     _extra_variables.update(variables)
 
 
-def template_variables() -> dict[str, str]:
+def template_variables() -> dict:
     return {**TEMPLATE_VARIABLES, **_extra_variables}
 
 
