@@ -28,4 +28,6 @@ class FollowupsConfig(AppConfig):
         # ---- channels: held marketing messages sent when the quiet hours end; the weekly call cap ----
         register(Job("messages_release", app=self.label, at=(":00", ":15", ":30", ":45"),
                      description=_("Send held and unsent messages")))
+        register(Job("calls_cap_apply", app=self.label, at=("06:30",),
+                     description=_("Put off care and campaign calls beyond the weekly cap")))
         # ---- end channels ----
