@@ -216,6 +216,25 @@ EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "aftercare@localhost")
 SMS_BACKEND = os.environ.get("SMS_BACKEND", "aftercare.core.sms.ConsoleBackend")
 SMS_FILE_PATH = os.environ.get("SMS_FILE_PATH", str(BASE_DIR / "var" / "sms"))
+# ---- channels: the outbound interface (docs/care.md, "Channels and consent") ----
+# WeChat service-account template messages (core/wechat.py): HttpBackend in production, Console/File for development
+WECHAT_BACKEND = os.environ.get("WECHAT_BACKEND", "aftercare.core.wechat.ConsoleBackend")
+WECHAT_API_BASE = os.environ.get("WECHAT_API_BASE", "https://api.weixin.qq.com")
+WECHAT_APP_ID = os.environ.get("WECHAT_APP_ID", "")
+WECHAT_APP_SECRET = os.environ.get("WECHAT_APP_SECRET", "")
+WECHAT_TIMEOUT_SECONDS = int(os.environ.get("WECHAT_TIMEOUT_SECONDS", "10"))
+WECHAT_FILE_PATH = os.environ.get("WECHAT_FILE_PATH", str(BASE_DIR / "var" / "wechat"))
+# marketing is held in quiet hours (Asia/Shanghai, a store may set its own) and capped per customer a week
+MESSAGE_QUIET_HOURS_START = os.environ.get("MESSAGE_QUIET_HOURS_START", "21:00")
+MESSAGE_QUIET_HOURS_END = os.environ.get("MESSAGE_QUIET_HOURS_END", "08:00")
+MESSAGE_MARKETING_WEEKLY_CAP = int(os.environ.get("MESSAGE_MARKETING_WEEKLY_CAP", "3"))
+# outbound calls per customer a week across every kind of task; calls due by a deadline are never postponed
+CALLS_WEEKLY_CAP = int(os.environ.get("CALLS_WEEKLY_CAP", "2"))
+# the SMS gateway's inbound replies (TD / 退订 withdraw marketing consent) must carry this secret; empty: refused
+SMS_INBOUND_SECRET = os.environ.get("SMS_INBOUND_SECRET", "")
+# a marketing message's opt-out link works this many days
+OPT_OUT_LINK_DAYS = int(os.environ.get("OPT_OUT_LINK_DAYS", "90"))
+# ---- end channels ----
 
 TASKS = {
     "default": {

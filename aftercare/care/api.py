@@ -276,3 +276,90 @@ def reminder_rule_update_api(request: HttpRequest, rule_id: PathId, payload: Rem
         raise Http404
     return reminder_rule_update(actor=request.user, rule=rule, **payload.dict())
 # ---- end remind ----
+
+
+# ---- channels: the delivery log, the SMS gateway's inbound replies ----
+import datetime as dt  # noqa: E402
+
+from django.conf import settings  # noqa: E402
+from django.http import HttpRequest  # noqa: E402
+from django.utils.crypto import constant_time_compare  # noqa: E402
+from ninja import Field, Query, Schema  # noqa: E402
+from ninja.errors import HttpError  # noqa: E402
+from ninja.pagination import paginate  # noqa: E402
+from ninja.security import APIKeyHeader  # noqa: E402
+
+from aftercare.core.api import ERRORS, Pagination  # noqa: E402
+from aftercare.customers.validators import mask_mobile  # noqa: E402
+
+from .services import channels as _channels  # noqa: E402
+
+
+class MessageOut(Schema):
+    id: int
+    store_id: int
+    customer_id: int
+    customer_number: str = Field(..., alias="customer.number")
+    mobile: str
+    channel: str
+    purpose: str
+    status: str
+    template_code: str
+    subject: str
+    text: str
+    error: str
+    created_at: dt.datetime
+    sent_at: dt.datetime | None
+    hold_until: dt.datetime | None
+
+    @staticmethod
+    def resolve_mobile(obj) -> str:
+        return mask_mobile(obj.customer.mobile) if obj.customer.mobile else ""
+
+
+class MessageFilter(Schema):
+    q: str = Field("", max_length=100, description="Customer name or number")
+    phone_tail: str = Field("", max_length=20, description="Last digits of the mobile")
+    status: str = Field("", max_length=20)
+    channel: str = Field("", max_length=10)
+    purpose: str = Field("", max_length=10)
+    since: dt.date | None = None
+    until: dt.date | None = Field(None, description="Exclusive")
+    customer_id: int | None = Field(None, ge=1, le=2**63 - 1)
+
+
+@router.get("/messages", response={200: list[MessageOut], **ERRORS}, operation_id="care_message_list")
+@paginate(Pagination)
+def message_list(request: HttpRequest, filters: Query[MessageFilter]):
+    """The delivery log: every SMS, e-mail and WeChat message of the stores in scope, newest first."""
+    if not (has_perm(request.user, Perm.CARE_WORK) or has_perm(request.user, Perm.CARE_MANAGE)):
+        raise HttpError(403, "Permission denied")
+    return _selectors.message_log_search(user=request.user, **filters.dict())
+
+
+class SmsInboundIn(Schema):
+    sender: str = Field(..., max_length=30, description="The customer's mobile")
+    text: str = Field(..., max_length=500)
+
+
+class SmsInboundOut(Schema):
+    opted_out: int = Field(..., description="Customer files whose marketing consent this reply withdrew")
+
+
+class GatewaySecret(APIKeyHeader):
+    """The SMS gateway's shared secret (`SMS_INBOUND_SECRET`) in the header `X-Aftercare-Secret`; unset: refused."""
+
+    param_name = "X-Aftercare-Secret"
+
+    def authenticate(self, request, key):
+        secret = settings.SMS_INBOUND_SECRET
+        return "sms-gateway" if secret and key and constant_time_compare(key, secret) else None
+
+
+@router.post("/sms/inbound", response={200: SmsInboundOut, **ERRORS}, auth=GatewaySecret(),
+             operation_id="care_sms_inbound")
+def sms_inbound(request: HttpRequest, payload: SmsInboundIn):
+    """The SMS gateway posts each reply here with the header `X-Aftercare-Secret: <SMS_INBOUND_SECRET>`; an opt-out
+    keyword (TD, T, 退订, STOP) withdraws marketing consent at once. A wrong or unset secret answers 401."""
+    return {"opted_out": _channels.sms_reply_receive(sender=payload.sender, text=payload.text)}
+# ---- end channels ----

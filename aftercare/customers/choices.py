@@ -53,3 +53,22 @@ class MileageSource(models.TextChoices):
     REPAIR_ORDER = "repair_order", _("Repair order")
     DELIVERY = "delivery", _("Delivery")
     MANUAL = "manual", _("Manual entry")
+
+
+# ---- channels: consent by purpose (PIPL) ----
+class ConsentPurpose(models.TextChoices):
+    SERVICE = "service", _("Service contact")
+    MARKETING = "marketing", _("Marketing")
+
+
+class ConsentSource(models.TextChoices):
+    IMPORT = "import", _("Import")
+    STAFF = "staff", _("Staff")
+    REPLY = "reply", _("Customer reply")
+    LINK = "link", _("Opt-out link")
+    API = "api", _("API")
+
+
+# the Customer flag that holds the consent of each purpose
+CONSENT_FIELDS = {ConsentPurpose.SERVICE: "consent_service_calls", ConsentPurpose.MARKETING: "consent_marketing"}
+# ---- end channels ----

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -5,7 +6,15 @@ from django.utils.translation import gettext_lazy as _
 from aftercare.core.constraints import CompositeForeignKey
 from aftercare.core.models import StoreOwnedModel
 
-from .choices import BackgroundCategory, CustomerSource, MileageSource, PolicyKind, RepairKind
+from .choices import (
+    BackgroundCategory,
+    ConsentPurpose,
+    ConsentSource,
+    CustomerSource,
+    MileageSource,
+    PolicyKind,
+    RepairKind,
+)
 
 
 def customer_of_the_store(name: str) -> CompositeForeignKey:
@@ -54,6 +63,11 @@ class Customer(StoreOwnedModel):
     contact_phone = models.CharField(_("contact phone"), max_length=20, blank=True)
     consent_service_calls = models.BooleanField(_("accepts service calls"), default=True)
     consent_marketing = models.BooleanField(_("accepts marketing"), default=False)
+    # ---- channels: where e-mail and WeChat service-account messages go ----
+    # (a database default: the DMS import and the demo insert customers with SQL naming their columns)
+    email = models.EmailField(_("e-mail"), blank=True, default="", db_default="")
+    wechat_openid = models.CharField(_("WeChat openid"), max_length=64, blank=True, default="", db_default="")
+    # ---- end channels ----
     source = models.CharField(_("source"), max_length=20, choices=CustomerSource.choices, default=CustomerSource.OTHER)
     merged_into = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False, db_index=False
@@ -240,3 +254,32 @@ class InsurancePolicy(StoreOwnedModel):
             customer_of_the_store("policy_customer_of_the_store"),
         ]
         indexes = [models.Index(fields=["store", "expiry_date"], name="policy_store_expiry_idx")]
+
+
+# ---- channels: consent history ----
+class ConsentChange(StoreOwnedModel):
+    """One change of a customer's consent of one purpose (PIPL): who, when, from where. Written only by
+    `customers.services.consent_set` (and the customer writes that call it); never edited."""
+
+    store = store_checked_by_customer()
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="consent_changes", db_constraint=False
+    )
+    purpose = models.CharField(_("purpose"), max_length=20, choices=ConsentPurpose.choices)
+    granted = models.BooleanField(_("granted"))
+    source = models.CharField(_("source"), max_length=20, choices=ConsentSource.choices)
+    at = models.DateTimeField(_("time"))
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    note = models.CharField(_("note"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("consent change")
+        ordering = ["customer_id", "at", "id"]
+        constraints = [customer_of_the_store("consent_change_customer_of_the_store")]
+        indexes = [models.Index(fields=["store", "customer", "at"], name="consent_change_customer_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} {'+' if self.granted else '-'} {self.source}"
+# ---- end channels ----

@@ -13,7 +13,9 @@ from aftercare.core.services import audit_event_record
 from aftercare.org.models import Store
 
 from . import validators as v
-from .models import Customer, InsurancePolicy, Ownership, Vehicle
+from .choices import CONSENT_FIELDS, ConsentPurpose, ConsentSource
+from .models import ConsentChange, Customer, InsurancePolicy, Ownership, Vehicle
+from .signals import consent_changed
 
 
 def customer_numbers_allocate(*, store_id: int, count: int = 1, using=None) -> list[str]:
@@ -47,6 +49,8 @@ _CUSTOMER_FIELDS = (
     "consent_marketing",
     "source",
     "dms_code",
+    "email",  # channels
+    "wechat_openid",  # channels
 )
 
 
@@ -59,7 +63,7 @@ def _normalise_customer_fields(data: dict) -> dict:
                 out[field] = v.normalize_mobile(out[field])
             except ValidationError as exc:
                 errors[field] = exc.messages
-    for field in ("name", "address", "region", "contact_person"):
+    for field in ("name", "address", "region", "contact_person", "email", "wechat_openid"):
         if field in out:
             out[field] = v.clean_text(out[field])
     if "dms_code" in out:
@@ -81,6 +85,7 @@ def customer_create(*, actor, store: Store, name: str, **fields) -> Customer:
         customer.number = customer_numbers_allocate(store_id=store.pk)[0]
         customer.save()
         audit_event_record(actor=actor, action=AuditAction.CREATE, obj=customer, changed_fields=data.keys())
+        _consents_record(actor=actor, customer=customer, fields=CONSENT_FIELDS.values(), source=ConsentSource.STAFF)
     return customer
 
 
@@ -99,6 +104,7 @@ def customer_update(*, actor, customer: Customer, **fields) -> Customer:
     with transaction.atomic():
         customer.save(update_fields=[*changed, "updated_at"])
         audit_event_record(actor=actor, action=AuditAction.UPDATE, obj=customer, changed_fields=changed)
+        _consents_record(actor=actor, customer=customer, fields=changed, source=ConsentSource.STAFF)
     return customer
 
 
@@ -336,6 +342,7 @@ def customer_merge(*, actor, keep: Customer, merge: Customer) -> Customer:
 
         if filled:
             keep.save(update_fields=[*filled, "updated_at"])
+            _consents_record(actor=actor, customer=keep, fields=filled, source=ConsentSource.STAFF, note="merge")
         merge.is_active = False
         merge.merged_into = keep
         merge.save(update_fields=["is_active", "merged_into", "updated_at"])
@@ -400,3 +407,59 @@ def _ownerships_join_runs(*, customer: Customer, vehicle_ids: set[int]) -> list[
         row.updated_at = now
     Ownership.objects.bulk_update(list(changed.values()), ["valid_to", "updated_at"])
     return drop_ids
+
+
+# ---- channels: consent by purpose (PIPL) ----
+_PURPOSE_OF_FIELD = {field: purpose for purpose, field in CONSENT_FIELDS.items()}
+
+
+def _consents_record(*, actor, customer: Customer, fields, source: str, note: str = "") -> None:
+    """History rows (and `consent_changed`) for the consent flags among `fields` whose new value `customer`
+    holds; called inside the writer's transaction."""
+    now = timezone.now()
+    for field in fields:
+        purpose = _PURPOSE_OF_FIELD.get(field)
+        if purpose is None:
+            continue
+        granted = bool(getattr(customer, field))
+        ConsentChange.objects.create(
+            store_id=customer.store_id, customer=customer, purpose=purpose, granted=granted, source=source, at=now,
+            by=actor if actor is not None and getattr(actor, "is_authenticated", False) else None, note=note,
+        )
+        consent_changed.send(
+            sender=Customer, actor=actor, customer=customer, purpose=purpose, granted=granted, source=source
+        )
+
+
+def consent_set(*, actor, customer: Customer, purpose: str, granted: bool, source: str, note: str = "") -> bool:
+    """Give or withdraw `customer`'s consent of `purpose` (service / marketing), with its `source` (import, staff,
+    customer reply, link, api) — the one way consent changes. A change writes a `ConsentChange`, an audit event
+    and `consent_changed` (on a withdrawal of marketing consent the follow-ups app cancels the customer's pending
+    marketing tasks and messages), in one transaction. Returns whether the consent changed; a withdrawal that
+    changes nothing still cancels what is pending."""
+    errors = {}
+    if purpose not in CONSENT_FIELDS:
+        errors["purpose"] = [gettext("Unknown consent purpose.")]
+    if source not in ConsentSource.values:
+        errors["source"] = [gettext("Unknown consent source.")]
+    if errors:
+        raise ValidationError(errors)
+    field = CONSENT_FIELDS[ConsentPurpose(purpose)]
+    granted = bool(granted)
+    with transaction.atomic():
+        locked = Customer.objects.select_for_update().get(pk=customer.pk)
+        changed = getattr(locked, field) != granted
+        setattr(customer, field, granted)
+        if changed:
+            Customer.objects.filter(pk=customer.pk).update(**{field: granted, "updated_at": timezone.now()})
+            audit_event_record(
+                actor=actor, action=AuditAction.UPDATE, obj=customer, changed_fields=[field],
+                detail={"purpose": purpose, "granted": granted, "source": source},
+            )
+            _consents_record(actor=actor, customer=customer, fields=[field], source=source, note=note)
+        elif not granted:
+            consent_changed.send(
+                sender=Customer, actor=actor, customer=customer, purpose=purpose, granted=False, source=source
+            )
+    return changed
+# ---- end channels ----

@@ -24,3 +24,10 @@ class FollowupsConfig(AppConfig):
         from .kpis import register_measures
 
         register_measures()  # the KPI catalogue (aftercare/org/kpis.py)
+
+        # ---- channels: held marketing messages sent when the quiet hours end; the weekly call cap ----
+        register(Job("messages_release", app=self.label, at=(":00", ":15", ":30", ":45"),
+                     description=_("Send held and unsent messages")))
+        register(Job("calls_cap_apply", app=self.label, at=("06:30",),
+                     description=_("Put off care and campaign calls beyond the weekly cap")))
+        # ---- end channels ----

@@ -117,17 +117,25 @@ class LetterKind(models.TextChoices):
     NOTICE = "notice", _("Notice")
     INVITATION = "invitation", _("Invitation")
     REPLY = "reply", _("Reply letter")
+    MESSAGE = "message", _("Message")  # channels: sent by `services.outbound.message_send`
 
 
 class LetterChannel(models.TextChoices):
     SMS = "sms", _("SMS")
     LETTER = "letter", _("Letter")
+    EMAIL = "email", _("E-mail")  # channels
+    WECHAT = "wechat", _("WeChat")  # channels
 
 
 class LetterStatus(models.TextChoices):
     PENDING = "pending", _("To be sent")
     SENT = "sent", _("Sent")
     FAILED = "failed", _("Failed")
+    # ---- channels ----
+    HELD = "held", _("Held (quiet hours)")
+    DELIVERED = "delivered", _("Delivered")
+    CANCELLED = "cancelled", _("Cancelled")
+    # ---- end channels ----
 
 
 class RateTreatment(models.TextChoices):
@@ -159,3 +167,14 @@ class QuestionType(models.TextChoices):
 
 
 SCALE_MAX = {QuestionType.SCALE_5: 5, QuestionType.SCALE_10: 10}
+
+
+# ---- channels: the purpose of a message ----
+class MessagePurpose(models.TextChoices):
+    SERVICE = "service", _("Service")
+    MARKETING = "marketing", _("Marketing")
+
+
+# the channels `services.outbound.message_send` sends through (a paper letter is logged by hand)
+MESSAGE_CHANNELS = ("sms", "email", "wechat")
+# ---- end channels ----

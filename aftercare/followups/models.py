@@ -12,6 +12,7 @@ from aftercare.customers.choices import RepairKind
 from aftercare.org.choices import Role
 
 from .choices import (
+    MESSAGE_CHANNELS,
     CallDirection,
     CallOutcome,
     CallPurpose,
@@ -20,6 +21,7 @@ from .choices import (
     LetterChannel,
     LetterKind,
     LetterStatus,
+    MessagePurpose,
     QuestionnaireKind,
     QuestionnaireStatus,
     QuestionType,
@@ -372,11 +374,92 @@ class LetterLog(StoreOwnedModel):
     )
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     text = models.TextField(_("text"), blank=True)
+    # ---- channels: the delivery log of every message (services/outbound.py) ----
+    purpose = models.CharField(_("purpose"), max_length=10, choices=MessagePurpose.choices,
+                               default=MessagePurpose.SERVICE)
+    template_code = models.CharField(_("template"), max_length=50, blank=True)
+    subject = models.CharField(_("subject"), max_length=200, blank=True)
+    error = models.CharField(_("error"), max_length=300, blank=True)
+    hold_until = models.DateTimeField(_("held until"), null=True, blank=True)
+    # ---- end channels ----
 
     class Meta:
         verbose_name = _("letter log entry")
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["store", "created_at"], name="letterlog_store_time_idx")]
+        indexes = [
+            models.Index(fields=["store", "created_at"], name="letterlog_store_time_idx"),
+            # channels: a customer's messages of a week (the caps) and the held ones due
+            models.Index(fields=["customer", "created_at"], name="letterlog_customer_time_idx"),
+            models.Index(fields=["status", "hold_until"], name="letterlog_status_hold_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.channel}"
+
+
+# ---- channels: message templates and per-store sending rules ----
+class MessageTemplate(CleanTextMixin, models.Model):
+    """A message with `{variable}` placeholders, in Chinese and English, for one channel and purpose. A store's
+    own template of a code wins over its group's (`store` empty). Unknown variables are refused on save
+    (`clean`), naming the variable; the variables are `outbound.TEMPLATE_VARIABLES` (and those registered)."""
+
+    group = models.ForeignKey("org.DealerGroup", on_delete=models.PROTECT, related_name="+")
+    store = models.ForeignKey("org.Store", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    code = models.SlugField(_("code"), max_length=50)
+    name = models.CharField(_("name"), max_length=100)
+    purpose = models.CharField(_("purpose"), max_length=10, choices=MessagePurpose.choices)
+    channel = models.CharField(_("channel"), max_length=10, choices=LetterChannel.choices)
+    subject_zh = models.CharField(_("subject (Chinese)"), max_length=200, blank=True)
+    body_zh = models.TextField(_("text (Chinese)"))
+    subject_en = models.CharField(_("subject (English)"), max_length=200, blank=True)
+    body_en = models.TextField(_("text (English)"), blank=True)
+    wechat_template_id = models.CharField(_("WeChat template id"), max_length=100, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("message template")
+        ordering = ["code", "channel", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["store", "code", "channel"], condition=Q(store__isnull=False),
+                                    name="message_template_store_code"),
+            models.UniqueConstraint(fields=["group", "code", "channel"], condition=Q(store__isnull=True),
+                                    name="message_template_group_code"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} ({self.channel})"
+
+    def clean(self):
+        from .services.outbound import template_variables_check
+
+        errors = {}
+        if self.channel not in MESSAGE_CHANNELS:
+            errors["channel"] = [_("Choose SMS, e-mail or WeChat.")]
+        for field in ("subject_zh", "body_zh", "subject_en", "body_en"):
+            try:
+                template_variables_check(getattr(self, field) or "")
+            except ValidationError as exc:
+                errors[field] = exc.messages
+        if errors:
+            raise ValidationError(errors)
+
+
+class ChannelSettings(models.Model):
+    """A store's sending rules; a store without a row follows the settings (`MESSAGE_QUIET_HOURS_START` / `_END`,
+    `MESSAGE_MARKETING_WEEKLY_CAP`, `CALLS_WEEKLY_CAP`)."""
+
+    store = models.OneToOneField("org.Store", on_delete=models.CASCADE, related_name="+")
+    quiet_start = models.TimeField(_("quiet hours from"))
+    quiet_end = models.TimeField(_("quiet hours until"))
+    marketing_weekly_cap = models.PositiveSmallIntegerField(_("marketing messages per customer a week"))
+    calls_weekly_cap = models.PositiveSmallIntegerField(_("calls per customer a week"))
+
+    class Meta:
+        verbose_name = _("channel settings")
+        verbose_name_plural = _("channel settings")
+
+    def __str__(self) -> str:
+        return str(self.store_id)
+# ---- end channels ----

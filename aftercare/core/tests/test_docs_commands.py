@@ -64,6 +64,10 @@ KNOWN: dict[str, str | list[str]] = {
     # docs/appointments.md, Booking (abook)
     "manage.py appointment_reminders_send [--today YYYY-MM-DD]": AS_DOCUMENTED,
     "manage.py appointment_waitlist_expire": AS_DOCUMENTED,
+    # ---- channels: docs/care.md, Channels and consent ----
+    "manage.py messages_release": AS_DOCUMENTED,
+    "manage.py calls_cap_apply": AS_DOCUMENTED,
+    # ---- end channels ----
     "manage.py scheduler": ["manage.py scheduler --once"],  # runs until stopped; one tick enqueues every job once
     "manage.py scheduler --once": AS_DOCUMENTED,
     "manage.py import_dms --store GZ01 --kind repair_orders export.csv [--dry-run]": AS_DOCUMENTED,

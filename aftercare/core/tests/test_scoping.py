@@ -853,3 +853,40 @@ def test_it_never_shows_another_stores_churn_scores(users, store_a, store_b, mon
 
 
 # ---- end churn ----
+# ---- channels: the delivery log, its export and API, the message templates (store-B rows: followups canary) ----
+CHANNEL_PAGES = {"care/messages/", "care/messages/export.xlsx", "care/templates/", "care/templates/new/",
+                 "care/templates/<int:pk>/", "care/optout/<str:token>/"}
+
+
+@pytest.mark.parametrize("role", [Role.CS_MANAGER, Role.CS_SPECIALIST, Role.STORE_MANAGER])
+def test_it_keeps_another_stores_messages_and_templates_out_of_the_channel_pages(users, store_a, store_b, role):
+    import io
+
+    import openpyxl
+
+    from aftercare.followups.tests.canary import plant
+
+    assert CHANNEL_PAGES <= {r.template for r in django_routes()}
+    assert "/api/care/messages" in {r.template for r in api_routes()}
+    rows = plant(store_b, CANARY)
+    mine = plant(store_a, "MINE")
+    client = Client(raise_request_exception=False)
+    client.force_login(users[role])
+    for url in ("/care/messages/", f"/care/messages/?customer={rows['message'].customer_id}", "/care/templates/",
+                "/api/care/messages", f"/api/care/messages?customer_id={rows['message'].customer_id}"):
+        response = client.get(url)
+        assert response.status_code in (200, 403) and not _leaks(response), url
+    if role != Role.CS_SPECIALIST:
+        page = client.get("/care/messages/")
+        assert page.status_code == 200 and b"MINE" in page.content  # the walk sees the store's own rows
+        assert client.get(f"/care/templates/{rows['message_template'].pk}/").status_code == 404
+        assert client.get(f"/care/templates/{mine['message_template'].pk}/").status_code == 200
+        export = client.get("/care/messages/export.xlsx")
+        cells = [c for row in openpyxl.load_workbook(io.BytesIO(export.content)).active.iter_rows(values_only=True)
+                 for c in row]
+        assert "MINE" in cells and CANARY not in cells
+    else:
+        assert client.get("/care/messages/").status_code == 200
+        assert client.get("/care/messages/export.xlsx").status_code == 403
+        assert client.get("/care/templates/").status_code == 403
+# ---- end channels ----

@@ -31,4 +31,16 @@ def plant(store, canary) -> dict:
     letter = LetterLog.objects.create(
         store=store, task=task, customer=customer, kind=LetterKind.NOTICE, channel=LetterChannel.LETTER, text=canary
     )
-    return {"task": task, "task_id": task, "rule": rules["CSI"], "call_log": call, "letter": letter, "fu_user": user}
+    # ---- channels: a marketing SMS of the delivery log and a store template (care/messages/, care/templates/) ----
+    from aftercare.followups.models import MessageTemplate
+
+    message = LetterLog.objects.create(
+        store=store, customer=customer, kind=LetterKind.MESSAGE, channel=LetterChannel.SMS, purpose="marketing",
+        status="sent", text=canary, template_code="canary",
+    )
+    template = MessageTemplate.objects.create(
+        group=store.group, store=store, code="canary", name=canary, purpose="marketing", channel="sms", body_zh=canary
+    )
+    # ---- end channels ----
+    return {"task": task, "task_id": task, "rule": rules["CSI"], "call_log": call, "letter": letter, "fu_user": user,
+            "message": message, "message_template": template}
