@@ -44,7 +44,7 @@ class CareProfile(StoreOwnedModel):
         help_text=_("Filled by the store from the customer's address; empty when unknown"),
     )
     books_appointments = models.BooleanField(
-        _("books appointments"), default=False,
+        _("books appointments"), default=False, db_default=False,  # the classification inserts profiles in SQL
         help_text=_("Set by the store; the churn-risk score also counts a customer whose repair orders of the "
                     "last 24 months came by appointment at least half of the time"),
     )

@@ -30,7 +30,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='careprofile',
             name='books_appointments',
-            field=models.BooleanField(default=False, help_text='Set by the store; the churn-risk score also counts a customer whose repair orders of the last 24 months came by appointment at least half of the time', verbose_name='books appointments'),
+            field=models.BooleanField(db_default=False, default=False, help_text='Set by the store; the churn-risk score also counts a customer whose repair orders of the last 24 months came by appointment at least half of the time', verbose_name='books appointments'),
         ),
         migrations.AddField(
             model_name='careprofile',
