@@ -9,3 +9,8 @@ class CareConfig(AppConfig):
 
     def ready(self):
         """Each part of the app wires its receivers, jobs, cards, panels and measures in its own block below."""
+        # ---- campaigns: the call screen's campaign card, the KPI measures ----
+        from . import call_screen, kpis_campaigns
+
+        call_screen.register_campaigns()
+        kpis_campaigns.register()

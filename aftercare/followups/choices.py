@@ -63,6 +63,9 @@ class SubjectType(models.TextChoices):
     FEEDBACK_RETURN = "feedback_return", _("Complaint form returned")
     REPEAT_REPAIR = "repeat_repair", _("Repeat repair")
     RENEWAL_CONTACT = "renewal_contact", _("Renewal contact")
+    # ---- campaigns: the care app's campaign targets and recall vehicles ----
+    CAMPAIGN_TARGET = "campaign_target", _("Campaign target")
+    RECALL_VEHICLE = "recall_vehicle", _("Recall vehicle")
 
 
 class TaskStatus(models.TextChoices):

@@ -193,3 +193,12 @@ def require_perm(user, perm: str) -> None:
     """Raise PermissionDenied (403) unless the user's role grants `perm`."""
     if not has_perm(user, perm):
         raise PermissionDenied(perm)
+
+
+# ---- campaigns: care permissions (the `remind` part adds the same two names; the lead keeps one) ----
+Perm.CARE_MANAGE = "care.manage"  # campaigns, recalls and care rules: CS manager, store manager, group admin
+Perm.CARE_WORK = "care.work"  # care calls and outcomes: CS specialist, CS manager
+Perm.ALL = [*Perm.ALL, *(p for p in (Perm.CARE_MANAGE, Perm.CARE_WORK) if p not in Perm.ALL)]
+for _role, _perms in ((Role.CS_MANAGER, {Perm.CARE_MANAGE, Perm.CARE_WORK}), (Role.STORE_MANAGER, {Perm.CARE_MANAGE}),
+                      (Role.CS_SPECIALIST, {Perm.CARE_WORK}), (Role.GROUP_ADMIN, set(Perm.ALL))):
+    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | _perms
