@@ -76,8 +76,9 @@ def campaign_results(*, user, campaign: Campaign) -> dict:
     """targeted, reached (an answered call recorded), invited (accepted), declined, unreachable, came (a counted
     repair order in the window) and revenue (the amounts of those orders); one query."""
     qs = campaign_targets(user=user, campaign=campaign)
-    out = qs.aggregate(**{m: Count("pk", filter=_measure_q(m)) for m in CAMPAIGN_MEASURES},
-                       revenue=Sum("revenue", filter=Q(came=True)))
+    sums = qs.aggregate(**{f"n_{m}": Count("pk", filter=_measure_q(m)) for m in CAMPAIGN_MEASURES},
+                        n_revenue=Sum("revenue", filter=Q(came=True)))
+    out = {k[2:]: v for k, v in sums.items()}
     out["revenue"] = out["revenue"] or Decimal(0)
     for m in ("reached", "invited", "came"):
         out[f"{m}_rate"] = (out[m] / out["targeted"]) if out["targeted"] else None
@@ -85,15 +86,20 @@ def campaign_results(*, user, campaign: Campaign) -> dict:
 
 
 def campaign_results_by_specialist(*, user, campaign: Campaign) -> list[dict]:
-    """Per specialist who recorded outcomes: reached, invited, declined, came, revenue; one query."""
+    """Per specialist who recorded outcomes: `specialist` (a name), reached, invited, declined, came, revenue;
+    one query."""
     qs = campaign_targets(user=user, campaign=campaign).filter(outcome_by__isnull=False)
-    return list(qs.values("outcome_by_id", "outcome_by__username", "outcome_by__staff__display_name")
-                .annotate(reached=Count("pk", filter=Q(reached=True)),
-                          invited=Count("pk", filter=_measure_q("invited")),
-                          declined=Count("pk", filter=_measure_q("declined")),
-                          came=Count("pk", filter=Q(came=True)),
-                          revenue=Sum("revenue", filter=Q(came=True)))
-                .order_by("outcome_by__staff__display_name", "outcome_by_id"))
+    rows = (qs.values("outcome_by_id", "outcome_by__username", "outcome_by__staff__display_name")
+            .annotate(n_reached=Count("pk", filter=Q(reached=True)),
+                      n_invited=Count("pk", filter=_measure_q("invited")),
+                      n_declined=Count("pk", filter=_measure_q("declined")),
+                      n_came=Count("pk", filter=Q(came=True)),
+                      n_revenue=Sum("revenue", filter=Q(came=True)))
+            .order_by("outcome_by__staff__display_name", "outcome_by_id"))
+    return [{"user_id": r["outcome_by_id"], "username": r["outcome_by__username"],
+             "specialist": r["outcome_by__staff__display_name"] or r["outcome_by__username"],
+             "reached": r["n_reached"], "invited": r["n_invited"], "declined": r["n_declined"], "came": r["n_came"],
+             "revenue": r["n_revenue"] or Decimal(0)} for r in rows]
 
 
 def campaign_target_rows(*, user, campaign: Campaign, measure: str = "targeted"):

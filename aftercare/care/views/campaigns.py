@@ -141,8 +141,7 @@ def campaign_export(request, campaign_id: int):
             for t in selectors.campaign_target_rows(user=request.user, campaign=campaign)]
     header = [_("Customer number"), _("Customer"), _("Plate"), _("Class at launch"), _("Wave"), _("State"),
               _("Why declined"), _("Came"), _("Revenue")]
-    people = [[p["outcome_by__staff__display_name"] or p["outcome_by__username"], p["reached"], p["invited"],
-               p["declined"], p["came"], p["revenue"] or 0]
+    people = [[p["specialist"], p["reached"], p["invited"], p["declined"], p["came"], p["revenue"]]
               for p in selectors.campaign_results_by_specialist(user=request.user, campaign=campaign)]
     data, _rows = xlsx_workbook_bytes([
         (_("Results"), [[_("Measure"), _("Value")], *summary]),
