@@ -3,3 +3,8 @@
 from ninja import Router
 
 router = Router(tags=["care"])
+
+# ---- campaigns: campaigns, segments and recalls (aftercare/care/api_campaigns.py) ----
+from .api_campaigns import router as campaigns_router  # noqa: E402
+
+router.add_router("", campaigns_router)

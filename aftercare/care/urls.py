@@ -14,7 +14,8 @@ urlpatterns += [
     path("campaigns/<int:campaign_id>/", campaign_views.campaign_detail, name="campaign_detail"),
     path("campaigns/<int:campaign_id>/launch/", campaign_views.campaign_launch, name="campaign_launch"),
     path("campaigns/<int:campaign_id>/export.xlsx", campaign_views.campaign_export, name="campaign_export"),
-    path("campaigns/targets/<int:target_id>/outcome/", campaign_views.target_outcome, name="campaign_target_outcome"),
+    path("campaigns/targets/<int:campaign_target_id>/outcome/", campaign_views.target_outcome,
+         name="campaign_target_outcome"),
     path("recalls/", campaign_views.recall_list, name="recall_list"),
     path("recalls/<int:recall_id>/", campaign_views.recall_detail, name="recall_detail"),
 ]

@@ -162,10 +162,10 @@ def _measure_labels() -> dict:
 
 @login_required
 @require_POST
-def target_outcome(request, target_id: int):
+def target_outcome(request, campaign_target_id: int):
     """The call screen's campaign card posts here; back to the call screen."""
     require_perm(request.user, Perm.CARE_WORK)
-    target = selectors.campaign_target_get(user=request.user, pk=target_id)
+    target = selectors.campaign_target_get(user=request.user, pk=campaign_target_id)
     form = CampaignOutcomeForm(request.POST)
     if form.is_valid():
         try:
