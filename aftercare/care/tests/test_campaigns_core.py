@@ -23,6 +23,7 @@ from aftercare.customers.models import MileageReading
 from aftercare.followups.choices import FollowupKind, LetterStatus, TaskStatus
 from aftercare.followups.models import FollowupTask, LetterLog
 from aftercare.org.calendar import business_day_start
+from aftercare.org.kpis import measure_get
 from aftercare.testing import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -196,6 +197,15 @@ def test_it_computes_the_results_as_by_hand(store_a, people, manager, specialist
     letter = LetterLog.objects.get()
     assert letter.customer_id == people["loyal1"].pk and letter.status == LetterStatus.SENT
     assert t[people["loyal2"].pk].state == TargetState.DECLINED
+    # the KPI catalogue: the event starts in December, store A
+    month = {"user": manager, "store_ids": [store_a.pk], "period_start": dt.date(2026, 12, 1),
+             "period_end": dt.date(2027, 1, 1)}
+    (reach,) = measure_get("care.campaign_reach_rate").compute(**month)
+    (come,) = measure_get("care.campaign_come_rate").compute(**month)
+    assert (reach.store_id, reach.value, reach.numerator, reach.denominator) == (store_a.pk, Decimal("75.0"), 3, 4)
+    assert (come.value, come.numerator, come.denominator) == (Decimal("50.0"), 2, 4)
+    assert measure_get("care.campaign_come_rate").compute(**{**month, "period_start": dt.date(2026, 11, 1),
+                                                               "period_end": dt.date(2026, 12, 1)}) == []
 
 
 def test_a_declined_outcome_needs_its_reason(store_a, people, manager):
