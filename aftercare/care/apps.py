@@ -13,4 +13,10 @@ class CareConfig(AppConfig):
         from . import call_screen, kpis_campaigns
 
         call_screen.register_campaigns()
+        call_screen.register_recalls()
         kpis_campaigns.register()
+        from aftercare.core.schedule import Job
+        from aftercare.core.schedule import register as register_job
+
+        register_job(Job("care_recalls_update", app=self.label, at=("03:40",),
+                         description=_("Recall vehicles done (a repair order since the start) or unreachable")))

@@ -25,3 +25,17 @@ def campaign_call_context(*, user, task) -> dict | None:
 def register_campaigns() -> None:
     call_panel_register(CallPanel(name="care.campaign", template="care/campaigns/_call_panel.html",
                                   context=campaign_call_context))
+
+
+def recall_call_context(*, user, task) -> dict | None:
+    if task.kind != FollowupKind.RECALL:
+        return None
+    recall_vehicle = selectors.recall_vehicle_for_task(user=user, task=task)
+    if recall_vehicle is None:
+        return None
+    return {"recall_vehicle": recall_vehicle}
+
+
+def register_recalls() -> None:
+    call_panel_register(CallPanel(name="care.recall", template="care/campaigns/_call_recall.html",
+                                  context=recall_call_context))

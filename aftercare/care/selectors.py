@@ -138,3 +138,14 @@ def recall_get(*, user, pk) -> Recall:
 def recall_vehicles(*, user, recall: Recall):
     return (RecallVehicle.objects.filter(recall=recall, store_id__in=_campaign_store_ids(user))
             .select_related("vehicle", "customer", "task").order_by("row_number", "pk"))
+
+
+def recall_vehicle_for_task(*, user, task):
+    """The recall vehicle a call task is about (the call screen's recall card), or None."""
+    return (RecallVehicle.objects.filter(task=task, store_id__in=_campaign_store_ids(user))
+            .select_related("recall", "vehicle").first())
+
+
+def recall_vehicle_get(*, user, pk) -> RecallVehicle:
+    return get_scoped_or_404(RecallVehicle.objects.filter(store_id__in=_campaign_store_ids(user))
+                             .select_related("recall"), pk=pk)

@@ -18,4 +18,6 @@ urlpatterns += [
          name="campaign_target_outcome"),
     path("recalls/", campaign_views.recall_list, name="recall_list"),
     path("recalls/<int:recall_id>/", campaign_views.recall_detail, name="recall_detail"),
+    path("recalls/vehicles/<int:recall_vehicle_id>/done/", campaign_views.recall_vehicle_done,
+         name="recall_vehicle_done"),
 ]

@@ -38,4 +38,4 @@ def _plant_campaigns(store, canary) -> dict:
     recall = Recall.objects.create(store=store, code=canary[:50], title=canary, started_on=today)
     recall_vehicle = RecallVehicle.objects.create(store=store, recall=recall, vehicle=vehicle, customer=customer)
     return {"campaign_id": campaign, "campaign_target_id": target, "recall_id": recall,
-            "recall_vehicle": recall_vehicle, "campaign_task": task}
+            "recall_vehicle_id": recall_vehicle, "campaign_task": task}

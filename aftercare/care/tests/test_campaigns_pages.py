@@ -206,8 +206,15 @@ def test_the_recall_import_makes_calls_names_bad_rows_and_tracks_completion(stor
     assert RecallVehicle.objects.get(vehicle=vehicles[2]).state == RecallVehicleState.OPEN
     detail = client.get(f"/care/recalls/{recall.pk}/")
     assert "1 of 3 vehicles done, 1 unreachable." in detail.content.decode()
+    # the call screen's recall card: the customer says the work is done
+    rv2 = RecallVehicle.objects.get(vehicle=vehicles[2])
+    screen = client.get(f"/followups/tasks/{rv2.task_id}/")
+    assert 'id="recall-card"' in screen.content.decode()
+    assert client.post(f"/care/recalls/vehicles/{rv2.pk}/done/").status_code == 302
+    rv2.refresh_from_db()
+    assert rv2.state == RecallVehicleState.DONE and rv2.done_by_call
     api = client.get(f"/api/care/recalls/{recall.pk}").json()
-    assert api["done"] == 1 and len(api["vehicles"]) == 3
+    assert api["done"] == 2 and len(api["vehicles"]) == 3
 
 
 def test_a_recall_list_without_a_vin_column_is_refused_by_name(store_a, users):

@@ -219,3 +219,16 @@ def recall_detail(request, recall_id: int):
     recall = selectors.recall_get(user=request.user, pk=recall_id)
     vehicles = list(selectors.recall_vehicles(user=request.user, recall=recall)[:1000])
     return render(request, "care/campaigns/recall_detail.html", {"recall": recall, "vehicles": vehicles})
+
+
+@login_required
+@require_POST
+def recall_vehicle_done(request, recall_vehicle_id: int):
+    """The call screen's recall card: the call says the work is done (e.g. at another dealer)."""
+    require_perm(request.user, Perm.CARE_WORK)
+    recall_vehicle = selectors.recall_vehicle_get(user=request.user, pk=recall_vehicle_id)
+    recall_svc.recall_vehicle_mark_done(actor=request.user, recall_vehicle=recall_vehicle)
+    messages.success(request, _("Recall marked done for this vehicle."))
+    if recall_vehicle.task_id:
+        return redirect("followups:call", pk=recall_vehicle.task_id)
+    return redirect("care:recall_detail", recall_id=recall_vehicle.recall_id)

@@ -153,6 +153,8 @@ KNOWN: dict[str, str | list[str]] = {
     "DATABASE_URL=postgres://postgres@127.0.0.1:55432/postgres .venv/bin/python -m bench renewal-measures": [
         "python -m bench renewal-measures --help"
     ],
+    # ---- campaigns: docs/care.md, Campaigns and recalls ----
+    "manage.py care_recalls_update": AS_DOCUMENTED,
 }
 
 COMMAND_START = re.compile(
