@@ -3,8 +3,8 @@ the launch that gives each targeted customer one invitation call (loyal customer
 the SMS after it. Reads of results live in `aftercare/care/selectors.py` (block "campaigns").
 
 Segment (a dict stored on the campaign, every key optional; see `SEGMENT_KEYS`): the customers currently owning
-a vehicle in the campaign's stores, with the consent the campaign's purpose needs (marketing consent for a
-marketing campaign, service-call consent for a service one), narrowed by class and churn risk (`CareProfile`; a
+a vehicle in the campaign's stores, with the consent the campaign's purpose needs (service-call consent for the
+invitation call, and marketing consent too for a marketing campaign), narrowed by class and churn risk (`CareProfile`; a
 customer without a profile is "new" and has no risk score), vehicle model, vehicle age in whole years, last
 counted visit (`aftercare/care/visits.py`; "before" includes customers who never came), mileage (the highest
 reading), and counted spend of the last 12 months.
@@ -100,10 +100,10 @@ def segment_ownerships(
     qs = Ownership.objects.filter(
         store_id__in=store_ids, valid_to__isnull=True, customer__is_active=True, customer__merged_into__isnull=True
     )
+    # invitations are calls: every campaign needs service-call consent, a marketing one marketing consent too
+    qs = qs.filter(customer__consent_service_calls=True)
     if purpose == CampaignPurpose.MARKETING:
         qs = qs.filter(customer__consent_marketing=True)
-    else:
-        qs = qs.filter(customer__consent_service_calls=True)
     if "classes" in s:
         cond = Q(customer__care_profile__customer_class__in=s["classes"])
         if CustomerClass.NEW in s["classes"]:

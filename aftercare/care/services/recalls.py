@@ -22,7 +22,7 @@ from aftercare.customers.validators import clean_text, normalize_vin
 from aftercare.followups.choices import SubjectType, TaskStatus, Trigger
 from aftercare.followups.services.generation import TaskSubject, followup_task_create
 from aftercare.followups.services.rules import followup_rule_get
-from aftercare.org.calendar import business_day_start
+from aftercare.org.calendar import business_date, business_day_start
 from aftercare.org.models import Store
 from aftercare.org.scoping import own_store_ids
 
@@ -122,7 +122,7 @@ def recall_import(*, actor, store_id: int, code: str, title: str, started_on, up
         ], ignore_conflicts=True)
         fresh = list(RecallVehicle.objects.filter(recall=recall, task__isnull=True, customer__isnull=False))
         rule = followup_rule_get(store=store, trigger=Trigger.RECALL)
-        start = business_day_start(max(recall.started_on, timezone.localdate()))
+        start = business_day_start(max(recall.started_on, business_date()))
         tasks = followup_task_create(actor=actor, rule=rule, subjects=[
             TaskSubject(SubjectType.RECALL_VEHICLE, rv.pk, rv.customer_id, rv.vehicle_id, start) for rv in fresh
         ], detail={"recall": recall.pk})

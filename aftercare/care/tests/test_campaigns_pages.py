@@ -224,3 +224,19 @@ def test_a_recall_list_without_a_vin_column_is_refused_by_name(store_a, users):
                                           "store": str(store_a.pk), "file": upload})
     assert page.status_code == 400 and "The list has no VIN column" in page.content.decode()
     assert not Recall.objects.exists()
+
+
+def test_the_lists_read_a_constant_number_of_queries(store_a, users, django_assert_max_num_queries):
+    client = _client(users[Role.CS_MANAGER])
+    client.get("/care/campaigns/")  # warm the session
+    for n in range(4):
+        c = Campaign.objects.create(store=store_a, name=f"活动{n}", event_start=dt.date(2026, 12, 1),
+                                    event_end=dt.date(2026, 12, 2))
+        c.stores.set([store_a])
+        Recall.objects.create(store=store_a, code=f"R{n}", title="召回", started_on=dt.date(2026, 11, 1))
+    with django_assert_max_num_queries(8):
+        page = client.get("/care/campaigns/")
+    assert page.content.decode().count("/care/campaigns/") >= 4
+    with django_assert_max_num_queries(8):
+        page = client.get("/care/recalls/")
+    assert page.content.decode().count('href="/care/recalls/') == 4
