@@ -8,7 +8,7 @@ from typing import Literal
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 
 from aftercare.core.api import ERRORS, PathId
 from aftercare.org.permissions import Perm, require_perm
@@ -160,7 +160,7 @@ def campaign_create(request: HttpRequest, payload: CampaignIn):
     data["segment"] = _segment(payload.segment)
     stores = _stores(request, data.pop("store_ids"))
     campaign = svc.campaign_save(actor=request.user, store_ids=stores, **data)
-    return 201, selectors.campaign_get(user=request.user, pk=campaign.pk)
+    return Status(201, selectors.campaign_get(user=request.user, pk=campaign.pk))
 
 
 @router.get("/campaigns/{campaign_id}", response={200: CampaignOut, **ERRORS}, operation_id="care_campaign_detail")
