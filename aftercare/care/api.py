@@ -363,3 +363,9 @@ def sms_inbound(request: HttpRequest, payload: SmsInboundIn):
     keyword (TD, T, 退订, STOP) withdraws marketing consent at once. A wrong or unset secret answers 401."""
     return {"opted_out": _channels.sms_reply_receive(sender=payload.sender, text=payload.text)}
 # ---- end channels ----
+
+
+# ---- campaigns: campaigns, segments and recalls (aftercare/care/api_campaigns.py) ----
+from .api_campaigns import router as campaigns_router  # noqa: E402
+
+router.add_router("", campaigns_router)

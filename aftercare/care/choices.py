@@ -48,3 +48,46 @@ class ReminderState(models.TextChoices):
 
 
 # ---- end remind ----
+
+
+# ---- campaigns: campaigns, their targets and recalls ----
+class CampaignPurpose(models.TextChoices):
+    """Whose consent a campaign needs: marketing (an event, an offer) or service (a free check, a recall)."""
+
+    MARKETING = "marketing", _("Marketing (needs marketing consent)")
+    SERVICE = "service", _("Service (needs service-call consent)")
+
+
+class CampaignState(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    LAUNCHED = "launched", _("Launched")
+
+
+class CampaignChannel(models.TextChoices):
+    CALL = "call", _("Call")
+    SMS = "sms", _("SMS after the call")
+
+
+class TargetState(models.TextChoices):
+    """Where one customer of a campaign stands after the calls ("came" is read from the repair orders)."""
+
+    TARGETED = "targeted", _("Targeted")
+    REACHED = "reached", _("Reached")
+    INVITED = "invited", _("Invited (accepted)")
+    DECLINED = "declined", _("Declined")
+    UNREACHABLE = "unreachable", _("Unreachable")
+
+
+class DeclineReason(models.TextChoices):
+    NO_TIME = "no_time", _("No time")
+    NOT_NEEDED = "not_needed", _("Not needed")
+    PRICE = "price", _("Price")
+    TOO_FAR = "too_far", _("Too far")
+    OTHER_DEALER = "other_dealer", _("Goes to another dealer")
+    OTHER = "other", _("Other")
+
+
+class RecallVehicleState(models.TextChoices):
+    OPEN = "open", _("Open")
+    DONE = "done", _("Done")
+    UNREACHABLE = "unreachable", _("Unreachable")

@@ -66,6 +66,9 @@ class SubjectType(models.TextChoices):
     # ---- remind: a care reminder (aftercare/care/models.py Reminder) ----
     CARE_REMINDER = "care_reminder", _("Care reminder")
     # ---- end remind ----
+    # ---- campaigns: the care app's campaign targets and recall vehicles ----
+    CAMPAIGN_TARGET = "campaign_target", _("Campaign target")
+    RECALL_VEHICLE = "recall_vehicle", _("Recall vehicle")
 
 
 class TaskStatus(models.TextChoices):

@@ -1,0 +1,242 @@
+"""Campaign and recall pages and API: the builder with its live count, the launch, results with drill-down and
+export, the call screen's campaign card, the recall import naming its bad rows, and another store's rows as 404."""
+
+import datetime as dt
+import io
+from decimal import Decimal
+
+import openpyxl
+import pytest
+import time_machine
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+
+from aftercare.care.choices import CampaignState, CustomerClass, RecallVehicleState, TargetState
+from aftercare.care.models import Campaign, CampaignTarget, CareProfile, Recall, RecallVehicle
+from aftercare.care.selectors import recall_list
+from aftercare.care.services.campaigns import campaign_launch, campaign_save
+from aftercare.care.services.recalls import recall_completion_rate, recall_progress_update
+from aftercare.followups.choices import FollowupKind, TaskStatus
+from aftercare.followups.models import FollowupTask
+from aftercare.followups.selectors import followup_queue
+from aftercare.org.calendar import business_day_start
+from aftercare.org.choices import Role
+from aftercare.testing import factories as f
+
+pytestmark = pytest.mark.django_db
+NOW = dt.datetime(2026, 11, 16, 2, tzinfo=dt.UTC)
+EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
+
+
+def _client(user) -> Client:
+    client = Client(**EN)
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def crowd(store_a):
+    """Three loyal and four regular customers with marketing consent, and one without."""
+    out = []
+    for klass, n in ((CustomerClass.LOYAL, 3), (CustomerClass.REGULAR, 4)):
+        for _i in range(n):
+            c = f.CustomerFactory(store=store_a, consent_marketing=True)
+            f.owned_vehicle(c)
+            CareProfile.objects.create(store=store_a, customer=c, customer_class=klass)
+            out.append(c)
+    f.owned_vehicle(f.CustomerFactory(store=store_a, consent_marketing=False))
+    return out
+
+
+FORM = {"name": "免费检测周", "event_start": "2026-12-01", "event_end": "2026-12-07", "purpose": "marketing",
+        "channels": ["call"], "calls_days_before": "14", "second_wave_days": "3", "sms_text": ""}
+
+
+@time_machine.travel(NOW, tick=False)
+def test_it_builds_counts_saves_and_launches_from_the_pages(store_a, users, crowd, specialist):
+    manager = users[Role.CS_MANAGER]
+    client = _client(manager)
+    page = client.get("/care/campaigns/new/?segment=lost")
+    assert page.status_code == 200 and 'value="lost" id="id_classes_3" checked' in page.content.decode()
+    count = client.get("/care/campaigns/count/", {"classes": ["loyal"], "purpose": "marketing"}, HTTP_HX_REQUEST="true")
+    assert 'data-count="3"' in count.content.decode() and "3 customers match." in count.content.decode()
+    bad = client.get("/care/campaigns/count/", {"churn_risk_min": "7", "purpose": "marketing"})
+    assert "Correct the filters" in bad.content.decode()
+    response = client.post("/care/campaigns/new/", {**FORM, "stores": [str(store_a.pk)]})
+    campaign = Campaign.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/care/campaigns/{campaign.pk}/"
+    detail = client.get(f"/care/campaigns/{campaign.pk}/")
+    assert "7 customers match the segment today." in detail.content.decode()
+    assert client.post(f"/care/campaigns/{campaign.pk}/launch/").status_code == 302
+    assert client.post(f"/care/campaigns/{campaign.pk}/launch/").status_code == 302  # twice: nothing more
+    assert FollowupTask.objects.filter(kind=FollowupKind.CAMPAIGN).count() == 7
+    # the specialist's queue once the second wave is due: the loyal customers first
+    queue = list(followup_queue(user=specialist, now=business_day_start(dt.date(2026, 11, 20)) + dt.timedelta(hours=3)))
+    loyal = {c.pk for c in crowd[:3]}
+    assert [t.customer_id in loyal for t in queue] == [True] * 3 + [False] * 4
+
+
+def test_the_builder_names_a_bad_field_and_never_500s(store_a, users):
+    client = _client(users[Role.CS_MANAGER])
+    response = client.post("/care/campaigns/new/", {**FORM, "event_end": "2026-11-01", "stores": [str(store_a.pk)],
+                                                    "mileage_min": "-4"})
+    assert response.status_code == 400
+    assert "The event cannot end before it starts." in response.content.decode()
+    assert not Campaign.objects.exists()
+
+
+def test_a_specialist_may_not_build_campaigns(users):
+    assert _client(users[Role.CS_SPECIALIST]).get("/care/campaigns/new/").status_code == 403
+    assert _client(users[Role.SERVICE_ADVISOR]).get("/care/campaigns/").status_code == 403
+
+
+@pytest.fixture
+def launched(store_a, users, crowd):
+    with time_machine.travel(NOW, tick=False):
+        campaign = campaign_save(actor=users[Role.CS_MANAGER], store_ids=[store_a.pk], name="清洗节气门",
+                                 event_start=dt.date(2026, 12, 1), event_end=dt.date(2026, 12, 7),
+                                 channels=["call", "sms"], sms_text="欢迎参加")
+        campaign_launch(actor=users[Role.CS_MANAGER], campaign=campaign)
+    return campaign
+
+
+def test_the_results_page_drills_down_and_exports(store_a, users, launched, crowd, django_assert_max_num_queries):
+    client = _client(users[Role.CS_MANAGER])
+    target = CampaignTarget.objects.get(customer=crowd[0])
+    v = crowd[0].ownerships.get().vehicle
+    f.RepairOrderFactory(store=store_a, customer=crowd[0], vehicle=v, amount=Decimal("880"),
+                         settled_at=business_day_start(dt.date(2026, 12, 2)))
+    client.get(f"/care/campaigns/{launched.pk}/")  # warm the session and caches
+    with django_assert_max_num_queries(14):
+        page = client.get(f"/care/campaigns/{launched.pk}/?measure=came")
+    html = page.content.decode()
+    assert page.status_code == 200 and f'data-target="{target.pk}"' in html and html.count("data-target=") == 1
+    assert "880.00" in html
+    export = client.get(f"/care/campaigns/{launched.pk}/export.xlsx")
+    assert export.status_code == 200
+    book = openpyxl.load_workbook(io.BytesIO(export.content))
+    results = {row[0]: row[1] for row in book.worksheets[0].iter_rows(min_row=2, values_only=True)}
+    assert results["Targeted"] == 7 and results["Came"] == 1 and Decimal(str(results["Revenue"])) == Decimal("880")
+    assert book.worksheets[1].max_row == 8
+
+
+def test_the_call_screen_records_the_campaign_outcome(store_a, users, launched, crowd):
+    specialist = users[Role.CS_SPECIALIST]
+    client = _client(specialist)
+    target = CampaignTarget.objects.get(customer=crowd[0])
+    screen = client.get(f"/followups/tasks/{target.task_id}/")
+    assert screen.status_code == 200 and 'id="campaign-card"' in screen.content.decode()
+    response = client.post(f"/care/campaigns/targets/{target.pk}/outcome/",
+                           {"outcome": "declined", "decline_reason": "price"})
+    assert response.status_code == 302 and response["Location"] == f"/followups/tasks/{target.task_id}/"
+    target.refresh_from_db()
+    assert (target.state, target.decline_reason, target.reached, target.outcome_by) == (
+        TargetState.DECLINED, "price", True, specialist)
+
+
+def test_another_stores_campaign_and_recall_answer_404(store_a, users, store_b):
+    other = Campaign.objects.create(store=store_b, name="B", event_start=dt.date(2026, 12, 1),
+                                    event_end=dt.date(2026, 12, 2), state=CampaignState.DRAFT)
+    recall = Recall.objects.create(store=store_b, code="R-B", title="B", started_on=dt.date(2026, 11, 1))
+    client = _client(users[Role.CS_MANAGER])
+    for url in (f"/care/campaigns/{other.pk}/", f"/care/campaigns/{other.pk}/export.xlsx",
+                f"/care/recalls/{recall.pk}/", f"/api/care/campaigns/{other.pk}/results",
+                f"/api/care/recalls/{recall.pk}"):
+        assert client.get(url).status_code == 404, url
+    assert client.post(f"/care/campaigns/{other.pk}/launch/").status_code == 404
+    assert client.post(f"/api/care/campaigns/{other.pk}/launch", content_type="application/json").status_code == 404
+
+
+@time_machine.travel(NOW, tick=False)
+def test_the_api_counts_creates_launches_and_reports(store_a, users, crowd):
+    client = _client(users[Role.CS_MANAGER])
+    count = client.post("/api/care/segments/count", {"segment": {"classes": ["regular"]}},
+                        content_type="application/json")
+    assert count.status_code == 200 and count.json() == {"count": 4}
+    bad = client.post("/api/care/segments/count", {"segment": {"churn_risk_min": 3}}, content_type="application/json")
+    assert bad.status_code == 422
+    made = client.post("/api/care/campaigns", {"name": "免费检测周", "event_start": "2026-12-01",
+                                               "event_end": "2026-12-07"}, content_type="application/json")
+    assert made.status_code == 201, made.content
+    cid = made.json()["id"]
+    launch = client.post(f"/api/care/campaigns/{cid}/launch", content_type="application/json")
+    assert launch.status_code == 200 and launch.json()["targets_made"] == 7
+    again = client.post(f"/api/care/campaigns/{cid}/launch", content_type="application/json")
+    assert again.json()["targets_made"] == 0 and again.json()["campaign"]["state"] == "launched"
+    results = client.get(f"/api/care/campaigns/{cid}/results").json()
+    assert (results["targeted"], results["reached"], results["came"]) == (7, 0, 0)
+    assert [c["id"] for c in client.get("/api/care/campaigns").json()] == [cid]
+
+
+def _csv(rows: list[str]) -> SimpleUploadedFile:
+    return SimpleUploadedFile("vins.csv", ("车架号,车型\n" + "\n".join(rows) + "\n").encode("utf-8"))
+
+
+def test_the_recall_import_makes_calls_names_bad_rows_and_tracks_completion(store_a, users, store_b):
+    manager = users[Role.CS_MANAGER]
+    owners = [f.CustomerFactory(store=store_a) for _i in range(3)]
+    vehicles = [f.owned_vehicle(c) for c in owners]
+    foreign = f.owned_vehicle(f.CustomerFactory(store=store_b))
+    unknown = f.make_vin(9_999_999)
+    rows = [f"{vehicles[0].vin},英朗", f"{vehicles[1].vin.lower()},英朗", "LSGAB12E8R123,英朗", f"{foreign.vin},x",
+            f"{vehicles[2].vin},英朗", f"{unknown},x", f"{vehicles[0].vin},英朗"]
+    client = _client(manager)
+    with time_machine.travel(NOW, tick=False):
+        page = client.post("/care/recalls/", {"code": "R2026-01", "title": "燃油泵召回", "started_on": "2026-11-16",
+                                              "store": str(store_a.pk), "file": _csv(rows)})
+    html = page.content.decode()
+    assert page.status_code == 200, html
+    assert "7 rows read, 3 vehicles of the store." in html
+    for row in (4, 5, 7, 8):  # the header is row 1
+        assert f"Row {row}:" in html, row
+    assert "Row 2:" not in html and "Row 3:" not in html
+    recall = Recall.objects.get()
+    assert FollowupTask.objects.filter(kind=FollowupKind.RECALL).count() == 3
+    # done: an RO of vehicle 0 after the start; unreachable: vehicle 1's call; vehicle 2 still open
+    f.RepairOrderFactory(store=store_a, customer=owners[0], vehicle=vehicles[0], kind="warranty",
+                         settled_at=business_day_start(dt.date(2026, 11, 20)))
+    f.RepairOrderFactory(store=store_a, customer=owners[2], vehicle=vehicles[2],
+                         settled_at=business_day_start(dt.date(2026, 11, 1)))  # before the start: not done
+    rv1 = RecallVehicle.objects.get(vehicle=vehicles[1])
+    FollowupTask.objects.filter(pk=rv1.task_id).update(status=TaskStatus.UNREACHABLE)
+    assert recall_progress_update(recall=recall) == 2
+    assert recall_progress_update(recall=recall) == 0
+    r = recall_list(user=manager).get()
+    assert (r.total, r.done, r.unreachable) == (3, 1, 1) and recall_completion_rate(r) == pytest.approx(1 / 3)
+    assert RecallVehicle.objects.get(vehicle=vehicles[2]).state == RecallVehicleState.OPEN
+    detail = client.get(f"/care/recalls/{recall.pk}/")
+    assert "1 of 3 vehicles done, 1 unreachable." in detail.content.decode()
+    # the call screen's recall card: the customer says the work is done
+    rv2 = RecallVehicle.objects.get(vehicle=vehicles[2])
+    screen = client.get(f"/followups/tasks/{rv2.task_id}/")
+    assert 'id="recall-card"' in screen.content.decode()
+    assert client.post(f"/care/recalls/vehicles/{rv2.pk}/done/").status_code == 302
+    rv2.refresh_from_db()
+    assert rv2.state == RecallVehicleState.DONE and rv2.done_by_call
+    api = client.get(f"/api/care/recalls/{recall.pk}").json()
+    assert api["done"] == 2 and len(api["vehicles"]) == 3
+
+
+def test_a_recall_list_without_a_vin_column_is_refused_by_name(store_a, users):
+    client = _client(users[Role.CS_MANAGER])
+    upload = SimpleUploadedFile("x.csv", "车牌,车型\n粤A12345,英朗\n".encode())
+    page = client.post("/care/recalls/", {"code": "R1", "title": "t", "started_on": "2026-11-16",
+                                          "store": str(store_a.pk), "file": upload})
+    assert page.status_code == 400 and "The list has no VIN column" in page.content.decode()
+    assert not Recall.objects.exists()
+
+
+def test_the_lists_read_a_constant_number_of_queries(store_a, users, django_assert_max_num_queries):
+    client = _client(users[Role.CS_MANAGER])
+    client.get("/care/campaigns/")  # warm the session
+    for n in range(4):
+        c = Campaign.objects.create(store=store_a, name=f"活动{n}", event_start=dt.date(2026, 12, 1),
+                                    event_end=dt.date(2026, 12, 2))
+        c.stores.set([store_a])
+        Recall.objects.create(store=store_a, code=f"R{n}", title="召回", started_on=dt.date(2026, 11, 1))
+    with django_assert_max_num_queries(8):
+        page = client.get("/care/campaigns/")
+    assert page.content.decode().count("/care/campaigns/") >= 4
+    with django_assert_max_num_queries(8):
+        page = client.get("/care/recalls/")
+    assert page.content.decode().count('href="/care/recalls/') == 4
