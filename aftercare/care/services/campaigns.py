@@ -26,7 +26,6 @@ from aftercare.customers.models import MileageReading, Ownership, RepairOrder
 from aftercare.followups.choices import LetterChannel, LetterKind, LetterStatus, SubjectType, Trigger
 from aftercare.followups.models import LetterLog
 from aftercare.followups.services.generation import TaskSubject, followup_task_create
-from aftercare.followups.services.logs import letter_sms_send
 from aftercare.followups.services.rules import followup_rule_get
 from aftercare.org.calendar import business_date, business_day_start
 from aftercare.org.models import Store
@@ -249,15 +248,21 @@ OUTCOME_INVITED, OUTCOME_DECLINED, OUTCOME_REACHED = "invited", "declined", "rea
 
 
 def _send_sms(*, customer, text: str, purpose: str, store_id: int, task_id=None, actor=None) -> LetterLog | None:
-    """The one place this part sends a message (the channels part replaces it with the outbound interface):
-    checks the consent of `purpose` itself, logs the SMS in the letter log and sends it. None when not allowed."""
-    allowed = customer.consent_marketing if purpose == CampaignPurpose.MARKETING else customer.consent_service_calls
-    if not allowed or not customer.mobile or not text:
+    """The invitation SMS through the one outbound interface (`followups.services.outbound.message_send`: consent
+    of the purpose at send time, quiet hours and the weekly cap for marketing, the delivery log). None when it was
+    not allowed (the refused message stays in the log, cancelled with its reason)."""
+    if not customer.mobile or not text:
         return None
-    letter = LetterLog.objects.create(store_id=store_id, customer=customer, task_id=task_id, kind=LetterKind.INVITATION,
-                                      channel=LetterChannel.SMS, status=LetterStatus.PENDING, handler=actor, text=text)
-    transaction.on_commit(lambda: letter_sms_send(letter_id=letter.pk))
-    return letter
+    from aftercare.followups.choices import MessagePurpose
+    from aftercare.followups.models import FollowupTask
+    from aftercare.followups.services.outbound import message_send
+
+    letter = message_send(
+        customer=customer, channel=LetterChannel.SMS, text=text, actor=actor, kind=LetterKind.INVITATION,
+        purpose=MessagePurpose.MARKETING if purpose == CampaignPurpose.MARKETING else MessagePurpose.SERVICE,
+        task=FollowupTask.objects.filter(pk=task_id).first() if task_id else None,
+    )
+    return None if letter.status == LetterStatus.CANCELLED else letter
 
 
 def campaign_target_outcome_record(
