@@ -21,7 +21,8 @@ from . import selectors as care_selectors  # noqa: E402
 
 
 class ClassMonthQuery(Schema):
-    month: str | None = Field(None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM (default: this month)")
+    month: str | None = Field(None, pattern=r"^(19|20)\d{2}-(0[1-9]|1[0-2])$",
+                              description="YYYY-MM (default: this month)")
 
 
 class FlowOut(Schema):
