@@ -243,5 +243,13 @@ def demo_group_delete() -> None:
     for model, ids in doomed.items():
         rows = model._base_manager.filter(pk__in=ids)
         rows._raw_delete(rows.db)
+    # the group's own rows of no store (e.g. the group-wide message templates)
+    for model in apps.get_models():
+        if model in (Store, Staff, Region) or model._meta.db_table not in tables:
+            continue
+        for f in model._meta.concrete_fields:
+            if isinstance(f, models.ForeignKey) and f.related_model is DealerGroup:
+                rows = model._base_manager.filter(**{f.attname: group.pk})
+                rows._raw_delete(rows.db)
     Region.objects.filter(group=group).delete()
     group.delete()
