@@ -430,7 +430,7 @@ class MeasuresFilter(Schema):
     year: int | None = Field(None, ge=2000, le=2100, description="Default: this year")
     store: int | None = Field(None, ge=1, le=MAX_ID, description="A store's id (must be in scope); default: every "
                               "store in scope, summed")
-    month: str | None = Field(None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$",
+    month: str | None = Field(None, pattern=r"^(19|20)\d{2}-(0[1-9]|1[0-2])$",
                               description="YYYY-MM of `year`: the month of the breakdowns (default: this month in "
                               "this year, else the year's last month)")
 
