@@ -27,7 +27,7 @@ from aftercare.followups.forms import RateFilterForm
 from aftercare.org.calendar import business_date, day_range, month_start, working_days_between
 from aftercare.org.models import Store
 from aftercare.org.permissions import Perm, has_perm, require_perm, role_of
-from aftercare.org.scoping import current_store_ids, own_store_ids, store_for_write
+from aftercare.org.scoping import current_store_ids, own_store_ids, settings_store
 
 from . import kpis, selectors
 from .choices import FINAL_STATUSES, SUPERVISOR_LEVEL_ROLES, FeedbackStatus
@@ -482,15 +482,7 @@ def board(request):
 
 
 def _settings_store(request):
-    own = sorted(own_store_ids(request.user) & current_store_ids(request.user, request)) or sorted(
-        own_store_ids(request.user)
-    )
-    raw = request.GET.get("store") or request.POST.get("store") or ""
-    if raw.isdigit():
-        return store_for_write(request.user, int(raw))
-    if not own:
-        raise Http404
-    return store_for_write(request.user, own[0])
+    return settings_store(request)
 
 
 def _settings_forms(request, store, data=None, section=""):

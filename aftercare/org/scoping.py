@@ -86,3 +86,17 @@ def store_for_write(user, store_id: int):
     if store_id not in own_store_ids(user):
         raise Http404
     return Store.objects.get(pk=store_id)
+
+
+def settings_store(request):
+    """The store whose settings a page shows or saves: the `store` asked for (query or form; one of the user's own
+    stores, else 404), else the first of the user's own stores in the store switcher's scope, else their first own
+    store (404 without any). The page checks its permission first."""
+    user = request.user
+    raw = request.POST.get("store") or request.GET.get("store") or ""
+    if raw.isdigit():
+        return store_for_write(user, int(raw))
+    own = sorted(own_store_ids(user) & current_store_ids(user, request)) or sorted(own_store_ids(user))
+    if not own:
+        raise Http404
+    return store_for_write(user, own[0])

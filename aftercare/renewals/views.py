@@ -22,7 +22,7 @@ from aftercare.core.htmx import is_partial, render_partial_or_page
 from aftercare.org.calendar import business_date, month_add
 from aftercare.org.models import Store
 from aftercare.org.permissions import Perm, has_perm, require_perm
-from aftercare.org.scoping import current_store_ids, own_store_ids, store_for_write
+from aftercare.org.scoping import current_store_ids, own_store_ids, settings_store, store_for_write
 
 from . import kpis, selectors
 from .choices import CaseState, Segment
@@ -273,15 +273,7 @@ def outcome_record(request, case_id: int):
 
 def _settings_store(request) -> Store:
     require_perm(request.user, Perm.RENEWAL_MANAGE)
-    raw = request.POST.get("store") or request.GET.get("store") or ""
-    if raw.isdigit():
-        return store_for_write(request.user, int(raw))
-    own = sorted(own_store_ids(request.user) & current_store_ids(request.user, request)) or sorted(
-        own_store_ids(request.user)
-    )
-    if not own:
-        raise Http404
-    return store_for_write(request.user, own[0])
+    return settings_store(request)
 
 
 def _settings_initial(store) -> dict:

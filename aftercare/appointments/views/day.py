@@ -22,7 +22,7 @@ from aftercare.customers.validators import normalize_plate, normalize_vin
 from aftercare.org.calendar import business_date
 from aftercare.org.models import Store
 from aftercare.org.permissions import Perm, has_perm, require_perm
-from aftercare.org.scoping import current_store_ids, own_store_ids, store_for_write
+from aftercare.org.scoping import current_store_ids, own_store_ids, settings_store, store_for_write
 
 from .. import selectors
 from ..forms import (
@@ -51,14 +51,7 @@ from ..services.day import booking_arrive
 
 def _settings_store(request) -> Store:
     require_perm(request.user, Perm.APPOINTMENT_SETTINGS)
-    raw = request.POST.get("store") or request.GET.get("store") or ""
-    if raw.isdigit():
-        return store_for_write(request.user, int(raw))
-    own = sorted(own_store_ids(request.user) & current_store_ids(request.user, request)) or sorted(
-        own_store_ids(request.user))
-    if not own:
-        raise Http404
-    return store_for_write(request.user, own[0])
+    return settings_store(request)
 
 
 def _settings_back(store) -> str:

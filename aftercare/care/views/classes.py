@@ -28,7 +28,7 @@ from aftercare.followups.models import FollowupTask
 from aftercare.org.calendar import business_date, month_add
 from aftercare.org.models import Store
 from aftercare.org.permissions import Perm, has_perm, require_perm
-from aftercare.org.scoping import current_store_ids, own_store_ids, store_for_write
+from aftercare.org.scoping import current_store_ids, own_store_ids, settings_store
 
 from .. import selectors
 from ..choices import CustomerClass, LostRule
@@ -116,14 +116,7 @@ def class_flow(request):
 
 def _settings_store(request) -> Store:
     require_perm(request.user, Perm.CARE_MANAGE)
-    raw = request.POST.get("store") or request.GET.get("store") or ""
-    if raw.isdigit():
-        return store_for_write(request.user, int(raw))
-    own = sorted(own_store_ids(request.user) & current_store_ids(request.user, request)) or sorted(
-        own_store_ids(request.user))
-    if not own:
-        raise Http404
-    return store_for_write(request.user, own[0])
+    return settings_store(request)
 
 
 @login_required

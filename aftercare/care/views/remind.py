@@ -13,7 +13,7 @@ from aftercare.core.forms import apply_errors
 from aftercare.org.calendar import business_date
 from aftercare.org.models import Store
 from aftercare.org.permissions import Perm, has_perm, require_perm
-from aftercare.org.scoping import current_store_ids, own_store_ids, store_for_write
+from aftercare.org.scoping import current_store_ids, own_store_ids, settings_store
 
 from .. import selectors
 from ..forms import ReminderFilterForm, ReminderRuleForm
@@ -43,14 +43,7 @@ def reminder_list(request):
 
 def _settings_store(request) -> Store:
     require_perm(request.user, Perm.CARE_MANAGE)
-    raw = request.GET.get("store") or ""
-    if raw.isdigit():
-        return store_for_write(request.user, int(raw))
-    own = sorted(own_store_ids(request.user) & current_store_ids(request.user, request)) or sorted(
-        own_store_ids(request.user))
-    if not own:
-        raise Http404
-    return store_for_write(request.user, own[0])
+    return settings_store(request)
 
 
 @login_required
