@@ -19,21 +19,14 @@ from aftercare.appointments.services.selfbooking import booking_confirm
 from aftercare.appointments.services.waitlist import waitlist_entry_create
 from aftercare.org.choices import Role
 from aftercare.testing import factories as f
+from aftercare.testing.i18n import english_words, visible_text
 
 from .abook_helpers import DAY, NOW, TODAY, local
 
 pytestmark = pytest.mark.django_db
-ALLOWED = {"English", "aftercare"}
 PAST = dt.date(2026, 12, 3)  # last Thursday: an arrived and a missed appointment, neither matched to an order
 
 
-def visible_text(html: str) -> str:
-    body = re.sub(r"<script.*?</script>|<style.*?</style>|<!--.*?-->", "", html, flags=re.S)
-    return re.sub(r"<[^>]+>", " ", body)
-
-
-def english_words(html: str, allowed=frozenset()) -> set[str]:
-    return set(re.findall(r"\b[A-Za-z][a-z]{2,}\b", visible_text(html))) - ALLOWED - allowed
 
 
 def _car(store, name, plate, **kwargs):

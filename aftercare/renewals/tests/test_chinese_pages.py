@@ -2,7 +2,6 @@
 claim assistance on it, shows no English word but the language switcher's and the product's name."""
 
 import datetime as dt
-import re
 from decimal import Decimal
 
 import pytest
@@ -14,15 +13,11 @@ from aftercare.renewals.models import RenewalCase, RenewalGift
 from aftercare.renewals.services.claims import claim_assist_open
 from aftercare.renewals.services.generation import renewals_daily
 from aftercare.renewals.services.work import renewal_case_claim, renewal_contact_record, renewal_outcome_record
+from aftercare.testing.i18n import english_words
 
 pytestmark = pytest.mark.django_db
-ALLOWED = {"English", "aftercare"}
 
 
-def english_words(html: str) -> set[str]:
-    body = re.sub(r"<script.*?</script>|<style.*?</style>|<!--.*?-->", "", html, flags=re.S)
-    text = re.sub(r"<[^>]+>", " ", body)
-    return set(re.findall(r"\b[A-Za-z][a-z]{2,}\b", text)) - ALLOWED
 
 
 @time_machine.travel(dt.datetime(2026, 11, 16, 2, tzinfo=dt.UTC), tick=False)
