@@ -1,4 +1,4 @@
-"""The campaign and recall routes of the care API (added to `aftercare/care/api.py`'s router, so under
+"""The campaign and recall routes of the care API (added to the care router in `api/__init__.py`, so under
 `/api/care`). Another store's id answers 404, a role without `care.manage` 403, bad input 422 naming the field."""
 
 import datetime as dt
@@ -14,9 +14,9 @@ from aftercare.core.api import ERRORS, PathId
 from aftercare.org.permissions import Perm, require_perm
 from aftercare.org.scoping import own_store_ids
 
-from . import selectors
-from .choices import CampaignChannel, CampaignPurpose, CustomerClass
-from .services import campaigns as svc
+from .. import selectors
+from ..choices import CampaignChannel, CampaignPurpose, CustomerClass
+from ..services import campaigns as svc
 
 router = Router(tags=["care"])
 
