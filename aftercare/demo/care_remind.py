@@ -45,10 +45,46 @@ def demo_care_remind_create(*, stores: list[Store], seed: int, now: dt.datetime 
             for key, value in remind.reminders_generate(store_id=store_id, today=today - dt.timedelta(days=back)
                                                         ).items():
                 made[key] += value
+    made["closed"] = _history_called(ids, today, now or timezone.now(), random.Random(f"{seed}:care_remind:calls"))
     if showcase is not None:
         made["calls"] += _due_today(showcase, today, random.Random(f"{seed}:care_remind"))
     return {"care_reminders": made["reminders"], "care_reminder_calls": made["calls"],
-            "care_reminder_sms": made["sms"]}
+            "care_reminder_sms": made["sms"], "care_reminder_calls_made": made["closed"]}
+
+
+def _history_called(store_ids: list[int], today: dt.date, now: dt.datetime, rng: random.Random) -> int:
+    """The reminder calls of the history (made before today) were made by the store's CS specialist, the day after
+    they were due to start: each task completed with its one call in the call log, as the call screen records it."""
+    from aftercare.followups.choices import CallOutcome, FollowupKind, TaskStatus
+    from aftercare.followups.models import CallLog, FollowupTask
+    from aftercare.org.calendar import business_day_start
+    from aftercare.org.choices import Role
+    from aftercare.org.models import Staff
+
+    callers = {}
+    for staff in Staff.objects.filter(role=Role.CS_SPECIALIST, stores__in=store_ids).prefetch_related("stores"):
+        for store in staff.stores.all():
+            callers.setdefault(store.pk, staff.user_id)
+    tasks = list(FollowupTask.objects.filter(store_id__in=store_ids, kind=FollowupKind.CARE, status=TaskStatus.OPEN,
+                                             event_at__lt=business_day_start(today)))
+    calls = []
+    for task in tasks:
+        user_id = callers.get(task.store_id)
+        if user_id is None:
+            continue
+        at = task.event_at + dt.timedelta(hours=18 + rng.randint(0, 8), minutes=rng.randint(0, 59))
+        if at >= now:
+            continue  # yesterday's: still in today's queue
+        task.status, task.attempts, task.claimed_by_id, task.completed_by_id = TaskStatus.COMPLETED, 1, user_id, user_id
+        task.claimed_at, task.completed_at = at - dt.timedelta(minutes=3), at
+        calls.append(CallLog(store_id=task.store_id, task=task, customer_id=task.customer_id, handler_id=user_id,
+                             called_at=at, duration_s=60 + rng.randint(0, 180), outcome=CallOutcome.COMPLETED))
+    with transaction.atomic():
+        FollowupTask.objects.bulk_update(
+            [t for t in tasks if t.status == TaskStatus.COMPLETED],
+            ["status", "attempts", "claimed_by", "completed_by", "claimed_at", "completed_at"], batch_size=1000)
+        CallLog.objects.bulk_create(calls, batch_size=1000)
+    return len(calls)
 
 
 def _due_today(store: Store, today: dt.date, rng: random.Random) -> int:
