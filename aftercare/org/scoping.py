@@ -68,10 +68,11 @@ def current_store_ids(user, request=None, resource: str | None = None) -> frozen
     return ids
 
 
-def narrowed_store_ids(user, store_id: int | None, resource: str | None = None) -> frozenset[int]:
-    """Visible stores, or only `store_id` when one is asked for (an API's `store_id` filter); a store outside the
-    user's scope answers 404, like any other store's row."""
-    ids = visible_store_ids(user, resource)
+def narrowed_store_ids(user, store_id: int | None, resource: str | None = None, request=None) -> frozenset[int]:
+    """Visible stores (narrowed by the store switcher when a page passes its `request`), or only `store_id` when one
+    is asked for (an API's or a page's `store` filter); a store outside them answers 404, like any other store's
+    row."""
+    ids = current_store_ids(user, request, resource)
     if store_id is None:
         return ids
     if store_id not in ids:

@@ -22,7 +22,7 @@ from aftercare.core.htmx import is_partial, render_partial_or_page
 from aftercare.org.calendar import business_date, month_add
 from aftercare.org.models import Store
 from aftercare.org.permissions import Perm, has_perm, require_perm
-from aftercare.org.scoping import current_store_ids, own_store_ids, settings_store, store_for_write
+from aftercare.org.scoping import current_store_ids, narrowed_store_ids, own_store_ids, settings_store, store_for_write
 
 from . import kpis, selectors
 from .choices import CaseState, Segment
@@ -392,12 +392,7 @@ def _measures(request) -> tuple[MeasuresFilterForm, dict, dict]:
         form.is_valid()
     today = business_date()
     year, month = form.period(today)
-    store_ids = current_store_ids(request.user, request)
-    chosen = form.cleaned_data.get("store") if form.is_bound and hasattr(form, "cleaned_data") else None
-    if chosen is not None:
-        if chosen not in store_ids:
-            raise Http404  # another store's id: as if it did not exist
-        store_ids = frozenset({chosen})
+    store_ids = narrowed_store_ids(request.user, form.chosen_store(), request=request)
     stores = {s.pk: s for s in Store.objects.filter(pk__in=current_store_ids(request.user, request))}
     page = kpis.renewal_measures_page(user=request.user, store_ids=store_ids, year=year, month=month, today=today)
     return form, page, stores
@@ -524,12 +519,7 @@ def measures_policies(request):
     form = PoliciesSoldFilterForm(request.GET)
     page = None
     valid = form.is_valid()
-    store_ids = current_store_ids(request.user, request)
-    chosen = form.cleaned_data.get("store")
-    if chosen is not None:
-        if chosen not in store_ids:
-            raise Http404  # another store's id, whatever else is wrong
-        store_ids = frozenset({chosen})
+    store_ids = narrowed_store_ids(request.user, form.cleaned_data.get("store"), request=request)  # whatever else
     if valid:
         data = form.cleaned_data
         month = data["month"].replace(day=1)

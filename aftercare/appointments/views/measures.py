@@ -2,7 +2,7 @@
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
@@ -12,7 +12,7 @@ from aftercare.core.exports import XLSX_CONTENT_TYPE, attachment_header, xlsx_wo
 from aftercare.org.calendar import business_date
 from aftercare.org.models import Store
 from aftercare.org.permissions import Perm, require_perm
-from aftercare.org.scoping import current_store_ids
+from aftercare.org.scoping import current_store_ids, narrowed_store_ids
 
 from .. import kpis
 from .. import measures as appointment_measures
@@ -22,11 +22,9 @@ from ..forms import MeasuresDrillForm, MeasuresFilterForm
 
 
 def _measures_stores(request, chosen: int | None) -> tuple[frozenset[int], dict]:
-    store_ids = current_store_ids(request.user, request)
-    if chosen is not None:
-        if chosen not in store_ids:
-            raise Http404  # another store's id: as if it did not exist
-        store_ids = frozenset({chosen})
+    """The stores of the figures (the switcher's, or the one `chosen`: another store's id answers 404) and the stores
+    of the filter's list."""
+    store_ids = narrowed_store_ids(request.user, chosen, request=request)
     stores = {s.pk: s for s in Store.objects.filter(pk__in=current_store_ids(request.user, request))}
     return store_ids, stores
 
@@ -39,8 +37,7 @@ def _measures(request) -> tuple[MeasuresFilterForm, dict, dict]:
         form.is_valid()
     today = business_date()
     year, month = form.period(today)
-    chosen = form.cleaned_data.get("store") if form.is_bound and hasattr(form, "cleaned_data") else None
-    store_ids, stores = _measures_stores(request, chosen)
+    store_ids, stores = _measures_stores(request, form.chosen_store())
     page = kpis.appointment_measures_page(user=request.user, store_ids=store_ids, year=year, month=month,
                                           today=today)
     return form, page, stores
