@@ -26,6 +26,7 @@ from django.db.models.functions import ExtractHour, ExtractWeekDay, TruncMonth
 from aftercare.customers.choices import RepairKind
 from aftercare.customers.models import RepairOrder
 from aftercare.org.calendar import business_day_start, business_tz, month_add
+from aftercare.org.kpis import rate
 from aftercare.org.permissions import Perm, has_perm
 from aftercare.org.scoping import visible_store_ids
 
@@ -36,13 +37,6 @@ from .models import Booking
 # repair orders that are not a customer's workshop visit: left out of the appointment rate
 EXCLUDED_KINDS = (RepairKind.INTERNAL, RepairKind.WASH)
 FIELDS = ("orders", "orders_booked", "bookings", "arrived", "no_show", "open", "cancelled")
-
-
-def rate(numerator: int, denominator: int) -> Decimal | None:
-    """numerator / denominator in %, half-up to 0.1; None without a denominator."""
-    if not denominator:
-        return None
-    return (Decimal(numerator) * 100 / denominator).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
 
 
 def store_ids_scoped(user, store_ids=None) -> frozenset[int]:

@@ -5,7 +5,7 @@ card for a lost or at-risk customer (`followups/registry.py`) and the measures `
 
 import datetime as dt
 from collections import defaultdict
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -14,7 +14,7 @@ from aftercare.customers.panels import CustomerPanel, register_panel
 from aftercare.followups.registry import CallPanel, call_panel_register
 from aftercare.org.calendar import business_date, month_add
 from aftercare.org.choices import Role
-from aftercare.org.kpis import Direction, KpiValue, Level, Measure, Period, Unit
+from aftercare.org.kpis import Direction, KpiValue, Level, Measure, Period, Unit, rate
 from aftercare.org.kpis import register as register_measure
 from aftercare.org.permissions import Perm, has_perm
 from aftercare.org.start import CardData, CardRow, StartCard, list_url, register_card
@@ -90,7 +90,7 @@ def _measure(num_key: str, den_key: str):
         out = []
         for sid in sorted(ids):
             num, den = totals[sid]
-            value = (Decimal(num) * 100 / den).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP) if den else None
+            value = rate(num, den)
             out.append(KpiValue(sid, period_start, period_end, value, num, den, running))
         return out
 

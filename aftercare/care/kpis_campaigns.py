@@ -3,13 +3,12 @@ Definitions: docs/kpis.md. A campaign counts in the month its event starts; per 
 
 import datetime as dt
 from collections import defaultdict
-from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Count, Q
 from django.utils.translation import gettext_lazy as _
 
 from aftercare.org.calendar import business_date
-from aftercare.org.kpis import Direction, KpiValue, Level, Measure, Period, Unit
+from aftercare.org.kpis import Direction, KpiValue, Level, Measure, Period, Unit, rate
 from aftercare.org.kpis import register as kpi_register
 
 from . import selectors
@@ -41,8 +40,7 @@ def _compute(key: str):
         out = []
         for store_id, f in sorted(figures.items()):
             num, den = f[key], f["targeted"]
-            rate = (Decimal(num) * 100 / den).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP) if den else None
-            out.append(KpiValue(store_id, period_start, period_end, rate, num, den, provisional=running))
+            out.append(KpiValue(store_id, period_start, period_end, rate(num, den), num, den, provisional=running))
         return out
 
     return compute

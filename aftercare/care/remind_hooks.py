@@ -4,7 +4,6 @@ page's card "reminders due today" (`aftercare/org/start.py`), the customer-360 p
 definition in docs/kpis.md and docs/care.md, "Reminders")."""
 
 import datetime as dt
-from decimal import ROUND_HALF_UP, Decimal
 from urllib.parse import urlencode
 
 from django.urls import reverse
@@ -12,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from aftercare.org.calendar import business_date
 from aftercare.org.choices import Role
-from aftercare.org.kpis import Direction, KpiValue, Level, Measure, Period
+from aftercare.org.kpis import Direction, KpiValue, Level, Measure, Period, rate
 from aftercare.org.kpis import register as register_measure
 from aftercare.org.permissions import Perm
 from aftercare.org.start import CardData, CardRow, StartCard, register_card
@@ -46,8 +45,7 @@ def success_rate(*, user, store_ids, period_start: dt.date, period_end: dt.date)
     running = business_date() < period_end
     out = []
     for store_id, n in sorted(counts.items()):
-        value = (Decimal(100 * n["worked"]) / n["contacted"]).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP) \
-            if n["contacted"] else None
+        value = rate(n["worked"], n["contacted"])
         out.append(KpiValue(store_id, period_start, period_end, value, n["worked"], n["contacted"],
                             provisional=running))
     return out

@@ -3,7 +3,7 @@
 # ---- classes: class counts, flows, churn rate, churn reasons, win-back list (docs/care.md, "Classes and churn") ----
 import datetime as dt
 from collections import defaultdict
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.db.models import Count, DecimalField, Exists, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
@@ -13,6 +13,7 @@ from aftercare.customers.choices import LossReason
 from aftercare.customers.models import RepairOrder
 from aftercare.followups.choices import TaskStatus
 from aftercare.org.calendar import month_add
+from aftercare.org.kpis import rate
 from aftercare.org.permissions import Perm, has_perm
 from aftercare.org.scoping import get_scoped_or_404, visible_store_ids
 
@@ -52,10 +53,6 @@ def class_month_profiles(*, store_ids, month: dt.date) -> QuerySet[CareProfile]:
     )
 
 
-def _rate(num: int, den: int) -> Decimal | None:
-    return (Decimal(num) * 100 / den).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP) if den else None
-
-
 def class_flows_by_store(*, store_ids, month: dt.date) -> dict[int, dict]:
     """Per store, for `month`: {"flows": {(from, to): n}, "start": {class: n}, "end": {class: n}, "churned",
     "base", "churn_rate", "loyal_share"} in one query. From is `NONE` for a customer classified during the month."""
@@ -77,9 +74,9 @@ def class_flows_by_store(*, store_ids, month: dt.date) -> dict[int, dict]:
         base = sum(cell["start"][c] for c in BASE_CLASSES)
         churned = sum(cell["flows"][(c, CustomerClass.LOST)] for c in BASE_CLASSES)
         end_base = sum(cell["end"][c] for c in BASE_CLASSES)
-        cell.update(base=base, churned=churned, churn_rate=_rate(churned, base),
+        cell.update(base=base, churned=churned, churn_rate=rate(churned, base),
                     loyal=cell["end"][CustomerClass.LOYAL], end_base=end_base,
-                    loyal_share=_rate(cell["end"][CustomerClass.LOYAL], end_base))
+                    loyal_share=rate(cell["end"][CustomerClass.LOYAL], end_base))
     return out
 
 
@@ -106,8 +103,8 @@ def class_flows(*, user, month: dt.date, store_ids=None) -> dict:
         "end": {c: end[c] for c in CLASS_ORDER},
         "base": base,
         "churned": churned,
-        "churn_rate": _rate(churned, base),
-        "loyal_share": _rate(end[CustomerClass.LOYAL], end_base),
+        "churn_rate": rate(churned, base),
+        "loyal_share": rate(end[CustomerClass.LOYAL], end_base),
     }
 
 
@@ -138,7 +135,7 @@ def churn_reason_shares(*, user, since: dt.date, until: dt.date, store_ids=None)
     total = sum(r["n"] for r in rows)
     labels = dict(LossReason.choices)
     return [{"reason": r["reason"], "label": labels.get(r["reason"], r["reason"]), "n": r["n"],
-             "share": _rate(r["n"], total)} for r in rows]
+             "share": rate(r["n"], total)} for r in rows]
 
 
 def _latest_reason(field: str):

@@ -17,7 +17,7 @@ import datetime as dt
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import models
 from django.utils.functional import Promise
@@ -79,6 +79,13 @@ class KpiValue:
     denominator: int | None = None
     provisional: bool = False
     user_id: int | None = None
+
+
+def rate(numerator: int, denominator: int) -> Decimal | None:
+    """A rate of the catalogue: numerator / denominator in %, half-up to 0.1; None without a denominator."""
+    if not denominator:
+        return None
+    return (Decimal(numerator) * 100 / denominator).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
 
 
 Compute = Callable[..., list[KpiValue]]  # (user, store_ids, period_start, period_end) -> [KpiValue]

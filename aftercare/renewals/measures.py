@@ -12,7 +12,7 @@ Set-based: every figure comes from a handful of `GROUP BY` queries whatever the 
 """
 
 import datetime as dt
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import TruncMonth
@@ -20,6 +20,7 @@ from django.db.models.functions import TruncMonth
 from aftercare.customers.choices import PolicyKind
 from aftercare.customers.models import InsurancePolicy
 from aftercare.org.calendar import month_add
+from aftercare.org.kpis import rate
 from aftercare.org.models import Staff
 
 from .choices import CaseState
@@ -35,13 +36,6 @@ CASE_FIELDS = (
 FIELDS = POLICY_FIELDS + CASE_FIELDS
 PREMIUM_FIELDS = ("new_car_premium", "renewal_premium")
 LOST_STATES = (CaseState.RENEWED_ELSEWHERE, CaseState.NOT_RENEWED)
-
-
-def rate(numerator: int, denominator: int) -> Decimal | None:
-    """numerator / denominator in %, half-up to 0.1; None without a denominator."""
-    if not denominator:
-        return None
-    return (Decimal(numerator) * 100 / denominator).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
 
 
 def empty_figures() -> dict:
