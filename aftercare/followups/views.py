@@ -22,7 +22,7 @@ from aftercare.core.htmx import is_partial
 from aftercare.customers import selectors as customer_selectors
 from aftercare.org.calendar import business_date, month_add, month_start
 from aftercare.org.models import Store
-from aftercare.org.permissions import Perm, has_perm, require_perm
+from aftercare.org.permissions import Perm, has_perm, require_any_perm, require_perm
 from aftercare.org.scoping import current_store_ids, get_scoped_or_404, own_store_ids, store_for_write
 
 from . import kpis, registry, selectors
@@ -47,11 +47,6 @@ from .services.rules import followup_rule_update, store_followup_settings_update
 PAGE_SIZE = 50
 RECENT_ORDERS = 5
 TREND_MONTHS = 6
-
-
-def _require_any(user, *perms) -> None:
-    if not any(has_perm(user, p) for p in perms):
-        raise PermissionDenied
 
 
 # ---- queue -----------------------------------------------------------------------------------------------------
@@ -125,7 +120,7 @@ def task_claim(request, pk: int):
 @require_POST
 def task_release(request, pk: int):
     """Give a claimed task back to the pool (its holder or a manager)."""
-    _require_any(request.user, Perm.FOLLOWUP_CALL, Perm.FOLLOWUP_MANAGE)
+    require_any_perm(request.user, Perm.FOLLOWUP_CALL, Perm.FOLLOWUP_MANAGE)
     task = selectors.followup_task_get(user=request.user, pk=pk)
     try:
         claiming.followup_task_release(actor=request.user, task=task)
@@ -428,7 +423,7 @@ def settings_edit(request, store_id: int):
 
 
 def _log_page(request, *, form_class, search):
-    _require_any(request.user, Perm.FOLLOWUP_CALL, Perm.FOLLOWUP_MANAGE)
+    require_any_perm(request.user, Perm.FOLLOWUP_CALL, Perm.FOLLOWUP_MANAGE)
     store_ids = current_store_ids(request.user, request)
     handlers = selectors.followup_staff_list(user=request.user, store_ids=store_ids)
     form = form_class(request.GET, handlers=handlers)

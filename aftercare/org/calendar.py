@@ -7,6 +7,7 @@ of the next one, so an instant belongs to exactly one of them. Working days come
 store (the store's own row wins). See docs/architecture.md, "Time".
 """
 
+import calendar
 import datetime as dt
 
 import chinese_calendar
@@ -65,6 +66,14 @@ def month_add(month: dt.date, n: int) -> dt.date:
     """The first day of the month `n` months after (n < 0: before) the month of `month`: December + 1 = January."""
     index = month.year * 12 + month.month - 1 + n
     return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    """`day` + `months` calendar months (months < 0: before), the day kept or the month's last: 31 January + 1 =
+    28 (29) February, 31 August − 6 = 28 (29) February."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    return dt.date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
 
 
 def month_range(month: dt.date | dt.datetime) -> tuple[dt.datetime, dt.datetime]:

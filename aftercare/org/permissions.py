@@ -193,6 +193,11 @@ def has_perm(user, perm: str) -> bool:
     return role is not None and perm in ROLE_PERMISSIONS.get(role, frozenset())
 
 
+def has_any_perm(user, *perms: str) -> bool:
+    """Whether the user's role grants at least one of `perms` (e.g. a list that workers and managers both read)."""
+    return any(has_perm(user, perm) for perm in perms)
+
+
 def require_staff(user) -> None:
     """Raise PermissionDenied (403) unless the user has a staff role (any role may read, e.g., the KPI catalogue)."""
     if role_of(user) is None:
@@ -203,3 +208,9 @@ def require_perm(user, perm: str) -> None:
     """Raise PermissionDenied (403) unless the user's role grants `perm`."""
     if not has_perm(user, perm):
         raise PermissionDenied(perm)
+
+
+def require_any_perm(user, *perms: str) -> None:
+    """Raise PermissionDenied (403) unless the user's role grants one of `perms`."""
+    if not has_any_perm(user, *perms):
+        raise PermissionDenied(perms[0])

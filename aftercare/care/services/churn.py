@@ -23,7 +23,7 @@ from aftercare.core.choices import AuditAction
 from aftercare.core.services import audit_event_record
 from aftercare.customers.models import Ownership, RepairOrder
 from aftercare.followups.models import AnswerSheet
-from aftercare.org.calendar import business_date, business_day_start
+from aftercare.org.calendar import business_date, business_day_start, month_add
 
 from .. import churnmodel as cm
 from ..models import CareProfile, ChurnModel
@@ -177,18 +177,13 @@ def churn_dataset(*, cutoff: dt.date, store_ids=None) -> tuple[np.ndarray, np.nd
     return ids, stores, X, y
 
 
-def _add_months(day: dt.date, months: int) -> dt.date:
-    m = day.month - 1 + months
-    return dt.date(day.year + m // 12, m % 12 + 1, 1)
-
-
 def churn_model_train(*, actor=None, today: dt.date | None = None, train_months: int = 18) -> ChurnModel:
     """Train on the group's history and test on a later period: the backtest cutoff is the first of the month 6
     months before `today` (so its 6-month label is known); training uses monthly cutoffs of the `train_months`
     months whose labels end by the backtest cutoff. Then refit on every cutoff up to the backtest's and store it."""
     today = today or business_date()
-    test_cutoff = _add_months(today.replace(day=1), -7)
-    train_cutoffs = [_add_months(test_cutoff, -6 - k) for k in range(train_months)]
+    test_cutoff = month_add(today.replace(day=1), -7)
+    train_cutoffs = [month_add(test_cutoff, -6 - k) for k in range(train_months)]
     parts = [churn_dataset(cutoff=c) for c in train_cutoffs]
     X = np.vstack([p[2] for p in parts]) if parts else np.zeros((0, len(cm.FEATURE_NAMES)))
     y = np.concatenate([p[3] for p in parts]) if parts else np.zeros(0, int)

@@ -24,7 +24,7 @@ from aftercare.core.services import audit_event_record
 from aftercare.customers.models import Customer, RepairOrder, SalesDelivery
 from aftercare.followups.choices import FollowupKind
 from aftercare.followups.models import FollowupTask
-from aftercare.org.calendar import business_date, business_day_start
+from aftercare.org.calendar import add_months, business_date, business_day_start
 from aftercare.org.models import Store
 
 from ..choices import CustomerClass, LostRule
@@ -32,18 +32,6 @@ from ..models import CareProfile, ChurnReason, ClassChange, ClassSettings
 from ..visits import COUNTED_KINDS
 
 TMP = "care_classify_tmp"
-
-
-def months_before(day: dt.date, n: int) -> dt.date:
-    """The same day `n` months earlier (the month's last day when it has no such day: 31 Aug − 6 = 28/29 Feb)."""
-    index = day.year * 12 + day.month - 1 - n
-    year, month = index // 12, index % 12 + 1
-    for d in (day.day, 30, 29, 28):
-        try:
-            return dt.date(year, month, min(d, day.day))
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")
 
 
 def class_settings_map(store_ids) -> dict[int, ClassSettings]:
@@ -61,12 +49,12 @@ def bounds(today: dt.date, settings: ClassSettings) -> dict:
     - `year`: the 12 months window `[year, end)`; `half`: its second half starts here;
     - `known_year`: known before it → known for 12 months or more.
     """
-    year_day = months_before(today, 12)
+    year_day = add_months(today, -12)
     return {
         "end": business_day_start(today),
-        "lost_cut": business_day_start(months_before(today, settings.lost_after_months) + dt.timedelta(days=1)),
+        "lost_cut": business_day_start(add_months(today, -settings.lost_after_months) + dt.timedelta(days=1)),
         "year": business_day_start(year_day),
-        "half": business_day_start(months_before(today, 6)),
+        "half": business_day_start(add_months(today, -6)),
         "known_year": business_day_start(year_day + dt.timedelta(days=1)),
     }
 

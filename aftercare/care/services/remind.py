@@ -32,7 +32,7 @@ from aftercare.followups.models import LetterLog
 from aftercare.followups.services.generation import TaskSubject, followup_task_create
 from aftercare.followups.services.logs import letter_sms_send
 from aftercare.followups.services.rules import followup_rule_get
-from aftercare.org.calendar import business_date, business_day_start
+from aftercare.org.calendar import add_months, business_date, business_day_start
 from aftercare.org.models import Store
 from aftercare.org.permissions import Perm, require_perm
 from aftercare.org.scoping import own_store_ids
@@ -120,13 +120,6 @@ def mileage_rates(*, vehicles: dict[int, str], today: dt.date, group_vehicles: d
 
 
 # ---- due dates ----------------------------------------------------------------------------------------------------
-
-
-def add_months(day: dt.date, months: int) -> dt.date:
-    """`day` + `months` calendar months, the day kept or the month's last: 31 January + 1 = 28 (29) February."""
-    index = day.year * 12 + day.month - 1 + months
-    year, month = divmod(index, 12)
-    return dt.date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
 
 
 def km_due_on(*, anchor_on: dt.date, anchor_km: int, target_km: int, rate: Rate) -> dt.date:
