@@ -19,6 +19,7 @@ __all__ = [
     "get_scoped_or_404",
     "narrowed_store_ids",
     "own_store_ids",
+    "settings_store",
     "store_for_write",
     "visible_store_ids",
 ]
