@@ -172,6 +172,18 @@ def reason_label(code: str) -> str:
     return str(labels[0] if sign != "-" else labels[1])
 
 
+def reason_labels(codes, top: int | None = 3, *, drop_unknown: bool = True) -> list[str]:
+    """The labels of the first `top` (all when None) reason codes of a profile; the codes of an older model are
+    dropped, or kept as "" (so the labels stay parallel to the codes) with `drop_unknown=False`."""
+    labels = [reason_label(c) for c in list(codes or [])[:top]]
+    return [label for label in labels if label] if drop_unknown else labels
+
+
+def risk_percent(risk: float | None) -> int | None:
+    """The churn risk as a whole percentage (None when not scored)."""
+    return round(risk * 100) if risk is not None else None
+
+
 def model_fit(X: np.ndarray, y: np.ndarray) -> TrainedModel:
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline

@@ -17,7 +17,7 @@ from aftercare.org.permissions import Perm as _Perm
 from aftercare.org.permissions import require_perm
 
 from .. import selectors as _selectors
-from ..churnmodel import reason_label, risk_band
+from ..churnmodel import reason_labels, risk_band
 
 router = Router(tags=["care"])
 
@@ -43,7 +43,7 @@ def _churn_out(p) -> dict:
     reasons = list(p.churn_reasons or [])
     return {"customer_id": p.customer_id, "customer_number": p.customer.number, "store": p.store.code,
             "churn_risk": p.churn_risk, "band": risk_band(p.churn_risk), "reasons": reasons,
-            "reason_labels": [reason_label(c) for c in reasons], "scored_on": p.scored_on,
+            "reason_labels": reason_labels(reasons, top=None, drop_unknown=False), "scored_on": p.scored_on,
             "last_visit_at": p.last_visit_at}
 
 
