@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Exists, Min, OuterRef
+from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -137,27 +137,23 @@ def recall_import(*, actor, store_id: int, code: str, title: str, started_on, up
     return report
 
 
-def recall_progress_update(*, recall: Recall | None = None, store_id: int | None = None) -> int:
-    """Mark open vehicles done (a repair order of the vehicle settled on or after the recall's start) or
-    unreachable (the call task ended unreachable). Set-based, idempotent; returns how many changed."""
-    qs = RecallVehicle.objects.filter(state=RecallVehicleState.OPEN)
-    if recall is not None:
-        qs = qs.filter(recall=recall)
-    if store_id is not None:
-        qs = qs.filter(store_id=store_id)
+def recall_progress_update(*, recall: Recall | None = None) -> int:
+    """Mark open vehicles done (a repair order of the vehicle settled on or after the recall's start; done_at is
+    the first such order's time) or unreachable (the call task ended unreachable). Set-based: two UPDATEs per
+    recall (one recall: two statements), idempotent; returns how many changed."""
+    recalls = [recall] if recall is not None else list(
+        Recall.objects.filter(pk__in=RecallVehicle.objects.filter(state=RecallVehicleState.OPEN).values("recall_id")))
     changed = 0
     now = timezone.now()
-    for r in Recall.objects.filter(pk__in=qs.values("recall_id")):
+    for r in recalls:
         after = RepairOrder.objects.filter(vehicle_id=OuterRef("vehicle_id"),
                                            settled_at__gte=business_day_start(r.started_on))
-        first = after.order_by().values("vehicle_id").annotate(m=Min("settled_at")).values("m")
-        mine = qs.filter(recall=r)
-        for rv in mine.filter(Exists(after)).annotate(at=first):
-            rv.state, rv.done_at = RecallVehicleState.DONE, rv.at
-            rv.save(update_fields=["state", "done_at", "updated_at"])
-            changed += 1
-        changed += mine.filter(task__status=TaskStatus.UNREACHABLE).update(state=RecallVehicleState.UNREACHABLE,
-                                                                          updated_at=now)
+        open_ = RecallVehicle.objects.filter(recall=r, state=RecallVehicleState.OPEN)
+        changed += open_.filter(Exists(after)).update(
+            state=RecallVehicleState.DONE, updated_at=now,
+            done_at=Subquery(after.order_by("settled_at").values("settled_at")[:1]))
+        changed += open_.filter(task__status=TaskStatus.UNREACHABLE).update(state=RecallVehicleState.UNREACHABLE,
+                                                                           updated_at=now)
     return changed
 
 

@@ -217,6 +217,22 @@ def test_the_recall_import_makes_calls_names_bad_rows_and_tracks_completion(stor
     assert api["done"] == 2 and len(api["vehicles"]) == 3
 
 
+def test_recall_progress_is_two_statements_and_done_at_is_the_first_order_since_the_start(
+        store_a, django_assert_num_queries):
+    owners = [f.CustomerFactory(store=store_a) for _i in range(2)]
+    vehicles = [f.owned_vehicle(c) for c in owners]
+    recall = Recall.objects.create(store=store_a, code="R1", title="召回", started_on=dt.date(2026, 11, 16))
+    rvs = [RecallVehicle.objects.create(store=store_a, recall=recall, vehicle=v, customer=c)
+           for v, c in zip(vehicles, owners, strict=True)]
+    for day in (dt.date(2026, 11, 25), dt.date(2026, 11, 18), dt.date(2026, 11, 10)):
+        f.RepairOrderFactory(store=store_a, customer=owners[0], vehicle=vehicles[0], settled_at=business_day_start(day))
+    with django_assert_num_queries(2):
+        assert recall_progress_update(recall=recall) == 1
+    done, still = (RecallVehicle.objects.get(pk=rv.pk) for rv in rvs)
+    assert (done.state, done.done_at) == (RecallVehicleState.DONE, business_day_start(dt.date(2026, 11, 18)))
+    assert (still.state, still.done_at) == (RecallVehicleState.OPEN, None)
+
+
 def test_a_recall_list_without_a_vin_column_is_refused_by_name(store_a, users):
     client = _client(users[Role.CS_MANAGER])
     upload = SimpleUploadedFile("x.csv", "车牌,车型\n粤A12345,英朗\n".encode())
