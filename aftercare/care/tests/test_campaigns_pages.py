@@ -233,6 +233,21 @@ def test_recall_progress_is_two_statements_and_done_at_is_the_first_order_since_
     assert (still.state, still.done_at) == (RecallVehicleState.OPEN, None)
 
 
+def test_importing_the_same_recall_code_again_adds_only_the_new_vehicles(store_a, users):
+    owners = [f.CustomerFactory(store=store_a) for _i in range(3)]
+    vehicles = [f.owned_vehicle(c) for c in owners]
+    client = _client(users[Role.CS_MANAGER])
+    form = {"code": "R2026-01", "title": "燃油泵召回", "started_on": "2026-11-16", "store": str(store_a.pk)}
+    with time_machine.travel(NOW, tick=False):
+        first = client.post("/care/recalls/", {**form, "file": _csv([f"{v.vin},英朗" for v in vehicles[:2]])})
+        again = client.post("/care/recalls/", {**form, "file": _csv([f"{v.vin},英朗" for v in vehicles])})
+    assert first.status_code == again.status_code == 200
+    recall = Recall.objects.get()
+    assert sorted(recall.vehicles.values_list("vehicle_id", flat=True)) == sorted(v.pk for v in vehicles)
+    tasks = FollowupTask.objects.filter(kind=FollowupKind.RECALL)
+    assert tasks.count() == 3 and sorted(tasks.values_list("vehicle_id", flat=True)) == sorted(v.pk for v in vehicles)
+
+
 def test_a_recall_list_without_a_vin_column_is_refused_by_name(store_a, users):
     client = _client(users[Role.CS_MANAGER])
     upload = SimpleUploadedFile("x.csv", "车牌,车型\n粤A12345,英朗\n".encode())
