@@ -6,7 +6,15 @@ from django.utils.translation import gettext_lazy as _
 from aftercare.core.forms import BootstrapFormMixin
 from aftercare.customers.choices import LossReason
 
-from .choices import CampaignChannel, CampaignPurpose, CustomerClass, DeclineReason, ReminderAction, ReminderKind
+from .choices import (
+    CampaignChannel,
+    CampaignPurpose,
+    CustomerClass,
+    DeclineReason,
+    ReminderAction,
+    ReminderKind,
+    TargetState,
+)
 
 # ---- classes: class settings, churn reason, month filter ----
 
@@ -209,7 +217,8 @@ class CampaignForm(SegmentForm):
 
 class CampaignOutcomeForm(BootstrapFormMixin, forms.Form):
     outcome = forms.ChoiceField(label=_("What the call achieved"), widget=forms.RadioSelect, choices=[
-        ("invited", _("Accepted the invitation")), ("declined", _("Declined")), ("reached", _("Reached, undecided")),
+        (TargetState.INVITED, _("Accepted the invitation")), (TargetState.DECLINED, _("Declined")),
+        (TargetState.REACHED, _("Reached, undecided")),
     ])
     decline_reason = forms.ChoiceField(label=_("Why declined"), required=False,
                                        choices=[("", "—"), *DeclineReason.choices])
