@@ -126,14 +126,10 @@ class TrainedModel:
     def predict(self, X: np.ndarray) -> np.ndarray:
         return self.pipeline.predict_proba(X)[:, 1]
 
-    def contributions(self, X: np.ndarray) -> np.ndarray:
-        """coefficient × standardized value, customers × features."""
-        scaler, lr = self.pipeline.named_steps["scale"], self.pipeline.named_steps["lr"]
-        return scaler.transform(X) * lr.coef_[0]
-
     def reasons(self, X: np.ndarray, top: int = 3) -> list[list[str]]:
         """The codes of the (up to) `top` features pushing each customer's risk up most, as "feature:+" (the value
-        is high) or "feature:-" (low); `reason_label` names them."""
+        is high) or "feature:-" (low), ranked by contribution (coefficient × standardized value);
+        `reason_label` names them."""
         scaler = self.pipeline.named_steps["scale"]
         z = scaler.transform(X)
         contrib = z * self.pipeline.named_steps["lr"].coef_[0]
