@@ -243,20 +243,19 @@ def campaign_launch(*, actor, campaign: Campaign, today: dt.date | None = None) 
     return len(targets)
 
 
-def _send_sms(*, customer, text: str, purpose: str, store_id: int, task_id=None, actor=None) -> LetterLog | None:
+def _send_sms(*, customer, text: str, purpose: str, task=None, actor=None) -> LetterLog | None:
     """The invitation SMS through the one outbound interface (`followups.services.outbound.message_send`: consent
     of the purpose at send time, quiet hours and the weekly cap for marketing, the delivery log). None when it was
     not allowed (the refused message stays in the log, cancelled with its reason)."""
     if not customer.mobile or not text:
         return None
     from aftercare.followups.choices import MessagePurpose
-    from aftercare.followups.models import FollowupTask
     from aftercare.followups.services.outbound import message_send
 
     letter = message_send(
         customer=customer, channel=LetterChannel.SMS, text=text, actor=actor, kind=LetterKind.INVITATION,
         purpose=MessagePurpose.MARKETING if purpose == CampaignPurpose.MARKETING else MessagePurpose.SERVICE,
-        task=FollowupTask.objects.filter(pk=task_id).first() if task_id else None,
+        task=task,
     )
     return None if letter.status == LetterStatus.CANCELLED else letter
 
@@ -283,8 +282,7 @@ def campaign_target_outcome_record(
                           validate_constraints=False)
         if letter_needed and target.letter_id is None and CampaignChannel.SMS in campaign.channels:
             target.letter = _send_sms(customer=target.customer, text=campaign.sms_text or campaign.name,
-                                      purpose=campaign.purpose, store_id=target.store_id, task_id=target.task_id,
-                                      actor=actor)
+                                      purpose=campaign.purpose, task=target.task, actor=actor)
         target.save()
         audit_event_record(actor=actor, action=AuditAction.UPDATE, obj=target,
                            changed_fields=["state", "reached", "decline_reason", "letter_needed"],
