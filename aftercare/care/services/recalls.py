@@ -4,9 +4,6 @@ of the store's RECALL rule; unknown or malformed VINs are reported with their ro
 order of it settles on or after the recall's start, or the call marks it done; unreachable when its call task ended
 unreachable (after the rule's attempts). The recall is complete when no vehicle is open."""
 
-import contextlib
-import os
-import tempfile
 from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -42,28 +39,13 @@ class RecallImportReport:
     problems: list[tuple[int, str]] = field(default_factory=list)  # (row, message)
 
 
-@contextlib.contextmanager
-def _local_path(upload):
-    if hasattr(upload, "temporary_file_path"):
-        yield upload.temporary_file_path()
-        return
-    handle, path = tempfile.mkstemp(suffix=".upload")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            for chunk in upload.chunks():
-                out.write(chunk)
-        yield path
-    finally:
-        os.unlink(path)
-
-
 def _read_vins(upload) -> tuple[list[tuple[int, str]], list[tuple[int, str]], int]:
     """[(row, VIN)] of the well-formed rows, [(row, problem)] of the others, and the number of rows."""
-    from aftercare.dms.readers import ImportFileError, open_table
+    from aftercare.dms.readers import ImportFileError, local_path, open_table
 
     good, bad, rows = [], [], 0
     try:
-        with _local_path(upload) as path, open_table(path, ALIASES) as table:
+        with local_path(upload) as path, open_table(path, ALIASES) as table:
             if "vin" not in table.mapping:
                 raise ValidationError({"file": [gettext("The list has no VIN column (VIN / 车架号).")]})
             index = table.mapping["vin"]
