@@ -271,3 +271,45 @@ def test_the_lists_read_a_constant_number_of_queries(store_a, users, django_asse
     with django_assert_max_num_queries(8):
         page = client.get("/care/recalls/")
     assert page.content.decode().count('href="/care/recalls/') == 4
+
+
+def test_a_campaign_whose_event_is_over_is_not_launched(store_a, users, crowd):
+    manager = users[Role.CS_MANAGER]
+    with time_machine.travel(NOW, tick=False):
+        campaign = campaign_save(actor=manager, store_ids=[store_a.pk], name="过期活动",
+                                 event_start=dt.date(2026, 11, 1), event_end=dt.date(2026, 11, 7))
+        client = _client(manager)
+        page = client.post(f"/care/campaigns/{campaign.pk}/launch/", follow=True)
+        api = client.post(f"/api/care/campaigns/{campaign.pk}/launch", content_type="application/json")
+    assert page.status_code == 200 and "The event is over; it can no longer be launched." in page.content.decode()
+    assert api.status_code == 422 and "event_end" in api.content.decode()
+    campaign.refresh_from_db()
+    assert campaign.state == CampaignState.DRAFT and not CampaignTarget.objects.exists()
+
+
+def test_an_invalid_outcome_is_refused_by_name_and_another_stores_target_is_404(store_a, store_b, users, launched,
+                                                                               crowd):
+    """The outcome form posts back to the call screen (a redirect with the error), leaving the target as it was."""
+    client = _client(users[Role.CS_SPECIALIST])
+    target = CampaignTarget.objects.get(customer=crowd[0])
+    url = f"/care/campaigns/targets/{target.pk}/outcome/"
+    for data, message in (({}, "This field is required."),
+                          ({"outcome": "declined"}, "Say why the customer declined.")):
+        response = client.post(url, data, follow=True)
+        assert response.redirect_chain[0] == (f"/followups/tasks/{target.task_id}/", 302), data
+        assert message in response.content.decode(), data
+    target.refresh_from_db()
+    assert (target.state, target.reached, target.outcome_by) == (TargetState.TARGETED, False, None)
+    other = Campaign.objects.create(store=store_b, name="B", event_start=dt.date(2026, 12, 1),
+                                    event_end=dt.date(2026, 12, 2), state=CampaignState.LAUNCHED)
+    foreign = CampaignTarget.objects.create(store=store_b, campaign=other, customer=f.CustomerFactory(store=store_b))
+    assert client.post(f"/care/campaigns/targets/{foreign.pk}/outcome/", {"outcome": "invited"}).status_code == 404
+
+
+def test_the_api_refuses_a_campaign_for_another_store(store_a, store_b, users):
+    response = _client(users[Role.CS_MANAGER]).post(
+        "/api/care/campaigns", {"name": "越权", "event_start": "2026-12-01", "event_end": "2026-12-07",
+                                "store_ids": [store_a.pk, store_b.pk]}, content_type="application/json")
+    assert response.status_code == 422
+    assert response.json()["errors"] == {"stores": ["You may only choose your own stores."]}
+    assert not Campaign.objects.exists()
