@@ -28,14 +28,13 @@ TARGET_N = 1_000_000
 
 def load_data(customers: int) -> dict:
     """Stores and the customer data in the current (PostgreSQL) database."""
-    import datetime as dt
 
     from django.core.management.color import no_style
     from django.db import connection, transaction
 
     from aftercare.care.models import CareProfile
     from aftercare.customers.models import Customer, Ownership, RepairOrder, Vehicle
-    from aftercare.org.calendar import business_date
+    from aftercare.org.calendar import business_date, business_day_start
     from aftercare.org.models import DealerGroup, Region, Store
 
     n_stores = max(1, round(customers / CUSTOMERS_PER_STORE))
@@ -44,7 +43,7 @@ def load_data(customers: int) -> dict:
     stores = [Store.objects.create(group=group, region=region, code=f"CH{i:02d}", name=f"bench {i}", brand="别克")
               for i in range(1, n_stores + 1)]
     today = business_date()
-    end = dt.datetime.combine(today, dt.time(0), tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    end = business_day_start(today)
     params = {"stores": [s.pk for s in stores], "n_stores": n_stores, "end": end, "kinds": RO_KINDS,
               "n": customers}
     series = "generate_series(1, %(n)s) i"

@@ -6,7 +6,7 @@ from aftercare.followups.registry import CallPanel, call_panel_register
 
 # ---- campaigns: the campaign card ----
 from . import selectors
-from .choices import CampaignChannel
+from .choices import CALL_OUTCOMES, CampaignChannel
 from .forms import CampaignOutcomeForm
 
 
@@ -16,7 +16,7 @@ def campaign_call_context(*, user, task) -> dict | None:
     target = selectors.campaign_target_for_task(user=user, task=task)
     if target is None:
         return None
-    initial = {"outcome": target.state if target.state in ("invited", "declined", "reached") else None,
+    initial = {"outcome": target.state if target.state in CALL_OUTCOMES else None,
                "decline_reason": target.decline_reason, "letter_needed": target.letter_needed}
     return {"target": target, "form": CampaignOutcomeForm(initial=initial),
             "sms": CampaignChannel.SMS in target.campaign.channels}

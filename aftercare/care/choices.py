@@ -78,6 +78,10 @@ class TargetState(models.TextChoices):
     UNREACHABLE = "unreachable", _("Unreachable")
 
 
+# What a campaign call may record (the call screen's campaign card): the target's state after it
+CALL_OUTCOMES = (TargetState.INVITED, TargetState.DECLINED, TargetState.REACHED)
+
+
 class DeclineReason(models.TextChoices):
     NO_TIME = "no_time", _("No time")
     NOT_NEEDED = "not_needed", _("Not needed")

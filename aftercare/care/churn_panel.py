@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from aftercare.customers.panels import CustomerPanel, register_panel
 
 from . import selectors
-from .churnmodel import reason_label, risk_band
+from .churnmodel import reason_labels, risk_band, risk_percent
 
 
 def churn_context(*, user, customer) -> dict | None:
@@ -14,9 +14,9 @@ def churn_context(*, user, customer) -> dict | None:
     if profile is None or profile.churn_risk is None:
         return None
     return {
-        "risk_percent": round(profile.churn_risk * 100),
+        "risk_percent": risk_percent(profile.churn_risk),
         "band": risk_band(profile.churn_risk),
-        "reasons": [label for label in (reason_label(c) for c in (profile.churn_reasons or [])[:3]) if label],
+        "reasons": reason_labels(profile.churn_reasons),
         "scored_on": profile.scored_on,
     }
 

@@ -126,14 +126,10 @@ class TrainedModel:
     def predict(self, X: np.ndarray) -> np.ndarray:
         return self.pipeline.predict_proba(X)[:, 1]
 
-    def contributions(self, X: np.ndarray) -> np.ndarray:
-        """coefficient × standardized value, customers × features."""
-        scaler, lr = self.pipeline.named_steps["scale"], self.pipeline.named_steps["lr"]
-        return scaler.transform(X) * lr.coef_[0]
-
     def reasons(self, X: np.ndarray, top: int = 3) -> list[list[str]]:
         """The codes of the (up to) `top` features pushing each customer's risk up most, as "feature:+" (the value
-        is high) or "feature:-" (low); `reason_label` names them."""
+        is high) or "feature:-" (low), ranked by contribution (coefficient × standardized value);
+        `reason_label` names them."""
         scaler = self.pipeline.named_steps["scale"]
         z = scaler.transform(X)
         contrib = z * self.pipeline.named_steps["lr"].coef_[0]
@@ -170,6 +166,18 @@ def reason_label(code: str) -> str:
     if labels is None:
         return ""
     return str(labels[0] if sign != "-" else labels[1])
+
+
+def reason_labels(codes, top: int | None = 3, *, drop_unknown: bool = True) -> list[str]:
+    """The labels of the first `top` (all when None) reason codes of a profile; the codes of an older model are
+    dropped, or kept as "" (so the labels stay parallel to the codes) with `drop_unknown=False`."""
+    labels = [reason_label(c) for c in list(codes or [])[:top]]
+    return [label for label in labels if label] if drop_unknown else labels
+
+
+def risk_percent(risk: float | None) -> int | None:
+    """The churn risk as a whole percentage (None when not scored)."""
+    return round(risk * 100) if risk is not None else None
 
 
 def model_fit(X: np.ndarray, y: np.ndarray) -> TrainedModel:

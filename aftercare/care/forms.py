@@ -6,7 +6,16 @@ from django.utils.translation import gettext_lazy as _
 from aftercare.core.forms import BootstrapFormMixin
 from aftercare.customers.choices import LossReason
 
-from .choices import CampaignChannel, CampaignPurpose, CustomerClass, DeclineReason, ReminderAction, ReminderKind
+from .choices import (
+    CampaignChannel,
+    CampaignPurpose,
+    CustomerClass,
+    DeclineReason,
+    ReminderAction,
+    ReminderKind,
+    TargetState,
+)
+from .services.campaigns import SEGMENT_KEYS
 
 # ---- classes: class settings, churn reason, month filter ----
 
@@ -158,15 +167,12 @@ class SegmentForm(BootstrapFormMixin, forms.Form):
     churn_risk_min = forms.DecimalField(label=_("Churn risk at least (0–1)"), required=False, min_value=0,
                                         max_value=1, max_digits=4, decimal_places=3)
 
-    SEGMENT_FIELDS = ("classes", "model", "vehicle_age_min", "vehicle_age_max", "last_visit_after",
-                      "last_visit_before", "mileage_min", "mileage_max", "spend_min", "churn_risk_min")
-
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._style()
 
     def segment(self) -> dict:
-        return {k: self.cleaned_data.get(k) for k in self.SEGMENT_FIELDS}
+        return {k: self.cleaned_data.get(k) for k in SEGMENT_KEYS}
 
 
 class CampaignForm(SegmentForm):
@@ -209,7 +215,8 @@ class CampaignForm(SegmentForm):
 
 class CampaignOutcomeForm(BootstrapFormMixin, forms.Form):
     outcome = forms.ChoiceField(label=_("What the call achieved"), widget=forms.RadioSelect, choices=[
-        ("invited", _("Accepted the invitation")), ("declined", _("Declined")), ("reached", _("Reached, undecided")),
+        (TargetState.INVITED, _("Accepted the invitation")), (TargetState.DECLINED, _("Declined")),
+        (TargetState.REACHED, _("Reached, undecided")),
     ])
     decline_reason = forms.ChoiceField(label=_("Why declined"), required=False,
                                        choices=[("", "—"), *DeclineReason.choices])

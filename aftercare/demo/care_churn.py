@@ -24,6 +24,7 @@ from decimal import Decimal
 
 from aftercare.care.churnsim import monthly_hazard
 from aftercare.customers.models import Customer
+from aftercare.org.calendar import month_add
 
 LOW_SURVEY_SHARE = 0.08  # of a customer's months, the last survey score was under 900 (the demo's SSI is ~975)
 COMPLAINT_MONTHS = 0.06  # of a customer's months, a complaint of the last 6 months is on file
@@ -58,7 +59,7 @@ def demo_hidden_stop(rng, *, mobile: str, start: dt.date, end: dt.date, warranty
         )
         if day >= start and rng.random() < float(p):
             return day
-        day = (day + dt.timedelta(days=32)).replace(day=1)
+        day = month_add(day, 1)
     return None
 
 

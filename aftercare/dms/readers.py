@@ -6,10 +6,13 @@ file's headers to our field names and yields `(row_number, cells)` one row at a 
 """
 
 import codecs
+import contextlib
 import csv
 import io
 import logging
+import os
 import re
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -104,6 +107,26 @@ def _count_lines(path) -> int:
         while block := fh.read(1 << 20):
             count += block.count(b"\n")
     return count
+
+
+@contextlib.contextmanager
+def local_path(file):
+    """A path to read `file` from (for `open_table`): a path as is; an upload (a temporary file: its path; in
+    memory: written to a temporary file, removed afterwards) or any binary file object."""
+    if isinstance(file, str | os.PathLike):
+        yield os.fspath(file)
+        return
+    if hasattr(file, "temporary_file_path"):
+        yield file.temporary_file_path()
+        return
+    handle, path = tempfile.mkstemp(suffix=".upload")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            for chunk in file.chunks() if hasattr(file, "chunks") else iter(lambda: file.read(1 << 20), b""):
+                out.write(chunk)
+        yield path
+    finally:
+        os.unlink(path)
 
 
 def open_table(path, aliases: dict[str, tuple[str, ...]]) -> Table:

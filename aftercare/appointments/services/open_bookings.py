@@ -9,12 +9,10 @@ as for any booking. A row that does not match or fit is reported with its file r
 booked; the same vehicle at the same time again (a re-import) is skipped, so nothing is booked twice.
 """
 
-import contextlib
 import datetime as dt
 import logging
 import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -211,36 +209,17 @@ class _Reader:
                 "notes": _text(self.raw(cells, "notes"))[:2000]}, errors, notes
 
 
-@contextlib.contextmanager
-def _upload_path(file):
-    """A path to read `file` from: a path as is; an upload (in memory or a temporary file) written to one."""
-    if isinstance(file, str | os.PathLike):
-        yield os.fspath(file)
-        return
-    if hasattr(file, "temporary_file_path"):
-        yield file.temporary_file_path()
-        return
-    handle, path = tempfile.mkstemp(suffix=".upload")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            for chunk in file.chunks() if hasattr(file, "chunks") else iter(lambda: file.read(1 << 20), b""):
-                out.write(chunk)
-        yield path
-    finally:
-        os.unlink(path)
-
-
 def appointment_bookings_import(*, actor, store, file, filename: str = "") -> OpenBookingsResult:
     """Book each row of a store's open-bookings list (see the module's docstring). A file that cannot be read gives
     `file_error` and books nothing. Audited as one `import` event."""
-    from aftercare.dms.readers import ImportFileError, count_rows, open_table
+    from aftercare.dms.readers import ImportFileError, count_rows, local_path, open_table
 
     require_perm(actor, Perm.APPOINTMENT_SETTINGS)
     if store.pk not in own_store_ids(actor):
         raise PermissionDenied
     result = OpenBookingsResult()
     try:
-        with _upload_path(file) as path:
+        with local_path(file) as path:
             if count_rows(path, MAX_ROWS + 10) > MAX_ROWS + 10:
                 raise _FileError(gettext("The list has more than %(n)s rows: split it into smaller files.")
                                  % {"n": MAX_ROWS})

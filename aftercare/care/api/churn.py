@@ -17,15 +17,16 @@ from aftercare.org.permissions import Perm as _Perm
 from aftercare.org.permissions import require_perm
 
 from .. import selectors as _selectors
-from ..churnmodel import reason_label, risk_band
+from ..churnmodel import reason_labels, risk_band
+from ..models import CareProfile as _CareProfile
 
 router = Router(tags=["care"])
 
 
 class ChurnOut(_Schema):
     customer_id: int
-    customer_number: str
-    store: str
+    customer_number: str = _Field(..., alias="customer.number")
+    store: str = _Field(..., alias="store.code")
     churn_risk: float | None = _Field(description="Probability of becoming lost in the next 6 months (0–1)")
     band: str = _Field(description="low (< 0.15), medium (< 0.35) or high")
     reasons: list[str] = _Field(description="Codes of the top reasons, feature:+ (high value) or feature:- (low)")
@@ -33,18 +34,22 @@ class ChurnOut(_Schema):
     scored_on: _dt.date | None
     last_visit_at: _dt.datetime | None
 
+    @staticmethod
+    def resolve_band(obj) -> str:
+        return risk_band(obj.churn_risk)
+
+    @staticmethod
+    def resolve_reasons(obj) -> list[str]:
+        return list(obj.churn_reasons or [])
+
+    @staticmethod
+    def resolve_reason_labels(obj) -> list[str]:
+        return reason_labels(obj.churn_reasons, top=None, drop_unknown=False)
+
 
 class ChurnFilter(_Schema):
     store: str | None = _Field(None, max_length=20, description="Store code")
     min_risk: float | None = _Field(None, ge=0, le=1)
-
-
-def _churn_out(p) -> dict:
-    reasons = list(p.churn_reasons or [])
-    return {"customer_id": p.customer_id, "customer_number": p.customer.number, "store": p.store.code,
-            "churn_risk": p.churn_risk, "band": risk_band(p.churn_risk), "reasons": reasons,
-            "reason_labels": [reason_label(c) for c in reasons], "scored_on": p.scored_on,
-            "last_visit_at": p.last_visit_at}
 
 
 @router.get("/churn", response={200: list[ChurnOut], **ERRORS}, operation_id="care_churn_list")
@@ -57,7 +62,7 @@ def churn_list(request: HttpRequest, filters: _Query[ChurnFilter]):
         qs = qs.filter(store__code=filters.store)
     if filters.min_risk is not None:
         qs = qs.filter(churn_risk__gte=filters.min_risk)
-    return [_churn_out(p) for p in qs]
+    return qs
 
 
 @router.get("/customers/{customer_id}/churn", response={200: ChurnOut, **ERRORS}, operation_id="care_customer_churn")
@@ -66,8 +71,6 @@ def customer_churn(request: HttpRequest, customer_id: PathId):
     customer = _customer_get(user=request.user, pk=customer_id)
     profile = _selectors.churn_profile_for(customer=customer)
     if profile is None:
-        return {"customer_id": customer.pk, "customer_number": customer.number, "store": customer.store.code,
-                "churn_risk": None, "band": "", "reasons": [], "reason_labels": [], "scored_on": None,
-                "last_visit_at": None}
+        profile = _CareProfile(customer_id=customer.pk)  # not scored: null risk, no reasons, unsaved
     profile.customer, profile.store = customer, customer.store
-    return _churn_out(profile)
+    return profile

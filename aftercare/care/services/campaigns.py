@@ -31,7 +31,7 @@ from aftercare.org.calendar import business_date, business_day_start
 from aftercare.org.models import Store
 from aftercare.org.scoping import own_store_ids
 
-from ..choices import CampaignChannel, CampaignPurpose, CampaignState, CustomerClass, TargetState
+from ..choices import CALL_OUTCOMES, CampaignChannel, CampaignPurpose, CampaignState, CustomerClass, TargetState
 from ..models import Campaign, CampaignTarget
 from ..visits import counted
 
@@ -243,24 +243,19 @@ def campaign_launch(*, actor, campaign: Campaign, today: dt.date | None = None) 
     return len(targets)
 
 
-# The outcomes a call records (the call screen's campaign card)
-OUTCOME_INVITED, OUTCOME_DECLINED, OUTCOME_REACHED = "invited", "declined", "reached"
-
-
-def _send_sms(*, customer, text: str, purpose: str, store_id: int, task_id=None, actor=None) -> LetterLog | None:
+def _send_sms(*, customer, text: str, purpose: str, task=None, actor=None) -> LetterLog | None:
     """The invitation SMS through the one outbound interface (`followups.services.outbound.message_send`: consent
     of the purpose at send time, quiet hours and the weekly cap for marketing, the delivery log). None when it was
     not allowed (the refused message stays in the log, cancelled with its reason)."""
     if not customer.mobile or not text:
         return None
     from aftercare.followups.choices import MessagePurpose
-    from aftercare.followups.models import FollowupTask
     from aftercare.followups.services.outbound import message_send
 
     letter = message_send(
         customer=customer, channel=LetterChannel.SMS, text=text, actor=actor, kind=LetterKind.INVITATION,
         purpose=MessagePurpose.MARKETING if purpose == CampaignPurpose.MARKETING else MessagePurpose.SERVICE,
-        task=FollowupTask.objects.filter(pk=task_id).first() if task_id else None,
+        task=task,
     )
     return None if letter.status == LetterStatus.CANCELLED else letter
 
@@ -271,16 +266,15 @@ def campaign_target_outcome_record(
     """What the call achieved: the customer was reached and accepted the invitation, declined (with a reason), or
     was reached without a decision. With `letter_needed` and the campaign's SMS channel, the invitation SMS goes
     out now (within the two days seed 004 allows), once per target. Validated, audited, one transaction."""
-    if outcome not in (OUTCOME_INVITED, OUTCOME_DECLINED, OUTCOME_REACHED):
+    if outcome not in CALL_OUTCOMES:
         raise ValidationError({"outcome": [gettext("Choose what the call achieved.")]})
-    if outcome == OUTCOME_DECLINED and not decline_reason:
+    if outcome == TargetState.DECLINED and not decline_reason:
         raise ValidationError({"decline_reason": [gettext("Say why the customer declined.")]})
     campaign = target.campaign
     with transaction.atomic():
         target.reached = True
-        target.state = {OUTCOME_INVITED: TargetState.INVITED, OUTCOME_DECLINED: TargetState.DECLINED}.get(
-            outcome, TargetState.REACHED)
-        target.decline_reason = decline_reason if outcome == OUTCOME_DECLINED else ""
+        target.state = TargetState(outcome)
+        target.decline_reason = decline_reason if outcome == TargetState.DECLINED else ""
         target.letter_needed = bool(letter_needed)
         target.outcome_at = timezone.now()
         target.outcome_by = actor
@@ -288,8 +282,7 @@ def campaign_target_outcome_record(
                           validate_constraints=False)
         if letter_needed and target.letter_id is None and CampaignChannel.SMS in campaign.channels:
             target.letter = _send_sms(customer=target.customer, text=campaign.sms_text or campaign.name,
-                                      purpose=campaign.purpose, store_id=target.store_id, task_id=target.task_id,
-                                      actor=actor)
+                                      purpose=campaign.purpose, task=target.task, actor=actor)
         target.save()
         audit_event_record(actor=actor, action=AuditAction.UPDATE, obj=target,
                            changed_fields=["state", "reached", "decline_reason", "letter_needed"],

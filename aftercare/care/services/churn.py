@@ -32,6 +32,7 @@ from ..visits import counted
 DAY = 86400.0
 HORIZON = dt.timedelta(days=183)  # "6 months" of the label, in days
 COMPLAINT_KINDS = (FeedbackKind.COMPLAINT, FeedbackKind.GRIEVANCE)
+BATCH_SIZE = 5000  # profiles a bulk upsert writes at once (SQLite)
 
 
 def _day(seconds) -> float:
@@ -51,29 +52,31 @@ def _date_day(day: dt.date | None) -> float:
     return business_day_start(day).timestamp() / DAY if day is not None else np.nan
 
 
+def cutoff_day(cutoff: dt.date) -> float:
+    """The day number (`_day`) of 00:00 Asia/Shanghai of `cutoff`: the "as of" of the features."""
+    return business_day_start(cutoff).timestamp() / DAY
+
+
 def _positions(ids: np.ndarray, found: list) -> tuple[np.ndarray, np.ndarray]:
-    """Rows of `found` (first column customer ids) whose customer is in the sorted `ids`: (row mask, positions)."""
+    """Rows of `found` (first column customer ids) whose customer is in the sorted, non-empty `ids`: (row mask,
+    positions)."""
     if not found:
         return np.zeros(0, bool), np.zeros(0, int)
     fid = np.fromiter((r[0] for r in found), dtype=np.int64, count=len(found))
-    pos = np.clip(np.searchsorted(ids, fid), 0, max(len(ids) - 1, 0))
-    ok = ids[pos] == fid if len(ids) else np.zeros(len(fid), bool)
-    return ok, pos
+    pos = np.clip(np.searchsorted(ids, fid), 0, len(ids) - 1)
+    return ids[pos] == fid, pos
 
 
 def _column(rows: list, k: int, conv=float) -> np.ndarray:
     return np.array([conv(r[k]) if r[k] is not None else np.nan for r in rows], dtype=float)
 
 
-def churn_aggregates_read(*, cutoff: dt.date, store_ids=None) -> tuple[np.ndarray, np.ndarray, dict]:
+def churn_aggregates_read(*, cutoff: dt.date) -> tuple[np.ndarray, np.ndarray, dict]:
     """The aggregates of `churnmodel.AGGREGATES` of every customer with a counted visit before `cutoff` (00:00
     Asia/Shanghai), reading only data before it: customer ids (sorted), their store ids, the aggregates."""
     end = business_day_start(cutoff)
-    c_day = end.timestamp() / DAY
     since = {k: end - dt.timedelta(days=d) for k, d in (("6m", 183), ("12m", 365), ("24m", 730))}
     orders = RepairOrder.objects.filter(settled_at__lt=end)
-    if store_ids is not None:
-        orders = orders.filter(store_id__in=store_ids)
     # family 1: counted visits and spend
     visits = list(
         counted(orders).values("customer_id").order_by("customer_id").annotate(
@@ -115,7 +118,7 @@ def churn_aggregates_read(*, cutoff: dt.date, store_ids=None) -> tuple[np.ndarra
     agg["books_appointments"][pos[ok]] = ((n24 > 0) & (booked * 2 >= n24)).astype(float)[ok]
     # family 3: the vehicles owned at the cutoff (the newest delivery)
     owned = list(
-        _scoped(Ownership.objects, store_ids).filter(valid_from__lt=cutoff)
+        Ownership.objects.filter(valid_from__lt=cutoff)
         .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=cutoff))
         .values("customer_id").order_by("customer_id")
         .annotate(delivery=Max("vehicle__delivery_date"), warranty=Max("vehicle__warranty_end"))
@@ -126,7 +129,7 @@ def churn_aggregates_read(*, cutoff: dt.date, store_ids=None) -> tuple[np.ndarra
     agg["warranty_end"][pos[ok]] = _column(owned, 2, _date_day)[ok]
     # family 4: complaints filed in the last 6 months
     complaints = list(
-        _scoped(Feedback.objects, store_ids)
+        Feedback.objects
         .filter(kind__in=COMPLAINT_KINDS, created_at__gte=since["6m"], created_at__lt=end)
         .values("customer_id").order_by("customer_id")
         .annotate(n=Count("id")).values_list("customer_id", "n")
@@ -134,7 +137,7 @@ def churn_aggregates_read(*, cutoff: dt.date, store_ids=None) -> tuple[np.ndarra
     ok, pos = _positions(ids, complaints)
     agg["complaints_6m"][pos[ok]] = _column(complaints, 1)[ok]
     # family 5: the last survey score (1000 points) before the cutoff
-    sheets = _scoped(AnswerSheet.objects, store_ids).filter(answered_at__lt=end, score_total__isnull=False)
+    sheets = AnswerSheet.objects.filter(answered_at__lt=end, score_total__isnull=False)
     if connection.vendor == "postgresql":
         last = list(sheets.order_by("task__customer_id", "-answered_at", "-id").distinct("task__customer_id")
                     .values_list("task__customer_id", "score_total"))
@@ -146,7 +149,7 @@ def churn_aggregates_read(*, cutoff: dt.date, store_ids=None) -> tuple[np.ndarra
     ok, pos = _positions(ids, last)
     agg["survey_score"][pos[ok]] = _column(last, 1)[ok]
     # family 6: the customer's attributes on the care profile
-    profiles = list(_scoped(CareProfile.objects, store_ids)
+    profiles = list(CareProfile.objects
                     .filter(Q(distance_km__isnull=False) | Q(books_appointments=True))
                     .order_by("customer_id").values_list("customer_id", "distance_km", "books_appointments"))
     ok, pos = _positions(ids, profiles)
@@ -154,21 +157,15 @@ def churn_aggregates_read(*, cutoff: dt.date, store_ids=None) -> tuple[np.ndarra
     marked = np.zeros(len(ids))
     marked[pos[ok]] = _column(profiles, 2)[ok]
     agg["books_appointments"] = np.maximum(agg["books_appointments"], marked)
-    agg["_cutoff"] = c_day
     return ids, stores, agg
 
 
-def _scoped(qs, store_ids):
-    """Rows of the given stores (every store-owned row carries its customer's store), or all."""
-    return qs if store_ids is None else qs.filter(store_id__in=store_ids)
-
-
-def churn_dataset(*, cutoff: dt.date, store_ids=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def churn_dataset(*, cutoff: dt.date) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Features of the customers active at `cutoff` and their label (no counted visit in the 6 months after):
     (customer ids, store ids, X, y); y is only meaningful when the 6 months are past."""
-    ids, stores, agg = churn_aggregates_read(cutoff=cutoff, store_ids=store_ids)
+    ids, stores, agg = churn_aggregates_read(cutoff=cutoff)
     act = cm.active_mask(agg)
-    X = cm.features_assemble(agg, agg.get("_cutoff", 0.0))[act]
+    X = cm.features_assemble(agg, cutoff_day(cutoff))[act]
     ids, stores = ids[act], stores[act]
     start = business_day_start(cutoff)
     came = set(counted(RepairOrder.objects.filter(settled_at__gte=start, settled_at__lt=start + HORIZON))
@@ -222,8 +219,7 @@ def churn_model_current() -> tuple[ChurnModel, cm.TrainedModel] | None:
     return row, cm.TrainedModel.loads(row.model, row.feature_names)
 
 
-def churn_scores_write(*, today: dt.date | None = None, store_ids=None, batch_size: int = 5000,
-                       timings: dict | None = None) -> int:
+def churn_scores_write(*, today: dt.date | None = None, timings: dict | None = None) -> int:
     """Score every customer active today with the newest model: `churn_risk`, `churn_reasons` (codes of
     `churnmodel.reason_label`) and `scored_on`, upserted in bulk; the scores of customers no longer active are
     cleared. Idempotent: a rerun the same day writes the same values. `timings` (a dict) gets the seconds of
@@ -235,9 +231,10 @@ def churn_scores_write(*, today: dt.date | None = None, store_ids=None, batch_si
     if current is None:
         return 0
     _row, model = current
-    ids, stores, agg = churn_aggregates_read(cutoff=today + dt.timedelta(days=1), store_ids=store_ids)
+    cutoff = today + dt.timedelta(days=1)
+    ids, stores, agg = churn_aggregates_read(cutoff=cutoff)
     act = cm.active_mask(agg)
-    X = cm.features_assemble(agg, agg.get("_cutoff", 0.0))[act]
+    X = cm.features_assemble(agg, cutoff_day(cutoff))[act]
     ids, stores = ids[act], stores[act]
     t1 = time.perf_counter()
     timings["read"] = t1 - t0
@@ -253,14 +250,12 @@ def churn_scores_write(*, today: dt.date | None = None, store_ids=None, batch_si
             rows = [CareProfile(customer_id=int(c), store_id=int(s), churn_risk=float(r), churn_reasons=why,
                                 scored_on=today)
                     for c, s, r, why in zip(ids, stores, risk, reasons, strict=True)]
-            for i in range(0, len(rows), batch_size):
+            for i in range(0, len(rows), BATCH_SIZE):
                 CareProfile.objects.bulk_create(
-                    rows[i:i + batch_size], update_conflicts=True, unique_fields=["customer"],
+                    rows[i:i + BATCH_SIZE], update_conflicts=True, unique_fields=["customer"],
                     update_fields=["churn_risk", "churn_reasons", "scored_on", "updated_at"],
                 )
         stale = CareProfile.objects.filter(churn_risk__isnull=False).exclude(scored_on=today)
-        if store_ids is not None:
-            stale = stale.filter(store_id__in=store_ids)
         stale.update(churn_risk=None, churn_reasons=[], scored_on=today)
     timings["write"] = time.perf_counter() - t2
     return len(ids)

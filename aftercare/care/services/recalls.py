@@ -4,14 +4,11 @@ of the store's RECALL rule; unknown or malformed VINs are reported with their ro
 order of it settles on or after the recall's start, or the call marks it done; unreachable when its call task ended
 unreachable (after the rule's attempts). The recall is complete when no vehicle is open."""
 
-import contextlib
-import os
-import tempfile
 from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Exists, Min, OuterRef
+from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -42,28 +39,13 @@ class RecallImportReport:
     problems: list[tuple[int, str]] = field(default_factory=list)  # (row, message)
 
 
-@contextlib.contextmanager
-def _local_path(upload):
-    if hasattr(upload, "temporary_file_path"):
-        yield upload.temporary_file_path()
-        return
-    handle, path = tempfile.mkstemp(suffix=".upload")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            for chunk in upload.chunks():
-                out.write(chunk)
-        yield path
-    finally:
-        os.unlink(path)
-
-
 def _read_vins(upload) -> tuple[list[tuple[int, str]], list[tuple[int, str]], int]:
     """[(row, VIN)] of the well-formed rows, [(row, problem)] of the others, and the number of rows."""
-    from aftercare.dms.readers import ImportFileError, open_table
+    from aftercare.dms.readers import ImportFileError, local_path, open_table
 
     good, bad, rows = [], [], 0
     try:
-        with _local_path(upload) as path, open_table(path, ALIASES) as table:
+        with local_path(upload) as path, open_table(path, ALIASES) as table:
             if "vin" not in table.mapping:
                 raise ValidationError({"file": [gettext("The list has no VIN column (VIN / 车架号).")]})
             index = table.mapping["vin"]
@@ -137,27 +119,23 @@ def recall_import(*, actor, store_id: int, code: str, title: str, started_on, up
     return report
 
 
-def recall_progress_update(*, recall: Recall | None = None, store_id: int | None = None) -> int:
-    """Mark open vehicles done (a repair order of the vehicle settled on or after the recall's start) or
-    unreachable (the call task ended unreachable). Set-based, idempotent; returns how many changed."""
-    qs = RecallVehicle.objects.filter(state=RecallVehicleState.OPEN)
-    if recall is not None:
-        qs = qs.filter(recall=recall)
-    if store_id is not None:
-        qs = qs.filter(store_id=store_id)
+def recall_progress_update(*, recall: Recall | None = None) -> int:
+    """Mark open vehicles done (a repair order of the vehicle settled on or after the recall's start; done_at is
+    the first such order's time) or unreachable (the call task ended unreachable). Set-based: two UPDATEs per
+    recall (one recall: two statements), idempotent; returns how many changed."""
+    recalls = [recall] if recall is not None else list(
+        Recall.objects.filter(pk__in=RecallVehicle.objects.filter(state=RecallVehicleState.OPEN).values("recall_id")))
     changed = 0
     now = timezone.now()
-    for r in Recall.objects.filter(pk__in=qs.values("recall_id")):
+    for r in recalls:
         after = RepairOrder.objects.filter(vehicle_id=OuterRef("vehicle_id"),
                                            settled_at__gte=business_day_start(r.started_on))
-        first = after.order_by().values("vehicle_id").annotate(m=Min("settled_at")).values("m")
-        mine = qs.filter(recall=r)
-        for rv in mine.filter(Exists(after)).annotate(at=first):
-            rv.state, rv.done_at = RecallVehicleState.DONE, rv.at
-            rv.save(update_fields=["state", "done_at", "updated_at"])
-            changed += 1
-        changed += mine.filter(task__status=TaskStatus.UNREACHABLE).update(state=RecallVehicleState.UNREACHABLE,
-                                                                          updated_at=now)
+        open_ = RecallVehicle.objects.filter(recall=r, state=RecallVehicleState.OPEN)
+        changed += open_.filter(Exists(after)).update(
+            state=RecallVehicleState.DONE, updated_at=now,
+            done_at=Subquery(after.order_by("settled_at").values("settled_at")[:1]))
+        changed += open_.filter(task__status=TaskStatus.UNREACHABLE).update(state=RecallVehicleState.UNREACHABLE,
+                                                                           updated_at=now)
     return changed
 
 

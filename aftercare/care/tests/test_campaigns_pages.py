@@ -217,6 +217,37 @@ def test_the_recall_import_makes_calls_names_bad_rows_and_tracks_completion(stor
     assert api["done"] == 2 and len(api["vehicles"]) == 3
 
 
+def test_recall_progress_is_two_statements_and_done_at_is_the_first_order_since_the_start(
+        store_a, django_assert_num_queries):
+    owners = [f.CustomerFactory(store=store_a) for _i in range(2)]
+    vehicles = [f.owned_vehicle(c) for c in owners]
+    recall = Recall.objects.create(store=store_a, code="R1", title="召回", started_on=dt.date(2026, 11, 16))
+    rvs = [RecallVehicle.objects.create(store=store_a, recall=recall, vehicle=v, customer=c)
+           for v, c in zip(vehicles, owners, strict=True)]
+    for day in (dt.date(2026, 11, 25), dt.date(2026, 11, 18), dt.date(2026, 11, 10)):
+        f.RepairOrderFactory(store=store_a, customer=owners[0], vehicle=vehicles[0], settled_at=business_day_start(day))
+    with django_assert_num_queries(2):
+        assert recall_progress_update(recall=recall) == 1
+    done, still = (RecallVehicle.objects.get(pk=rv.pk) for rv in rvs)
+    assert (done.state, done.done_at) == (RecallVehicleState.DONE, business_day_start(dt.date(2026, 11, 18)))
+    assert (still.state, still.done_at) == (RecallVehicleState.OPEN, None)
+
+
+def test_importing_the_same_recall_code_again_adds_only_the_new_vehicles(store_a, users):
+    owners = [f.CustomerFactory(store=store_a) for _i in range(3)]
+    vehicles = [f.owned_vehicle(c) for c in owners]
+    client = _client(users[Role.CS_MANAGER])
+    form = {"code": "R2026-01", "title": "燃油泵召回", "started_on": "2026-11-16", "store": str(store_a.pk)}
+    with time_machine.travel(NOW, tick=False):
+        first = client.post("/care/recalls/", {**form, "file": _csv([f"{v.vin},英朗" for v in vehicles[:2]])})
+        again = client.post("/care/recalls/", {**form, "file": _csv([f"{v.vin},英朗" for v in vehicles])})
+    assert first.status_code == again.status_code == 200
+    recall = Recall.objects.get()
+    assert sorted(recall.vehicles.values_list("vehicle_id", flat=True)) == sorted(v.pk for v in vehicles)
+    tasks = FollowupTask.objects.filter(kind=FollowupKind.RECALL)
+    assert tasks.count() == 3 and sorted(tasks.values_list("vehicle_id", flat=True)) == sorted(v.pk for v in vehicles)
+
+
 def test_a_recall_list_without_a_vin_column_is_refused_by_name(store_a, users):
     client = _client(users[Role.CS_MANAGER])
     upload = SimpleUploadedFile("x.csv", "车牌,车型\n粤A12345,英朗\n".encode())
@@ -240,3 +271,45 @@ def test_the_lists_read_a_constant_number_of_queries(store_a, users, django_asse
     with django_assert_max_num_queries(8):
         page = client.get("/care/recalls/")
     assert page.content.decode().count('href="/care/recalls/') == 4
+
+
+def test_a_campaign_whose_event_is_over_is_not_launched(store_a, users, crowd):
+    manager = users[Role.CS_MANAGER]
+    with time_machine.travel(NOW, tick=False):
+        campaign = campaign_save(actor=manager, store_ids=[store_a.pk], name="过期活动",
+                                 event_start=dt.date(2026, 11, 1), event_end=dt.date(2026, 11, 7))
+        client = _client(manager)
+        page = client.post(f"/care/campaigns/{campaign.pk}/launch/", follow=True)
+        api = client.post(f"/api/care/campaigns/{campaign.pk}/launch", content_type="application/json")
+    assert page.status_code == 200 and "The event is over; it can no longer be launched." in page.content.decode()
+    assert api.status_code == 422 and "event_end" in api.content.decode()
+    campaign.refresh_from_db()
+    assert campaign.state == CampaignState.DRAFT and not CampaignTarget.objects.exists()
+
+
+def test_an_invalid_outcome_is_refused_by_name_and_another_stores_target_is_404(store_a, store_b, users, launched,
+                                                                               crowd):
+    """The outcome form posts back to the call screen (a redirect with the error), leaving the target as it was."""
+    client = _client(users[Role.CS_SPECIALIST])
+    target = CampaignTarget.objects.get(customer=crowd[0])
+    url = f"/care/campaigns/targets/{target.pk}/outcome/"
+    for data, message in (({}, "This field is required."),
+                          ({"outcome": "declined"}, "Say why the customer declined.")):
+        response = client.post(url, data, follow=True)
+        assert response.redirect_chain[0] == (f"/followups/tasks/{target.task_id}/", 302), data
+        assert message in response.content.decode(), data
+    target.refresh_from_db()
+    assert (target.state, target.reached, target.outcome_by) == (TargetState.TARGETED, False, None)
+    other = Campaign.objects.create(store=store_b, name="B", event_start=dt.date(2026, 12, 1),
+                                    event_end=dt.date(2026, 12, 2), state=CampaignState.LAUNCHED)
+    foreign = CampaignTarget.objects.create(store=store_b, campaign=other, customer=f.CustomerFactory(store=store_b))
+    assert client.post(f"/care/campaigns/targets/{foreign.pk}/outcome/", {"outcome": "invited"}).status_code == 404
+
+
+def test_the_api_refuses_a_campaign_for_another_store(store_a, store_b, users):
+    response = _client(users[Role.CS_MANAGER]).post(
+        "/api/care/campaigns", {"name": "越权", "event_start": "2026-12-01", "event_end": "2026-12-07",
+                                "store_ids": [store_a.pk, store_b.pk]}, content_type="application/json")
+    assert response.status_code == 422
+    assert response.json()["errors"] == {"stores": ["You may only choose your own stores."]}
+    assert not Campaign.objects.exists()

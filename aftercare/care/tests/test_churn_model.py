@@ -13,7 +13,12 @@ from django.core.management import call_command
 from aftercare.care import churnmodel as cm
 from aftercare.care.churnsim import aggregates_from_events, labels, monthly_hazard, simulate
 from aftercare.care.models import CareProfile, ChurnModel
-from aftercare.care.services.churn import churn_aggregates_read, churn_model_train, churn_scores_write
+from aftercare.care.services.churn import (
+    churn_aggregates_read,
+    churn_model_train,
+    churn_scores_write,
+    cutoff_day,
+)
 from aftercare.complaints.models import Feedback
 from aftercare.followups.choices import Trigger
 from aftercare.followups.models import AnswerSheet, FollowupTask, QuestionnaireTemplate
@@ -102,7 +107,7 @@ def test_it_reads_the_features_of_a_hand_computed_customer(store_a, manager):
     cutoff = dt.date(2026, 8, 1)
     ids, stores, agg = churn_aggregates_read(cutoff=cutoff)
     assert list(ids) == [c.pk] and list(stores) == [store_a.pk]
-    X = cm.features_assemble(agg, agg["_cutoff"])
+    X = cm.features_assemble(agg, cutoff_day(cutoff))
     row = dict(zip(cm.FEATURE_NAMES, X[0], strict=True))
     assert row["days_since_last_visit"] == pytest.approx((cutoff - dt.date(2026, 6, 1)).days, abs=0.5)
     interval = (dt.date(2026, 6, 1) - dt.date(2025, 6, 1)).days / 2

@@ -79,3 +79,18 @@ def test_it_answers_the_churn_api(users, scored, django_assert_max_num_queries):
     one = client.get(f"/api/care/customers/{scored[3].customer_id}/churn").json()
     assert one["churn_risk"] == pytest.approx(0.1) and one["band"] == "low"
     assert client.get("/api/care/churn", {"min_risk": 2}).status_code == 422
+
+
+@pytest.mark.django_db
+def test_the_churn_api_answers_null_risk_for_an_unscored_customer(users, store_a, scored):
+    c = f.CustomerFactory(store=store_a)
+    body = _client(users[Role.CS_MANAGER]).get(f"/api/care/customers/{c.pk}/churn").json()
+    assert body == {"customer_id": c.pk, "customer_number": c.number, "store": store_a.code, "churn_risk": None,
+                    "band": "", "reasons": [], "reason_labels": [], "scored_on": None, "last_visit_at": None}
+    top = _client(users[Role.CS_MANAGER]).get("/api/care/churn", {"page_size": 1}).json()["items"][0]
+    assert top == {"customer_id": scored[-1].customer_id, "customer_number": scored[-1].customer.number,
+                   "store": store_a.code, "churn_risk": pytest.approx(29 / 30), "band": "high",
+                   "reasons": ["days_overdue:+", "complaints_6m:+", "books_appointments:-"],
+                   "reason_labels": ["Days overdue against their usual interval", "Complaint in the last 6 months",
+                                     "Does not book appointments"],
+                   "scored_on": "2026-12-06", "last_visit_at": None}

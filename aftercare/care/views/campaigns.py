@@ -59,7 +59,7 @@ def campaign_new(request):
         form = CampaignForm(initial=initial, stores=stores)
     count = None
     if form.is_bound and form.is_valid():
-        count = _count(request.user, form)
+        count = _count(form)
     elif not form.is_bound:
         count = svc.segment_count(store_ids=[s.pk for s in stores], segment={"classes": form.initial.get("classes")},
                                   purpose=form.fields["purpose"].initial)
@@ -67,10 +67,11 @@ def campaign_new(request):
                   status=400 if form.is_bound else 200)
 
 
-def _count(user, form) -> int | None:
-    stores = [int(s) for s in (form.cleaned_data.get("stores") or own_store_ids(user)) if int(s) in own_store_ids(user)]
+def _count(form) -> int | None:
+    """The live count of a valid builder form (its stores are choices of the user's own, and required)."""
     try:
-        return svc.segment_count(store_ids=stores, segment=form.segment(), purpose=form.cleaned_data["purpose"])
+        return svc.segment_count(store_ids=[int(s) for s in form.cleaned_data["stores"]], segment=form.segment(),
+                                 purpose=form.cleaned_data["purpose"])
     except ValidationError:
         return None
 

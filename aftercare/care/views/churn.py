@@ -12,7 +12,7 @@ from aftercare.org.permissions import Perm, require_perm
 from aftercare.org.scoping import current_store_ids
 
 from .. import selectors
-from ..churnmodel import reason_label, risk_band
+from ..churnmodel import reason_labels, risk_band, risk_percent
 
 PAGE_SIZE = 25
 
@@ -20,9 +20,9 @@ PAGE_SIZE = 25
 def risk_rows(profiles) -> list:
     """Decorate profiles for display: risk as %, band, translated reasons."""
     for p in profiles:
-        p.risk_percent = round(p.churn_risk * 100) if p.churn_risk is not None else None
+        p.risk_percent = risk_percent(p.churn_risk)
         p.band = risk_band(p.churn_risk)
-        p.reason_labels = [label for label in (reason_label(c) for c in (p.churn_reasons or [])[:3]) if label]
+        p.reason_labels = reason_labels(p.churn_reasons)
     return profiles
 
 

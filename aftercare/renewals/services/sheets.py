@@ -13,13 +13,11 @@ value is rejected as a whole, with one error per bad cell (file row number and c
 other rows are imported. Importing the same file again creates nothing twice.
 """
 
-import contextlib
 import datetime as dt
 import functools
 import logging
 import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -735,25 +733,6 @@ def _write_row(actor, store: Store, row: _Row, today: dt.date, result: SheetImpo
         result.outcomes_recorded += 1
 
 
-@contextlib.contextmanager
-def _path_of(file):
-    """A path to read `file` from: a path as is; an upload (in memory or a temporary file) written to one."""
-    if isinstance(file, str | os.PathLike):
-        yield os.fspath(file)
-        return
-    if hasattr(file, "temporary_file_path"):
-        yield file.temporary_file_path()
-        return
-    handle, path = tempfile.mkstemp(suffix=".upload")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            for chunk in file.chunks() if hasattr(file, "chunks") else iter(lambda: file.read(1 << 20), b""):
-                out.write(chunk)
-        yield path
-    finally:
-        os.unlink(path)
-
-
 MAX_ROWS = settings.IMPORT_SYNC_MAX_ROWS  # a store's sheet is imported in the request
 
 
@@ -766,7 +745,7 @@ def renewal_sheet_import(*, actor, store: Store, file, filename: str = "") -> Sh
     kept out when the case already has contacts recorded in the app); 是/否 and the reason become the outcome,
     unless one is recorded already. Importing the same file again creates nothing twice. A file that cannot be
     read gives `file_error` and changes nothing. Audited as one `import` event."""
-    from aftercare.dms.readers import ImportFileError, count_rows, open_table
+    from aftercare.dms.readers import ImportFileError, count_rows, local_path, open_table
 
     require_perm(actor, Perm.RENEWAL_MANAGE)
     if store.pk not in own_store_ids(actor):
@@ -774,7 +753,7 @@ def renewal_sheet_import(*, actor, store: Store, file, filename: str = "") -> Sh
     result = SheetImportResult()
     today = business_date()
     try:
-        with _path_of(file) as path:
+        with local_path(file) as path:
             if count_rows(path, MAX_ROWS + 10) > MAX_ROWS + 10:
                 raise SheetFileError(gettext("The sheet has more than %(n)s rows: split it into smaller files.")
                                      % {"n": MAX_ROWS})
