@@ -587,6 +587,11 @@ def test_it_notices_a_renewal_measures_scoping_hole(monkeypatch, users, store_b)
         "aftercare.renewals.views.current_store_ids",
         lambda user, request=None, resource=None: frozenset(Store.objects.values_list("id", flat=True)),
     )
+    monkeypatch.setattr(
+        "aftercare.renewals.views.narrowed_store_ids",
+        lambda user, store_id, resource=None, request=None: (
+            frozenset({store_id}) if store_id else frozenset(Store.objects.values_list("id", flat=True))),
+    )
     problems = walk_renewal_measures(users[Role.RENEWAL_SPECIALIST], store_b)
     assert any("/renewals/measures/?{'store'" in p and "shows the canary" in p for p in problems), problems
     assert any("/renewals/measures/policies/?{'store'" in p and "shows the canary" in p for p in problems), problems
