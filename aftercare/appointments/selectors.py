@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Prefetch, Q, Value
-from django.http import Http404
 from django.utils import timezone
 
 from aftercare.complaints.models import DepartmentDesignee
@@ -19,7 +18,7 @@ from aftercare.org.calendar import business_date, business_day_start, day_range,
 from aftercare.org.choices import DepartmentKind, Role
 from aftercare.org.models import Staff
 from aftercare.org.permissions import Perm, has_perm
-from aftercare.org.scoping import visible_store_ids
+from aftercare.org.scoping import get_scoped_or_404, narrowed_store_ids, visible_store_ids
 
 from .choices import BookingSource, BookingState
 from .models import (
@@ -54,10 +53,7 @@ def booking_rows(bookings):
 
 def booking_get(*, user, booking_id: int) -> Booking:
     """One booking in scope, or 404."""
-    booking = booking_rows(booking_list(user=user)).filter(pk=booking_id).first()
-    if booking is None:
-        raise Http404
-    return booking
+    return get_scoped_or_404(booking_rows(booking_list(user=user)), pk=booking_id)
 
 
 def booking_day(bookings, day: dt.date):
@@ -180,24 +176,13 @@ def booking_start_counts(*, user, store_ids, now, today: dt.date) -> dict:
 UNMATCHED_DAYS = 14  # the board lists unmatched appointments of the last two weeks
 
 
-def _store_ids(user, store_ids=None) -> frozenset[int]:
-    visible = visible_store_ids(user)
-    return visible if store_ids is None else frozenset(store_ids) & visible
-
-
-def _one_store(user, store_id: int) -> int:
-    if store_id not in visible_store_ids(user):
-        raise Http404
-    return store_id
-
-
 # ---- capacity settings ----
 
 
 def appointment_capacity_get(*, user, store_id: int) -> dict:
     """The store's settings (unsaved defaults if none), bays, service kinds, opening hours {weekday: row}, kind caps
     and the day overrides from today on."""
-    _one_store(user, store_id)
+    narrowed_store_ids(user, store_id)
     settings = AppointmentSettings.objects.filter(store_id=store_id).first() or AppointmentSettings(store_id=store_id)
     return {
         "settings": settings,
@@ -211,24 +196,15 @@ def appointment_capacity_get(*, user, store_id: int) -> dict:
 
 
 def appointment_bay_get(*, user, pk: int) -> Bay:
-    bay = Bay.objects.filter(pk=pk, store_id__in=visible_store_ids(user)).first()
-    if bay is None:
-        raise Http404
-    return bay
+    return get_scoped_or_404(Bay.objects.filter(store_id__in=_scope(user)), pk=pk)
 
 
 def appointment_kind_get(*, user, pk: int) -> ServiceKind:
-    kind = ServiceKind.objects.filter(pk=pk, store_id__in=visible_store_ids(user)).first()
-    if kind is None:
-        raise Http404
-    return kind
+    return get_scoped_or_404(ServiceKind.objects.filter(store_id__in=_scope(user)), pk=pk)
 
 
 def appointment_override_get(*, user, pk: int) -> DayOverride:
-    row = DayOverride.objects.filter(pk=pk, store_id__in=visible_store_ids(user)).first()
-    if row is None:
-        raise Http404
-    return row
+    return get_scoped_or_404(DayOverride.objects.filter(store_id__in=_scope(user)), pk=pk)
 
 
 # ---- the day board ----
@@ -255,23 +231,13 @@ def board_state(booking: Booking, now: dt.datetime, grace_minutes: int) -> str:
     return NO_SHOW
 
 
-def booking_board_get(*, user, pk: int) -> Booking:
-    booking = Booking.objects.filter(pk=pk, store_id__in=visible_store_ids(user)).first()
-    if booking is None:
-        raise Http404
-    return booking
-
-
 def repair_order_board_get(*, user, pk: int) -> RepairOrder:
-    order = RepairOrder.objects.filter(pk=pk, store_id__in=visible_store_ids(user)).first()
-    if order is None:
-        raise Http404
-    return order
+    return get_scoped_or_404(RepairOrder.objects.filter(store_id__in=_scope(user)), pk=pk)
 
 
 def board_advisor_list(*, user, store_id: int) -> list:
     """The store's service advisors (users), by name."""
-    _one_store(user, store_id)
+    narrowed_store_ids(user, store_id)
     return list(get_user_model().objects.filter(staff__role=Role.SERVICE_ADVISOR, staff__stores=store_id,
                                                  is_active=True).select_related("staff")
                 .order_by("staff__display_name", "pk").distinct())
@@ -298,7 +264,7 @@ def day_board(*, user, store_id: int, day: dt.date, advisor_id: int | None = Non
     """The store's bookings of `day` by time with their board state, counts per state, and the appointments of the
     last two weeks before `day` still without a repair order, each with the vehicle's repair orders of its day ± 7
     not matched to another appointment (for the manual match). Optionally only one advisor's. Constant queries."""
-    _one_store(user, store_id)
+    narrowed_store_ids(user, store_id)
     now = now or timezone.now()
     grace = AppointmentSettings.objects.filter(store_id=store_id).values_list("no_show_grace_minutes", flat=True)
     grace = next(iter(grace), 30)
@@ -339,15 +305,12 @@ def day_board(*, user, store_id: int, day: dt.date, advisor_id: int | None = Non
 
 def rescue_call_list(*, user, store_ids=None):
     """Rescue calls of the stores the user may see, latest first."""
-    return RescueCall.objects.filter(store_id__in=_store_ids(user, store_ids)).select_related(
+    return RescueCall.objects.filter(store_id__in=_scope(user, store_ids)).select_related(
         "store", "customer", "vehicle", "dispatched_user__staff").order_by("-reported_at", "-pk")
 
 
 def rescue_call_get(*, user, pk: int) -> RescueCall:
-    call = rescue_call_list(user=user).filter(pk=pk).first()
-    if call is None:
-        raise Http404
-    return call
+    return get_scoped_or_404(rescue_call_list(user=user), pk=pk)
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -364,7 +327,7 @@ def rescue_arrival_by_store(*, user, store_ids, since: dt.date, until: dt.date) 
     lo, hi = day_range(since, until)
     per_store: dict[int, list[float]] = defaultdict(list)
     rows = RescueCall.objects.filter(
-        store_id__in=_store_ids(user, store_ids), reported_at__gte=lo, reported_at__lt=hi, arrived_at__isnull=False
+        store_id__in=_scope(user, store_ids), reported_at__gte=lo, reported_at__lt=hi, arrived_at__isnull=False
     ).values_list("store_id", "reported_at", "arrived_at")
     for store_id, reported, arrived in rows:
         per_store[store_id].append((arrived - reported).total_seconds() / 60)
@@ -385,6 +348,6 @@ def rescue_arrival_minutes(*, user, store_ids, month: dt.date) -> dict:
     first = month_start(month)
     lo, hi = day_range(first, month_add(first, 1))
     pairs = RescueCall.objects.filter(
-        store_id__in=_store_ids(user, store_ids), reported_at__gte=lo, reported_at__lt=hi, arrived_at__isnull=False
+        store_id__in=_scope(user, store_ids), reported_at__gte=lo, reported_at__lt=hi, arrived_at__isnull=False
     ).values_list("reported_at", "arrived_at")
     return _arrival_figures([(arrived - reported).total_seconds() / 60 for reported, arrived in pairs])

@@ -257,7 +257,7 @@ def _board_answer(request, store_id: int, *, ok: str = "", error: str = "", stat
 
 def _booking_for_action(request, booking_id: int):
     require_perm(request.user, Perm.APPOINTMENT_BOARD)
-    booking = selectors.booking_board_get(user=request.user, pk=booking_id)
+    booking = selectors.booking_get(user=request.user, booking_id=booking_id)
     if booking.store_id not in own_store_ids(request.user):
         raise Http404
     return booking
