@@ -20,6 +20,7 @@ from aftercare.org.models import Staff
 from aftercare.org.permissions import Perm, has_perm
 from aftercare.org.scoping import get_scoped_or_404, narrowed_store_ids, visible_store_ids
 
+from .availability import match_candidates_window
 from .choices import BookingSource, BookingState
 from .models import (
     AppointmentSettings,
@@ -33,7 +34,6 @@ from .models import (
     WaitlistEntry,
     WaitlistState,
 )
-from .services.day import MATCH_DAYS
 
 
 def _scope(user, store_ids=None) -> frozenset[int]:
@@ -284,18 +284,17 @@ def day_board(*, user, store_id: int, day: dt.date, advisor_id: int | None = Non
         .exclude(state=BookingState.CANCELLED).order_by("-start_at", "pk")
     )
     if unmatched:
-        window = dt.timedelta(days=MATCH_DAYS)
+        windows = {b.pk: match_candidates_window(b) for b in unmatched}
         orders = RepairOrder.objects.filter(
             store_id=store_id, vehicle_id__in={b.vehicle_id for b in unmatched}, booking__isnull=True,
-            settled_at__gte=min(b.start_at for b in unmatched) - window - dt.timedelta(days=1),
-            settled_at__lt=max(b.start_at for b in unmatched) + window + dt.timedelta(days=1),
+            settled_at__gte=min(lo for lo, _hi in windows.values()),
+            settled_at__lt=max(hi for _lo, hi in windows.values()),
         ).only("pk", "vehicle_id", "ro_number", "settled_at", "kind", "booked").order_by("settled_at")
         by_vehicle = defaultdict(list)
         for ro in orders:
             by_vehicle[ro.vehicle_id].append(ro)
         for b in unmatched:
-            first = business_day_start(business_date(b.start_at) - window)
-            last = business_day_start(business_date(b.start_at) + window + dt.timedelta(days=1))
+            first, last = windows[b.pk]
             b.candidates = [ro for ro in by_vehicle[b.vehicle_id] if first <= ro.settled_at < last]
     return Board(day, now, rows, counts, unmatched, grace)
 
