@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from aftercare.complaints.models import DepartmentDesignee
 from aftercare.customers.models import RepairOrder
-from aftercare.org.calendar import business_date, business_day_start, day_range, month_add, month_start
+from aftercare.org.calendar import business_date, business_day_start, day_range, month_range
 from aftercare.org.choices import DepartmentKind, Role
 from aftercare.org.models import Staff
 from aftercare.org.permissions import Perm, has_perm
@@ -58,8 +58,8 @@ def booking_get(*, user, booking_id: int) -> Booking:
 
 def booking_day(bookings, day: dt.date):
     """The bookings starting on the Shanghai day `day`."""
-    return bookings.filter(start_at__gte=business_day_start(day),
-                           start_at__lt=business_day_start(day + dt.timedelta(days=1)))
+    lo, hi = day_range(day, day + dt.timedelta(days=1))
+    return bookings.filter(start_at__gte=lo, start_at__lt=hi)
 
 
 def booking_narrow(bookings, *, day: dt.date | None = None, state: str = "", parts: bool = False):
@@ -268,7 +268,7 @@ def day_board(*, user, store_id: int, day: dt.date, advisor_id: int | None = Non
     now = now or timezone.now()
     grace = AppointmentSettings.objects.filter(store_id=store_id).values_list("no_show_grace_minutes", flat=True)
     grace = next(iter(grace), 30)
-    lo, hi = business_day_start(day), business_day_start(day + dt.timedelta(days=1))
+    lo, hi = day_range(day, day + dt.timedelta(days=1))
     qs = _bookings().filter(store_id=store_id)
     if advisor_id is not None:
         qs = qs.filter(advisor_id=advisor_id)
@@ -344,8 +344,7 @@ def _arrival_figures(values: list[float]) -> dict:
 def rescue_arrival_minutes(*, user, store_ids, month: dt.date) -> dict:
     """The arrival time of the rescue calls reported in `month` (Asia/Shanghai), the given stores the user may see
     pooled: {"median", "p90", "count"} (median and p90 `None` without calls)."""
-    first = month_start(month)
-    lo, hi = day_range(first, month_add(first, 1))
+    lo, hi = month_range(month)
     pairs = RescueCall.objects.filter(
         store_id__in=_scope(user, store_ids), reported_at__gte=lo, reported_at__lt=hi, arrived_at__isnull=False
     ).values_list("reported_at", "arrived_at")
