@@ -171,6 +171,13 @@ def booking_start_counts(*, user, store_ids, now, today: dt.date) -> dict:
     return counts
 
 
+def bookings_made(vehicle_ids, since, until):
+    """(vehicle id, made at) of the bookings made in `[since, until)` for `vehicle_ids`, cancelled ones left out:
+    the bookings lookup of `customers/registry.py` (the care reminders' effectiveness; registered in `apps.py`)."""
+    return (Booking.objects.filter(vehicle_id__in=vehicle_ids, created_at__gte=since, created_at__lt=until)
+            .exclude(state=BookingState.CANCELLED).values_list("vehicle_id", "created_at"))
+
+
 # ---- capacity settings and the day board ----
 
 UNMATCHED_DAYS = 14  # the board lists unmatched appointments of the last two weeks
