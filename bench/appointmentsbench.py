@@ -15,29 +15,15 @@ rows (the past ones arrived, about 8 % cancelled or no-shows without slots).
 """
 
 import datetime as dt
-import os
 import statistics
-import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
-from .importbench import _drop_database, _recreate_database
+from .importbench import bench_database, postgres_url
 
-ROOT = Path(__file__).resolve().parent.parent
 PAST_DAYS, AHEAD_DAYS = 300, 65
 TARGET_P95_MS = 50.0
-
-
-def _setup_django(bench_url: str) -> None:
-    os.environ.update(DATABASE_URL=bench_url, DJANGO_SETTINGS_MODULE="aftercare.settings", DEBUG="0",
-                      LOG_LEVEL="ERROR")
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
 
 
 def load_data(bookings: int, *, today: dt.date | None = None, seed: int = 17) -> dict:
@@ -137,12 +123,6 @@ def load_data(bookings: int, *, today: dt.date | None = None, seed: int = 17) ->
             "vehicles": list(zip(customers, vehicles, strict=True)), "load_s": time.perf_counter() - started}
 
 
-def _month_after(today: dt.date) -> tuple[dt.date, dt.date]:
-    first = (today.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
-    last = (first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
-    return first, last
-
-
 HAND_WRITTEN = """
 SELECT s.bay_id, s.start_at FROM appointments_bookingslot s
  WHERE s.store_id = %(store)s AND s.start_at >= %(lo)s AND s.start_at < %(hi)s;
@@ -159,12 +139,12 @@ def bench_month(data: dict, runs: int) -> dict:
     from django.db import connection
 
     from aftercare.appointments.availability import availability
-    from aftercare.org.calendar import business_day_start
+    from aftercare.org.calendar import business_day_start, month_add
 
     store, kind = data["store"], data["maintenance"]
-    first, last = _month_after(data["today"])
-    params = {"store": store.pk, "lo": business_day_start(first),
-              "hi": business_day_start(last + dt.timedelta(days=1))}
+    first, after = month_add(data["today"], 1), month_add(data["today"], 2)  # the next calendar month
+    last = after - dt.timedelta(days=1)
+    params = {"store": store.pk, "lo": business_day_start(first), "hi": business_day_start(after)}
     ours, hand, free = [], [], 0
     for _ in range(runs):
         t = time.perf_counter()
@@ -304,21 +284,13 @@ def report(data: dict, month: dict, booking: dict, out=print) -> bool:
 
 
 def run(args) -> int:
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        print("bench appointments needs DATABASE_URL=postgres://user@host:port/any_db (a PostgreSQL server)",
-              file=sys.stderr)
+    url = postgres_url("appointments")
+    if url is None:
         return 2
     if args.bookings < 100 or args.runs < 2 or args.count < 4:
         print("--bookings must be at least 100, --runs at least 2, --count at least 4", file=sys.stderr)
         return 2
-    bench_url = _recreate_database(url, args.database)
-    try:
-        env = dict(os.environ, DATABASE_URL=bench_url, DJANGO_SETTINGS_MODULE="aftercare.settings", DEBUG="0")
-        subprocess.run([sys.executable, str(ROOT / "manage.py"), "migrate", "--noinput", "-v0", "--skip-checks"],
-                       env=env, cwd=ROOT, check=True)
-        _setup_django(bench_url)
-        print(f"load average before loading: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs", flush=True)
+    with bench_database(url, args.database, keep=args.keep):
         data = load_data(args.bookings)
         month = bench_month(data, args.runs)
         per_day = 24  # _targets: 8 starts × 3 bays
@@ -328,10 +300,3 @@ def run(args) -> int:
                    "hand": bench_hand_insert(data, args.count, 1 + 2 * days)}
         print()
         return 0 if report(data, month, booking) else 1
-    finally:
-        if not args.keep:
-            if "django" in sys.modules and os.environ.get("DJANGO_SETTINGS_MODULE"):
-                from django.db import connections
-
-                connections.close_all()
-            _drop_database(url, args.database)

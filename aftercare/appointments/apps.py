@@ -12,8 +12,9 @@ class AppointmentsConfig(AppConfig):
     def ready(self):
         """Receivers, jobs, start-page card, customer panel, call-screen panel and KPI measures."""
         from aftercare.core.schedule import Job, register
+        from aftercare.customers.registry import register_bookings_lookup
 
-        from . import receivers  # noqa: F401  (connects the receivers)
+        from . import receivers, selectors  # noqa: F401  (receivers: connects the receivers)
         from .call_screen import register as register_call_panel
         from .cards import register as register_cards
         from .kpis import register_measures
@@ -32,20 +33,5 @@ class AppointmentsConfig(AppConfig):
         register_panel()
         register_call_panel()
         register_measures()
+        register_bookings_lookup(selectors.bookings_made)  # when bookings were made: the care reminders' effect
 
-        # ---- remind: when bookings were made, for the care reminders' effectiveness (customers/registry.py) ----
-        from aftercare.customers.registry import register_bookings_lookup
-
-        register_bookings_lookup(bookings_made)
-        # ---- end remind ----
-
-
-# ---- remind: the bookings lookup of customers/registry.py ----
-def bookings_made(vehicle_ids, since, until):
-    """(vehicle id, made at) of the bookings made in `[since, until)` for `vehicle_ids`, cancelled ones left out."""
-    from .choices import BookingState
-    from .models import Booking
-
-    return (Booking.objects.filter(vehicle_id__in=vehicle_ids, created_at__gte=since, created_at__lt=until)
-            .exclude(state=BookingState.CANCELLED).values_list("vehicle_id", "created_at"))
-# ---- end remind ----

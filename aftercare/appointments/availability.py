@@ -11,10 +11,23 @@ from django.db.models import Count
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from aftercare.org.calendar import business_day_start, business_tz, statutory_holiday, workday_map
+from aftercare.org.calendar import business_date, business_day_start, business_tz, statutory_holiday, workday_map
 
 from .choices import HOLDING_STATES, BayKind, BookingSource
 from .models import AppointmentSettings, Bay, Booking, BookingSlot, DayOverride, KindCap, OpeningHours, ServiceKind
+
+# an order settled this many days after the appointment's day still came from it (a repair over several days)
+MATCH_DAYS = 7
+
+
+def match_candidates_window(booking: Booking) -> tuple[dt.datetime, dt.datetime]:
+    """The repair orders a booking may be matched to by hand: its vehicle's, settled from 7 days before the
+    appointment's day to 7 days after (half-open UTC range). Pure: the day board's candidates and the manual
+    match's check."""
+    day = business_date(booking.start_at)
+    return (business_day_start(day - dt.timedelta(days=MATCH_DAYS)),
+            business_day_start(day + dt.timedelta(days=MATCH_DAYS + 1)))
+
 
 # a free slot goes to the first free bay in this order: the dedicated appointment bay first
 BAY_PREFERENCE = {BayKind.APPOINTMENT: 0, BayKind.GENERAL: 1, BayKind.EXPRESS: 2}

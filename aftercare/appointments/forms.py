@@ -74,6 +74,10 @@ class BookingForm(BootstrapFormMixin, forms.Form):
 class MoveForm(BootstrapFormMixin, forms.Form):
     start_at = StartField(label=_("New start"))
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._style()
+
 
 class CancelForm(BootstrapFormMixin, forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=200)
@@ -124,7 +128,6 @@ class MeasuresDrillForm(BootstrapFormMixin, forms.Form):
 
 # ---- capacity settings, day board, import, rescue ----
 
-_NONE = [("", "—")]
 WEEKDAYS = [(0, _("Monday")), (1, _("Tuesday")), (2, _("Wednesday")), (3, _("Thursday")), (4, _("Friday")),
             (5, _("Saturday")), (6, _("Sunday"))]
 _DATETIME_LOCAL = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"]

@@ -185,5 +185,7 @@ def surname(name: str) -> str:
     return name[0]
 
 
-def plate_tail(plate: str) -> str:
-    return (plate or "")[-PLATE_TAIL:]
+def plate_tail(plate: str, length: int = PLATE_TAIL) -> str:
+    """The last `length` characters of a plate (spaces around it left out): the self-booking page shows
+    `PLATE_TAIL`, the SMS `messages.SMS_PLATE_TAIL` — they name no more of the vehicle."""
+    return (plate or "").strip()[-length:]

@@ -25,7 +25,7 @@ from django.db.models.functions import ExtractHour, ExtractWeekDay, TruncMonth
 
 from aftercare.customers.choices import RepairKind
 from aftercare.customers.models import RepairOrder
-from aftercare.org.calendar import business_day_start, business_tz, month_add
+from aftercare.org.calendar import business_tz, day_range, month_add, month_range
 from aftercare.org.kpis import rate
 from aftercare.org.permissions import Perm, has_perm
 from aftercare.org.scoping import visible_store_ids
@@ -87,7 +87,7 @@ def appointment_monthly(*, user, store_ids=None, since: dt.date, until: dt.date)
     out: dict[int, dict[dt.date, dict]] = {sid: {} for sid in ids}
     if not ids:
         return out
-    lo, hi = business_day_start(since), business_day_start(until)
+    lo, hi = day_range(since, until)
     tz = business_tz()
 
     def cell(sid, month):
@@ -155,7 +155,7 @@ def bay_use(*, user, store_ids=None, month: dt.date) -> dict:
                 grid[(weekday, hour)]["open"] += minutes * bays
                 opened += minutes * bays
         stores[sid] = {"booked": 0.0, "open": opened}
-    lo, hi = business_day_start(month), business_day_start(month_add(month, 1))
+    lo, hi = month_range(month)
     rows = (Booking.objects.filter(store_id__in=ids, start_at__gte=lo, start_at__lt=hi)
             .exclude(state=BookingState.CANCELLED).values_list("store_id", "start_at", "end_at"))
     for sid, start_at, end_at in rows:
@@ -178,8 +178,7 @@ def peak_load(*, user, store_ids=None, month: dt.date) -> dict[tuple[int, int], 
     out: dict[tuple[int, int], dict] = defaultdict(lambda: {"bookings": 0, "walk_ins": 0})
     if not ids:
         return {}
-    month = month.replace(day=1)
-    lo, hi = business_day_start(month), business_day_start(month_add(month, 1))
+    lo, hi = month_range(month)
     tz = business_tz()
     # ExtractWeekDay: 1 = Sunday … 7 = Saturday
     booked = (Booking.objects.filter(store_id__in=ids, start_at__gte=lo, start_at__lt=hi)
@@ -200,7 +199,7 @@ def peak_load(*, user, store_ids=None, month: dt.date) -> dict[tuple[int, int], 
 def repair_orders_of_month(*, user, store_ids=None, month: dt.date, booked: bool | None = None):
     """The repair orders counted in a month's appointment rate (drill-down), newest first."""
     ids = store_ids_scoped(user, store_ids)
-    lo, hi = business_day_start(month.replace(day=1)), business_day_start(month_add(month, 1))
+    lo, hi = month_range(month)
     qs = RepairOrder.objects.filter(store_id__in=ids, settled_at__gte=lo, settled_at__lt=hi).exclude(
         kind__in=EXCLUDED_KINDS)
     if booked is not None:
@@ -213,7 +212,7 @@ def bookings_of_month(*, user, store_ids=None, month: dt.date, state: str | None
     """The bookings behind a month's figure (drill-down): by start month, optionally one state (or "shown":
     arrived and no-shows; "counted": not cancelled), weekday (0 = Monday) and hour, Shanghai time."""
     ids = store_ids_scoped(user, store_ids)
-    lo, hi = business_day_start(month.replace(day=1)), business_day_start(month_add(month, 1))
+    lo, hi = month_range(month)
     qs = Booking.objects.filter(store_id__in=ids, start_at__gte=lo, start_at__lt=hi)
     if state == "shown":
         qs = qs.filter(state__in=(BookingState.ARRIVED, BookingState.NO_SHOW))

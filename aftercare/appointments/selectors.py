@@ -14,12 +14,13 @@ from django.utils import timezone
 
 from aftercare.complaints.models import DepartmentDesignee
 from aftercare.customers.models import RepairOrder
-from aftercare.org.calendar import business_date, business_day_start, day_range, month_add, month_start
+from aftercare.org.calendar import business_date, business_day_start, day_range, month_range
 from aftercare.org.choices import DepartmentKind, Role
 from aftercare.org.models import Staff
 from aftercare.org.permissions import Perm, has_perm
 from aftercare.org.scoping import get_scoped_or_404, narrowed_store_ids, visible_store_ids
 
+from .availability import match_candidates_window
 from .choices import BookingSource, BookingState
 from .models import (
     AppointmentSettings,
@@ -33,7 +34,6 @@ from .models import (
     WaitlistEntry,
     WaitlistState,
 )
-from .services.day import MATCH_DAYS
 
 
 def _scope(user, store_ids=None) -> frozenset[int]:
@@ -58,8 +58,8 @@ def booking_get(*, user, booking_id: int) -> Booking:
 
 def booking_day(bookings, day: dt.date):
     """The bookings starting on the Shanghai day `day`."""
-    return bookings.filter(start_at__gte=business_day_start(day),
-                           start_at__lt=business_day_start(day + dt.timedelta(days=1)))
+    lo, hi = day_range(day, day + dt.timedelta(days=1))
+    return bookings.filter(start_at__gte=lo, start_at__lt=hi)
 
 
 def booking_narrow(bookings, *, day: dt.date | None = None, state: str = "", parts: bool = False):
@@ -171,6 +171,13 @@ def booking_start_counts(*, user, store_ids, now, today: dt.date) -> dict:
     return counts
 
 
+def bookings_made(vehicle_ids, since, until):
+    """(vehicle id, made at) of the bookings made in `[since, until)` for `vehicle_ids`, cancelled ones left out:
+    the bookings lookup of `customers/registry.py` (the care reminders' effectiveness; registered in `apps.py`)."""
+    return (Booking.objects.filter(vehicle_id__in=vehicle_ids, created_at__gte=since, created_at__lt=until)
+            .exclude(state=BookingState.CANCELLED).values_list("vehicle_id", "created_at"))
+
+
 # ---- capacity settings and the day board ----
 
 UNMATCHED_DAYS = 14  # the board lists unmatched appointments of the last two weeks
@@ -268,7 +275,7 @@ def day_board(*, user, store_id: int, day: dt.date, advisor_id: int | None = Non
     now = now or timezone.now()
     grace = AppointmentSettings.objects.filter(store_id=store_id).values_list("no_show_grace_minutes", flat=True)
     grace = next(iter(grace), 30)
-    lo, hi = business_day_start(day), business_day_start(day + dt.timedelta(days=1))
+    lo, hi = day_range(day, day + dt.timedelta(days=1))
     qs = _bookings().filter(store_id=store_id)
     if advisor_id is not None:
         qs = qs.filter(advisor_id=advisor_id)
@@ -284,18 +291,17 @@ def day_board(*, user, store_id: int, day: dt.date, advisor_id: int | None = Non
         .exclude(state=BookingState.CANCELLED).order_by("-start_at", "pk")
     )
     if unmatched:
-        window = dt.timedelta(days=MATCH_DAYS)
+        windows = {b.pk: match_candidates_window(b) for b in unmatched}
         orders = RepairOrder.objects.filter(
             store_id=store_id, vehicle_id__in={b.vehicle_id for b in unmatched}, booking__isnull=True,
-            settled_at__gte=min(b.start_at for b in unmatched) - window - dt.timedelta(days=1),
-            settled_at__lt=max(b.start_at for b in unmatched) + window + dt.timedelta(days=1),
+            settled_at__gte=min(lo for lo, _hi in windows.values()),
+            settled_at__lt=max(hi for _lo, hi in windows.values()),
         ).only("pk", "vehicle_id", "ro_number", "settled_at", "kind", "booked").order_by("settled_at")
         by_vehicle = defaultdict(list)
         for ro in orders:
             by_vehicle[ro.vehicle_id].append(ro)
         for b in unmatched:
-            first = business_day_start(business_date(b.start_at) - window)
-            last = business_day_start(business_date(b.start_at) + window + dt.timedelta(days=1))
+            first, last = windows[b.pk]
             b.candidates = [ro for ro in by_vehicle[b.vehicle_id] if first <= ro.settled_at < last]
     return Board(day, now, rows, counts, unmatched, grace)
 
@@ -345,8 +351,7 @@ def _arrival_figures(values: list[float]) -> dict:
 def rescue_arrival_minutes(*, user, store_ids, month: dt.date) -> dict:
     """The arrival time of the rescue calls reported in `month` (Asia/Shanghai), the given stores the user may see
     pooled: {"median", "p90", "count"} (median and p90 `None` without calls)."""
-    first = month_start(month)
-    lo, hi = day_range(first, month_add(first, 1))
+    lo, hi = month_range(month)
     pairs = RescueCall.objects.filter(
         store_id__in=_scope(user, store_ids), reported_at__gte=lo, reported_at__lt=hi, arrived_at__isnull=False
     ).values_list("reported_at", "arrived_at")

@@ -114,6 +114,36 @@ def page(browser):
     context.close()
 
 
+def _until(page, condition, seconds: float = 15) -> None:
+    """Wait (polling the database) until `condition()` holds: the page's request has been saved."""
+    for _ in range(int(seconds * 10)):
+        if condition():
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError("the page's request was not saved in time")
+
+
+def _login(page, url: str, username: str) -> None:
+    """Sign `username` in (password "password") on the live server at `url`."""
+    page.goto(f"{url}/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", "password")
+    page.click("main button[type=submit]")
+    page.wait_for_load_state()
+
+
+@pytest.fixture
+def until():
+    """`until(page, condition, seconds=15)`: wait, polling the database, until `condition()` holds."""
+    return _until
+
+
+@pytest.fixture
+def login():
+    """`login(page, live_server_url, username)`: sign a user in through the login page."""
+    return _login
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item):
     """A test that passed still fails when one of its pages violated the Content-Security-Policy."""

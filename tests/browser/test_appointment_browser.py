@@ -55,23 +55,6 @@ def due_call(transactional_db):
     return FollowupTask.objects.get(subject_type="delivery", subject_id=delivery.pk), tomorrow
 
 
-def _until(page, condition, seconds: float = 15) -> None:
-    """Wait (polling the database) until `condition()` holds."""
-    for _ in range(int(seconds * 10)):
-        if condition():
-            return
-        page.wait_for_timeout(100)
-    raise AssertionError("the page's request was not saved in time")
-
-
-def _login(page, url: str, username: str) -> None:
-    page.goto(f"{url}/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", "password")
-    page.click("main button[type=submit]")
-    page.wait_for_load_state()
-
-
 def _import_repair_order(tmp_path, booking: Booking, number: str, settled: dt.datetime) -> None:
     """The DMS repair-order export of the day, one order of the booked vehicle, through the real import."""
     from aftercare.dms.services import import_file
@@ -88,14 +71,14 @@ def _import_repair_order(tmp_path, booking: Booking, number: str, settled: dt.da
 
 
 def test_it_books_from_the_call_screen_and_the_dms_import_checks_the_booking_in(due_call, live_server, browser,
-                                                                                tmp_path):
+                                                                                tmp_path, login, until):
     task, day = due_call
     maintenance = ServiceKind.objects.get(store=task.store, code="maintenance")
     specialist = browser.new_context(viewport={"width": 1440, "height": 1000}, locale="zh-CN").new_page()
     specialist.set_default_timeout(15_000)
 
     # the specialist: the queue's top call, the call screen's appointment card, the booking form
-    _login(specialist, live_server.url, "kefu")
+    login(specialist, live_server.url, "kefu")
     specialist.goto(f"{live_server.url}/followups/")
     specialist.locator("#queue-table tbody tr").first.locator("button[type=submit]").click()
     specialist.wait_for_url(f"{live_server.url}/followups/tasks/{task.pk}/")
@@ -117,7 +100,7 @@ def test_it_books_from_the_call_screen_and_the_dms_import_checks_the_booking_in(
     specialist.click("#booking-form textarea[name=parts_to_prepare]")  # the notes' change event fires
     expect(specialist.locator("#free-starts input[name=start_at]:checked")).to_have_value(first_value)
     specialist.click("#book-submit")
-    _until(specialist, lambda: Booking.objects.filter(customer=task.customer).exists())
+    until(specialist, lambda: Booking.objects.filter(customer=task.customer).exists())
     booking = Booking.objects.get(customer=task.customer)
     specialist.wait_for_url(f"{live_server.url}/appointments/{booking.pk}/")
     assert booking.start_at == start and booking.vehicle_id == task.vehicle_id
@@ -130,7 +113,7 @@ def test_it_books_from_the_call_screen_and_the_dms_import_checks_the_booking_in(
     # the service advisor: the day board of that day
     advisor = browser.new_context(viewport={"width": 1440, "height": 1000}, locale="zh-CN").new_page()
     advisor.set_default_timeout(15_000)
-    _login(advisor, live_server.url, "guwen")
+    login(advisor, live_server.url, "guwen")
     advisor.goto(f"{live_server.url}/appointments/board/")
     advisor.fill("#board-filter input[name=date]", day.isoformat())
     advisor.click("#board-filter button[type=submit]")

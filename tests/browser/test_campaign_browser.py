@@ -46,29 +46,13 @@ def store_with_classes(transactional_db):
     return out
 
 
-def _login(page, url: str, username: str) -> None:
-    page.goto(f"{url}/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", "password")
-    page.click("main button[type=submit]")
-    page.wait_for_load_state()
-
-
-def _until(page, condition, seconds: float = 15) -> None:
-    for _ in range(int(seconds * 10)):
-        if condition():
-            return
-        page.wait_for_timeout(100)
-    raise AssertionError("the page's request was not saved in time")
-
-
 def test_a_manager_builds_counts_and_launches_and_the_specialist_calls_loyal_first(store_with_classes, live_server,
-                                                                                    browser):
+                                                                                    browser, login, until):
     today = business_date()
     start = today + dt.timedelta(days=5)  # calls start today (14 days before is past), the second wave in 3 days
     manager = browser.new_context(viewport={"width": 1440, "height": 1000}, locale="zh-CN").new_page()
     manager.set_default_timeout(15_000)
-    _login(manager, live_server.url, "jingli")
+    login(manager, live_server.url, "jingli")
     manager.goto(f"{live_server.url}/care/campaigns/new/")
     count = manager.locator("#segment-count")
     expect(count).to_have_attribute("data-count", "6")  # every customer with marketing consent
@@ -80,12 +64,12 @@ def test_a_manager_builds_counts_and_launches_and_the_specialist_calls_loyal_fir
     manager.fill("#campaign-form input[name=event_start]", start.isoformat())
     manager.fill("#campaign-form input[name=event_end]", (start + dt.timedelta(days=6)).isoformat())
     manager.click("#campaign-save")
-    _until(manager, lambda: Campaign.objects.exists())
+    until(manager, lambda: Campaign.objects.exists())
     campaign = Campaign.objects.get()
     manager.wait_for_url(f"{live_server.url}/care/campaigns/{campaign.pk}/")
     expect(manager.locator("#draft-count")).to_contain_text("5")
     manager.click("#campaign-launch")
-    _until(manager, lambda: Campaign.objects.filter(state=CampaignState.LAUNCHED).exists())
+    until(manager, lambda: Campaign.objects.filter(state=CampaignState.LAUNCHED).exists())
     manager.wait_for_url(f"{live_server.url}/care/campaigns/{campaign.pk}/")
     expect(manager.locator("#fig-targeted .h4")).to_have_text("5")
     expect(manager.locator("#campaign-launch")).to_have_count(0)
@@ -97,7 +81,7 @@ def test_a_manager_builds_counts_and_launches_and_the_specialist_calls_loyal_fir
 
     specialist = browser.new_context(viewport={"width": 1440, "height": 1000}, locale="zh-CN").new_page()
     specialist.set_default_timeout(15_000)
-    _login(specialist, live_server.url, "kefu")
+    login(specialist, live_server.url, "kefu")
     # today: the first wave, the loyal customers only
     specialist.goto(f"{live_server.url}/followups/")
     names = specialist.locator("#queue-table tbody tr td:nth-child(4)")

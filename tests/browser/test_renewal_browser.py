@@ -39,29 +39,16 @@ def renewal_due(transactional_db):
     return RenewalCase.objects.get()
 
 
-def _until(page, condition, seconds: float = 15) -> None:
-    """Wait (polling the database) until `condition()` holds: the form's answer has been saved."""
-    for _ in range(int(seconds * 10)):
-        if condition():
-            return
-        page.wait_for_timeout(100)
-    raise AssertionError("the page's request was not saved in time")
-
-
 def _cell(page, row: str, period: str) -> str:
     return page.inner_text(f"#measures-table tr[data-row={row}] td[data-period='{period}']").split("\n")[0].strip()
 
 
-def test_it_works_todays_renewal_from_the_list_to_the_months_figures(renewal_due, live_server, page):
+def test_it_works_todays_renewal_from_the_list_to_the_months_figures(renewal_due, live_server, page, login, until):
     case = renewal_due
     start = case.expiry_date + dt.timedelta(days=1)  # the renewal policy's first day: its month counts it
     period = f"{start:%Y-%m}-month"
     measures = f"{live_server.url}/renewals/measures/?year={start.year}&month={start:%Y-%m}"
-    page.goto(f"{live_server.url}/login/")
-    page.fill("input[name=username]", "gz_renewal")
-    page.fill("input[name=password]", "password")
-    page.click("main button[type=submit]")
-    page.wait_for_load_state()
+    login(page, live_server.url, "gz_renewal")
 
     page.goto(measures)
     assert _cell(page, "renewal_count", period) == "0"
@@ -76,7 +63,7 @@ def test_it_works_todays_renewal_from_the_list_to_the_months_figures(renewal_due
 
     page.select_option("#contact-form select[name=result]", "no_answer")
     page.click("#contact-form button[type=submit]")
-    _until(page, lambda: RenewalCase.objects.get(pk=case.pk).attempts == 1)  # the case block is swapped in again
+    until(page, lambda: RenewalCase.objects.get(pk=case.pk).attempts == 1)  # the case block is swapped in again
     expect(page.locator("#contact-form select[name=result]")).to_have_value("")
     page.select_option("#contact-form select[name=result]", "interested")
     page.fill("#contact-form input[name=quote_insurer]", "中国人保")

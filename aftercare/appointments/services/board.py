@@ -17,14 +17,14 @@ from django.utils.translation import gettext_lazy as _
 from aftercare.core.choices import AuditAction
 from aftercare.core.services import audit_event_record
 from aftercare.customers.models import Customer, RepairOrder, Vehicle
-from aftercare.org.calendar import business_date, business_day_start, business_tz
+from aftercare.org.calendar import business_date, business_tz
 from aftercare.org.permissions import Perm, require_perm
 from aftercare.org.scoping import own_store_ids
 
-from ..availability import bays_for, booking_length, capacity_read, day_plans
+from ..availability import bays_for, booking_length, capacity_read, day_plans, match_candidates_window
 from ..choices import BookingEventKind, BookingSource, BookingState
 from ..models import Booking, BookingEvent, BookingSlot, ServiceKind
-from .day import MATCH_DAYS, bookings_match_repair_orders
+from .day import bookings_match_repair_orders
 
 
 def _board_actor(actor, store_id: int) -> None:
@@ -128,14 +128,6 @@ def booking_no_show(*, actor, booking: Booking, now: dt.datetime | None = None) 
         audit_event_record(actor=actor, action=AuditAction.UPDATE, obj=booking, changed_fields=["state"])
     booking.state = BookingState.NO_SHOW
     return booking
-
-
-def match_candidates_window(booking: Booking) -> tuple[dt.datetime, dt.datetime]:
-    """The repair orders a booking may be matched to by hand: its vehicle's, settled from 7 days before the
-    appointment's day to 7 days after (half-open UTC range)."""
-    day = business_date(booking.start_at)
-    return (business_day_start(day - dt.timedelta(days=MATCH_DAYS)),
-            business_day_start(day + dt.timedelta(days=MATCH_DAYS + 1)))
 
 
 def booking_match_repair_order(*, actor, booking: Booking, repair_order: RepairOrder) -> Booking:

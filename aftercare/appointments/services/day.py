@@ -15,11 +15,9 @@ from aftercare.org.calendar import business_date, business_day_start
 from aftercare.org.permissions import Perm, require_perm
 from aftercare.org.scoping import own_store_ids
 
+from ..availability import MATCH_DAYS
 from ..choices import BookingEventKind, BookingState
 from ..models import AppointmentSettings, Booking, BookingEvent, BookingSlot
-
-# an order settled this many days after the appointment's day still came from it (a repair over several days)
-MATCH_DAYS = 7
 
 
 def booking_arrive(*, actor, booking: Booking, at: dt.datetime | None = None) -> Booking:

@@ -22,17 +22,14 @@ from aftercare.followups.services.logs import letter_sms_send
 from aftercare.org.calendar import business_date, business_day_start, business_tz
 
 from ..choices import BookingSource, BookingState
-from ..links import self_booking_url
+from ..links import plate_tail, self_booking_url
 from ..models import Booking, BookingMessage, BookingMessageKind
 
 CHUNK = 500
 RESEND_DAYS = 1  # pending reminders of a killed run are sent on rerun the same or the next day, never later
 
 
-def plate_tail(plate: str) -> str:
-    """The last four characters of a plate (the SMS names no more of the vehicle)."""
-    plate = (plate or "").strip()
-    return plate[-4:] if plate else ""
+SMS_PLATE_TAIL = 4  # the SMS names the vehicle by the last four characters of its plate
 
 
 def _when(at: dt.datetime) -> str:
@@ -50,7 +47,8 @@ def confirmation_text(booking: Booking) -> str:
     with translation.override(settings.LANGUAGE_CODE):
         text = gettext(
             "[%(store)s] Your service appointment is booked: %(time)s, vehicle ending %(tail)s. See you then."
-        ) % {"store": booking.store.name, "time": _when(booking.start_at), "tail": plate_tail(booking.vehicle.plate)}
+        ) % {"store": booking.store.name, "time": _when(booking.start_at),
+             "tail": plate_tail(booking.vehicle.plate, SMS_PLATE_TAIL)}
         return _with_link(text, self_booking_url(booking))
 
 
@@ -59,7 +57,8 @@ def reminder_text(booking: Booking) -> str:
     with translation.override(settings.LANGUAGE_CODE):
         text = gettext(
             "[%(store)s] Reminder: your service appointment is tomorrow, %(time)s, vehicle ending %(tail)s."
-        ) % {"store": booking.store.name, "time": _when(booking.start_at), "tail": plate_tail(booking.vehicle.plate)}
+        ) % {"store": booking.store.name, "time": _when(booking.start_at),
+             "tail": plate_tail(booking.vehicle.plate, SMS_PLATE_TAIL)}
         return _with_link(text, self_booking_url(booking))
 
 

@@ -27,9 +27,10 @@ from aftercare.org.permissions import Perm, require_perm
 from aftercare.org.scoping import own_store_ids
 
 from ..availability import availability, capacity_read
+from ..links import plate_tail
 from ..models import Booking, BookingDay, WaitlistEntry, WaitlistState
 from .booking import _kinds
-from .messages import _when, may_text, plate_tail
+from .messages import SMS_PLATE_TAIL, _when, may_text
 
 OFFER_HOURS = settings.APPOINTMENT_WAITLIST_OFFER_HOURS
 OPEN_STATES = (WaitlistState.WAITING, WaitlistState.OFFERED)
@@ -90,7 +91,8 @@ def offer_text(entry: WaitlistEntry) -> str:
         text = gettext(
             "[%(store)s] A slot has become free for your vehicle ending %(tail)s: %(time)s. Call us by %(until)s "
             "to take it."
-        ) % {"store": entry.store.name, "tail": plate_tail(entry.vehicle.plate), "time": _when(entry.offered_start_at),
+        ) % {"store": entry.store.name, "tail": plate_tail(entry.vehicle.plate, SMS_PLATE_TAIL),
+             "time": _when(entry.offered_start_at),
              "until": _when(entry.offer_expires_at)}
         return text
 

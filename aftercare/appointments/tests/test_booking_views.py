@@ -132,7 +132,9 @@ def test_it_answers_bad_input_with_a_field_error(shop, store_a, advisor, start):
 def test_it_moves_and_cancels_and_keeps_the_history(shop, store_a, advisor):
     booking = book(store_a, advisor, [shop["maintenance"]], local(DAY, 9))
     client = client_for(advisor)
-    page = client.get(f"/appointments/{booking.pk}/", {"date": "2026-12-09"}, **EN).content.decode()
+    response = client.get(f"/appointments/{booking.pk}/", {"date": "2026-12-09"}, **EN)
+    assert 'class="form-control"' in str(response.context["move_form"]["start_at"])
+    page = response.content.decode()
     assert f'value="{local(DAY.replace(day=9), 11).isoformat()}"' in page
     response = client.post(f"/appointments/{booking.pk}/move/",
                            {"start_at": local(DAY.replace(day=9), 11).isoformat()}, **EN)

@@ -232,3 +232,38 @@ def test_the_page_refuses_another_stores_id_and_bad_input(store_a, store_b, marc
     assert client.get("/appointments/measures/bookings/", {"month": "2027-03", "store": store_b.pk}).status_code == 404
     response = _get(client, "/appointments/measures/", year="x", month="2026-03")
     assert response.status_code == 200 and b"is-invalid" in response.content
+
+
+def test_two_stores_are_judged_against_their_targets_weighted_by_orders(store_a, store_b, march):
+    """Store A: 5 orders of March (2 booked), target 20 %; store B: 15 orders (3 booked), target 30 %. Without a
+    `store` filter the page and the API pool them (5 / 20 = 25.0 %) against the orders-weighted target
+    (20 × 5 + 30 × 15) / 20 = 27.5 % — missed, where the plain mean of the targets (25 %) would call it met."""
+    for i in range(15):
+        _order(store_b, local(2027, 3, 2 + i, 10), booked=i < 3)
+    for store, value in ((store_a, 20), (store_b, 30)):
+        KpiTarget.objects.create(store=store, measure_code="appointments.appointment_rate",
+                                 period_kind=KpiPeriodKind.MONTH, period_start=MARCH, value=Decimal(value))
+    both = f.StaffFactory(group=store_a.group, role=Role.CS_MANAGER, stores=[store_a, store_b]).user
+    client = Client()
+    client.force_login(both)
+    page = _get(client, "/appointments/measures/", year=2027, month="2027-03").context["page"]
+    assert page["store_ids"] == sorted([store_a.pk, store_b.pk])
+    march_cell = next(r for r in page["rows"] if r["key"] == "appointment_rate")["cells"][2]
+    assert march_cell["value"] == Decimal("25.0")
+    assert march_cell["judge"].target.value == Decimal("27.5") and march_cell["judge"].state == "missed"
+    assert page["rate_target"].value == Decimal("27.5")
+    body = client.get("/api/appointments/measures", {"year": 2027, "month": "2027-03"}).json()
+    assert body["store_ids"] == sorted([store_a.pk, store_b.pk])
+    march_row = body["months"][2]
+    assert march_row["orders"] == 20 and march_row["orders_booked"] == 5 and march_row["appointment_rate"] == "25.0"
+    assert march_row["target"] == "27.5" and march_row["target_state"] == "missed"
+
+
+def test_the_api_without_a_month_answers_december_of_a_past_year_and_january_of_a_future_one(store_a, manager):
+    """Today is 10 April 2027: without `month`, 2026 shows its last month, 2028 its first, 2027 this month."""
+    client = Client()
+    client.force_login(manager)
+    for year, month in ((2026, "2026-12-01"), (2028, "2028-01-01"), (2027, "2027-04-01")):
+        response = client.get("/api/appointments/measures", {"year": year})
+        assert response.status_code == 200, response.content
+        assert response.json()["year"] == year and response.json()["month"] == month

@@ -286,6 +286,7 @@ def test_the_surname_and_plate_tail():
     assert [surname(n) for n in ("王小明", "欧阳娜娜", "李", "广州某某汽车服务有限公司", "John Smith", "")] == [
         "王", "欧阳", "李", "", "John", ""]
     assert plate_tail("粤A12345") == "345" and plate_tail("") == ""
+    assert plate_tail(" 粤A12345 ", 4) == "2345"  # the SMS names four
 
 
 def test_the_public_pages_carry_no_login_requirement(booking, url):

@@ -21,7 +21,7 @@ from aftercare.followups.models import FollowupTask
 from aftercare.org.calendar import business_date
 from aftercare.org.models import Store
 from aftercare.org.permissions import Perm, has_perm, require_perm
-from aftercare.org.scoping import current_store_ids, own_store_ids
+from aftercare.org.scoping import current_store_ids, own_store_ids, settings_store
 
 from .. import selectors
 from ..availability import availability
@@ -58,21 +58,6 @@ def _date(value, default: dt.date | None = None) -> dt.date | None:
         return default
 
 
-def _store(request, user) -> Store:
-    """The store a page is about: `?store=` among the user's own stores (another store: 404), else the first of
-    those the store switcher leaves."""
-    own = own_store_ids(user)
-    if not own:
-        raise Http404
-    wanted = _int(request.GET.get("store") or request.POST.get("store"))
-    if wanted is not None:
-        if wanted not in own:
-            raise Http404
-        return Store.objects.get(pk=wanted)
-    narrowed = sorted(current_store_ids(user, request) & own) or sorted(own)
-    return Store.objects.get(pk=narrowed[0])
-
-
 def _kinds(store_id: int, ids) -> list[ServiceKind]:
     ids = {i for i in (_int(x) for x in ids) if i is not None}
     return list(ServiceKind.objects.filter(store_id=store_id, is_active=True, pk__in=ids)) if ids else []
@@ -99,7 +84,7 @@ def calendar_page(request):
     starts open below (HTMX, `appointments:slots`)."""
     user = request.user
     require_perm(user, Perm.APPOINTMENT_BOOK)
-    store = _store(request, user)
+    store = settings_store(request)
     today = business_date()
     month = _date((request.GET.get("month") or "") + "-01", today.replace(day=1)).replace(day=1)
     last = month.replace(day=calendar.monthrange(month.year, month.month)[1])
@@ -138,7 +123,7 @@ def slots(request):
     """The free starts of one day for the kinds chosen (an HTMX partial of the calendar and the booking form)."""
     user = request.user
     require_perm(user, Perm.APPOINTMENT_BOOK)
-    store = _store(request, user)
+    store = settings_store(request)
     day = _date(request.GET.get("date"))
     kinds = _kinds(store.pk, request.GET.getlist("kinds"))
     context = {"store": store, "pick": request.GET.get("pick") == "1", **_free_context(store.pk, day, kinds)}
