@@ -301,10 +301,12 @@ def _dispatch(letter: LetterLog) -> None:
         raise ValueError(f"channel {letter.channel} is not sent")
 
 
-def letter_deliver(*, letter_id: int, now: dt.datetime | None = None) -> bool:
+def letter_deliver(*, letter_id: int, now: dt.datetime | None = None, rules_by_store: dict[int, Rules] | None = None
+                   ) -> bool:
     """Hand one queued (or held and due) message to its channel, checking consent and quiet hours again now;
     marks it sent, failed (with the error; the row stays), held or cancelled. The row is locked while sending
-    (PostgreSQL skips a row another run is sending), so no message goes twice. Returns whether it was sent now."""
+    (PostgreSQL skips a row another run is sending), so no message goes twice. Returns whether it was sent now.
+    `rules_by_store`: the stores' rules a caller sending many messages has read (filled as they are read)."""
     now = now or timezone.now()
     with transaction.atomic():
         rows = LetterLog.objects.filter(pk=letter_id, status__in=(LetterStatus.PENDING, LetterStatus.HELD),
@@ -314,14 +316,17 @@ def letter_deliver(*, letter_id: int, now: dt.datetime | None = None) -> bool:
         letter = rows.select_related("customer", "store").first()
         if letter is None:
             return False
-        customer = Customer.objects.get(pk=letter.customer_id)  # the consent as it is now
-        letter.customer = customer
-        reason = _refusal(customer, letter.purpose, letter.channel)
+        reason = _refusal(letter.customer, letter.purpose, letter.channel)  # the consent as it is now
         if reason:
             LetterLog.objects.filter(pk=letter.pk).update(status=LetterStatus.CANCELLED, error=reason, updated_at=now)
             return False
         if letter.purpose == MessagePurpose.MARKETING:
-            rules = channel_rules(letter.store_id)
+            if rules_by_store is None:
+                rules = channel_rules(letter.store_id)
+            elif letter.store_id in rules_by_store:
+                rules = rules_by_store[letter.store_id]
+            else:
+                rules = rules_by_store[letter.store_id] = channel_rules(letter.store_id)
             if in_quiet_hours(now, rules):
                 LetterLog.objects.filter(pk=letter.pk).update(
                     status=LetterStatus.HELD, hold_until=quiet_hours_end(now, rules), updated_at=now
@@ -349,7 +354,8 @@ def messages_release(*, now: dt.datetime | None = None, stale_minutes: int = 10)
         created_at__lte=now - dt.timedelta(minutes=stale_minutes),
     ).values_list("pk", flat=True)
     ids = sorted(set(held) | set(stale))
-    return sum(1 for letter_id in ids if letter_deliver(letter_id=letter_id, now=now))
+    rules_by_store: dict[int, Rules] = {}  # each store's rules read once
+    return sum(1 for letter_id in ids if letter_deliver(letter_id=letter_id, now=now, rules_by_store=rules_by_store))
 
 
 def marketing_pending_cancel(*, customer_id: int, reason: str = "marketing consent withdrawn") -> int:
