@@ -37,6 +37,7 @@ from aftercare.core.sms import sms_send
 from aftercare.core.timezones import business_tz
 from aftercare.core.wechat import wechat_send
 from aftercare.customers.models import Customer
+from aftercare.org.calendar import week_start
 
 from ..choices import MESSAGE_CHANNELS, LetterChannel, LetterKind, LetterStatus, MessagePurpose
 from ..models import ChannelSettings, LetterLog, MessageTemplate
@@ -141,13 +142,6 @@ def quiet_hours_end(at: dt.datetime, rules: Rules) -> dt.datetime:
             hour=rules.quiet_end.hour, minute=rules.quiet_end.minute, second=0, microsecond=0
         )
     return end.astimezone(dt.UTC)
-
-
-def week_start(at: dt.datetime) -> dt.datetime:
-    """Monday 00:00 Asia/Shanghai of `at`'s week."""
-    local = at.astimezone(business_tz())
-    monday = local.date() - dt.timedelta(days=local.weekday())
-    return dt.datetime.combine(monday, dt.time(0), tzinfo=business_tz())
 
 
 COUNTED_STATUSES = (LetterStatus.PENDING, LetterStatus.HELD, LetterStatus.SENT, LetterStatus.DELIVERED)
