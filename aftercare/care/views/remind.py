@@ -40,15 +40,11 @@ def reminder_list(request):
     })
 
 
-def _settings_store(request) -> Store:
-    require_perm(request.user, Perm.CARE_MANAGE)
-    return settings_store(request)
-
-
 @login_required
 def reminder_settings(request):
     """The store's reminder rules, one row per kind, each with its edit link; insurance expiry is the renewals'."""
-    store = _settings_store(request)
+    require_perm(request.user, Perm.CARE_MANAGE)
+    store = settings_store(request)
     rules = selectors.reminder_rule_list(user=request.user, store_id=store.pk)
     stores = Store.objects.filter(pk__in=own_store_ids(request.user)).order_by("code")
     return render(request, "care/remind/settings.html", {"store": store, "stores": stores, "rules": rules})
