@@ -62,6 +62,10 @@ def test_it_edits_a_rule_and_names_the_bad_field(users, store_a, store_b):
     manager = users[Role.CS_MANAGER]
     rule = reminder_rules_map([store_a.pk])[store_a.pk][ReminderKind.WARRANTY_END]
     url = f"/care/reminders/rules/{rule.pk}/"
+    page = client(manager).get(url).content.decode()  # Bootstrap's classes on the fields
+    assert re.search(r'<input type="number" name="lead_days"[^>]*class="form-control"', page)
+    assert re.search(r'<select name="action" class="form-select"', page)
+    assert re.search(r'<input type="checkbox" name="is_active" class="form-check-input"', page)
     good = {"is_active": "on", "lead_days": "21", "action": "sms", "came_days": "45", "months": "", "km": ""}
     resp = client(manager).post(url, good)
     assert resp.status_code == 302
@@ -119,6 +123,7 @@ def test_it_lists_due_today_and_overdue_in_a_fixed_number_of_queries(users, stor
     assert re.findall(r'data-reminder="(\d+)"', html) == [str(overdue.pk)]
     html = client(specialist).get("/care/reminders/?kind=birthday").content.decode()
     assert "data-reminder=" not in html
+    assert '<select name="kind" class="form-select form-select-sm"' in html  # the filters in Bootstrap's classes
     # the start page card counts what the list shows
     start = client(specialist).get("/today/").content.decode()
     assert "Reminders due today" in start and "care.reminders_due" in start
