@@ -250,11 +250,18 @@ from .models import Reminder, ReminderRule  # noqa: E402
 CONTACTED_STATES = (ReminderState.CALL, ReminderState.SMS_SENT)
 
 
+def _overdue_q(today: _dt.date) -> Q:
+    """Overdue reminders: due date passed, within the came window, the call still open or the SMS unsent."""
+    from aftercare.followups.choices import ACTIVE_STATUSES
+
+    return Q(due_on__lt=today, came_until__gte=today) & (
+        Q(task__status__in=ACTIVE_STATUSES) | Q(state=ReminderState.SMS_PENDING))
+
+
 def reminder_list(*, user, store_ids=None, due: str = "", kind: str = "", today: _dt.date | None = None
                   ) -> QuerySet[Reminder]:
     """The reminders of the stores in scope with customer, vehicle and task. `due`: "today" (due today),
-    "overdue" (due date passed, call still open, or SMS unsent, within the came window), "" (all)."""
-    from aftercare.followups.choices import ACTIVE_STATUSES
+    "overdue" (`_overdue_q`), "" (all)."""
     from aftercare.org.calendar import business_date
 
     today = today or business_date()
@@ -263,8 +270,7 @@ def reminder_list(*, user, store_ids=None, due: str = "", kind: str = "", today:
     if due == "today":
         qs = qs.filter(due_on=today)
     elif due == "overdue":
-        qs = qs.filter(Q(due_on__lt=today, came_until__gte=today)
-                       & (Q(task__status__in=ACTIVE_STATUSES) | Q(state=ReminderState.SMS_PENDING)))
+        qs = qs.filter(_overdue_q(today))
     if kind:
         qs = qs.filter(kind=kind)
     return qs.order_by("due_on", "pk")
@@ -272,12 +278,8 @@ def reminder_list(*, user, store_ids=None, due: str = "", kind: str = "", today:
 
 def reminder_counts(*, user, store_ids=None, today: _dt.date) -> dict[str, int]:
     """Reminders due today and overdue (as `reminder_list` filters them), in one query."""
-    from aftercare.followups.choices import ACTIVE_STATUSES
-
-    overdue = Q(due_on__lt=today, came_until__gte=today) & (
-        Q(task__status__in=ACTIVE_STATUSES) | Q(state=ReminderState.SMS_PENDING))
     return Reminder.objects.filter(store_id__in=care_store_ids(user, store_ids)).aggregate(
-        today=Count("pk", filter=Q(due_on=today)), overdue=Count("pk", filter=overdue))
+        today=Count("pk", filter=Q(due_on=today)), overdue=Count("pk", filter=_overdue_q(today)))
 
 
 def reminder_rule_list(*, user, store_id: int) -> list[ReminderRule]:
