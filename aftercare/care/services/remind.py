@@ -92,9 +92,7 @@ def _readings(vehicle_ids, today: dt.date) -> dict[int, list[tuple[dt.date, int]
     since = business_day_start(today - dt.timedelta(days=365 * RATE_YEARS))
     out: dict[int, list[tuple[dt.date, int]]] = defaultdict(list)
     qs = RepairOrder.objects.filter(settled_at__gte=since, settled_at__lt=business_day_start(today + dt.timedelta(1)),
-                                    mileage__isnull=False)
-    if vehicle_ids is not None:
-        qs = qs.filter(vehicle_id__in=list(vehicle_ids))
+                                    mileage__isnull=False, vehicle_id__in=list(vehicle_ids))
     for vid, at, km in qs.values_list("vehicle_id", "settled_at", "mileage").iterator(chunk_size=5000):
         out[vid].append((business_date(at), km))
     return out

@@ -56,17 +56,11 @@ TEMPLATE_VARIABLES = {
     "campaign": _("the campaign"),
     "optout_url": _("the opt-out link (marketing, given by the system)"),
 }
-_extra_variables: dict = {}
 _VARIABLE = re.compile(r"\{(\w*)\}")
 
 
-def template_variables_register(variables: dict) -> None:
-    """A higher app (e.g. care campaigns) adds the variables its templates may use, in its `AppConfig.ready()`."""
-    _extra_variables.update(variables)
-
-
 def template_variables() -> dict:
-    return {**TEMPLATE_VARIABLES, **_extra_variables}
+    return dict(TEMPLATE_VARIABLES)
 
 
 def template_variables_check(text: str) -> None:
@@ -147,14 +141,11 @@ def quiet_hours_end(at: dt.datetime, rules: Rules) -> dt.datetime:
 COUNTED_STATUSES = (LetterStatus.PENDING, LetterStatus.HELD, LetterStatus.SENT, LetterStatus.DELIVERED)
 
 
-def marketing_count_this_week(*, customer_id: int, at: dt.datetime, exclude_id: int | None = None) -> int:
-    qs = LetterLog.objects.filter(
+def marketing_count_this_week(*, customer_id: int, at: dt.datetime) -> int:
+    return LetterLog.objects.filter(
         customer_id=customer_id, purpose=MessagePurpose.MARKETING, status__in=COUNTED_STATUSES,
         created_at__gte=week_start(at),
-    )
-    if exclude_id:
-        qs = qs.exclude(pk=exclude_id)
-    return qs.count()
+    ).count()
 
 
 def _address(customer: Customer, channel: str) -> str:
@@ -358,12 +349,3 @@ def marketing_pending_cancel(*, customer_id: int, reason: str = "marketing conse
         customer_id=customer_id, purpose=MessagePurpose.MARKETING,
         status__in=(LetterStatus.PENDING, LetterStatus.HELD),
     ).update(status=LetterStatus.CANCELLED, error=reason, updated_at=timezone.now())
-
-
-def letter_delivered(*, letter_id: int) -> bool:
-    """A delivery receipt of the gateway: a sent message was delivered."""
-    return bool(
-        LetterLog.objects.filter(pk=letter_id, status=LetterStatus.SENT).update(
-            status=LetterStatus.DELIVERED, updated_at=timezone.now()
-        )
-    )
