@@ -97,6 +97,6 @@ def optout(request, token):
         return render(request, "care/channels/optout.html", {"invalid": True}, status=404)
     done = False
     if request.method == "POST":
-        services.optout_by_link(token=token)
+        services.optout_by_link(customer=customer)
         done = True
     return render(request, "care/channels/optout.html", {"store": customer.store, "done": done})
