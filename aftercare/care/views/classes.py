@@ -147,7 +147,7 @@ def winback(request):
     labels = dict(LossReason.choices)
     for p in page.object_list:
         p.reason_label = labels.get(p.reason, p.reason)
-    context = {"page": page, "campaign_url": "/care/campaigns/new/?segment=lost"}
+    context = {"page": page, "campaign_url": f"{reverse('care:campaign_new')}?segment=lost"}
     return render(request, "care/classes/winback.html", context)
 
 
