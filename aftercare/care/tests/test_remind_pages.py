@@ -136,6 +136,17 @@ def test_it_lists_due_today_and_overdue_in_a_fixed_number_of_queries(users, stor
     assert api(users[Role.SERVICE_ADVISOR]).get("/api/care/reminders").status_code == 403
 
 
+def test_a_junk_filter_lists_every_reminder_and_marks_the_fields(users, store_a):
+    today = business_date()
+    rows = [_reminder(store_a, due=today), _reminder(store_a, due=today + dt.timedelta(days=5))]
+    resp = client(users[Role.CS_SPECIALIST]).get("/care/reminders/?due=junk&kind=junk")
+    html = resp.content.decode()
+    assert resp.status_code == 200
+    assert re.findall(r'data-reminder="(\d+)"', html) == [str(r.pk) for r in rows]  # the filter ignored: all
+    assert re.search(r'<select name="due" class="[^"]*is-invalid', html)
+    assert re.search(r'<select name="kind" class="[^"]*is-invalid', html)
+
+
 def test_the_card_counts_due_today_and_overdue(users, store_a):
     from aftercare.care.remind_hooks import reminders_due_card
 
