@@ -79,7 +79,7 @@ def _months(start: dt.date, end: dt.date) -> list[dt.date]:
 
 def _measure(num_key: str, den_key: str):
     def compute(*, user, store_ids, period_start: dt.date, period_end: dt.date) -> list[KpiValue]:
-        ids = selectors.class_store_ids(user, store_ids)
+        ids = selectors.care_store_ids(user, store_ids, perms=selectors.MANAGERS)
         totals: dict = defaultdict(lambda: [0, 0])
         months = _months(period_start, period_end)
         for month in months:

@@ -69,11 +69,20 @@ class ReminderRuleForm(BootstrapFormMixin, forms.Form):
     months = forms.IntegerField(label=_("Interval (months)"), min_value=1, max_value=60, required=False)
     km = forms.IntegerField(label=_("Interval (km)"), min_value=500, max_value=100_000, required=False)
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._style()
+
 
 class ReminderFilterForm(BootstrapFormMixin, forms.Form):
+    small = True
     due = forms.ChoiceField(label=_("Due"), required=False, choices=[
         ("", _("All")), ("today", _("Due today")), ("overdue", _("Overdue"))])
     kind = forms.ChoiceField(label=_("Kind"), required=False, choices=[("", _("All kinds")), *ReminderKind.choices])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._style()
 # ---- end remind ----
 
 

@@ -21,7 +21,7 @@ def campaign_store_figures(*, user, store_ids, since: dt.date, until: dt.date) -
     """{store: {targeted, reached, came}} over the launched campaigns whose event starts in `[since, until)`;
     one query per campaign."""
     totals: dict[int, dict[str, int]] = defaultdict(lambda: {"targeted": 0, "reached": 0, "came": 0})
-    campaigns = Campaign.objects.filter(store_id__in=selectors._campaign_store_ids(user, store_ids),
+    campaigns = Campaign.objects.filter(store_id__in=selectors.care_store_ids(user, store_ids),
                                         event_start__gte=since, event_start__lt=until, state="launched")
     for c in campaigns:
         rows = (selectors.campaign_targets(user=user, campaign=c).filter(store_id__in=store_ids).order_by()

@@ -41,7 +41,7 @@ def vehicle_dues_context(*, user, customer) -> dict | None:
 def success_rate(*, user, store_ids, period_start: dt.date, period_end: dt.date) -> list[KpiValue]:
     """Per store: reminders made in the period that reached the customer and worked / those made."""
     counts = selectors.reminder_success_counts(
-        store_ids=selectors._reminder_store_ids(user, store_ids), since=period_start, until=period_end)
+        store_ids=selectors.care_store_ids(user, store_ids), since=period_start, until=period_end)
     running = business_date() < period_end
     out = []
     for store_id, n in sorted(counts.items()):

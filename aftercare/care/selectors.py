@@ -5,7 +5,18 @@ import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
 
-from django.db.models import Count, DecimalField, Exists, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import (
+    Count,
+    DecimalField,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
@@ -14,11 +25,20 @@ from aftercare.customers.models import RepairOrder
 from aftercare.followups.choices import TaskStatus
 from aftercare.org.calendar import month_add
 from aftercare.org.kpis import rate
-from aftercare.org.permissions import Perm, has_perm
+from aftercare.org.permissions import Perm, has_any_perm
 from aftercare.org.scoping import get_scoped_or_404, visible_store_ids
 
 from .choices import CustomerClass, RecallVehicleState, TargetState
-from .models import Campaign, CampaignTarget, CareProfile, ChurnReason, ClassChange, Recall, RecallVehicle
+from .models import (
+    Campaign,
+    CampaignTarget,
+    CareProfile,
+    ChurnModel,
+    ChurnReason,
+    ClassChange,
+    Recall,
+    RecallVehicle,
+)
 from .visits import counted
 
 # Classes of the churn rate's base at a month's start.
@@ -27,8 +47,14 @@ CLASS_ORDER = (CustomerClass.NEW, CustomerClass.LOYAL, CustomerClass.REGULAR, Cu
 NONE = "none"  # the "from" of a customer not yet classified at the month's start
 
 
-def class_store_ids(user, store_ids=None, perm: str = Perm.CARE_MANAGE) -> frozenset[int]:
-    if not has_perm(user, perm):
+MANAGERS = (Perm.CARE_MANAGE,)  # customer classes, their flows, churn risk and the reminder rules: care.manage only
+
+
+def care_store_ids(user, store_ids=None, perms: tuple[str, ...] = (Perm.CARE_WORK, Perm.CARE_MANAGE)
+                   ) -> frozenset[int]:
+    """The stores of care rows the user may read: visible ones (within `store_ids` when given), none without one of
+    `perms` (default: care.work or care.manage)."""
+    if not has_any_perm(user, *perms):
         return frozenset()
     visible = visible_store_ids(user)
     return visible if store_ids is None else visible & frozenset(store_ids)
@@ -83,7 +109,7 @@ def class_flows_by_store(*, store_ids, month: dt.date) -> dict[int, dict]:
 def class_flows(*, user, month: dt.date, store_ids=None) -> dict:
     """The stores in scope summed: flows matrix rows (from, [(to, n)]), start and end counts, churned, base and
     churn rate of `month`."""
-    ids = class_store_ids(user, store_ids)
+    ids = care_store_ids(user, store_ids, perms=MANAGERS)
     per_store = class_flows_by_store(store_ids=ids, month=month)
     flows, start, end = defaultdict(int), defaultdict(int), defaultdict(int)
     for cell in per_store.values():
@@ -110,7 +136,7 @@ def class_flows(*, user, month: dt.date, store_ids=None) -> dict:
 
 def class_flow_customers(*, user, month: dt.date, from_class: str, to_class: str, store_ids=None) -> QuerySet:
     """The profiles behind one cell of the flows matrix (from `NONE`: classified during the month)."""
-    ids = class_store_ids(user, store_ids)
+    ids = care_store_ids(user, store_ids, perms=MANAGERS)
     qs = class_month_profiles(store_ids=ids, month=month).filter(c1=to_class)
     qs = qs.filter(c0__isnull=True) if from_class == NONE else qs.filter(c0=from_class)
     return qs.select_related("customer", "store").order_by("-spend_12m", "customer_id")
@@ -118,7 +144,7 @@ def class_flow_customers(*, user, month: dt.date, from_class: str, to_class: str
 
 def class_counts(*, user, store_ids=None) -> dict[str, int]:
     """Customers of each class today (the profiles' current class)."""
-    ids = class_store_ids(user, store_ids)
+    ids = care_store_ids(user, store_ids, perms=MANAGERS)
     rows = (CareProfile.objects.filter(store_id__in=ids, classified_on__isnull=False)
             .values("customer_class").annotate(n=Count("id")).order_by())
     got = {r["customer_class"]: r["n"] for r in rows}
@@ -128,7 +154,7 @@ def class_counts(*, user, store_ids=None) -> dict[str, int]:
 def churn_reason_shares(*, user, since: dt.date, until: dt.date, store_ids=None) -> list[dict]:
     """Churn reasons recorded in `[since, until)`: each reason with its count and share (%), largest first (each
     customer once: their latest reason of the period)."""
-    ids = class_store_ids(user, store_ids)
+    ids = care_store_ids(user, store_ids, perms=MANAGERS)
     period = ChurnReason.objects.filter(store_id__in=ids, recorded_on__gte=since, recorded_on__lt=until)
     latest = period.filter(customer_id=OuterRef("customer_id")).order_by("-recorded_on", "-id").values("id")[:1]
     rows = (period.filter(id=Subquery(latest)).values("reason").annotate(n=Count("id")).order_by("-n", "reason"))
@@ -146,7 +172,7 @@ def _latest_reason(field: str):
 def winback_list(*, user, store_ids=None) -> QuerySet[CareProfile]:
     """Lost customers of the stores in scope, the largest spend of 12 months first, with their latest churn
     reason (`reason`, `reason_note`)."""
-    ids = class_store_ids(user, store_ids)
+    ids = care_store_ids(user, store_ids, perms=MANAGERS)
     return (
         CareProfile.objects.filter(store_id__in=ids, customer_class=CustomerClass.LOST, customer__is_active=True)
         .select_related("customer", "store")
@@ -158,7 +184,7 @@ def winback_list(*, user, store_ids=None) -> QuerySet[CareProfile]:
 def customer_class_get(*, user, customer) -> dict | None:
     """A customer's class (None: not yet classified), with its class history (latest first) and latest churn
     reason; None also when the user may not see classes (`care.work` or `care.manage`) or the customer's store."""
-    if not (has_perm(user, Perm.CARE_WORK) or has_perm(user, Perm.CARE_MANAGE)):
+    if not has_any_perm(user, Perm.CARE_WORK, Perm.CARE_MANAGE):
         return None
     if customer.store_id not in visible_store_ids(user):
         raise Http404
@@ -170,7 +196,7 @@ def customer_class_get(*, user, customer) -> dict | None:
 
 def newly_lost_count(*, user, store_ids, since: dt.date) -> int:
     """Customers of the stores who became lost since `since` (a class change to lost on or after it)."""
-    ids = class_store_ids(user, store_ids)
+    ids = care_store_ids(user, store_ids, perms=MANAGERS)
     return (ClassChange.objects.filter(store_id__in=ids, to_class=CustomerClass.LOST, on_date__gte=since)
             .exclude(Q(from_class="") | Q(from_class=CustomerClass.LOST)).values("customer_id").distinct().count())
 
@@ -178,31 +204,17 @@ def newly_lost_count(*, user, store_ids, since: dt.date) -> int:
 # ---- churn: scoped reads of the churn-risk score ----
 
 
-def _churn_store_ids(user, store_ids=None) -> frozenset[int]:
-    from aftercare.org.permissions import Perm, has_perm
-    from aftercare.org.scoping import visible_store_ids
-
-    if not has_perm(user, Perm.CARE_MANAGE):
-        return frozenset()
-    visible = visible_store_ids(user)
-    return visible if store_ids is None else visible & frozenset(store_ids)
-
-
 def churn_risk_list(*, user, store_ids=None):
     """The scored customers of the stores in scope, highest risk first (with customer and store)."""
-    from .models import CareProfile
-
-    return (CareProfile.objects.filter(store_id__in=_churn_store_ids(user, store_ids), churn_risk__isnull=False)
+    ids = care_store_ids(user, store_ids, perms=MANAGERS)
+    return (CareProfile.objects.filter(store_id__in=ids, churn_risk__isnull=False)
             .select_related("customer", "store").order_by("-churn_risk", "customer_id"))
 
 
 def churn_risk_distribution(*, user, store_ids=None) -> list[int]:
     """How many scored customers fall in each 10 % band of risk (0–10 %, …, 90–100 %), in one query."""
-    from django.db.models import Count, IntegerField, Q
-
-    from .models import CareProfile
-
-    qs = CareProfile.objects.filter(store_id__in=_churn_store_ids(user, store_ids), churn_risk__isnull=False)
+    ids = care_store_ids(user, store_ids, perms=MANAGERS)
+    qs = CareProfile.objects.filter(store_id__in=ids, churn_risk__isnull=False)
     counts = qs.aggregate(**{
         f"b{i}": Count("id", filter=Q(churn_risk__gte=i / 10) & (Q(churn_risk__lt=(i + 1) / 10) if i < 9 else Q()),
                        output_field=IntegerField())
@@ -213,15 +225,11 @@ def churn_risk_distribution(*, user, store_ids=None) -> list[int]:
 
 def churn_profile_for(*, customer):
     """The care profile of a customer the caller already may see (the 360 page's customer), or None."""
-    from .models import CareProfile
-
     return CareProfile.objects.filter(customer_id=customer.pk, store_id=customer.store_id).first()
 
 
 def churn_model_latest():
     """The newest trained churn-risk model row (group-wide), or None."""
-    from .models import ChurnModel
-
     return ChurnModel.objects.defer("model").order_by("-trained_at", "-id").first()
 
 
@@ -242,28 +250,27 @@ from .models import Reminder, ReminderRule  # noqa: E402
 CONTACTED_STATES = (ReminderState.CALL, ReminderState.SMS_SENT)
 
 
-def _reminder_store_ids(user, store_ids=None, perm: str = Perm.CARE_WORK) -> frozenset[int]:
-    if not (has_perm(user, perm) or has_perm(user, Perm.CARE_MANAGE)):
-        return frozenset()
-    visible = visible_store_ids(user)
-    return visible if store_ids is None else visible & frozenset(store_ids)
+def _overdue_q(today: _dt.date) -> Q:
+    """Overdue reminders: due date passed, within the came window, the call still open or the SMS unsent."""
+    from aftercare.followups.choices import ACTIVE_STATUSES
+
+    return Q(due_on__lt=today, came_until__gte=today) & (
+        Q(task__status__in=ACTIVE_STATUSES) | Q(state=ReminderState.SMS_PENDING))
 
 
 def reminder_list(*, user, store_ids=None, due: str = "", kind: str = "", today: _dt.date | None = None
                   ) -> QuerySet[Reminder]:
     """The reminders of the stores in scope with customer, vehicle and task. `due`: "today" (due today),
-    "overdue" (due date passed, call still open, or SMS unsent, within the came window), "" (all)."""
-    from aftercare.followups.choices import ACTIVE_STATUSES
+    "overdue" (`_overdue_q`), "" (all)."""
     from aftercare.org.calendar import business_date
 
     today = today or business_date()
-    qs = Reminder.objects.filter(store_id__in=_reminder_store_ids(user, store_ids)).select_related(
+    qs = Reminder.objects.filter(store_id__in=care_store_ids(user, store_ids)).select_related(
         "customer", "vehicle", "task")
     if due == "today":
         qs = qs.filter(due_on=today)
     elif due == "overdue":
-        qs = qs.filter(Q(due_on__lt=today, came_until__gte=today)
-                       & (Q(task__status__in=ACTIVE_STATUSES) | Q(state=ReminderState.SMS_PENDING)))
+        qs = qs.filter(_overdue_q(today))
     if kind:
         qs = qs.filter(kind=kind)
     return qs.order_by("due_on", "pk")
@@ -271,19 +278,15 @@ def reminder_list(*, user, store_ids=None, due: str = "", kind: str = "", today:
 
 def reminder_counts(*, user, store_ids=None, today: _dt.date) -> dict[str, int]:
     """Reminders due today and overdue (as `reminder_list` filters them), in one query."""
-    from aftercare.followups.choices import ACTIVE_STATUSES
-
-    overdue = Q(due_on__lt=today, came_until__gte=today) & (
-        Q(task__status__in=ACTIVE_STATUSES) | Q(state=ReminderState.SMS_PENDING))
-    return Reminder.objects.filter(store_id__in=_reminder_store_ids(user, store_ids)).aggregate(
-        today=Count("pk", filter=Q(due_on=today)), overdue=Count("pk", filter=overdue))
+    return Reminder.objects.filter(store_id__in=care_store_ids(user, store_ids)).aggregate(
+        today=Count("pk", filter=Q(due_on=today)), overdue=Count("pk", filter=_overdue_q(today)))
 
 
 def reminder_rule_list(*, user, store_id: int) -> list[ReminderRule]:
     """The store's reminder rules (defaults seeded first), for a user who may see the store."""
     from .services.remind import reminder_rules_map
 
-    if store_id not in _reminder_store_ids(user, perm=Perm.CARE_MANAGE):
+    if store_id not in care_store_ids(user, perms=MANAGERS):
         return []
     return sorted(reminder_rules_map([store_id])[store_id].values(), key=lambda r: list(_kind_order()).index(r.kind))
 
@@ -295,7 +298,7 @@ def _kind_order():
 
 
 def reminder_rule_get(*, user, rule_id: int) -> ReminderRule | None:
-    return ReminderRule.objects.filter(pk=rule_id, store_id__in=_reminder_store_ids(user, perm=Perm.CARE_MANAGE)
+    return ReminderRule.objects.filter(pk=rule_id, store_id__in=care_store_ids(user, perms=MANAGERS)
                                        ).select_related("store").first()
 
 
@@ -352,20 +355,13 @@ from aftercare.org.models import Store  # noqa: E402
 from aftercare.org.permissions import Perm  # noqa: E402
 
 
-def _channel_store_ids(user, store_ids=None) -> frozenset[int]:
-    if not (has_perm(user, Perm.CARE_WORK) or has_perm(user, Perm.CARE_MANAGE)):
-        return frozenset()
-    visible = visible_store_ids(user)
-    return visible if store_ids is None else visible & frozenset(store_ids)
-
-
 def message_log_search(
     *, user, store_ids=None, q: str = "", phone_tail: str = "", status: str = "", channel: str = "",
     purpose: str = "", since: dt.date | None = None, until: dt.date | None = None, customer_id: int | None = None,
 ) -> QuerySet[LetterLog]:
     """The delivery log: every SMS, e-mail and WeChat message of the stores in scope (the letter log's rows sent
     through a channel), newest first; recorded in `[since, until)`; `q` a customer's name or number."""
-    qs = LetterLog.objects.filter(store_id__in=_channel_store_ids(user, store_ids), channel__in=MESSAGE_CHANNELS)
+    qs = LetterLog.objects.filter(store_id__in=care_store_ids(user, store_ids), channel__in=MESSAGE_CHANNELS)
     q = clean_text(q or "").strip()
     if q:
         qs = qs.filter(Q(customer__name__icontains=q) | Q(customer__number__iexact=q))
@@ -389,7 +385,7 @@ def message_log_search(
 
 def message_template_list(*, user) -> QuerySet[MessageTemplate]:
     """The templates of the user's group: the group's and those of the stores the user sees."""
-    ids = _channel_store_ids(user)
+    ids = care_store_ids(user)
     groups = Store.objects.filter(pk__in=ids).values("group_id")
     return (
         MessageTemplate.objects.filter(group_id__in=groups)
@@ -413,22 +409,15 @@ def message_template_get(*, user, pk: int) -> MessageTemplate:
 CAMPAIGN_MEASURES = ("targeted", "reached", "invited", "declined", "unreachable", "came")
 
 
-def _campaign_store_ids(user, store_ids=None) -> frozenset[int]:
-    if not (has_perm(user, Perm.CARE_MANAGE) or has_perm(user, Perm.CARE_WORK)):
-        return frozenset()
-    visible = visible_store_ids(user)
-    return visible if store_ids is None else visible & frozenset(store_ids)
-
-
 def campaign_list(*, user, store_ids=None):
     """The campaigns owned by the stores in scope, newest event first, with their number of targets."""
-    return (Campaign.objects.filter(store_id__in=_campaign_store_ids(user, store_ids))
+    return (Campaign.objects.filter(store_id__in=care_store_ids(user, store_ids))
             .select_related("store").annotate(targeted=Count("targets")).order_by("-event_start", "-id"))
 
 
 def campaign_get(*, user, pk) -> Campaign:
     """One campaign in scope; another store's id is a 404."""
-    return get_scoped_or_404(Campaign.objects.filter(store_id__in=_campaign_store_ids(user))
+    return get_scoped_or_404(Campaign.objects.filter(store_id__in=care_store_ids(user))
                               .select_related("store", "launched_by", "created_by"), pk=pk)
 
 
@@ -446,7 +435,7 @@ def campaign_targets(*, user, campaign: Campaign):
     amounts) and `unreachable` (the state, or the call task ended unreachable)."""
     money = DecimalField(max_digits=14, decimal_places=2)
     revenue = _came_orders(campaign).order_by().values("customer_id").annotate(t=Sum("amount")).values("t")
-    return (CampaignTarget.objects.filter(campaign=campaign, store_id__in=_campaign_store_ids(user))
+    return (CampaignTarget.objects.filter(campaign=campaign, store_id__in=care_store_ids(user))
             .annotate(came=Exists(_came_orders(campaign)),
                       revenue=Coalesce(Subquery(revenue, output_field=money), Value(Decimal(0)),
                                         output_field=money)))
@@ -504,18 +493,18 @@ def campaign_target_rows(*, user, campaign: Campaign, measure: str = "targeted")
 
 def campaign_target_for_task(*, user, task):
     """The campaign target a call task is about (the call screen's campaign card), or None."""
-    return (CampaignTarget.objects.filter(task=task, store_id__in=_campaign_store_ids(user))
+    return (CampaignTarget.objects.filter(task=task, store_id__in=care_store_ids(user))
             .select_related("campaign", "customer").first())
 
 
 def campaign_target_get(*, user, pk) -> CampaignTarget:
-    return get_scoped_or_404(CampaignTarget.objects.filter(store_id__in=_campaign_store_ids(user))
+    return get_scoped_or_404(CampaignTarget.objects.filter(store_id__in=care_store_ids(user))
                               .select_related("campaign", "customer", "task"), pk=pk)
 
 
 def recall_list(*, user, store_ids=None):
     """The recalls of the stores in scope with their vehicles done, unreachable and open (one query)."""
-    return (Recall.objects.filter(store_id__in=_campaign_store_ids(user, store_ids)).select_related("store")
+    return (Recall.objects.filter(store_id__in=care_store_ids(user, store_ids)).select_related("store")
             .annotate(total=Count("vehicles"),
                       done=Count("vehicles", filter=Q(vehicles__state=RecallVehicleState.DONE)),
                       unreachable=Count("vehicles", filter=Q(vehicles__state=RecallVehicleState.UNREACHABLE)))
@@ -527,16 +516,16 @@ def recall_get(*, user, pk) -> Recall:
 
 
 def recall_vehicles(*, user, recall: Recall):
-    return (RecallVehicle.objects.filter(recall=recall, store_id__in=_campaign_store_ids(user))
+    return (RecallVehicle.objects.filter(recall=recall, store_id__in=care_store_ids(user))
             .select_related("vehicle", "customer", "task").order_by("row_number", "pk"))
 
 
 def recall_vehicle_for_task(*, user, task):
     """The recall vehicle a call task is about (the call screen's recall card), or None."""
-    return (RecallVehicle.objects.filter(task=task, store_id__in=_campaign_store_ids(user))
+    return (RecallVehicle.objects.filter(task=task, store_id__in=care_store_ids(user))
             .select_related("recall", "vehicle").first())
 
 
 def recall_vehicle_get(*, user, pk) -> RecallVehicle:
-    return get_scoped_or_404(RecallVehicle.objects.filter(store_id__in=_campaign_store_ids(user))
+    return get_scoped_or_404(RecallVehicle.objects.filter(store_id__in=care_store_ids(user))
                              .select_related("recall"), pk=pk)

@@ -8,8 +8,8 @@ from aftercare.customers.choices import RepairKind
 
 # Repair orders that count as a visit (and whose amount counts as spend).
 COUNTED_KINDS: tuple[str, ...] = (RepairKind.MAINTENANCE, RepairKind.MECHANICAL, RepairKind.BODY, RepairKind.PAINT)
-# Left out: free first maintenance, warranty claims, insurance jobs (seed 000 p20), washes, internal orders.
-EXCLUDED_KINDS: tuple[str, ...] = tuple(k for k in RepairKind.values if k not in COUNTED_KINDS)
+# Every other kind is left out: free first maintenance, warranty claims, insurance jobs (seed 000 p20), washes,
+# internal orders.
 
 
 def counted(orders: QuerySet, prefix: str = "") -> QuerySet:

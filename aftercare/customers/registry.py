@@ -1,7 +1,7 @@
 """Lookups a higher app fills in its `AppConfig.ready()` so that a peer can read its data without importing it.
 
 Bookings (issue 18, reminders' effectiveness): the appointments app registers a lookup of when bookings were made;
-the care app asks which vehicles had a booking made in a period. No lookup registered (appointments not
+the care app asks when bookings were made for some vehicles in a period. No lookup registered (appointments not
 installed): none booked.
 """
 
@@ -31,8 +31,3 @@ def bookings_made_at(vehicle_ids: Iterable[int], since: dt.datetime, until: dt.d
         for vehicle_id, made_at in fn(ids, since, until):
             out[vehicle_id].append(made_at)
     return out
-
-
-def bookings_made(vehicle_ids: Iterable[int], since: dt.datetime, until: dt.datetime) -> set[int]:
-    """The vehicles of `vehicle_ids` for which a booking was made in `[since, until)`."""
-    return set(bookings_made_at(vehicle_ids, since, until))

@@ -85,7 +85,9 @@ def customer_create(*, actor, store: Store, name: str, **fields) -> Customer:
         customer.number = customer_numbers_allocate(store_id=store.pk)[0]
         customer.save()
         audit_event_record(actor=actor, action=AuditAction.CREATE, obj=customer, changed_fields=data.keys())
-        _consents_record(actor=actor, customer=customer, fields=CONSENT_FIELDS.values(), source=ConsentSource.STAFF)
+        # the new file's consents: history rows only (nothing pending can be cancelled yet, no signal)
+        _consents_record(actor=actor, customer=customer, fields=CONSENT_FIELDS.values(), source=ConsentSource.STAFF,
+                         signal=False)
     return customer
 
 
@@ -413,9 +415,10 @@ def _ownerships_join_runs(*, customer: Customer, vehicle_ids: set[int]) -> list[
 _PURPOSE_OF_FIELD = {field: purpose for purpose, field in CONSENT_FIELDS.items()}
 
 
-def _consents_record(*, actor, customer: Customer, fields, source: str, note: str = "") -> None:
-    """History rows (and `consent_changed`) for the consent flags among `fields` whose new value `customer`
-    holds; called inside the writer's transaction."""
+def _consents_record(*, actor, customer: Customer, fields, source: str, note: str = "", signal: bool = True
+                     ) -> None:
+    """History rows (and, unless `signal` is off, `consent_changed`) for the consent flags among `fields` whose new
+    value `customer` holds; called inside the writer's transaction."""
     now = timezone.now()
     for field in fields:
         purpose = _PURPOSE_OF_FIELD.get(field)
@@ -426,9 +429,10 @@ def _consents_record(*, actor, customer: Customer, fields, source: str, note: st
             store_id=customer.store_id, customer=customer, purpose=purpose, granted=granted, source=source, at=now,
             by=actor if actor is not None and getattr(actor, "is_authenticated", False) else None, note=note,
         )
-        consent_changed.send(
-            sender=Customer, actor=actor, customer=customer, purpose=purpose, granted=granted, source=source
-        )
+        if signal:
+            consent_changed.send(
+                sender=Customer, actor=actor, customer=customer, purpose=purpose, granted=granted, source=source
+            )
 
 
 def consent_set(*, actor, customer: Customer, purpose: str, granted: bool, source: str, note: str = "") -> bool:

@@ -29,6 +29,7 @@ __all__ = [
     "month_range",
     "month_start",
     "statutory_workday",
+    "week_start",
     "working_days_between",
     "working_deadline",
 ]
@@ -46,6 +47,12 @@ def business_date(moment: dt.datetime | None = None) -> dt.date:
 def business_day_start(day: dt.date) -> dt.datetime:
     """00:00 Asia/Shanghai of `day`, as UTC: the half-open bound of business days and months."""
     return dt.datetime.combine(day, dt.time(0), tzinfo=business_tz()).astimezone(dt.UTC)
+
+
+def week_start(at: dt.datetime) -> dt.datetime:
+    """Monday 00:00 Asia/Shanghai of the week of the instant `at`, as UTC (the weekly caps' calendar week)."""
+    day = business_date(at)
+    return business_day_start(day - dt.timedelta(days=day.weekday()))
 
 
 def day_range(since: dt.date | None, until: dt.date | None) -> tuple[dt.datetime | None, dt.datetime | None]:

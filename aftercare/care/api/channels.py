@@ -8,13 +8,12 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.utils.crypto import constant_time_compare
 from ninja import Field, Query, Router, Schema
-from ninja.errors import HttpError
 from ninja.pagination import paginate
 from ninja.security import APIKeyHeader
 
 from aftercare.core.api import ERRORS, Pagination
 from aftercare.customers.validators import mask_mobile
-from aftercare.org.permissions import Perm, has_perm
+from aftercare.org.permissions import Perm, require_any_perm
 
 from .. import selectors as _selectors
 from ..services import channels as _channels
@@ -59,8 +58,7 @@ class MessageFilter(Schema):
 @paginate(Pagination)
 def message_list(request: HttpRequest, filters: Query[MessageFilter]):
     """The delivery log: every SMS, e-mail and WeChat message of the stores in scope, newest first."""
-    if not (has_perm(request.user, Perm.CARE_WORK) or has_perm(request.user, Perm.CARE_MANAGE)):
-        raise HttpError(403, "Permission denied")
+    require_any_perm(request.user, Perm.CARE_WORK, Perm.CARE_MANAGE)
     return _selectors.message_log_search(user=request.user, **filters.dict())
 
 

@@ -11,7 +11,7 @@ from ninja import Field, Query, Router, Schema
 from aftercare.core.api import ERRORS, PathId
 from aftercare.customers.selectors import customer_get
 from aftercare.org.calendar import business_date
-from aftercare.org.permissions import Perm, has_perm, require_perm
+from aftercare.org.permissions import Perm, require_any_perm, require_perm
 
 from .. import selectors as care_selectors
 
@@ -79,8 +79,7 @@ def class_month(request: HttpRequest, query: Query[ClassMonthQuery]):
 def customer_class(request: HttpRequest, customer_id: PathId):
     """One customer's class, figures of 12 months, latest churn reason and class history; another store's customer
     answers 404 (`care.work` or `care.manage`)."""
-    if not (has_perm(request.user, Perm.CARE_WORK) or has_perm(request.user, Perm.CARE_MANAGE)):
-        require_perm(request.user, Perm.CARE_WORK)
+    require_any_perm(request.user, Perm.CARE_WORK, Perm.CARE_MANAGE)
     customer = customer_get(user=request.user, pk=customer_id)
     got = care_selectors.customer_class_get(user=request.user, customer=customer)
     p = got["profile"]

@@ -11,7 +11,7 @@ from ninja.pagination import paginate
 
 from aftercare.core.api import ERRORS, Pagination, PathId
 from aftercare.org.calendar import business_date
-from aftercare.org.permissions import Perm, has_perm, require_perm
+from aftercare.org.permissions import Perm, require_any_perm, require_perm
 from aftercare.org.scoping import narrowed_store_ids, own_store_ids
 
 from .. import selectors as _sel
@@ -63,8 +63,7 @@ class ReminderFilter(Schema):
 @paginate(Pagination)
 def reminder_list_api(request: HttpRequest, filters: Query[ReminderFilter]):
     """Reminders of the stores in scope (`care.work` or `care.manage`), by due date; `due`: today or overdue."""
-    if not (has_perm(request.user, Perm.CARE_WORK) or has_perm(request.user, Perm.CARE_MANAGE)):
-        require_perm(request.user, Perm.CARE_WORK)
+    require_any_perm(request.user, Perm.CARE_WORK, Perm.CARE_MANAGE)
     ids = narrowed_store_ids(request.user, filters.store_id)
     return _sel.reminder_list(user=request.user, store_ids=ids, due=filters.due, kind=filters.kind,
                               today=business_date())

@@ -77,13 +77,11 @@ def optout_customer(token: str) -> Customer | None:
     return Customer.objects.filter(pk=customer_id).select_related("store").first() if customer_id else None
 
 
-def optout_by_link(*, token: str) -> Customer | None:
-    """The customer confirmed the opt-out link: marketing consent withdrawn (source: link)."""
-    customer = optout_customer(token)
-    if customer is not None:
-        consent_set(actor=None, customer=customer, purpose=ConsentPurpose.MARKETING, granted=False,
-                    source=ConsentSource.LINK, note="opt-out link")
-    return customer
+def optout_by_link(*, customer: Customer) -> None:
+    """The customer of an opt-out link (`optout_customer`) confirmed it: marketing consent withdrawn (source:
+    link)."""
+    consent_set(actor=None, customer=customer, purpose=ConsentPurpose.MARKETING, granted=False,
+                source=ConsentSource.LINK, note="opt-out link")
 
 
 def message_log_export_xlsx(*, actor, messages, filters: dict | None = None) -> bytes:

@@ -27,10 +27,17 @@ from aftercare.core.choices import AuditAction
 from aftercare.core.services import audit_event_record
 from aftercare.customers.choices import RepairKind
 from aftercare.customers.models import Customer, Ownership, RepairOrder
-from aftercare.followups.choices import LetterChannel, LetterKind, LetterStatus, SubjectType, Trigger
+from aftercare.followups.choices import (
+    LetterChannel,
+    LetterKind,
+    LetterStatus,
+    MessagePurpose,
+    SubjectType,
+    Trigger,
+)
 from aftercare.followups.models import LetterLog
 from aftercare.followups.services.generation import TaskSubject, followup_task_create
-from aftercare.followups.services.logs import letter_sms_send
+from aftercare.followups.services.outbound import letter_deliver
 from aftercare.followups.services.rules import followup_rule_get
 from aftercare.org.calendar import add_months, business_date, business_day_start
 from aftercare.org.models import Store
@@ -85,9 +92,7 @@ def _readings(vehicle_ids, today: dt.date) -> dict[int, list[tuple[dt.date, int]
     since = business_day_start(today - dt.timedelta(days=365 * RATE_YEARS))
     out: dict[int, list[tuple[dt.date, int]]] = defaultdict(list)
     qs = RepairOrder.objects.filter(settled_at__gte=since, settled_at__lt=business_day_start(today + dt.timedelta(1)),
-                                    mileage__isnull=False)
-    if vehicle_ids is not None:
-        qs = qs.filter(vehicle_id__in=list(vehicle_ids))
+                                    mileage__isnull=False, vehicle_id__in=list(vehicle_ids))
     for vid, at, km in qs.values_list("vehicle_id", "settled_at", "mileage").iterator(chunk_size=5000):
         out[vid].append((business_date(at), km))
     return out
@@ -405,21 +410,17 @@ def _sms_text(kind: str, plate: str, due: dt.date, store: str) -> str:
         return _g(SMS_TEXTS[kind]).format(plate=plate or "", due=due.isoformat(), store=store)
 
 
-def _send_sms(*, letter_id: int, purpose: str = "service") -> bool:
-    """The one place care reminders send an SMS (the channels part's interface replaces it at merge). Purpose:
-    service contact, checked by the caller (`consent_service_calls`)."""
-    return letter_sms_send(letter_id=letter_id)
-
-
 def _sms_make_and_send(store_id: int) -> int:
-    """A letter (SMS) for each SMS reminder of the store without one, then send the pending ones."""
+    """A letter (SMS, a service message) for each SMS reminder of the store without one, then send the pending ones
+    through the one sending path (`letter_deliver`: service consent checked again when sent)."""
     rows = list(Reminder.objects.filter(store_id=store_id, state=ReminderState.SMS_PENDING, letter__isnull=True)
                 .values_list("pk", "customer_id", "kind", "due_on", "vehicle__plate"))
     store_name = Store.objects.filter(pk=store_id).values_list("name", flat=True).first() or ""
     with transaction.atomic():
         letters = LetterLog.objects.bulk_create([
             LetterLog(store_id=store_id, customer_id=cid, kind=LetterKind.NOTICE, channel=LetterChannel.SMS,
-                      status=LetterStatus.PENDING, text=_sms_text(kind, plate, due, store_name))
+                      purpose=MessagePurpose.SERVICE, status=LetterStatus.PENDING,
+                      text=_sms_text(kind, plate, due, store_name))
             for _pk, cid, kind, due, plate in rows
         ])
         Reminder.objects.bulk_update([Reminder(pk=r[0], letter_id=letter.pk) for r, letter in
@@ -427,7 +428,7 @@ def _sms_make_and_send(store_id: int) -> int:
     sent = 0
     for pk, letter_id in Reminder.objects.filter(store_id=store_id, state=ReminderState.SMS_PENDING,
                                                  letter__status=LetterStatus.PENDING).values_list("pk", "letter_id"):
-        if _send_sms(letter_id=letter_id):
+        if letter_deliver(letter_id=letter_id):
             Reminder.objects.filter(pk=pk).update(state=ReminderState.SMS_SENT, updated_at=timezone.now())
             sent += 1
     return sent

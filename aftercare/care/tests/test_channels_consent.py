@@ -54,6 +54,24 @@ def test_it_records_the_consent_of_a_new_customer_and_each_change_by_staff(store
                     ("marketing", False, "staff", manager.pk)]
 
 
+def test_a_new_customer_gets_consent_history_but_no_consent_changed_signal(store_a, manager):
+    from aftercare.customers.signals import consent_changed
+
+    sent = []
+
+    def receiver(sender, **kwargs):
+        sent.append((kwargs["purpose"], kwargs["granted"]))
+
+    consent_changed.connect(receiver, dispatch_uid="test.consent_changed.new_customer")
+    try:
+        customer = customer_create(actor=manager, store=store_a, name="李雷", consent_marketing=False)
+        assert ConsentChange.objects.filter(customer=customer).count() == 2 and sent == []
+        customer_update(actor=manager, customer=customer, consent_marketing=True)
+        assert sent == [("marketing", True)]
+    finally:
+        consent_changed.disconnect(dispatch_uid="test.consent_changed.new_customer")
+
+
 def test_it_changes_nothing_and_records_nothing_when_consent_is_unchanged(customer, manager):
     assert consent_set(actor=manager, customer=customer, purpose="marketing", granted=True, source="api") is False
     assert not ConsentChange.objects.exists()

@@ -196,6 +196,19 @@ def test_it_records_a_gateway_failure_with_its_error(customer, settings, django_
     assert letter.status == LetterStatus.FAILED and "NotImplementedError" in letter.error
 
 
+def test_it_resends_a_message_a_killed_run_left_queued_for_more_than_10_minutes(customer):
+    # queued, then the run was killed before its commit callback handed them to the gateway
+    old = message_send(customer=customer, purpose="service", channel="sms", text="旧的")
+    recent = message_send(customer=customer, purpose="service", channel="sms", text="新的")
+    LetterLog.objects.filter(pk=old.pk).update(created_at=_at(9, 49))  # 11 minutes before the run
+    LetterLog.objects.filter(pk=recent.pk).update(created_at=_at(9, 51))  # 9 minutes: maybe still being sent
+    assert messages_release(now=_at(10)) == 1
+    old.refresh_from_db()
+    recent.refresh_from_db()
+    assert (old.status, recent.status) == (LetterStatus.SENT, LetterStatus.PENDING)
+    assert [m["text"] for m in LocmemBackend.outbox] == ["旧的"]
+
+
 # ---- WeChat against a local fake of the official API ----
 
 class _FakeWechat(BaseHTTPRequestHandler):

@@ -189,6 +189,14 @@ def test_it_offers_the_reason_on_the_call_screen_of_a_lost_customer(june, users)
     assert ChurnReason.objects.get(customer=june["churned"]).task_id == task.pk
 
 
+def test_a_churn_reason_does_not_redirect_to_an_outside_next(june, users):
+    c = june["churned"]
+    response = _client(users[Role.CS_SPECIALIST]).post(
+        f"/care/customers/{c.pk}/churn-reason/", {"reason": "moved", "next": "https://evil.example/"})
+    assert response.status_code == 302 and response["Location"] == f"/customers/{c.pk}/"
+    assert ChurnReason.objects.get(customer=c).reason == "moved"
+
+
 def test_it_shows_the_newly_lost_on_the_managers_start_page(june, users):
     ClassChange.objects.create(store=june["loyal"].store, customer=june["loyal"], from_class="loyal",
                                to_class="lost", rule="no_visit", on_date=dt.date(2026, 7, 3))

@@ -225,6 +225,30 @@ def test_it_calls_and_texts_only_customers_who_accept_service_contact(store_a, s
 
 
 @pytest.mark.django_db
+def test_a_reminder_sms_is_not_sent_when_consent_is_withdrawn_after_it_was_made(store_a, settings):
+    settings.SMS_BACKEND = "aftercare.core.sms.LocmemBackend"
+    from aftercare.core.sms import LocmemBackend
+    from aftercare.customers.models import Customer
+    from aftercare.followups.choices import LetterStatus
+
+    LocmemBackend.outbox.clear()
+    _only(store_a, ReminderKind.BIRTHDAY, lead_days=3)
+    customer = f.CustomerFactory(store=store_a, birthday=dt.date(1990, 6, 12))
+    today = dt.date(2026, 6, 10)
+    # a killed run made the reminder (the customer consented then) and its letter, and sent nothing
+    with mock.patch.object(remind, "letter_deliver", side_effect=KeyboardInterrupt), pytest.raises(KeyboardInterrupt):
+        reminders_generate(store_id=store_a.pk, today=today)
+    reminder = Reminder.objects.get()
+    assert reminder.state == ReminderState.SMS_PENDING and reminder.letter.status == LetterStatus.PENDING
+    Customer.objects.filter(pk=customer.pk).update(consent_service_calls=False)
+    assert reminders_generate(store_id=store_a.pk, today=today)["sms"] == 0
+    assert LocmemBackend.outbox == []
+    reminder.refresh_from_db()
+    assert reminder.state == ReminderState.SMS_PENDING
+    assert (reminder.letter.status, reminder.letter.error) == (LetterStatus.CANCELLED, "no service consent")
+
+
+@pytest.mark.django_db
 def test_it_skips_inactive_rules_and_another_stores_vehicles(store_a, store_b):
     ReminderRule.objects.all().delete()
     reminder_rules_map([store_a.pk, store_b.pk])

@@ -62,6 +62,10 @@ def test_it_edits_a_rule_and_names_the_bad_field(users, store_a, store_b):
     manager = users[Role.CS_MANAGER]
     rule = reminder_rules_map([store_a.pk])[store_a.pk][ReminderKind.WARRANTY_END]
     url = f"/care/reminders/rules/{rule.pk}/"
+    page = client(manager).get(url).content.decode()  # Bootstrap's classes on the fields
+    assert re.search(r'<input type="number" name="lead_days"[^>]*class="form-control"', page)
+    assert re.search(r'<select name="action" class="form-select"', page)
+    assert re.search(r'<input type="checkbox" name="is_active" class="form-check-input"', page)
     good = {"is_active": "on", "lead_days": "21", "action": "sms", "came_days": "45", "months": "", "km": ""}
     resp = client(manager).post(url, good)
     assert resp.status_code == 302
@@ -119,6 +123,7 @@ def test_it_lists_due_today_and_overdue_in_a_fixed_number_of_queries(users, stor
     assert re.findall(r'data-reminder="(\d+)"', html) == [str(overdue.pk)]
     html = client(specialist).get("/care/reminders/?kind=birthday").content.decode()
     assert "data-reminder=" not in html
+    assert '<select name="kind" class="form-select form-select-sm"' in html  # the filters in Bootstrap's classes
     # the start page card counts what the list shows
     start = client(specialist).get("/today/").content.decode()
     assert "Reminders due today" in start and "care.reminders_due" in start
@@ -129,6 +134,17 @@ def test_it_lists_due_today_and_overdue_in_a_fixed_number_of_queries(users, stor
     assert {r["state"] for r in body["items"]} == {"call"} and all(r["task_id"] for r in body["items"])
     assert api(specialist).get(f"/api/care/reminders?store_id={store_b.pk}").status_code == 404
     assert api(users[Role.SERVICE_ADVISOR]).get("/api/care/reminders").status_code == 403
+
+
+def test_a_junk_filter_lists_every_reminder_and_marks_the_fields(users, store_a):
+    today = business_date()
+    rows = [_reminder(store_a, due=today), _reminder(store_a, due=today + dt.timedelta(days=5))]
+    resp = client(users[Role.CS_SPECIALIST]).get("/care/reminders/?due=junk&kind=junk")
+    html = resp.content.decode()
+    assert resp.status_code == 200
+    assert re.findall(r'data-reminder="(\d+)"', html) == [str(r.pk) for r in rows]  # the filter ignored: all
+    assert re.search(r'<select name="due" class="[^"]*is-invalid', html)
+    assert re.search(r'<select name="kind" class="[^"]*is-invalid', html)
 
 
 def test_the_card_counts_due_today_and_overdue(users, store_a):

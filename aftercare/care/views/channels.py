@@ -2,7 +2,7 @@
 the customer's public opt-out page (a signed link in marketing messages; no log-in, like the self-booking link)."""
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
@@ -14,7 +14,7 @@ from aftercare.core.forms import apply_errors
 from aftercare.core.htmx import is_partial
 from aftercare.org.calendar import business_date
 from aftercare.org.models import Store
-from aftercare.org.permissions import Perm, has_perm, require_perm
+from aftercare.org.permissions import Perm, has_perm, require_any_perm, require_perm
 from aftercare.org.scoping import current_store_ids, own_store_ids
 
 from .. import selectors
@@ -24,13 +24,8 @@ from ..services import channels as services
 PAGE_SIZE = 50
 
 
-def _require_log(user) -> None:
-    if not (has_perm(user, Perm.CARE_WORK) or has_perm(user, Perm.CARE_MANAGE)):
-        raise PermissionDenied
-
-
 def _log_rows(request):
-    _require_log(request.user)
+    require_any_perm(request.user, Perm.CARE_WORK, Perm.CARE_MANAGE)
     store_ids = current_store_ids(request.user, request)
     form = MessageLogSearchForm(request.GET)
     rows = selectors.message_log_search(user=request.user, store_ids=store_ids, **form.filters())
@@ -102,6 +97,6 @@ def optout(request, token):
         return render(request, "care/channels/optout.html", {"invalid": True}, status=404)
     done = False
     if request.method == "POST":
-        services.optout_by_link(token=token)
+        services.optout_by_link(customer=customer)
         done = True
     return render(request, "care/channels/optout.html", {"store": customer.store, "done": done})

@@ -60,7 +60,9 @@ def classes_overview(request):
     require_perm(user, Perm.CARE_MANAGE)
     store_ids = current_store_ids(user, request)
     form, month = _month(request)
-    flows = selectors.class_flows(user=user, month=month, store_ids=store_ids)
+    months = [month_add(month, -k) for k in range(TREND_MONTHS - 1, -1, -1)]
+    trend = [selectors.class_flows(user=user, month=m, store_ids=store_ids) for m in months]
+    flows = trend[-1]  # the month itself is the trend's last
     labels = dict(CustomerClass.choices)
     row_classes = [selectors.NONE, *selectors.CLASS_ORDER]
     matrix = []
@@ -71,8 +73,6 @@ def classes_overview(request):
             cells.append({"n": n, "url": _flow_url(month, c0, c1) if n else "", "lost": c1 == CustomerClass.LOST})
         label = labels.get(c0) or _("Not yet classified")
         matrix.append({"from": c0, "label": label, "cells": cells, "start": flows["start"].get(c0)})
-    months = [month_add(month, -k) for k in range(TREND_MONTHS - 1, -1, -1)]
-    trend = [selectors.class_flows(user=user, month=m, store_ids=store_ids) for m in months]
     chart = line_chart(
         _("Churn rate by month"), [f"{m:%Y-%m}" for m in months],
         [Series(_("Churn rate"), [t["churn_rate"] for t in trend]),
@@ -114,15 +114,11 @@ def class_flow(request):
     return render(request, "care/classes/flow.html", context)
 
 
-def _settings_store(request) -> Store:
-    require_perm(request.user, Perm.CARE_MANAGE)
-    return settings_store(request)
-
-
 @login_required
 def class_settings(request):
     """A store's thresholds of the classification (the next daily run uses them)."""
-    store = _settings_store(request)
+    require_perm(request.user, Perm.CARE_MANAGE)
+    store = settings_store(request)
     row = svc.class_settings_map([store.pk])[store.pk]
     initial = {f: getattr(row, f) for f in svc.SETTINGS_FIELDS}
     form = ClassSettingsForm(request.POST if request.method == "POST" else None, initial=initial)
@@ -151,7 +147,7 @@ def winback(request):
     labels = dict(LossReason.choices)
     for p in page.object_list:
         p.reason_label = labels.get(p.reason, p.reason)
-    context = {"page": page, "campaign_url": "/care/campaigns/new/?segment=lost"}
+    context = {"page": page, "campaign_url": f"{reverse('care:campaign_new')}?segment=lost"}
     return render(request, "care/classes/winback.html", context)
 
 

@@ -3,7 +3,7 @@ and the store's reminder rules. Thin: selectors read, `services.remind` writes."
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from aftercare.core.forms import apply_errors
 from aftercare.org.calendar import business_date
 from aftercare.org.models import Store
-from aftercare.org.permissions import Perm, has_perm, require_perm
+from aftercare.org.permissions import Perm, has_perm, require_any_perm, require_perm
 from aftercare.org.scoping import current_store_ids, own_store_ids, settings_store
 
 from .. import selectors
@@ -25,8 +25,7 @@ LIST_LIMIT = 200
 @login_required
 def reminder_list(request):
     """Reminders of the user's stores: due today, overdue (call still open or SMS unsent), or all; by kind."""
-    if not (has_perm(request.user, Perm.CARE_WORK) or has_perm(request.user, Perm.CARE_MANAGE)):
-        raise PermissionDenied
+    require_any_perm(request.user, Perm.CARE_WORK, Perm.CARE_MANAGE)
     form = ReminderFilterForm(request.GET or None)
     due = kind = ""
     if form.is_bound and form.is_valid():
@@ -41,15 +40,11 @@ def reminder_list(request):
     })
 
 
-def _settings_store(request) -> Store:
-    require_perm(request.user, Perm.CARE_MANAGE)
-    return settings_store(request)
-
-
 @login_required
 def reminder_settings(request):
     """The store's reminder rules, one row per kind, each with its edit link; insurance expiry is the renewals'."""
-    store = _settings_store(request)
+    require_perm(request.user, Perm.CARE_MANAGE)
+    store = settings_store(request)
     rules = selectors.reminder_rule_list(user=request.user, store_id=store.pk)
     stores = Store.objects.filter(pk__in=own_store_ids(request.user)).order_by("code")
     return render(request, "care/remind/settings.html", {"store": store, "stores": stores, "rules": rules})

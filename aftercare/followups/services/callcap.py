@@ -15,11 +15,11 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from aftercare.org.calendar import business_date, business_day_start
+from aftercare.org.calendar import business_date, business_day_start, week_start
 
 from ..choices import CallDirection, FollowupKind, TaskStatus
 from ..models import CallLog, FollowupTask
-from .outbound import channel_rules, week_start
+from .outbound import channel_rules
 
 POSTPONABLE_KINDS = (FollowupKind.CARE, FollowupKind.CAMPAIGN)
 REASON = "calls_weekly_cap"

@@ -3,14 +3,13 @@
 import datetime as dt
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
 from aftercare.core.choices import AuditAction
 from aftercare.core.exports import staff_name, xlsx_bytes
 from aftercare.core.services import audit_event_record
-from aftercare.core.sms import sms_send
 from aftercare.customers.models import Customer
 from aftercare.org.calendar import business_tz
 from aftercare.org.models import Staff, Store
@@ -20,6 +19,7 @@ from aftercare.org.scoping import own_store_ids
 from ..choices import CallDirection, CallOutcome, CallPurpose, LetterChannel, LetterKind, LetterStatus
 from ..models import CallLog, LetterLog
 from ..signals import call_feedback_given
+from .outbound import letter_deliver
 
 
 def call_log_inbound_create(
@@ -131,24 +131,10 @@ def letter_log_create(
 
 
 def letter_sms_send(*, letter_id: int) -> bool:
-    """Send one pending SMS of the letter log through the SMS interface (`aftercare/core/sms.py`) and mark it sent
-    (or failed: the row stays, someone may resend). The row is locked while sending, so two runs never send one
-    letter twice (PostgreSQL skips a row another run is sending). Returns whether it was sent now."""
-    with transaction.atomic():
-        pending = LetterLog.objects.filter(pk=letter_id, status=LetterStatus.PENDING, channel=LetterChannel.SMS)
-        if connection.features.has_select_for_update_skip_locked:
-            pending = pending.select_for_update(skip_locked=True)
-        letter = pending.select_related("customer").first()
-        if letter is None or not letter.customer.mobile:
-            return False
-        try:
-            sms_send(to=letter.customer.mobile, text=letter.text)
-        except Exception:  # the gateway failed: keep the row, mark it, let someone resend
-            LetterLog.objects.filter(pk=letter_id).update(status=LetterStatus.FAILED, updated_at=timezone.now())
-            return False
-        now = timezone.now()
-        LetterLog.objects.filter(pk=letter_id).update(status=LetterStatus.SENT, sent_at=now, updated_at=now)
-    return True
+    """Send one pending SMS of the letter log: the one sending path, `outbound.letter_deliver` (the row locked while
+    sending, consent checked again now, sent, failed with the error or cancelled with the reason). Returns whether it
+    was sent now."""
+    return letter_deliver(letter_id=letter_id)
 
 
 def call_log_export_xlsx(*, actor, calls, filters: dict | None = None) -> bytes:

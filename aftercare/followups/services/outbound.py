@@ -37,6 +37,7 @@ from aftercare.core.sms import sms_send
 from aftercare.core.timezones import business_tz
 from aftercare.core.wechat import wechat_send
 from aftercare.customers.models import Customer
+from aftercare.org.calendar import week_start
 
 from ..choices import MESSAGE_CHANNELS, LetterChannel, LetterKind, LetterStatus, MessagePurpose
 from ..models import ChannelSettings, LetterLog, MessageTemplate
@@ -55,17 +56,11 @@ TEMPLATE_VARIABLES = {
     "campaign": _("the campaign"),
     "optout_url": _("the opt-out link (marketing, given by the system)"),
 }
-_extra_variables: dict = {}
 _VARIABLE = re.compile(r"\{(\w*)\}")
 
 
-def template_variables_register(variables: dict) -> None:
-    """A higher app (e.g. care campaigns) adds the variables its templates may use, in its `AppConfig.ready()`."""
-    _extra_variables.update(variables)
-
-
 def template_variables() -> dict:
-    return {**TEMPLATE_VARIABLES, **_extra_variables}
+    return dict(TEMPLATE_VARIABLES)
 
 
 def template_variables_check(text: str) -> None:
@@ -143,24 +138,14 @@ def quiet_hours_end(at: dt.datetime, rules: Rules) -> dt.datetime:
     return end.astimezone(dt.UTC)
 
 
-def week_start(at: dt.datetime) -> dt.datetime:
-    """Monday 00:00 Asia/Shanghai of `at`'s week."""
-    local = at.astimezone(business_tz())
-    monday = local.date() - dt.timedelta(days=local.weekday())
-    return dt.datetime.combine(monday, dt.time(0), tzinfo=business_tz())
-
-
 COUNTED_STATUSES = (LetterStatus.PENDING, LetterStatus.HELD, LetterStatus.SENT, LetterStatus.DELIVERED)
 
 
-def marketing_count_this_week(*, customer_id: int, at: dt.datetime, exclude_id: int | None = None) -> int:
-    qs = LetterLog.objects.filter(
+def marketing_count_this_week(*, customer_id: int, at: dt.datetime) -> int:
+    return LetterLog.objects.filter(
         customer_id=customer_id, purpose=MessagePurpose.MARKETING, status__in=COUNTED_STATUSES,
         created_at__gte=week_start(at),
-    )
-    if exclude_id:
-        qs = qs.exclude(pk=exclude_id)
-    return qs.count()
+    ).count()
 
 
 def _address(customer: Customer, channel: str) -> str:
@@ -301,10 +286,12 @@ def _dispatch(letter: LetterLog) -> None:
         raise ValueError(f"channel {letter.channel} is not sent")
 
 
-def letter_deliver(*, letter_id: int, now: dt.datetime | None = None) -> bool:
+def letter_deliver(*, letter_id: int, now: dt.datetime | None = None, rules_by_store: dict[int, Rules] | None = None
+                   ) -> bool:
     """Hand one queued (or held and due) message to its channel, checking consent and quiet hours again now;
     marks it sent, failed (with the error; the row stays), held or cancelled. The row is locked while sending
-    (PostgreSQL skips a row another run is sending), so no message goes twice. Returns whether it was sent now."""
+    (PostgreSQL skips a row another run is sending), so no message goes twice. Returns whether it was sent now.
+    `rules_by_store`: the stores' rules a caller sending many messages has read (filled as they are read)."""
     now = now or timezone.now()
     with transaction.atomic():
         rows = LetterLog.objects.filter(pk=letter_id, status__in=(LetterStatus.PENDING, LetterStatus.HELD),
@@ -314,14 +301,17 @@ def letter_deliver(*, letter_id: int, now: dt.datetime | None = None) -> bool:
         letter = rows.select_related("customer", "store").first()
         if letter is None:
             return False
-        customer = Customer.objects.get(pk=letter.customer_id)  # the consent as it is now
-        letter.customer = customer
-        reason = _refusal(customer, letter.purpose, letter.channel)
+        reason = _refusal(letter.customer, letter.purpose, letter.channel)  # the consent as it is now
         if reason:
             LetterLog.objects.filter(pk=letter.pk).update(status=LetterStatus.CANCELLED, error=reason, updated_at=now)
             return False
         if letter.purpose == MessagePurpose.MARKETING:
-            rules = channel_rules(letter.store_id)
+            if rules_by_store is None:
+                rules = channel_rules(letter.store_id)
+            elif letter.store_id in rules_by_store:
+                rules = rules_by_store[letter.store_id]
+            else:
+                rules = rules_by_store[letter.store_id] = channel_rules(letter.store_id)
             if in_quiet_hours(now, rules):
                 LetterLog.objects.filter(pk=letter.pk).update(
                     status=LetterStatus.HELD, hold_until=quiet_hours_end(now, rules), updated_at=now
@@ -349,7 +339,8 @@ def messages_release(*, now: dt.datetime | None = None, stale_minutes: int = 10)
         created_at__lte=now - dt.timedelta(minutes=stale_minutes),
     ).values_list("pk", flat=True)
     ids = sorted(set(held) | set(stale))
-    return sum(1 for letter_id in ids if letter_deliver(letter_id=letter_id, now=now))
+    rules_by_store: dict[int, Rules] = {}  # each store's rules read once
+    return sum(1 for letter_id in ids if letter_deliver(letter_id=letter_id, now=now, rules_by_store=rules_by_store))
 
 
 def marketing_pending_cancel(*, customer_id: int, reason: str = "marketing consent withdrawn") -> int:
@@ -358,12 +349,3 @@ def marketing_pending_cancel(*, customer_id: int, reason: str = "marketing conse
         customer_id=customer_id, purpose=MessagePurpose.MARKETING,
         status__in=(LetterStatus.PENDING, LetterStatus.HELD),
     ).update(status=LetterStatus.CANCELLED, error=reason, updated_at=timezone.now())
-
-
-def letter_delivered(*, letter_id: int) -> bool:
-    """A delivery receipt of the gateway: a sent message was delivered."""
-    return bool(
-        LetterLog.objects.filter(pk=letter_id, status=LetterStatus.SENT).update(
-            status=LetterStatus.DELIVERED, updated_at=timezone.now()
-        )
-    )

@@ -7,6 +7,7 @@ from aftercare.org.calendar import (
     add_working_days,
     business_date,
     is_workday,
+    week_start,
     working_days_between,
     working_deadline,
 )
@@ -48,6 +49,14 @@ def test_it_treats_0030_shanghai_as_the_next_day():
     moment = dt.datetime(2026, 3, 2, 0, 30, tzinfo=SH).astimezone(dt.UTC)
     assert moment.date() == D(2026, 3, 1)  # in UTC it is still the 1st
     assert business_date(moment) == D(2026, 3, 2)
+
+
+def test_the_week_starts_on_monday_0000_shanghai():
+    monday = dt.datetime(2026, 3, 2, 0, 0, tzinfo=SH)
+    assert week_start(dt.datetime(2026, 3, 8, 23, 59, tzinfo=SH).astimezone(dt.UTC)) == dt.datetime(
+        2026, 3, 2, 0, 0, tzinfo=SH)  # Sunday 23:59 is in the week of Monday the 2nd
+    assert week_start(monday.astimezone(dt.UTC)) == monday  # Sunday 16:00 UTC is already Monday in Shanghai
+    assert week_start(monday - dt.timedelta(minutes=1)) == monday - dt.timedelta(days=7)
 
 
 def test_it_gives_a_half_open_deadline_in_utc(store_a):
