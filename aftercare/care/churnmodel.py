@@ -126,19 +126,26 @@ class TrainedModel:
     def predict(self, X: np.ndarray) -> np.ndarray:
         return self.pipeline.predict_proba(X)[:, 1]
 
-    def reasons(self, X: np.ndarray, top: int = 3) -> list[list[str]]:
-        """The codes of the (up to) `top` features pushing each customer's risk up most, as "feature:+" (the value
-        is high) or "feature:-" (low), ranked by contribution (coefficient × standardized value);
-        `reason_label` names them."""
+    def reason_codes(self) -> list[str]:
+        """Every reason code, in the order `reason_index` numbers them from 1: "feature:-", "feature:+", …"""
+        return [f"{n}:{sign}" for n in self.feature_names for sign in "-+"]
+
+    def reason_index(self, X: np.ndarray, top: int = 3) -> np.ndarray:
+        """The (up to) `top` features pushing each customer's risk up most, ranked by contribution (coefficient ×
+        standardized value, kept above 0.05), as 1-based positions in `reason_codes` (0: no further reason):
+        "feature:+" when the value is high, "feature:-" when low. A customers × `top` integer array."""
         scaler = self.pipeline.named_steps["scale"]
         z = scaler.transform(X)
         contrib = z * self.pipeline.named_steps["lr"].coef_[0]
         order = np.argsort(-contrib, axis=1)[:, :top]
         high = (np.take_along_axis(z, order, axis=1) >= 0).astype(int)
-        keep = (np.take_along_axis(contrib, order, axis=1) > 0.05).tolist()
-        table = np.array([[f"{n}:-", f"{n}:+"] for n in self.feature_names])
-        codes = table[order, high].tolist()
-        return [[c for c, k in zip(cs, ks, strict=True) if k] for cs, ks in zip(codes, keep, strict=True)]
+        keep = np.take_along_axis(contrib, order, axis=1) > 0.05
+        return np.where(keep, 2 * order + high + 1, 0)
+
+    def reasons(self, X: np.ndarray, top: int = 3) -> list[list[str]]:
+        """The codes of `reason_index` for each customer, as lists; `reason_label` names them."""
+        codes = [""] + self.reason_codes()
+        return [[codes[i] for i in row if i] for row in self.reason_index(X, top).tolist()]
 
     def coefficients(self) -> dict[str, float]:
         lr = self.pipeline.named_steps["lr"]

@@ -12,7 +12,13 @@ COUNTED_KINDS: tuple[str, ...] = (RepairKind.MAINTENANCE, RepairKind.MECHANICAL,
 # internal orders.
 
 
+def counted_q(prefix: str = "") -> Q:
+    """The condition of a counted visit on repair orders (or on rows reaching them through `prefix`, e.g.
+    "repair_orders__"), for a filter or an aggregate's `filter=`."""
+    return Q(**{f"{prefix}kind__in": COUNTED_KINDS})
+
+
 def counted(orders: QuerySet, prefix: str = "") -> QuerySet:
     """Narrow a queryset of repair orders (or of rows reaching them through `prefix`, e.g. "repair_orders__") to
     the visits care counts."""
-    return orders.filter(Q(**{f"{prefix}kind__in": COUNTED_KINDS}))
+    return orders.filter(counted_q(prefix))

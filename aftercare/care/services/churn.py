@@ -14,7 +14,8 @@ import time
 
 import numpy as np
 from django.db import connection, transaction
-from django.db.models import Count, F, FloatField, Func, Max, Min, Q, Sum
+from django.db.models import Count, F, FloatField, Func, IntegerField, Max, Min, Q, Sum, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from aftercare.complaints.choices import FeedbackKind
@@ -27,7 +28,7 @@ from aftercare.org.calendar import business_date, business_day_start, month_add
 
 from .. import churnmodel as cm
 from ..models import CareProfile, ChurnModel
-from ..visits import counted
+from ..visits import counted, counted_q
 
 DAY = 86400.0
 HORIZON = dt.timedelta(days=183)  # "6 months" of the label, in days
@@ -35,17 +36,23 @@ COMPLAINT_KINDS = (FeedbackKind.COMPLAINT, FeedbackKind.GRIEVANCE)
 BATCH_SIZE = 5000  # profiles a bulk upsert writes at once (SQLite)
 
 
-def _day(seconds) -> float:
-    """Day number of an instant given in epoch seconds (`_epoch`)."""
-    return float(seconds) / DAY if seconds is not None else np.nan
-
-
-def _epoch(field: str):
-    """The instant in `field` as epoch seconds, computed by the database (converting a million datetimes in Python
-    is most of the read otherwise)."""
+def _epoch(expression):
+    """The instant `expression` (a field name or an aggregate of instants) as epoch seconds in double precision,
+    computed by the database; convert aggregates rather than rows (one conversion per customer)."""
+    expression = F(expression) if isinstance(expression, str) else expression
     if connection.vendor == "postgresql":
-        return Func(F(field), template="EXTRACT(EPOCH FROM %(expressions)s)", output_field=FloatField())
-    return Func(F(field), template="((julianday(%(expressions)s) - 2440587.5) * 86400.0)", output_field=FloatField())
+        return Func(expression, template="CAST(EXTRACT(EPOCH FROM %(expressions)s) AS double precision)",
+                    output_field=FloatField())
+    return Func(expression, template="((julianday(%(expressions)s) - 2440587.5) * 86400.0)",
+                output_field=FloatField())
+
+
+def _epoch_date(field: str):
+    """The date in `field` as days since 1970-01-01 (an integer), computed by the database."""
+    if connection.vendor == "postgresql":
+        return Func(F(field), template="(%(expressions)s - DATE '1970-01-01')", output_field=IntegerField())
+    return Func(F(field), template="CAST(julianday(%(expressions)s) - 2440587.5 AS integer)",
+                output_field=IntegerField())
 
 
 def _date_day(day: dt.date | None) -> float:
@@ -53,110 +60,185 @@ def _date_day(day: dt.date | None) -> float:
 
 
 def cutoff_day(cutoff: dt.date) -> float:
-    """The day number (`_day`) of 00:00 Asia/Shanghai of `cutoff`: the "as of" of the features."""
+    """The day number of 00:00 Asia/Shanghai of `cutoff` (days since the epoch): the "as of" of the features."""
     return business_day_start(cutoff).timestamp() / DAY
 
 
-def _positions(ids: np.ndarray, found: list) -> tuple[np.ndarray, np.ndarray]:
-    """Rows of `found` (first column customer ids) whose customer is in the sorted, non-empty `ids`: (row mask,
-    positions)."""
-    if not found:
-        return np.zeros(0, bool), np.zeros(0, int)
-    fid = np.fromiter((r[0] for r in found), dtype=np.int64, count=len(found))
-    pos = np.clip(np.searchsorted(ids, fid), 0, len(ids) - 1)
-    return ids[pos] == fid, pos
+def _date_days(days: np.ndarray) -> np.ndarray:
+    """Day numbers of 00:00 Asia/Shanghai of dates given as days since 1970-01-01 (nan stays nan); the
+    few distinct dates go through `business_day_start`."""
+    out = np.full(len(days), np.nan)
+    known = ~np.isnan(days)
+    if known.any():
+        uniq, inv = np.unique(days[known].astype(np.int64), return_inverse=True)
+        epoch = dt.date(1970, 1, 1)
+        out[known] = np.array([_date_day(epoch + dt.timedelta(days=int(d))) for d in uniq])[inv]
+    return out
 
 
-def _column(rows: list, k: int, conv=float) -> np.ndarray:
-    return np.array([conv(r[k]) if r[k] is not None else np.nan for r in rows], dtype=float)
+# the columns of the features statement after customer and store, in order: (name, SQL expression)
+_COLUMNS = (
+    ("last", "o.vlast"), ("first", "o.vfirst"), ("n", "o.n"), ("v6", "o.v6"), ("v12", "o.v12"), ("v24", "o.v24"),
+    ("s12", "o.s12"), ("s24", "o.s24"), ("kmin", "o.kmin"), ("kmax", "o.kmax"), ("dmin", "o.dmin"),
+    ("dmax", "o.dmax"), ("n24", "o.n24"), ("booked", "o.booked"), ("delivery", "w.delivery"),
+    ("warranty", "w.warranty"), ("complaints", "c.n"), ("survey", "s.score"), ("distance", "p.distance"),
+    ("marked", "CASE WHEN p.books THEN 1 ELSE 0 END"),
+)
 
 
-def churn_aggregates_read(*, cutoff: dt.date) -> tuple[np.ndarray, np.ndarray, dict]:
-    """The aggregates of `churnmodel.AGGREGATES` of every customer with a counted visit before `cutoff` (00:00
-    Asia/Shanghai), reading only data before it: customer ids (sorted), their store ids, the aggregates."""
+def _features_sql(*, cutoff: dt.date, active_only: bool) -> tuple[str, list]:
+    """One statement giving, for every customer with a counted visit before `cutoff` (with `active_only`: in the 6
+    months before it), customer id, store id and the `_COLUMNS`: the repair orders are read in one grouped pass,
+    the other families are grouped subqueries joined to it. Each part is a queryset, so tables, columns and
+    parameters are the ORM's."""
     end = business_day_start(cutoff)
     since = {k: end - dt.timedelta(days=d) for k, d in (("6m", 183), ("12m", 365), ("24m", 730))}
-    orders = RepairOrder.objects.filter(settled_at__lt=end)
-    # family 1: counted visits and spend
-    visits = list(
-        counted(orders).values("customer_id").order_by("customer_id").annotate(
-            store=Max("store_id"), last=Max(_epoch("settled_at")), first=Min(_epoch("settled_at")), n=Count("id"),
-            v6=Count("id", filter=Q(settled_at__gte=since["6m"])),
-            v12=Count("id", filter=Q(settled_at__gte=since["12m"])),
-            v24=Count("id", filter=Q(settled_at__gte=since["24m"])),
-            s12=Sum("amount", filter=Q(settled_at__gte=since["12m"])),
-            s24=Sum("amount", filter=Q(settled_at__gte=since["24m"])),
-        ).values_list("customer_id", "store", "last", "first", "n", "v6", "v12", "v24", "s12", "s24")
-    )
-    ids = np.array([r[0] for r in visits], dtype=np.int64)
-    stores = np.array([r[1] for r in visits], dtype=np.int64)
-    n = len(ids)
-    agg = cm.empty_aggregates(n)
-    if not n:
-        return ids, stores, agg
-    agg["last_visit"] = _column(visits, 2, _day)
-    agg["first_visit"] = _column(visits, 3, _day)
-    for k, col in (("n_visits", 4), ("visits_6m", 5), ("visits_12m", 6), ("visits_24m", 7), ("spend_12m", 8),
-                   ("spend_24m", 9)):
-        agg[k] = np.nan_to_num(_column(visits, col))
-    # family 2: mileage readings and appointments (books: at least half of the orders of the last 24 months came by
-    # appointment, or the profile says so), from every repair order (counted or not)
-    readings = list(
-        orders.values("customer_id").order_by("customer_id").annotate(
+    visit = counted_q()
+    within = {k: Q(settled_at__gte=v) for k, v in since.items()}
+    orders = (
+        RepairOrder.objects.filter(settled_at__lt=end).values("customer_id").order_by().annotate(
+            # counted visits and spend
+            store=Max("store_id", filter=visit), last=_epoch(Max("settled_at", filter=visit)),
+            first=_epoch(Min("settled_at", filter=visit)), n=Count("id", filter=visit),
+            v6=Count("id", filter=visit & within["6m"]), v12=Count("id", filter=visit & within["12m"]),
+            v24=Count("id", filter=visit & within["24m"]),
+            s12=Sum("amount", filter=visit & within["12m"]), s24=Sum("amount", filter=visit & within["24m"]),
+            # mileage readings and appointments, from every repair order (counted or not)
             kmin=Min("mileage"), kmax=Max("mileage"),
-            dmin=Min(_epoch("settled_at"), filter=Q(mileage__isnull=False)),
-            dmax=Max(_epoch("settled_at"), filter=Q(mileage__isnull=False)),
-            n24=Count("id", filter=Q(settled_at__gte=since["24m"])),
-            booked=Count("id", filter=Q(settled_at__gte=since["24m"], booked=True)),
-        ).values_list("customer_id", "kmin", "kmax", "dmin", "dmax", "n24", "booked")
+            dmin=_epoch(Min("settled_at", filter=Q(mileage__isnull=False))),
+            dmax=_epoch(Max("settled_at", filter=Q(mileage__isnull=False))),
+            n24=Count("id", filter=within["24m"]), booked=Count("id", filter=within["24m"] & Q(booked=True)),
+        ).filter(n__gt=0)
     )
-    ok, pos = _positions(ids, readings)
-    for k, col, conv in (("mileage_min", 1, float), ("mileage_max", 2, float), ("mileage_day_min", 3, _day),
-                         ("mileage_day_max", 4, _day)):
-        agg[k][pos[ok]] = _column(readings, col, conv)[ok]
-    n24, booked = _column(readings, 5), _column(readings, 6)
-    agg["books_appointments"][pos[ok]] = ((n24 > 0) & (booked * 2 >= n24)).astype(float)[ok]
-    # family 3: the vehicles owned at the cutoff (the newest delivery)
-    owned = list(
-        Ownership.objects.filter(valid_from__lt=cutoff)
-        .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=cutoff))
-        .values("customer_id").order_by("customer_id")
-        .annotate(delivery=Max("vehicle__delivery_date"), warranty=Max("vehicle__warranty_end"))
+    if active_only:
+        orders = orders.filter(v6__gt=0)
+    orders = orders.values_list("customer_id", "store", "last", "first", "n", "v6", "v12", "v24", "s12", "s24",
+                                "kmin", "kmax", "dmin", "dmax", "n24", "booked")
+    # the vehicles owned at the cutoff (the newest delivery)
+    owned = (
+        Ownership.objects.filter(valid_from__lt=cutoff).filter(Q(valid_to__isnull=True) | Q(valid_to__gte=cutoff))
+        .values("customer_id").order_by()
+        .annotate(delivery=Max(_epoch_date("vehicle__delivery_date")),
+                  warranty=Max(_epoch_date("vehicle__warranty_end")))
         .values_list("customer_id", "delivery", "warranty")
     )
-    ok, pos = _positions(ids, owned)
-    agg["delivery"][pos[ok]] = _column(owned, 1, _date_day)[ok]
-    agg["warranty_end"][pos[ok]] = _column(owned, 2, _date_day)[ok]
-    # family 4: complaints filed in the last 6 months
-    complaints = list(
-        Feedback.objects
-        .filter(kind__in=COMPLAINT_KINDS, created_at__gte=since["6m"], created_at__lt=end)
-        .values("customer_id").order_by("customer_id")
-        .annotate(n=Count("id")).values_list("customer_id", "n")
+    # complaints filed in the last 6 months
+    complaints = (
+        Feedback.objects.filter(kind__in=COMPLAINT_KINDS, created_at__gte=since["6m"], created_at__lt=end)
+        .values("customer_id").order_by().annotate(n=Count("id")).values_list("customer_id", "n")
     )
-    ok, pos = _positions(ids, complaints)
-    agg["complaints_6m"][pos[ok]] = _column(complaints, 1)[ok]
-    # family 5: the last survey score (1000 points) before the cutoff
-    sheets = AnswerSheet.objects.filter(answered_at__lt=end, score_total__isnull=False)
-    if connection.vendor == "postgresql":
-        last = list(sheets.order_by("task__customer_id", "-answered_at", "-id").distinct("task__customer_id")
-                    .values_list("task__customer_id", "score_total"))
+    # the last survey score (1000 points) before the cutoff
+    surveys = (
+        AnswerSheet.objects.filter(answered_at__lt=end, score_total__isnull=False)
+        .annotate(rank=Window(RowNumber(), partition_by=F("task__customer_id"),
+                              order_by=[F("answered_at").desc(), F("id").desc()]))
+        .filter(rank=1).order_by().values_list("task__customer_id", "score_total")
+    )
+    # the customer's attributes on the care profile
+    profiles = CareProfile.objects.order_by().values_list("customer_id", "distance_km", "books_appointments")
+    parts, params = [], []
+    for name, cols, qs in (
+        ("o", "customer_id, store, vlast, vfirst, n, v6, v12, v24, s12, s24, kmin, kmax, dmin, dmax, n24, booked",
+         orders),
+        ("w", "customer_id, delivery, warranty", owned), ("c", "customer_id, n", complaints),
+        ("s", "customer_id, score", surveys), ("p", "customer_id, distance, books", profiles),
+    ):
+        sql, p = qs.query.sql_with_params()
+        parts.append(f"{name} ({cols}) AS ({sql})")
+        params.extend(p)
+    if connection.vendor == "postgresql":  # fixed-width rows for the binary COPY: no NULL, every value 8 bytes
+        values = ", ".join(f"COALESCE(CAST({expr} AS double precision), 'NaN')" for _n, expr in _COLUMNS)
     else:
-        latest: dict[int, float] = {}
-        for cid, score in sheets.order_by("answered_at", "id").values_list("task__customer_id", "score_total"):
-            latest[cid] = score
-        last = sorted(latest.items())
-    ok, pos = _positions(ids, last)
-    agg["survey_score"][pos[ok]] = _column(last, 1)[ok]
-    # family 6: the customer's attributes on the care profile
-    profiles = list(CareProfile.objects
-                    .filter(Q(distance_km__isnull=False) | Q(books_appointments=True))
-                    .order_by("customer_id").values_list("customer_id", "distance_km", "books_appointments"))
-    ok, pos = _positions(ids, profiles)
-    agg["distance_km"][pos[ok]] = _column(profiles, 1)[ok]
-    marked = np.zeros(len(ids))
-    marked[pos[ok]] = _column(profiles, 2)[ok]
-    agg["books_appointments"] = np.maximum(agg["books_appointments"], marked)
+        values = ", ".join(f"CAST({expr} AS REAL)" for _n, expr in _COLUMNS)
+    sql = (
+        f"WITH {', '.join(parts)} "
+        f"SELECT o.customer_id, o.store, {values} FROM o "
+        "LEFT JOIN w ON w.customer_id = o.customer_id LEFT JOIN c ON c.customer_id = o.customer_id "
+        "LEFT JOIN s ON s.customer_id = o.customer_id LEFT JOIN p ON p.customer_id = o.customer_id"
+    )
+    return sql, params
+
+
+def _rows_read(sql: str, params: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Run the features statement: (customer ids, store ids, the `_COLUMNS` as a float matrix, nan for NULL)."""
+    k = len(_COLUMNS)
+    if connection.vendor == "postgresql":
+        return _copy_binary_read(sql, params, k)
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        rows = cur.fetchall()
+    if not rows:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, k))
+    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    stores = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
+    return ids, stores, np.array([r[2:] for r in rows], dtype=float).reshape(len(rows), k)
+
+
+_PGCOPY_HEADER = b"PGCOPY\n\xff\r\n\x00"
+
+
+def _copy_binary_read(sql: str, params: list, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """PostgreSQL: `COPY (sql) TO STDOUT (FORMAT binary)` of rows of two bigints and `k` doubles, none NULL, so
+    every row has the same width and numpy reads the stream as it comes (no Python object per value)."""
+    row = np.dtype([("fields", ">i2"), ("lid", ">i4"), ("id", ">i8"), ("lstore", ">i4"), ("store", ">i8")]
+                   + [(f"{p}{i}", t) for i in range(k) for p, t in (("l", ">i4"), ("v", ">f8"))])
+    blocks: list[np.ndarray] = []
+    buf = bytearray()
+    header = len(_PGCOPY_HEADER) + 8  # signature, flags, header extension length (0)
+    import psycopg
+
+    connection.ensure_connection()
+    bound = psycopg.ClientCursor(connection.connection).mogrify(sql, params)  # COPY takes no parameters
+    with connection.cursor() as cur, cur.copy(f"COPY ({bound}) TO STDOUT (FORMAT binary)") as copy:
+        for data in copy:
+            buf += data
+            if header:
+                if len(buf) < header:
+                    continue
+                if bytes(buf[:len(_PGCOPY_HEADER)]) != _PGCOPY_HEADER or buf[header - 4:header] != b"\0\0\0\0":
+                    raise ValueError("unexpected COPY header")
+                del buf[:header]
+                header = 0
+            whole = len(buf) // row.itemsize * row.itemsize
+            if whole >= 1 << 22 or whole == len(buf) - 2:  # big enough, or all but the trailer
+                blocks.append(np.frombuffer(bytes(buf[:whole]), dtype=row))
+                del buf[:whole]
+    if bytes(buf) != b"\xff\xff" or header:
+        raise ValueError("unexpected end of the COPY stream")
+    rows = np.concatenate(blocks) if blocks else np.zeros(0, dtype=row)
+    lengths = [rows["lid"], rows["lstore"]] + [rows[f"l{i}"] for i in range(k)]
+    if (rows["fields"] != k + 2).any() or any((n != 8).any() for n in lengths):
+        raise ValueError("unexpected COPY row")
+    values = np.column_stack([rows[f"v{i}"].astype(float) for i in range(k)]) if len(rows) else np.zeros((0, k))
+    return rows["id"].astype(np.int64), rows["store"].astype(np.int64), values
+
+
+def churn_aggregates_read(*, cutoff: dt.date, active_only: bool = False) -> tuple[np.ndarray, np.ndarray, dict]:
+    """The aggregates of `churnmodel.AGGREGATES` of every customer with a counted visit before `cutoff` (00:00
+    Asia/Shanghai; with `active_only`, in the 6 months before it), reading only data before it, in one statement:
+    customer ids (sorted), their store ids, the aggregates."""
+    ids, stores, values = _rows_read(*_features_sql(cutoff=cutoff, active_only=active_only))
+    order = np.argsort(ids, kind="stable")
+    ids, stores, values = ids[order], stores[order], values[order]
+    agg = cm.empty_aggregates(len(ids))
+    if not len(ids):
+        return ids, stores, agg
+    col = {name: values[:, i] for i, (name, _expr) in enumerate(_COLUMNS)}
+    agg["last_visit"] = col["last"] / DAY
+    agg["first_visit"] = col["first"] / DAY
+    for k, name in (("n_visits", "n"), ("visits_6m", "v6"), ("visits_12m", "v12"), ("visits_24m", "v24"),
+                    ("spend_12m", "s12"), ("spend_24m", "s24"), ("complaints_6m", "complaints")):
+        agg[k] = np.nan_to_num(col[name])
+    agg["mileage_min"], agg["mileage_max"] = col["kmin"], col["kmax"]
+    agg["mileage_day_min"], agg["mileage_day_max"] = col["dmin"] / DAY, col["dmax"] / DAY
+    agg["delivery"], agg["warranty_end"] = _date_days(col["delivery"]), _date_days(col["warranty"])
+    agg["survey_score"] = col["survey"]
+    agg["distance_km"] = col["distance"]
+    # books appointments: at least half of the orders of the last 24 months came by appointment (every repair
+    # order, counted or not), or the profile says so
+    n24, booked = col["n24"], col["booked"]
+    agg["books_appointments"] = np.maximum(((n24 > 0) & (booked * 2 >= n24)).astype(float),
+                                           np.nan_to_num(col["marked"]))
     return ids, stores, agg
 
 
@@ -221,9 +303,9 @@ def churn_model_current() -> tuple[ChurnModel, cm.TrainedModel] | None:
 
 def churn_scores_write(*, today: dt.date | None = None, timings: dict | None = None) -> int:
     """Score every customer active today with the newest model: `churn_risk`, `churn_reasons` (codes of
-    `churnmodel.reason_label`) and `scored_on`, upserted in bulk; the scores of customers no longer active are
-    cleared. Idempotent: a rerun the same day writes the same values. `timings` (a dict) gets the seconds of
-    each phase: read, score, write."""
+    `churnmodel.reason_label`) and `scored_on`, written in bulk (a profile is made where missing); the scores of
+    customers no longer active are cleared. Idempotent: a rerun the same day writes the same values. `timings` (a
+    dict) gets the seconds of each phase: read, score, write."""
     timings = {} if timings is None else timings
     t0 = time.perf_counter()
     today = today or business_date()
@@ -232,24 +314,24 @@ def churn_scores_write(*, today: dt.date | None = None, timings: dict | None = N
         return 0
     _row, model = current
     cutoff = today + dt.timedelta(days=1)
-    ids, stores, agg = churn_aggregates_read(cutoff=cutoff)
+    ids, stores, agg = churn_aggregates_read(cutoff=cutoff, active_only=True)
     act = cm.active_mask(agg)
     X = cm.features_assemble(agg, cutoff_day(cutoff))[act]
     ids, stores = ids[act], stores[act]
     t1 = time.perf_counter()
     timings["read"] = t1 - t0
-    risk = model.predict(X) if len(ids) else np.zeros(0)
-    reasons = model.reasons(X) if len(ids) else []
-    risk = np.round(risk, 4)
+    risk = np.round(model.predict(X), 4) if len(ids) else np.zeros(0)
+    why = model.reason_index(X) if len(ids) else np.zeros((0, 3), dtype=int)
     t2 = time.perf_counter()
     timings["score"] = t2 - t1
     with transaction.atomic():
         if connection.vendor == "postgresql":
-            _upsert_copy(ids, stores, risk, reasons, today)
+            _scores_copy(ids, stores, risk, why, model.reason_codes(), today)
         else:
-            rows = [CareProfile(customer_id=int(c), store_id=int(s), churn_risk=float(r), churn_reasons=why,
+            codes = [""] + model.reason_codes()
+            rows = [CareProfile(customer_id=c, store_id=s, churn_risk=r, churn_reasons=[codes[i] for i in w if i],
                                 scored_on=today)
-                    for c, s, r, why in zip(ids, stores, risk, reasons, strict=True)]
+                    for c, s, r, w in zip(ids.tolist(), stores.tolist(), risk.tolist(), why.tolist(), strict=True)]
             for i in range(0, len(rows), BATCH_SIZE):
                 CareProfile.objects.bulk_create(
                     rows[i:i + BATCH_SIZE], update_conflicts=True, unique_fields=["customer"],
@@ -261,15 +343,20 @@ def churn_scores_write(*, today: dt.date | None = None, timings: dict | None = N
     return len(ids)
 
 
-def _upsert_copy(ids, stores, risk, reasons, today: dt.date) -> None:
-    """PostgreSQL: COPY the scores into a temporary table, then one INSERT … ON CONFLICT (customer) DO UPDATE of
-    the score columns (new profiles get every other column's model default)."""
-    import json
+COPY_ROWS = 100_000  # rows a binary COPY block carries
 
+
+def _scores_copy(ids, stores, risk, why, codes: list[str], today: dt.date) -> None:
+    """PostgreSQL: binary COPY of the scores (customer, store, risk, the three reason positions) into a temporary
+    table, straight from numpy; then one `UPDATE … FROM` of the existing profiles and one `INSERT … SELECT` of the
+    missing ones (with every other column's model default). The reasons become the JSON list of their codes in
+    the server."""
     now = timezone.now()
+    params: dict = {"today": today, "now": now, "codes": codes}
+    reasons = "to_jsonb(array_remove(ARRAY[(%(codes)s::text[])[s.r1], (%(codes)s::text[])[s.r2], " \
+              "(%(codes)s::text[])[s.r3]], NULL))"
     given = {"store_id": "s.store_id", "customer_id": "s.customer_id", "churn_risk": "s.risk",
-             "churn_reasons": "s.reasons", "scored_on": "%(today)s", "created_at": "%(now)s", "updated_at": "%(now)s"}
-    params: dict = {"today": today, "now": now}
+             "churn_reasons": reasons, "scored_on": "%(today)s", "created_at": "%(now)s", "updated_at": "%(now)s"}
     cols, values = [], []
     for f in CareProfile._meta.concrete_fields:
         if f.primary_key:
@@ -282,18 +369,38 @@ def _upsert_copy(ids, stores, risk, reasons, today: dt.date) -> None:
         else:
             params[f"d_{f.column}"] = f.get_db_prep_save(f.get_default(), connection)
             values.append(f"%(d_{f.column})s")
+    row = np.dtype([("fields", ">i2"), ("l1", ">i4"), ("customer", ">i8"), ("l2", ">i4"), ("store", ">i8"),
+                    ("l3", ">i4"), ("risk", ">f8"), ("l4", ">i4"), ("r1", ">i2"), ("l5", ">i4"), ("r2", ">i2"),
+                    ("l6", ">i4"), ("r3", ">i2")])
+    data = np.zeros(len(ids), dtype=row)
+    data["fields"] = 6
+    for length, names in ((8, ("l1", "l2", "l3")), (2, ("l4", "l5", "l6"))):
+        for name in names:
+            data[name] = length
+    data["customer"], data["store"], data["risk"] = ids, stores, risk
+    for k in range(3):
+        data[f"r{k + 1}"] = why[:, k] if why.shape[1] > k else 0
     table = CareProfile._meta.db_table
     with connection.cursor() as cur:
         cur.execute("CREATE TEMPORARY TABLE care_churn_scores (customer_id bigint, store_id bigint, "
-                    "risk double precision, reasons jsonb) ON COMMIT DROP")
-        with cur.copy("COPY care_churn_scores FROM STDIN") as copy:
-            for c, s, r, why in zip(ids.tolist(), stores.tolist(), risk.tolist(), reasons, strict=True):
-                copy.write_row((c, s, r, json.dumps(why)))
+                    "risk double precision, r1 smallint, r2 smallint, r3 smallint) ON COMMIT DROP")
+        with cur.copy("COPY care_churn_scores FROM STDIN (FORMAT binary)") as copy:
+            copy.write(_PGCOPY_HEADER + bytes(8))
+            for i in range(0, len(data), COPY_ROWS):
+                copy.write(data[i:i + COPY_ROWS].tobytes())
+            copy.write(b"\xff\xff")
+        cur.execute("ANALYZE care_churn_scores")
+        cur.execute(
+            f"UPDATE {table} p SET churn_risk = s.risk, churn_reasons = {reasons}, scored_on = %(today)s, "
+            f"updated_at = %(now)s FROM care_churn_scores s WHERE p.customer_id = s.customer_id",
+            params,
+        )
         cur.execute(
             f"INSERT INTO {table} ({', '.join(cols)}) SELECT {', '.join(values)} FROM care_churn_scores s "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {table} p WHERE p.customer_id = s.customer_id) "
             f"ON CONFLICT (customer_id) DO UPDATE SET churn_risk = EXCLUDED.churn_risk, "
             f"churn_reasons = EXCLUDED.churn_reasons, scored_on = EXCLUDED.scored_on, "
-            f"updated_at = EXCLUDED.updated_at",
+            f"updated_at = EXCLUDED.updated_at",  # a profile made meanwhile
             params,
         )
         cur.execute("DROP TABLE care_churn_scores")

@@ -123,6 +123,99 @@ def test_it_reads_the_features_of_a_hand_computed_customer(store_a, manager):
     assert row["vehicle_age_years"] == pytest.approx((cutoff - dt.date(2022, 1, 10)).days / 365.25, rel=1e-3)
 
 
+def _reference(customer_ids, cutoff: dt.date) -> dict[int, dict[str, float]]:
+    """The aggregates of each customer computed the plain way, one customer at a time in Python."""
+    from aftercare.care.visits import COUNTED_KINDS
+    from aftercare.customers.models import Ownership, RepairOrder
+
+    end = business_day_start(cutoff)
+    day = lambda at: at.timestamp() / 86400.0  # noqa: E731
+    out = {}
+    for cid in customer_ids:
+        orders = list(RepairOrder.objects.filter(customer_id=cid, settled_at__lt=end))
+        visits = [o for o in orders if o.kind in COUNTED_KINDS]
+        if not visits:
+            continue
+        within = lambda rows, days: [o for o in rows if o.settled_at >= end - dt.timedelta(days=days)]  # noqa: E731
+        read = [o for o in orders if o.mileage is not None]
+        owned = [o.vehicle for o in Ownership.objects.filter(customer_id=cid, valid_from__lt=cutoff)
+                 if o.valid_to is None or o.valid_to >= cutoff]
+        sheets = list(AnswerSheet.objects.filter(task__customer_id=cid, answered_at__lt=end,
+                                                 score_total__isnull=False).order_by("-answered_at", "-id"))
+        profile = CareProfile.objects.filter(customer_id=cid).first()
+        n24 = within(orders, 730)
+        out[cid] = {
+            "last_visit": day(max(o.settled_at for o in visits)), "first_visit": day(min(o.settled_at for o in visits)),
+            "n_visits": len(visits), "visits_6m": len(within(visits, 183)), "visits_12m": len(within(visits, 365)),
+            "visits_24m": len(within(visits, 730)), "spend_12m": float(sum(o.amount for o in within(visits, 365))),
+            "spend_24m": float(sum(o.amount for o in within(visits, 730))),
+            "mileage_min": min((o.mileage for o in read), default=np.nan),
+            "mileage_max": max((o.mileage for o in read), default=np.nan),
+            "mileage_day_min": min((day(o.settled_at) for o in read), default=np.nan),
+            "mileage_day_max": max((day(o.settled_at) for o in read), default=np.nan),
+            "delivery": max((day(business_day_start(v.delivery_date)) for v in owned if v.delivery_date),
+                            default=np.nan),
+            "warranty_end": max((day(business_day_start(v.warranty_end)) for v in owned if v.warranty_end),
+                                default=np.nan),
+            "complaints_6m": Feedback.objects.filter(customer_id=cid, kind__in=("complaint", "grievance"),
+                                                     created_at__gte=end - dt.timedelta(days=183),
+                                                     created_at__lt=end).count(),
+            "survey_score": float(sheets[0].score_total) if sheets else np.nan,
+            "distance_km": float(profile.distance_km) if profile and profile.distance_km is not None else np.nan,
+            "books_appointments": float((bool(n24) and 2 * sum(o.booked for o in n24) >= len(n24))
+                                        or bool(profile and profile.books_appointments)),
+        }
+    return out
+
+
+@pytest.mark.django_db
+def test_it_reads_the_features_of_many_customers_in_one_statement_as_computed_one_by_one(
+        store_a, store_b, manager, django_assert_max_num_queries):
+    cutoff = dt.date(2026, 8, 1)
+    customers = []
+    for i in range(8):
+        store = store_a if i % 3 else store_b
+        c = f.CustomerFactory(store=store)
+        customers.append(c)
+        vehicle = f.owned_vehicle(c, delivery_date=dt.date(2020 + i % 4, 1 + i, 10),
+                                  warranty_end=dt.date(2023 + i % 4, 1 + i, 10) if i != 2 else None)
+        if i == 3:  # two vehicles: the newest delivery counts; one sold before the cutoff does not
+            f.owned_vehicle(c, delivery_date=dt.date(2025, 3, 1), warranty_end=dt.date(2028, 3, 1))
+            sold = f.VehicleFactory(store=store, delivery_date=dt.date(2026, 1, 1))
+            f.OwnershipFactory(customer=c, store=store, vehicle=sold, valid_from=dt.date(2026, 1, 1),
+                               valid_to=dt.date(2026, 5, 1))
+        for k in range(i + 1):
+            day = cutoff - dt.timedelta(days=40 + 97 * k + 11 * i)
+            kind = "warranty_claim" if (i + k) % 4 == 3 else "maintenance"
+            f.RepairOrderFactory(store=store, customer=c, vehicle=vehicle, settled_at=_at(day), kind=kind,
+                                 mileage=None if (i + k) % 5 == 4 else 5000 + 3000 * (i + 1 - k),
+                                 amount=Decimal(f"{100 + 37 * k}.{i}5"), booked=(i + k) % 3 == 0)
+        f.RepairOrderFactory(store=store, customer=c, vehicle=vehicle, settled_at=_at(cutoff))  # after: ignored
+        if i % 2:
+            CareProfile.objects.create(store=store, customer=c, distance_km=Decimal(f"{12 + i}.5") if i != 5 else None,
+                                       books_appointments=i == 7)
+        if i in (1, 4):
+            _sheet(store, c, cutoff - dt.timedelta(days=100), "880", manager)
+            _sheet(store, c, cutoff - dt.timedelta(days=50 + i), "960", manager)
+            _sheet(store, c, cutoff + dt.timedelta(days=3), "700", manager)  # after the cutoff
+        if i in (2, 4):
+            _complaint(store, c, cutoff - dt.timedelta(days=20), manager)
+    # only uncounted orders: not read
+    loner = f.CustomerFactory(store=store_a)
+    f.RepairOrderFactory(store=store_a, customer=loner, settled_at=_at(cutoff - dt.timedelta(days=9)), kind="wash")
+
+    with django_assert_max_num_queries(1):
+        ids, stores, agg = churn_aggregates_read(cutoff=cutoff)
+    expected = _reference([c.pk for c in customers] + [loner.pk], cutoff)
+    assert list(ids) == sorted(expected) and loner.pk not in expected
+    assert list(stores) == [next(c.store_id for c in customers if c.pk == i) for i in ids]
+    for k in cm.AGGREGATES:
+        np.testing.assert_allclose(agg[k], [expected[i][k] for i in ids], rtol=1e-12, err_msg=k)
+    active = churn_aggregates_read(cutoff=cutoff, active_only=True)
+    act = cm.active_mask(agg)
+    assert 0 < act.sum() < len(ids) and list(active[0]) == list(ids[act])
+
+
 def _history(store, n=40):
     """Half the customers keep coming every 3 months; the other half stop at dates spread over two years."""
     customers = []
