@@ -1,5 +1,6 @@
 """Churn-risk scoring benchmark: `churn_scores_write` over N customers on PostgreSQL, timed per phase (reading the
-features with one query per family, scoring with the model and its top reasons, writing the scores in bulk).
+features in one statement streamed by binary COPY into numpy, scoring with the model and its top reasons, writing
+the scores by binary COPY and one UPDATE … FROM), with the machine's load average.
 
     DATABASE_URL=postgres://user@host:port/any_db python -m bench.care_churnbench --customers 100000
 
@@ -119,7 +120,7 @@ def bench_scoring(today, runs: int = 1) -> list[dict]:
         timings: dict = {}
         t0 = time.perf_counter()
         n = churn_scores_write(today=today, timings=timings)
-        out.append(timings | {"total": time.perf_counter() - t0, "scored": n})
+        out.append(timings | {"total": time.perf_counter() - t0, "scored": n, "load": os.getloadavg()[0]})
     return out
 
 
@@ -127,13 +128,15 @@ def report(data: dict, results: list[dict], out=print) -> None:
     n = data["customers"]
     out(f"{n:,} customers, {n * ROS_PER_CUSTOMER:,} repair orders in {len(data['stores'])} stores "
         f"(loaded in {data['load_s']:.0f} s)")
-    out(f"{'run':<6} {'scored':>10} {'read s':>8} {'score s':>8} {'write s':>8} {'total s':>8}")
+    out(f"{'run':<6} {'scored':>10} {'read s':>8} {'score s':>8} {'write s':>8} {'total s':>8} {'load':>6}")
     for i, r in enumerate(results, 1):
-        out(f"{i:<6} {r['scored']:>10,} {r['read']:>8.2f} {r['score']:>8.2f} {r['write']:>8.2f} {r['total']:>8.2f}")
+        out(f"{i:<6} {r['scored']:>10,} {r['read']:>8.2f} {r['score']:>8.2f} {r['write']:>8.2f} {r['total']:>8.2f} "
+            f"{r['load']:>6.1f}")
     best = min(r["total"] for r in results)
     linear = best * TARGET_N / max(n, 1)
     out(f"linear extrapolation to {TARGET_N:,} customers: {linear:.0f} s "
-        f"(target: 1 M customers under {TARGET_S:.0f} s)")
+        f"(target: 1 M customers under {TARGET_S:.0f} s; load: 1-minute load average at the end of each run, "
+        f"on {os.cpu_count()} CPUs)")
 
 
 def main(argv=None) -> int:

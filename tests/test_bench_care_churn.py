@@ -19,9 +19,9 @@ def test_it_times_reading_scoring_and_writing_the_scores():
     care_churnbench.train_model()
     results = care_churnbench.bench_scoring(data["today"], runs=2)
     assert results[0]["scored"] == results[1]["scored"] > 200
-    assert all(r["read"] > 0 and r["score"] > 0 and r["write"] > 0 for r in results)
+    assert all(r["read"] > 0 and r["score"] > 0 and r["write"] > 0 and r["load"] >= 0 for r in results)
     assert CareProfile.objects.filter(churn_risk__isnull=False).count() == results[0]["scored"]
     lines = []
     care_churnbench.report(data, results, out=lines.append)
     text = "\n".join(lines)
-    assert "read s" in text and "linear extrapolation to 1,000,000 customers" in text
+    assert "read s" in text and "load" in text and "linear extrapolation to 1,000,000 customers" in text
