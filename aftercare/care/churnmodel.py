@@ -5,7 +5,7 @@ Label: at a cutoff day, a customer is *active* when they had a counted visit (`v
 it, and *lost within 6 months* when they have no counted visit in the 6 months after it.
 
 Features are assembled by `features_assemble` from per-customer aggregates as of the cutoff (only data before it).
-The database path reads those aggregates with one set-based query per feature family; the simulator computes the
+The database path reads those aggregates in one set-based statement (`services/churn.py`); the simulator computes the
 same aggregates with numpy (`aggregates_from_events`), so both use one definition of every feature.
 
 Model: a logistic regression on standardized features (scikit-learn). Its top reasons for a customer are the

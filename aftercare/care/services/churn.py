@@ -1,4 +1,4 @@
-"""The churn-risk score on the database: read the features set-based (one query per feature family), train the
+"""The churn-risk score on the database: read the features set-based (one statement for every family), train the
 model with a time-split backtest, and score every active customer in bulk (`churnmodel.py` defines label, features
 and model; docs/care.md, "Churn-risk score").
 
