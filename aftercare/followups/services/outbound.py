@@ -243,7 +243,7 @@ def message_send(
             raise ValidationError({"template_code": [gettext("The template has no WeChat template id.")]})
     elif channel == LetterChannel.WECHAT:
         raise ValidationError({"template_code": [gettext("A WeChat message needs a template.")]})
-    rules = channel_rules(store.pk)
+    rules = channel_rules(store.pk) if purpose == MessagePurpose.MARKETING else None  # service: no hold, no cap
     with transaction.atomic():
         letter = LetterLog(
             store=store, customer=customer, task=task, kind=kind, channel=channel, purpose=purpose,
