@@ -67,11 +67,11 @@ def may_text(customer) -> bool:
     return bool(customer.consent_service_calls and customer.mobile)
 
 
-def booking_sms_send(*, customer, store, text: str):
+def booking_sms_send(*, customer, store, text: str, rules_by_store: dict | None = None):
     """Queue one SMS about a booking through the outbound interface (a service message, sent after the caller's
     transaction commits); returns its row of the letter log."""
     return message_send(customer=customer, store=store, purpose=MessagePurpose.SERVICE, channel=LetterChannel.SMS,
-                        kind=LetterKind.NOTICE, text=text)
+                        kind=LetterKind.NOTICE, text=text, rules_by_store=rules_by_store)
 
 
 def booking_confirmation_make(*, booking: Booking) -> BookingMessage | None:
@@ -128,10 +128,11 @@ def _make(today: dt.date) -> int:
                 )
             )
             mine = [m for m in mine if m.start_at == by_id[m.booking_id].start_at]
+            rules_by_store = {}  # each store's sending rules read once a chunk
             for message in mine:
                 booking = by_id[message.booking_id]
                 message.letter = booking_sms_send(customer=booking.customer, store=booking.store,
-                                                  text=reminder_text(booking))
+                                                  text=reminder_text(booking), rules_by_store=rules_by_store)
             BookingMessage.objects.bulk_update(mine, ["letter"])
             # every booking of the chunk is done (reminded now, or earlier for this start): never picked again
             Booking.objects.filter(pk__in=list(by_id)).update(reminded_on=today)
@@ -144,7 +145,8 @@ def _send_pending(today: dt.date) -> int:
                                       sent_on__gte=today - dt.timedelta(days=RESEND_DAYS))
         .order_by("letter_id").values_list("letter_id", flat=True)
     )
-    return sum(1 for letter_id in list(pending) if letter_deliver(letter_id=letter_id))
+    rules_by_store = {}  # each store's rules read once
+    return sum(1 for letter_id in list(pending) if letter_deliver(letter_id=letter_id, rules_by_store=rules_by_store))
 
 
 def appointment_reminders_send(*, today: dt.date | None = None) -> int:

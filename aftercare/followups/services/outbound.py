@@ -120,6 +120,15 @@ def channel_rules(store_id: int) -> Rules:
     )
 
 
+def _rules(store_id: int, rules_by_store: dict[int, Rules] | None) -> Rules:
+    """The store's rules, read once per store when the caller keeps `rules_by_store`."""
+    if rules_by_store is None:
+        return channel_rules(store_id)
+    if store_id not in rules_by_store:
+        rules_by_store[store_id] = channel_rules(store_id)
+    return rules_by_store[store_id]
+
+
 def in_quiet_hours(at: dt.datetime, rules: Rules) -> bool:
     """Whether `at` (local time in Asia/Shanghai) is in `[quiet_start, quiet_end)`; the window may span midnight."""
     t = at.astimezone(business_tz()).time().replace(tzinfo=None)
@@ -216,11 +225,13 @@ def message_send(
     kind: str = LetterKind.MESSAGE,
     language: str | None = None,
     now: dt.datetime | None = None,
+    rules_by_store: dict[int, Rules] | None = None,
 ) -> LetterLog:
     """Queue one message to `customer` and hand it to its channel (after the caller's transaction commits) —
     or hold it (marketing in quiet hours) or cancel it (no consent, no address, weekly cap), each with its row in
     the letter log. Give either `template_code` (rendered with `context` in the customer's language: Chinese
-    unless `language` is English) or `text`. Bad input raises `ValidationError` naming the field."""
+    unless `language` is English) or `text`. Bad input raises `ValidationError` naming the field.
+    `rules_by_store`: the stores' rules a caller queuing many messages has read (filled as they are read)."""
     now = now or timezone.now()
     store = store or customer.store
     context = dict(context or {})
@@ -252,7 +263,7 @@ def message_send(
             raise ValidationError({"template_code": [gettext("The template has no WeChat template id.")]})
     elif channel == LetterChannel.WECHAT:
         raise ValidationError({"template_code": [gettext("A WeChat message needs a template.")]})
-    rules = channel_rules(store.pk)
+    rules = _rules(store.pk, rules_by_store)
     with transaction.atomic():
         letter = LetterLog(
             store=store, customer=customer, task=task, kind=kind, channel=channel, purpose=purpose,
@@ -310,12 +321,7 @@ def letter_deliver(*, letter_id: int, now: dt.datetime | None = None, rules_by_s
         letter = rows.select_related("customer", "store").first()
         if letter is None:
             return False
-        if rules_by_store is None:
-            rules = channel_rules(letter.store_id)
-        elif letter.store_id in rules_by_store:
-            rules = rules_by_store[letter.store_id]
-        else:
-            rules = rules_by_store[letter.store_id] = channel_rules(letter.store_id)
+        rules = _rules(letter.store_id, rules_by_store)
         # the consent and the store's channels as they are now
         reason = _refusal(letter.customer, letter.purpose, letter.channel) or _channel_off(letter.channel, rules)
         if reason:

@@ -94,11 +94,13 @@ def _make(kind: str, today: dt.date) -> int:
                 )
             }
             by_case = {c.pk: c for c in cases}
+            rules_by_store = {}  # each store's sending rules read once a chunk
             for cid, reminder in mine.items():
                 case = by_case[cid]
                 reminder.letter = message_send(
                     customer=case.customer, store=case.store, purpose=MessagePurpose.SERVICE,
                     channel=LetterChannel.SMS, kind=LetterKind.NOTICE, text=reminder_text(case),
+                    rules_by_store=rules_by_store,
                 )
             RenewalReminder.objects.bulk_update(list(mine.values()), ["letter"])
             made += len(mine)
@@ -112,7 +114,8 @@ def _send_pending(today: dt.date) -> int:
                                        sent_on__gte=today - dt.timedelta(days=RESEND_DAYS))
         .order_by("letter_id").values_list("letter_id", flat=True)
     )
-    return sum(1 for letter_id in list(pending) if letter_deliver(letter_id=letter_id))
+    rules_by_store = {}  # each store's rules read once
+    return sum(1 for letter_id in list(pending) if letter_deliver(letter_id=letter_id, rules_by_store=rules_by_store))
 
 
 def renewal_reminders_send(*, today: dt.date | None = None) -> int:
