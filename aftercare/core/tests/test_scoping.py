@@ -853,7 +853,9 @@ def test_it_never_shows_another_stores_churn_scores(users, store_a, store_b, mon
     assert listing.status_code == 200 and [r["customer_id"] for r in listing.json()["items"]] == [own.pk]
     assert client.get(f"/api/care/customers/{rows['churn_customer'].pk}/churn").status_code == 404
     assert client.get(f"/customers/{rows['churn_customer'].pk}/").status_code == 404
-    monkeypatch.setattr(scoping, "visible_store_ids", lambda user, resource=None: frozenset({store_a.pk, store_b.pk}))
+    both = lambda user, resource=None: frozenset({store_a.pk, store_b.pk})  # noqa: E731
+    monkeypatch.setattr(scoping, "visible_store_ids", both)
+    monkeypatch.setattr("aftercare.care.selectors.visible_store_ids", both)  # care_store_ids imported it by name
     assert CANARY in client.get("/care/churn/").text  # the walk's check is not vacuous
 
 
