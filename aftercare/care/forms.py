@@ -87,7 +87,7 @@ class ReminderFilterForm(BootstrapFormMixin, forms.Form):
 
 
 # ---- channels: the delivery log search and the message template form ----
-from aftercare.followups.choices import LetterChannel, LetterStatus, MessagePurpose  # noqa: E402
+from aftercare.followups.choices import MESSAGE_CHANNELS, LetterChannel, LetterStatus, MessagePurpose  # noqa: E402
 from aftercare.followups.models import MessageTemplate  # noqa: E402
 
 _ANY = [("", _("Any"))]
@@ -125,6 +125,28 @@ class MessageLogSearchForm(BootstrapFormMixin, forms.Form):
     def audit_detail(self) -> dict:
         f = self.filters()
         return {k: str(v) for k, v in f.items() if v not in (None, "") and k not in ("q", "phone_tail")}
+
+
+class ChannelSettingsForm(BootstrapFormMixin, forms.Form):
+    """A store's sending rules (`services.channels.channel_settings_update` checks the ranges again)."""
+
+    quiet_start = forms.TimeField(label=_("Quiet hours from"), widget=forms.TimeInput(attrs={"type": "time"},
+                                                                                      format="%H:%M"))
+    quiet_end = forms.TimeField(label=_("Quiet hours until"), widget=forms.TimeInput(attrs={"type": "time"},
+                                                                                     format="%H:%M"),
+                                help_text=_("Marketing messages due in the quiet hours wait until they end; the "
+                                            "same time twice means no quiet hours."))
+    marketing_weekly_cap = forms.IntegerField(label=_("Marketing messages per customer a week"), min_value=0,
+                                              max_value=21, help_text=_("0: no marketing messages"))
+    calls_weekly_cap = forms.IntegerField(label=_("Calls per customer a week"), min_value=1, max_value=14)
+    enabled_channels = forms.MultipleChoiceField(
+        label=_("Channels the store sends on"), required=False, widget=forms.CheckboxSelectMultiple,
+        choices=[(c, label) for c, label in LetterChannel.choices if c in MESSAGE_CHANNELS],
+        help_text=_("A message on a channel turned off is cancelled, service messages too."))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._style()
 
 
 class MessageTemplateForm(BootstrapFormMixin, forms.ModelForm):

@@ -20,12 +20,13 @@ urlpatterns = [
     path("reminders/", remind.reminder_list, name="reminders"),
     path("reminders/settings/", remind.reminder_settings, name="reminder_settings"),
     path("reminders/rules/<int:rule_id>/", remind.reminder_rule_edit, name="reminder_rule_edit"),
-    # channels: the delivery log, message templates, the public opt-out link
+    # channels: the delivery log, message templates, channel settings, the public opt-out link
     path("messages/", channels.message_log, name="messages"),
     path("messages/export.xlsx", channels.message_log_export, name="messages_export"),
     path("templates/", channels.template_list, name="templates"),
     path("templates/new/", channels.template_edit, name="template_create"),
     path("templates/<int:pk>/", channels.template_edit, name="template_edit"),
+    path("channels/settings/", channels.channel_settings, name="channel_settings"),
     path("optout/<str:token>/", channels.optout, name="optout"),
     # campaigns: campaigns and recalls
     path("campaigns/", campaigns.campaign_list, name="campaign_list"),

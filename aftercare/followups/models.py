@@ -446,15 +446,21 @@ class MessageTemplate(CleanTextMixin, models.Model):
             raise ValidationError(errors)
 
 
+def all_message_channels() -> list[str]:
+    return list(MESSAGE_CHANNELS)
+
+
 class ChannelSettings(models.Model):
     """A store's sending rules; a store without a row follows the settings (`MESSAGE_QUIET_HOURS_START` / `_END`,
-    `MESSAGE_MARKETING_WEEKLY_CAP`, `CALLS_WEEKLY_CAP`)."""
+    `MESSAGE_MARKETING_WEEKLY_CAP`, `CALLS_WEEKLY_CAP`) and sends on every channel. A channel not in
+    `enabled_channels` sends nothing from the store (its messages are cancelled with the reason)."""
 
     store = models.OneToOneField("org.Store", on_delete=models.CASCADE, related_name="+")
     quiet_start = models.TimeField(_("quiet hours from"))
     quiet_end = models.TimeField(_("quiet hours until"))
     marketing_weekly_cap = models.PositiveSmallIntegerField(_("marketing messages per customer a week"))
     calls_weekly_cap = models.PositiveSmallIntegerField(_("calls per customer a week"))
+    enabled_channels = models.JSONField(_("enabled channels"), default=all_message_channels, blank=True)
 
     class Meta:
         verbose_name = _("channel settings")
@@ -462,4 +468,11 @@ class ChannelSettings(models.Model):
 
     def __str__(self) -> str:
         return str(self.store_id)
+
+    def clean(self):
+        super().clean()
+        channels = self.enabled_channels
+        if not isinstance(channels, list) or any(c not in MESSAGE_CHANNELS for c in channels):
+            raise ValidationError({"enabled_channels": [_("Choose among SMS, e-mail and WeChat.")]})
+        self.enabled_channels = [c for c in MESSAGE_CHANNELS if c in channels]  # one order, no repeats
 # ---- end channels ----

@@ -1,7 +1,8 @@
 """SMS about bookings: the confirmation when a booking is made and the reminder the day before
-(`manage.py appointment_reminders_send`, daily). Each is a row of the follow-up letter log sent through the SMS
-interface (`aftercare/core/sms.py`), like the renewal reminders (`aftercare/renewals/services/reminders.py`), and a
-`BookingMessage` row, unique per booking, kind and start: a booking is confirmed and reminded once per start.
+(`manage.py appointment_reminders_send`, daily). Each is queued by the one outbound interface,
+`followups.services.outbound.message_send` (purpose `service`: never held by quiet hours nor capped), a row of the
+letter log (kind `notice`, the delivery log) like the renewal reminders, and a `BookingMessage` row, unique per
+booking, kind and start: a booking is confirmed and reminded once per start.
 
 Only to customers who accept service calls (`Customer.consent_service_calls`) and have a mobile; a booking
 imported from the store's list gets no confirmation (the customer booked it before), but its reminder.
@@ -16,9 +17,8 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
-from aftercare.followups.choices import LetterChannel, LetterKind, LetterStatus
-from aftercare.followups.models import LetterLog
-from aftercare.followups.services.logs import letter_sms_send
+from aftercare.followups.choices import LetterChannel, LetterKind, LetterStatus, MessagePurpose
+from aftercare.followups.services.outbound import letter_deliver, message_send
 from aftercare.org.calendar import business_date, business_day_start, business_tz
 
 from ..choices import BookingSource, BookingState
@@ -67,22 +67,28 @@ def may_text(customer) -> bool:
     return bool(customer.consent_service_calls and customer.mobile)
 
 
+def booking_sms_send(*, customer, store, text: str, rules_by_store: dict | None = None):
+    """Queue one SMS about a booking through the outbound interface (a service message, sent after the caller's
+    transaction commits); returns its row of the letter log."""
+    return message_send(customer=customer, store=store, purpose=MessagePurpose.SERVICE, channel=LetterChannel.SMS,
+                        kind=LetterKind.NOTICE, text=text, rules_by_store=rules_by_store)
+
+
 def booking_confirmation_make(*, booking: Booking) -> BookingMessage | None:
     """The confirmation of a booking just made (inside its transaction): the message and its pending letter now,
     the SMS after the commit. None when the customer gets no SMS or the booking was imported."""
     if booking.source == BookingSource.IMPORT or not may_text(booking.customer):
         return None
-    letter = LetterLog.objects.create(store_id=booking.store_id, customer_id=booking.customer_id,
-                                      kind=LetterKind.NOTICE, channel=LetterChannel.SMS, status=LetterStatus.PENDING,
-                                      text=confirmation_text(booking))
-    message, created = BookingMessage.objects.get_or_create(
-        booking=booking, kind=BookingMessageKind.CONFIRMATION, start_at=booking.start_at,
-        defaults={"sent_on": business_date(), "letter": letter},
-    )
-    if not created:
-        letter.delete()
-        return message
-    transaction.on_commit(lambda: letter_sms_send(letter_id=letter.pk))
+    with transaction.atomic():
+        message, created = BookingMessage.objects.get_or_create(
+            booking=booking, kind=BookingMessageKind.CONFIRMATION, start_at=booking.start_at,
+            defaults={"sent_on": business_date()},
+        )
+        if not created:  # confirmed for this start already: no second SMS
+            return message
+        message.letter = booking_sms_send(customer=booking.customer, store=booking.store,
+                                          text=confirmation_text(booking))
+        message.save(update_fields=["letter"])
     return message
 
 
@@ -122,14 +128,11 @@ def _make(today: dt.date) -> int:
                 )
             )
             mine = [m for m in mine if m.start_at == by_id[m.booking_id].start_at]
-            letters = LetterLog.objects.bulk_create([
-                LetterLog(store_id=by_id[m.booking_id].store_id, customer_id=by_id[m.booking_id].customer_id,
-                          kind=LetterKind.NOTICE, channel=LetterChannel.SMS, status=LetterStatus.PENDING,
-                          text=reminder_text(by_id[m.booking_id]))
-                for m in mine
-            ])
-            for message, letter in zip(mine, letters, strict=True):
-                message.letter = letter
+            rules_by_store = {}  # each store's sending rules read once a chunk
+            for message in mine:
+                booking = by_id[message.booking_id]
+                message.letter = booking_sms_send(customer=booking.customer, store=booking.store,
+                                                  text=reminder_text(booking), rules_by_store=rules_by_store)
             BookingMessage.objects.bulk_update(mine, ["letter"])
             # every booking of the chunk is done (reminded now, or earlier for this start): never picked again
             Booking.objects.filter(pk__in=list(by_id)).update(reminded_on=today)
@@ -142,7 +145,8 @@ def _send_pending(today: dt.date) -> int:
                                       sent_on__gte=today - dt.timedelta(days=RESEND_DAYS))
         .order_by("letter_id").values_list("letter_id", flat=True)
     )
-    return sum(1 for letter_id in list(pending) if letter_sms_send(letter_id=letter_id))
+    rules_by_store = {}  # each store's rules read once
+    return sum(1 for letter_id in list(pending) if letter_deliver(letter_id=letter_id, rules_by_store=rules_by_store))
 
 
 def appointment_reminders_send(*, today: dt.date | None = None) -> int:

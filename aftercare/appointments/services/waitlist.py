@@ -7,7 +7,6 @@ An offer not taken within `OFFER_HOURS` expires (`manage.py appointment_waitlist
 entry waiting is offered. An offer holds no slot: whoever books first gets it."""
 
 import datetime as dt
-from functools import partial
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -19,9 +18,6 @@ from django.utils.translation import gettext_lazy as _
 from aftercare.core.choices import AuditAction
 from aftercare.core.services import audit_event_record
 from aftercare.customers.models import Customer, Vehicle
-from aftercare.followups.choices import LetterChannel, LetterKind, LetterStatus
-from aftercare.followups.models import LetterLog
-from aftercare.followups.services.logs import letter_sms_send
 from aftercare.org.calendar import business_date
 from aftercare.org.permissions import Perm, require_perm
 from aftercare.org.scoping import own_store_ids
@@ -30,7 +26,7 @@ from ..availability import availability, capacity_read
 from ..links import plate_tail
 from ..models import Booking, BookingDay, WaitlistEntry, WaitlistState
 from .booking import _kinds
-from .messages import SMS_PLATE_TAIL, _when, may_text
+from .messages import SMS_PLATE_TAIL, _when, booking_sms_send, may_text
 
 OFFER_HOURS = settings.APPOINTMENT_WAITLIST_OFFER_HOURS
 OPEN_STATES = (WaitlistState.WAITING, WaitlistState.OFFERED)
@@ -129,11 +125,9 @@ def waitlist_offer_freed(*, store_id: int, day: dt.date, freed_at: dt.datetime |
             entry.offered_start_at = start
             entry.offered_at = now
             entry.offer_expires_at = min(now + dt.timedelta(hours=OFFER_HOURS), start)
-            if may_text(entry.customer):
-                entry.offer_letter = LetterLog.objects.create(
-                    store_id=store_id, customer_id=entry.customer_id, kind=LetterKind.NOTICE,
-                    channel=LetterChannel.SMS, status=LetterStatus.PENDING, text=offer_text(entry))
-                transaction.on_commit(partial(letter_sms_send, letter_id=entry.offer_letter.pk))
+            if may_text(entry.customer):  # queued now, sent after the commit
+                entry.offer_letter = booking_sms_send(customer=entry.customer, store=entry.store,
+                                                      text=offer_text(entry))
             entry.save()
             audit_event_record(actor=None, action=AuditAction.UPDATE, obj=entry, changed_fields=["state"],
                                detail={"offered_start_at": start.isoformat()})

@@ -103,3 +103,39 @@ def test_the_reminder_is_a_daily_job_with_its_command():
     registered = {job.name: job for job in jobs()}
     assert registered["appointment_reminders_send"].at == ("18:00",)
     assert registered["appointment_waitlist_expire"].at == (":05",)
+
+
+# ---- through the one outbound interface: the delivery log, service purpose ----
+
+
+def test_its_sms_appear_in_the_delivery_log_with_channel_and_status(shop, store_a, advisor, users, outbox, client,
+                                                                    django_capture_on_commit_callbacks):
+    from aftercare.care.selectors import message_log_search
+
+    customer, vehicle = customer_with_car(store_a, name="李雷")
+    with django_capture_on_commit_callbacks(execute=True):
+        booking = book(store_a, advisor, [shop["maintenance"]], local(DAY, 9), customer=customer, vehicle=vehicle)
+    assert appointment_reminders_send(today=TODAY) == 1
+    manager = users[Role.CS_MANAGER]
+    rows = list(message_log_search(user=manager, customer_id=customer.pk))
+    assert [(r.channel, r.status, r.purpose, r.kind) for r in rows] == [("sms", "sent", "service", "notice")] * 2
+    assert {m.letter_id for m in booking.messages.all()} == {r.pk for r in rows}
+    client.force_login(manager)
+    page = client.get("/care/messages/", {"channel": "sms", "status": "sent"}, HTTP_ACCEPT_LANGUAGE="en")
+    assert page.content.decode().count("李雷") == 2
+
+
+def test_a_booking_sms_in_quiet_hours_is_sent_not_held(shop, store_a, advisor, outbox, time_machine,
+                                                       django_capture_on_commit_callbacks):
+    time_machine.move_to(local(TODAY, 22, 30), tick=False)  # quiet hours: a service message still goes
+    with django_capture_on_commit_callbacks(execute=True):
+        booking = book(store_a, advisor, [shop["maintenance"]], local(DAY, 9))
+    letter = booking.messages.get().letter
+    assert (letter.status, letter.hold_until) == (LetterStatus.SENT, None) and len(outbox) == 1
+
+
+def test_a_confirmation_is_made_once_per_start(shop, store_a, advisor, outbox, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        booking = book(store_a, advisor, [shop["maintenance"]], local(DAY, 9))
+    again = messages.booking_confirmation_make(booking=booking)
+    assert again == booking.messages.get() and LetterLog.objects.count() == 1 and len(outbox) == 1

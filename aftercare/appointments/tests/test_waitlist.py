@@ -37,7 +37,7 @@ def _wait(store, advisor, kinds, plate):
                                  kinds=kinds)
 
 
-def test_a_cancelled_booking_offers_its_start_to_the_first_waiting(shop, store_a, advisor, full_day, outbox,
+def test_a_cancelled_booking_offers_its_start_to_the_first_waiting(shop, store_a, advisor, full_day, outbox, users,
                                                                    django_capture_on_commit_callbacks):
     first = _wait(store_a, advisor, [shop["maintenance"]], "粤A11111")
     second = _wait(store_a, advisor, [shop["maintenance"]], "粤A22222")
@@ -51,6 +51,11 @@ def test_a_cancelled_booking_offers_its_start_to_the_first_waiting(shop, store_a
     assert second.state == WaitlistState.WAITING
     assert len(outbox) == 1 and outbox[0]["to"] == first.customer.mobile and "1111" in outbox[0]["text"]
     assert first.offer_letter == LetterLog.objects.get(customer=first.customer)
+    # queued by the outbound interface: a sent service SMS of the delivery log
+    from aftercare.care.selectors import message_log_search
+
+    rows = list(message_log_search(user=users[Role.CS_MANAGER], customer_id=first.customer_id))
+    assert [(r.pk, r.channel, r.status, r.purpose) for r in rows] == [(first.offer_letter_id, "sms", "sent", "service")]
 
 
 def test_the_first_entry_whose_kinds_fit_is_offered(shop, store_a, advisor, full_day,

@@ -1,5 +1,6 @@
-"""Writes of the channels part: message templates, the opt-out by reply keyword or link, the delivery log's
-export. Sending itself is `aftercare.followups.services.outbound.message_send` (the one outbound interface)."""
+"""Writes of the channels part: message templates, a store's channel settings, the opt-out by reply keyword or link,
+the delivery log's export. Sending itself is `aftercare.followups.services.outbound.message_send` (the one outbound
+interface)."""
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -12,14 +13,64 @@ from aftercare.customers.choices import ConsentPurpose, ConsentSource
 from aftercare.customers.models import Customer
 from aftercare.customers.services import consent_set
 from aftercare.customers.validators import mask_mobile, normalize_mobile
-from aftercare.followups.models import LetterLog, MessageTemplate
-from aftercare.followups.services.outbound import optout_customer_id
+from aftercare.followups.choices import MESSAGE_CHANNELS
+from aftercare.followups.models import ChannelSettings, LetterLog, MessageTemplate
+from aftercare.followups.services.outbound import channel_rules, optout_customer_id
 from aftercare.org.models import Store
 from aftercare.org.permissions import Perm, require_perm
 from aftercare.org.scoping import own_store_ids
 
 # a reply withdrawing marketing consent (the usual "回T退订" / "回TD退订" of Chinese marketing SMS)
 OPT_OUT_KEYWORDS = frozenset({"T", "TD", "退订", "STOP", "UNSUBSCRIBE"})
+
+CHANNEL_SETTINGS_FIELDS = ("quiet_start", "quiet_end", "marketing_weekly_cap", "calls_weekly_cap", "enabled_channels")
+MARKETING_CAP_MAX = 21  # three a day at most
+CALLS_CAP_MAX = 14
+
+
+def channel_settings_update(*, actor, store: Store, **data) -> ChannelSettings:
+    """Create or change a store's sending rules (quiet hours, weekly caps of marketing messages and of calls, the
+    channels it sends on): one of the actor's own stores, permission care.manage; validated (errors name the
+    field), audited with the changed fields. Fields not given keep their value (a store without a row: the
+    settings' defaults)."""
+    require_perm(actor, Perm.CARE_MANAGE)
+    if store.pk not in own_store_ids(actor):
+        raise PermissionDenied
+    unknown = set(data) - set(CHANNEL_SETTINGS_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown channel settings fields: {sorted(unknown)}")
+    errors = {}
+    cap = data.get("marketing_weekly_cap")
+    if cap is not None and not (isinstance(cap, int) and 0 <= cap <= MARKETING_CAP_MAX):
+        errors["marketing_weekly_cap"] = [gettext("Give a number from 0 to %(max)d.") % {"max": MARKETING_CAP_MAX}]
+    cap = data.get("calls_weekly_cap")
+    if cap is not None and not (isinstance(cap, int) and 1 <= cap <= CALLS_CAP_MAX):
+        errors["calls_weekly_cap"] = [gettext("Give a number from 1 to %(max)d.") % {"max": CALLS_CAP_MAX}]
+    channels = data.get("enabled_channels")
+    if channels is not None and (not isinstance(channels, list | tuple)
+                                 or any(c not in MESSAGE_CHANNELS for c in channels)):
+        errors["enabled_channels"] = [gettext("Choose among SMS, e-mail and WeChat.")]
+    if errors:
+        raise ValidationError(errors)
+    if channels is not None:
+        data["enabled_channels"] = [c for c in MESSAGE_CHANNELS if c in channels]
+    with transaction.atomic():
+        row = ChannelSettings.objects.select_for_update().filter(store=store).first()
+        created = row is None
+        if created:
+            rules = channel_rules(store.pk)
+            row = ChannelSettings(store=store, quiet_start=rules.quiet_start, quiet_end=rules.quiet_end,
+                                  marketing_weekly_cap=rules.marketing_weekly_cap,
+                                  calls_weekly_cap=rules.calls_weekly_cap, enabled_channels=list(rules.channels))
+        changed = [f for f in CHANNEL_SETTINGS_FIELDS if f in data and getattr(row, f) != data[f]]
+        for name in changed:
+            setattr(row, name, data[name])
+        row.full_clean()
+        row.save()
+        audit_event_record(actor=actor, action=AuditAction.CREATE if created else AuditAction.UPDATE, obj=row,
+                           store_id=store.pk, changed_fields=changed)
+    return row
+
 
 TEMPLATE_FIELDS = (
     "code", "name", "purpose", "channel", "subject_zh", "body_zh", "subject_en", "body_en", "wechat_template_id",

@@ -27,13 +27,18 @@ def test_it_shows_the_channel_pages_in_chinese_only(client, manager, store_a):
     template = MessageTemplate.objects.create(group=store_a.group, code="a1", name="保养提醒", purpose="service",
                                               channel="sms", body_zh="{customer_name}您好")
     client.force_login(manager)
-    for url in ("/care/messages/", "/care/templates/", "/care/templates/new/", f"/care/templates/{template.pk}/"):
+    for url in ("/care/messages/", "/care/templates/", "/care/templates/new/", f"/care/templates/{template.pk}/",
+                "/care/channels/settings/"):
         page = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans")
         assert page.status_code == 200, url
         assert english_words(page.content.decode(), ALLOWED) == set(), url
     bad = client.post("/care/templates/new/", {"code": "a2", "name": "促销", "purpose": "marketing", "channel": "sms",
                                                "body_zh": "{coupon}"}, HTTP_ACCEPT_LANGUAGE="zh-hans")
     assert "未知变量 {coupon}" in bad.content.decode()
+    bad = client.post("/care/channels/settings/", {"quiet_start": "22:00", "quiet_end": "07:00",
+                                                   "marketing_weekly_cap": "1", "calls_weekly_cap": "0"},
+                      HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert bad.status_code == 400 and english_words(bad.content.decode(), ALLOWED) == set()
 
 
 def test_it_shows_the_opt_out_page_in_chinese_only(client, store_a):

@@ -1,11 +1,13 @@
 """Pages of the channels part: the delivery log (search, XLSX export), the message templates (care.manage) and
 the customer's public opt-out page (a signed link in marketing messages; no log-in, like the self-booking link)."""
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
@@ -15,10 +17,10 @@ from aftercare.core.htmx import is_partial
 from aftercare.org.calendar import business_date
 from aftercare.org.models import Store
 from aftercare.org.permissions import Perm, has_perm, require_any_perm, require_perm
-from aftercare.org.scoping import current_store_ids, own_store_ids
+from aftercare.org.scoping import current_store_ids, own_store_ids, settings_store
 
 from .. import selectors
-from ..forms import MessageLogSearchForm, MessageTemplateForm
+from ..forms import ChannelSettingsForm, MessageLogSearchForm, MessageTemplateForm
 from ..services import channels as services
 
 PAGE_SIZE = 50
@@ -86,6 +88,32 @@ def template_edit(request, pk=None):
 
     return render(request, "care/channels/template_form.html",
                   {"form": form, "template": template, "variables": sorted(template_variables().items())})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def channel_settings(request):
+    """A store's sending rules: quiet hours, weekly caps of marketing messages and calls, the channels it sends on."""
+    require_perm(request.user, Perm.CARE_MANAGE)
+    store = settings_store(request)
+    from aftercare.followups.services.outbound import channel_rules
+
+    rules = channel_rules(store.pk)
+    initial = {"quiet_start": rules.quiet_start, "quiet_end": rules.quiet_end,
+               "marketing_weekly_cap": rules.marketing_weekly_cap, "calls_weekly_cap": rules.calls_weekly_cap,
+               "enabled_channels": list(rules.channels)}
+    form = ChannelSettingsForm(request.POST if request.method == "POST" else None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.channel_settings_update(actor=request.user, store=store, **form.cleaned_data)
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("Channel settings of %(store)s saved.") % {"store": store.name})
+            return redirect(f"{request.path}?store={store.pk}")
+    stores = Store.objects.filter(pk__in=own_store_ids(request.user)).order_by("code")
+    return render(request, "care/channels/settings.html", {"store": store, "stores": stores, "form": form},
+                  status=400 if request.method == "POST" else 200)
 
 
 @never_cache

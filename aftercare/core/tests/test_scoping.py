@@ -853,14 +853,16 @@ def test_it_never_shows_another_stores_churn_scores(users, store_a, store_b, mon
     assert listing.status_code == 200 and [r["customer_id"] for r in listing.json()["items"]] == [own.pk]
     assert client.get(f"/api/care/customers/{rows['churn_customer'].pk}/churn").status_code == 404
     assert client.get(f"/customers/{rows['churn_customer'].pk}/").status_code == 404
-    monkeypatch.setattr(scoping, "visible_store_ids", lambda user, resource=None: frozenset({store_a.pk, store_b.pk}))
+    both = lambda user, resource=None: frozenset({store_a.pk, store_b.pk})  # noqa: E731
+    monkeypatch.setattr(scoping, "visible_store_ids", both)
+    monkeypatch.setattr("aftercare.care.selectors.visible_store_ids", both)  # care_store_ids imported it by name
     assert CANARY in client.get("/care/churn/").text  # the walk's check is not vacuous
 
 
 # ---- end churn ----
 # ---- channels: the delivery log, its export and API, the message templates (store-B rows: followups canary) ----
 CHANNEL_PAGES = {"care/messages/", "care/messages/export.xlsx", "care/templates/", "care/templates/new/",
-                 "care/templates/<int:pk>/", "care/optout/<str:token>/"}
+                 "care/templates/<int:pk>/", "care/optout/<str:token>/", "care/channels/settings/"}
 
 
 @pytest.mark.parametrize("role", [Role.CS_MANAGER, Role.CS_SPECIALIST, Role.STORE_MANAGER])
@@ -890,8 +892,18 @@ def test_it_keeps_another_stores_messages_and_templates_out_of_the_channel_pages
         cells = [c for row in openpyxl.load_workbook(io.BytesIO(export.content)).active.iter_rows(values_only=True)
                  for c in row]
         assert "MINE" in cells and CANARY not in cells
+        # the channel settings: the own store's page, another store's a 404 (read and write)
+        assert client.get("/care/channels/settings/").status_code == 200
+        assert client.get("/care/channels/settings/", {"store": store_b.pk}).status_code == 404
+        assert client.post("/care/channels/settings/", {"store": store_b.pk, "quiet_start": "22:00",
+                                                        "quiet_end": "07:00", "marketing_weekly_cap": "1",
+                                                        "calls_weekly_cap": "1"}).status_code == 404
+        from aftercare.followups.models import ChannelSettings
+
+        assert not ChannelSettings.objects.filter(store=store_b).exists()
     else:
         assert client.get("/care/messages/").status_code == 200
         assert client.get("/care/messages/export.xlsx").status_code == 403
         assert client.get("/care/templates/").status_code == 403
+        assert client.get("/care/channels/settings/", {"store": store_b.pk}).status_code == 403
 # ---- end channels ----

@@ -6,6 +6,8 @@ purpose, quiet hours and a weekly cap, every message a row of the letter log (`L
 - **consent at send time**: a service message needs `consent_service_calls`, a marketing one `consent_marketing`;
   checked when the message is queued and again when it is handed to the channel (`letter_deliver`), so a
   withdrawal in between stops it (status `cancelled`, reason in `error`);
+- **the store's channels**: a channel the store turned off (`ChannelSettings.enabled_channels`) sends nothing, of
+  either purpose: the message is `cancelled` ("channel disabled"), checked when queued and again when sent;
 - **quiet hours** (marketing only): a marketing message due between `quiet_start` and `quiet_end` of the store
   (default 21:00–08:00 Asia/Shanghai, `ChannelSettings` or the settings) is `held` until the end of the quiet hours
   and sent then by the job `messages_release` — never dropped;
@@ -99,6 +101,7 @@ class Rules:
     quiet_end: dt.time
     marketing_weekly_cap: int
     calls_weekly_cap: int
+    channels: tuple[str, ...] = MESSAGE_CHANNELS  # the channels the store sends on
 
 
 def _hhmm(value: str) -> dt.time:
@@ -109,11 +112,21 @@ def channel_rules(store_id: int) -> Rules:
     """The store's sending rules (`ChannelSettings`), else the settings' defaults."""
     row = ChannelSettings.objects.filter(store_id=store_id).first()
     if row is not None:
-        return Rules(row.quiet_start, row.quiet_end, row.marketing_weekly_cap, row.calls_weekly_cap)
+        return Rules(row.quiet_start, row.quiet_end, row.marketing_weekly_cap, row.calls_weekly_cap,
+                     tuple(row.enabled_channels or ()))
     return Rules(
         _hhmm(settings.MESSAGE_QUIET_HOURS_START), _hhmm(settings.MESSAGE_QUIET_HOURS_END),
         settings.MESSAGE_MARKETING_WEEKLY_CAP, settings.CALLS_WEEKLY_CAP,
     )
+
+
+def _rules(store_id: int, rules_by_store: dict[int, Rules] | None) -> Rules:
+    """The store's rules, read once per store when the caller keeps `rules_by_store`."""
+    if rules_by_store is None:
+        return channel_rules(store_id)
+    if store_id not in rules_by_store:
+        rules_by_store[store_id] = channel_rules(store_id)
+    return rules_by_store[store_id]
 
 
 def in_quiet_hours(at: dt.datetime, rules: Rules) -> bool:
@@ -146,6 +159,11 @@ def marketing_count_this_week(*, customer_id: int, at: dt.datetime) -> int:
         customer_id=customer_id, purpose=MessagePurpose.MARKETING, status__in=COUNTED_STATUSES,
         created_at__gte=week_start(at),
     ).count()
+
+
+def _channel_off(channel: str, rules: Rules) -> str:
+    """'channel disabled' when the store does not send on `channel` (`ChannelSettings.enabled_channels`), else ''."""
+    return "" if channel in rules.channels else "channel disabled"
 
 
 def _address(customer: Customer, channel: str) -> str:
@@ -207,11 +225,13 @@ def message_send(
     kind: str = LetterKind.MESSAGE,
     language: str | None = None,
     now: dt.datetime | None = None,
+    rules_by_store: dict[int, Rules] | None = None,
 ) -> LetterLog:
     """Queue one message to `customer` and hand it to its channel (after the caller's transaction commits) —
     or hold it (marketing in quiet hours) or cancel it (no consent, no address, weekly cap), each with its row in
     the letter log. Give either `template_code` (rendered with `context` in the customer's language: Chinese
-    unless `language` is English) or `text`. Bad input raises `ValidationError` naming the field."""
+    unless `language` is English) or `text`. Bad input raises `ValidationError` naming the field.
+    `rules_by_store`: the stores' rules a caller queuing many messages has read (filled as they are read)."""
     now = now or timezone.now()
     store = store or customer.store
     context = dict(context or {})
@@ -243,7 +263,7 @@ def message_send(
             raise ValidationError({"template_code": [gettext("The template has no WeChat template id.")]})
     elif channel == LetterChannel.WECHAT:
         raise ValidationError({"template_code": [gettext("A WeChat message needs a template.")]})
-    rules = channel_rules(store.pk)
+    rules = _rules(store.pk, rules_by_store)
     with transaction.atomic():
         letter = LetterLog(
             store=store, customer=customer, task=task, kind=kind, channel=channel, purpose=purpose,
@@ -251,7 +271,7 @@ def message_send(
             handler=actor if actor is not None and getattr(actor, "is_authenticated", False) else None,
             status=LetterStatus.PENDING,
         )
-        reason = _refusal(customer, purpose, channel)
+        reason = _refusal(customer, purpose, channel) or _channel_off(channel, rules)
         if not reason and purpose == MessagePurpose.MARKETING:
             if marketing_count_this_week(customer_id=customer.pk, at=now) >= rules.marketing_weekly_cap:
                 reason = "weekly cap reached"
@@ -301,17 +321,13 @@ def letter_deliver(*, letter_id: int, now: dt.datetime | None = None, rules_by_s
         letter = rows.select_related("customer", "store").first()
         if letter is None:
             return False
-        reason = _refusal(letter.customer, letter.purpose, letter.channel)  # the consent as it is now
+        rules = _rules(letter.store_id, rules_by_store)
+        # the consent and the store's channels as they are now
+        reason = _refusal(letter.customer, letter.purpose, letter.channel) or _channel_off(letter.channel, rules)
         if reason:
             LetterLog.objects.filter(pk=letter.pk).update(status=LetterStatus.CANCELLED, error=reason, updated_at=now)
             return False
         if letter.purpose == MessagePurpose.MARKETING:
-            if rules_by_store is None:
-                rules = channel_rules(letter.store_id)
-            elif letter.store_id in rules_by_store:
-                rules = rules_by_store[letter.store_id]
-            else:
-                rules = rules_by_store[letter.store_id] = channel_rules(letter.store_id)
             if in_quiet_hours(now, rules):
                 LetterLog.objects.filter(pk=letter.pk).update(
                     status=LetterStatus.HELD, hold_until=quiet_hours_end(now, rules), updated_at=now

@@ -1,10 +1,11 @@
 """SMS reminders of renewal cases (`manage.py renewal_reminders_send`, daily): one two months before the expiry and
 one in the month of the expiry, each at most once per case (`RenewalReminder` is unique per case and kind), to
-customers who accept marketing (`consent_marketing`). Each SMS is a row of the follow-up letter log, sent through
-the SMS interface (`aftercare/core/sms.py`) like the follow-ups' notice to an unreachable customer.
+customers who accept marketing (`consent_marketing`). Each SMS is queued by the one outbound interface,
+`followups.services.outbound.message_send` (purpose `service`: never held by quiet hours nor capped, and sent only
+while the customer accepts service calls), a row of the letter log (kind `notice`) — the delivery log.
 
 Idempotent: the reminder and its letter are written in one transaction, the SMS sent after the commit; a rerun
-makes no reminder twice and sends the letters a killed run left unsent (`letter_sms_send` sends a letter once).
+makes no reminder twice and sends the letters a killed run left unsent (`letter_deliver` sends a letter once).
 """
 
 import datetime as dt
@@ -15,9 +16,8 @@ from django.db.models import Exists, OuterRef
 from django.utils import formats, translation
 from django.utils.translation import gettext
 
-from aftercare.followups.choices import LetterChannel, LetterKind, LetterStatus
-from aftercare.followups.models import LetterLog
-from aftercare.followups.services.logs import letter_sms_send
+from aftercare.followups.choices import LetterChannel, LetterKind, LetterStatus, MessagePurpose
+from aftercare.followups.services.outbound import letter_deliver, message_send
 from aftercare.org.calendar import business_date
 
 from ..choices import CaseState, ReminderKind
@@ -56,7 +56,7 @@ def _due_cases(kind: str, today: dt.date):
         )
         .exclude(customer__mobile="")
         .filter(~Exists(made))
-        .select_related("store", "vehicle")
+        .select_related("store", "vehicle", "customer")
         .order_by("pk")
     )
 
@@ -94,14 +94,14 @@ def _make(kind: str, today: dt.date) -> int:
                 )
             }
             by_case = {c.pk: c for c in cases}
-            letters = LetterLog.objects.bulk_create([
-                LetterLog(store_id=by_case[cid].store_id, customer_id=by_case[cid].customer_id,
-                          kind=LetterKind.NOTICE, channel=LetterChannel.SMS, status=LetterStatus.PENDING,
-                          text=reminder_text(by_case[cid]))
-                for cid in mine
-            ])
-            for reminder, letter in zip(mine.values(), letters, strict=True):
-                reminder.letter = letter
+            rules_by_store = {}  # each store's sending rules read once a chunk
+            for cid, reminder in mine.items():
+                case = by_case[cid]
+                reminder.letter = message_send(
+                    customer=case.customer, store=case.store, purpose=MessagePurpose.SERVICE,
+                    channel=LetterChannel.SMS, kind=LetterKind.NOTICE, text=reminder_text(case),
+                    rules_by_store=rules_by_store,
+                )
             RenewalReminder.objects.bulk_update(list(mine.values()), ["letter"])
             made += len(mine)
 
@@ -114,7 +114,8 @@ def _send_pending(today: dt.date) -> int:
                                        sent_on__gte=today - dt.timedelta(days=RESEND_DAYS))
         .order_by("letter_id").values_list("letter_id", flat=True)
     )
-    return sum(1 for letter_id in list(pending) if letter_sms_send(letter_id=letter_id))
+    rules_by_store = {}  # each store's rules read once
+    return sum(1 for letter_id in list(pending) if letter_deliver(letter_id=letter_id, rules_by_store=rules_by_store))
 
 
 def renewal_reminders_send(*, today: dt.date | None = None) -> int:

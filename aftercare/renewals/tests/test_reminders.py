@@ -128,3 +128,46 @@ def test_the_command_uses_today_in_shanghai(store_a, capsys):
         call_command("renewal_reminders_send")  # 00:30 Shanghai, 2 December (still 1 December in UTC)
     assert RenewalReminder.objects.get().sent_on == dt.date(2026, 12, 2)
     assert "1 reminders sent" in capsys.readouterr().out
+
+
+# ---- through the one outbound interface: the delivery log, service purpose ----
+
+
+def test_its_sms_appears_in_the_delivery_log_with_its_channel_and_status(store_a, users, client):
+    from aftercare.care.selectors import message_log_search
+    from aftercare.org.choices import Role
+
+    case = _case(store_a, dt.date(2026, 12, 31), name="王小明")
+    renewal_reminders_send(today=dt.date(2026, 11, 1))
+    manager = users[Role.CS_MANAGER]
+    rows = list(message_log_search(user=manager))
+    assert [(r.customer_id, r.channel, r.status, r.purpose, r.kind) for r in rows] == [
+        (case.customer_id, "sms", "sent", "service", "notice")]
+    assert RenewalReminder.objects.get().letter_id == rows[0].pk
+    client.force_login(manager)
+    sent = client.get("/care/messages/", {"channel": "sms", "status": "sent"}, HTTP_ACCEPT_LANGUAGE="en")
+    assert "王小明" in sent.content.decode()
+    failed = client.get("/care/messages/", {"channel": "sms", "status": "failed"}, HTTP_ACCEPT_LANGUAGE="en")
+    assert "王小明" not in failed.content.decode()
+
+
+def test_it_is_a_service_message_never_held_by_quiet_hours_nor_capped(store_a, settings):
+    settings.MESSAGE_MARKETING_WEEKLY_CAP = 1
+    case = _case(store_a, dt.date(2026, 12, 31))
+    # 23:00 Shanghai on a Sunday (quiet hours), the customer's marketing message of the week already sent
+    with time_machine.travel(dt.datetime(2026, 11, 1, 15, 0, tzinfo=dt.UTC), tick=False):
+        LetterLog.objects.create(store=store_a, customer=case.customer, kind="message", channel="sms",
+                                 purpose="marketing", status=LetterStatus.SENT, text="促销")
+        assert renewal_reminders_send(today=dt.date(2026, 11, 1)) == 1
+    letter = RenewalReminder.objects.get().letter
+    assert (letter.status, letter.hold_until, letter.purpose) == (LetterStatus.SENT, None, "service")
+    assert len(LocmemBackend.outbox) == 1
+
+
+def test_a_customer_refusing_service_messages_gets_a_cancelled_letter_and_no_sms(store_a):
+    _case(store_a, dt.date(2026, 12, 31), consent_service_calls=False)
+    assert renewal_reminders_send(today=dt.date(2026, 11, 1)) == 1
+    assert renewal_reminders_send(today=dt.date(2026, 11, 1)) == 0
+    letter = RenewalReminder.objects.get().letter
+    assert (letter.status, letter.error) == (LetterStatus.CANCELLED, "no service consent")
+    assert not LocmemBackend.outbox
