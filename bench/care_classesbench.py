@@ -245,8 +245,9 @@ def run_page(data: dict, repeats: int = 3) -> dict:
     """GET /care/classes/ for the classified month as the store's CS manager: the queries and the median time."""
     import statistics
 
+    from django.conf import settings
     from django.db import connection
-    from django.test import Client
+    from django.test import Client, override_settings
 
     client = Client()
     client.force_login(page_user(data["store"]))
@@ -257,13 +258,17 @@ def run_page(data: dict, repeats: int = 3) -> dict:
         queries.append(sql)
         return execute(sql, params, many, context)
 
-    with connection.execute_wrapper(count):
-        assert client.get(url).status_code == 200
+    # Static URLs are not what is measured: plain storage, so no `collectstatic` manifest is needed.
+    storages = {**settings.STORAGES,
+                "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
     samples = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        assert client.get(url).status_code == 200
-        samples.append(time.perf_counter() - t)
+    with override_settings(STORAGES=storages):
+        with connection.execute_wrapper(count):
+            assert client.get(url).status_code == 200
+        for _ in range(repeats):
+            t = time.perf_counter()
+            assert client.get(url).status_code == 200
+            samples.append(time.perf_counter() - t)
     return {"url": url, "queries": len(queries), "s": statistics.median(samples)}
 
 
