@@ -80,21 +80,26 @@ def class_month_profiles(*, store_ids, month: dt.date) -> QuerySet[CareProfile]:
     )
 
 
+# Each change holds from its day until the next change's (`LEAD`); the month boundaries (00:00 of each month's first
+# day, `b_0 … b_n`) it covers are `kmin … kmax` (computed by comparisons, no join). The intervals covering at least
+# one boundary follow each other boundary by boundary, so the one before (`LAG`) holds the class at `b_{kmin - 1}`.
 _FLOWS_SQL = """
-WITH b(k, day) AS (VALUES {boundaries}),
-ch AS (
-    SELECT c.store_id, c.customer_id, c.to_class, c.on_date,
+WITH ch AS (
+    SELECT c.store_id, c.customer_id, c.to_class, c.on_date, c.id,
         LEAD(c.on_date) OVER (PARTITION BY c.customer_id ORDER BY c.on_date, c.id) AS next_on
     FROM {changes} c WHERE c.store_id IN ({stores}) AND c.on_date < %s
-), at AS (
-    SELECT ch.store_id, b.k, ch.to_class AS cls,
-        LAG(ch.to_class) OVER (PARTITION BY ch.customer_id ORDER BY b.k) AS prev,
-        LAG(b.k) OVER (PARTITION BY ch.customer_id ORDER BY b.k) AS prev_k
-    FROM ch JOIN b ON ch.on_date < b.day AND (ch.next_on IS NULL OR ch.next_on >= b.day)
+), iv AS (
+    SELECT ch.store_id, ch.customer_id, ch.to_class, ch.on_date, ch.id,
+        CASE {kmin} ELSE {n_plus_1} END AS kmin,
+        CASE WHEN ch.next_on IS NULL THEN {n} {kmax} ELSE -1 END AS kmax
+    FROM ch
+), cov AS (
+    SELECT iv.store_id, iv.kmin, iv.kmax, iv.to_class,
+        LAG(iv.to_class) OVER (PARTITION BY iv.customer_id ORDER BY iv.on_date, iv.id) AS prev
+    FROM iv WHERE iv.kmin <= iv.kmax
 )
-SELECT at.store_id, at.k - 1, CASE WHEN at.prev_k = at.k - 1 THEN at.prev END, at.cls, COUNT(*)
-FROM at WHERE at.k >= 1
-GROUP BY at.store_id, at.k, CASE WHEN at.prev_k = at.k - 1 THEN at.prev END, at.cls
+SELECT cov.store_id, cov.kmin, cov.kmax, cov.prev, cov.to_class, COUNT(*)
+FROM cov GROUP BY cov.store_id, cov.kmin, cov.kmax, cov.prev, cov.to_class
 """
 
 
@@ -118,27 +123,38 @@ def class_flows_by_store_months(*, store_ids, first: dt.date, count: int) -> lis
     query over the class history, whatever the months and customers.
 
     The class of a customer at 00:00 of a month's first day is the `to_class` of their latest change dated before
-    it; each change holds from its day to the next change's (`LEAD`), so it is joined to the month boundaries it
-    covers, and the class at the boundary before comes by `LAG`. Only customers classified by a month's end count
-    in that month; from is `NONE` for one classified during it."""
+    it (see `_FLOWS_SQL`). Only customers classified by a month's end count in that month; from is `NONE` for one
+    classified during it."""
     ids = sorted(store_ids)
     first = first.replace(day=1)
     days = [month_add(first, k) for k in range(count + 1)]
     out: list[dict[int, dict]] = [{sid: _flow_cell() for sid in ids} for _ in range(count)]
     if ids and count > 0:
         adapt = connection.ops.adapt_datefield_value
-        sql = _FLOWS_SQL.format(boundaries=", ".join(["(%s, %s)"] * len(days)), changes=ClassChange._meta.db_table,
-                                stores=", ".join(["%s"] * len(ids)))
-        params = [x for k, day in enumerate(days) for x in (k, adapt(day))] + ids + [adapt(days[-1])]
+        n = len(days) - 1
+        sql = _FLOWS_SQL.format(
+            changes=ClassChange._meta.db_table, stores=", ".join(["%s"] * len(ids)), n=n, n_plus_1=n + 1,
+            kmin=" ".join(f"WHEN ch.on_date < %s THEN {k}" for k in range(n + 1)),
+            kmax=" ".join(f"WHEN ch.next_on >= %s THEN {k}" for k in range(n, -1, -1)),
+        )
+        params = [*ids, adapt(days[-1]), *(adapt(d) for d in days), *(adapt(d) for d in reversed(days))]
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
-        for store_id, k, c0, c1, n in rows:
-            cell = out[k][store_id]
-            cell["flows"][(c0 or NONE, c1)] += n
-            if c0:
-                cell["start"][c0] += n
-            cell["end"][c1] += n
+        for store_id, kmin, kmax, c0, c1, num in rows:
+            # boundary k ends month k - 1: unchanged through the months whose both ends the interval covers;
+            # from the class before (none: first classified) in the month it starts
+            for k in range(max(kmin, 0) + 1, kmax + 1):
+                cell = out[k - 1][store_id]
+                cell["flows"][(c1, c1)] += num
+                cell["start"][c1] += num
+                cell["end"][c1] += num
+            if kmin >= 1:
+                cell = out[kmin - 1][store_id]
+                cell["flows"][(c0 or NONE, c1)] += num
+                if c0:
+                    cell["start"][c0] += num
+                cell["end"][c1] += num
     for month in out:
         for cell in month.values():
             _flow_totals(cell)

@@ -1,17 +1,21 @@
 """The daily classification of customers into new / loyal / regular / lost (seed 000 p20; docs/care.md, "Classes
 and churn"), the class settings and the churn reasons.
 
-`customers_classify(today=…)` works per store in one transaction, in four SQL statements whatever the number of
-customers (no per-customer Python):
+`customers_classify(today=…)` works per store in one transaction, set-based whatever the number of customers (no
+per-customer Python):
 
-1. a temporary table of every active customer of the store with the figures as of the start of `today`
-   (Asia/Shanghai; only repair orders, deliveries and care tasks before that instant count) and the class;
-2. `INSERT … SELECT` of a `ClassChange` for each customer whose class differs from its profile's;
-3. `UPDATE … FROM` of the existing profiles, then `INSERT … SELECT` of the missing ones.
+1. every active customer of the store with the figures as of the start of `today` (Asia/Shanghai; only repair
+   orders, deliveries and care tasks before that instant count), the class, and its profile as it stands;
+2. from those rows, `INSERT … SELECT` of a `ClassChange` for each customer whose class differs from its profile's;
+3. `UPDATE … FROM` of the existing profiles whose class fields differ (`IS DISTINCT FROM`), then `INSERT … SELECT`
+   of the missing ones.
 
-Rerunning the same day finds every profile already in its class: no new change. A run killed midway rolled its
-store back; the rerun does it whole. Profiles classified after `today` (a historical run after a later one) are
-left alone, so history runs forward: the demo classifies each month-end in order.
+On PostgreSQL that is one statement (the rows a CTE, the writes data-modifying CTEs of it); elsewhere (SQLite) the
+rows go to a temporary table and the three writes follow from it, the same SQL.
+
+Rerunning the same day finds every profile already in its class: no new change, no profile rewritten. A run killed
+midway rolled its store back; the rerun does it whole. Profiles classified after `today` (a historical run after a
+later one) are left alone, so history runs forward: the demo classifies each month-end in order.
 """
 
 import datetime as dt
