@@ -5,6 +5,7 @@ import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import (
     Count,
     DecimalField,
@@ -79,59 +80,121 @@ def class_month_profiles(*, store_ids, month: dt.date) -> QuerySet[CareProfile]:
     )
 
 
+# Each change holds from its day until the next change's (`LEAD`); the month boundaries (00:00 of each month's first
+# day, `b_0 … b_n`) it covers are `kmin … kmax` (computed by comparisons, no join). The intervals covering at least
+# one boundary follow each other boundary by boundary, so the one before (`LAG`) holds the class at `b_{kmin - 1}`.
+_FLOWS_SQL = """
+WITH ch AS (
+    SELECT c.store_id, c.customer_id, c.to_class, c.on_date, c.id,
+        LEAD(c.on_date) OVER (PARTITION BY c.customer_id ORDER BY c.on_date, c.id) AS next_on
+    FROM {changes} c WHERE c.store_id IN ({stores}) AND c.on_date < %s
+), iv AS (
+    SELECT ch.store_id, ch.customer_id, ch.to_class, ch.on_date, ch.id,
+        CASE {kmin} ELSE {n_plus_1} END AS kmin,
+        CASE WHEN ch.next_on IS NULL THEN {n} {kmax} ELSE -1 END AS kmax
+    FROM ch
+), cov AS (
+    SELECT iv.store_id, iv.kmin, iv.kmax, iv.to_class,
+        LAG(iv.to_class) OVER (PARTITION BY iv.customer_id ORDER BY iv.on_date, iv.id) AS prev
+    FROM iv WHERE iv.kmin <= iv.kmax
+)
+SELECT cov.store_id, cov.kmin, cov.kmax, cov.prev, cov.to_class, COUNT(*)
+FROM cov GROUP BY cov.store_id, cov.kmin, cov.kmax, cov.prev, cov.to_class
+"""
+
+
+def _flow_cell() -> dict:
+    return {"flows": defaultdict(int), "start": defaultdict(int), "end": defaultdict(int)}
+
+
+def _flow_totals(cell: dict) -> dict:
+    base = sum(cell["start"][c] for c in BASE_CLASSES)
+    churned = sum(cell["flows"][(c, CustomerClass.LOST)] for c in BASE_CLASSES)
+    end_base = sum(cell["end"][c] for c in BASE_CLASSES)
+    cell.update(base=base, churned=churned, churn_rate=rate(churned, base),
+                loyal=cell["end"][CustomerClass.LOYAL], end_base=end_base,
+                loyal_share=rate(cell["end"][CustomerClass.LOYAL], end_base))
+    return cell
+
+
+def class_flows_by_store_months(*, store_ids, first: dt.date, count: int) -> list[dict[int, dict]]:
+    """For each of the `count` months from `first`, per store: {"flows": {(from, to): n}, "start": {class: n},
+    "end": {class: n}, "churned", "base", "churn_rate", "loyal", "end_base", "loyal_share"} — all in one grouped
+    query over the class history, whatever the months and customers.
+
+    The class of a customer at 00:00 of a month's first day is the `to_class` of their latest change dated before
+    it (see `_FLOWS_SQL`). Only customers classified by a month's end count in that month; from is `NONE` for one
+    classified during it."""
+    ids = sorted(store_ids)
+    first = first.replace(day=1)
+    days = [month_add(first, k) for k in range(count + 1)]
+    out: list[dict[int, dict]] = [{sid: _flow_cell() for sid in ids} for _ in range(count)]
+    if ids and count > 0:
+        adapt = connection.ops.adapt_datefield_value
+        n = len(days) - 1
+        sql = _FLOWS_SQL.format(
+            changes=ClassChange._meta.db_table, stores=", ".join(["%s"] * len(ids)), n=n, n_plus_1=n + 1,
+            kmin=" ".join(f"WHEN ch.on_date < %s THEN {k}" for k in range(n + 1)),
+            kmax=" ".join(f"WHEN ch.next_on >= %s THEN {k}" for k in range(n, -1, -1)),
+        )
+        params = [*ids, adapt(days[-1]), *(adapt(d) for d in days), *(adapt(d) for d in reversed(days))]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        for store_id, kmin, kmax, c0, c1, num in rows:
+            # boundary k ends month k - 1: unchanged through the months whose both ends the interval covers;
+            # from the class before (none: first classified) in the month it starts
+            for k in range(max(kmin, 0) + 1, kmax + 1):
+                cell = out[k - 1][store_id]
+                cell["flows"][(c1, c1)] += num
+                cell["start"][c1] += num
+                cell["end"][c1] += num
+            if kmin >= 1:
+                cell = out[kmin - 1][store_id]
+                cell["flows"][(c0 or NONE, c1)] += num
+                if c0:
+                    cell["start"][c0] += num
+                cell["end"][c1] += num
+    for month in out:
+        for cell in month.values():
+            _flow_totals(cell)
+    return out
+
+
 def class_flows_by_store(*, store_ids, month: dt.date) -> dict[int, dict]:
-    """Per store, for `month`: {"flows": {(from, to): n}, "start": {class: n}, "end": {class: n}, "churned",
-    "base", "churn_rate", "loyal_share"} in one query. From is `NONE` for a customer classified during the month."""
-    rows = (
-        class_month_profiles(store_ids=store_ids, month=month)
-        .values("store_id", "c0", "c1").annotate(n=Count("id")).order_by()
-    )
-    out: dict[int, dict] = {
-        sid: {"flows": defaultdict(int), "start": defaultdict(int), "end": defaultdict(int)} for sid in store_ids
-    }
-    for r in rows:
-        cell = out[r["store_id"]]
-        c0 = r["c0"] or NONE
-        cell["flows"][(c0, r["c1"])] += r["n"]
-        if r["c0"]:
-            cell["start"][r["c0"]] += r["n"]
-        cell["end"][r["c1"]] += r["n"]
-    for cell in out.values():
-        base = sum(cell["start"][c] for c in BASE_CLASSES)
-        churned = sum(cell["flows"][(c, CustomerClass.LOST)] for c in BASE_CLASSES)
-        end_base = sum(cell["end"][c] for c in BASE_CLASSES)
-        cell.update(base=base, churned=churned, churn_rate=rate(churned, base),
-                    loyal=cell["end"][CustomerClass.LOYAL], end_base=end_base,
-                    loyal_share=rate(cell["end"][CustomerClass.LOYAL], end_base))
+    """Per store, for `month` (see `class_flows_by_store_months`): one query."""
+    return class_flows_by_store_months(store_ids=store_ids, first=month, count=1)[0]
+
+
+def class_flows_months(*, user, first: dt.date, count: int, store_ids=None) -> list[dict]:
+    """The `count` months from `first`, each the stores in scope summed: flows {(from, to): n}, start and end
+    counts, churned, base, churn rate and loyal share (one query for all the months)."""
+    ids = care_store_ids(user, store_ids, perms=MANAGERS)
+    out = []
+    for k, per_store in enumerate(class_flows_by_store_months(store_ids=ids, first=first, count=count)):
+        total = _flow_cell()
+        for cell in per_store.values():
+            for key in ("flows", "start", "end"):
+                for c, n in cell[key].items():
+                    total[key][c] += n
+        _flow_totals(total)
+        out.append({
+            "month": month_add(first.replace(day=1), k),
+            "flows": dict(total["flows"]),
+            "start": {c: total["start"][c] for c in CLASS_ORDER},
+            "end": {c: total["end"][c] for c in CLASS_ORDER},
+            "base": total["base"],
+            "churned": total["churned"],
+            "churn_rate": total["churn_rate"],
+            "loyal_share": total["loyal_share"],
+        })
     return out
 
 
 def class_flows(*, user, month: dt.date, store_ids=None) -> dict:
-    """The stores in scope summed: flows matrix rows (from, [(to, n)]), start and end counts, churned, base and
-    churn rate of `month`."""
-    ids = care_store_ids(user, store_ids, perms=MANAGERS)
-    per_store = class_flows_by_store(store_ids=ids, month=month)
-    flows, start, end = defaultdict(int), defaultdict(int), defaultdict(int)
-    for cell in per_store.values():
-        for k, n in cell["flows"].items():
-            flows[k] += n
-        for k, n in cell["start"].items():
-            start[k] += n
-        for k, n in cell["end"].items():
-            end[k] += n
-    base = sum(start[c] for c in BASE_CLASSES)
-    churned = sum(flows[(c, CustomerClass.LOST)] for c in BASE_CLASSES)
-    end_base = sum(end[c] for c in BASE_CLASSES)
-    return {
-        "month": month.replace(day=1),
-        "flows": dict(flows),
-        "start": {c: start[c] for c in CLASS_ORDER},
-        "end": {c: end[c] for c in CLASS_ORDER},
-        "base": base,
-        "churned": churned,
-        "churn_rate": rate(churned, base),
-        "loyal_share": rate(end[CustomerClass.LOYAL], end_base),
-    }
+    """The stores in scope summed, for `month`: flows {(from, to): n}, start and end counts, churned, base, churn
+    rate and loyal share (one query)."""
+    return class_flows_months(user=user, first=month, count=1, store_ids=store_ids)[0]
 
 
 def class_flow_customers(*, user, month: dt.date, from_class: str, to_class: str, store_ids=None) -> QuerySet:

@@ -1,17 +1,21 @@
 """The daily classification of customers into new / loyal / regular / lost (seed 000 p20; docs/care.md, "Classes
 and churn"), the class settings and the churn reasons.
 
-`customers_classify(today=…)` works per store in one transaction, in four SQL statements whatever the number of
-customers (no per-customer Python):
+`customers_classify(today=…)` works per store in one transaction, set-based whatever the number of customers (no
+per-customer Python):
 
-1. a temporary table of every active customer of the store with the figures as of the start of `today`
-   (Asia/Shanghai; only repair orders, deliveries and care tasks before that instant count) and the class;
-2. `INSERT … SELECT` of a `ClassChange` for each customer whose class differs from its profile's;
-3. `UPDATE … FROM` of the existing profiles, then `INSERT … SELECT` of the missing ones.
+1. every active customer of the store with the figures as of the start of `today` (Asia/Shanghai; only repair
+   orders, deliveries and care tasks before that instant count), the class, and its profile as it stands;
+2. from those rows, `INSERT … SELECT` of a `ClassChange` for each customer whose class differs from its profile's;
+3. `UPDATE … FROM` of the existing profiles whose class fields differ (`IS DISTINCT FROM`), then `INSERT … SELECT`
+   of the missing ones.
 
-Rerunning the same day finds every profile already in its class: no new change. A run killed midway rolled its
-store back; the rerun does it whole. Profiles classified after `today` (a historical run after a later one) are
-left alone, so history runs forward: the demo classifies each month-end in order.
+On PostgreSQL that is one statement (the rows a CTE, the writes data-modifying CTEs of it); elsewhere (SQLite) the
+rows go to a temporary table and the three writes follow from it, the same SQL.
+
+Rerunning the same day finds every profile already in its class: no new change, no profile rewritten. A run killed
+midway rolled its store back; the rerun does it whole. Profiles classified after `today` (a historical run after a
+later one) are left alone, so history runs forward: the demo classifies each month-end in order.
 """
 
 import datetime as dt
@@ -151,45 +155,65 @@ def classification_params(*, store_id: int, today: dt.date, settings: ClassSetti
     return params
 
 
-def _store_classify(cursor, *, store_id: int, today: dt.date, settings: ClassSettings) -> int:
-    """Classify one store (inside the caller's transaction); the number of class changes written."""
-    ops = connection.ops
-    params = classification_params(store_id=store_id, today=today, settings=settings)
-    now = ops.adapt_datetimefield_value(timezone.now())
-    day = ops.adapt_datefield_value(today)
-    cp, cc = CareProfile._meta.db_table, ClassChange._meta.db_table
-    cursor.execute(f"DROP TABLE IF EXISTS {TMP}")
-    cursor.execute(f"CREATE TEMPORARY TABLE {TMP} AS {classification_select_sql()}", params)
-    if connection.vendor == "postgresql":
-        cursor.execute(f"ANALYZE {TMP}")  # a temporary table has no statistics: the joins below need them
-    cursor.execute(
-        f"""INSERT INTO {cc} (store_id, customer_id, from_class, to_class, rule, on_date, created_at, updated_at)
+# The profile's class fields the classification writes, with the temporary table's (or CTE's) column of each: a
+# profile is rewritten only when one of them differs (a same-day rerun rewrites none).
+_WRITTEN = (("customer_class", "t.cls"), ("lost_rule", "t.rule"), ("classified_on", "%(day)s"),
+            ("last_visit_at", "t.last_visit"), ("visits_12m", "t.v12"), ("spend_12m", "t.spend12"))
+
+
+def _write_sql(cp: str, cc: str, source: str) -> tuple[str, str, str]:
+    """The three writes from `source` (the classification's rows, alias `t`): the class changes, the update of the
+    existing profiles whose fields differ, the insert of the missing ones. Parameters: `day`, `now`."""
+    distinct = "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"
+    differs = " OR ".join(f"{cp}.{col} {distinct} {val}" for col, val in _WRITTEN)
+    changes = f"""INSERT INTO {cc} (store_id, customer_id, from_class, to_class, rule, on_date, created_at, updated_at)
         SELECT t.store_id, t.customer_id,
             CASE WHEN t.profile_id IS NULL OR t.old_on IS NULL THEN '' ELSE t.old_class END,
-            t.cls, t.rule, %s, %s, %s
-        FROM {TMP} t
-        WHERE t.profile_id IS NULL OR t.old_on IS NULL OR t.old_class <> t.cls""",
-        [day, now, now],
-    )
-    changes = cursor.rowcount
-    cursor.execute(
-        f"""UPDATE {cp} SET
-            class_since = CASE WHEN {cp}.classified_on IS NULL OR {cp}.customer_class <> t.cls THEN %s
+            t.cls, t.rule, %(day)s, %(now)s, %(now)s
+        FROM {source} t
+        WHERE t.profile_id IS NULL OR t.old_on IS NULL OR t.old_class <> t.cls"""
+    update = f"""UPDATE {cp} SET
+            class_since = CASE WHEN {cp}.classified_on IS NULL OR {cp}.customer_class <> t.cls THEN %(day)s
                                ELSE {cp}.class_since END,
-            customer_class = t.cls, lost_rule = t.rule, classified_on = %s, last_visit_at = t.last_visit,
-            visits_12m = t.v12, spend_12m = t.spend12, updated_at = %s
-        FROM {TMP} t WHERE {cp}.id = t.profile_id""",
-        [day, day, now],
-    )
-    cursor.execute(
-        f"""INSERT INTO {cp} (store_id, customer_id, customer_class, lost_rule, class_since, classified_on,
+            customer_class = t.cls, lost_rule = t.rule, classified_on = %(day)s, last_visit_at = t.last_visit,
+            visits_12m = t.v12, spend_12m = t.spend12, updated_at = %(now)s
+        FROM {source} t WHERE {cp}.id = t.profile_id AND ({differs})"""
+    insert = f"""INSERT INTO {cp} (store_id, customer_id, customer_class, lost_rule, class_since, classified_on,
             last_visit_at, visits_12m, spend_12m, churn_reasons, created_at, updated_at)
-        SELECT t.store_id, t.customer_id, t.cls, t.rule, %s, %s, t.last_visit, t.v12, t.spend12, %s, %s, %s
-        FROM {TMP} t WHERE t.profile_id IS NULL""",
-        [day, day, "[]", now, now],
-    )
+        SELECT t.store_id, t.customer_id, t.cls, t.rule, %(day)s, %(day)s, t.last_visit, t.v12, t.spend12, '[]',
+            %(now)s, %(now)s
+        FROM {source} t WHERE t.profile_id IS NULL"""
+    return changes, update, insert
+
+
+def _store_classify(cursor, *, store_id: int, today: dt.date, settings: ClassSettings) -> int:
+    """Classify one store (inside the caller's transaction); the number of class changes written.
+
+    PostgreSQL: one statement (the classification a CTE, the three writes data-modifying CTEs of it: no temporary
+    table, no round trip per step). Elsewhere (SQLite): the classification into a temporary table, then the three
+    writes from it — the same SQL."""
+    ops = connection.ops
+    params = classification_params(store_id=store_id, today=today, settings=settings)
+    params.update(now=ops.adapt_datetimefield_value(timezone.now()), day=ops.adapt_datefield_value(today))
+    cp, cc = CareProfile._meta.db_table, ClassChange._meta.db_table
+    if connection.vendor == "postgresql":
+        changes, update, insert = _write_sql(cp, cc, "t_rows")
+        cursor.execute(
+            f"""WITH t_rows AS MATERIALIZED ({classification_select_sql()}),
+            changes AS ({changes} RETURNING 1), updated AS ({update} RETURNING 1), inserted AS ({insert} RETURNING 1)
+            SELECT (SELECT COUNT(*) FROM changes), (SELECT COUNT(*) FROM updated), (SELECT COUNT(*) FROM inserted)""",
+            params,
+        )
+        return cursor.fetchone()[0]
+    changes, update, insert = _write_sql(cp, cc, TMP)
+    cursor.execute(f"DROP TABLE IF EXISTS {TMP}")
+    cursor.execute(f"CREATE TEMPORARY TABLE {TMP} AS {classification_select_sql()}", params)
+    cursor.execute(changes, params)
+    n = cursor.rowcount
+    cursor.execute(update, params)
+    cursor.execute(insert, params)
     cursor.execute(f"DROP TABLE {TMP}")
-    return changes
+    return n
 
 
 def customers_classify(*, today: dt.date | None = None, store_ids=None) -> dict[int, int]:

@@ -192,3 +192,20 @@ def test_it_classifies_in_a_fixed_number_of_queries(people, store_a, django_asse
 def test_it_counts_months_back_to_the_last_day_of_a_short_month():
     assert add_months(dt.date(2026, 8, 31), -6) == dt.date(2026, 2, 28)
     assert add_months(dt.date(2026, 7, 15), -12) == dt.date(2025, 7, 15)
+
+
+def test_it_rewrites_a_profile_only_when_its_class_fields_differ(people):
+    customers_classify(today=TODAY)
+    stamps = dict(CareProfile.objects.values_list("customer_id", "updated_at"))
+    regular = people["regular"]
+    visit(regular, "2026-06-01", amount="300")  # imported late: still regular, one more visit in 12 months
+    assert sum(customers_classify(today=TODAY).values()) == 0
+    after = dict(CareProfile.objects.values_list("customer_id", "updated_at"))
+    assert {cid for cid in stamps if after[cid] != stamps[cid]} == {regular.pk}
+    got = profile(regular)
+    assert (got.customer_class, got.visits_12m, got.class_since) == (CustomerClass.REGULAR, 3, TODAY)
+    assert ClassChange.objects.filter(customer=regular).count() == 1
+    # the next day every profile is classified again (its day), without a change of class
+    customers_classify(today=TODAY + dt.timedelta(days=1))
+    assert set(CareProfile.objects.values_list("classified_on", flat=True)) == {TODAY + dt.timedelta(days=1)}
+    assert profile(regular).class_since == TODAY

@@ -61,7 +61,7 @@ def classes_overview(request):
     store_ids = current_store_ids(user, request)
     form, month = _month(request)
     months = [month_add(month, -k) for k in range(TREND_MONTHS - 1, -1, -1)]
-    trend = [selectors.class_flows(user=user, month=m, store_ids=store_ids) for m in months]
+    trend = selectors.class_flows_months(user=user, first=months[0], count=TREND_MONTHS, store_ids=store_ids)
     flows = trend[-1]  # the month itself is the trend's last
     labels = dict(CustomerClass.choices)
     row_classes = [selectors.NONE, *selectors.CLASS_ORDER]
