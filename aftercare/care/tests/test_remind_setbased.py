@@ -24,7 +24,7 @@ def _world(store, seed: int = 7) -> None:
     rnd = random.Random(seed)
     days = [dt.date(2021, 1, 31), dt.date(2024, 2, 29), dt.date(2023, 8, 31), dt.date(2025, 11, 30),
             dt.date(2025, 12, 31), dt.date(2026, 1, 31)]
-    for i in range(45):
+    for _ in range(45):
         born = rnd.choice([None, dt.date(1988, 2, 29), dt.date(1990, 1, 5), dt.date(1979, 3, 1)]
                           + [dt.date(1970, 1, 1) + dt.timedelta(rnd.randrange(15000))])
         c = f.CustomerFactory(store=store, birthday=born, consent_service_calls=rnd.random() > 0.25)
