@@ -2,12 +2,14 @@
 and projected due dates, the daily generation of reminders (a call task of the follow-up rule CARE, or an SMS) and
 the measure of whether they worked.
 
-Generation (`care_reminders_generate`) reads each store's vehicles, their current owners and repair orders in a
-constant number of queries, computes the due dates in Python (calendar months, so 31 January + 1 month is the
-28th / 29th of February), and writes the reminders due in one `bulk_create(ignore_conflicts=True)`: a reminder is
-unique per vehicle, kind and due date (per customer, kind and due date for birthdays), so a rerun, or a run after
-a killed one, makes nothing twice; reminders left without their task or their SMS by a killed run get them on the
-next run.
+Generation (`care_reminders_generate`) makes each store's reminders set-based on PostgreSQL: one `INSERT … SELECT
+… ON CONFLICT DO NOTHING` (`_INSERT_SQL`) for every due date that needs no mileage rate, the vehicles whose km date
+can matter projected in Python (`_vehicle_reminders`). Elsewhere (SQLite) `reminders_plan` reads the store's
+vehicles, owners and repair orders in a constant number of queries and computes the due dates in Python (calendar
+months, so 31 January + 1 month is the 28th / 29th of February), written in one `bulk_create(ignore_conflicts=True)`.
+A reminder is unique per vehicle, kind and due date (per customer, kind and due date for birthdays), so a rerun, or a
+run after a killed one, makes nothing twice; reminders left without their task or their SMS by a killed run get
+them on the next run.
 """
 
 import calendar
