@@ -83,10 +83,10 @@ def slope(points: list[tuple[dt.date, int]]) -> float | None:
     if max(xs) - min(xs) < RATE_MIN_SPAN_DAYS:
         return None
     ys = [p[1] for p in points]
-    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
-    sxx = sum((x - mx) ** 2 for x in xs)
-    sxy = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True))
-    rate = sxy / sxx
+    # exact integer sums, one float division: bit for bit what the set-based generation computes in PostgreSQL
+    n, sx, sy = len(xs), sum(xs), sum(ys)
+    sxx, sxy = sum(x * x for x in xs), sum(x * y for x, y in zip(xs, ys, strict=True))
+    rate = float(n * sxy - sx * sy) / float(n * sxx - sx * sx)
     return rate if rate > 0 else None
 
 
@@ -298,11 +298,11 @@ def _store_facts(store_id: int, customer_id: int | None = None, vehicle_ids=None
     visits = RepairOrder.objects.filter(store_id=store_id, kind__in=MAINTENANCE_KINDS)
     if customer_id is not None or vehicle_ids is not None:
         visits = visits.filter(vehicle_id__in=list(facts))
-    visits = visits.values_list("vehicle_id", "settled_at", "mileage")
-    for vid, at, km in visits.iterator(chunk_size=5000):
-        if vid in facts and (vid not in last or at > last[vid][0]):
-            last[vid] = (at, km)
-    for vid, (at, km) in last.items():
+    visits = visits.values_list("vehicle_id", "settled_at", "pk", "mileage")
+    for vid, at, pk, km in visits.iterator(chunk_size=5000):  # the latest; of equal times the first made
+        if vid in facts and (vid not in last or (at, -pk) > last[vid][:2]):
+            last[vid] = (at, -pk, km)
+    for vid, (at, _pk, km) in last.items():
         f = facts[vid]
         facts[vid] = VehicleFacts(f.vehicle_id, f.model, f.delivery_date, f.warranty_end, f.interval_km,
                                   f.interval_months, business_date(at), km)
@@ -422,96 +422,161 @@ def reminders_plan(*, store_id: int, today: dt.date, model_cache: dict | None = 
     return out
 
 
-# The reminders whose due date needs no mileage rate, computed and inserted in the server (PostgreSQL): the same
-# rules as `vehicle_dues` (PostgreSQL's `date + n months` keeps month ends like `add_months`; `birthday + n years`
-# makes 29 February the 28th like `birthday_on`). A first or periodic maintenance with a km interval needs the
-# vehicle's rate: the statement returns those vehicles instead (unless already overdue by time beyond the catch-up
-# days, when no km date can bring them into the window), for `_vehicle_reminders`.
-_INSERT_SQL = """
+# The store's reminders computed and inserted in the server (PostgreSQL), by the same rules as `vehicle_dues` and
+# `mileage_rates`: PostgreSQL's `date + n months` keeps month ends like `add_months`, `birthday + n years` makes 29
+# February the 28th like `birthday_on`; a rate is the same float division of exact integer sums as `slope` and a km
+# date the same `ceil` of a float division as `km_due_on`, so the dates are the same to the day. The model medians
+# come in as parameters (`_model_medians`, computed as `statistics.median` of the group's own rates).
+_RATE_SQL = """
+    SELECT ro.vehicle_id, COUNT(*) AS n, SUM(x) AS sx, SUM(ro.mileage::bigint) AS sy, SUM(x * x) AS sxx,
+        SUM(x * ro.mileage::bigint) AS sxy, MAX(x) - MIN(x) AS span,
+        (ARRAY_AGG(x ORDER BY x DESC, ro.mileage DESC))[1] AS last_x,
+        (ARRAY_AGG(ro.mileage ORDER BY x DESC, ro.mileage DESC))[1] AS last_km
+    FROM customers_repairorder ro
+    CROSS JOIN LATERAL (SELECT ((ro.settled_at AT TIME ZONE %(tz)s)::date - DATE '0001-01-01' + 1)::bigint AS x) d
+    WHERE ro.settled_at >= %(since)s AND ro.settled_at < %(until)s AND ro.mileage IS NOT NULL
+"""
+_SLOPE_SQL = """CASE WHEN rd.n >= 2 AND rd.span >= %(min_span)s
+    AND (rd.n * rd.sxy - rd.sx * rd.sy)::float8 / (rd.n * rd.sxx - rd.sx * rd.sx)::float8 > 0
+    THEN (rd.n * rd.sxy - rd.sx * rd.sy)::float8 / (rd.n * rd.sxx - rd.sx * rd.sx)::float8 END"""
+
+_MEDIAN_SQL = f"""
+WITH rd AS ({_RATE_SQL}
+      AND ro.vehicle_id IN (SELECT v.id FROM customers_vehicle v JOIN org_store s ON s.id = v.store_id
+                            WHERE s.group_id = %(group)s AND v.model = ANY(%(models)s))
+    GROUP BY ro.vehicle_id
+)
+SELECT v.model, {_SLOPE_SQL} AS rate
+FROM rd JOIN customers_vehicle v ON v.id = rd.vehicle_id
+"""
+
+_INSERT_SQL = f"""
 WITH r AS (
     SELECT kind, lead_days, came_days, action, NULLIF(months, 0) AS months, NULLIF(km, 0) AS km
     FROM care_reminderrule WHERE store_id = %(store)s AND is_active
-), v AS (
-    SELECT o.vehicle_id, o.customer_id, v.delivery_date, v.warranty_end,
+), o AS (
+    SELECT o.vehicle_id, o.customer_id, v.model, v.delivery_date, v.warranty_end,
         NULLIF(v.maintenance_interval_months, 0) AS own_months, NULLIF(v.maintenance_interval_km, 0) AS own_km,
         COALESCE(c.store_id = %(store)s AND c.consent_service_calls, false) AS consent,
-        (SELECT (MAX(ro.settled_at) AT TIME ZONE %(tz)s)::date FROM customers_repairorder ro
-         WHERE ro.vehicle_id = o.vehicle_id AND ro.store_id = %(store)s AND ro.kind = ANY(%(kinds)s)) AS last_m
+        (lm.settled_at AT TIME ZONE %(tz)s)::date AS last_m, lm.mileage AS last_m_km
     FROM customers_ownership o
     JOIN customers_vehicle v ON v.id = o.vehicle_id AND v.store_id = %(store)s
     LEFT JOIN customers_customer c ON c.id = o.customer_id
+    LEFT JOIN LATERAL (SELECT ro.settled_at, ro.mileage FROM customers_repairorder ro
+        WHERE ro.vehicle_id = o.vehicle_id AND ro.store_id = %(store)s AND ro.kind = ANY(%(kinds)s)
+        ORDER BY ro.settled_at DESC, ro.id LIMIT 1) lm ON true
     WHERE o.store_id = %(store)s AND o.valid_to IS NULL
+), rd AS ({_RATE_SQL}
+      AND ro.vehicle_id IN (SELECT vehicle_id FROM o)
+      AND EXISTS (SELECT 1 FROM r WHERE r.kind IN ('first_maintenance', 'maintenance'))
+    GROUP BY ro.vehicle_id
+), m AS (
+    SELECT * FROM UNNEST(%(models)s::text[], %(medians)s::float8[]) AS m(model, rate)
+), v AS (
+    SELECT o.*, COALESCE({_SLOPE_SQL}, m.rate, %(default_rate)s::float8) AS rate,
+        DATE '0001-01-01' + (rd.last_x - 1)::int AS last_on, rd.last_km
+    FROM o LEFT JOIN rd ON rd.vehicle_id = o.vehicle_id LEFT JOIN m ON m.model = o.model AND o.model <> ''
 ), d AS (
     SELECT v.vehicle_id, v.customer_id, v.consent, r.kind, r.lead_days, r.came_days, r.action,
-        (v.delivery_date + make_interval(months => r.months))::date AS due, r.km IS NOT NULL AS by_km
+        LEAST((v.delivery_date + make_interval(months => r.months))::date,
+              CASE WHEN r.km IS NOT NULL THEN {{km_due_first}} END) AS due
     FROM v JOIN r ON r.kind = 'first_maintenance'
-    WHERE v.last_m IS NULL AND v.delivery_date IS NOT NULL AND (r.months IS NOT NULL OR r.km IS NOT NULL)
+    WHERE v.last_m IS NULL AND v.delivery_date IS NOT NULL
     UNION ALL
     SELECT v.vehicle_id, v.customer_id, v.consent, r.kind, r.lead_days, r.came_days, r.action,
-        (v.last_m + make_interval(months => COALESCE(v.own_months, r.months)))::date,
-        COALESCE(v.own_km, r.km) IS NOT NULL
+        LEAST((v.last_m + make_interval(months => COALESCE(v.own_months, r.months)))::date,
+              CASE WHEN COALESCE(v.own_km, r.km) IS NULL THEN NULL
+                   WHEN v.last_m_km IS NULL THEN v.last_m + ceil(COALESCE(v.own_km, r.km)::float8 / v.rate)::int
+                   ELSE {{km_due_next}} END)
     FROM v JOIN r ON r.kind = 'maintenance'
-    WHERE v.last_m IS NOT NULL AND COALESCE(v.own_months, r.months, v.own_km, r.km) IS NOT NULL
+    WHERE v.last_m IS NOT NULL
     UNION ALL
-    SELECT v.vehicle_id, v.customer_id, v.consent, r.kind, r.lead_days, r.came_days, r.action, v.warranty_end,
-        false
+    SELECT v.vehicle_id, v.customer_id, v.consent, r.kind, r.lead_days, r.came_days, r.action, v.warranty_end
     FROM v JOIN r ON r.kind = 'warranty_end' WHERE v.warranty_end IS NOT NULL
     UNION ALL
     SELECT v.vehicle_id, v.customer_id, v.consent, r.kind, r.lead_days, r.came_days, r.action,
         CASE WHEN y.due < %(today)s::date - %(catch_up)s
-            THEN (v.delivery_date + make_interval(years => y.years + 1))::date ELSE y.due END,
-        false
+            THEN (v.delivery_date + make_interval(years => y.years + 1))::date ELSE y.due END
     FROM v JOIN r ON r.kind = 'inspection'
     CROSS JOIN LATERAL (SELECT (v.delivery_date + make_interval(years => y.years))::date AS due, y.years
         FROM (SELECT GREATEST(1, %(year)s - EXTRACT(YEAR FROM v.delivery_date)::int) AS years) y) y
     WHERE v.delivery_date IS NOT NULL
     UNION ALL
     SELECT NULL, c.id, c.consent_service_calls, r.kind, r.lead_days, r.came_days, r.action,
-        (c.birthday + make_interval(years => y.year - EXTRACT(YEAR FROM c.birthday)::int))::date, false
+        (c.birthday + make_interval(years => y.year - EXTRACT(YEAR FROM c.birthday)::int))::date
     FROM customers_customer c JOIN r ON r.kind = 'birthday'
     CROSS JOIN (VALUES (%(year)s), (%(year)s + 1)) y(year)
     WHERE c.store_id = %(store)s AND c.birthday IS NOT NULL
-), ins AS (
-    INSERT INTO care_reminder (store_id, customer_id, vehicle_id, kind, due_on, made_on, action, state, came_until,
-        task_id, letter_id, created_at, updated_at)
-    SELECT %(store)s, customer_id, vehicle_id, kind, due, %(today)s, action,
-        CASE WHEN NOT consent THEN 'no_consent' WHEN action = 'call' THEN 'call' ELSE 'sms_pending' END,
-        due + came_days, NULL, NULL, now(), now()
-    FROM d
-    WHERE NOT by_km AND due - lead_days <= %(today)s::date AND %(today)s::date <= due + %(catch_up)s
-    ON CONFLICT DO NOTHING
-    RETURNING 1
 )
-SELECT (SELECT COUNT(*) FROM ins), NULL, NULL
-UNION ALL
-SELECT NULL, vehicle_id, kind FROM d WHERE by_km AND (due IS NULL OR due >= %(today)s::date - %(catch_up)s)
+INSERT INTO care_reminder (store_id, customer_id, vehicle_id, kind, due_on, made_on, action, state, came_until,
+    task_id, letter_id, created_at, updated_at)
+SELECT %(store)s, customer_id, vehicle_id, kind, due, %(today)s, action,
+    CASE WHEN NOT consent THEN 'no_consent' WHEN action = 'call' THEN 'call' ELSE 'sms_pending' END,
+    due + came_days, NULL, NULL, now(), now()
+FROM d
+WHERE due - lead_days <= %(today)s::date AND %(today)s::date <= due + %(catch_up)s
+ON CONFLICT DO NOTHING
 """
 
 
-def _reminders_insert(store_id: int, today: dt.date, model_cache: dict | None = None) -> int:
-    """PostgreSQL: the store's reminders due to be made on `today`, set-based (see `_INSERT_SQL`); those needing a
-    mileage rate through `_vehicle_reminders`. Returns how many are new. Inside the caller's transaction."""
+def _km_due_sql(anchor_on: str, anchor_km: str, target_km: str) -> str:
+    """`km_due_on` in SQL: from the latest reading when it is on or after the anchor, else from the anchor."""
+    base_on = f"(CASE WHEN v.last_on >= {anchor_on} THEN v.last_on ELSE {anchor_on} END)"
+    base_km = f"(CASE WHEN v.last_on >= {anchor_on} THEN v.last_km ELSE {anchor_km} END)"
+    return (f"(CASE WHEN {base_km} >= {target_km} THEN {base_on} "
+            f"ELSE {base_on} + ceil(({target_km} - {base_km})::float8 / v.rate)::int END)")
+
+
+_INSERT_SQL = _INSERT_SQL.replace("{km_due_first}", _km_due_sql("v.delivery_date", "0", "r.km")).replace(
+    "{km_due_next}", _km_due_sql("v.last_m", "v.last_m_km", "(v.last_m_km + COALESCE(v.own_km, r.km))"))
+
+
+def _model_medians(store_id: int, today: dt.date, cache: dict | None) -> dict[str, float | None]:
+    """model → the median own rate of the dealer group's vehicles of that model (None: none has one), for the
+    models of the store's vehicles; from `cache` (a run's, per group) when there."""
     from django.db import connection
 
+    from aftercare.customers.models import Vehicle
+
+    cache = {} if cache is None else cache
+    models = set(Vehicle.objects.filter(store_id=store_id).exclude(model="").values_list("model", flat=True)
+                 .distinct()) - set(cache)
+    if models:
+        group_id = Store.objects.filter(pk=store_id).values_list("group_id", flat=True).first()
+        with connection.cursor() as cur:
+            cur.execute(_MEDIAN_SQL, _rate_params(today) | {"group": group_id, "models": sorted(models)})
+            by_model: dict[str, list[float]] = defaultdict(list)
+            for model, rate in cur.fetchall():
+                if rate is not None:
+                    by_model[model].append(rate)
+        for model in models:
+            cache[model] = statistics.median(by_model[model]) if by_model.get(model) else None
+    return cache
+
+
+def _rate_params(today: dt.date) -> dict:
     from aftercare.org.calendar import business_tz
 
-    params = {"store": store_id, "today": today, "year": today.year, "catch_up": CATCH_UP_DAYS,
-              "tz": str(business_tz()), "kinds": list(MAINTENANCE_KINDS)}
+    return {"tz": str(business_tz()), "since": business_day_start(today - dt.timedelta(days=365 * RATE_YEARS)),
+            "until": business_day_start(today + dt.timedelta(1)), "min_span": RATE_MIN_SPAN_DAYS}
+
+
+def _reminders_insert(store_id: int, today: dt.date, model_cache: dict | None = None) -> int:
+    """PostgreSQL: the store's reminders due to be made on `today`, in one statement (`_INSERT_SQL`). Returns how
+    many are new. Inside the caller's transaction."""
+    from django.db import connection
+
+    medians = {}
+    if ReminderRule.objects.filter(store_id=store_id, is_active=True, kind__in=[
+            ReminderKind.FIRST_MAINTENANCE, ReminderKind.MAINTENANCE]).exists():
+        medians = {m: r for m, r in _model_medians(store_id, today, model_cache).items() if r is not None}
+    params = _rate_params(today) | {
+        "store": store_id, "today": today, "year": today.year, "catch_up": CATCH_UP_DAYS,
+        "kinds": list(MAINTENANCE_KINDS), "models": list(medians), "medians": list(medians.values()),
+        "default_rate": DEFAULT_KM_PER_DAY}
     with connection.cursor() as cur:
         cur.execute(_INSERT_SQL, params)
-        rows = cur.fetchall()
-    n = next(row[0] for row in rows if row[1] is None)
-    only: dict[int, set[str]] = defaultdict(set)
-    for _n, vid, kind in rows:
-        if vid is not None:
-            only[vid].add(kind)
-    if only:
-        rules = _active_rules(store_id)
-        before = Reminder.objects.filter(store_id=store_id, made_on=today).count()
-        Reminder.objects.bulk_create(_vehicle_reminders(store_id, today, rules, only=only, model_cache=model_cache),
-                                     ignore_conflicts=True, batch_size=2000)
-        n += Reminder.objects.filter(store_id=store_id, made_on=today).count() - before
-    return n
+        return cur.rowcount
 
 
 def _reminder(store_id, customer_id, vehicle_id, rule, due, today, consent) -> Reminder:
