@@ -467,8 +467,10 @@ WITH r AS (
         ORDER BY ro.settled_at DESC, ro.id LIMIT 1) lm ON true
     WHERE o.store_id = %(store)s AND o.valid_to IS NULL
 ), rd AS ({_RATE_SQL}
-      AND ro.vehicle_id IN (SELECT vehicle_id FROM o)
-      AND EXISTS (SELECT 1 FROM r WHERE r.kind IN ('first_maintenance', 'maintenance'))
+      AND %(km)s AND ro.vehicle_id IN (
+        SELECT o.vehicle_id FROM o JOIN r ON r.kind = CASE WHEN o.last_m IS NULL THEN 'first_maintenance'
+            ELSE 'maintenance' END
+        WHERE COALESCE(CASE WHEN o.last_m IS NOT NULL THEN o.own_km END, r.km) IS NOT NULL)
     GROUP BY ro.vehicle_id
 ), m AS (
     SELECT * FROM UNNEST(%(models)s::text[], %(medians)s::float8[]) AS m(model, rate)
@@ -566,14 +568,19 @@ def _reminders_insert(store_id: int, today: dt.date, model_cache: dict | None = 
     many are new. Inside the caller's transaction."""
     from django.db import connection
 
+    from aftercare.customers.models import Vehicle
+
     medians = {}
-    if ReminderRule.objects.filter(store_id=store_id, is_active=True, kind__in=[
-            ReminderKind.FIRST_MAINTENANCE, ReminderKind.MAINTENANCE]).exists():
+    active = ReminderRule.objects.filter(store_id=store_id, is_active=True)
+    km = active.filter(kind__in=[ReminderKind.FIRST_MAINTENANCE, ReminderKind.MAINTENANCE], km__gt=0).exists() or (
+        active.filter(kind=ReminderKind.MAINTENANCE).exists()
+        and Vehicle.objects.filter(store_id=store_id, maintenance_interval_km__gt=0).exists())
+    if km:  # some due date depends on a mileage rate
         medians = {m: r for m, r in _model_medians(store_id, today, model_cache).items() if r is not None}
     params = _rate_params(today) | {
         "store": store_id, "today": today, "year": today.year, "catch_up": CATCH_UP_DAYS,
         "kinds": list(MAINTENANCE_KINDS), "models": list(medians), "medians": list(medians.values()),
-        "default_rate": DEFAULT_KM_PER_DAY}
+        "default_rate": DEFAULT_KM_PER_DAY, "km": km}
     with connection.cursor() as cur:
         cur.execute(_INSERT_SQL, params)
         return cur.rowcount
