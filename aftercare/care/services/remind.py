@@ -3,8 +3,8 @@ and projected due dates, the daily generation of reminders (a call task of the f
 the measure of whether they worked.
 
 Generation (`care_reminders_generate`) makes each store's reminders set-based on PostgreSQL: one `INSERT … SELECT
-… ON CONFLICT DO NOTHING` (`_INSERT_SQL`) for every due date that needs no mileage rate, the vehicles whose km date
-can matter projected in Python (`_vehicle_reminders`). Elsewhere (SQLite) `reminders_plan` reads the store's
+… ON CONFLICT DO NOTHING` (`_INSERT_SQL`), mileage rates and km dates included (the model medians, once a run per
+dealer group, passed in). Elsewhere (SQLite) `reminders_plan` reads the store's
 vehicles, owners and repair orders in a constant number of queries and computes the due dates in Python (calendar
 months, so 31 January + 1 month is the 28th / 29th of February), written in one `bulk_create(ignore_conflicts=True)`.
 A reminder is unique per vehicle, kind and due date (per customer, kind and due date for birthdays), so a rerun, or a
@@ -277,17 +277,14 @@ def reminder_rule_update(*, actor, rule: ReminderRule, **fields) -> ReminderRule
 # ---- generation ---------------------------------------------------------------------------------------------------
 
 
-def _store_facts(store_id: int, customer_id: int | None = None, vehicle_ids=None
-                 ) -> tuple[dict[int, int], dict[int, VehicleFacts]]:
-    """The store's vehicles with a current owner of the store (or of the customer; or those of `vehicle_ids`):
-    vehicle → customer, and their facts."""
+def _store_facts(store_id: int, customer_id: int | None = None) -> tuple[dict[int, int], dict[int, VehicleFacts]]:
+    """The store's vehicles with a current owner of the store (or of the customer): vehicle → customer, and their
+    facts."""
     owners: dict[int, int] = {}
     facts: dict[int, VehicleFacts] = {}
     rows = Ownership.objects.filter(store_id=store_id, valid_to__isnull=True, vehicle__store_id=store_id)
     if customer_id is not None:
         rows = rows.filter(customer_id=customer_id)
-    if vehicle_ids is not None:
-        rows = rows.filter(vehicle_id__in=list(vehicle_ids))
     rows = rows.values_list(
         "vehicle_id", "customer_id", "vehicle__model", "vehicle__delivery_date", "vehicle__warranty_end",
         "vehicle__maintenance_interval_km", "vehicle__maintenance_interval_months")
@@ -296,7 +293,7 @@ def _store_facts(store_id: int, customer_id: int | None = None, vehicle_ids=None
         facts[vid] = VehicleFacts(vid, model, delivery, warranty, ikm, imonths)
     last: dict[int, tuple] = {}
     visits = RepairOrder.objects.filter(store_id=store_id, kind__in=MAINTENANCE_KINDS)
-    if customer_id is not None or vehicle_ids is not None:
+    if customer_id is not None:
         visits = visits.filter(vehicle_id__in=list(facts))
     visits = visits.values_list("vehicle_id", "settled_at", "pk", "mileage")
     for vid, at, pk, km in visits.iterator(chunk_size=5000):  # the latest; of equal times the first made
@@ -379,24 +376,21 @@ def _active_rules(store_id: int) -> dict[str, ReminderRule]:
     return {r.kind: r for r in ReminderRule.objects.filter(store_id=store_id, is_active=True)}
 
 
-def _vehicle_reminders(store_id: int, today: dt.date, rules: dict[str, ReminderRule], *, only=None,
+def _vehicle_reminders(store_id: int, today: dt.date, rules: dict[str, ReminderRule], *,
                        model_cache: dict | None = None) -> list[Reminder]:
-    """The vehicle reminders of the store due to be made on `today`, computed in Python; `only`: vehicle id → the
-    kinds wanted (default every vehicle and kind)."""
-    owners, facts = _store_facts(store_id, vehicle_ids=None if only is None else list(only))
+    """The vehicle reminders of the store due to be made on `today`, computed in Python."""
+    owners, facts = _store_facts(store_id)
     if not facts:
         return []
     models = {vid: f.model for vid, f in facts.items()}
     rates = mileage_rates(vehicles=models, today=today, group_vehicles=_group_models(store_id, today),
                           model_cache=model_cache)
-    consent = dict(Customer.objects.filter(store_id=store_id, pk__in=set(owners.values()))
-                   .values_list("pk", "consent_service_calls")) if only is not None else \
-        dict(Customer.objects.filter(store_id=store_id).values_list("pk", "consent_service_calls"))
+    consent = dict(Customer.objects.filter(store_id=store_id).values_list("pk", "consent_service_calls"))
     out = []
     for vid, f in facts.items():
         for kind, due in vehicle_dues(f, rules, rates[vid], today).items():
             rule = rules.get(kind)
-            if rule is None or not _due_window(rule, due, today) or (only is not None and kind not in only[vid]):
+            if rule is None or not _due_window(rule, due, today):
                 continue
             out.append(_reminder(store_id, owners[vid], vid, rule, due, today, consent.get(owners[vid], False)))
     return out
