@@ -12,7 +12,7 @@ class CareConfig(AppConfig):
         cards, customer-360 panels, call-screen cards and KPI measures."""
         from aftercare.core.schedule import Job, register
 
-        from . import call_screen, classes_hooks, kpis_campaigns
+        from . import call_screen, classes_hooks, kpis_campaigns, receivers  # noqa: F401  (receivers: connects them)
         from .churn_panel import register as register_churn_panel
         from .remind_hooks import register as register_remind
 
