@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import DecimalField, IntegerField, Max, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import DecimalField, F, IntegerField, Max, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -211,19 +211,24 @@ def campaign_launch(*, actor, campaign: Campaign, today: dt.date | None = None) 
             raise ValidationError({"stores": [gettext("You may only launch campaigns of your own stores.")]})
         rows = segment_ownerships(store_ids=store_ids, segment=campaign.segment, purpose=campaign.purpose,
                                   today=today).order_by("customer_id", "vehicle_id").values_list(
-            "store_id", "customer_id", "vehicle_id", "customer__care_profile__customer_class")
+            "store_id", "customer_id", "vehicle_id", "customer__care_profile__customer_class",
+            "customer__care_profile__churn_risk")
         chosen: dict[int, tuple] = {}
-        for store_id, customer_id, vehicle_id, klass in rows:
-            chosen.setdefault(customer_id, (store_id, vehicle_id, klass or CustomerClass.NEW))
+        for store_id, customer_id, vehicle_id, klass, risk in rows:
+            chosen.setdefault(customer_id, (store_id, vehicle_id, klass or CustomerClass.NEW, risk))
+        # within a wave, the highest churn risk first (unscored last): the targets' and their calls' order
+        ranked = sorted(chosen.items(), key=lambda kv: (kv[1][2] not in FIRST_WAVE, kv[1][3] is None,
+                                                        -(kv[1][3] or 0), kv[0]))
         CampaignTarget.objects.bulk_create([
             CampaignTarget(store_id=sid, campaign=campaign, customer_id=cid, vehicle_id=vid, class_at_launch=klass,
                            wave=1 if klass in FIRST_WAVE else 2)
-            for cid, (sid, vid, klass) in chosen.items()
+            for cid, (sid, vid, klass, _risk) in ranked
         ], ignore_conflicts=True)
         start = campaign_calls_start(campaign, today)
         starts = {1: business_day_start(start),
                   2: business_day_start(start + dt.timedelta(days=campaign.second_wave_days))}
-        targets = list(CampaignTarget.objects.filter(campaign=campaign, task__isnull=True).order_by("wave", "pk"))
+        targets = list(CampaignTarget.objects.filter(campaign=campaign, task__isnull=True).order_by(
+            "wave", F("customer__care_profile__churn_risk").desc(nulls_last=True), "pk"))
         for sid in sorted({t.store_id for t in targets}):
             mine = [t for t in targets if t.store_id == sid]
             rule = followup_rule_get(store=Store.objects.get(pk=sid), trigger=Trigger.CAMPAIGN_INVITATION)
