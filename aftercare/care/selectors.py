@@ -29,7 +29,7 @@ from aftercare.org.kpis import rate
 from aftercare.org.permissions import Perm, has_any_perm
 from aftercare.org.scoping import get_scoped_or_404, visible_store_ids
 
-from .choices import CustomerClass, RecallVehicleState, TargetState
+from .choices import CampaignState, CustomerClass, RecallVehicleState, TargetState
 from .models import (
     Campaign,
     CampaignTarget,
@@ -415,6 +415,12 @@ def campaign_list(*, user, store_ids=None):
     """The campaigns owned by the stores in scope, newest event first, with their number of targets."""
     return (Campaign.objects.filter(store_id__in=care_store_ids(user, store_ids))
             .select_related("store").annotate(targeted=Count("targets")).order_by("-event_start", "-id"))
+
+
+def campaigns_running(*, user, store_ids=None, today: dt.date):
+    """The launched campaigns of the stores in scope whose event is not over, the soonest event first."""
+    return (Campaign.objects.filter(store_id__in=care_store_ids(user, store_ids), state=CampaignState.LAUNCHED,
+                                    event_end__gte=today).order_by("event_start", "id"))
 
 
 def campaign_get(*, user, pk) -> Campaign:

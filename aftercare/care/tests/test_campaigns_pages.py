@@ -3,6 +3,7 @@ export, the call screen's campaign card, the recall import naming its bad rows, 
 
 import datetime as dt
 import io
+import re
 from decimal import Decimal
 
 import openpyxl
@@ -313,3 +314,50 @@ def test_the_api_refuses_a_campaign_for_another_store(store_a, store_b, users):
     assert response.status_code == 422
     assert response.json()["errors"] == {"stores": ["You may only choose your own stores."]}
     assert not Campaign.objects.exists()
+
+
+def _card_rows(html: str, key: str) -> list[tuple[str, str, int]]:
+    """(label, href, count) of each row of the start-page card `key`."""
+    card = html.split(f'data-card="{key}"', 1)[1].split("</ul>", 1)[0]
+    return [(label.strip(), href.replace("&amp;", "&"), int(n)) for href, label, n in re.findall(
+        r'<a href="([^"]+)"[^>]*>([^<]+)</a>\s*<span[^>]*data-count="(\d+)"', card)]
+
+
+def test_the_start_page_shows_campaign_calls_and_running_campaigns_each_number_linking_its_rows(
+        store_a, users, launched, crowd):
+    manager, specialist = users[Role.CS_MANAGER], users[Role.CS_SPECIALIST]
+    during = dt.datetime(2026, 12, 2, 4, tzinfo=dt.UTC)  # 12:00 Shanghai, the event's second day
+    CampaignTarget.objects.filter(customer__in=crowd[:2]).update(reached=True, state=TargetState.INVITED)
+    v = crowd[0].ownerships.get().vehicle
+    f.RepairOrderFactory(store=store_a, customer=crowd[0], vehicle=v,
+                         settled_at=business_day_start(dt.date(2026, 12, 1)) + dt.timedelta(hours=10))
+    # neither a draft nor a campaign whose event is over is running
+    campaign_save(actor=manager, store_ids=[store_a.pk], name="草稿活动", event_start=dt.date(2026, 12, 1),
+                  event_end=dt.date(2026, 12, 9), channels=["call"])
+    Campaign.objects.create(store=store_a, name="已结束活动", event_start=dt.date(2026, 11, 1),
+                            event_end=dt.date(2026, 11, 30), state=CampaignState.LAUNCHED)
+    with time_machine.travel(during, tick=False):
+        html = _client(manager).get("/today/").content.decode()
+        rows = _card_rows(html, "care.campaigns_running")
+        assert [(label, n) for label, _url, n in rows] == [("清洗节气门: reached", 2), ("清洗节气门: came", 1)]
+        assert "草稿活动" not in html and "已结束活动" not in html
+        for _label, url, n in rows:  # each number opens exactly its rows
+            assert url.startswith(f"/care/campaigns/{launched.pk}/?measure=")
+            assert _client(manager).get(url).content.decode().count("data-target=") == n
+        assert 'data-card="care.campaign_calls"' not in html  # a specialist's card
+        # the specialist: the campaign calls of their queue
+        FollowupTask.objects.filter(pk=CampaignTarget.objects.get(customer=crowd[2]).task_id).update(
+            status=TaskStatus.COMPLETED)
+        html = _client(specialist).get("/today/").content.decode()
+        rows = _card_rows(html, "care.campaign_calls")
+        queue = followup_queue(user=specialist, kind=FollowupKind.CAMPAIGN, now=during)
+        assert [n for _label, _url, n in rows][1] == queue.count() == 6  # seven calls, one completed
+        for _label, url, n in rows:
+            assert "kind=campaign" in url
+            assert _client(specialist).get(url).content.decode().count("data-task=") == n
+        assert 'data-card="care.campaigns_running"' not in html
+        # translated
+        zh = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
+        zh.force_login(manager)
+        page = zh.get("/today/").content.decode()
+        assert "进行中的活动" in page and "清洗节气门：已接通" in page
