@@ -180,6 +180,8 @@ def campaign_save(*, actor, campaign: Campaign | None = None, store_ids, **field
     for k, v in fields.items():
         setattr(campaign, k, v)
     campaign.store_id = store_ids[0]
+    if campaign.event_start and campaign.event_end and campaign.event_end < campaign.event_start:
+        raise ValidationError({"event_end": [gettext("The event cannot end before it starts.")]})
     campaign.full_clean()
     with transaction.atomic():
         campaign.save()
@@ -187,6 +189,21 @@ def campaign_save(*, actor, campaign: Campaign | None = None, store_ids, **field
         audit_event_record(actor=actor, action=AuditAction.CREATE if creating else AuditAction.UPDATE, obj=campaign,
                            changed_fields=changed, detail={"stores": store_ids})
     return campaign
+
+
+def campaign_update(*, actor, campaign: Campaign, store_ids=None, **fields) -> Campaign:
+    """Change a draft campaign (any of `campaign_save`'s fields; `store_ids` None keeps its stores). The row is locked
+    first, so a launch at the same moment waits; a launched campaign is refused with a message, and so is a campaign
+    of a store that is not the actor's own. Validated and audited (the fields that changed) by `campaign_save`."""
+    with transaction.atomic():
+        locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        if locked.state != CampaignState.DRAFT:
+            raise ValidationError(gettext("This campaign has been launched; it can no longer be changed."))
+        current = list(locked.stores.values_list("pk", flat=True)) or [locked.store_id]
+        if not set(current) <= own_store_ids(actor):
+            raise ValidationError({"stores": [gettext("You may only change campaigns of your own stores.")]})
+        return campaign_save(actor=actor, campaign=locked, store_ids=current if store_ids is None else store_ids,
+                             **fields)
 
 
 def campaign_calls_start(campaign: Campaign, today: dt.date) -> dt.date:
