@@ -12,7 +12,7 @@ class CareConfig(AppConfig):
         cards, customer-360 panels, call-screen cards and KPI measures."""
         from aftercare.core.schedule import Job, register
 
-        from . import call_screen, classes_hooks, kpis_campaigns, receivers  # noqa: F401  (receivers: connects them)
+        from . import call_screen, campaign_cards, classes_hooks, kpis_campaigns, receivers  # noqa: F401  (receivers: connects them)
         from .churn_panel import register as register_churn_panel
         from .remind_hooks import register as register_remind
 
@@ -31,3 +31,4 @@ class CareConfig(AppConfig):
         call_screen.register_campaigns()  # the call screen's campaign and recall cards
         call_screen.register_recalls()
         kpis_campaigns.register()  # the campaign measures
+        campaign_cards.register()  # start-page cards: a specialist's campaign calls, a manager's running campaigns

@@ -10,6 +10,7 @@ from django.db.models import (
     Count,
     DecimalField,
     Exists,
+    F,
     IntegerField,
     OuterRef,
     Q,
@@ -29,7 +30,7 @@ from aftercare.org.kpis import rate
 from aftercare.org.permissions import Perm, has_any_perm
 from aftercare.org.scoping import get_scoped_or_404, visible_store_ids
 
-from .choices import CustomerClass, RecallVehicleState, TargetState
+from .choices import CampaignState, CustomerClass, RecallVehicleState, TargetState
 from .models import (
     Campaign,
     CampaignTarget,
@@ -323,8 +324,8 @@ def _overdue_q(today: _dt.date) -> Q:
 
 def reminder_list(*, user, store_ids=None, due: str = "", kind: str = "", today: _dt.date | None = None
                   ) -> QuerySet[Reminder]:
-    """The reminders of the stores in scope with customer, vehicle and task. `due`: "today" (due today),
-    "overdue" (`_overdue_q`), "" (all)."""
+    """The reminders of the stores in scope with customer, vehicle and task, highest churn risk first (unscored
+    customers last), then by due date. `due`: "today" (due today), "overdue" (`_overdue_q`), "" (all)."""
     from aftercare.org.calendar import business_date
 
     today = today or business_date()
@@ -336,7 +337,8 @@ def reminder_list(*, user, store_ids=None, due: str = "", kind: str = "", today:
         qs = qs.filter(_overdue_q(today))
     if kind:
         qs = qs.filter(kind=kind)
-    return qs.order_by("due_on", "pk")
+    return qs.annotate(churn_risk=F("customer__care_profile__churn_risk")).order_by(
+        F("churn_risk").desc(nulls_last=True), "due_on", "pk")
 
 
 def reminder_counts(*, user, store_ids=None, today: _dt.date) -> dict[str, int]:
@@ -478,6 +480,12 @@ def campaign_list(*, user, store_ids=None):
             .select_related("store").annotate(targeted=Count("targets")).order_by("-event_start", "-id"))
 
 
+def campaigns_running(*, user, store_ids=None, today: dt.date):
+    """The launched campaigns of the stores in scope whose event is not over, the soonest event first."""
+    return (Campaign.objects.filter(store_id__in=care_store_ids(user, store_ids), state=CampaignState.LAUNCHED,
+                                    event_end__gte=today).order_by("event_start", "id"))
+
+
 def campaign_get(*, user, pk) -> Campaign:
     """One campaign in scope; another store's id is a 404."""
     return get_scoped_or_404(Campaign.objects.filter(store_id__in=care_store_ids(user))
@@ -546,12 +554,14 @@ def campaign_results_by_specialist(*, user, campaign: Campaign) -> list[dict]:
 
 
 def campaign_target_rows(*, user, campaign: Campaign, measure: str = "targeted"):
-    """The targets behind one figure of the results, loyal first, with customer, vehicle and task."""
+    """The targets behind one figure of the results, loyal first (the wave), then highest churn risk first (unscored
+    customers last), with customer, vehicle and task."""
     if measure not in CAMPAIGN_MEASURES:
         measure = "targeted"
     return (campaign_targets(user=user, campaign=campaign).filter(_measure_q(measure))
             .select_related("customer", "vehicle", "task", "outcome_by", "outcome_by__staff")
-            .order_by("wave", "pk"))
+            .annotate(churn_risk=F("customer__care_profile__churn_risk"))
+            .order_by("wave", F("churn_risk").desc(nulls_last=True), "pk"))
 
 
 def campaign_target_for_task(*, user, task):

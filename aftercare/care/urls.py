@@ -33,6 +33,7 @@ urlpatterns = [
     path("campaigns/new/", campaigns.campaign_new, name="campaign_new"),
     path("campaigns/count/", campaigns.segment_count, name="segment_count"),
     path("campaigns/<int:campaign_id>/", campaigns.campaign_detail, name="campaign_detail"),
+    path("campaigns/<int:campaign_id>/edit/", campaigns.campaign_edit, name="campaign_edit"),
     path("campaigns/<int:campaign_id>/launch/", campaigns.campaign_launch, name="campaign_launch"),
     path("campaigns/<int:campaign_id>/export.xlsx", campaigns.campaign_export, name="campaign_export"),
     path("campaigns/targets/<int:campaign_target_id>/outcome/", campaigns.target_outcome,

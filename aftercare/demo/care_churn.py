@@ -3,14 +3,12 @@ as a hook for the order generator, and a trained model with scores so `gz_cs` se
 
     demo_churn_create(stores=stores, today=None)   # after the demo history: attributes, train, score
 
-The hook for the order generator (`aftercare/demo/customers.py`, `history()`): instead of the "lost" profile's
-random stop, the hidden process decides when a customer stops coming:
+The order generator (`aftercare/demo/customers.py`, `_Gen.hidden_stop`) asks `demo_hidden_stop` once per customer
+(with their mobile, the start of their history and their first vehicle's warranty end) when the hidden process
+makes them lost, and ends the history of their vehicles there: a customer lost in month m has no repair order after
+the first day of m. The draw comes from the block's random source, so the demo seed fixes it.
 
-    stop = demo_hidden_stop(rng, mobile=<the owner's mobile>, start=low, end=high, warranty_end=warranty_end)
-    if stop is not None:
-        high = min(high, stop)
-
-The process's survey and complaint factors act on the customer's latent draws here (the follow-up and complaint
+The process's survey and complaint factors act on the customer's latent state here (the follow-up and complaint
 demos write their sheets and forms later, from the orders); distance and booking are the attributes
 `demo_customer_attributes` gives the same customer, so the stored attributes are the ones the process used.
 """
@@ -22,9 +20,8 @@ import hashlib
 import math
 from decimal import Decimal
 
-from aftercare.care.churnsim import monthly_hazard
+from aftercare.care.churnsim import BASE_MONTHLY
 from aftercare.customers.models import Customer
-from aftercare.org.calendar import month_add
 
 LOW_SURVEY_SHARE = 0.08  # of a customer's months, the last survey score was under 900 (the demo's SSI is ~975)
 COMPLAINT_MONTHS = 0.06  # of a customer's months, a complaint of the last 6 months is on file
@@ -45,21 +42,37 @@ def demo_customer_attributes(mobile: str) -> tuple[Decimal, bool]:
     return Decimal(f"{km:.1f}"), v < 0.4
 
 
+def hidden_hazard(*, low_survey: float, complained: float, warranty_ended: bool, distance_km: float,
+                  books: bool) -> float:
+    """The hidden process's monthly probability (`churnsim.monthly_hazard`, for one customer, in plain Python).
+    `low_survey` and `complained` are 0/1 for a known state or a share for a latent one: the product is linear in
+    each, so a share gives the month's probability averaged over the latent draw."""
+    p = BASE_MONTHLY * (1 + low_survey) * (1 + 0.8 * complained) * (1.5 if warranty_ended else 1.0)
+    p *= 1.3 ** (max(distance_km - 20.0, 0.0) / 20.0) * (0.6 if books else 1.0)
+    return min(p, 1.0)
+
+
 def demo_hidden_stop(rng, *, mobile: str, start: dt.date, end: dt.date, warranty_end: dt.date | None) -> dt.date | None:
     """The first day of the month in which the hidden process makes the customer lost (between `start` and `end`),
-    or None when they keep coming. `rng` is the generator's random source (anything with `random()`)."""
+    or None when they keep coming. `rng` is the generator's random source (anything with `random()`).
+
+    One draw per customer: the month is the first whose survival falls below it (the inverse of the month-by-month
+    process). The survey and complaint states are latent (the follow-up and complaint demos write their sheets after
+    the orders), so each month's probability is averaged over them — the same law as drawing them each month, since
+    the probability never reaches 1 (at most 1.5 % × 2.0 × 1.8 × 1.5 × 1.3^6.5 ≈ 45 %)."""
     distance, books = demo_customer_attributes(mobile)
-    day = start.replace(day=1)
-    while day <= end:
-        p = monthly_hazard(
-            last_score=850.0 if rng.random() < LOW_SURVEY_SHARE else 950.0,
-            complained_6m=rng.random() < COMPLAINT_MONTHS,
-            warranty_ended=warranty_end is not None and warranty_end <= day,
-            distance_km=float(distance), books=books,
-        )
-        if day >= start and rng.random() < float(p):
-            return day
-        day = month_add(day, 1)
+    keep = [1.0 - hidden_hazard(low_survey=LOW_SURVEY_SHARE, complained=COMPLAINT_MONTHS, warranty_ended=ended,
+                                distance_km=float(distance), books=books) for ended in (False, True)]
+    u = rng.random()
+    survival = 1.0
+    # months as year * 12 + month - 1; the first month counted is the first starting on or after `start`
+    first = start.year * 12 + start.month - (1 if start.day == 1 else 0)
+    last = end.year * 12 + end.month - 1
+    ended = last + 1 if warranty_end is None else warranty_end.year * 12 + warranty_end.month - (warranty_end.day == 1)
+    for month in range(first, last + 1):
+        survival *= keep[month >= ended]  # the warranty has ended by the first of the month
+        if survival < u:
+            return dt.date(month // 12, month % 12 + 1, 1)
     return None
 
 

@@ -42,6 +42,7 @@ from aftercare.customers.services import customer_numbers_allocate
 from aftercare.customers.validators import vin_check_digit
 from aftercare.org.calendar import business_tz
 
+from .care_churn import demo_hidden_stop
 from .org import BRAND, StoreSpec
 
 TZ = business_tz()  # for the whole seeding run
@@ -176,7 +177,8 @@ _BOOKED_KIND_FACTOR = {RepairKind.WASH: 0.2, RepairKind.INSURANCE_JOB: 0.5}
 # deliveries per month of the year (金九银十, the run-up to Spring Festival, the February lull)
 _MONTH_SALES = {1: 1.25, 2: 0.6, 3: 0.9, 4: 0.9, 5: 1.0, 6: 1.0, 7: 0.8, 8: 0.9, 9: 1.2, 10: 1.1, 11: 1.1, 12: 1.3}
 # name, share, factor on the maintenance interval, factor on the booking probability
-_PROFILES = (("loyal", 0.3, 1.0, 1.4), ("regular", 0.5, 1.25, 1.0), ("lost", 0.2, 1.6, 0.5))
+# (when a customer stops coming is the hidden churn process's, `care_churn.demo_hidden_stop`, not the profile's)
+_PROFILES = (("loyal", 0.3, 1.0, 1.4), ("regular", 0.5, 1.15, 1.0), ("occasional", 0.2, 1.25, 0.5))
 _PROFILE_WEIGHTS = _cum(x[1] for x in _PROFILES)
 _YEAR_CODES = "ABCDEFGHJKLMNPRSTVWXY123456789"  # VIN position 10, from 2010, 30-year cycle
 _PLANTS = "SYWDNJKLMPRTUVXZ"  # VIN position 11
@@ -280,6 +282,17 @@ class _Gen:
         self.consultants, self.advisors = STORE_PEOPLE.get(spec.code, _DEFAULT_PEOPLE)
         self.window_days = (ctx.today - ctx.window_start).days
         self.plates: set[str] = set()
+        self.stops: dict[int, dt.date | None] = {}  # customer → the month the hidden process makes them lost
+
+    def hidden_stop(self, customer: int, *, start: dt.date, warranty_end: dt.date) -> dt.date | None:
+        """The first day of the month in which `customer` becomes lost (None: keeps coming), drawn once per
+        customer (their first vehicle's start and warranty), so a fleet's vehicles all stop with it."""
+        if customer not in self.stops:
+            self.stops[customer] = demo_hidden_stop(
+                self.rng, mobile=self.chunk.customers[customer][1], start=start, end=self.ctx.today,
+                warranty_end=warranty_end,
+            )
+        return self.stops[customer]
 
     # --- people ---
     def person_name(self) -> str:
@@ -422,8 +435,14 @@ class _Gen:
                     return customer
             return owners[-1][0]
 
+        # the hidden churn process decides when the last owner stops coming (earlier owners stop at the transfer)
+        last_owner, since, _ = owners[-1]
+        stop = self.hidden_stop(
+            last_owner, start=max(ctx.window_start, since + dt.timedelta(days=1)), warranty_end=warranty_end
+        )
         last_maintenance = self.history(
-            v, model, delivery, warranty_end, km_per_day, interval_days, end, owner_on, sold_here
+            v, model, delivery, warranty_end, km_per_day, interval_days, end if stop is None else min(end, stop),
+            owner_on, sold_here,
         )
         self.policies(v, model, delivery, sold_here, end, owner_on)
         if last_maintenance is None:
@@ -450,11 +469,9 @@ class _Gen:
                      f"XS{delivery:%Y%m%d}{rng.randrange(10000):04d}")
                 )
                 chunk.mileage.append((v, delivery, base_km, MileageSource.DELIVERY))
-        name, p, interval_factor, booking = rng.weighted(_PROFILES, _PROFILE_WEIGHTS)
+        _name, _share, interval_factor, booking = rng.weighted(_PROFILES, _PROFILE_WEIGHTS)
         low = max(ctx.window_start, delivery + dt.timedelta(days=1))
-        high = end
-        if name == "lost":  # stops coming at some point: no visit for 6+ months
-            high = min(high, low + dt.timedelta(days=rng.randint(0, max(0, (high - low).days))))
+        high = end  # the vehicle's last day here: sold away, or its owner lost (the hidden churn process)
         if high < low:
             return None
         events: list[tuple[dt.date, str, str | None]] = []

@@ -10,12 +10,12 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 
-from aftercare.core.api import ERRORS, PathId
+from aftercare.core.api import ERRORS, ConflictOut, PathId
 from aftercare.org.permissions import Perm, require_perm
 from aftercare.org.scoping import own_store_ids
 
 from .. import selectors
-from ..choices import CampaignChannel, CampaignPurpose, CustomerClass
+from ..choices import CampaignChannel, CampaignPurpose, CampaignState, CustomerClass
 from ..services import campaigns as svc
 
 router = Router(tags=["care"])
@@ -60,6 +60,22 @@ class CampaignIn(Schema):
     calls_days_before: int = Field(14, ge=0, le=90)
     second_wave_days: int = Field(3, ge=0, le=30)
     sms_text: str = Field("", max_length=300)
+
+
+class CampaignPatchIn(Schema):
+    """A draft campaign's changes: only the fields given change (`segment`, when given, replaces the segment)."""
+
+    name: str | None = Field(None, min_length=1, max_length=100)
+    description: str | None = Field(None, max_length=2000)
+    purpose: PurposeCode | None = None
+    event_start: dt.date | None = None
+    event_end: dt.date | None = None
+    store_ids: list[int] | None = Field(None, min_length=1, description="The campaign's stores (the caller's own)")
+    segment: SegmentIn | None = None
+    channels: list[ChannelCode] | None = None
+    calls_days_before: int | None = Field(None, ge=0, le=90)
+    second_wave_days: int | None = Field(None, ge=0, le=30)
+    sms_text: str | None = Field(None, max_length=300)
 
 
 class CampaignOut(Schema):
@@ -161,6 +177,23 @@ def campaign_create(request: HttpRequest, payload: CampaignIn):
     stores = _stores(request, data.pop("store_ids"))
     campaign = svc.campaign_save(actor=request.user, store_ids=stores, **data)
     return Status(201, selectors.campaign_get(user=request.user, pk=campaign.pk))
+
+
+@router.patch("/campaigns/{campaign_id}", response={200: CampaignOut, 409: ConflictOut, **ERRORS},
+              operation_id="care_campaign_update")
+def campaign_update(request: HttpRequest, campaign_id: PathId, payload: CampaignPatchIn):
+    """Change a draft campaign (the fields given). A launched campaign answers 409; another store's, 404."""
+    require_perm(request.user, Perm.CARE_MANAGE)
+    campaign = selectors.campaign_get(user=request.user, pk=campaign_id)
+    if campaign.state != CampaignState.DRAFT:
+        return Status(409, {"detail": _("This campaign has been launched; it can no longer be changed.")})
+    data = payload.dict(exclude_unset=True)
+    if "segment" in data:
+        data["segment"] = _segment(payload.segment) if payload.segment is not None else {}
+    if any(v is None for k, v in data.items() if k != "segment"):
+        raise ValidationError({k: [_("This field cannot be empty.")] for k, v in data.items() if v is None})
+    svc.campaign_update(actor=request.user, campaign=campaign, store_ids=data.pop("store_ids", None), **data)
+    return selectors.campaign_get(user=request.user, pk=campaign_id)
 
 
 @router.get("/campaigns/{campaign_id}", response={200: CampaignOut, **ERRORS}, operation_id="care_campaign_detail")

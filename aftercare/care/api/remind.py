@@ -39,6 +39,7 @@ class ReminderOut(Schema):
     came_until: _dt.date
     task_id: int | None
     task_status: str | None
+    churn_risk: float | None  # the customer's churn-risk score (None: not scored); the list's first key
 
     @staticmethod
     def resolve_customer_name(obj) -> str:
@@ -62,7 +63,8 @@ class ReminderFilter(Schema):
 @router.get("/reminders", response={200: list[ReminderOut], **ERRORS}, operation_id="care_reminder_list")
 @paginate(Pagination)
 def reminder_list_api(request: HttpRequest, filters: Query[ReminderFilter]):
-    """Reminders of the stores in scope (`care.work` or `care.manage`), by due date; `due`: today or overdue."""
+    """Reminders of the stores in scope (`care.work` or `care.manage`), highest churn risk first (unscored last),
+    then by due date; `due`: today or overdue."""
     require_any_perm(request.user, Perm.CARE_WORK, Perm.CARE_MANAGE)
     ids = narrowed_store_ids(request.user, filters.store_id)
     return _sel.reminder_list(user=request.user, store_ids=ids, due=filters.due, kind=filters.kind,

@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import DecimalField, IntegerField, Max, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import DecimalField, F, IntegerField, Max, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -180,6 +180,8 @@ def campaign_save(*, actor, campaign: Campaign | None = None, store_ids, **field
     for k, v in fields.items():
         setattr(campaign, k, v)
     campaign.store_id = store_ids[0]
+    if campaign.event_start and campaign.event_end and campaign.event_end < campaign.event_start:
+        raise ValidationError({"event_end": [gettext("The event cannot end before it starts.")]})
     campaign.full_clean()
     with transaction.atomic():
         campaign.save()
@@ -187,6 +189,21 @@ def campaign_save(*, actor, campaign: Campaign | None = None, store_ids, **field
         audit_event_record(actor=actor, action=AuditAction.CREATE if creating else AuditAction.UPDATE, obj=campaign,
                            changed_fields=changed, detail={"stores": store_ids})
     return campaign
+
+
+def campaign_update(*, actor, campaign: Campaign, store_ids=None, **fields) -> Campaign:
+    """Change a draft campaign (any of `campaign_save`'s fields; `store_ids` None keeps its stores). The row is locked
+    first, so a launch at the same moment waits; a launched campaign is refused with a message, and so is a campaign
+    of a store that is not the actor's own. Validated and audited (the fields that changed) by `campaign_save`."""
+    with transaction.atomic():
+        locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        if locked.state != CampaignState.DRAFT:
+            raise ValidationError(gettext("This campaign has been launched; it can no longer be changed."))
+        current = list(locked.stores.values_list("pk", flat=True)) or [locked.store_id]
+        if not set(current) <= own_store_ids(actor):
+            raise ValidationError({"stores": [gettext("You may only change campaigns of your own stores.")]})
+        return campaign_save(actor=actor, campaign=locked, store_ids=current if store_ids is None else store_ids,
+                             **fields)
 
 
 def campaign_calls_start(campaign: Campaign, today: dt.date) -> dt.date:
@@ -211,19 +228,24 @@ def campaign_launch(*, actor, campaign: Campaign, today: dt.date | None = None) 
             raise ValidationError({"stores": [gettext("You may only launch campaigns of your own stores.")]})
         rows = segment_ownerships(store_ids=store_ids, segment=campaign.segment, purpose=campaign.purpose,
                                   today=today).order_by("customer_id", "vehicle_id").values_list(
-            "store_id", "customer_id", "vehicle_id", "customer__care_profile__customer_class")
+            "store_id", "customer_id", "vehicle_id", "customer__care_profile__customer_class",
+            "customer__care_profile__churn_risk")
         chosen: dict[int, tuple] = {}
-        for store_id, customer_id, vehicle_id, klass in rows:
-            chosen.setdefault(customer_id, (store_id, vehicle_id, klass or CustomerClass.NEW))
+        for store_id, customer_id, vehicle_id, klass, risk in rows:
+            chosen.setdefault(customer_id, (store_id, vehicle_id, klass or CustomerClass.NEW, risk))
+        # within a wave, the highest churn risk first (unscored last): the targets' and their calls' order
+        ranked = sorted(chosen.items(), key=lambda kv: (kv[1][2] not in FIRST_WAVE, kv[1][3] is None,
+                                                        -(kv[1][3] or 0), kv[0]))
         CampaignTarget.objects.bulk_create([
             CampaignTarget(store_id=sid, campaign=campaign, customer_id=cid, vehicle_id=vid, class_at_launch=klass,
                            wave=1 if klass in FIRST_WAVE else 2)
-            for cid, (sid, vid, klass) in chosen.items()
+            for cid, (sid, vid, klass, _risk) in ranked
         ], ignore_conflicts=True)
         start = campaign_calls_start(campaign, today)
         starts = {1: business_day_start(start),
                   2: business_day_start(start + dt.timedelta(days=campaign.second_wave_days))}
-        targets = list(CampaignTarget.objects.filter(campaign=campaign, task__isnull=True).order_by("wave", "pk"))
+        targets = list(CampaignTarget.objects.filter(campaign=campaign, task__isnull=True).order_by(
+            "wave", F("customer__care_profile__churn_risk").desc(nulls_last=True), "pk"))
         for sid in sorted({t.store_id for t in targets}):
             mine = [t for t in targets if t.store_id == sid]
             rule = followup_rule_get(store=Store.objects.get(pk=sid), trigger=Trigger.CAMPAIGN_INVITATION)

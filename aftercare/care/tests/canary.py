@@ -84,7 +84,7 @@ def _plant_remind(store, canary) -> dict:
 # ---- end remind ----
 
 
-# ---- campaigns: a launched campaign with a target and its call task, a recall with a vehicle ----
+# ---- campaigns: a launched campaign with a target and its call task, a draft, a recall with a vehicle ----
 
 
 def _plant_campaigns(store, canary) -> dict:
@@ -111,9 +111,15 @@ def _plant_campaigns(store, canary) -> dict:
         TaskSubject(SubjectType.CAMPAIGN_TARGET, target.pk, customer.pk, vehicle.pk, timezone.now())])
     target.task = task
     target.save(update_fields=["task"])
+    # a draft too, so the edit routes (page and API PATCH) are walked with a campaign they would change
+    draft = Campaign.objects.create(store=store, name=f"{canary}-draft", description=canary, event_start=today,
+                                    event_end=today + dt.timedelta(days=7), segment={"model": canary},
+                                    sms_text=canary)
+    draft.stores.set([store])
     recall = Recall.objects.create(store=store, code=canary[:50], title=canary, started_on=today)
     recall_vehicle = RecallVehicle.objects.create(store=store, recall=recall, vehicle=vehicle, customer=customer)
-    return {"campaign_id": campaign, "campaign_target_id": target, "recall_id": recall,
+    # `campaign_id` routes are walked with both (aftercare/core/tests/test_scoping.py, ID_PARAMS)
+    return {"launched_campaign": campaign, "draft_campaign": draft, "campaign_target_id": target, "recall_id": recall,
             "recall_vehicle_id": recall_vehicle, "campaign_task": task}
 
 

@@ -2,12 +2,14 @@
 loyal first, consent), the results and the call's outcome, against rows made by hand."""
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from aftercare.care.choices import CampaignState, CustomerClass, TargetState
@@ -216,3 +218,24 @@ def test_a_declined_outcome_needs_its_reason(store_a, people, manager):
     with pytest.raises(ValidationError) as exc:
         campaign_target_outcome_record(actor=manager, target=target, outcome="declined")
     assert "decline_reason" in exc.value.message_dict
+
+
+@time_machine.travel(NOW, tick=False)
+def test_it_ranks_targets_and_their_calls_by_churn_risk_within_each_wave(store_a, people, manager):
+    CareProfile.objects.filter(customer=people["loyal2"]).update(churn_risk=0.3)
+    # ranks: wave 1 loyal2 (0.3) before loyal1 (0.1); wave 2 lost (0.8), regular (0.6), fresh (no score) last
+    expected = [people[k].pk for k in ("loyal2", "loyal1", "lost", "regular", "fresh")]
+    campaign = _campaign(manager, store_a)
+    campaign_launch(actor=manager, campaign=campaign, today=TODAY)
+    rows = list(campaign_target_rows(user=manager, campaign=campaign))
+    assert [t.customer_id for t in rows] == expected
+    assert [t.wave for t in rows] == [1, 1, 2, 2, 2]
+    # the calls were made in that order, so the tasks' ids follow the ranking too
+    tasks = FollowupTask.objects.filter(kind=FollowupKind.CAMPAIGN).order_by("pk")
+    assert [t.customer_id for t in tasks] == expected
+    # and the results page lists the targets so
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(manager)
+    html = client.get(f"/care/campaigns/{campaign.pk}/").content.decode()
+    by_pk = {t.pk: t.customer_id for t in rows}
+    assert [by_pk[int(pk)] for pk in re.findall(r'data-target="(\d+)"', html)] == expected

@@ -3,6 +3,7 @@ export, the call screen's campaign card, the recall import naming its bad rows, 
 
 import datetime as dt
 import io
+import re
 from decimal import Decimal
 
 import openpyxl
@@ -313,3 +314,124 @@ def test_the_api_refuses_a_campaign_for_another_store(store_a, store_b, users):
     assert response.status_code == 422
     assert response.json()["errors"] == {"stores": ["You may only choose your own stores."]}
     assert not Campaign.objects.exists()
+
+
+def _card_rows(html: str, key: str) -> list[tuple[str, str, int]]:
+    """(label, href, count) of each row of the start-page card `key`."""
+    card = html.split(f'data-card="{key}"', 1)[1].split("</ul>", 1)[0]
+    return [(label.strip(), href.replace("&amp;", "&"), int(n)) for href, label, n in re.findall(
+        r'<a href="([^"]+)"[^>]*>([^<]+)</a>\s*<span[^>]*data-count="(\d+)"', card)]
+
+
+def test_the_start_page_shows_campaign_calls_and_running_campaigns_each_number_linking_its_rows(
+        store_a, users, launched, crowd):
+    manager, specialist = users[Role.CS_MANAGER], users[Role.CS_SPECIALIST]
+    during = dt.datetime(2026, 12, 2, 4, tzinfo=dt.UTC)  # 12:00 Shanghai, the event's second day
+    CampaignTarget.objects.filter(customer__in=crowd[:2]).update(reached=True, state=TargetState.INVITED)
+    v = crowd[0].ownerships.get().vehicle
+    f.RepairOrderFactory(store=store_a, customer=crowd[0], vehicle=v,
+                         settled_at=business_day_start(dt.date(2026, 12, 1)) + dt.timedelta(hours=10))
+    # neither a draft nor a campaign whose event is over is running
+    campaign_save(actor=manager, store_ids=[store_a.pk], name="草稿活动", event_start=dt.date(2026, 12, 1),
+                  event_end=dt.date(2026, 12, 9), channels=["call"])
+    Campaign.objects.create(store=store_a, name="已结束活动", event_start=dt.date(2026, 11, 1),
+                            event_end=dt.date(2026, 11, 30), state=CampaignState.LAUNCHED)
+    with time_machine.travel(during, tick=False):
+        html = _client(manager).get("/today/").content.decode()
+        rows = _card_rows(html, "care.campaigns_running")
+        assert [(label, n) for label, _url, n in rows] == [("清洗节气门: reached", 2), ("清洗节气门: came", 1)]
+        assert "草稿活动" not in html and "已结束活动" not in html
+        for _label, url, n in rows:  # each number opens exactly its rows
+            assert url.startswith(f"/care/campaigns/{launched.pk}/?measure=")
+            assert _client(manager).get(url).content.decode().count("data-target=") == n
+        assert 'data-card="care.campaign_calls"' not in html  # a specialist's card
+        # the specialist: the campaign calls of their queue
+        FollowupTask.objects.filter(pk=CampaignTarget.objects.get(customer=crowd[2]).task_id).update(
+            status=TaskStatus.COMPLETED)
+        html = _client(specialist).get("/today/").content.decode()
+        rows = _card_rows(html, "care.campaign_calls")
+        queue = followup_queue(user=specialist, kind=FollowupKind.CAMPAIGN, now=during)
+        assert [n for _label, _url, n in rows][1] == queue.count() == 6  # seven calls, one completed
+        for _label, url, n in rows:
+            assert "kind=campaign" in url
+            assert _client(specialist).get(url).content.decode().count("data-task=") == n
+        assert 'data-card="care.campaigns_running"' not in html
+        # translated
+        zh = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
+        zh.force_login(manager)
+        page = zh.get("/today/").content.decode()
+        assert "进行中的活动" in page and "清洗节气门：已接通" in page
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_draft_is_edited_with_the_builder_and_audited_a_launched_one_is_not(store_a, users, crowd):
+    from aftercare.core.models import AuditEvent
+
+    manager = users[Role.CS_MANAGER]
+    client = _client(manager)
+    campaign = campaign_save(actor=manager, store_ids=[store_a.pk], name="免费检测周", event_start=dt.date(2026, 12, 1),
+                             event_end=dt.date(2026, 12, 7), segment={"classes": ["loyal"], "model": "英朗"},
+                             channels=["call"])
+    detail = client.get(f"/care/campaigns/{campaign.pk}/").content.decode()
+    assert f'href="/care/campaigns/{campaign.pk}/edit/"' in detail
+    page = client.get(f"/care/campaigns/{campaign.pk}/edit/")
+    html = page.content.decode()
+    assert page.status_code == 200 and 'value="免费检测周"' in html and 'value="英朗"' in html
+    assert 'value="loyal" id="id_classes_1" checked' in html and f'action="/care/campaigns/{campaign.pk}/edit/"' in html
+    assert 'data-count="' in html  # the builder's live count
+    bad = client.post(f"/care/campaigns/{campaign.pk}/edit/", {**FORM, "event_end": "2026-11-01",
+                                                               "stores": [str(store_a.pk)]})
+    assert bad.status_code == 400 and "The event cannot end before it starts." in bad.content.decode()
+    response = client.post(f"/care/campaigns/{campaign.pk}/edit/", {**FORM, "name": "冬季免费检测",
+                                                                    "classes": ["regular"],
+                                                                    "stores": [str(store_a.pk)]})
+    assert response.status_code == 302 and response["Location"] == f"/care/campaigns/{campaign.pk}/"
+    campaign.refresh_from_db()
+    assert (campaign.name, campaign.segment) == ("冬季免费检测", {"classes": ["regular"]})
+    event = AuditEvent.objects.filter(object_type="care.campaign", action="update").latest("id")
+    assert event.actor == manager and {"name", "segment"} <= set(event.changed_fields)
+    assert Campaign.objects.count() == 1
+    # launched: the page says it can no longer be changed, and nothing changes
+    campaign_launch(actor=manager, campaign=campaign)
+    for response in (client.get(f"/care/campaigns/{campaign.pk}/edit/", follow=True),
+                     client.post(f"/care/campaigns/{campaign.pk}/edit/", {**FORM, "stores": [str(store_a.pk)]},
+                                 follow=True)):
+        assert response.redirect_chain[-1][0] == f"/care/campaigns/{campaign.pk}/"
+        assert "This campaign has been launched; it can no longer be changed." in response.content.decode()
+    campaign.refresh_from_db()
+    assert campaign.name == "冬季免费检测"
+    assert 'id="campaign-edit"' not in client.get(f"/care/campaigns/{campaign.pk}/").content.decode()
+
+
+@time_machine.travel(NOW, tick=False)
+def test_the_api_patches_a_draft_only(store_a, store_b, users, crowd):
+    manager = users[Role.CS_MANAGER]
+    client = _client(manager)
+    cid = client.post("/api/care/campaigns", {"name": "免费检测周", "event_start": "2026-12-01",
+                                              "event_end": "2026-12-07", "segment": {"model": "英朗"}},
+                      content_type="application/json").json()["id"]
+    patch = client.patch(f"/api/care/campaigns/{cid}", {"name": "冬季免费检测", "calls_days_before": 7},
+                         content_type="application/json")
+    assert patch.status_code == 200, patch.content
+    body = patch.json()
+    assert (body["name"], body["calls_days_before"], body["segment"]["model"]) == ("冬季免费检测", 7, "英朗")
+    assert body["event_start"] == "2026-12-01"  # what was not given is kept
+    cleared = client.patch(f"/api/care/campaigns/{cid}", {"segment": {"classes": ["loyal"]}},
+                           content_type="application/json").json()
+    assert cleared["segment"] == {"classes": ["loyal"]}  # the segment given replaces the segment
+    for payload, field in (({"event_end": "2026-11-01"}, "event_end"), ({"name": None}, "name"),
+                           ({"store_ids": [store_b.pk]}, "stores"), ({"calls_days_before": 99}, "calls_days_before")):
+        bad = client.patch(f"/api/care/campaigns/{cid}", payload, content_type="application/json")
+        assert bad.status_code == 422 and field in str(bad.json()), (payload, bad.content)
+    other = Campaign.objects.create(store=store_b, name="B", event_start=dt.date(2026, 12, 1),
+                                    event_end=dt.date(2026, 12, 2), state=CampaignState.DRAFT)
+    assert client.patch(f"/api/care/campaigns/{other.pk}", {"name": "x"},
+                        content_type="application/json").status_code == 404
+    assert client.get(f"/care/campaigns/{other.pk}/edit/").status_code == 404
+    assert client.post(f"/care/campaigns/{other.pk}/edit/", {**FORM, "stores": [str(store_a.pk)]}).status_code == 404
+    client.post(f"/api/care/campaigns/{cid}/launch", content_type="application/json")
+    launched = client.patch(f"/api/care/campaigns/{cid}", {"name": "x"}, content_type="application/json")
+    assert launched.status_code == 409
+    assert launched.json()["detail"] == "This campaign has been launched; it can no longer be changed."
+    assert _client(users[Role.CS_SPECIALIST]).patch(f"/api/care/campaigns/{cid}", {"name": "x"},
+                                                    content_type="application/json").status_code == 403

@@ -12,7 +12,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from aftercare.care.choices import ReminderAction, ReminderKind, ReminderState
-from aftercare.care.models import Reminder, ReminderRule
+from aftercare.care.models import CareProfile, Reminder, ReminderRule
 from aftercare.care.remind_hooks import REMINDER_SUCCESS_RATE
 from aftercare.care.services.remind import reminder_rules_map, reminders_generate
 from aftercare.core.services import api_token_create
@@ -228,3 +228,19 @@ def test_the_measure_is_in_the_catalogue():
     from aftercare.org.kpis import measure_get
 
     assert measure_get("care.reminder_success_rate") is REMINDER_SUCCESS_RATE
+
+
+def test_the_list_and_the_api_rank_by_churn_risk_unscored_last(users, store_a):
+    specialist = users[Role.CS_SPECIALIST]
+    today = business_date()
+    low = _reminder(store_a, due=today - dt.timedelta(days=2))
+    unscored = _reminder(store_a, due=today - dt.timedelta(days=5))
+    high = _reminder(store_a, due=today)
+    no_profile = _reminder(store_a, due=today - dt.timedelta(days=9))
+    for reminder, risk in ((low, 0.2), (unscored, None), (high, 0.9)):
+        CareProfile.objects.create(store=store_a, customer=reminder.customer, churn_risk=risk)
+    expected = [str(r.pk) for r in (high, low, no_profile, unscored)]  # unscored: by due date, then id
+    html = client(specialist).get("/care/reminders/").content.decode()
+    assert re.findall(r'data-reminder="(\d+)"', html) == expected
+    items = api(specialist).get("/api/care/reminders").json()["items"]
+    assert [str(r["id"]) for r in items] == expected and items[0]["churn_risk"] == 0.9

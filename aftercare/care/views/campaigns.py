@@ -19,7 +19,7 @@ from aftercare.org.permissions import Perm, require_perm
 from aftercare.org.scoping import current_store_ids, own_store_ids
 
 from .. import selectors
-from ..choices import CustomerClass
+from ..choices import CampaignState, CustomerClass
 from ..forms import CampaignForm, CampaignOutcomeForm, RecallImportForm, SegmentForm
 from ..services import campaigns as svc
 from ..services import recalls as recall_svc
@@ -64,6 +64,45 @@ def campaign_new(request):
         count = svc.segment_count(store_ids=[s.pk for s in stores], segment={"classes": form.initial.get("classes")},
                                   purpose=form.fields["purpose"].initial)
     return render(request, "care/campaigns/new.html", {"form": form, "count": count},
+                  status=400 if form.is_bound else 200)
+
+
+@login_required
+def campaign_edit(request, campaign_id: int):
+    """The builder for a draft campaign of the user's stores (another store's is a 404); a launched campaign cannot
+    be changed: its page says so."""
+    require_perm(request.user, Perm.CARE_MANAGE)
+    campaign = selectors.campaign_get(user=request.user, pk=campaign_id)
+    if campaign.state != CampaignState.DRAFT:
+        messages.error(request, _("This campaign has been launched; it can no longer be changed."))
+        return redirect("care:campaign_detail", campaign_id=campaign.pk)
+    stores = _own_stores(request.user)
+    if request.method == "POST":
+        form = CampaignForm(request.POST, stores=stores)
+        if form.is_valid():
+            try:
+                svc.campaign_update(actor=request.user, campaign=campaign, store_ids=form.cleaned_data["stores"],
+                                    **form.campaign_fields())
+            except ValidationError as exc:
+                apply_errors(form, exc)
+            else:
+                messages.success(request, _("Draft campaign saved."))
+                return redirect("care:campaign_detail", campaign_id=campaign.pk)
+    else:
+        initial = {k: getattr(campaign, k) for k in ("name", "description", "purpose", "event_start", "event_end",
+                                                       "channels", "calls_days_before", "second_wave_days",
+                                                       "sms_text")}
+        initial |= {k: v for k, v in (campaign.segment or {}).items() if v not in (None, "", [])}
+        initial["stores"] = [str(pk) for pk in campaign.stores.values_list("pk", flat=True)]
+        form = CampaignForm(initial=initial, stores=stores)
+    count = _count(form) if form.is_bound and form.is_valid() else None
+    if not form.is_bound:
+        try:
+            count = svc.segment_count(store_ids=[int(s) for s in initial["stores"]], segment=campaign.segment,
+                                      purpose=campaign.purpose)
+        except ValidationError:
+            count = None
+    return render(request, "care/campaigns/new.html", {"form": form, "count": count, "campaign": campaign},
                   status=400 if form.is_bound else 200)
 
 

@@ -57,6 +57,7 @@ ID_PARAMS = {
     "batch_id": ("batch",),
     "import_id": ("batch",),
     "batch": ("batch",),
+    "campaign_id": ("launched_campaign", "draft_campaign"),  # a draft can be edited, a launched one launched again
 }
 # Query / body fields holding a store's primary key.
 STORE_ID_PARAMS = {"store_id"}

@@ -1,6 +1,7 @@
 """The demo's churn part: attributes, the hidden-process hook for the order generator, training and scores."""
 
 import datetime as dt
+import itertools
 import random
 
 import pytest
@@ -48,3 +49,35 @@ def test_it_writes_attributes_trains_and_scores_the_demo(store_a):
     assert ChurnModel.objects.count() == 1
     assert not CareProfile.objects.filter(distance_km__isnull=True).exists()
     assert CareProfile.objects.filter(churn_risk__isnull=False).count() == counts["churn_scores"]
+
+
+def test_the_generators_hazard_is_the_hidden_process_of_the_issue():
+    from aftercare.care.churnsim import monthly_hazard
+    from aftercare.demo.care_churn import hidden_hazard
+
+    for low, complained, ended, km, books in itertools.product((0, 1), (0, 1), (False, True), (5, 20, 45, 150),
+                                                               (False, True)):
+        expected = monthly_hazard(last_score=850.0 if low else 950.0, complained_6m=bool(complained),
+                                  warranty_ended=ended, distance_km=km, books=books)
+        assert hidden_hazard(low_survey=low, complained=complained, warranty_ended=ended, distance_km=km,
+                             books=books) == pytest.approx(float(expected))
+    # 1.5 % × 2.0 × 1.8 × 1.5 × 1.3 per 20 km beyond 20 (here 40 km: one step) × 0.6
+    assert hidden_hazard(low_survey=1, complained=1, warranty_ended=True, distance_km=40, books=True) == (
+        pytest.approx(0.015 * 2.0 * 1.8 * 1.5 * 1.3 * 0.6))
+
+
+def test_the_demo_history_has_no_repair_order_after_the_month_its_customer_is_lost():
+    from aftercare.demo.customers import Context, FastRandom, _Gen
+    from aftercare.demo.org import STORES
+
+    ctx = Context.build(dt.datetime(2026, 3, 18, 2, tzinfo=dt.UTC))
+    gen = _Gen(FastRandom("20131231:GZ01:0:0"), ctx, STORES[0])
+    for _ in range(600):
+        c = gen.add_customer(source="service")
+        gen.add_vehicle(c, sold_here=False, background="private")
+    lost = {c: stop for c, stop in gen.stops.items() if stop is not None}
+    assert 0.15 < len(lost) / len(gen.stops) < 0.5  # 18 months of the process, most warranties ended
+    orders = [(c, at.date()) for _v, c, at, *_rest in gen.chunk.repair_orders]
+    assert all(day <= lost[c] for c, day in orders if c in lost)
+    # and the lost ones did come before (the process stops customers who were coming)
+    assert sum(1 for c, _day in orders if c in lost) > len(lost)

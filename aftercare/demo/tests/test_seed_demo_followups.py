@@ -68,7 +68,7 @@ def test_it_gives_every_store_rules_settings_and_a_queue_for_today(demo):
             assert 8 <= len(queue) <= 35, (name, len(queue))
             assert 1 <= len(overdue) <= 5, (name, len(overdue))
             assert all(t.status == TaskStatus.OPEN and t.claimed_by_id is None and t.attempts == 0 for t in queue)
-        assert 10 <= followup_queue(user=_user("gz_cs")).count() <= 30
+        assert 10 <= followup_queue(user=_user("gz_cs")).count() <= 35  # 33 since the hidden churn process (issue 18)
     _assert_complaints_today()
 
 
