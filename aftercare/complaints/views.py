@@ -27,7 +27,7 @@ from aftercare.followups.forms import RateFilterForm
 from aftercare.org.calendar import business_date, day_range, month_start, working_days_between
 from aftercare.org.models import Store
 from aftercare.org.permissions import Perm, has_perm, require_perm, role_of
-from aftercare.org.scoping import current_store_ids, own_store_ids, settings_store
+from aftercare.org.scoping import current_store_ids, own_store_ids, settings_store, settings_stores
 
 from . import kpis, selectors
 from .choices import FINAL_STATUSES, SUPERVISOR_LEVEL_ROLES, FeedbackStatus
@@ -553,7 +553,7 @@ def settings_page(request):
                 messages.success(request, _("Complaint settings of %(store)s saved.") % {"store": store.name})
                 return redirect(f"{request.path}?store={store.pk}")
         status = 400
-    stores = Store.objects.filter(pk__in=own_store_ids(request.user)).order_by("code")
+    stores = settings_stores(request.user)
     return render(
         request,
         "complaints/settings.html",

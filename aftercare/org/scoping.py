@@ -20,6 +20,7 @@ __all__ = [
     "narrowed_store_ids",
     "own_store_ids",
     "settings_store",
+    "settings_stores",
     "store_for_write",
     "visible_store_ids",
 ]
@@ -102,3 +103,11 @@ def settings_store(request):
     if not own:
         raise Http404
     return store_for_write(user, own[0])
+
+
+def settings_stores(user):
+    """The stores a settings page offers in its store picker (`_settings_store_picker.html`): the user's own, by
+    code."""
+    from .models import Store
+
+    return Store.objects.filter(pk__in=own_store_ids(user)).order_by("code")

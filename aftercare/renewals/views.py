@@ -22,7 +22,14 @@ from aftercare.core.htmx import is_partial, render_partial_or_page
 from aftercare.org.calendar import business_date, month_add
 from aftercare.org.models import Store
 from aftercare.org.permissions import Perm, has_perm, require_perm
-from aftercare.org.scoping import current_store_ids, narrowed_store_ids, own_store_ids, settings_store, store_for_write
+from aftercare.org.scoping import (
+    current_store_ids,
+    narrowed_store_ids,
+    own_store_ids,
+    settings_store,
+    settings_stores,
+    store_for_write,
+)
 
 from . import kpis, selectors
 from .choices import CaseState, Segment
@@ -313,7 +320,7 @@ def settings_page(request):
     gifts = selectors.renewal_gift_list(user=request.user, store_ids=[store.pk]).order_by("-is_active", "name")
     rows = [(g, GiftUpdateForm(initial={"cost": g.cost, "is_active": g.is_active}, prefix=f"gift{g.pk}"))
             for g in gifts]
-    stores = Store.objects.filter(pk__in=own_store_ids(request.user)).order_by("code")
+    stores = settings_stores(request.user)
     context = {"store": store, "stores": stores, "settings_form": settings_form, "gift_form": gift_form, "gifts": rows}
     return render(request, "renewals/settings.html", context, status=400 if section and request.method == "POST"
                   else 200)

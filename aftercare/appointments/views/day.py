@@ -22,7 +22,7 @@ from aftercare.customers.validators import normalize_plate, normalize_vin
 from aftercare.org.calendar import business_date
 from aftercare.org.models import Store
 from aftercare.org.permissions import Perm, has_perm, require_perm
-from aftercare.org.scoping import current_store_ids, own_store_ids, settings_store, store_for_write
+from aftercare.org.scoping import current_store_ids, own_store_ids, settings_store, settings_stores, store_for_write
 
 from .. import selectors
 from ..forms import (
@@ -129,7 +129,7 @@ def settings_page(request):
         cap.weekday_label = dict(WEEKDAYS).get(cap.weekday, cap.weekday)
     context = {
         "store": store,
-        "stores": Store.objects.filter(pk__in=own_store_ids(request.user)).order_by("code"),
+        "stores": settings_stores(request.user),
         "settings_form": settings_form, "bay_form": bay_form, "kind_form": kind_form, "hours_forms": hours_forms,
         "cap_form": cap_form, "override_form": override_form, "bays": bays, "kinds": kinds,
         "caps": capacity["caps"], "overrides": capacity["overrides"]

@@ -15,9 +15,8 @@ from aftercare.core.exports import XLSX_CONTENT_TYPE
 from aftercare.core.forms import apply_errors
 from aftercare.core.htmx import is_partial
 from aftercare.org.calendar import business_date
-from aftercare.org.models import Store
 from aftercare.org.permissions import Perm, has_perm, require_any_perm, require_perm
-from aftercare.org.scoping import current_store_ids, own_store_ids, settings_store
+from aftercare.org.scoping import current_store_ids, settings_store, settings_stores
 
 from .. import selectors
 from ..forms import ChannelSettingsForm, MessageLogSearchForm, MessageTemplateForm
@@ -69,7 +68,7 @@ def template_edit(request, pk=None):
     """Create or change a message template; an unknown `{variable}` is refused, naming it."""
     require_perm(request.user, Perm.CARE_MANAGE)
     template = selectors.message_template_get(user=request.user, pk=pk) if pk else None
-    stores = Store.objects.filter(pk__in=own_store_ids(request.user)).order_by("code")
+    stores = settings_stores(request.user)
     form = MessageTemplateForm(request.POST or None, instance=template, stores=stores)
     if request.method == "POST" and form.is_valid():
         data = {name: form.cleaned_data[name] for name in services.TEMPLATE_FIELDS}
@@ -111,7 +110,7 @@ def channel_settings(request):
         else:
             messages.success(request, _("Channel settings of %(store)s saved.") % {"store": store.name})
             return redirect(f"{request.path}?store={store.pk}")
-    stores = Store.objects.filter(pk__in=own_store_ids(request.user)).order_by("code")
+    stores = settings_stores(request.user)
     return render(request, "care/channels/settings.html", {"store": store, "stores": stores, "form": form},
                   status=400 if request.method == "POST" else 200)
 

@@ -26,9 +26,8 @@ from aftercare.customers.choices import LossReason
 from aftercare.customers.selectors import customer_get
 from aftercare.followups.models import FollowupTask
 from aftercare.org.calendar import business_date, month_add
-from aftercare.org.models import Store
 from aftercare.org.permissions import Perm, has_perm, require_perm
-from aftercare.org.scoping import current_store_ids, own_store_ids, settings_store
+from aftercare.org.scoping import current_store_ids, settings_store, settings_stores
 
 from .. import selectors
 from ..choices import CustomerClass, LostRule
@@ -130,7 +129,7 @@ def class_settings(request):
         else:
             messages.success(request, _("Class settings of %(store)s saved.") % {"store": store.name})
             return redirect(f"{request.path}?store={store.pk}")
-    stores = Store.objects.filter(pk__in=own_store_ids(request.user)).order_by("code")
+    stores = settings_stores(request.user)
     return render(request, "care/classes/settings.html", {"store": store, "stores": stores, "form": form},
                   status=400 if request.method == "POST" else 200)
 

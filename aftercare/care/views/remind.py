@@ -11,9 +11,8 @@ from django.utils.translation import gettext as _
 
 from aftercare.core.forms import apply_errors
 from aftercare.org.calendar import business_date
-from aftercare.org.models import Store
 from aftercare.org.permissions import Perm, has_perm, require_any_perm, require_perm
-from aftercare.org.scoping import current_store_ids, own_store_ids, settings_store
+from aftercare.org.scoping import current_store_ids, own_store_ids, settings_store, settings_stores
 
 from .. import selectors
 from ..forms import ReminderFilterForm, ReminderRuleForm
@@ -46,7 +45,7 @@ def reminder_settings(request):
     require_perm(request.user, Perm.CARE_MANAGE)
     store = settings_store(request)
     rules = selectors.reminder_rule_list(user=request.user, store_id=store.pk)
-    stores = Store.objects.filter(pk__in=own_store_ids(request.user)).order_by("code")
+    stores = settings_stores(request.user)
     return render(request, "care/remind/settings.html", {"store": store, "stores": stores, "rules": rules})
 
 
