@@ -175,19 +175,25 @@ def dataset(h: History, cutoffs) -> tuple[np.ndarray, np.ndarray]:
     return np.vstack(xs), np.concatenate(ys)
 
 
-def backtest(*, seed: int, customers: int = 3000, months: int = 84, split_month: int = 72) -> dict:
-    """Time split on one simulated history: train on cutoffs every 3 months whose 6-month label window ends by the
-    split, test on the customers active at the split and their next 6 months. AUC of the model and of the rule
-    "days since the last visit"."""
+def backtest_history(h: History, *, train_cutoffs, split: float) -> dict:
+    """Train on the cutoffs `train_cutoffs` (days; their 6-month labels should end by `split`), test on the
+    customers active at day `split` and their next 6 months. AUC of the model and of the rule "days since the last
+    visit". Shared by the simulator's backtest and the demo generator's (`aftercare/demo/care_churn.py`)."""
     from .churnmodel import FEATURE_NAMES, auc, model_fit
 
-    h = simulate(customers=customers, months=months, seed=seed)
-    split = split_month * MONTH
-    train_cutoffs = [m * MONTH for m in range(24, split_month - 5)]
     X, y = dataset(h, train_cutoffs)
     model = model_fit(X, y)
     Xt, yt = dataset(h, [split])
     days_since = Xt[:, FEATURE_NAMES.index("days_since_last_visit")]
     auc_model, auc_rule = auc(yt, model.predict(Xt)), auc(yt, days_since)
-    return {"seed": seed, "train_rows": int(len(y)), "test_rows": int(len(yt)), "test_lost": float(yt.mean()),
+    return {"train_rows": int(len(y)), "test_rows": int(len(yt)), "test_lost": float(yt.mean()),
             "auc_model": auc_model, "auc_rule": auc_rule, "gain": auc_model - auc_rule, "model": model}
+
+
+def backtest(*, seed: int, customers: int = 3000, months: int = 84, split_month: int = 72) -> dict:
+    """Time split on one simulated history: train on cutoffs every month whose 6-month label window ends by the
+    split, test on the customers active at the split and their next 6 months (`backtest_history`)."""
+    h = simulate(customers=customers, months=months, seed=seed)
+    split = split_month * MONTH
+    train_cutoffs = [m * MONTH for m in range(24, split_month - 5)]
+    return {"seed": seed, **backtest_history(h, train_cutoffs=train_cutoffs, split=split)}

@@ -99,3 +99,81 @@ def demo_churn_create(*, stores, today: dt.date | None = None) -> dict[str, int]
     except ValueError:  # a history too short to train on: no scores
         return {"care_profiles": profiles, "churn_scores": 0}
     return {"care_profiles": profiles, "churn_scores": churn_scores_write(today=today)}
+
+
+# ---- the backtest on the demo generator's own history (issue 18's pass, in memory) ----
+
+
+def demo_history(seed, *, customers: int = 3000, months: int = 18, now: dt.datetime | None = None):
+    """The history that the demo's order generator (`customers.generate_chunk`, store GZ01) plans for `customers`
+    customers with random source `FastRandom(seed)`, over `months` months ending at `now` (the demo: 18), as a
+    `churnsim.History` (no database). Day numbers count from the window's start (00:00 Asia/Shanghai).
+
+    Visits are the counted repair orders (`care.visits.COUNTED_KINDS`) with their amount and mileage; a customer's
+    delivery and warranty end are those of the newest vehicle they ever owned; distance and booking are
+    `demo_customer_attributes` of their mobile (what `demo_churn_attributes` stores). The generator's survey and
+    complaint factors act on a latent state (see `demo_hidden_stop`), so the history has no surveys or complaints;
+    when a customer became lost is not in the orders either (`lost_at` is all inf: the labels come from visits).
+    Returns (history, the day number of `now`)."""
+    import numpy as np
+
+    from aftercare.care.churnsim import History
+    from aftercare.care.visits import COUNTED_KINDS
+
+    from .customers import TZ, Context, FastRandom, generate_chunk, months_before
+    from .org import STORES
+
+    ctx = Context.build(now)
+    ctx.window_start = months_before(ctx.today, months)
+    chunk = generate_chunk(rng=FastRandom(seed), ctx=ctx, spec=STORES[0], customers=customers)
+    origin = dt.datetime(ctx.window_start.year, ctx.window_start.month, ctx.window_start.day, tzinfo=TZ)
+
+    def day_of(value) -> float:
+        if not isinstance(value, dt.datetime):
+            value = dt.datetime(value.year, value.month, value.day, tzinfo=TZ)
+        return (value - origin).total_seconds() / 86400
+
+    n = len(chunk.customers)
+    delivery, warranty_end = np.full(n, np.nan), np.full(n, np.nan)
+    for v, c, _start, _stop in chunk.ownerships:
+        vehicle = chunk.vehicles[v]
+        d = day_of(vehicle[4])
+        if np.isnan(delivery[c]) or d > delivery[c]:
+            delivery[c], warranty_end[c] = d, day_of(vehicle[5])
+    attributes = [demo_customer_attributes(row[1]) for row in chunk.customers]
+    counted = set(COUNTED_KINDS)
+    visits = [(c, day_of(moment), float(amount), float(km))
+              for _v, c, moment, kind, amount, km, *_rest in chunk.repair_orders if kind in counted]
+    cols = list(zip(*visits, strict=True)) if visits else [(), (), (), ()]
+    empty_i, empty_f = np.zeros(0, int), np.zeros(0)
+    h = History(
+        n=n, delivery=delivery, warranty_end=warranty_end,
+        distance_km=np.array([float(d) for d, _b in attributes]), books=np.array([b for _d, b in attributes]),
+        lost_at=np.full(n, np.inf),
+        visit_cust=np.array(cols[0], dtype=int), visit_day=np.array(cols[1], dtype=float),
+        visit_amount=np.array(cols[2], dtype=float), visit_mileage=np.array(cols[3], dtype=float),
+        survey_cust=empty_i, survey_day=empty_f, survey_score=empty_f, complaint_cust=empty_i, complaint_day=empty_f,
+    )
+    return h, day_of(ctx.now)
+
+
+def demo_backtest(seed, *, customers: int = 3000, months: int = 18, now: dt.datetime | None = None,
+                  first_train_month: int = 3) -> dict:
+    """Issue 18's time split on the demo generator's history (`demo_history`): test on the customers active 6
+    months before `now` and their 6 months to `now`; train on monthly cutoffs whose 6-month labels end by then,
+    back to `first_train_month` months after the window's start (a cutoff needs some months of history before it).
+    `churnsim.backtest_history` does the rest, as for the simulator."""
+    from aftercare.care.churnmodel import DAY_6M
+    from aftercare.care.churnsim import MONTH, backtest_history
+
+    h, end = demo_history(seed, customers=customers, months=months, now=now)
+    split = end - DAY_6M
+    train_cutoffs = []
+    cutoff = split - DAY_6M
+    while cutoff >= first_train_month * MONTH:
+        train_cutoffs.append(cutoff)
+        cutoff -= MONTH
+    if not train_cutoffs:
+        raise ValueError("the window is too short to train before the split")
+    return {"seed": seed, "customers": h.n, "train_cutoffs": len(train_cutoffs),
+            **backtest_history(h, train_cutoffs=train_cutoffs, split=split)}

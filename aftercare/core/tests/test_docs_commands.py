@@ -174,6 +174,8 @@ KNOWN: dict[str, str | list[str]] = {
     "manage.py churn_train": ["manage.py churn_train --help"],  # needs months of history: the test database has none
     "manage.py churn_score": AS_DOCUMENTED,
     "manage.py churn_backtest --seeds 5": ["manage.py churn_backtest --seeds 1 --customers 300"],  # 5 × 3,000: ~15 s
+    # the demo generator's history, 5 × 3,000 customers: ~10 s
+    "manage.py demo_churn_backtest --seeds 5": ["manage.py demo_churn_backtest --seeds 1 --customers 300"],
     "python -m bench.care_churnbench --customers N": ["python -m bench.care_churnbench --help"],
     "DATABASE_URL=postgres://postgres@127.0.0.1:55432/postgres .venv/bin/python -m bench.care_churnbench "
     "--customers 200000": ["python -m bench.care_churnbench --help"],
