@@ -199,16 +199,17 @@ def class_flows(*, user, month: dt.date, store_ids=None) -> dict:
     return class_flows_months(user=user, first=month, count=1, store_ids=store_ids)[0]
 
 
-# One customer a row: the changes before the month's end, latest first (`ROW_NUMBER`); the first holds the class at
-# the month's end, the first after the `m` changes dated in the month the class at its start (none: no such row).
+# One customer a row: the changes before the month's end, latest first (`ROW_NUMBER`, and `LAG` the day of the change
+# after it, one window); the first holds the class at the month's end, the first dated before the month's start the
+# class at its start (none: no such row).
 _FLOW_CUSTOMERS_SQL = """
 SELECT h.customer_id FROM (
-    SELECT c.customer_id, c.to_class,
+    SELECT c.customer_id, c.to_class, c.on_date,
         ROW_NUMBER() OVER (PARTITION BY c.customer_id ORDER BY c.on_date DESC, c.id DESC) AS r,
-        COUNT(CASE WHEN c.on_date >= %s THEN 1 END) OVER (PARTITION BY c.customer_id) AS m
+        LAG(c.on_date) OVER (PARTITION BY c.customer_id ORDER BY c.on_date DESC, c.id DESC) AS later_on
     FROM {changes} c WHERE c.store_id IN ({stores}) AND c.on_date < %s
 ) h
-WHERE h.r = 1 OR h.r = h.m + 1
+WHERE h.r = 1 OR (h.on_date < %s AND h.later_on >= %s)
 GROUP BY h.customer_id
 HAVING MAX(CASE WHEN h.r = 1 THEN h.to_class END) = %s AND {c0}
 """
@@ -223,10 +224,10 @@ def class_flow_customers(*, user, month: dt.date, from_class: str, to_class: str
         return CareProfile.objects.none()
     first = month.replace(day=1)
     adapt = connection.ops.adapt_datefield_value
-    start = "MAX(CASE WHEN h.r = h.m + 1 THEN h.to_class END)"
+    start = "MAX(CASE WHEN h.on_date < %s THEN h.to_class END)"
     sql = _FLOW_CUSTOMERS_SQL.format(changes=ClassChange._meta.db_table, stores=", ".join(["%s"] * len(ids)),
                                      c0=f"{start} IS NULL" if from_class == NONE else f"{start} = %s")
-    params = [adapt(first), *ids, adapt(month_add(first, 1)), to_class]
+    params = [*ids, adapt(month_add(first, 1)), adapt(first), adapt(first), to_class, adapt(first)]
     if from_class != NONE:
         params.append(from_class)
     return (CareProfile.objects.filter(store_id__in=ids, customer_id__in=RawSQL(sql, params))
