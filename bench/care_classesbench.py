@@ -13,7 +13,8 @@ free first maintenance, 5 % with amount 0) over the last three years, loaded by 
    each with its commit; its rows are set aside and the care tables emptied.
 2. **Ours**: `customers_classify` on the same three days; its profiles and class changes must equal the
    hand-written statement's (checked). Ratio = ours / limit per run (target: within 2x at 1 M customers).
-3. **The classes page** `/care/classes/` of that month as the store's CS manager: queries and median time.
+3. **The classes page** `/care/classes/` of that month as the store's CS manager: queries and median time; and the
+   drill-down of its largest flow cell, against the former definition (same customers, checked).
 """
 
 import datetime as dt
@@ -277,7 +278,8 @@ def run_page(data: dict, repeats: int = 3) -> dict:
         cur.execute("SELECT count(*) FROM care_classchange")
         history = cur.fetchone()[0]
     client = Client()
-    client.force_login(page_user(data["store"]))
+    manager = page_user(data["store"])
+    client.force_login(manager)
     url = f"/care/classes/?month={TODAY:%Y-%m}"
     queries = []
 
@@ -303,8 +305,31 @@ def run_page(data: dict, repeats: int = 3) -> dict:
                 .values("store_id", "c0", "c1").annotate(n=Count("id")).order_by())
         list(rows)
     former_s = time.perf_counter() - t
+    # the drill-down of the month's largest flow cell (its customers, first page), against its former definition
+    from aftercare.care.selectors import NONE, class_flow_customers, class_flows_by_store
+
+    flows = class_flows_by_store(store_ids=[data["store"].pk], month=TODAY)[data["store"].pk]["flows"]
+    (c0, c1), cell_n = max(flows.items(), key=lambda kv: kv[1])
+    flow_url = f"/care/classes/flow/?month={TODAY:%Y-%m}&from={c0}&to={c1}"
+    flow_samples = []
+    with override_settings(STORAGES=storages):
+        for _ in range(repeats):
+            t = time.perf_counter()
+            assert client.get(flow_url).status_code == 200
+            flow_samples.append(time.perf_counter() - t)
+    ours_ids = list(class_flow_customers(user=manager, month=TODAY, from_class=c0, to_class=c1)
+                    .values_list("customer_id", flat=True))
+    t = time.perf_counter()
+    former = class_month_profiles(store_ids=[data["store"].pk], month=TODAY).filter(c1=c1)
+    former = former.filter(c0__isnull=True) if c0 == NONE else former.filter(c0=c0)
+    former = former.order_by("-spend_12m", "customer_id")
+    former.count()
+    list(former.select_related("customer", "store")[:25])
+    flow_former_s = time.perf_counter() - t
+    same = ours_ids == list(former.values_list("customer_id", flat=True))
     return {"url": url, "queries": len(queries), "s": statistics.median(samples), "history": history,
-            "former_s": former_s}
+            "former_s": former_s, "flow_url": flow_url, "flow_n": cell_n, "flow_s": statistics.median(flow_samples),
+            "flow_former_s": flow_former_s, "flow_same": same and len(ours_ids) == cell_n}
 
 
 def report(data: dict, ours: dict, hand: dict, page: dict | None = None, out=print) -> bool:
@@ -323,6 +348,10 @@ def report(data: dict, ours: dict, hand: dict, page: dict | None = None, out=pri
     if page:
         out(f"page GET {page['url']} ({page['history']:,} class changes): {page['s']:.2f} s (median), "
             f"{page['queries']} queries; its 12 months of flows the former way (12 queries): {page['former_s']:.2f} s")
+        out(f"drill-down GET {page['flow_url']} (largest cell, {page['flow_n']:,} customers): {page['flow_s']:.2f} s "
+            f"(median); the former subqueries (count and first page): {page['flow_former_s']:.2f} s; "
+            f"same customers: {'yes' if page['flow_same'] else 'NO'}")
+        ok = ok and page["flow_same"]
     return ok
 
 

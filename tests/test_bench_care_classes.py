@@ -25,6 +25,7 @@ def test_it_classifies_like_the_hand_written_statement_and_reports_the_ratio():
     assert (ours["differ_profiles"], ours["differ_changes"]) == (0, 0)
     page = care_classesbench.run_page(data, repeats=1)
     assert page["queries"] <= 20
+    assert page["flow_same"] and page["flow_n"] > 0
     lines = []
     assert care_classesbench.report(data, ours, hand, page, out=lines.append)
     text = "\n".join(lines)

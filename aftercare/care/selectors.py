@@ -19,6 +19,7 @@ from django.db.models import (
     Sum,
     Value,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
@@ -198,12 +199,39 @@ def class_flows(*, user, month: dt.date, store_ids=None) -> dict:
     return class_flows_months(user=user, first=month, count=1, store_ids=store_ids)[0]
 
 
+# One customer a row: the changes before the month's end, latest first (`ROW_NUMBER`, and `LAG` the day of the change
+# after it, one window); the first holds the class at the month's end, the first dated before the month's start the
+# class at its start (none: no such row).
+_FLOW_CUSTOMERS_SQL = """
+SELECT h.customer_id FROM (
+    SELECT c.customer_id, c.to_class, c.on_date,
+        ROW_NUMBER() OVER (PARTITION BY c.customer_id ORDER BY c.on_date DESC, c.id DESC) AS r,
+        LAG(c.on_date) OVER (PARTITION BY c.customer_id ORDER BY c.on_date DESC, c.id DESC) AS later_on
+    FROM {changes} c WHERE c.store_id IN ({stores}) AND c.on_date < %s
+) h
+WHERE h.r = 1 OR (h.on_date < %s AND h.later_on >= %s)
+GROUP BY h.customer_id
+HAVING MAX(CASE WHEN h.r = 1 THEN h.to_class END) = %s AND {c0}
+"""
+
+
 def class_flow_customers(*, user, month: dt.date, from_class: str, to_class: str, store_ids=None) -> QuerySet:
-    """The profiles behind one cell of the flows matrix (from `NONE`: classified during the month)."""
-    ids = care_store_ids(user, store_ids, perms=MANAGERS)
-    qs = class_month_profiles(store_ids=ids, month=month).filter(c1=to_class)
-    qs = qs.filter(c0__isnull=True) if from_class == NONE else qs.filter(c0=from_class)
-    return qs.select_related("customer", "store").order_by("-spend_12m", "customer_id")
+    """The profiles behind one cell of the flows matrix (from `NONE`: classified during the month): the customers'
+    classes at the month's start and end read in one pass over the class history (`_FLOW_CUSTOMERS_SQL`), the
+    profiles joined once — the same customers as `class_month_profiles` filtered on `c0`, `c1`."""
+    ids = sorted(care_store_ids(user, store_ids, perms=MANAGERS))
+    if not ids:
+        return CareProfile.objects.none()
+    first = month.replace(day=1)
+    adapt = connection.ops.adapt_datefield_value
+    start = "MAX(CASE WHEN h.on_date < %s THEN h.to_class END)"
+    sql = _FLOW_CUSTOMERS_SQL.format(changes=ClassChange._meta.db_table, stores=", ".join(["%s"] * len(ids)),
+                                     c0=f"{start} IS NULL" if from_class == NONE else f"{start} = %s")
+    params = [*ids, adapt(month_add(first, 1)), adapt(first), adapt(first), to_class, adapt(first)]
+    if from_class != NONE:
+        params.append(from_class)
+    return (CareProfile.objects.filter(store_id__in=ids, customer_id__in=RawSQL(sql, params))
+            .select_related("customer", "store").order_by("-spend_12m", "customer_id"))
 
 
 def class_counts(*, user, store_ids=None) -> dict[str, int]:

@@ -134,6 +134,58 @@ def test_it_shows_the_classes_page_with_its_drill_downs(june, users, django_asse
     assert _client(users[Role.CS_SPECIALIST]).get("/care/classes/").status_code == 403
 
 
+def _flow_customers_former(*, store_ids, month, from_class, to_class):
+    """The drill-down's former definition, the reference: two correlated subqueries a profile."""
+    qs = selectors.class_month_profiles(store_ids=store_ids, month=month).filter(c1=to_class)
+    qs = qs.filter(c0__isnull=True) if from_class == selectors.NONE else qs.filter(c0=from_class)
+    return list(qs.order_by("-spend_12m", "customer_id").values_list("customer_id", flat=True))
+
+
+def test_it_drills_down_every_flow_cell_to_the_same_customers_as_the_former_subqueries(
+        june, users, store_a, store_b, django_assert_num_queries):
+    # more histories over May–August in both stores: a change on a month's first day, two changes the same day
+    # (the later id wins), changes only after the month, a history without a profile, equal spends
+    _history(store_a, [((2026, 5, 1), "", "new"), ((2026, 6, 1), "new", "loyal"), ((2026, 7, 1), "loyal", "lost")],
+             cls="lost", spend="900")
+    _history(store_a, [((2026, 6, 30), "", "new"), ((2026, 6, 30), "new", "lost")], cls="lost")
+    _history(store_a, [((2026, 4, 30), "", "loyal"), ((2026, 5, 31), "loyal", "loyal"),
+                       ((2026, 5, 31), "loyal", "regular"), ((2026, 7, 31), "regular", "new")], cls="new")
+    _history(store_b, [((2026, 8, 1), "", "regular")], cls="regular")
+    _history(store_b, [((2026, 5, 15), "", "lost"), ((2026, 6, 15), "lost", "new"), ((2026, 6, 16), "new", "lost"),
+                       ((2026, 7, 2), "lost", "loyal")], cls="loyal", spend="900")
+    orphan = customer(store_b)
+    ClassChange.objects.create(store=store_b, customer=orphan, to_class="regular", on_date=dt.date(2026, 5, 2))
+    admin, manager = users[Role.GROUP_ADMIN], users[Role.CS_MANAGER]
+    scopes = [(admin, None, [store_a.pk, store_b.pk]), (admin, [store_b.pk], [store_b.pk]),
+              (manager, None, [store_a.pk]), (manager, [store_b.pk], [])]
+    nonempty = set()
+    for month in (dt.date(2026, 5, 1), JUNE, dt.date(2026, 7, 1), dt.date(2026, 8, 1)):
+        for c0 in (selectors.NONE, *selectors.CLASS_ORDER):
+            for c1 in selectors.CLASS_ORDER:
+                for user, asked, scope in scopes:
+                    want = _flow_customers_former(store_ids=scope, month=month, from_class=c0, to_class=c1)
+                    got = list(selectors.class_flow_customers(user=user, month=month, from_class=c0, to_class=c1,
+                                                              store_ids=asked).values_list("customer_id", flat=True))
+                    assert got == want, (month, c0, c1, user.username, asked)
+                    if want:
+                        nonempty.add((month, c0, c1))
+    assert len(nonempty) >= 20  # the history reaches many cells
+    assert orphan.pk not in {p.customer_id for p in selectors.class_month_profiles(store_ids=[store_b.pk],
+                                                                                    month=JUNE)}
+    # the page: its customers with their store, in a fixed number of queries, however many rows
+    client = _client(admin)
+    client.get("/care/classes/flow/", {"month": "2026-07", "from": "lost", "to": "lost"})  # session warmed
+    with django_assert_num_queries(8) as ctx:
+        response = client.get("/care/classes/flow/", {"month": "2026-07", "from": "lost", "to": "lost"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    want = _flow_customers_former(store_ids=[store_a.pk, store_b.pk], month=dt.date(2026, 7, 1), from_class="lost",
+                                  to_class="lost")
+    assert len(want) >= 3 and [html.count(f'data-customer="{pk}"') for pk in want] == [1] * len(want)
+    assert html.index(f'data-customer="{want[0]}"') < html.index(f'data-customer="{want[-1]}"')
+    assert sum(q["sql"].count("ROW_NUMBER") for q in ctx.captured_queries) == 2  # the count and the page
+
+
 def test_it_reports_churn_reasons_with_their_shares(june, users, store_a):
     manager = users[Role.CS_MANAGER]
     a, b, c = customer(store_a), customer(store_a), customer(store_a)
