@@ -22,8 +22,7 @@ start() { "$@" & pids+=($!); }
 stopped=""
 stop() {
   [ -n "$stopped" ] && return; stopped=1
-  # the jobs table too: a Ctrl-C between a start's fork and its `pids+=` would otherwise leave that one running
-  for pid in "${pids[@]}" $(jobs -p); do kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true; done
   wait || true
 }
 trap 'stop; exit 130' INT

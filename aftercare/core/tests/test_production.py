@@ -105,7 +105,10 @@ def test_it_stops_everything_it_started_on_ctrl_c(tmp_path):
     script = _fake_project(tmp_path, 'echo $$ >> "$(dirname "$0")/pids"\nexec sleep 60\n')
     pids = tmp_path / ".venv" / "bin" / "pids"
     env = {k: v for k, v in os.environ.items() if k != "DEBUG"}
-    proc = subprocess.Popen(["bash", str(script)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # run.sh starts as from a terminal, with SIGINT at its default: a non-interactive bash cannot trap a signal
+    # ignored on entry, and a pytest-xdist worker may run with SIGINT ignored (the full suite's gw0 did)
+    proc = subprocess.Popen(["bash", str(script)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         for _ in range(100):
             if pids.exists() and len(pids.read_text().split()) == 3:
