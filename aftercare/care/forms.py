@@ -236,12 +236,20 @@ class CampaignForm(SegmentForm):
             self.add_error("event_end", _("The event cannot end before it starts."))
         return data
 
+    # the campaign's own fields the builder edits (besides its segment and stores)
+    CAMPAIGN_FIELDS = ("name", "description", "purpose", "event_start", "event_end", "channels", "calls_days_before",
+                       "second_wave_days", "sms_text")
+
     def campaign_fields(self) -> dict:
-        d = self.cleaned_data
-        return {"name": d["name"], "description": d["description"], "purpose": d["purpose"],
-                "event_start": d["event_start"], "event_end": d["event_end"], "segment": self.segment(),
-                "channels": d["channels"], "calls_days_before": d["calls_days_before"],
-                "second_wave_days": d["second_wave_days"], "sms_text": d["sms_text"]}
+        return {name: self.cleaned_data[name] for name in self.CAMPAIGN_FIELDS} | {"segment": self.segment()}
+
+    @classmethod
+    def initial_for(cls, campaign) -> dict:
+        """The builder's initial values for a saved campaign: its fields, its segment's set filters, its stores."""
+        initial = {name: getattr(campaign, name) for name in cls.CAMPAIGN_FIELDS}
+        initial |= {k: v for k, v in (campaign.segment or {}).items() if v not in (None, "", [])}
+        initial["stores"] = [str(pk) for pk in campaign.stores.values_list("pk", flat=True)]
+        return initial
 
 
 class CampaignOutcomeForm(BootstrapFormMixin, forms.Form):

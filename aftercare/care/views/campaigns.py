@@ -89,11 +89,7 @@ def campaign_edit(request, campaign_id: int):
                 messages.success(request, _("Draft campaign saved."))
                 return redirect("care:campaign_detail", campaign_id=campaign.pk)
     else:
-        initial = {k: getattr(campaign, k) for k in ("name", "description", "purpose", "event_start", "event_end",
-                                                       "channels", "calls_days_before", "second_wave_days",
-                                                       "sms_text")}
-        initial |= {k: v for k, v in (campaign.segment or {}).items() if v not in (None, "", [])}
-        initial["stores"] = [str(pk) for pk in campaign.stores.values_list("pk", flat=True)]
+        initial = CampaignForm.initial_for(campaign)
         form = CampaignForm(initial=initial, stores=stores)
     count = _count(form) if form.is_bound and form.is_valid() else None
     if not form.is_bound:
