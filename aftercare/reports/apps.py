@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class ReportsConfig(AppConfig):
+    """The managers' instruments (docs/reports.md): the measures pages over the KPI catalogue, SSI against region and
+    nation, the action register, reports by mail and the year report. It sits above every app whose figures it shows
+    and below only `demo`."""
+
+    name = "aftercare.reports"
+    label = "reports"
+    verbose_name = _("reports and dashboards")
+
+    def ready(self):
+        pass

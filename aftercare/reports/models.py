@@ -1,0 +1,1 @@
+"""Reports' rows (docs/reports.md)."""
