@@ -26,7 +26,7 @@ from aftercare.org.permissions import Perm, has_perm, require_any_perm, require_
 from aftercare.org.scoping import current_store_ids, get_scoped_or_404, own_store_ids, store_for_write
 
 from . import kpis, registry, selectors
-from .choices import FollowupKind, TaskStatus
+from .choices import FollowupKind, SubjectType, TaskStatus
 from .forms import (
     AssignForm,
     AttemptForm,
@@ -256,6 +256,7 @@ def _call_context(request, task, *, sheet_form=None, attempt_form=None) -> dict:
     if attempt_form is None:
         attempt_form = AttemptForm(departments=departments, auto_id="attempt_%s")
     orders = customer_selectors.repair_order_list(user=user, customer=task.customer).select_related("vehicle")
+    can_call = has_perm(user, Perm.FOLLOWUP_CALL)
     return {
         "call_panels": registry.call_panels(user=user, task=task),
         "task": task,
@@ -268,16 +269,34 @@ def _call_context(request, task, *, sheet_form=None, attempt_form=None) -> dict:
         "sheet_form": sheet_form,
         "attempt_form": attempt_form,
         "held": held,
-        "can_claim": task.status == TaskStatus.OPEN and task.claimed_by_id is None,
+        "can_call": can_call,
+        "can_claim": can_call and task.status == TaskStatus.OPEN and task.claimed_by_id is None,
+        "trigger": _call_trigger(user=user, task=task),
         "can_reveal": has_perm(user, Perm.CUSTOMER_REVEAL_PHONE),
         "now": timezone.now(),
     }
 
 
+def _call_trigger(*, user, task) -> dict | None:
+    """What made the call: the repair order or the sales delivery the task follows up (None for other subjects)."""
+    if task.subject_type == SubjectType.REPAIR_ORDER:
+        order = (
+            customer_selectors.repair_order_list(user=user).select_related("vehicle").filter(pk=task.subject_id).first()
+        )
+        return {"kind": task.subject_type, "repair_order": order} if order else None
+    if task.subject_type == SubjectType.DELIVERY:
+        delivery = (
+            customer_selectors.delivery_list(user=user).select_related("vehicle").filter(pk=task.subject_id).first()
+        )
+        return {"kind": task.subject_type, "delivery": delivery} if delivery else None
+    return None
+
+
 @login_required
 def call(request, pk: int):
-    """The call screen: customer card and vehicle, recent orders, masked phone, questionnaire, outcomes."""
-    require_perm(request.user, Perm.FOLLOWUP_CALL)
+    """The call screen: customer card and vehicle, recent orders, masked phone, questionnaire, outcomes. A manager
+    without the calling permission (a store manager following a figure down to its tasks) sees it read-only."""
+    require_any_perm(request.user, Perm.FOLLOWUP_CALL, Perm.FOLLOWUP_MANAGE)
     task = selectors.followup_task_get(user=request.user, pk=pk)
     return render(request, "followups/call.html", _call_context(request, task))
 
