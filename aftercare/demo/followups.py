@@ -532,7 +532,7 @@ def _can_be_bad(question) -> bool:
     if question.type in SCALE_MAX:
         return True
     if question.type == QuestionType.YES_NO:
-        return question.dissatisfied_at_or_below == 0
+        return True  # "no" is a yes/no question's bad answer (followups/services/scoring.py)
     if question.type == QuestionType.SINGLE_CHOICE:
         return any(c.get("dissatisfied") for c in question.choices)
     return False
@@ -560,9 +560,7 @@ def _good_value(rng: FastRandom, question, q: float):
             return 4 if rng.random() < 0.85 else 3
         return 5
     if question.type == QuestionType.YES_NO:
-        if question.dissatisfied_at_or_below is not None:
-            return True
-        return rng.random() >= loss
+        return True  # a "no" would make the sheet dissatisfied
     if question.type == QuestionType.SINGLE_CHOICE:
         fine = [c for c in question.choices if not c.get("dissatisfied")]
         best = max(fine, key=lambda c: -1 if c.get("score") is None else c["score"])

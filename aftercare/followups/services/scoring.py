@@ -75,6 +75,8 @@ def _answer_dissatisfied(question: Question, value, score: Decimal | None, thres
         return bool(next(c for c in question.choices if c["value"] == value).get("dissatisfied"))
     if question.dissatisfied_at_or_below is not None and question.type in (*SCALE_MAX, QuestionType.YES_NO):
         return int(value) <= question.dissatisfied_at_or_below
+    if question.type == QuestionType.YES_NO:
+        return value is False  # without its own threshold, a yes/no question's bad answer is "no"
     if question.type in SCALE_MAX and score is not None:
         return score <= threshold
     return False

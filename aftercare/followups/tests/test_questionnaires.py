@@ -96,6 +96,15 @@ def test_it_marks_a_sheet_dissatisfied_at_the_threshold(csi_claimed, specialist)
     assert "C07 " in text and text.splitlines()[0].endswith(": 否") and "False" not in text
 
 
+def test_it_marks_a_yes_no_question_without_its_own_threshold_dissatisfied_on_no(csi_claimed, specialist):
+    # C01 "received promptly?" has no dissatisfied_at_or_below: its bad answer "no" still marks the sheet
+    answers = dict(EXAMPLE, C01="no")
+    sheet = answer_sheet_submit(actor=specialist, task=csi_claimed, answers=by_code(csi_claimed.template, answers))
+    assert sheet.dissatisfied and sheet.dissatisfied_reasons == ["C01"]
+    assert Answer.objects.get(sheet=sheet, question__code="C01").dissatisfied is True
+    assert Answer.objects.get(sheet=sheet, question__code="C03").dissatisfied is False  # a "yes" is not
+
+
 def test_it_marks_a_scale_answer_at_its_threshold_and_an_explicit_mark(store_a, rules_a, specialist):
     customer = f.CustomerFactory(store=store_a)
     tasks = []
