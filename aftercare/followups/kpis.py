@@ -48,12 +48,12 @@ def return_visit_values(*, user, store_ids, period_start: dt.date, period_end: d
 
 def _workload(key: str):
     def compute(*, user, store_ids, period_start: dt.date, period_end: dt.date) -> list[KpiValue]:
-        totals: dict = defaultdict(lambda: {"calls": 0, "reached": 0, "closed": 0, "in_time": 0})
+        totals: dict = defaultdict(lambda: {"calls": 0, "reached": 0, "closed": 0, "in_time": 0, "late": 0})
         rows = selectors.specialist_workload(
             user=user, store_ids=store_ids, since=period_start, until=period_end, period="month"
         )
         for row in rows:
-            for name in ("calls", "reached", "closed", "in_time"):
+            for name in ("calls", "reached", "closed", "in_time", "late"):
                 totals[row["user_id"]][name] += row[name]
         running = business_date() < period_end
         out = []
@@ -63,7 +63,8 @@ def _workload(key: str):
             elif key == "reach":
                 value, num, den = _rate(t["reached"], t["calls"]), t["reached"], t["calls"]
             else:
-                value, num, den = _rate(t["in_time"], t["closed"]), t["in_time"], t["closed"]
+                rated = t["in_time"] + t["late"]
+                value, num, den = _rate(t["in_time"], rated), t["in_time"], rated
             out.append(KpiValue(None, period_start, period_end, value, num, den, running, user_id))
         return out
 
@@ -117,9 +118,12 @@ ON_TIME_RATE = Measure(
     code="followups.on_time_rate",
     app="followups",
     name=_("On-time rate"),
-    definition=_("Share of the tasks a specialist closed that were closed before their deadline."),
+    definition=_(
+        "Share of a specialist's tasks closed before their deadline. A task taken over already overdue is late for "
+        "whoever held it when it fell due, not for the one who closes it."
+    ),
     numerator=_("tasks closed before their deadline"),
-    denominator=_("tasks closed"),
+    denominator=_("tasks closed in time plus tasks that fell due while the specialist held them"),
     unit=Unit.PERCENT,
     direction=Direction.HIGHER,
     levels=(Level.STAFF,),

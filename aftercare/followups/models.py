@@ -298,6 +298,11 @@ class FollowupTask(StoreOwnedModel):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
+    # who held the task when it fell due, recorded when it changes hands after its deadline: a late close is theirs,
+    # not the rate of whoever took the overdue task over (specialist_workload; docs/kpis.md "On-time rate")
+    late_holder = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     next_call_at = models.DateTimeField(_("next call at"), null=True, blank=True)
     completed_at = models.DateTimeField(_("closed at"), null=True, blank=True)

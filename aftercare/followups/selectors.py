@@ -187,8 +187,8 @@ def specialist_workload(
     *, user, store_ids=None, since: dt.date, until: dt.date, period: str = "day", specialist_id: int | None = None
 ) -> list[dict]:
     """Per specialist and day (or month) in `[since, until)`: calls made, calls that reached the customer,
-    reach rate, tasks closed and closed in time, on-time rate; `specialist_id`: that specialist only. Two grouped
-    queries."""
+    reach rate, tasks closed and closed in time, tasks late on their watch, on-time rate = in time / (in time + late);
+    `specialist_id`: that specialist only. Three grouped queries."""
     if period not in {"day", "month"}:
         raise ValueError("period must be day or month")
     trunc = TruncDay if period == "day" else TruncMonth
@@ -204,17 +204,31 @@ def specialist_workload(
         .annotate(calls=Count("id"), reached=Count("id", filter=Q(outcome__in=REACHED_OUTCOMES)))
         .order_by()
     )
+    # A task taken over when it was already overdue (claimed at or after its deadline) is not late for the one who
+    # closes it: its lateness belongs to who held it when it fell due (`late_holder`; nobody's when it sat in the pool).
+    inherited = Q(claimed_at__isnull=False, claimed_at__gte=F("due_at"))
+    period_closed = FollowupTask.objects.filter(store_id__in=scope, completed_at__gte=start, completed_at__lt=end)
     closed = (
-        FollowupTask.objects.filter(
-            store_id__in=scope, completed_at__gte=start, completed_at__lt=end, completed_by__isnull=False
-        )
+        period_closed.filter(completed_by__isnull=False)
         .filter(**({} if specialist_id is None else {"completed_by_id": specialist_id}))
         .annotate(period=trunc("completed_at", tzinfo=business_tz()))
         .values("completed_by_id", "period")
-        .annotate(closed=Count("id"), in_time=Count("id", filter=Q(completed_at__lt=F("due_at"))))
+        .annotate(
+            closed=Count("id"),
+            in_time=Count("id", filter=Q(completed_at__lt=F("due_at"))),
+            late=Count("id", filter=Q(completed_at__gte=F("due_at")) & ~inherited),
+        )
         .order_by()
     )
-    table: dict = defaultdict(lambda: {"calls": 0, "reached": 0, "closed": 0, "in_time": 0})
+    handed_on = (
+        period_closed.filter(inherited, completed_at__gte=F("due_at"), late_holder__isnull=False)
+        .filter(**({} if specialist_id is None else {"late_holder_id": specialist_id}))
+        .annotate(period=trunc("completed_at", tzinfo=business_tz()))
+        .values("late_holder_id", "period")
+        .annotate(late=Count("id"))
+        .order_by()
+    )
+    table: dict = defaultdict(lambda: {"calls": 0, "reached": 0, "closed": 0, "in_time": 0, "late": 0})
 
     def _key(value):
         value = value.date() if isinstance(value, dt.datetime) else value
@@ -226,6 +240,9 @@ def specialist_workload(
     for r in closed:
         row = table[(r["completed_by_id"], _key(r["period"]))]
         row["closed"], row["in_time"] = r["closed"], r["in_time"]
+        row["late"] += r["late"]
+    for r in handed_on:
+        table[(r["late_holder_id"], _key(r["period"]))]["late"] += r["late"]
     out = []
     for (user_id, day), t in sorted(table.items(), key=lambda kv: (kv[0][0], kv[0][1])):
         out.append(
@@ -236,8 +253,8 @@ def specialist_workload(
                 "reach_rate": (Decimal(t["reached"]) * 100 / t["calls"]).quantize(Decimal("0.1"))
                 if t["calls"]
                 else None,
-                "on_time_rate": (Decimal(t["in_time"]) * 100 / t["closed"]).quantize(Decimal("0.1"))
-                if t["closed"]
+                "on_time_rate": (Decimal(t["in_time"]) * 100 / (t["in_time"] + t["late"])).quantize(Decimal("0.1"))
+                if t["in_time"] + t["late"]
                 else None,
             }
         )

@@ -33,6 +33,14 @@ def _check_may_call(actor, task: FollowupTask) -> None:
         raise PermissionDenied(Perm.FOLLOWUP_CALL)
 
 
+def _record_late_holder(task: FollowupTask, *, holder_id: int | None, now) -> None:
+    """When an overdue task changes hands the first time, remember who held it when it fell due (`holder_id`: the
+    one who had claimed it or was assigned it; None when it sat in the pool). A late close then counts against them,
+    not against whoever takes it over (docs/kpis.md, "On-time rate")."""
+    if now >= task.due_at and holder_id is not None:
+        FollowupTask.objects.filter(pk=task.pk, late_holder__isnull=True).update(late_holder_id=holder_id)
+
+
 def followup_task_claim(*, actor, task_id: int) -> FollowupTask:
     """Lock a task to `actor`. Exactly one of many concurrent claimers wins; the others get TaskAlreadyClaimed.
 
@@ -57,6 +65,7 @@ def followup_task_claim(*, actor, task_id: int) -> FollowupTask:
             won = free.update(status=TaskStatus.CLAIMED, claimed_by=actor, claimed_at=now, updated_at=now)
         if won != 1:
             raise TaskAlreadyClaimed
+        _record_late_holder(task, holder_id=task.assigned_to_id, now=now)
         task_claimed.send(sender=FollowupTask, task=task, actor=actor, holder=actor)
         audit_event_record(actor=actor, action=AuditAction.UPDATE, obj=task, changed_fields=["claimed_by", "status"])
     task.refresh_from_db()
@@ -72,6 +81,7 @@ def followup_task_release(*, actor, task: FollowupTask) -> FollowupTask:
     if task.status != TaskStatus.CLAIMED:
         raise ValidationError({"status": _("Only a claimed task can be released.")})
     with transaction.atomic():
+        _record_late_holder(task, holder_id=task.claimed_by_id, now=timezone.now())
         FollowupTask.objects.filter(pk=task.pk).update(
             status=TaskStatus.OPEN, claimed_by=None, claimed_at=None, updated_at=timezone.now()
         )
@@ -93,6 +103,7 @@ def followup_task_assign(*, actor, task_id: int, to_user) -> FollowupTask:
         raise ValidationError({"to_user": _("The rule does not let this role make the call.")})
     now = timezone.now()
     with transaction.atomic():
+        _record_late_holder(task, holder_id=task.claimed_by_id or task.assigned_to_id, now=now)
         FollowupTask.objects.filter(pk=task.pk).update(
             status=TaskStatus.CLAIMED, claimed_by=to_user, claimed_at=now, assigned_to=to_user, updated_at=now
         )

@@ -79,6 +79,35 @@ def test_it_counts_specialist_workload_per_day(store_a, rules_a, specialist, man
     assert [(r["period"], r["calls"]) for r in month] == [(dt.date(2026, 3, 1), 3)]
 
 
+def test_it_counts_lateness_against_who_held_the_task_when_it_fell_due(store_a, rules_a, specialist, manager, users):
+    from aftercare.followups.services.claiming import followup_task_release
+    from aftercare.org.choices import Role
+
+    other = f.StaffFactory(role=Role.CS_SPECIALIST, group=store_a.group, stores=[store_a]).user
+    tasks = _month_of_tasks(store_a, 3)  # due before 6 March 00:00
+    with time_machine.travel(sh(2026, 3, 3, 10, 0)):
+        followup_task_claim(actor=specialist, task_id=tasks[0].pk)  # held by `specialist` when it falls due
+        followup_task_claim(actor=other, task_id=tasks[2].pk)  # held and closed late by `other` itself
+    with time_machine.travel(sh(2026, 3, 6, 9, 0)):  # overdue now
+        followup_task_release(actor=specialist, task=FollowupTask.objects.get(pk=tasks[0].pk))
+        followup_task_claim(actor=other, task_id=tasks[0].pk)  # `other` takes it over, overdue
+        followup_attempt_record(actor=other, task=tasks[0], outcome="completed")
+        followup_task_claim(actor=other, task_id=tasks[1].pk)  # sat in the pool: late for nobody
+        followup_attempt_record(actor=other, task=tasks[1], outcome="completed")
+        followup_attempt_record(actor=other, task=tasks[2], outcome="completed")
+    tasks[0].refresh_from_db()
+    assert tasks[0].late_holder == specialist
+    month = {
+        r["user_id"]: r
+        for r in specialist_workload(user=manager, since=dt.date(2026, 3, 1), until=dt.date(2026, 4, 1), period="month")
+    }
+    # `other` closed three, all late, but only tasks[2] fell due in its hands: 0 of 1 on time
+    assert (month[other.pk]["closed"], month[other.pk]["late"], month[other.pk]["on_time_rate"]) == (3, 1, Decimal(0))
+    # `specialist` closed nothing, yet tasks[0] fell due while it held it: 0 of 1
+    assert (month[specialist.pk]["closed"], month[specialist.pk]["late"]) == (0, 1)
+    assert month[specialist.pk]["on_time_rate"] == Decimal(0)
+
+
 def test_it_seeds_rules_from_the_command(store_a):
     with time_machine.travel(sh(2026, 3, 3, 2, 0)):
         f.RepairOrderFactory(customer=f.CustomerFactory(store=store_a), settled_at=sh(2026, 3, 2, 9, 0))
