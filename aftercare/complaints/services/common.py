@@ -180,17 +180,28 @@ def _link(fb: Feedback) -> str:
         return f"/complaints/{fb.pk}/"
 
 
-def _notify(fb: Feedback, recipients, kind: str, *, sms: bool = False, extra: dict | None = None) -> int:
-    """Notify `recipients` about the form, in the site language; returns how many were notified."""
+def _notify(
+    fb: Feedback,
+    recipients,
+    kind: str,
+    *,
+    sms: bool = False,
+    extra: dict | None = None,
+    deadline_at: dt.datetime | None = None,
+) -> int:
+    """Notify `recipients` about the form, in the site language; returns how many were notified. `deadline_at`: the
+    deadline the recipient must meet when it is not the form's (the verification call's for "returned"), so the
+    message names the same last day as the task it points to."""
     recipients = [u for u in recipients if u is not None and u.is_active]
     if not recipients:
         return 0
+    deadline = deadline_at or fb.deadline_at
     with translation.override(settings.LANGUAGE_CODE):
         values = {
             "id": fb.pk,
             "kind": fb.get_kind_display(),
             "customer": fb.customer.name,
-            "due": _due_date(fb.deadline_at).isoformat() if fb.deadline_at else "—",
+            "due": _due_date(deadline).isoformat() if deadline else "—",
             **(extra or {}),
         }
         titles = {
@@ -203,7 +214,9 @@ def _notify(fb: Feedback, recipients, kind: str, *, sms: bool = False, extra: di
         }
         title = titles[kind] % values
         body = gettext("What the customer said: %(text)s") % {"text": fb.text[:1000]}
-        if fb.deadline_at:
+        if kind == "returned" and deadline_at:
+            body += "\n" + gettext("Make the verification call by the end of %(due)s.") % values
+        elif deadline:
             body += "\n" + gettext("Handle it by the end of %(due)s.") % values
     notification_send(
         store_id=fb.store_id, recipients=recipients, title=title, body=body, link=_link(fb), email=True, sms=sms

@@ -434,7 +434,7 @@ def feedback_return(*, actor, feedback, actions_taken: str, root_cause: str, res
             detail={"task": task.pk, "due_at": _iso(task.due_at), "status": task.status},
         )
         if fb.created_by_id != actor.pk:
-            _notify(fb, [fb.created_by], "returned")
+            _notify(fb, [fb.created_by], "returned", deadline_at=task.due_at if task else None)
     return fb
 
 

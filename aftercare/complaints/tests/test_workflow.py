@@ -78,6 +78,9 @@ def test_it_runs_the_whole_life_of_a_complaint(
     with at(2026, 3, 4, 16, 0):
         assert task in followup_queue(user=specialist)  # the CS queue
     assert Notification.objects.filter(recipient=specialist).count() == 1  # the creator is told
+    # ... with the verification call's own last day, as the call screen and the queue show it ("by the end of")
+    told = Notification.objects.get(recipient=specialist)
+    assert "2026-03-05" in told.body and "2026-03-06" not in told.body
 
     with at(2026, 3, 5, 10, 0):
         fb = workflow.feedback_verify(actor=specialist, feedback=fb, satisfied=False, notes="还是响", duration_s=95)
