@@ -26,20 +26,23 @@ def _store_ids(user, store_ids=None, resource=SharedResource.CUSTOMERS):
 
 
 def _search_condition(q: str) -> Q | None:
-    """Name (any part), customer number, mobile digits (any part, >= 4), plate (any part), VIN (full or tail)."""
+    """Name or contact person (any part), customer number, mobile or contact phone digits (any part, >= 4), plate
+    (its start from 2 characters, e.g. the province and city 粤A; any part from 3), VIN (full or tail)."""
     q = v.clean_text(q)
     if not q:
         return None
     compact = re.sub(r"[\s\-·()（）]", "", q).upper()
-    cond = Q(name__icontains=q) | Q(number__iexact=compact) | Q(dms_code__iexact=q)
+    cond = Q(name__icontains=q) | Q(contact_person__icontains=q) | Q(number__iexact=compact) | Q(dms_code__iexact=q)
     if len(compact) >= 4:
         cond |= Q(number__endswith=compact)
     digits = compact.removeprefix("+")
     if len(digits) >= 4 and digits.isdigit():
-        cond |= Q(mobile__contains=digits) | Q(mobile2__contains=digits)
+        cond |= Q(mobile__contains=digits) | Q(mobile2__contains=digits) | Q(contact_phone__contains=digits)
     vehicle_cond = Q(vin=compact)
     if len(compact) >= 3:
         vehicle_cond |= Q(plate__contains=compact)
+    elif len(compact) == 2:
+        vehicle_cond |= Q(plate__startswith=compact)
     if 6 <= len(compact) < 17:
         vehicle_cond |= Q(vin__endswith=compact)
     owners = Ownership.objects.filter(
@@ -103,7 +106,7 @@ def vehicle_list(*, user, store_ids=None, q: str = "", plate: str = "", vin: str
     q = v.clean_text(q).replace(" ", "").upper()
     if q:
         # plates and VINs are stored upper-case: exact matches use their indexes
-        qs = qs.filter(Q(plate=q) | Q(vin=q) | Q(vin__endswith=q))
+        qs = qs.filter(Q(plate=q) | Q(vin=q) | Q(vin__endswith=q) | (Q(plate__startswith=q) if len(q) >= 2 else Q()))
     plate = v.clean_text(plate).replace(" ", "").upper()
     if plate:
         qs = qs.filter(plate=plate)

@@ -39,6 +39,19 @@ def test_it_finds_a_customer_by_name_mobile_plate_vin_and_number(client_as, spec
     assert "李娜" in client.get(url).content.decode()
 
 
+def test_it_finds_customers_by_plate_prefix_and_contact_person(client_as, specialist, zhang, store_a):
+    li = f.CustomerFactory(store=store_a, name="李娜", mobile="+8613900000000", contact_person="王经理",
+                           contact_phone="+8613711112222")
+    f.owned_vehicle(li, plate="粤B54321", vin=f.make_vin(4343))
+    client = client_as(specialist)
+    url = reverse("customers:list")
+    body = client.get(url, {"q": "粤A"}).content.decode()  # the province and city: a plate's start
+    assert "张伟" in body and "李娜" not in body
+    body = client.get(url, {"q": "王经理"}).content.decode()  # a company's contact person
+    assert "李娜" in body and "张伟" not in body
+    assert "李娜" in client.get(url, {"q": "1111 2222"}).content.decode()  # the contact phone
+
+
 def test_it_masks_phones_in_the_list(client_as, specialist, zhang):
     body = client_as(specialist).get(reverse("customers:list")).content.decode()
     assert "138****5678" in body
