@@ -12,4 +12,6 @@ class ReportsConfig(AppConfig):
     verbose_name = _("reports and dashboards")
 
     def ready(self):
-        pass
+        from . import cards
+
+        cards.register()  # the action register's start-page card

@@ -1,0 +1,1 @@
+"""Reports' writes, one module per section (Zulip's zerver/actions/)."""
