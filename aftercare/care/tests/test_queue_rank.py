@@ -102,5 +102,8 @@ def test_the_queue_api_returns_the_risk_in_rank_order(ranked, specialist):
     items = Client(HTTP_AUTHORIZATION=f"Bearer {token}").get("/api/followups/queue").json()["items"]
     assert [i["id"] for i in items] == [t.pk for t in ranked]
     assert [i["ranking"] for i in items][:4] == [
-        {"churn_risk": 0.05}, {"churn_risk": 0.8}, {"churn_risk": 0.2}, {"churn_risk": None}
+        {"churn_risk": 0.05},
+        {"churn_risk": 0.8},
+        {"churn_risk": 0.2},
+        {"churn_risk": None},
     ]
