@@ -14,6 +14,7 @@ class CareConfig(AppConfig):
 
         from . import call_screen, campaign_cards, classes_hooks, kpis_campaigns, receivers  # noqa: F401  (receivers: connects them)
         from .churn_panel import register as register_churn_panel
+        from .queue_rank import register as register_queue_rank
         from .remind_hooks import register as register_remind
 
         register(Job("care_classify", app=self.label, at=("03:10",),
@@ -27,6 +28,7 @@ class CareConfig(AppConfig):
                                    "birthday")))
         classes_hooks.register()  # customer panel, call-screen card, start card, churn-rate measures
         register_churn_panel()  # the churn-risk panel of the customer 360
+        register_queue_rank()  # the churn risk ranks the follow-up queue's calls of one deadline
         register_remind()  # start-page card, customer-360 panel, the reminder success measure
         call_screen.register_campaigns()  # the call screen's campaign and recall cards
         call_screen.register_recalls()

@@ -16,7 +16,7 @@ from aftercare.core.api import ERRORS, ConflictOut, Pagination, PathId
 from aftercare.customers.validators import mask_mobile
 from aftercare.org.permissions import Perm, has_perm, require_perm
 
-from . import selectors
+from . import ranking, selectors
 from .choices import CallOutcome, FollowupKind
 from .services import attempts, claiming, scoring
 
@@ -44,6 +44,11 @@ class TaskOut(Schema):
     claimed_by: str | None = None
     template_id: int | None
     customer_value: Decimal | None = Field(None, description="Repair-order spend over 12 months (queue only)")
+    ranking: dict[str, float | None] | None = Field(
+        None,
+        description="The values that rank calls of one deadline, highest first (queue only), e.g. "
+        '{"churn_risk": 0.42} from the care app; null for an unscored customer',
+    )
 
     @staticmethod
     def resolve_customer_mobile(obj) -> str:
@@ -56,6 +61,11 @@ class TaskOut(Schema):
     @staticmethod
     def resolve_claimed_by(obj) -> str | None:
         return obj.claimed_by.get_username() if obj.claimed_by_id else None
+
+    @staticmethod
+    def resolve_ranking(obj) -> dict[str, float | None] | None:
+        names = [p.name for p in ranking.queue_priorities() if hasattr(obj, p.name)]
+        return {name: getattr(obj, name) for name in names} or None
 
 
 class FeedbackIn(Schema):
@@ -171,7 +181,7 @@ class RateFilter(Schema):
 @router.get("/queue", response={200: list[TaskOut], **ERRORS}, operation_id="followup_queue")
 @paginate(Pagination)
 def queue(request: HttpRequest, filters: Query[QueueFilter]):
-    """Today's due and overdue tasks, most urgent first (deadline, then customer value)."""
+    """Today's due and overdue tasks, most urgent first (deadline, then churn risk, then customer value)."""
     require_perm(request.user, Perm.FOLLOWUP_CALL)
     return selectors.followup_queue(user=request.user, kind=filters.kind, specialist_id=filters.specialist_id)
 

@@ -15,6 +15,7 @@ from aftercare.org.calendar import business_date, business_day_start, business_t
 from aftercare.org.permissions import Perm, has_perm, role_of
 from aftercare.org.scoping import get_scoped_or_404, visible_store_ids
 
+from . import ranking
 from .choices import ACTIVE_STATUSES, REACHED_OUTCOMES, RETURN_VISIT_KINDS, CallDirection, RateTreatment, TaskStatus
 from .models import CallLog, FollowupRule, FollowupTask, LetterLog, QuestionnaireTemplate, StoreFollowupSettings
 
@@ -47,10 +48,11 @@ def followup_queue(
     *, user, kind: str | None = None, store_ids=None, specialist_id: int | None = None, now: dt.datetime | None = None
 ) -> QuerySet[FollowupTask]:
     """Today's work: open and claimed tasks callable before tomorrow (Shanghai) — due today or overdue, or with a
-    deadline still ahead — most urgent first: deadline, then customer value (repair-order spend over 12 months).
+    deadline still ahead — most urgent first: deadline, then the priorities registered in `ranking` (the care app's
+    churn risk: highest first, unscored last), then customer value (repair-order spend over 12 months), then id.
 
     A specialist sees the unclaimed tasks and their own; a manager (`followup.manage`) sees everyone's and can
-    narrow to one `specialist_id`. Each row carries `customer_value`.
+    narrow to one `specialist_id`. Each row carries `customer_value` and each registered priority's annotation.
     """
     now = now or timezone.now()
     tomorrow = business_day_start(business_date(now) + dt.timedelta(days=1))
@@ -81,10 +83,12 @@ def followup_queue(
         .values("total")
     )
     money = DecimalField(max_digits=14, decimal_places=2)
+    value = Coalesce(Subquery(spend, output_field=money), Value(Decimal(0)), output_field=money)
+    qs = qs.annotate(customer_value=value)
     return (
-        qs.annotate(customer_value=Coalesce(Subquery(spend, output_field=money), Value(Decimal(0)), output_field=money))
+        ranking.annotate_priorities(qs)
         .select_related("store", "customer", "vehicle", "claimed_by")
-        .order_by("due_at", F("customer_value").desc(), "id")
+        .order_by("due_at", *ranking.priority_ordering(), F("customer_value").desc(), "id")
     )
 
 

@@ -25,7 +25,7 @@ from aftercare.org.models import Store
 from aftercare.org.permissions import Perm, has_perm, require_any_perm, require_perm
 from aftercare.org.scoping import current_store_ids, get_scoped_or_404, own_store_ids, store_for_write
 
-from . import kpis, registry, selectors
+from . import kpis, ranking, registry, selectors
 from .choices import FollowupKind, SubjectType, TaskStatus
 from .forms import (
     AssignForm,
@@ -64,7 +64,13 @@ def queue(request):
     if has_perm(user, Perm.FOLLOWUP_MANAGE):
         tasks = tasks.filter(Q(claimed_by__isnull=True) | Q(claimed_by=user))  # the manager's view shows the rest
     page = Paginator(tasks, PAGE_SIZE).get_page(request.GET.get("page"))
-    context = {"form": form, "page": page, "multi_store": len(store_ids) > 1, "now": timezone.now()}
+    context = {
+        "form": form,
+        "page": page,
+        "multi_store": len(store_ids) > 1,
+        "now": timezone.now(),
+        "rank_columns": [p for p in ranking.queue_priorities() if p.badge_template],
+    }
     if is_partial(request):
         return render(request, "followups/_queue_table.html", context)
     today = business_date()
