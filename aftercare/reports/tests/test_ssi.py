@@ -288,7 +288,8 @@ def test_it_exports_the_months_sheets_in_the_carmakers_layout(manager, store_a, 
     assert "ssi-A01-2013-03.xlsx" in response["Content-Disposition"]
     rows = list(load_workbook(io.BytesIO(response.content)).active.iter_rows(values_only=True))
     codes = [f"S{n:02d}" for n in range(1, 25)]
-    assert list(rows[0]) == ["经销商代码 Dealer code", "VIN", "客户姓名 Customer", "回访日期 Date", "问卷 Questionnaire",
+    assert list(rows[0]) == ["经销商代码 Dealer code", "VIN", "客户姓名 Customer", "回访日期 Date",
+                             "问卷 Questionnaire",
                              *codes, "总分 Total"]
     assert len(rows) == 2
     row = dict(zip(rows[0], rows[1], strict=True))
