@@ -12,4 +12,8 @@ class ReportsConfig(AppConfig):
     verbose_name = _("reports and dashboards")
 
     def ready(self):
-        pass
+        # ---- ssi: a link from the follow-up manage page to SSI against region and nation ----
+        from aftercare.followups.registry import manage_link_register
+
+        manage_link_register("reports.ssi", "reports/ssi/_manage_link.html")
+        # ---- end ssi ----

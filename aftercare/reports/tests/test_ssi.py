@@ -362,3 +362,8 @@ def test_it_never_shows_or_writes_another_stores_figures(manager, store_a, store
     assert SsiBenchmark.objects.filter(store=store_b).count() == 1
     assert not SsiRankTarget.objects.exists()
     assert Customer.objects.filter(store=store_b).count() == 1
+
+
+def test_it_is_linked_from_the_follow_up_manage_page(manager):
+    html = client_for(manager).get(reverse("followups:manage")).content.decode()
+    assert 'id="ssi-link"' in html and reverse("reports:ssi") in html
