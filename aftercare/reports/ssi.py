@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -102,6 +102,7 @@ class ImportResult:
     rows: int = 0
     errors: list[RowError] = field(default_factory=list)
     file_error: str = ""
+    headers: dict[str, str] = field(default_factory=dict)  # field → the file's header of it
 
     @property
     def ok(self) -> bool:
@@ -181,8 +182,9 @@ _PARSERS = {
 }
 
 
-def _read_rows(table, *, store, kind_default: str, result: ImportResult) -> dict[tuple, dict]:
-    """{(kind, month, factor): {field: value, "_row": n}} of the good rows; bad cells go to `result.errors`."""
+def _read_rows(table, *, store, kind_default: str, result: ImportResult) -> tuple[dict[tuple, dict], dict]:
+    """{(kind, month, factor): {field: value}} of the good rows and {same key: row number}; bad cells go to
+    `result.errors`."""
     mapping, headers = table.mapping, table.headers
     if "month" not in mapping:
         raise ImportFileError(_("The file has no month column (月份)."))
@@ -196,6 +198,8 @@ def _read_rows(table, *, store, kind_default: str, result: ImportResult) -> dict
 
     def header(name):
         return headers[mapping[name]] if mapping[name] < len(headers) else str(COLUMN_LABELS[name])
+
+    result.headers = {name: header(name) for name in mapping}
 
     for row_number, cells in table.rows:
         if not any(c not in (None, "") and str(c).strip() for c in cells):
@@ -266,7 +270,7 @@ def _read_rows(table, *, store, kind_default: str, result: ImportResult) -> dict
             continue
         seen[key] = row_number
         out[key] = values
-    return out
+    return out, seen
 
 
 def ssi_benchmarks_import(*, actor, store, file, kind: str = "") -> ImportResult:
@@ -282,7 +286,7 @@ def ssi_benchmarks_import(*, actor, store, file, kind: str = "") -> ImportResult
         return result
     try:
         with local_path(file) as path, open_table(path, COLUMNS) as table:
-            rows = _read_rows(table, store=store, kind_default=kind, result=result)
+            rows, row_numbers = _read_rows(table, store=store, kind_default=kind, result=result)
     except ImportFileError as exc:
         result.file_error = str(exc)
         return result
@@ -291,6 +295,21 @@ def ssi_benchmarks_import(*, actor, store, file, kind: str = "") -> ImportResult
     if not rows:
         result.file_error = _("The file has no rows.")
         return result
+    try:
+        _write(actor=actor, store=store, rows=rows, row_numbers=row_numbers, result=result)
+    except _Refused:
+        result.created = result.updated = 0
+    except IntegrityError:  # another import of the store's same month and factor committed meanwhile
+        result.created = result.updated = 0
+        result.file_error = _("Another import for this store ran at the same time; import the file again.")
+    return result
+
+
+class _Refused(Exception):
+    """A row conflicts with what is stored (`result.errors` says which): the import's transaction is undone."""
+
+
+def _write(*, actor, store, rows: dict[tuple, dict], row_numbers: dict, result: ImportResult) -> None:
     with transaction.atomic():
         existing = {
             (b.kind, b.month, b.factor): b
@@ -308,12 +327,25 @@ def ssi_benchmarks_import(*, actor, store, file, kind: str = "") -> ImportResult
             row.region_id = store.region_id
             for name, value in values.items():
                 setattr(row, name, value)
+            clash = False
+            for rank, stores in (("region_rank", "region_stores"), ("nation_rank", "nation_stores")):
+                # the file's rank beyond the stored number of stores ranked (or the other way round)
+                if getattr(row, rank) and getattr(row, stores) and getattr(row, rank) > getattr(row, stores):
+                    column = rank if rank in values else stores
+                    result.errors.append(RowError(
+                        row_numbers[(kind_, month, factor)], result.headers.get(column, str(COLUMN_LABELS[column])),
+                        _("The rank is larger than the number of stores ranked (%(n)s).") % {"n": getattr(row, stores)},
+                    ))
+                    clash = True
+            if clash:
+                continue
             row.full_clean()
             row.save()
+        if result.errors:
+            raise _Refused
         audit_event_record(actor=actor, action=AuditAction.IMPORT, object_type="reports.ssibenchmark",
                            store_id=store.pk, changed_fields=sorted({n for v in rows.values() for n in v}),
                            detail={"created": result.created, "updated": result.updated})
-    return result
 
 
 def ssi_rank_target_set(*, actor, store, kind: str, region_rank: int | None, nation_rank: int | None) -> SsiRankTarget:

@@ -367,3 +367,13 @@ def test_it_never_shows_or_writes_another_stores_figures(manager, store_a, store
 def test_it_is_linked_from_the_follow_up_manage_page(manager):
     html = client_for(manager).get(reverse("followups:manage")).content.decode()
     assert 'id="ssi-link"' in html and reverse("reports:ssi") in html
+
+
+def test_it_refuses_a_rank_beyond_the_stored_number_of_stores_and_keeps_everything(manager, store_a, templates):
+    ssi.ssi_benchmarks_import(actor=manager, store=store_a, file=xlsx_file(HEADER_ZH, GOOD_ROWS), kind="ssi")
+    before = list(SsiBenchmark.objects.order_by("pk").values())
+    result = ssi.ssi_benchmarks_import(actor=manager, store=store_a, kind="ssi", file=xlsx_file(
+        ["月份", "全国平均分", "大区排名"], [["2013-01", 900, 1], ["2013-03", 900, 13]]))
+    assert [(e.row, e.column) for e in result.errors] == [(3, "大区排名")]
+    assert (result.created, result.updated) == (0, 0)
+    assert list(SsiBenchmark.objects.order_by("pk").values()) == before
