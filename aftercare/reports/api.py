@@ -6,3 +6,131 @@ from .api_actions import router as actions_router
 
 router = Router(tags=["reports"])
 router.add_router("", actions_router)
+
+
+# ---- ssi: SSI / CSI against region and nation (docs/reports.md, "SSI against region and nation") ----
+from decimal import Decimal as _Decimal  # noqa: E402
+
+from django.core.exceptions import ValidationError as _ValidationError  # noqa: E402
+from django.http import Http404 as _Http404  # noqa: E402
+from ninja import File as _File  # noqa: E402
+from ninja import Form as _Form  # noqa: E402
+from ninja import Query as _Query  # noqa: E402
+from ninja import Schema as _Schema  # noqa: E402
+from ninja.files import UploadedFile as _UploadedFile  # noqa: E402
+
+from aftercare.core.api import ERRORS as _ERRORS  # noqa: E402
+
+
+class SsiImportOut(_Schema):
+    rows: int
+    created: int
+    updated: int
+
+
+class SsiFigures(_Schema):
+    key: str
+    own: _Decimal | None
+    own_count: int
+    carmaker: _Decimal | None
+    region: _Decimal | None
+    nation: _Decimal | None
+    gap_region: _Decimal | None
+    gap_nation: _Decimal | None
+    region_rank: int | None
+    region_stores: int | None
+    nation_rank: int | None
+    nation_stores: int | None
+
+
+class SsiComparisonOut(_Schema):
+    store: str
+    kind: str
+    year: int
+    period: str
+    target_region_rank: int | None
+    target_nation_rank: int | None
+    months: list[SsiFigures]
+    quarters: list[SsiFigures]
+    factors: list[SsiFigures]
+
+
+class SsiComparisonQuery(_Schema):
+    store: str
+    kind: str = "ssi"
+    year: int = 0
+    period: str = ""
+
+
+def _ssi_store(user, code: str, *, write: bool):
+    from aftercare.org.models import Store
+    from aftercare.org.scoping import own_store_ids, visible_store_ids
+
+    store = Store.objects.filter(code=code).first()
+    allowed = own_store_ids(user) if write else visible_store_ids(user)
+    if store is None or store.pk not in allowed:
+        raise _Http404
+    return store
+
+
+@router.post("/ssi/benchmarks", response={200: SsiImportOut, **_ERRORS}, summary="Import the carmaker's SSI / CSI file")
+def ssi_benchmarks_upload(request, file: _File[_UploadedFile], store: _Form[str], kind: _Form[str] = ""):
+    """The carmaker's monthly results (XLSX / CSV) for one of the caller's stores (by code): store, region and
+    national scores and ranks per month and factor. All or nothing: 422 lists every bad cell as
+    `rows.<row>.<column>`; a re-import updates the same rows in place."""
+    from aftercare.org.permissions import Perm, require_perm
+
+    from . import ssi
+    from .forms_ssi import SsiImportForm
+
+    require_perm(request.user, Perm.KPI_SET_TARGET)
+    store_obj = _ssi_store(request.user, store, write=True)
+    form = SsiImportForm(data={"store": store_obj.pk, "kind": kind or "ssi"}, files={"file": file},
+                         user_store_ids={store_obj.pk})
+    if not form.is_valid():
+        raise _ValidationError({name: [str(e) for e in errs] for name, errs in form.errors.items()})
+    result = ssi.ssi_benchmarks_import(actor=request.user, store=store_obj, file=file, kind=kind)
+    if result.file_error:
+        raise _ValidationError({"file": [result.file_error]})
+    if result.errors:
+        errors: dict[str, list[str]] = {}
+        for e in result.errors:
+            errors.setdefault(f"rows.{e.row}.{e.column}", []).append(e.message)
+        raise _ValidationError(errors)
+    return SsiImportOut(rows=result.rows, created=result.created, updated=result.updated)
+
+
+@router.get("/ssi/comparison", response={200: SsiComparisonOut, **_ERRORS}, summary="SSI / CSI vs region and nation")
+def ssi_comparison(request, query: _Query[SsiComparisonQuery]):
+    """A store's score (aftercare's answer sheets and the carmaker's), the region's and the nation's averages, the
+    ranks and the target ranks per month and quarter of `year`, and per factor for `period` (`2024-03`,
+    `2024-Q1`; default the latest month with figures)."""
+    from aftercare.org.calendar import business_date
+    from aftercare.org.permissions import Perm, require_perm
+
+    from . import ssi
+
+    require_perm(request.user, Perm.KPI_SET_TARGET)
+    if query.kind not in ssi.KINDS:
+        raise _ValidationError({"kind": ["ssi / csi"]})
+    year = query.year or business_date().year
+    if not 2000 <= year <= 2100:
+        raise _ValidationError({"year": ["2000–2100"]})
+    period = ssi.parse_period(query.period, year) if query.period else None
+    if query.period and (period is None or period[1].year != year):
+        raise _ValidationError({"period": ["YYYY-MM / YYYY-Qn"]})
+    store = _ssi_store(request.user, query.store, write=False)
+    data = ssi.ssi_comparison(store=store, kind=query.kind, year=year, period=period)
+
+    def figures(c):
+        return SsiFigures(**{name: c[name] for name in SsiFigures.model_fields})
+
+    return SsiComparisonOut(
+        store=store.code, kind=query.kind, year=year, period=data["period"]["label"],
+        target_region_rank=data["target"]["region_rank"], target_nation_rank=data["target"]["nation_rank"],
+        months=[figures(c) for c in data["months"]], quarters=[figures(c) for c in data["quarters"]],
+        factors=[figures(c) for c in data["factors"]],
+    )
+
+
+# ---- end ssi ----

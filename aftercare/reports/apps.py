@@ -15,3 +15,8 @@ class ReportsConfig(AppConfig):
         from . import cards
 
         cards.register()  # the action register's start-page card
+        # ---- ssi: a link from the follow-up manage page to SSI against region and nation ----
+        from aftercare.followups.registry import manage_link_register
+
+        manage_link_register("reports.ssi", "reports/ssi/_manage_link.html")
+        # ---- end ssi ----

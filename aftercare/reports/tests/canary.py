@@ -9,6 +9,7 @@ from aftercare.testing import factories as f
 def plant(store, canary) -> dict:
     rows = {}
     rows.update(_plant_actions(store, canary))
+    rows.update(_plant_ssi(store, canary))
     return rows
 
 
@@ -28,3 +29,22 @@ def _plant_actions(store, canary) -> dict:
 
 
 # ---- end action register ----
+
+# ---- ssi: the carmaker's figures of the month (its factor named by the canary) and the store's target ranks ----
+
+
+def _plant_ssi(store, canary) -> dict:
+    from aftercare.org.calendar import business_date
+    from aftercare.reports.models import SsiBenchmark, SsiRankTarget
+
+    month = business_date().replace(day=1)
+    benchmark = SsiBenchmark.objects.create(store=store, kind="ssi", month=month, factor=canary[:30],
+                                            store_score=777, region_score=776, nation_score=775, region_rank=7,
+                                            region_stores=77, nation_rank=777, nation_stores=7777)
+    overall = SsiBenchmark.objects.create(store=store, kind="ssi", month=month - dt.timedelta(days=1), factor="",
+                                          store_score=777)
+    target = SsiRankTarget.objects.create(store=store, kind="ssi", region_rank=7, nation_rank=777)
+    return {"ssi_benchmark": benchmark, "ssi_benchmark_overall": overall, "ssi_rank_target": target}
+
+
+# ---- end ssi ----
