@@ -12,4 +12,9 @@ class ReportsConfig(AppConfig):
     verbose_name = _("reports and dashboards")
 
     def ready(self):
-        pass
+        # ---- mail: reports by mail (issue 19) ----
+        from aftercare.core.schedule import Job, register
+
+        register(Job("reports_send", app=self.label, at=("07:30",),
+                     description=_("Weekly and monthly reports by e-mail: generate and send the periods due")))
+        # ---- end mail ----
