@@ -184,7 +184,7 @@ def report_resend(*, actor, report: Report, reason: str) -> list[ReportDelivery]
     if not reason:
         raise ValidationError({"reason": _("Say why the report is sent again.")})
     if len(reason) > REASON_MAX:
-        raise ValidationError({"reason": _("At most %(n)s characters.") % {"n": REASON_MAX}})
+        raise ValidationError({"reason": _("At most %(n)d characters.") % {"n": REASON_MAX}})
     if not report.pdf or not report.xlsx:
         raise ValidationError({"reason": _("The report has no files yet; generate it first.")})
     users = report_recipients(report)
