@@ -166,13 +166,15 @@ def test_it_finishes_a_killed_run_without_sending_twice(store_a, users, world, f
 
 
 def test_it_never_sends_again_a_report_claimed_by_a_killed_run(store_a, users, world, fast_pdf, monkeypatch):
+    real_mail = services._mail
+
     def killed(*args, **kwargs):
         raise KeyboardInterrupt  # killed after the claim, before the e-mail left
 
     monkeypatch.setattr(services, "_mail", killed)
     with pytest.raises(KeyboardInterrupt):
         call_command("reports_send", stdout=io.StringIO())
-    monkeypatch.undo()
+    monkeypatch.setattr(services, "_mail", real_mail)
     claimed = Report.objects.get(sent_at__isnull=False)
     call_command("reports_send", stdout=io.StringIO())
     assert len(mail.outbox) == 3  # the claimed one is not mailed again by the job
