@@ -273,3 +273,14 @@ def test_it_generates_a_past_period_on_request(store_a, users, world, fast_pdf):
     assert client.post("/reports/archive/generate/", {"store": 999999, "kind": "weekly",
                                                       "day": "2026-01-01"}).status_code == 302
     assert Report.objects.count() == 1
+
+
+def test_it_runs_daily_at_half_past_seven_as_a_scheduled_job_and_a_task(store_a, users, world, fast_pdf):
+    from aftercare.core.schedule import job_get
+    from aftercare.reports.mail.tasks import reports_send_daily
+
+    job = job_get("reports_send")
+    assert job is not None and job.at == ("07:30",) and not job.hourly and job.app == "reports"
+    assert reports_send_daily.call() == {"generated": 6, "sent": 4, "deliveries": 4, "unsent": 2}
+    assert reports_send_daily.call() == {"generated": 0, "sent": 0, "deliveries": 0, "unsent": 2}
+    assert len(mail.outbox) == 4
