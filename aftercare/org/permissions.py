@@ -42,6 +42,11 @@ class Perm:
     CARE_WORK = "care.work"
     CARE_MANAGE = "care.manage"
     # ---- end remind ----
+    # ---- mail: reports by mail (issue 19; docs/reports.md) ----
+    REPORT_ARCHIVE = "report.archive"
+    REPORT_ARCHIVE_ALL = "report.archive_all"
+    REPORT_SEND = "report.send"
+    # ---- end mail ----
 
     ALL = [
         CUSTOMER_VIEW,
@@ -75,6 +80,9 @@ class Perm:
         RENEWAL_PREMIUM,
         CARE_WORK,
         CARE_MANAGE,
+        REPORT_ARCHIVE,
+        REPORT_ARCHIVE_ALL,
+        REPORT_SEND,
     ]
 
 
@@ -123,6 +131,9 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             Perm.APPOINTMENT_SETTINGS,
             Perm.CARE_WORK,
             Perm.CARE_MANAGE,
+            Perm.REPORT_ARCHIVE,
+            Perm.REPORT_ARCHIVE_ALL,
+            Perm.REPORT_SEND,
         }
     ),
     Role.RENEWAL_SPECIALIST: frozenset(
@@ -138,7 +149,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.SERVICE_ADVISOR: frozenset(
         _BASE | {Perm.CUSTOMER_REVEAL_PHONE, Perm.APPOINTMENT_BOOK, Perm.APPOINTMENT_BOARD}
     ),
-    Role.DEPARTMENT_DESIGNEE: frozenset(_BASE | {Perm.FEEDBACK_VIEW, Perm.FEEDBACK_HANDLE}),
+    Role.DEPARTMENT_DESIGNEE: frozenset(_BASE | {Perm.FEEDBACK_VIEW, Perm.FEEDBACK_HANDLE, Perm.REPORT_ARCHIVE}),
     Role.SUPERVISOR: frozenset(
         _BASE
         | {
@@ -149,6 +160,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             Perm.FEEDBACK_CREATE,
             Perm.FEEDBACK_ROUTE,
             Perm.FEEDBACK_HANDLE,
+            Perm.REPORT_ARCHIVE,
         }
     ),
     Role.STORE_MANAGER: frozenset(
@@ -177,6 +189,9 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             Perm.APPOINTMENT_BOARD,
             Perm.APPOINTMENT_SETTINGS,
             Perm.CARE_MANAGE,
+            Perm.REPORT_ARCHIVE,
+            Perm.REPORT_ARCHIVE_ALL,
+            Perm.REPORT_SEND,
         }
     ),
     Role.GROUP_ADMIN: frozenset(Perm.ALL),

@@ -134,3 +134,9 @@ def ssi_comparison(request, query: _Query[SsiComparisonQuery]):
 
 
 # ---- end ssi ----
+
+# ---- mail: reports by mail, the archive (issue 19; reports/mail/api.py) ----
+from .mail import api as _mail_api  # noqa: E402
+
+router.add_router("", _mail_api.router)
+# ---- end mail ----

@@ -20,3 +20,9 @@ class ReportsConfig(AppConfig):
 
         manage_link_register("reports.ssi", "reports/ssi/_manage_link.html")
         # ---- end ssi ----
+        # ---- mail: reports by mail (issue 19) ----
+        from aftercare.core.schedule import Job, register
+
+        register(Job("reports_send", app=self.label, at=("07:30",),
+                     description=_("Weekly and monthly reports by e-mail: generate and send the periods due")))
+        # ---- end mail ----

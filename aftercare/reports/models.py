@@ -124,3 +124,9 @@ class SsiRankTarget(StoreOwnedModel):
 
 
 # ---- end ssi ----
+
+
+# ---- mail: reports by mail (issue 19) ----
+from .mail_models import Report, ReportDelivery, ReportKind  # noqa: E402,F401
+
+# ---- end mail ----

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import views
+from .mail import views as mail_views
 
 app_name = "reports"
 
@@ -10,6 +11,14 @@ urlpatterns: list = [
     path("actions/<int:pk>/", views.action_detail, name="action_detail"),
     path("actions/<int:pk>/<slug:step>/", views.action_step, name="action_step"),
     # ---- end action register ----
+    # ---- mail: reports by mail, the archive (issue 19; reports/mail/views.py) ----
+    path("archive/", mail_views.archive, name="mail_archive"),
+    path("archive/generate/", mail_views.report_generate, name="mail_generate"),
+    path("archive/<int:report_id>/", mail_views.report_detail, name="mail_report"),
+    path("archive/<int:report_id>/pdf/", mail_views.report_file, {"fmt": "pdf"}, name="mail_report_pdf"),
+    path("archive/<int:report_id>/xlsx/", mail_views.report_file, {"fmt": "xlsx"}, name="mail_report_xlsx"),
+    path("archive/<int:report_id>/resend/", mail_views.report_resend, name="mail_resend"),
+    # ---- end mail ----
 ]
 
 # ---- ssi: SSI / CSI against region and nation (views_ssi.py) ----

@@ -68,6 +68,10 @@ KNOWN: dict[str, str | list[str]] = {
     "manage.py messages_release": AS_DOCUMENTED,
     "manage.py calls_cap_apply": AS_DOCUMENTED,
     # ---- end channels ----
+    # ---- mail: docs/reports.md, Reports by mail ----
+    "manage.py reports_send": AS_DOCUMENTED,
+    "manage.py reports_send --store GZ01 --today YYYY-MM-DD": AS_DOCUMENTED,
+    # ---- end mail ----
     "manage.py scheduler": ["manage.py scheduler --once"],  # runs until stopped; one tick enqueues every job once
     "manage.py scheduler --once": AS_DOCUMENTED,
     "manage.py import_dms --store GZ01 --kind repair_orders export.csv [--dry-run]": AS_DOCUMENTED,
