@@ -83,7 +83,7 @@ def followup_queue(
     money = DecimalField(max_digits=14, decimal_places=2)
     return (
         qs.annotate(customer_value=Coalesce(Subquery(spend, output_field=money), Value(Decimal(0)), output_field=money))
-        .select_related("store", "customer", "vehicle", "claimed_by")
+        .select_related("store", "customer", "vehicle", "claimed_by__staff")
         .order_by("due_at", F("customer_value").desc(), "id")
     )
 
