@@ -500,6 +500,7 @@ def _detail_pages() -> list[str]:
     return pages
 
 
+@pytest.mark.slow
 def test_the_main_pages_speak_chinese_to_every_role_and_english_counts_agree(demo):
     users = {u.username: u for u in get_user_model().objects.filter(username__in=ROLES_ZH + ROLES_EN)}
     pages = [*PAGES, *_detail_pages()]
