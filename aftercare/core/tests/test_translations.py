@@ -439,6 +439,10 @@ def one_plural(text: str) -> set[str]:
     return {m.group(0) for m in ONE_PLURAL.finditer(text) if m.group(1) not in NOT_NOUNS}
 
 
+def test_the_english_check_finds_one_before_a_plural_noun():
+    assert one_plural("1 calls · 11 calls · 1 call · 2026-1 days · 1 is due · 1.1 months") == {"1 calls"}
+
+
 # ---- the pages ----------------------------------------------------------------------------------------------------
 
 NOW = dt.datetime(2026, 3, 18, 7, 30, tzinfo=dt.UTC)
