@@ -16,7 +16,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from aftercare.core.exports import XLSX_CONTENT_TYPE
@@ -289,51 +289,51 @@ def _do_route(request, feedback, data):
 
 # action name → (form class, the service call, success message)
 ACTIONS = {
-    "route": (RouteForm, _do_route, _lazy("Form sent to the department.")),
+    "route": (RouteForm, _do_route, gettext_lazy("Form sent to the department.")),
     "take_over": (
         NoteForm,
         lambda r, fb, d: workflow.feedback_take_over(actor=r.user, feedback=fb),
-        _lazy("You took over the form."),
+        gettext_lazy("You took over the form."),
     ),
     "report": (
         NoteForm,
         lambda r, fb, d: workflow.feedback_report_to_supervisor(actor=r.user, feedback=fb, note=d["note"]),
-        _lazy("Reported to the supervisors."),
+        gettext_lazy("Reported to the supervisors."),
     ),
     "pause": (
         PauseForm,
         lambda r, fb, d: workflow.feedback_pause(actor=r.user, feedback=fb, reason=d["reason"], note=d["note"]),
-        _lazy("Clock paused."),
+        gettext_lazy("Clock paused."),
     ),
     "resume": (
         NoteForm,
         lambda r, fb, d: workflow.feedback_resume(actor=r.user, feedback=fb, note=d["note"]),
-        _lazy("Clock resumed."),
+        gettext_lazy("Clock resumed."),
     ),
     "handling": (
         HandlingForm,
         lambda r, fb, d: workflow.feedback_handling_save(actor=r.user, feedback=fb, **d),
-        _lazy("Handling saved."),
+        gettext_lazy("Handling saved."),
     ),
     "attachment": (
         AttachmentForm,
         lambda r, fb, d: attachments.feedback_attachment_add(actor=r.user, feedback=fb, upload=d["file"]),
-        _lazy("Document added."),
+        gettext_lazy("Document added."),
     ),
     "return": (
         HandlingForm,
         lambda r, fb, d: workflow.feedback_return(actor=r.user, feedback=fb, **d),
-        _lazy("Returned to customer service; a verification call is planned."),
+        gettext_lazy("Returned to customer service; a verification call is planned."),
     ),
     "archive": (
         NoteForm,
         lambda r, fb, d: workflow.feedback_archive(actor=r.user, feedback=fb, note=d["note"]),
-        _lazy("Form archived."),
+        gettext_lazy("Form archived."),
     ),
     "close": (
         NoteForm,
         lambda r, fb, d: workflow.feedback_close(actor=r.user, feedback=fb, note=d["note"]),
-        _lazy("Form closed without action."),
+        gettext_lazy("Form closed without action."),
     ),
 }
 

@@ -316,7 +316,7 @@ def job_status_list(*, now: dt.datetime | None = None, only: Iterable[Job] | Non
 def job_alerts_send(*, now: dt.datetime | None = None) -> int:
     """Tell the recipients of each flagged slot, once per slot (`JobRun.notified_at`); returns slots notified."""
     from django.urls import reverse
-    from django.utils.translation import gettext
+    from django.utils.translation import gettext, ngettext
 
     from .services import notification_send
 
@@ -336,8 +336,12 @@ def job_alerts_send(*, now: dt.datetime | None = None) -> int:
                 body = run.reason
             else:
                 title = gettext("Scheduled job %(job)s did not run in its slot %(slot)s")
-                body = gettext("It had not finished %(minutes)s minutes after its slot. Is the task worker running?")
-                body %= {"minutes": int(status.job.grace.total_seconds() // 60)}
+                minutes = int(status.job.grace.total_seconds() // 60)
+                body = ngettext(
+                    "It had not finished %(minutes)s minute after its slot. Is the task worker running?",
+                    "It had not finished %(minutes)s minutes after its slot. Is the task worker running?",
+                    minutes,
+                ) % {"minutes": minutes}
             title %= {"job": status.job.name, "slot": slot_local}
             if recipients is None:
                 recipients = [row for provider in _recipients for row in provider()]

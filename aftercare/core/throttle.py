@@ -18,7 +18,7 @@ from django.contrib.auth.signals import user_login_failed
 from django.db.models import Sum
 from django.dispatch import receiver
 from django.http import HttpRequest
-from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 ACCOUNT, ADDRESS = "username", "ip_address"
 
@@ -64,17 +64,25 @@ class LoginThrottleHandler(AxesDatabaseHandler):
 
 
 def login_lockout_message() -> str:
-    return _(
+    minutes = lockout_minutes()
+    return ngettext(
         "Too many failed log-in attempts for this account or from this address. Logging in is blocked for "
-        "%(minutes)s minutes; a group administrator can unlock it sooner."
-    ) % {"minutes": lockout_minutes()}
+        "%(minutes)s minute; a group administrator can unlock it sooner.",
+        "Too many failed log-in attempts for this account or from this address. Logging in is blocked for "
+        "%(minutes)s minutes; a group administrator can unlock it sooner.",
+        minutes,
+    ) % {"minutes": minutes}
 
 
 def api_lockout_message() -> str:
-    return _(
+    minutes = lockout_minutes()
+    return ngettext(
+        "Too many failed authentication attempts from this address. Try again in %(minutes)s minute; a group "
+        "administrator can unlock it sooner.",
         "Too many failed authentication attempts from this address. Try again in %(minutes)s minutes; a group "
-        "administrator can unlock it sooner."
-    ) % {"minutes": lockout_minutes()}
+        "administrator can unlock it sooner.",
+        minutes,
+    ) % {"minutes": minutes}
 
 
 # ---- the API's bearer tokens -------------------------------------------------------------------------------------

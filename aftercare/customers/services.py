@@ -5,7 +5,7 @@ import datetime as dt
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from aftercare.core.choices import AuditAction
@@ -208,9 +208,12 @@ class RevealLimitReached(Exception):
 
     @property
     def message(self) -> str:
-        return gettext(
+        return ngettext(
+            "You have revealed %(count)s phone number in the last hour; the limit is %(limit)s per hour. "
+            "Try again later.",
             "You have revealed %(count)s phone numbers in the last hour; the limit is %(limit)s per hour. "
-            "Try again later."
+            "Try again later.",
+            self.count,
         ) % {"count": self.count, "limit": self.limit}
 
 

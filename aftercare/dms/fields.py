@@ -304,7 +304,7 @@ def p_bool(value):
 @dataclass(frozen=True)
 class Field:
     name: str
-    label: str
+    label: str  # lazy: shown in the reader's language
     aliases: tuple[str, ...]
     parse: Callable
     max_length: int | None = None
@@ -316,82 +316,82 @@ def F(name, label, aliases, parse=p_text, max_length=None, fmt=""):  # noqa: N80
 
 
 CUSTOMER_FIELDS = (
-    F("customer_code", "DMS customer code",
+    F("customer_code", _("DMS customer code"),
       ["客户编号", "客户代码", "客户号", "客户ID", "DMS客户编号", "customer code", "customer no", "customer number",
        "customer id", "dms code"], max_length=50),
-    F("name", "Customer name",
+    F("name", _("Customer name"),
       ["客户姓名", "客户名称", "姓名", "车主", "车主姓名", "客户", "name", "customer name", "customer", "owner"],
       max_length=100),
-    F("mobile", "Mobile",
+    F("mobile", _("Mobile"),
       ["联系电话", "手机", "手机号", "手机号码", "电话", "客户电话", "车主电话", "客户手机", "移动电话",
        "mobile", "phone", "mobile phone", "telephone", "tel"],
       p_mobile, fmt="13812345678, +86 138 1234 5678, full-width digits"),
-    F("mobile2", "Second phone",
+    F("mobile2", _("Second phone"),
       ["备用电话", "其他电话", "电话2", "固定电话", "座机", "second phone", "phone 2", "mobile 2", "landline"],
       p_mobile, fmt="phone (mobile or landline)"),
-    F("address", "Address", ["地址", "联系地址", "客户地址", "住址", "address"], max_length=255),
-    F("region", "Region / district", ["区域", "地区", "所在区域", "区县", "region", "district"], max_length=100),
-    F("birthday", "Birthday", ["生日", "出生日期", "birthday", "date of birth", "dob"], p_date, fmt="date"),
-    F("background", "Customer category",
+    F("address", _("Address"), ["地址", "联系地址", "客户地址", "住址", "address"], max_length=255),
+    F("region", _("Region / district"), ["区域", "地区", "所在区域", "区县", "region", "district"], max_length=100),
+    F("birthday", _("Birthday"), ["生日", "出生日期", "birthday", "date of birth", "dob"], p_date, fmt="date"),
+    F("background", _("Customer category"),
       ["客户类别", "客户类型", "客户性质", "身份", "background", "customer type", "customer category", "category"],
       p_background, fmt="私人/公司/政府/出租/其他 or private/company/government/taxi/other"),
-    F("contact_person", "Contact person", ["联系人", "contact person", "contact"], max_length=100),
-    F("contact_phone", "Contact phone", ["联系人电话", "联系人手机", "contact phone"], p_mobile, fmt="phone"),
+    F("contact_person", _("Contact person"), ["联系人", "contact person", "contact"], max_length=100),
+    F("contact_phone", _("Contact phone"), ["联系人电话", "联系人手机", "contact phone"], p_mobile, fmt="phone"),
 )
 VEHICLE_FIELDS = (
-    F("vin", "VIN",
+    F("vin", _("VIN"),
       ["VIN", "VIN码", "车架号", "VIN/车架号", "车架号/VIN", "车辆识别代号", "车辆识别号", "底盘号", "vin code",
        "chassis number", "frame number"], p_vin, fmt="17 characters, check digit verified"),
-    F("plate", "Plate", ["车牌号", "车牌", "车牌号码", "号牌号码", "plate", "plate number", "licence plate",
+    F("plate", _("Plate"), ["车牌号", "车牌", "车牌号码", "号牌号码", "plate", "plate number", "licence plate",
                           "license plate"], p_plate, fmt="粤B12345, 粤BD12345 (new energy)"),
-    F("brand", "Brand", ["品牌", "厂牌", "brand", "make"], max_length=50),
-    F("model", "Model", ["车型", "车系", "车型名称", "model", "vehicle model"], max_length=100),
+    F("brand", _("Brand"), ["品牌", "厂牌", "brand", "make"], max_length=50),
+    F("model", _("Model"), ["车型", "车系", "车型名称", "model", "vehicle model"], max_length=100),
 )
-VEHICLE_DELIVERY_DATE = F("delivery_date", "Delivery date",
+VEHICLE_DELIVERY_DATE = F("delivery_date", _("Delivery date"),
                           ["交车日期", "购车日期", "销售日期", "delivery date", "purchase date"], p_date, fmt="date")
 
 DELIVERY_FIELDS = (
-    F("delivered_at", "Delivered at",
+    F("delivered_at", _("Delivered at"),
       ["交车日期", "交车时间", "交付日期", "交付时间", "delivered at", "delivery date", "delivery time", "delivered"],
       p_datetime, fmt="date or date + time (Asia/Shanghai)"),
-    F("sales_consultant", "Sales consultant",
+    F("sales_consultant", _("Sales consultant"),
       ["销售顾问", "销售员", "销售人员", "sales consultant", "salesperson", "sales"], max_length=100),
-    F("order_number", "Sales order number",
+    F("order_number", _("Sales order number"),
       ["订单号", "销售订单号", "合同号", "order number", "sales order", "order no"], max_length=50),
 )
 REPAIR_ORDER_FIELDS = (
-    F("ro_number", "RO number",
+    F("ro_number", _("RO number"),
       ["工单号", "维修工单号", "工单编号", "委托书号", "RO号", "RO number", "RO no", "repair order",
        "repair order number", "ro"], max_length=50),
-    F("settled_at", "Settled at",
+    F("settled_at", _("Settled at"),
       ["结算日期", "结算时间", "出厂日期", "出厂时间", "settled at", "settlement date", "settled", "closed at",
        "date out"], p_datetime, fmt="date or date + time (Asia/Shanghai)"),
-    F("ro_kind", "Repair kind",
+    F("ro_kind", _("Repair kind"),
       ["维修类型", "维修类别", "工单类型", "业务类型", "repair kind", "repair type", "service type", "kind", "type"],
       p_repair_kind, fmt="保养/首保/机修/钣金/喷漆/洗车/索赔/保险/内部 or the English codes"),
-    F("amount", "Amount",
+    F("amount", _("Amount"),
       ["金额", "工单金额", "结算金额", "总金额", "合计金额", "实收金额", "amount", "total", "total amount"], p_money,
       fmt="number, ¥ and thousands separators allowed"),
-    F("mileage", "Mileage (km)", ["里程", "行驶里程", "进厂里程", "公里数", "mileage", "odometer", "km"], p_int,
+    F("mileage", _("Mileage (km)"), ["里程", "行驶里程", "进厂里程", "公里数", "mileage", "odometer", "km"], p_int,
       fmt="whole number"),
-    F("service_advisor", "Service advisor",
+    F("service_advisor", _("Service advisor"),
       ["服务顾问", "接待员", "服务接待", "SA", "service advisor", "advisor"], max_length=100),
-    F("booked", "Booked by appointment", ["预约", "是否预约", "booked", "appointment", "by appointment"], p_bool,
+    F("booked", _("Booked by appointment"), ["预约", "是否预约", "booked", "appointment", "by appointment"], p_bool,
       fmt="是/否, yes/no, 1/0"),
-    F("fault", "Fault description",
+    F("fault", _("Fault description"),
       ["故障描述", "客户描述", "故障现象", "fault description", "fault", "complaint", "description"]),
 )
 POLICY_FIELDS = (
-    F("policy_number", "Policy number",
+    F("policy_number", _("Policy number"),
       ["保单号", "保单号码", "商业险保单号", "policy number", "policy no", "policy"], max_length=50),
-    F("insurer", "Insurer", ["保险公司", "承保公司", "insurer", "insurance company"], max_length=100),
-    F("start_date", "Start date",
+    F("insurer", _("Insurer"), ["保险公司", "承保公司", "insurer", "insurance company"], max_length=100),
+    F("start_date", _("Start date"),
       ["起保日期", "生效日期", "保险起期", "起保时间", "start date", "effective date", "start"], p_date, fmt="date"),
-    F("expiry_date", "Expiry date",
+    F("expiry_date", _("Expiry date"),
       ["到期日期", "终保日期", "保险止期", "失效日期", "到期时间", "expiry date", "end date", "expiry", "expires"],
       p_date, fmt="date"),
-    F("premium", "Premium", ["保费", "保险费", "总保费", "premium"], p_money, fmt="number"),
-    F("policy_kind", "New car or renewal",
+    F("premium", _("Premium"), ["保费", "保险费", "总保费", "premium"], p_money, fmt="number"),
+    F("policy_kind", _("New car or renewal"),
       ["投保类型", "保单类型", "新保/续保", "新续保", "policy kind", "policy type", "new or renewal"], p_policy_kind,
       fmt="新保/续保 or new_car/renewal; empty = new car if it starts within 31 days of the delivery"),
 )

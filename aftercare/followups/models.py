@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from aftercare.core.models import CleanTextMixin, StoreOwnedModel
@@ -31,6 +32,33 @@ from .choices import (
     TaskStatus,
     Trigger,
 )
+
+# The names of the default rules (`services.rules.DEFAULT_RULES`), by code. A store's rule is written with its name in
+# the site's language; `FollowupRule.display_name` shows a name still as shipped in the reader's language.
+DEFAULT_RULE_NAMES = {
+    "SSI": _("New-car SSI follow-up"),
+    "CSI": _("After-sales CSI follow-up"),
+    "TRACK1": _("Carmaker first tracking call"),
+    "TRACK2": _("Carmaker second tracking call"),
+    "VERIFY": _("Complaint verification call"),
+    "FTF": _("Repeat repair: not fixed first time"),
+    "RENEWAL": _("Insurance renewal contact"),
+    "CARE": _("Care reminder call"),
+    "CAMPAIGN": _("Campaign invitation call"),
+    "RECALL": _("Recall or service campaign call"),
+}
+
+
+def _shipped_names(code: str) -> frozenset[str]:
+    """The default rule's name in every language of the site (empty for a code that is no default rule)."""
+    name = DEFAULT_RULE_NAMES.get(code)
+    if name is None:
+        return frozenset()
+    out = set()
+    for language, _label in settings.LANGUAGES:
+        with translation.override(language):
+            out.add(str(name))
+    return frozenset(out)
 
 
 def default_allowed_roles() -> list[str]:
@@ -253,7 +281,20 @@ class FollowupRule(StoreOwnedModel):
         constraints = [models.UniqueConstraint(fields=["store", "code"], name="followup_rule_code_unique")]
 
     def __str__(self) -> str:
-        return f"{self.code} {self.name}"
+        return f"{self.code} {self.display_name}"
+
+    @property
+    def display_name(self) -> str:
+        """The name in the reader's language while it is the default rule's name as shipped (in any of the site's
+        languages); a name the store changed as it was typed."""
+        if self.name in _shipped_names(self.code):
+            return str(DEFAULT_RULE_NAMES[self.code])
+        return self.name
+
+    @property
+    def allowed_role_labels(self) -> list[str]:
+        """Who may call, as role names in the reader's language (a code no longer a role as it is)."""
+        return [str(Role(code).label) if code in Role.values else code for code in self.allowed_roles or []]
 
     def clean(self):
         errors = {}
@@ -366,6 +407,20 @@ class CallLog(StoreOwnedModel):
         return f"{self.called_at:%Y-%m-%d %H:%M} {self.outcome}"
 
 
+# Why a message was not sent, as `services.outbound.message_send` stores it in `LetterLog.error` (English, stable: the
+# tests and the API read it), and as the message log shows it.
+LETTER_REASONS = {
+    "weekly cap reached": _("weekly cap of marketing messages reached"),
+    "channel disabled": _("channel turned off for the store"),
+    "no marketing consent": _("no consent to marketing messages"),
+    "no service consent": _("no consent to service messages"),
+    "customer file merged": _("customer file merged into another"),
+    "no sms address": _("no mobile number on file"),
+    "no email address": _("no e-mail address on file"),
+    "no wechat address": _("no WeChat account linked"),
+}
+
+
 class LetterLog(StoreOwnedModel):
     """Every notice, invitation and reply letter, and the SMS sent to unreachable customers."""
 
@@ -400,6 +455,13 @@ class LetterLog(StoreOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.channel}"
+
+    @property
+    def error_label(self) -> str:
+        """`error` in the reader's language when it is one of `LETTER_REASONS`, else empty (a provider's error text
+        is shown as it came)."""
+        label = LETTER_REASONS.get(self.error)
+        return str(label) if label else ""
 
 
 # ---- channels: message templates and per-store sending rules ----

@@ -87,7 +87,7 @@ def followup_queue(
     qs = qs.annotate(customer_value=value)
     return (
         ranking.annotate_priorities(qs)
-        .select_related("store", "customer", "vehicle", "claimed_by")
+        .select_related("store", "customer", "vehicle", "claimed_by__staff")
         .order_by("due_at", *ranking.priority_ordering(), F("customer_value").desc(), "id")
     )
 

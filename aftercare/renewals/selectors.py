@@ -28,7 +28,7 @@ def _store_ids(user, store_ids=None) -> frozenset[int]:
 def renewal_case_list(*, user, store_ids=None) -> QuerySet[RenewalCase]:
     """The renewal cases of the stores in scope, with customer, vehicle and holder."""
     return RenewalCase.objects.filter(store_id__in=_store_ids(user, store_ids)).select_related(
-        "store", "customer", "vehicle", "holder", "policy"
+        "store", "customer", "vehicle", "holder__staff", "policy"
     )
 
 

@@ -22,8 +22,7 @@ from dataclasses import dataclass
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _g
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext, gettext_noop
 
 from aftercare.core.choices import AuditAction
 from aftercare.core.services import audit_event_record
@@ -627,7 +626,7 @@ def _sms_text(kind: str, plate: str, due: dt.date, store: str) -> str:
     from django.utils import translation
 
     with translation.override(settings.LANGUAGE_CODE):  # the customer reads the site's language
-        return _g(SMS_TEXTS[kind]).format(plate=plate or "", due=due.isoformat(), store=store)
+        return gettext(SMS_TEXTS[kind]).format(plate=plate or "", due=due.isoformat(), store=store)
 
 
 def _sms_make_and_send(store_id: int) -> int:

@@ -187,7 +187,7 @@ def test_the_recall_import_makes_calls_names_bad_rows_and_tracks_completion(stor
                                               "store": str(store_a.pk), "file": _csv(rows)})
     html = page.content.decode()
     assert page.status_code == 200, html
-    assert "7 rows read, 3 vehicles of the store." in html
+    assert "Rows read: 7; vehicles of the store: 3." in html
     for row in (4, 5, 7, 8):  # the header is row 1
         assert f"Row {row}:" in html, row
     assert "Row 2:" not in html and "Row 3:" not in html

@@ -80,4 +80,4 @@ def test_it_runs_as_a_command(customer, specialist, settings, capsys):
     settings.CALLS_WEEKLY_CAP = 0
     _task(customer, FollowupKind.CAMPAIGN, Trigger.CAMPAIGN_INVITATION)
     call_command("calls_cap_apply")
-    assert "put off 1 tasks" in capsys.readouterr().out
+    assert "put off 1 task\n" in capsys.readouterr().out

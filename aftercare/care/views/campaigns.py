@@ -8,6 +8,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from aftercare.core.choices import AuditAction
@@ -160,7 +161,10 @@ def campaign_launch(request, campaign_id: int):
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(request, _("Campaign launched: %(n)s customers to invite.") % {"n": made})
+        launched = ngettext(
+            "Campaign launched: %(n)s customer to invite.", "Campaign launched: %(n)s customers to invite.", made
+        )
+        messages.success(request, launched % {"n": made})
     return redirect("care:campaign_detail", campaign_id=campaign.pk)
 
 
@@ -238,7 +242,11 @@ def recall_list(request):
                 apply_errors(form, exc)
                 status = 400
             else:
-                messages.success(request, _("Recall imported: %(n)s vehicles to call.") % {"n": report.matched})
+                n = report.matched
+                imported = ngettext(
+                    "Recall imported: %(n)s vehicle to call.", "Recall imported: %(n)s vehicles to call.", n
+                )
+                messages.success(request, imported % {"n": n})
         else:
             status = 400
     recalls = list(selectors.recall_list(user=request.user, store_ids=current_store_ids(request.user, request)))

@@ -128,11 +128,11 @@ class RowValidator:
     def header(self, name: str) -> str:
         index = self.table.mapping.get(name)
         if index is None:
-            return self.spec.field(name).label
-        return self.table.headers[index] or self.spec.field(name).label
+            return str(self.spec.field(name).label)
+        return self.table.headers[index] or str(self.spec.field(name).label)
 
     def missing_required(self) -> list[str]:
-        return [self.spec.field(name).label for name in self.spec.required if name not in self.table.mapping]
+        return [str(self.spec.field(name).label) for name in self.spec.required if name not in self.table.mapping]
 
     def use_known(self, known: "KnownVehicles", store_id: int) -> None:
         """Sort the new repair orders of vehicles in `known` into `Chunk.direct` (repair orders only).

@@ -6,7 +6,6 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import translation
-from django.utils.translation import gettext_lazy as _
 
 from aftercare.core.choices import AuditAction
 from aftercare.core.services import audit_event_record
@@ -18,7 +17,7 @@ from aftercare.org.permissions import Perm, require_perm
 from aftercare.org.scoping import own_store_ids
 
 from ..choices import DeadlineUnit, FollowupKind, QuestionnaireStatus, Trigger
-from ..models import FollowupRule, QuestionnaireTemplate, StoreFollowupSettings
+from ..models import DEFAULT_RULE_NAMES, FollowupRule, QuestionnaireTemplate, StoreFollowupSettings
 from ..selectors import store_followup_settings_get
 from .questionnaires import questionnaire_templates_ensure_shipped
 
@@ -44,7 +43,7 @@ def store_followup_settings_update(*, actor, store: Store, **fields) -> StoreFol
 DEFAULT_RULES = (
     {
         "code": "SSI",
-        "name": _("New-car SSI follow-up"),
+        "name": DEFAULT_RULE_NAMES["SSI"],
         "trigger": Trigger.DELIVERY,
         "kind": FollowupKind.SSI,
         "deadline_amount": 24,
@@ -54,7 +53,7 @@ DEFAULT_RULES = (
     },
     {
         "code": "CSI",
-        "name": _("After-sales CSI follow-up"),
+        "name": DEFAULT_RULE_NAMES["CSI"],
         "trigger": Trigger.REPAIR_ORDER,
         "kind": FollowupKind.CSI,
         "deadline_amount": 3,
@@ -64,7 +63,7 @@ DEFAULT_RULES = (
     },
     {
         "code": "TRACK1",
-        "name": _("Carmaker first tracking call"),
+        "name": DEFAULT_RULE_NAMES["TRACK1"],
         "trigger": Trigger.REPAIR_ORDER,
         "kind": FollowupKind.TRACKING,
         "delay_hours": 72,
@@ -76,7 +75,7 @@ DEFAULT_RULES = (
     },
     {
         "code": "TRACK2",
-        "name": _("Carmaker second tracking call"),
+        "name": DEFAULT_RULE_NAMES["TRACK2"],
         "trigger": Trigger.FOLLOWUP_COMPLETED,
         "kind": FollowupKind.TRACKING,
         "source": "TRACK1",
@@ -89,7 +88,7 @@ DEFAULT_RULES = (
     # the rules below are not generated from events in bulk: the complaints app creates their tasks
     {
         "code": "VERIFY",
-        "name": _("Complaint verification call"),
+        "name": DEFAULT_RULE_NAMES["VERIFY"],
         "trigger": Trigger.FEEDBACK_RETURNED,
         "kind": FollowupKind.COMPLAINT_VERIFICATION,
         "deadline_amount": 1,
@@ -99,7 +98,7 @@ DEFAULT_RULES = (
     },
     {
         "code": "FTF",
-        "name": _("Repeat repair: not fixed first time"),
+        "name": DEFAULT_RULE_NAMES["FTF"],
         "trigger": Trigger.REPEAT_REPAIR,
         "kind": FollowupKind.REPEAT_REPAIR,
         "deadline_amount": 2,
@@ -110,7 +109,7 @@ DEFAULT_RULES = (
     # made by the renewals app, one per contact due on a renewal case
     {
         "code": "RENEWAL",
-        "name": _("Insurance renewal contact"),
+        "name": DEFAULT_RULE_NAMES["RENEWAL"],
         "trigger": Trigger.RENEWAL_DUE,
         "kind": FollowupKind.RENEWAL,
         "deadline_amount": 2,
@@ -123,7 +122,7 @@ DEFAULT_RULES = (
     # invitation, a vehicle of a recall or service campaign
     {
         "code": "CARE",
-        "name": _("Care reminder call"),
+        "name": DEFAULT_RULE_NAMES["CARE"],
         "trigger": Trigger.CARE_REMINDER_DUE,
         "kind": FollowupKind.CARE,
         "deadline_amount": 3,
@@ -133,7 +132,7 @@ DEFAULT_RULES = (
     },
     {
         "code": "CAMPAIGN",
-        "name": _("Campaign invitation call"),
+        "name": DEFAULT_RULE_NAMES["CAMPAIGN"],
         "trigger": Trigger.CAMPAIGN_INVITATION,
         "kind": FollowupKind.CAMPAIGN,
         "deadline_amount": 3,
@@ -143,7 +142,7 @@ DEFAULT_RULES = (
     },
     {
         "code": "RECALL",
-        "name": _("Recall or service campaign call"),
+        "name": DEFAULT_RULE_NAMES["RECALL"],
         "trigger": Trigger.RECALL,
         "kind": FollowupKind.RECALL,
         "deadline_amount": 5,

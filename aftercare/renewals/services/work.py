@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from aftercare.core.choices import AuditAction
 from aftercare.core.services import audit_event_record
@@ -165,7 +166,13 @@ def _contact_to_work(actor, case: RenewalCase) -> RenewalContact:
     used = RenewalContact.objects.filter(case_id=case.pk).count()
     if used >= settings.max_contacts:
         raise ValidationError(
-            {"case": _("All %(n)d contacts of this case are used; record its outcome.") % {"n": settings.max_contacts}}
+            {
+                "case": ngettext(
+                    "The %(n)d contact of this case is used; record its outcome.",
+                    "All %(n)d contacts of this case are used; record its outcome.",
+                    settings.max_contacts,
+                ) % {"n": settings.max_contacts}
+            }
         )
     now = timezone.now()
     contact = RenewalContact(store_id=case.store_id, case=case, number=used + 1, due_on=business_date(now))

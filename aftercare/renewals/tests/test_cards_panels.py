@@ -165,7 +165,7 @@ def test_the_call_screen_shows_the_case_and_links_to_it(work, renewal_user):
     html = page(renewal_user, f"/followups/tasks/{task.pk}/")
     card = re.search(r'id="renewal-case-card"(.*?)id="renewal-case-link"', html, re.S)
     assert card, "no renewal card on the call screen"
-    assert "2026-12-25" in card.group(1) and "0 effective, 1 attempts" in card.group(1)
+    assert "2026-12-25" in card.group(1) and "0 effective, 1 attempt" in card.group(1)
     assert "No answer" in card.group(1)
     assert f'href="/renewals/{case.pk}/" id="renewal-case-link"' in html
     with CaptureQueriesContext(connection) as ctx:

@@ -12,4 +12,4 @@ class Command(BaseCommand):
 
     def handle(self, *args, **opts):
         total = sum(calls_cap_apply(store_id=pk) for pk in Store.objects.order_by("pk").values_list("pk", flat=True))
-        self.stdout.write(f"put off {total} tasks")
+        self.stdout.write(f"put off {total} task{'' if total == 1 else 's'}")
