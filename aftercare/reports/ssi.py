@@ -266,7 +266,7 @@ def _read_rows(table, *, store, kind_default: str, result: ImportResult) -> tupl
             continue
         key = (kind, month, factor)
         if key in seen:
-            error("month", _("Row %(row)s already gives this month and factor.") % {"row": seen[key]})
+            error("month", _("This month and factor are already given in row %(row)s.") % {"row": seen[key]})
             continue
         seen[key] = row_number
         out[key] = values

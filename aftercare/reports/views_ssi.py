@@ -125,7 +125,7 @@ def import_page(request):
         if result.file_error:
             form.add_error("file", result.file_error)
         elif result.ok:
-            messages.success(request, _("%(created)s rows added, %(updated)s updated.")
+            messages.success(request, _("Rows added: %(created)s; rows updated: %(updated)s.")
                              % {"created": result.created, "updated": result.updated})
             return redirect(reverse("reports:ssi") + _query(store=store.pk, kind=form.cleaned_data["kind"]))
     status = 400 if request.method == "POST" and (form.errors or (result and not result.ok)) else 200

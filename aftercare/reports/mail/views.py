@@ -9,6 +9,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from aftercare.core.choices import AuditAction
@@ -106,7 +107,11 @@ def report_resend(request, report_id: int):
         except ValidationError as exc:
             apply_errors(form, exc)
         else:
-            messages.success(request, _("Sent again to %(n)s recipients.") % {"n": len(rows)})
+            messages.success(
+                request,
+                ngettext("Sent again to %(n)s recipient.", "Sent again to %(n)s recipients.", len(rows))
+                % {"n": len(rows)},
+            )
             return redirect("reports:mail_report", report_id=report.pk)
     return render(request, "reports/mail/detail.html", {
         "report": report, "deliveries": list(report.deliveries.all()), "may_send": True, "resend_form": form,
