@@ -189,6 +189,13 @@ def test_it_shows_panels_by_stage_and_permission(store_a, specialist, manager, d
     assert not any(panels(designee, new).values())
 
 
+def test_it_shows_the_handling_fields_once_with_draft_and_return(store_a, specialist, designee):
+    routed = make_form(store_a, created_by=specialist, assignee=designee)
+    body = client_for(designee).get(f"/complaints/{routed.pk}/").content.decode()
+    assert body.count('name="actions_taken"') == 1 and body.count('name="result"') == 1
+    assert 'id="do-return"' in body and f'formaction="/complaints/{routed.pk}/handling/"' in body
+
+
 def test_it_shows_an_archived_form_read_only(store_a, specialist, manager):
     archived = make_form(store_a, created_by=specialist, status="archived")
     page = client_for(manager).get(f"/complaints/{archived.pk}/")

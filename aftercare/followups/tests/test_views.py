@@ -151,6 +151,25 @@ def test_it_forbids_roles_that_make_no_calls(store_a, rules_a, users, url, metho
     assert getattr(client, method)(url.format(pk=task.pk)).status_code == 403
 
 
+def test_it_shows_a_store_manager_the_call_read_only_with_what_it_follows_up(store_a, rules_a, users):
+    task = csi_task(store_a)
+    client = client_for(users[Role.STORE_MANAGER])  # follows the figures down to their tasks, makes no calls
+    body = client.get(f"/followups/tasks/{task.pk}/").content.decode()
+    assert 'id="read-only"' in body and 'id="call-trigger"' in body
+    ro_number = task.customer.repair_orders.get().ro_number
+    trigger = body.split('id="call-trigger"', 1)[1].split("</div>\n    </div>", 1)[0]
+    assert ro_number in trigger  # the repair order that made the call
+    assert "/claim/" not in body and 'id="attempt-form"' not in body and 'href="/followups/manage/"' in body
+    assert client.post(f"/followups/tasks/{task.pk}/claim/").status_code == 403  # still no calling
+
+
+def test_it_shows_one_feedback_box_with_a_questionnaire(store_a, rules_a, specialist):
+    task = followup_task_claim(actor=specialist, task_id=csi_task(store_a).pk)
+    body = client_for(specialist).get(f"/followups/tasks/{task.pk}/").content.decode()
+    before_fold = body.split('id="attempt-feedback"', 1)[0]
+    assert before_fold.count("feedback-box") == 1  # the questionnaire's; the outcome form's stays folded
+
+
 @pytest.mark.parametrize(
     "url,method",
     [

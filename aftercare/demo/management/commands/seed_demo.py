@@ -26,6 +26,7 @@ from aftercare.demo.org import (
     logins_table,
 )
 from aftercare.demo.renewals import demo_renewals_create, demo_renewals_exist
+from aftercare.demo.reports_actions import demo_actions_create, demo_actions_exist
 from aftercare.demo.reports_ssi import demo_ssi_create, demo_ssi_exist
 from aftercare.org.models import Store
 
@@ -104,6 +105,11 @@ class Command(BaseCommand):
             counts = demo_ssi_create(stores=list(group.stores.order_by("code")), seed=seed)
             summary = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items())
             self.stdout.write(f"Added the carmaker's SSI results to demo group {GROUP_NAME}: {summary}.")
+        elif group is not None and not demo_actions_exist(list(group.stores.all())) and self._small(group):
+            # a demo seeded before the action register existed: add its actions once
+            counts = demo_actions_create(stores=list(group.stores.order_by("code")), seed=seed)
+            summary = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items())
+            self.stdout.write(f"Added the action register to demo group {GROUP_NAME}: {summary}.")
         elif group is not None:
             self.stdout.write(f"Demo group {GROUP_NAME} already exists; nothing changed (use --reset to rebuild).")
         else:
@@ -118,6 +124,7 @@ class Command(BaseCommand):
             counts |= demo_appointments_create(stores=stores, seed=seed)
             counts |= demo_care_create(stores=stores, seed=seed)
             counts |= demo_ssi_create(stores=stores, seed=seed)
+            counts |= demo_actions_create(stores=stores, seed=seed)
             summary = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items())
             self.stdout.write(f"Created demo group {GROUP_NAME}: {summary} ({time.monotonic() - started:.1f} s).")
         self.stdout.write("")
