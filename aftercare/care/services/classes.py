@@ -10,7 +10,10 @@ per-customer Python):
 3. `UPDATE … FROM` of the existing profiles whose class fields differ (`IS DISTINCT FROM`), then `INSERT … SELECT`
    of the missing ones.
 
-On PostgreSQL that is one statement (the rows a CTE, the writes data-modifying CTEs of it); elsewhere (SQLite) the
+4. the store's month summary of the class flows (`ClassFlowMonth`): the run's month rewritten from the month before
+   and the customers changed in it (`_flow_months_refresh`; the first run of a store backfills it from the history).
+
+On PostgreSQL steps 1–3 are one statement (the rows a CTE, the writes data-modifying CTEs of it); elsewhere (SQLite) the
 rows go to a temporary table and the three writes follow from it, the same SQL.
 
 Rerunning the same day finds every profile already in its class: no new change, no profile rewritten. A run killed
