@@ -225,16 +225,17 @@ def _store_classify(cursor, *, store_id: int, today: dt.date, settings: ClassSet
 # (set-based; no scan of the rest of the history): the customers unchanged keep their class of the month's start,
 # which is the class at the end of the month before (its rows' `to_class`, a diagonal); each customer with a change
 # dated in the month leaves that diagonal (when classified at the start) and counts in (class at the start or '',
-# class at the end) — both read by the index (customer, on_date) as the latest change before each boundary.
+# class at the end) — both read by the index (customer, on_date) as the latest change before each boundary (`+ 0`
+# keeps the planners off the index (store, on_date), which a store's whole history before the month would match).
 _FLOW_MONTH_SQL = """
 WITH m AS (
     SELECT DISTINCT c.customer_id FROM {cc} c
     WHERE c.store_id = %(store)s AND c.on_date >= %(month)s AND c.on_date < %(next)s
 ), x AS (
     SELECT
-        (SELECT b.to_class FROM {cc} b WHERE b.customer_id = m.customer_id AND b.store_id = %(store)s
+        (SELECT b.to_class FROM {cc} b WHERE b.customer_id = m.customer_id AND b.store_id + 0 = %(store)s
             AND b.on_date < %(month)s ORDER BY b.on_date DESC, b.id DESC LIMIT 1) AS c0,
-        (SELECT e.to_class FROM {cc} e WHERE e.customer_id = m.customer_id AND e.store_id = %(store)s
+        (SELECT e.to_class FROM {cc} e WHERE e.customer_id = m.customer_id AND e.store_id + 0 = %(store)s
             AND e.on_date < %(next)s ORDER BY e.on_date DESC, e.id DESC LIMIT 1) AS c1
     FROM m
 )
