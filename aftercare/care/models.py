@@ -147,6 +147,24 @@ class ClassChange(StoreOwnedModel):
         ]
 
 
+class ClassFlowMonth(StoreOwnedModel):
+    """The class flows of a store's month, written by the daily classification from the class history (never by
+    hand): how many customers were in `from_class` at 00:00 of the month's first day (empty: not yet classified)
+    and in `to_class` at 00:00 of the next month's first day (for the running month: after the latest run). The
+    start and end counts, the churn rate and the loyal share follow from these rows; the classes page and the KPI
+    measures read them instead of the history (docs/care.md, "Classes and churn")."""
+
+    month = models.DateField(_("month"))  # its first day
+    from_class = models.CharField(_("from"), max_length=20, choices=CustomerClass.choices, blank=True)
+    to_class = models.CharField(_("to"), max_length=20, choices=CustomerClass.choices)
+    customers = models.PositiveIntegerField(_("customers"), default=0)
+
+    class Meta:
+        verbose_name = _("class flow of a month")
+        constraints = [models.UniqueConstraint(fields=["store", "month", "from_class", "to_class"],
+                                               name="care_class_flow_month_uniq")]
+
+
 class ChurnReason(StoreOwnedModel):
     """Why a lost (or at-risk) customer left, as the customer said on a call or as customer service recorded it
     on the customer's page. The latest one of a customer is the one reported."""

@@ -10,7 +10,10 @@ per-customer Python):
 3. `UPDATE … FROM` of the existing profiles whose class fields differ (`IS DISTINCT FROM`), then `INSERT … SELECT`
    of the missing ones.
 
-On PostgreSQL that is one statement (the rows a CTE, the writes data-modifying CTEs of it); elsewhere (SQLite) the
+4. the store's month summary of the class flows (`ClassFlowMonth`): the run's month rewritten from the month before
+   and the customers changed in it (`_flow_months_refresh`; the first run of a store backfills it from the history).
+
+On PostgreSQL steps 1–3 are one statement (the rows a CTE, the writes data-modifying CTEs of it); elsewhere (SQLite) the
 rows go to a temporary table and the three writes follow from it, the same SQL.
 
 Rerunning the same day finds every profile already in its class: no new change, no profile rewritten. A run killed
@@ -28,11 +31,11 @@ from aftercare.core.services import audit_event_record
 from aftercare.customers.models import Customer, RepairOrder, SalesDelivery
 from aftercare.followups.choices import FollowupKind
 from aftercare.followups.models import FollowupTask
-from aftercare.org.calendar import add_months, business_date, business_day_start
+from aftercare.org.calendar import add_months, business_date, business_day_start, month_add
 from aftercare.org.models import Store
 
 from ..choices import CustomerClass, LostRule
-from ..models import CareProfile, ChurnReason, ClassChange, ClassSettings
+from ..models import CareProfile, ChurnReason, ClassChange, ClassFlowMonth, ClassSettings
 from ..visits import COUNTED_KINDS
 
 TMP = "care_classify_tmp"
@@ -216,6 +219,105 @@ def _store_classify(cursor, *, store_id: int, today: dt.date, settings: ClassSet
     return n
 
 
+# ---- the month summary of the flows (`ClassFlowMonth`) ----------------------------------------------------------
+
+# One month of one store from the month before and the class history of the customers who changed during the month
+# (set-based; no scan of the rest of the history): the customers unchanged keep their class of the month's start,
+# which is the class at the end of the month before (its rows' `to_class`, a diagonal); each customer with a change
+# dated in the month leaves that diagonal (when classified at the start) and counts in (class at the start or '',
+# class at the end) — both read by the index (customer, on_date) as the latest change before each boundary (`+ 0`
+# keeps the planners off the index (store, on_date), which a store's whole history before the month would match).
+_FLOW_MONTH_SQL = """
+WITH m AS (
+    SELECT DISTINCT c.customer_id FROM {cc} c
+    WHERE c.store_id = %(store)s AND c.on_date >= %(month)s AND c.on_date < %(next)s
+), x AS (
+    SELECT
+        (SELECT b.to_class FROM {cc} b WHERE b.customer_id = m.customer_id AND b.store_id + 0 = %(store)s
+            AND b.on_date < %(month)s ORDER BY b.on_date DESC, b.id DESC LIMIT 1) AS c0,
+        (SELECT e.to_class FROM {cc} e WHERE e.customer_id = m.customer_id AND e.store_id + 0 = %(store)s
+            AND e.on_date < %(next)s ORDER BY e.on_date DESC, e.id DESC LIMIT 1) AS c1
+    FROM m
+)
+INSERT INTO {fm} (store_id, month, from_class, to_class, customers, created_at, updated_at)
+SELECT %(store)s, %(month)s, d.f, d.t, SUM(d.n), %(now)s, %(now)s FROM (
+    SELECT p.to_class AS f, p.to_class AS t, p.customers AS n FROM {fm} p
+    WHERE p.store_id = %(store)s AND p.month = %(prev)s
+    UNION ALL
+    SELECT x.c0, x.c0, -1 FROM x WHERE x.c0 IS NOT NULL
+    UNION ALL
+    SELECT COALESCE(x.c0, ''), x.c1, 1 FROM x
+) d
+GROUP BY d.f, d.t HAVING SUM(d.n) <> 0
+"""
+
+
+def _as_date(value) -> dt.date | None:
+    if value is None or isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
+
+
+def _flow_months_refresh(cursor, *, store_id: int, through: dt.date | None = None, changed: bool = True) -> int:
+    """Bring the store's `ClassFlowMonth` rows up to date with its class history (inside the caller's transaction);
+    the number of months (re)written.
+
+    `through`: the month of a classification run (its changes are dated in it). The months rewritten, oldest first,
+    each from the one before: none written yet → from the month of the store's first change (the backfill); else
+    from the earlier of `through` and the month after the last written one, to the later of both (a month without a
+    run is its month before carried; the backfill goes to the month of the store's latest run, as the runs would
+    have). `changed=False` (the run wrote no change) with `through` already written:
+    nothing to do, so a same-day rerun leaves the rows untouched."""
+    fm, cc = ClassFlowMonth._meta.db_table, ClassChange._meta.db_table
+    cursor.execute(f"SELECT MAX(month) FROM {fm} WHERE store_id = %s", [store_id])
+    last = _as_date(cursor.fetchone()[0])
+    through = through.replace(day=1) if through else None
+    if last is None:
+        cp = CareProfile._meta.db_table
+        cursor.execute(f"""SELECT MIN(on_date), MAX(on_date),
+            (SELECT MAX(classified_on) FROM {cp} WHERE store_id = %s) FROM {cc} WHERE store_id = %s""",
+                       [store_id, store_id])
+        lo, hi, ran = (_as_date(v) for v in cursor.fetchone())
+        if lo is None:
+            return 0
+        # to the month of the latest run (as the runs write it), or of the latest change if later
+        start, end = lo.replace(day=1), max(d.replace(day=1) for d in (hi, through, ran) if d)
+    elif through is None:
+        return 0
+    else:
+        if not changed and last >= through:
+            return 0
+        start, end = min(through, month_add(last, 1)), max(through, last)
+    ops = connection.ops
+    sql = _FLOW_MONTH_SQL.format(cc=cc, fm=fm)
+    now = ops.adapt_datetimefield_value(timezone.now())
+    written, month = 0, start
+    while month <= end:
+        cursor.execute(f"DELETE FROM {fm} WHERE store_id = %s AND month = %s",
+                       [store_id, ops.adapt_datefield_value(month)])
+        cursor.execute(sql, {"store": store_id, "now": now, "month": ops.adapt_datefield_value(month),
+                             "prev": ops.adapt_datefield_value(month_add(month, -1)),
+                             "next": ops.adapt_datefield_value(month_add(month, 1))})
+        written += 1
+        month = month_add(month, 1)
+    return written
+
+
+def class_flow_months_rebuild(*, store_ids=None) -> dict[int, int]:
+    """Rewrite the stores' (default: all) `ClassFlowMonth` rows from their whole class history, each store in one
+    transaction: the backfill of a database whose history predates the summary (the migration runs it) or was
+    written by other means than the classification. Answers {store_id: months written}."""
+    stores = Store.objects.all()
+    if store_ids is not None:
+        stores = stores.filter(pk__in=list(store_ids))
+    out = {}
+    for store_id in stores.order_by("pk").values_list("pk", flat=True):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {ClassFlowMonth._meta.db_table} WHERE store_id = %s", [store_id])
+            out[store_id] = _flow_months_refresh(cursor, store_id=store_id)
+    return out
+
+
 def customers_classify(*, today: dt.date | None = None, store_ids=None) -> dict[int, int]:
     """Classify every active customer of the stores (default: all active stores) as of `today` (default: today in
     Asia/Shanghai). Idempotent. Answers {store_id: class changes written}."""
@@ -229,6 +331,7 @@ def customers_classify(*, today: dt.date | None = None, store_ids=None) -> dict[
     for store_id in ids:
         with transaction.atomic(), connection.cursor() as cursor:
             out[store_id] = _store_classify(cursor, store_id=store_id, today=today, settings=settings_of[store_id])
+            _flow_months_refresh(cursor, store_id=store_id, through=today, changed=out[store_id] > 0)
     return out
 
 

@@ -31,6 +31,9 @@ def _plant_classes(store, canary) -> dict:
                                rule="no_visit", on_date=today)
     reason = ChurnReason.objects.create(store=store, customer=customer, reason="other", note=canary,
                                         recorded_on=today)
+    from aftercare.care.services.classes import class_flow_months_rebuild
+
+    class_flow_months_rebuild(store_ids=[store.pk])  # its month summary, as the classification writes it
     return {"care_profile": profile, "churn_reason": reason, "class_customer": customer}
 
 

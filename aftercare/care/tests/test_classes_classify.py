@@ -185,8 +185,12 @@ def test_it_follows_the_store_settings(people, store_a):
 
 
 def test_it_classifies_in_a_fixed_number_of_queries(people, store_a, django_assert_max_num_queries):
-    with django_assert_max_num_queries(12):
+    # 12, and the month summary of each store: its last month, then (first run) the history's first and last day,
+    # and a delete and an insert a month written
+    with django_assert_max_num_queries(16):
         customers_classify(today=TODAY)
+    with django_assert_max_num_queries(14):  # a later day of the month: the summary's last month, delete, insert
+        customers_classify(today=TODAY + dt.timedelta(days=1))
 
 
 def test_it_counts_months_back_to_the_last_day_of_a_short_month():
