@@ -358,9 +358,13 @@ def _scores_insert(ids, risk, why, codes: list[str], model_id: int, today: dt.da
 def _scores_replace(cur, reasons: str, params: dict) -> None:
     """Replace the rows of `ChurnScore` with the scores of the temporary table `care_churn_scores` (inside the
     caller's transaction): the store is the customer's own (the composite key of the table checks it)."""
-    table = ChurnScore._meta.db_table
-    customers = Customer._meta.db_table
+    qn = connection.ops.quote_name
+    table, customers = qn(ChurnScore._meta.db_table), qn(Customer._meta.db_table)
+    key = qn(CUSTOMER_KEY)
     if connection.vendor == "postgresql":
+        # the store key checked now, not queued to the commit (TRUNCATE refuses a table with checks pending, as
+        # when rows were written earlier in the caller's transaction); set back to deferred after the INSERT
+        cur.execute(f"SET CONSTRAINTS {key} IMMEDIATE")
         cur.execute(f"TRUNCATE {table}")  # takes the table's lock until commit: readers wait, then see all
     else:
         cur.execute(f"DELETE FROM {table}")
@@ -370,9 +374,12 @@ def _scores_replace(cur, reasons: str, params: dict) -> None:
         f"FROM care_churn_scores s JOIN {customers} c ON c.id = s.customer_id",
         params,
     )
+    if connection.vendor == "postgresql":
+        cur.execute(f"SET CONSTRAINTS {key} DEFERRED")
 
 
 COPY_ROWS = 100_000  # rows a binary COPY block carries
+CUSTOMER_KEY = "care_churn_score_customer_of_the_store"  # the constraint of ChurnScore.Meta
 
 
 def _scores_copy(ids, risk, why, codes: list[str], model_id: int, today: dt.date) -> None:
