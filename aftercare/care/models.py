@@ -201,7 +201,7 @@ class ChurnScore(models.Model):
     )
     reasons = models.JSONField(_("churn risk reasons"), default=list, blank=True)
     model = models.ForeignKey(ChurnModel, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
-                              db_constraint=False, verbose_name=_("churn-risk model"))
+                              db_constraint=False, db_index=False, verbose_name=_("churn-risk model"))
     scored_on = models.DateField(_("scored on"))
 
     objects = StoreOwnedQuerySet.as_manager()

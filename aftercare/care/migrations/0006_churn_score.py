@@ -50,7 +50,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='churnscore',
             name='model',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='care.churnmodel', verbose_name='churn-risk model'),
+            field=models.ForeignKey(blank=True, db_constraint=False, db_index=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='care.churnmodel', verbose_name='churn-risk model'),
         ),
         migrations.AddField(
             model_name='churnscore',
