@@ -104,8 +104,8 @@ WITH x AS (
     WHERE p.customer_class IS DISTINCT FROM x.cls
 )
 INSERT INTO care_careprofile AS p (store_id, customer_id, customer_class, lost_rule, class_since, classified_on,
-    last_visit_at, visits_12m, spend_12m, churn_reasons, created_at, updated_at)
-SELECT x.store_id, x.customer_id, x.cls, x.rule, %(day)s, %(day)s, x.last_visit, x.v12, x.spend12, '[]', now(), now()
+    last_visit_at, visits_12m, spend_12m, created_at, updated_at)
+SELECT x.store_id, x.customer_id, x.cls, x.rule, %(day)s, %(day)s, x.last_visit, x.v12, x.spend12, now(), now()
 FROM x
 ON CONFLICT (customer_id) DO UPDATE SET
     class_since = CASE WHEN p.classified_on IS NOT NULL AND p.customer_class = excluded.customer_class

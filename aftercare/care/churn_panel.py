@@ -10,14 +10,14 @@ from .churnmodel import reason_labels, risk_band, risk_percent
 
 
 def churn_context(*, user, customer) -> dict | None:
-    profile = selectors.churn_profile_for(customer=customer)
-    if profile is None or profile.churn_risk is None:
+    score = selectors.churn_score_for(customer=customer)
+    if score is None:
         return None
     return {
-        "risk_percent": risk_percent(profile.churn_risk),
-        "band": risk_band(profile.churn_risk),
-        "reasons": reason_labels(profile.churn_reasons),
-        "scored_on": profile.scored_on,
+        "risk_percent": risk_percent(score.risk),
+        "band": risk_band(score.risk),
+        "reasons": reason_labels(score.reasons),
+        "scored_on": score.scored_on,
     }
 
 

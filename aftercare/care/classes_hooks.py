@@ -22,7 +22,7 @@ from aftercare.org.start import CardData, CardRow, StartCard, list_url, register
 from . import selectors
 from .choices import CustomerClass
 from .forms import ChurnReasonForm
-from .models import CareProfile
+from .models import CareProfile, churn_risk_of
 
 AT_RISK = 0.5  # a churn-risk score from which the call screen offers to record a churn reason
 
@@ -44,7 +44,7 @@ def class_call_context(*, user, task) -> dict | None:
     """On any call of a lost or at-risk customer: the class, why lost, and the churn-reason form."""
     if not (has_perm(user, Perm.CARE_WORK) or has_perm(user, Perm.CARE_MANAGE)):
         return None
-    prof = CareProfile.objects.filter(customer_id=task.customer_id).first()
+    prof = CareProfile.objects.filter(customer_id=task.customer_id).annotate(churn_risk=churn_risk_of()).first()
     if prof is None or not (prof.customer_class == CustomerClass.LOST
                             or (prof.churn_risk is not None and prof.churn_risk >= AT_RISK)):
         return None

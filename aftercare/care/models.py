@@ -6,7 +6,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from aftercare.core.models import StoreOwnedModel
+from aftercare.core.models import StoreOwnedModel, StoreOwnedQuerySet
 from aftercare.customers.choices import LossReason
 from aftercare.customers.models import customer_of_the_store, store_checked_by_customer
 
@@ -26,8 +26,8 @@ from .choices import (
 
 class CareProfile(StoreOwnedModel):
     """Where a customer stands for care today, one row a customer: the class of the daily classification (with its
-    history in the classification part) and the churn-risk score of the daily scoring. Segments, reminder and
-    campaign lists and the customer-360 panel read it."""
+    history in the classification part) and the customer attributes the churn-risk score reads. Segments, reminder
+    and campaign lists and the customer-360 panel read it; the score itself is a `ChurnScore`."""
 
     store = store_checked_by_customer()
     customer = models.OneToOneField(
@@ -42,12 +42,6 @@ class CareProfile(StoreOwnedModel):
     last_visit_at = models.DateTimeField(_("last counted visit"), null=True, blank=True)
     visits_12m = models.PositiveIntegerField(_("counted visits, last 12 months"), default=0)
     spend_12m = models.DecimalField(_("spend, last 12 months"), max_digits=12, decimal_places=2, default=0)
-    churn_risk = models.FloatField(
-        _("churn risk"), null=True, blank=True, validators=[MinValueValidator(0), MaxValueValidator(1)],
-        help_text=_("Probability of becoming lost in the next 6 months"),
-    )
-    churn_reasons = models.JSONField(_("churn risk reasons"), default=list, blank=True)
-    scored_on = models.DateField(_("scored on"), null=True, blank=True)
     # ---- churn: customer attributes the churn-risk score reads (docs/care.md, "Churn-risk score") ----
     distance_km = models.DecimalField(
         _("distance to the store (km)"), max_digits=6, decimal_places=1, null=True, blank=True,
@@ -65,13 +59,10 @@ class CareProfile(StoreOwnedModel):
         verbose_name = _("care profile")
         constraints = [
             customer_of_the_store("care_profile_customer_of_the_store"),
-            models.CheckConstraint(condition=models.Q(churn_risk__gte=0, churn_risk__lte=1)
-                                   | models.Q(churn_risk__isnull=True), name="care_profile_churn_risk_0_1"),
             models.CheckConstraint(condition=models.Q(spend_12m__gte=0), name="care_profile_spend_non_negative"),
         ]
         indexes = [
             models.Index(fields=["store", "customer_class"], name="care_profile_store_class_idx"),
-            models.Index(fields=["store", "churn_risk"], name="care_profile_store_risk_idx"),
         ]
 
 
@@ -209,6 +200,48 @@ class ChurnModel(models.Model):
 
     def __str__(self) -> str:
         return f"{self.trained_at:%Y-%m-%d %H:%M} (AUC {self.metrics.get('auc_model', '?')})"
+
+
+class ChurnScore(models.Model):
+    """The churn-risk score of one active customer, as of the last daily scoring: a narrow table of its own,
+    replaced whole each night in one transaction (`services/churn.py`, `churn_scores_write`), so scoring never
+    rewrites the wide care profiles and a reader sees yesterday's scores or today's, never a mix. A customer
+    without a row is not scored (not active, or no model yet). Read it through `selectors.churn_risk_of`."""
+
+    customer = models.OneToOneField(
+        "customers.Customer", on_delete=models.CASCADE, primary_key=True, related_name="churn_score",
+        db_constraint=False, verbose_name=_("customer"),
+    )
+    store = store_checked_by_customer()
+    risk = models.FloatField(
+        _("churn risk"), validators=[MinValueValidator(0), MaxValueValidator(1)],
+        help_text=_("Probability of becoming lost in the next 6 months"),
+    )
+    reasons = models.JSONField(_("churn risk reasons"), default=list, blank=True)
+    model = models.ForeignKey(ChurnModel, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+                              db_constraint=False, db_index=False, verbose_name=_("churn-risk model"))
+    scored_on = models.DateField(_("scored on"))
+
+    objects = StoreOwnedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("churn-risk score")
+        constraints = [
+            customer_of_the_store("care_churn_score_customer_of_the_store"),
+            models.CheckConstraint(condition=models.Q(risk__gte=0, risk__lte=1), name="care_churn_score_risk_0_1"),
+        ]
+        indexes = [models.Index(fields=["store", "risk"], name="care_churn_score_risk_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}: {self.risk:.2f}"
+
+
+def churn_risk_of(customer: str = "customer") -> models.F:
+    """A customer's churn risk (None when not scored) as an expression of any queryset: `customer` is the path
+    from the queryset's model to the customer ("customer" for store-owned rows with a customer, "" on Customer
+    itself). The one way every reader (lists, segments, rankings) names it: order by
+    `churn_risk_of().desc(nulls_last=True)`, filter with `.alias(risk=churn_risk_of()).filter(risk__gte=…)`."""
+    return models.F(f"{customer}__churn_score__risk" if customer else "churn_score__risk")
 
 
 # ---- end churn ----

@@ -6,13 +6,13 @@ from django.utils.translation import gettext_lazy as _
 
 from aftercare.followups.ranking import QueuePriority, register_priority
 
-from .models import CareProfile
+from .models import ChurnScore
 
 
 def churn_risk_expression():
-    """The churn risk of the task's customer: one correlated subquery on the profile's unique customer key."""
+    """The churn risk of the task's customer: one correlated subquery on the score table's customer key."""
     return Subquery(
-        CareProfile.objects.filter(customer_id=OuterRef("customer_id")).values("churn_risk")[:1],
+        ChurnScore.objects.filter(customer_id=OuterRef("customer_id")).values("risk")[:1],
         output_field=FloatField(),
     )
 

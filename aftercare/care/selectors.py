@@ -38,10 +38,12 @@ from .models import (
     CareProfile,
     ChurnModel,
     ChurnReason,
+    ChurnScore,
     ClassChange,
     ClassFlowMonth,
     Recall,
     RecallVehicle,
+    churn_risk_of,  # a customer's churn risk as an expression: every reader's one name (also for others)
 )
 from .visits import counted
 
@@ -364,27 +366,36 @@ def newly_lost_count(*, user, store_ids, since: dt.date) -> int:
 
 
 def churn_risk_list(*, user, store_ids=None):
-    """The scored customers of the stores in scope, highest risk first (with customer and store)."""
+    """The scores of the stores in scope, highest risk first, with customer, store and the customer's last counted
+    visit (`last_visit_at`, from the care profile)."""
     ids = care_store_ids(user, store_ids, perms=MANAGERS)
-    return (CareProfile.objects.filter(store_id__in=ids, churn_risk__isnull=False)
-            .select_related("customer", "store").order_by("-churn_risk", "customer_id"))
+    return (ChurnScore.objects.filter(store_id__in=ids).select_related("customer", "store")
+            .annotate(last_visit_at=F("customer__care_profile__last_visit_at")).order_by("-risk", "customer_id"))
 
 
 def churn_risk_distribution(*, user, store_ids=None) -> list[int]:
     """How many scored customers fall in each 10 % band of risk (0–10 %, …, 90–100 %), in one query."""
     ids = care_store_ids(user, store_ids, perms=MANAGERS)
-    qs = CareProfile.objects.filter(store_id__in=ids, churn_risk__isnull=False)
+    qs = ChurnScore.objects.filter(store_id__in=ids)
     counts = qs.aggregate(**{
-        f"b{i}": Count("id", filter=Q(churn_risk__gte=i / 10) & (Q(churn_risk__lt=(i + 1) / 10) if i < 9 else Q()),
+        f"b{i}": Count("pk", filter=Q(risk__gte=i / 10) & (Q(risk__lt=(i + 1) / 10) if i < 9 else Q()),
                        output_field=IntegerField())
         for i in range(10)
     })
     return [counts[f"b{i}"] or 0 for i in range(10)]
 
 
-def churn_profile_for(*, customer):
-    """The care profile of a customer the caller already may see (the 360 page's customer), or None."""
-    return CareProfile.objects.filter(customer_id=customer.pk, store_id=customer.store_id).first()
+def churn_score_for(*, customer):
+    """The churn-risk score of a customer the caller already may see (the 360 page's customer), with the
+    customer's last counted visit (`last_visit_at`, from the care profile), or None."""
+    return (ChurnScore.objects.filter(customer_id=customer.pk, store_id=customer.store_id)
+            .annotate(last_visit_at=F("customer__care_profile__last_visit_at")).first())
+
+
+def customer_last_visit_at(*, customer):
+    """The last counted visit of a customer the caller already may see (from the care profile), or None."""
+    return (CareProfile.objects.filter(customer_id=customer.pk, store_id=customer.store_id)
+            .values_list("last_visit_at", flat=True).first())
 
 
 def churn_model_latest():
@@ -432,7 +443,7 @@ def reminder_list(*, user, store_ids=None, due: str = "", kind: str = "", today:
         qs = qs.filter(_overdue_q(today))
     if kind:
         qs = qs.filter(kind=kind)
-    return qs.annotate(churn_risk=F("customer__care_profile__churn_risk")).order_by(
+    return qs.annotate(churn_risk=churn_risk_of()).order_by(
         F("churn_risk").desc(nulls_last=True), "due_on", "pk")
 
 
@@ -655,7 +666,7 @@ def campaign_target_rows(*, user, campaign: Campaign, measure: str = "targeted")
         measure = "targeted"
     return (campaign_targets(user=user, campaign=campaign).filter(_measure_q(measure))
             .select_related("customer", "vehicle", "task", "outcome_by", "outcome_by__staff")
-            .annotate(churn_risk=F("customer__care_profile__churn_risk"))
+            .annotate(churn_risk=churn_risk_of())
             .order_by("wave", F("churn_risk").desc(nulls_last=True), "pk"))
 
 

@@ -18,7 +18,7 @@ from aftercare.org.permissions import require_perm
 
 from .. import selectors as _selectors
 from ..churnmodel import reason_labels, risk_band
-from ..models import CareProfile as _CareProfile
+from ..models import ChurnScore as _ChurnScore
 
 router = Router(tags=["care"])
 
@@ -27,24 +27,25 @@ class ChurnOut(_Schema):
     customer_id: int
     customer_number: str = _Field(..., alias="customer.number")
     store: str = _Field(..., alias="store.code")
-    churn_risk: float | None = _Field(description="Probability of becoming lost in the next 6 months (0–1)")
+    churn_risk: float | None = _Field(None, alias="risk",
+                                      description="Probability of becoming lost in the next 6 months (0–1)")
     band: str = _Field(description="low (< 0.15), medium (< 0.35) or high")
     reasons: list[str] = _Field(description="Codes of the top reasons, feature:+ (high value) or feature:- (low)")
     reason_labels: list[str]
     scored_on: _dt.date | None
-    last_visit_at: _dt.datetime | None
+    last_visit_at: _dt.datetime | None = None
 
     @staticmethod
     def resolve_band(obj) -> str:
-        return risk_band(obj.churn_risk)
+        return risk_band(obj.risk)
 
     @staticmethod
     def resolve_reasons(obj) -> list[str]:
-        return list(obj.churn_reasons or [])
+        return list(obj.reasons or [])
 
     @staticmethod
     def resolve_reason_labels(obj) -> list[str]:
-        return reason_labels(obj.churn_reasons, top=None, drop_unknown=False)
+        return reason_labels(obj.reasons, top=None, drop_unknown=False)
 
 
 class ChurnFilter(_Schema):
@@ -61,7 +62,7 @@ def churn_list(request: HttpRequest, filters: _Query[ChurnFilter]):
     if filters.store:
         qs = qs.filter(store__code=filters.store)
     if filters.min_risk is not None:
-        qs = qs.filter(churn_risk__gte=filters.min_risk)
+        qs = qs.filter(risk__gte=filters.min_risk)
     return qs
 
 
@@ -69,8 +70,9 @@ def churn_list(request: HttpRequest, filters: _Query[ChurnFilter]):
 def customer_churn(request: HttpRequest, customer_id: PathId):
     """One customer's churn risk and reasons (null risk when not scored); another store's id answers 404."""
     customer = _customer_get(user=request.user, pk=customer_id)
-    profile = _selectors.churn_profile_for(customer=customer)
-    if profile is None:
-        profile = _CareProfile(customer_id=customer.pk)  # not scored: null risk, no reasons, unsaved
-    profile.customer, profile.store = customer, customer.store
-    return profile
+    score = _selectors.churn_score_for(customer=customer)
+    if score is None:
+        score = _ChurnScore(customer_id=customer.pk, risk=None, scored_on=None)  # not scored: unsaved, no reasons
+        score.last_visit_at = _selectors.customer_last_visit_at(customer=customer)
+    score.customer, score.store = customer, customer.store
+    return score

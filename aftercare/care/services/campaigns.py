@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import DecimalField, F, IntegerField, Max, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import DecimalField, IntegerField, Max, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -32,7 +32,7 @@ from aftercare.org.models import Store
 from aftercare.org.scoping import own_store_ids
 
 from ..choices import CALL_OUTCOMES, CampaignChannel, CampaignPurpose, CampaignState, CustomerClass, TargetState
-from ..models import Campaign, CampaignTarget
+from ..models import Campaign, CampaignTarget, churn_risk_of
 from ..visits import counted
 
 SEGMENT_KEYS = (
@@ -109,7 +109,7 @@ def segment_ownerships(
             cond |= Q(customer__care_profile__isnull=True)
         qs = qs.filter(cond)
     if "churn_risk_min" in s:
-        qs = qs.filter(customer__care_profile__churn_risk__gte=float(s["churn_risk_min"]))
+        qs = qs.alias(churn_risk=churn_risk_of()).filter(churn_risk__gte=float(s["churn_risk_min"]))
     if "model" in s:
         qs = qs.filter(vehicle__model__icontains=s["model"])
     if "vehicle_age_min" in s:
@@ -229,7 +229,7 @@ def campaign_launch(*, actor, campaign: Campaign, today: dt.date | None = None) 
         rows = segment_ownerships(store_ids=store_ids, segment=campaign.segment, purpose=campaign.purpose,
                                   today=today).order_by("customer_id", "vehicle_id").values_list(
             "store_id", "customer_id", "vehicle_id", "customer__care_profile__customer_class",
-            "customer__care_profile__churn_risk")
+            churn_risk_of())
         chosen: dict[int, tuple] = {}
         for store_id, customer_id, vehicle_id, klass, risk in rows:
             chosen.setdefault(customer_id, (store_id, vehicle_id, klass or CustomerClass.NEW, risk))
@@ -245,7 +245,7 @@ def campaign_launch(*, actor, campaign: Campaign, today: dt.date | None = None) 
         starts = {1: business_day_start(start),
                   2: business_day_start(start + dt.timedelta(days=campaign.second_wave_days))}
         targets = list(CampaignTarget.objects.filter(campaign=campaign, task__isnull=True).order_by(
-            "wave", F("customer__care_profile__churn_risk").desc(nulls_last=True), "pk"))
+            "wave", churn_risk_of().desc(nulls_last=True), "pk"))
         for sid in sorted({t.store_id for t in targets}):
             mine = [t for t in targets if t.store_id == sid]
             rule = followup_rule_get(store=Store.objects.get(pk=sid), trigger=Trigger.CAMPAIGN_INVITATION)

@@ -182,8 +182,8 @@ def _write_sql(cp: str, cc: str, source: str) -> tuple[str, str, str]:
             visits_12m = t.v12, spend_12m = t.spend12, updated_at = %(now)s
         FROM {source} t WHERE {cp}.id = t.profile_id AND ({differs})"""
     insert = f"""INSERT INTO {cp} (store_id, customer_id, customer_class, lost_rule, class_since, classified_on,
-            last_visit_at, visits_12m, spend_12m, churn_reasons, created_at, updated_at)
-        SELECT t.store_id, t.customer_id, t.cls, t.rule, %(day)s, %(day)s, t.last_visit, t.v12, t.spend12, '[]',
+            last_visit_at, visits_12m, spend_12m, created_at, updated_at)
+        SELECT t.store_id, t.customer_id, t.cls, t.rule, %(day)s, %(day)s, t.last_visit, t.v12, t.spend12,
             %(now)s, %(now)s
         FROM {source} t WHERE t.profile_id IS NULL"""
     return changes, update, insert

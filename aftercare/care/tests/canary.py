@@ -44,12 +44,15 @@ def _plant_classes(store, canary) -> dict:
 
 
 def _plant_churn(store, canary) -> dict:
-    from aftercare.care.models import CareProfile
+    import datetime as dt
+
+    from aftercare.care.models import CareProfile, ChurnScore
 
     churn_customer = f.CustomerFactory(store=store, name=f"{canary}-churn", address=canary)
-    CareProfile.objects.create(store=store, customer=churn_customer, churn_risk=0.99, distance_km=Decimal("99"),
-                               churn_reasons=["complaints_6m:+"])
-    return {"churn_customer": churn_customer}
+    CareProfile.objects.create(store=store, customer=churn_customer, distance_km=Decimal("99"))
+    score = ChurnScore.objects.create(store=store, customer=churn_customer, risk=0.99, reasons=["complaints_6m:+"],
+                                      scored_on=dt.date.today())
+    return {"churn_customer": churn_customer, "churn_score": score}
 
 
 # ---- end churn ----

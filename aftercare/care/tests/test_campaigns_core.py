@@ -13,7 +13,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from aftercare.care.choices import CampaignState, CustomerClass, TargetState
-from aftercare.care.models import CampaignTarget, CareProfile
+from aftercare.care.models import CampaignTarget, CareProfile, ChurnScore
 from aftercare.care.selectors import campaign_results, campaign_results_by_specialist, campaign_target_rows
 from aftercare.care.services.campaigns import (
     campaign_launch,
@@ -42,7 +42,9 @@ def _customer(store, klass=None, *, marketing=True, service=True, model="英朗"
     c = f.CustomerFactory(store=store, consent_marketing=marketing, consent_service_calls=service)
     v = f.owned_vehicle(c, model=model, delivery_date=delivered)
     if klass is not None:
-        CareProfile.objects.create(store=store, customer=c, customer_class=klass, churn_risk=risk)
+        CareProfile.objects.create(store=store, customer=c, customer_class=klass)
+    if risk is not None:
+        ChurnScore.objects.create(store=store, customer=c, risk=risk, scored_on=dt.date(2026, 11, 1))
     if km is not None:
         MileageReading.objects.create(store=store, vehicle=v, read_on=dt.date(2026, 10, 1), km=km, source="manual")
     return c, v
@@ -222,7 +224,7 @@ def test_a_declined_outcome_needs_its_reason(store_a, people, manager):
 
 @time_machine.travel(NOW, tick=False)
 def test_it_ranks_targets_and_their_calls_by_churn_risk_within_each_wave(store_a, people, manager):
-    CareProfile.objects.filter(customer=people["loyal2"]).update(churn_risk=0.3)
+    ChurnScore.objects.create(store=store_a, customer=people["loyal2"], risk=0.3, scored_on=TODAY)
     # ranks: wave 1 loyal2 (0.3) before loyal1 (0.1); wave 2 lost (0.8), regular (0.6), fresh (no score) last
     expected = [people[k].pk for k in ("loyal2", "loyal1", "lost", "regular", "fresh")]
     campaign = _campaign(manager, store_a)

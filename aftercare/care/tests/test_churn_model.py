@@ -12,7 +12,7 @@ from django.core.management import call_command
 
 from aftercare.care import churnmodel as cm
 from aftercare.care.churnsim import aggregates_from_events, labels, monthly_hazard, simulate
-from aftercare.care.models import CareProfile, ChurnModel
+from aftercare.care.models import CareProfile, ChurnModel, ChurnScore
 from aftercare.care.services.churn import (
     churn_aggregates_read,
     churn_model_train,
@@ -243,18 +243,68 @@ def test_it_trains_scores_and_rescores_idempotently(store_a):
     n = churn_scores_write(today=TODAY)
     active = [c for i, c in enumerate(customers) if i % 2 == 0 or dt.date(2024, 3, 1) + dt.timedelta(days=25 * i)
               > TODAY - dt.timedelta(days=180)]
-    assert n == len(active)
-    first = {p.customer_id: (p.churn_risk, p.churn_reasons) for p in CareProfile.objects.all()}
-    assert all(0 <= r <= 1 for r, _ in first.values())
-    assert all(all(cm.reason_label(code) for code in why) for _, why in first.values())
-    # a rerun writes the same, with no new rows
+    assert n == len(active) == ChurnScore.objects.count()
+    first = {s.customer_id: (s.risk, s.reasons, s.store_id, s.model_id, s.scored_on)
+             for s in ChurnScore.objects.all()}
+    assert all(0 <= r[0] <= 1 for r in first.values())
+    assert all(all(cm.reason_label(code) for code in r[1]) for r in first.values())
+    assert {r[2:] for r in first.values()} == {(store_a.pk, row.pk, TODAY)}
+    # a rerun writes the same rows, no more
     assert churn_scores_write(today=TODAY) == n
-    again = {p.customer_id: (p.churn_risk, p.churn_reasons) for p in CareProfile.objects.all()}
-    assert again == first and CareProfile.objects.count() == n
+    again = {s.customer_id: (s.risk, s.reasons, s.store_id, s.model_id, s.scored_on)
+             for s in ChurnScore.objects.all()}
+    assert again == first
     # later, customers no longer active lose their score
     later = TODAY + dt.timedelta(days=200)
     assert churn_scores_write(today=later) == 0
-    assert not CareProfile.objects.filter(churn_risk__isnull=False).exists()
+    assert not ChurnScore.objects.exists()
+
+
+@pytest.mark.django_db
+def test_it_writes_the_scores_and_reasons_the_model_gives_each_customer(store_a):
+    """Old vs new: the table holds, customer by customer, what scoring the features one by one gives (the values
+    the care profiles held before the scores had their own table): rounded risk and the top reasons' codes."""
+    _history(store_a)
+    row = churn_model_train(today=TODAY, train_months=12)
+    churn_scores_write(today=TODAY)
+    model = cm.TrainedModel.loads(row.model, row.feature_names)
+    cutoff = TODAY + dt.timedelta(days=1)
+    ids, _stores, agg = churn_aggregates_read(cutoff=cutoff, active_only=True)
+    X = cm.features_assemble(agg, cutoff_day(cutoff))
+    expected = {}
+    for k, cid in enumerate(ids.tolist()):
+        if cm.active_mask(agg)[k]:
+            x = X[k:k + 1]
+            expected[cid] = (round(float(model.predict(x)[0]), 4), model.reasons(x)[0])
+    got = {s.customer_id: (s.risk, s.reasons) for s in ChurnScore.objects.all()}
+    assert got.keys() == expected.keys() and any(why for _r, why in got.values())
+    for cid, (risk, why) in expected.items():
+        assert got[cid][0] == pytest.approx(risk, abs=1e-9) and got[cid][1] == why
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_keeps_yesterdays_scores_whole_when_killed_midway(store_a, monkeypatch):
+    from aftercare.care.services import churn
+
+    customers = _history(store_a)
+    churn_model_train(today=TODAY, train_months=12)
+    churn_scores_write(today=TODAY)
+    before = set(ChurnScore.objects.values_list("customer_id", "risk", "scored_on"))
+    ChurnScore.objects.filter(customer=customers[0]).delete()
+    before = {r for r in before if r[0] != customers[0].pk}
+    replace = churn._scores_replace
+
+    def killed(cur, *args):  # the old rows gone, the new ones written, then the job dies before the commit
+        replace(cur, *args)
+        assert ChurnScore.objects.count() > len(before)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(churn, "_scores_replace", killed)
+    with pytest.raises(KeyboardInterrupt):
+        churn_scores_write(today=TODAY + dt.timedelta(days=1))
+    assert set(ChurnScore.objects.values_list("customer_id", "risk", "scored_on")) == before
+    monkeypatch.setattr(churn, "_scores_replace", replace)
+    assert churn_scores_write(today=TODAY + dt.timedelta(days=1)) == len(before) + 1  # the rerun mends it
 
 
 @pytest.mark.django_db
@@ -262,7 +312,7 @@ def test_it_ranks_an_overdue_customer_above_a_regular_one(store_a):
     customers = _history(store_a)
     churn_model_train(today=TODAY, train_months=12)
     churn_scores_write(today=TODAY)
-    risk = dict(CareProfile.objects.filter(churn_risk__isnull=False).values_list("customer_id", "churn_risk"))
+    risk = dict(ChurnScore.objects.values_list("customer_id", "risk"))
     regular = [risk[c.pk] for i, c in enumerate(customers) if i % 2 == 0]
     overdue = [risk[c.pk] for i, c in enumerate(customers) if i % 2 and c.pk in risk]
     assert overdue and min(overdue) > np.median(regular)

@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from aftercare.care.models import CareProfile, ChurnModel
+from aftercare.care.models import ChurnModel, ChurnScore
 from aftercare.org.choices import Role
 from aftercare.testing import factories as f
 
@@ -23,9 +23,9 @@ def scored(store_a):
     rows = []
     for i in range(30):
         c = f.CustomerFactory(store=store_a, name=f"risk-{i:02d}")
-        rows.append(CareProfile.objects.create(
-            store=store_a, customer=c, churn_risk=i / 30, scored_on=dt.date(2026, 12, 6),
-            churn_reasons=["days_overdue:+", "complaints_6m:+", "books_appointments:-"]))
+        rows.append(ChurnScore.objects.create(
+            store=store_a, customer=c, risk=i / 30, scored_on=dt.date(2026, 12, 6),
+            reasons=["days_overdue:+", "complaints_6m:+", "books_appointments:-"]))
     ChurnModel.objects.create(trained_at="2026-12-01T02:00:00Z", cutoff=dt.date(2026, 5, 1), model=b"",
                               feature_names=[], metrics={"auc_model": 0.84, "auc_rule": 0.76, "gain": 0.08,
                                                          "test_cutoff": "2026-05-01", "test_rows": 30})

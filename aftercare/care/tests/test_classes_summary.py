@@ -142,7 +142,7 @@ def test_it_backfills_the_months_from_the_history(history, users, store_a, store
     """A database whose class history predates the summary: its migration, and (without it) the first run."""
     want = _rows()
     ClassFlowMonth.objects.all().delete()
-    migration = importlib.import_module("aftercare.care.migrations.0006_class_flow_month")
+    migration = importlib.import_module("aftercare.care.migrations.0007_class_flow_month")
     migration.backfill(django_apps, None)
     assert _rows() == want
     ClassFlowMonth.objects.all().delete()

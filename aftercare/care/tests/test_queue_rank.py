@@ -11,7 +11,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from aftercare.care.models import CareProfile
+from aftercare.care.models import CareProfile, ChurnScore
 from aftercare.core.services import api_token_create
 from aftercare.followups import ranking
 from aftercare.followups.models import FollowupTask
@@ -36,7 +36,9 @@ def _task(store, *, due_at: dt.datetime, risk=None, profile=True, spend="680.00"
     task = FollowupTask.objects.get(subject_type="repair_order", subject_id=ro.pk)
     FollowupTask.objects.filter(pk=task.pk).update(due_at=due_at, next_call_at=None)
     if profile:
-        CareProfile.objects.create(store=store, customer=customer, churn_risk=risk)
+        CareProfile.objects.create(store=store, customer=customer)
+        if risk is not None:
+            ChurnScore.objects.create(store=store, customer=customer, risk=risk, scored_on=business_date())
     return task
 
 

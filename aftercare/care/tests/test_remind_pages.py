@@ -12,7 +12,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from aftercare.care.choices import ReminderAction, ReminderKind, ReminderState
-from aftercare.care.models import CareProfile, Reminder, ReminderRule
+from aftercare.care.models import CareProfile, ChurnScore, Reminder, ReminderRule
 from aftercare.care.remind_hooks import REMINDER_SUCCESS_RATE
 from aftercare.care.services.remind import reminder_rules_map, reminders_generate
 from aftercare.core.services import api_token_create
@@ -238,7 +238,9 @@ def test_the_list_and_the_api_rank_by_churn_risk_unscored_last(users, store_a):
     high = _reminder(store_a, due=today)
     no_profile = _reminder(store_a, due=today - dt.timedelta(days=9))
     for reminder, risk in ((low, 0.2), (unscored, None), (high, 0.9)):
-        CareProfile.objects.create(store=store_a, customer=reminder.customer, churn_risk=risk)
+        CareProfile.objects.create(store=store_a, customer=reminder.customer)
+        if risk is not None:
+            ChurnScore.objects.create(store=store_a, customer=reminder.customer, risk=risk, scored_on=today)
     expected = [str(r.pk) for r in (high, low, no_profile, unscored)]  # unscored: by due date, then id
     html = client(specialist).get("/care/reminders/").content.decode()
     assert re.findall(r'data-reminder="(\d+)"', html) == expected

@@ -17,13 +17,13 @@ from ..churnmodel import reason_labels, risk_band, risk_percent
 PAGE_SIZE = 25
 
 
-def risk_rows(profiles) -> list:
-    """Decorate profiles for display: risk as %, band, translated reasons."""
-    for p in profiles:
-        p.risk_percent = risk_percent(p.churn_risk)
-        p.band = risk_band(p.churn_risk)
-        p.reason_labels = reason_labels(p.churn_reasons)
-    return profiles
+def risk_rows(scores) -> list:
+    """Decorate scores for display: risk as %, band, translated reasons."""
+    for p in scores:
+        p.risk_percent = risk_percent(p.risk)
+        p.band = risk_band(p.risk)
+        p.reason_labels = reason_labels(p.reasons)
+    return scores
 
 
 @login_required

@@ -183,6 +183,8 @@ KNOWN: dict[str, str | list[str]] = {
     "python -m bench.care_churnbench --customers N": ["python -m bench.care_churnbench --help"],
     "DATABASE_URL=postgres://postgres@127.0.0.1:55432/postgres .venv/bin/python -m bench.care_churnbench "
     "--customers 200000": ["python -m bench.care_churnbench --help"],
+    "DATABASE_URL=postgres://postgres@127.0.0.1:55432/postgres .venv/bin/python -m bench.care_churnbench "
+    "--customers 200000 --legacy": ["python -m bench.care_churnbench --help"],
     # ---- end churn ----
     # ---- campaigns: docs/care.md, Campaigns and recalls ----
     "manage.py care_recalls_update": AS_DOCUMENTED,

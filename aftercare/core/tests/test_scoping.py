@@ -839,13 +839,15 @@ def test_it_walks_the_class_pages_with_a_canary_lost_customer_of_store_b(monkeyp
 def test_it_never_shows_another_stores_churn_scores(users, store_a, store_b, monkeypatch):
     """The churn page and list API of store A's manager never show store B's scored customer; store B's customer
     answers 404 on the customer route; and the check would notice a churn selector that forgot the scope."""
+    import datetime
+
     import aftercare.org.scoping as scoping
-    from aftercare.care.models import CareProfile
+    from aftercare.care.models import ChurnScore
     from aftercare.care.tests.canary import plant
 
     rows = plant(store_b, CANARY)
     own = f.CustomerFactory(store=store_a, name="own-churn")
-    CareProfile.objects.create(store=store_a, customer=own, churn_risk=0.5)
+    ChurnScore.objects.create(store=store_a, customer=own, risk=0.5, scored_on=datetime.date(2026, 12, 6))
     client = Client(HTTP_ACCEPT_LANGUAGE="en")
     client.force_login(users[Role.CS_MANAGER])
     page = client.get("/care/churn/")

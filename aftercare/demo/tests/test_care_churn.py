@@ -11,7 +11,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from aftercare.care.models import CareProfile, ChurnModel
+from aftercare.care.models import CareProfile, ChurnModel, ChurnScore
 from aftercare.demo.care_churn import demo_churn_create, demo_customer_attributes, demo_hidden_stop
 from aftercare.org.calendar import business_day_start
 from aftercare.testing import factories as f
@@ -53,7 +53,7 @@ def test_it_writes_attributes_trains_and_scores_the_demo(store_a):
     assert counts["care_profiles"] == 30 and counts["churn_scores"] > 0
     assert ChurnModel.objects.count() == 1
     assert not CareProfile.objects.filter(distance_km__isnull=True).exists()
-    assert CareProfile.objects.filter(churn_risk__isnull=False).count() == counts["churn_scores"]
+    assert ChurnScore.objects.filter(store=store_a).count() == counts["churn_scores"]
 
 
 def test_the_generators_hazard_is_the_hidden_process_of_the_issue():

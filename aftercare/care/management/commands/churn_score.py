@@ -1,5 +1,5 @@
-"""Daily: score every active customer with the newest churn-risk model (`churn_risk`, `churn_reasons`,
-`scored_on` of their care profile), in bulk; a rerun the same day writes the same values.
+"""Daily: score every active customer with the newest churn-risk model and replace the `ChurnScore` table with the
+scores (risk, reasons, model, `scored_on`) in one transaction; a rerun the same day writes the same rows.
 
     manage.py churn_score
     manage.py churn_score --today 2026-06-30

@@ -18,7 +18,7 @@ def backfill(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('care', '0005_campaigns'),
+        ('care', '0006_churn_score'),
         ('org', '0004_alter_staff_role'),
     ]
 
