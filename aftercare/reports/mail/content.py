@@ -89,6 +89,7 @@ class ReportContent:
     dissatisfied_rows: list = field(default_factory=list)
     kpi_month: dt.date | None = None
     kpi_rows: list = field(default_factory=list)
+    action_rows: list = field(default_factory=list)
 
     def summary(self) -> dict:
         """The figures kept on the row (the archive list shows them without opening a file)."""
@@ -99,6 +100,7 @@ class ReportContent:
             "followups": self.followups.get("closed", 0),
             "dissatisfied": self.followups.get("dissatisfied", 0),
             "kpis_missed": sum(1 for row in self.kpi_rows if row["state"] == "missed"),
+            "actions_overdue": sum(1 for row in self.action_rows if row["overdue"]),
         }
 
 
@@ -112,7 +114,42 @@ def report_content(*, store, department, kind: str, period_start: dt.date, perio
     _complaints(content, reader, since, until)
     _followups(content, reader, since, until)
     _kpis(content, reader)
+    _actions(content, until)
     return content
+
+
+# ---- the action register (docs/reports.md, "Action register") ----------------------------------------------------
+
+
+def _actions(content: ReportContent, until: dt.datetime) -> None:
+    """The rectification actions still to do or to verify at the period's end, and those closed in the period: the
+    store's for the store manager, a department's owned by its staff. One query."""
+    from django.db.models import Q
+
+    from aftercare.reports.choices import ActionStatus
+    from aftercare.reports.models import RectificationAction
+
+    since = business_day_start(content.period_start)
+    qs = RectificationAction.objects.filter(store=content.store, created_at__lt=until).filter(
+        Q(status__in=[ActionStatus.OPEN, ActionStatus.DONE])
+        | Q(status=ActionStatus.VERIFIED, verified_at__gte=since, verified_at__lt=until)
+    )
+    if content.department is not None:
+        qs = qs.filter(owner__staff__department=content.department)
+    last_day = content.period_end - dt.timedelta(days=1)
+    content.action_rows = [
+        {
+            "id": a.pk,
+            "title": a.title,
+            "source": a.get_source_display(),
+            "source_detail": a.source_detail,
+            "owner": getattr(getattr(a.owner, "staff", None), "display_name", "") or a.owner.get_username(),
+            "due_date": a.due_date,
+            "status": a.get_status_display(),
+            "overdue": a.status == ActionStatus.OPEN and a.due_date <= last_day,
+        }
+        for a in qs.select_related("owner__staff").order_by("status", "due_date", "id")
+    ]
 
 
 # ---- complaints ---------------------------------------------------------------------------------------------------

@@ -66,8 +66,12 @@ def report_xlsx(content: ReportContent) -> bytes:
         kpis = [[_("Code"), _("Measure"), _("Unit"), _("Value"), _("Target"), _("Gap"), _("State")]]
         kpis += [[r["code"], r["name"], r["unit"], r["value"], r["target"], r["gap"], state_label(r["state"])]
                  for r in content.kpi_rows]
+        actions = [[_("Action"), _("Source"), _("Source detail"), _("Owner"), _("Due date"), _("Status"),
+                    _("Overdue")]]
+        actions += [[r["title"], r["source"], r["source_detail"], r["owner"], r["due_date"], r["status"],
+                     _("yes") if r["overdue"] else ""] for r in content.action_rows]
         data, _n = xlsx_workbook_bytes([
             (_("Summary"), summary), (_("Complaints"), complaints), (_("Dissatisfied"), dissatisfied),
-            (_("Measures"), kpis),
+            (_("Measures"), kpis), (_("Rectification actions"), actions),
         ])
     return data

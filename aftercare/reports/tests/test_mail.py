@@ -91,6 +91,31 @@ def test_it_gives_the_store_manager_the_whole_store_and_the_month(store_a, world
     assert sales.complaints["total"] == 1 and sales.followups["closed"] == 1 and sales.followups["dissatisfied"] == 0
 
 
+def test_it_lists_the_open_and_just_verified_rectification_actions(store_a, users, world):
+    import datetime as dt
+
+    from aftercare.reports.services.actions import action_complete, action_create, action_verify
+
+    manager, designee = users[Role.CS_MANAGER], world["designee"]
+    with time_machine.travel(NOW - dt.timedelta(days=10), tick=False):  # filed in February
+        overdue = action_create(actor=manager, store_id=store_a.pk, title="返修车复检", source="complaint_category",
+                                owner=designee, due_date=dt.date(2026, 2, 27))
+        mine = action_create(actor=manager, store_id=store_a.pk, title="回访话术培训", source="weekly_meeting",
+                             owner=manager, due_date=dt.date(2026, 3, 20))
+        closed = action_create(actor=manager, store_id=store_a.pk, title="休息区改造", source="ssi_factor",
+                               owner=designee, due_date=dt.date(2026, 2, 20))
+        action_complete(actor=designee, action_id=closed.pk, note="已改造")
+        action_verify(actor=manager, action_id=closed.pk, effective=True, note="")
+    dept = report_content(store=store_a, department=world["mech"], kind="weekly", period_start=WEEK[0],
+                          period_end=WEEK[1])
+    assert [(r["title"], r["overdue"]) for r in dept.action_rows] == [("返修车复检", True)]  # the department's own
+    whole = report_content(store=store_a, department=None, kind="weekly", period_start=WEEK[0], period_end=WEEK[1])
+    assert {r["title"] for r in whole.action_rows} == {"返修车复检", "回访话术培训"}  # verified before the week: gone
+    assert whole.summary()["actions_overdue"] == 1 and mine.pk and overdue.pk
+    book = load_workbook(io.BytesIO(report_xlsx(whole)))
+    assert "返修车复检" in [c.value for row in book.worksheets[-1].iter_rows() for c in row]
+
+
 def test_it_renders_a_pdf_with_chinese_text(store_a, world):
     pypdf = pytest.importorskip("pypdf")
     report = services.report_generate(store=store_a, department=world["mech"], kind="weekly", day=WEEK[0])
@@ -106,7 +131,7 @@ def test_it_writes_the_xlsx_through_core_exports(store_a, world):
     c = report_content(store=store_a, department=world["mech"], kind="weekly", period_start=WEEK[0],
                        period_end=WEEK[1])
     book = load_workbook(io.BytesIO(report_xlsx(c)))
-    assert len(book.sheetnames) == 4
+    assert len(book.sheetnames) == 5  # summary, complaints, dissatisfied, measures, actions
     complaints = list(book.worksheets[1].values)
     assert len(complaints) == 4 and {row[6] for row in complaints[1:]} == {"李准时", "赵超期", "钱迟到"}
     dissatisfied = list(book.worksheets[2].values)
