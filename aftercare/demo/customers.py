@@ -176,9 +176,13 @@ _YEARLY = {
 _BOOKED_KIND_FACTOR = {RepairKind.WASH: 0.2, RepairKind.INSURANCE_JOB: 0.5}
 # deliveries per month of the year (金九银十, the run-up to Spring Festival, the February lull)
 _MONTH_SALES = {1: 1.25, 2: 0.6, 3: 0.9, 4: 0.9, 5: 1.0, 6: 1.0, 7: 0.8, 8: 0.9, 9: 1.2, 10: 1.1, 11: 1.1, 12: 1.3}
-# name, share, factor on the maintenance interval, factor on the booking probability
-# (when a customer stops coming is the hidden churn process's, `care_churn.demo_hidden_stop`, not the profile's)
-_PROFILES = (("loyal", 0.3, 1.0, 1.4), ("regular", 0.5, 1.15, 1.0), ("occasional", 0.2, 1.25, 0.5))
+# name, share, factor on the booking probability. Every active customer keeps their vehicle's own maintenance
+# rhythm (`_Gen.add_vehicle`: 5,000 km or 6 months, whichever first, ±10 %), as in the churn simulator
+# (`care.churnsim.simulate`); when a customer stops coming is the hidden churn process's
+# (`care_churn.demo_hidden_stop`), not the profile's
+_PROFILES = (("loyal", 0.3, 1.4), ("regular", 0.5, 1.0), ("occasional", 0.2, 0.5))
+SERVICE_KM, SERVICE_DAYS = 5000, 182  # maintenance every 5,000 km or 6 months, whichever first (Chinese 4S)
+GAP_JITTER = (0.9, 1.1)  # a customer's gap around their own interval
 _PROFILE_WEIGHTS = _cum(x[1] for x in _PROFILES)
 _YEAR_CODES = "ABCDEFGHJKLMNPRSTVWXY123456789"  # VIN position 10, from 2010, 30-year cycle
 _PLANTS = "SYWDNJKLMPRTUVXZ"  # VIN position 11
@@ -408,8 +412,8 @@ class _Gen:
         km_per_day = {
             BackgroundCategory.TAXI: 230.0, BackgroundCategory.COMPANY: 70.0, BackgroundCategory.GOVERNMENT: 45.0,
         }.get(background, 35.0) * math.exp(rng.gauss(0, 0.35))
-        interval_km = 5000 if rng.random() < 0.7 else 7500
-        interval_days = max(45, min(182, int(interval_km / km_per_day)))
+        interval_km = SERVICE_KM
+        interval_days = max(45, min(SERVICE_DAYS, int(interval_km / km_per_day)))
 
         # ownership: usually one owner; a few transfers; a few vehicles sold away (no current owner)
         owners: list[tuple[int, dt.date, dt.date | None]] = [(owner, delivery, None)]
@@ -469,25 +473,25 @@ class _Gen:
                      f"XS{delivery:%Y%m%d}{rng.randrange(10000):04d}")
                 )
                 chunk.mileage.append((v, delivery, base_km, MileageSource.DELIVERY))
-        _name, _share, interval_factor, booking = rng.weighted(_PROFILES, _PROFILE_WEIGHTS)
+        _name, _share, booking = rng.weighted(_PROFILES, _PROFILE_WEIGHTS)
         low = max(ctx.window_start, delivery + dt.timedelta(days=1))
         high = end  # the vehicle's last day here: sold away, or its owner lost (the hidden churn process)
         if high < low:
             return None
         events: list[tuple[dt.date, str, str | None]] = []
-        step = interval_days * interval_factor
+        step = interval_days
         if sold_here:
             first = delivery + dt.timedelta(days=rng.randint(30, 92))
             if first <= high and rng.random() < 0.92:
                 events.append((first, RepairKind.FIRST_FREE_MAINTENANCE, None))
-                nxt = first + dt.timedelta(days=int(step * rng.uniform(0.85, 1.3)))
+                nxt = first + dt.timedelta(days=int(step * rng.uniform(*GAP_JITTER)))
             else:
                 nxt = first + dt.timedelta(days=int(step))
         else:
             nxt = low + dt.timedelta(days=rng.randint(0, int(step)))
         while nxt <= high:
             events.append((nxt, RepairKind.MAINTENANCE, None))
-            nxt += dt.timedelta(days=max(30, int(step * rng.uniform(0.85, 1.3))))
+            nxt += dt.timedelta(days=max(30, int(step * rng.uniform(*GAP_JITTER))))
         span = (high - low).days + 1
         years = span / 365.0
         washer = rng.random() < 0.25

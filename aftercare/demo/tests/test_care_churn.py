@@ -110,9 +110,10 @@ def test_it_backtests_the_model_on_the_demo_generators_history():
     lines = out.getvalue().splitlines()
     seed_row = lines[1].split()
     auc_model, auc_rule, gain = float(seed_row[4]), float(seed_row[5]), float(seed_row[6])
-    # measured 0.607 / 0.485 / +0.122: the model beats the rule, which has no signal on the demo's history (visits
-    # every 5–7 months make a recent visit as likely a gap of 6 months as an old one); docs/care.md explains
-    assert auc_model > 0.55 and abs(auc_rule - 0.5) < 0.1 and gain > 0.03
+    # measured 0.710 / 0.667 / +0.043: customers keep their own maintenance rhythm (5,000 km or 6 months, ±10 %), so
+    # days since the last visit carries signal and the model beats it; the 0.80 bound is out of reach of
+    # this history (docs/care.md explains)
+    assert auc_model > 0.65 and auc_rule > 0.6 and gain > 0.02
     assert re.fullmatch(r"mean AUC 0\.\d{3}, rule 0\.\d{3}, gain [+-]0\.\d{3}: (PASS|FAIL) \(AUC >= 0\.8, gain >= "
                         r"0\.03\)", lines[-1])
 
