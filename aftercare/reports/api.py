@@ -3,3 +3,6 @@
 from ninja import Router
 
 router = Router(tags=["reports"])
+
+# ---- measures ----
+from . import api_measures  # noqa: E402, F401  (its routes join the router)
