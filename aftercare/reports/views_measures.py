@@ -122,6 +122,10 @@ def measure_detail_data(user, scope, measure, kind, start, today) -> dict:
     return {"row": row, "trend": trend, "line_chart": line, "bar_chart": bars}
 
 
+def _state_label(state: str) -> str:
+    return {"met": _("met"), "missed": _("missed"), "running": _("running")}.get(state, "")
+
+
 def measure_export(request, measure_code: str):
     """The detail page's figures as XLSX: the period (total and stores) and the 12-month trend."""
     require_perm(request.user, Perm.REPORTS_VIEW)
@@ -134,7 +138,7 @@ def measure_export(request, measure_code: str):
     def line(figure, label):
         j = figure.judgement
         return [figure.store.code if figure.store else _("total"), label, figure.value, figure.numerator,
-                figure.denominator, figure.target, j.gap, j.state, _("yes") if figure.provisional else "",
+                figure.denominator, figure.target, j.gap, _state_label(j.state), _("yes") if figure.provisional else "",
                 figure.rank, _unit(measure)]
 
     period = [header, line(data["row"].total, period_label(kind, start))]

@@ -127,6 +127,7 @@ def test_it_ranks_the_stores_of_the_group_and_adds_their_figures_up(client, admi
     client.force_login(admin)
     html = client.get("/reports/measures/", {"level": "group", "start": "2026-11"}).content.decode()
     assert f'data-measure="{RATE}" data-store="B01"' in html
+    assert "排名" in html and "预约率" in html  # zh-Hans, the default language
     region = client.get("/reports/measures/", {"level": "region", "region": store_a.region_id, "start": "2026-11"})
     assert region.status_code == 200
 
@@ -168,9 +169,9 @@ def test_it_exports_the_figures_of_one_measure_as_xlsx(client, admin, two_stores
     book = load_workbook(io.BytesIO(response.content))
     period, trend = (list(sheet.iter_rows(values_only=True)) for sheet in book.worksheets)
     assert [r[:3] + r[5:8] + r[9:10] for r in period[1:]] == [
-        ("total", "2026-11", 50, 25, 25, "met", None),
-        ("A01", "2026-11", 25, 25, 0, "met", 2),
-        ("B01", "2026-11", 75, 25, 50, "met", 1),
+        ("合计", "2026-11", 50, 25, 25, "达成", None),  # zh-Hans, the default language
+        ("A01", "2026-11", 25, 25, 0, "达成", 2),
+        ("B01", "2026-11", 75, 25, 50, "达成", 1),
     ]
     assert len(trend) == 13 and trend[-1][1] == "2026-11" and trend[-1][2] == 50
 
