@@ -105,7 +105,7 @@ def period_of(kind: str, start: dt.date | None, today: dt.date) -> tuple[dt.date
 # ---- targets ----------------------------------------------------------------------------------------------------
 
 
-def _target_rows(user, store_ids, codes, since: dt.date, until: dt.date) -> dict:
+def target_rows(user, store_ids, codes, since: dt.date, until: dt.date) -> dict:
     """{(store id, code): {(kind, start): value}} of the targets of periods starting in the years of
     `[since, until)`; one query."""
     ids = visible_store_ids(user) & frozenset(store_ids)
@@ -261,7 +261,7 @@ def measures_table(*, user, scope: Scope, kind: str, start: dt.date, today: dt.d
     query."""
     start, end = period_bounds(kind, start)
     catalogue = report_measures()
-    targets = _target_rows(user, scope.store_ids, [m.code for m in catalogue], start, end)
+    targets = target_rows(user, scope.store_ids, [m.code for m in catalogue], start, end)
     rows = [measure_figures(user=user, scope=scope, measure=m, kind=kind, start=start, end=end, today=today,
                             targets=targets) for m in catalogue]
     return {"scope": scope, "kind": kind, "start": start, "end": end, "running": today < end, "rows": rows}
@@ -270,7 +270,7 @@ def measures_table(*, user, scope: Scope, kind: str, start: dt.date, today: dt.d
 def measure_trend(*, user, scope: Scope, measure: Measure, month: dt.date, today: dt.date) -> list[dict]:
     """The scope's figure of each of the `TREND_MONTHS` months up to `month`: one compute per month."""
     first = month_add(month.replace(day=1), -(TREND_MONTHS - 1))
-    targets = _target_rows(user, scope.store_ids, [measure.code], first, month_add(month.replace(day=1), 1))
+    targets = target_rows(user, scope.store_ids, [measure.code], first, month_add(month.replace(day=1), 1))
     out = []
     for i in range(TREND_MONTHS):
         start = month_add(first, i)

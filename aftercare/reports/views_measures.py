@@ -99,7 +99,7 @@ def measure_detail(request, measure_code: str):
 
 
 def measure_detail_data(user, scope, measure, kind, start, today) -> dict:
-    targets = m._target_rows(user, scope.store_ids, [measure.code], start, period_bounds(kind, start)[1])
+    targets = m.target_rows(user, scope.store_ids, [measure.code], start, period_bounds(kind, start)[1])
     end = period_bounds(kind, start)[1]
     row = m.measure_figures(user=user, scope=scope, measure=measure, kind=kind, start=start, end=end, today=today,
                             targets=targets)
