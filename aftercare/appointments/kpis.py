@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from aftercare.org.calendar import business_date, month_add
-from aftercare.org.kpis import Direction, KpiValue, Level, Measure, Period, Unit, register
+from aftercare.org.kpis import Direction, KpiValue, Level, Measure, Period, Rollup, Unit, register
 from aftercare.org.selectors import kpi_judge, kpi_targets_resolved
 
 from . import measures as m
@@ -127,7 +127,7 @@ LEAD_TIME = Measure(
                  "starting in the period and not cancelled."),
     numerator=_("median of (start − booked at), in days"),
     denominator=_("appointments starting in the period, not cancelled"),
-    unit=Unit.COUNT, direction=Direction.HIGHER, compute=_compute("lead_time_days"), **_COMMON,
+    unit=Unit.COUNT, direction=Direction.HIGHER, compute=_compute("lead_time_days"), rollup=Rollup.NONE, **_COMMON,
 )
 BAY_USE = Measure(
     code=CODES["bay_use"],
@@ -162,7 +162,7 @@ RESCUE_ARRIVAL_MEDIAN = Measure(
     numerator=_("median of (arrived at − reported at), in minutes"),
     denominator=_("rescue calls reported in the period that have arrived"),
     unit=Unit.MINUTES, direction=Direction.LOWER, default_target=RESCUE_ARRIVAL_MEDIAN_DEFAULT,
-    compute=_rescue_compute("median"), **_COMMON,
+    compute=_rescue_compute("median"), rollup=Rollup.NONE, **_COMMON,
 )
 RESCUE_ARRIVAL_P90 = Measure(
     code=CODES["rescue_arrival_p90"],
@@ -173,7 +173,7 @@ RESCUE_ARRIVAL_P90 = Measure(
     numerator=_("90th percentile of (arrived at − reported at), in minutes"),
     denominator=_("rescue calls reported in the period that have arrived"),
     unit=Unit.MINUTES, direction=Direction.LOWER, default_target=RESCUE_ARRIVAL_P90_DEFAULT,
-    compute=_rescue_compute("p90"), **_COMMON,
+    compute=_rescue_compute("p90"), rollup=Rollup.NONE, **_COMMON,
 )
 
 MEASURES = (APPOINTMENT_RATE, SHOW_RATE, NO_SHOW_RATE, LEAD_TIME, BAY_USE, RESCUE_ARRIVAL_MEDIAN, RESCUE_ARRIVAL_P90)

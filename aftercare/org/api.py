@@ -48,6 +48,9 @@ class MeasureOut(Schema):
     direction: str
     levels: list[str]
     periods: list[str]
+    rollup: str = Field(..., description="How store figures add up to a region's or the group's: ratio (numerators "
+                        "and denominators summed), sum (values summed) or none (a median: per store only)")
+    grains: list[list[str]] = Field(..., description="Every [level, period] the measure has a figure for")
     default_target: Decimal | None
     targetable: bool = Field(..., description="Takes a target per store and month, quarter or year")
     target: ResolvedOut | None = Field(None, description="With `store_id`: the store's target for `month`")
@@ -101,6 +104,8 @@ def _measure_out(measure: Measure, target=None) -> dict:
         "direction": measure.direction,
         "levels": list(measure.levels),
         "periods": list(measure.periods),
+        "rollup": measure.rollup,
+        "grains": [list(grain) for grain in measure.grains],
         "default_target": measure.default_target,
         "targetable": measure.targetable,
         "target": target,

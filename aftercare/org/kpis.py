@@ -59,6 +59,14 @@ class Level(models.TextChoices):
     STAFF = "staff", _("staff member")
 
 
+class Rollup(models.TextChoices):
+    """How a store measure adds up over several stores (a region, the group)."""
+
+    RATIO = "ratio", _("numerators and denominators summed")
+    SUM = "sum", _("values summed")
+    NONE = "none", _("per store only (a median or percentile does not add up)")
+
+
 class Period(models.TextChoices):
     DAY = "day", _("day")
     MONTH = "month", _("month")
@@ -107,6 +115,9 @@ class Measure:
     periods: tuple[str, ...] = (Period.MONTH,)
     default_target: Decimal | None = None
     compute: Compute | None = field(default=None, compare=False)
+    # How the store figures add up to a region's or the group's; None: a percentage sums its numerators and
+    # denominators, any other unit its values.
+    rollup: str | None = None
 
     def __post_init__(self):
         if not _CODE.match(self.code):
@@ -119,11 +130,29 @@ class Measure:
             raise ValueError(f"measure {self.code}: levels must be some of {Level.values}")
         if not self.periods or set(self.periods) - set(Period.values):
             raise ValueError(f"measure {self.code}: periods must be some of {Period.values}")
+        if self.rollup is None:
+            object.__setattr__(self, "rollup", Rollup.RATIO if self.unit == Unit.PERCENT else Rollup.SUM)
+        if self.rollup not in Rollup.values:
+            raise ValueError(f"measure {self.code}: rollup must be one of {Rollup.values}")
         if self.default_target is not None:
             object.__setattr__(self, "default_target", Decimal(self.default_target))
             low, high = self.bounds
             if not low <= self.default_target <= high:
                 raise ValueError(f"measure {self.code}: default target outside {low}–{high}")
+
+    @property
+    def grain_levels(self) -> tuple[str, ...]:
+        """The levels a figure exists for: the measure's own, and region and group for a store measure that adds
+        up (`rollup` not none)."""
+        levels = list(self.levels)
+        if Level.STORE in levels and self.rollup != Rollup.NONE:
+            levels += [level for level in (Level.REGION, Level.GROUP) if level not in levels]
+        return tuple(levels)
+
+    @property
+    def grains(self) -> tuple[tuple[str, str], ...]:
+        """Every (level, period) this measure has a figure for, e.g. ("region", "quarter")."""
+        return tuple((level, period) for level in self.grain_levels for period in self.periods)
 
     @property
     def unit_label(self):

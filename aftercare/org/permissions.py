@@ -32,6 +32,7 @@ class Perm:
     LOGIN_UNLOCK = "login.unlock"
     JOBS_VIEW = "jobs.view"
     KPI_SET_TARGET = "kpi.set_target"
+    REPORTS_VIEW = "reports.view"
     APPOINTMENT_BOOK = "appointment.book"
     APPOINTMENT_BOARD = "appointment.board"
     APPOINTMENT_SETTINGS = "appointment.settings"
@@ -72,6 +73,7 @@ class Perm:
         LOGIN_UNLOCK,
         JOBS_VIEW,
         KPI_SET_TARGET,
+        REPORTS_VIEW,
         APPOINTMENT_BOOK,
         APPOINTMENT_BOARD,
         APPOINTMENT_SETTINGS,
@@ -123,6 +125,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             Perm.FEEDBACK_ARCHIVE,
             Perm.FEEDBACK_SETTINGS,
             Perm.KPI_SET_TARGET,
+            Perm.REPORTS_VIEW,
             Perm.RENEWAL_WORK,
             Perm.RENEWAL_MANAGE,
             Perm.RENEWAL_PREMIUM,
@@ -182,6 +185,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             Perm.FEEDBACK_ARCHIVE,
             Perm.FEEDBACK_SETTINGS,
             Perm.KPI_SET_TARGET,
+            Perm.REPORTS_VIEW,
             Perm.RENEWAL_WORK,
             Perm.RENEWAL_MANAGE,
             Perm.RENEWAL_PREMIUM,

@@ -170,7 +170,7 @@ def _prefix(code: str) -> str:
 
 
 def _grain(measure) -> str:
-    levels = ", ".join(str(Level(level).label) for level in measure.levels)
+    levels = ", ".join(str(Level(level).label) for level in measure.grain_levels)
     periods = ", ".join(str(Period(period).label) for period in measure.periods)
     return f"{levels} × {periods}"
 

@@ -140,3 +140,6 @@ from .mail import api as _mail_api  # noqa: E402
 
 router.add_router("", _mail_api.router)
 # ---- end mail ----
+
+# ---- measures ----
+from . import api_measures  # noqa: E402, F401  (its routes join the router)

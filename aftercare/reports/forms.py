@@ -1,7 +1,12 @@
+"""Forms of the reports pages."""
+
+import datetime as dt
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from aftercare.core.forms import BootstrapFormMixin
+from aftercare.org.kpis import Level, Period
 
 from .choices import ActionSource, ActionStatus
 
@@ -44,6 +49,46 @@ class ActionFilterForm(BootstrapFormMixin, forms.Form):
     mine = forms.BooleanField(label=_("Mine only"), required=False)
     overdue = forms.BooleanField(label=_("Overdue only"), required=False)
 
+
+# ---- measures ----
+
+
+class MeasuresForm(BootstrapFormMixin, forms.Form):
+    """The measures pages' picker: level (store, region, group), the store or region, the period kind and a month of
+    the period (default: the running one)."""
+
+    small = True
+    level = forms.ChoiceField(
+        label=_("Level"), required=False,
+        choices=[(Level.STORE, Level.STORE.label), (Level.REGION, Level.REGION.label),
+                 (Level.GROUP, Level.GROUP.label)],
+    )
+    store = forms.IntegerField(label=_("Store"), required=False, min_value=1, max_value=2**63 - 1)
+    region = forms.IntegerField(label=_("Region"), required=False, min_value=1, max_value=2**63 - 1)
+    period = forms.ChoiceField(
+        label=_("Period"), required=False,
+        choices=[(Period.MONTH, Period.MONTH.label), (Period.QUARTER, Period.QUARTER.label),
+                 (Period.YEAR, Period.YEAR.label)],
+    )
+    start = forms.DateField(label=_("Month of the period"), required=False, input_formats=["%Y-%m", "%Y-%m-%d"],
+                            widget=forms.DateInput(attrs={"type": "month"}))
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._style()
+
+    def clean_start(self):
+        start = self.cleaned_data.get("start")
+        if start is not None and not dt.date(2000, 1, 1) <= start < dt.date(2101, 1, 1):
+            raise forms.ValidationError(_("Choose a month between 2000 and 2100."))
+        return start
+
+    def choice(self) -> dict:
+        data = self.cleaned_data if self.is_bound and self.is_valid() else {}
+        return {
+            "level": data.get("level") or Level.STORE,
+            "store": data.get("store"),
+            "region": data.get("region"),
+            "period": data.get("period") or Period.MONTH,
+            "start": data.get("start"),
+        }

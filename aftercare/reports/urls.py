@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_measures
 from .mail import views as mail_views
 
 app_name = "reports"
@@ -19,7 +19,13 @@ urlpatterns: list = [
     path("archive/<int:report_id>/xlsx/", mail_views.report_file, {"fmt": "xlsx"}, name="mail_report_xlsx"),
     path("archive/<int:report_id>/resend/", mail_views.report_resend, name="mail_resend"),
     # ---- end mail ----
+    # ---- measures (docs/reports.md, "Measures") ----
+    path("measures/", views_measures.measures_page, name="measures"),
+    path("measures/<str:measure_code>/", views_measures.measure_detail, name="measure_detail"),
+    path("measures/<str:measure_code>/export/", views_measures.measure_export, name="measure_export"),
+    # ---- end measures ----
 ]
+
 
 # ---- ssi: SSI / CSI against region and nation (views_ssi.py) ----
 from . import views_ssi  # noqa: E402
