@@ -18,6 +18,12 @@ DOC_ARL0 = 150.7  # months per family in control, mu0 = 2, h = 4.5
 DOC_DELAY_2X = 4.93  # months from S = 0
 DOC_DELAY_3X = 2.25
 DOC_FALSE_ALARMS_PER_FAMILY_YEAR = 0.09  # documented bound; expected 12 / 150.7 = 0.080
+# ours: CUSUM + tail test, S starting (and restarting) at h / 2, h = 4.55
+OURS_H = 4.55
+DOC_OURS_ARL0 = 154.1
+DOC_OURS_DELAY_2X = 3.45  # a defect from the series' start (a new build month's vehicles)
+DOC_OURS_DELAY_3X = 1.63
+DOC_OURS_DELAY_2X_FROM_0 = 5.03  # a defect that starts mid-series, S fallen back to 0
 
 
 def poisson_sf_by_hand(x, mu):
@@ -119,6 +125,22 @@ def test_it_counts_the_tail_test_in_the_exact_chain():
     assert alarm.arl_exact(20.0, 8.0) < alarm.arl_exact(20.0, 8.0, alpha=None)
 
 
+def test_it_computes_ours_with_the_head_start():
+    assert alarm.h_for_arl(2.0, 150, head_start=alarm.HEAD_START) == OURS_H
+    assert alarm.arl_exact(2.0, OURS_H, head_start=0.5) == pytest.approx(DOC_OURS_ARL0, abs=0.05)
+    assert alarm.arl_exact(2.0, OURS_H, 4.0, head_start=0.5) == pytest.approx(DOC_OURS_DELAY_2X, abs=0.005)
+    assert alarm.arl_exact(2.0, OURS_H, 6.0, head_start=0.5) == pytest.approx(DOC_OURS_DELAY_3X, abs=0.005)
+    assert alarm.arl_exact(2.0, OURS_H, 4.0) == pytest.approx(DOC_OURS_DELAY_2X_FROM_0, abs=0.005)
+    # faster than the baseline where the defect is there from the start, at no lower in-control ARL
+    assert DOC_OURS_ARL0 >= DOC_ARL0 and DOC_OURS_DELAY_2X < DOC_DELAY_2X and DOC_OURS_DELAY_3X < DOC_DELAY_3X
+    # S starts at 2.27 (h / 2 on the grid, rounded down) and restarts there after an alarm
+    s_values, alarms = alarm.cusum([6, 0], 2.0, OURS_H, head_start=0.5, grid=alarm.GRID)
+    assert alarms == [0] and s_values[0] == pytest.approx(2.27 + 6 - 2.89)
+    assert s_values[1] == 0.0  # 2.27 + 0 - 2.89 < 0
+    lengths = alarm.run_lengths_simulated(2.0, OURS_H, 4.0, head_start=0.5, runs=4000, seed=8)
+    assert abs(lengths.mean() - DOC_OURS_DELAY_2X) < 4 * lengths.std(ddof=1) / math.sqrt(4000)
+
+
 def test_it_chooses_h_for_the_target_run_length():
     h = alarm.h_for_arl(2.0, 150)
     assert alarm.arl_exact(2.0, h) >= 150
@@ -151,14 +173,32 @@ def test_it_catches_an_injected_doubling_within_the_documented_delay():
     assert np.median(delays) <= 5
 
 
-def test_it_does_not_alarm_more_often_than_documented_without_a_defect():
+def test_it_catches_a_doubling_of_a_new_build_month_within_the_documented_delay_with_ours():
+    # ours on the series of one build month's vehicles, defective from their first month in service (S starts at
+    # h / 2): 200 histories, seed 22
+    rng = np.random.default_rng(22)
+    x = family_histories(rng, histories=200, families=1, months=36, mu0=2.0, defect_family=0, defect_from=0)
+    delays = []
+    for history in x:
+        alarms = alarm.monitor(history[0], 2.0, OURS_H, head_start=0.5, grid=alarm.GRID)["alarms"]
+        delays.append(alarms[0][0] + 1)
+    assert np.mean(delays) <= DOC_OURS_DELAY_2X + 0.5
+    # the baseline on the same histories is slower
+    base = [alarm.monitor(history[0], 2.0, 4.5, alpha=None)["alarms"][0][0] + 1 for history in x]
+    assert np.mean(base) > np.mean(delays)
+
+
+@pytest.mark.parametrize(("h", "head_start", "expected"), [(4.5, 0.0, 12 / DOC_ARL0),
+                                                         (OURS_H, 0.5, 12 / DOC_OURS_ARL0)])
+def test_it_does_not_alarm_more_often_than_documented_without_a_defect(h, head_start, expected):
     # 200 histories x 7 families x 10 years, seed 21: false alarms per family and year
     rng = np.random.default_rng(21)
     x = family_histories(rng, histories=200, families=7, months=120, mu0=2.0)
-    alarms = sum(len(alarm.monitor(series, 2.0, 4.5)["alarms"]) for history in x for series in history)
+    alarms = sum(len(alarm.monitor(series, 2.0, h, head_start=head_start, grid=alarm.GRID)["alarms"])
+                 for history in x for series in history)
     per_family_year = alarms / (200 * 7 * 10)
     assert per_family_year <= DOC_FALSE_ALARMS_PER_FAMILY_YEAR
-    assert per_family_year >= 0.05  # and the alarm is not switched off: expected 12 / 150.7 = 0.080
+    assert per_family_year >= 0.6 * expected  # and the alarm is not switched off (expected about 0.08)
 
 
 def test_it_prints_the_operating_characteristics():
@@ -167,11 +207,13 @@ def test_it_prints_the_operating_characteristics():
     lines = out.getvalue().splitlines()
     assert "500 runs, seed 3" in lines[0]
     rows = [line.split() for line in lines[3:]]
-    assert len(rows) == 12  # 2 designs x 2 volumes x 3 rises
-    baseline = {row[-4]: float(row[-3]) for row in rows if row[0] == "CUSUM" and row[1] == "2"}
+    assert len(rows) == 18  # 3 designs x 2 volumes x 3 rises
+    baseline = {row[4]: float(row[5]) for row in rows if row[0] == "CUSUM" and row[1] == "2"}
     assert baseline == {"1x": 150.71, "2x": 4.93, "3x": 2.25}
-    ours = [row for row in rows if row[:3] == ["CUSUM", "+", "tail"] and row[3] == "20"]
-    assert len(ours) == 3 and float(ours[0][-3]) >= 150
+    ours = {row[6]: float(row[7]) for row in rows if row[0] == "ours" and row[3] == "2"}
+    assert ours == {"1x": 154.13, "2x": 3.45, "3x": 1.63}
+    large = [row for row in rows if row[:3] == ["CUSUM", "+", "tail"] and row[3] == "20"]
+    assert len(large) == 3 and float(large[0][-4]) >= 150
 
 
 @pytest.mark.parametrize("args", [["--runs", "5"], ["--mu0", "0"], ["--mu0", "-2"], ["--h", "0"],

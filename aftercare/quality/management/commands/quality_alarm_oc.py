@@ -1,7 +1,8 @@
 """The batch-defect alarm's operating characteristics (docs/quality.md, "Operating characteristics"): the average
 run length in control and the detection delay after a 2x and a 3x rise, exact (Markov chain) and simulated, for the
-baseline (plain Poisson CUSUM at the given h) and ours (CUSUM + tail test, h chosen for an in-control ARL >= 150),
-at the given volume and at a large group's.
+baseline (plain Poisson CUSUM at the given h), CUSUM + tail test, and ours (CUSUM + tail test with S starting at
+h / 2), h chosen for an in-control ARL >= 150, at the given volume and at a large group's. "from 0": the delay of a
+rise that starts mid-series, after S has fallen back to 0.
 
     manage.py quality_alarm_oc [--mu0 2 --h 4.5 --runs 10000 --seed 1]
 """
@@ -34,10 +35,12 @@ class Command(BaseCommand):
         rows = oc_table(opts["mu0"], opts["h"], runs=opts["runs"], seed=opts["seed"], large_mu0=opts["large_mu0"],
                         alpha=opts["alpha"])
         self.stdout.write(f"Average run length in months (rise 1x: in control, target >= {ARL0_TARGET:g}; 2x, 3x: "
-                          f"detection delay), S = 0 at the start; simulated: {opts['runs']} runs, seed {opts['seed']}")
-        header = f"{'design':<14}{'mu0':>6}{'h':>7}{'rise':>6}{'exact':>10}{'simulated':>11}{'± se':>8}"
+                          f"detection delay) from S = S0; simulated: {opts['runs']} runs, seed {opts['seed']}")
+        header = (f"{'design':<14}{'mu0':>6}{'h':>7}{'S0':>6}{'rise':>6}{'exact':>10}{'simulated':>11}{'± se':>8}"
+                  f"{'from 0':>9}")
         self.stdout.write(header)
         self.stdout.write("-" * len(header))
         for row in rows:
-            self.stdout.write(f"{row.label:<14}{row.mu0:>6g}{row.h:>7.2f}{row.shift:>5g}x{row.exact:>10.2f}"
-                              f"{row.simulated:>11.2f}{row.simulated_se:>8.2f}")
+            self.stdout.write(f"{row.label:<14}{row.mu0:>6g}{row.h:>7.2f}{row.head_start * row.h:>6.2f}{row.shift:>5g}x"
+                              f"{row.exact:>10.2f}{row.simulated:>11.2f}{row.simulated_se:>8.2f}"
+                              f"{row.exact_from_zero:>9.2f}")
