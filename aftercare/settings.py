@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "aftercare.renewals",
     "aftercare.appointments",
     "aftercare.care",
+    "aftercare.quality",
     "aftercare.reports",
     "aftercare.demo",  # keep last: the demo may import every app above, and no app imports it
 ]
