@@ -58,8 +58,8 @@ def _workload(key: str):
         running = business_date() < period_end
         out = []
         for user_id, t in sorted(totals.items(), key=lambda kv: (kv[0] is None, kv[0] or 0)):
-            if key == "calls":
-                value, num, den = t["calls"], None, None
+            if key in ("calls", "closed"):
+                value, num, den = t[key], None, None
             elif key == "reach":
                 value, num, den = _rate(t["reached"], t["calls"]), t["reached"], t["calls"]
             else:
@@ -100,6 +100,19 @@ CALLS_MADE = Measure(
     levels=(Level.STAFF,),
     periods=(Period.DAY, Period.MONTH),
     compute=_workload("calls"),
+)
+TASKS_CLOSED = Measure(
+    code="followups.tasks_closed",
+    app="followups",
+    name=_("Tasks closed"),
+    definition=_("Follow-up tasks a specialist closed in the period, whatever the outcome."),
+    numerator=_("tasks closed by the specialist"),
+    denominator="—",
+    unit=Unit.COUNT,
+    direction=Direction.HIGHER,
+    levels=(Level.STAFF,),
+    periods=(Period.DAY, Period.MONTH),
+    compute=_workload("closed"),
 )
 REACH_RATE = Measure(
     code="followups.reach_rate",
@@ -298,6 +311,7 @@ HANDOVER_ERROR_RATE_BY_CONSULTANT = Measure(
 MEASURES = (
     RETURN_VISIT_RATE,
     CALLS_MADE,
+    TASKS_CLOSED,
     REACH_RATE,
     ON_TIME_RATE,
     SATISFACTION_RATE,
