@@ -38,8 +38,11 @@ def load(repair_orders: int, n_stores: int) -> dict:
     from aftercare.org.models import DealerGroup, Staff
 
     vehicles = max(1000, repair_orders // fb.ROS_PER_VEHICLE)
-    fb.VEHICLES_PER_STORE = max(1, vehicles // n_stores)
-    data = fb.load_data(vehicles)
+    per_store, fb.VEHICLES_PER_STORE = fb.VEHICLES_PER_STORE, max(1, vehicles // n_stores)
+    try:
+        data = fb.load_data(vehicles)
+    finally:
+        fb.VEHICLES_PER_STORE = per_store
     t0 = time.perf_counter()
     fb.run_ours(all=True)
     stores, specialists = data["stores"], data["specialists"]
@@ -107,8 +110,8 @@ HAND = {
     "followups.handover_error_rate": """
         SELECT d.store_id, count(*) FILTER (WHERE c.mobile = '' OR c.address = '' OR EXISTS (
             SELECT 1 FROM followups_calllog l JOIN followups_followuptask t ON t.id = l.task_id
-            WHERE t.store_id = d.store_id AND t.subject_type = 'delivery' AND t.subject_id = d.id
-              AND l.outcome = 'wrong_number')), count(*)
+            WHERE l.store_id = d.store_id AND l.called_at >= %(start)s AND l.outcome = 'wrong_number'
+              AND t.subject_type = 'delivery' AND t.subject_id = d.id)), count(*)
         FROM customers_salesdelivery d JOIN customers_customer c ON c.id = d.customer_id
         WHERE d.store_id = ANY(%(stores)s) AND d.delivered_at >= %(start)s AND d.delivered_at < %(end)s
         GROUP BY d.store_id""",

@@ -160,18 +160,17 @@ def _survey(key: str):
     def compute(*, user, store_ids, period_start: dt.date, period_end: dt.date) -> list[KpiValue]:
         """Per store, the answer sheets answered in `[period_start, period_end)`; provisional while it runs."""
         running = business_date() < period_end
+        figures = selectors.survey_results_by_store(
+            user=user, store_ids=store_ids, since=period_start, until=period_end,
+            kind=None if key == "satisfaction" else key,
+        )
         out = []
-        for store_id, r in sorted(selectors.survey_results_by_store(
-            user=user, store_ids=store_ids, since=period_start, until=period_end
-        ).items()):
+        for store_id, r in sorted(figures.items()):
             if key == "satisfaction":
-                value, num, den = _rate(r["satisfied"], r["sheets"]), r["satisfied"], r["sheets"]
+                value, num = _rate(r["satisfied"], r["sheets"]), r["satisfied"]
             else:
-                num, den = None, r[f"{key}_sheets"]
-                if not den:
-                    continue
-                value = _score(r[f"{key}_sum"], den)
-            out.append(KpiValue(store_id, period_start, period_end, value, num, den, provisional=running))
+                value, num = _score(r["score_sum"], r["sheets"]), None
+            out.append(KpiValue(store_id, period_start, period_end, value, num, r["sheets"], provisional=running))
         return out
 
     return compute
@@ -183,12 +182,10 @@ def _handover(key: str, by: str):
         running = business_date() < period_end
         out = []
         for r in selectors.sales_handover_by_consultant(
-            user=user, store_ids=store_ids, since=period_start, until=period_end, by=by
+            user=user, store_ids=store_ids, since=period_start, until=period_end, by=by, figure=key
         ):
             if key == "lag":
-                value = (Decimal(r["lag_seconds"]) / 3600 / r["deliveries"]).quantize(
-                    Decimal("0.1"), rounding=ROUND_HALF_UP
-                )
+                value = (Decimal(r["lag"]) / 3600 / r["deliveries"]).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
                 num = None
             else:
                 value, num = _rate(r["errors"], r["deliveries"]), r["errors"]

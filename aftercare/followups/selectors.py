@@ -37,7 +37,6 @@ from .choices import (
     RETURN_VISIT_KINDS,
     CallDirection,
     CallOutcome,
-    QuestionnaireKind,
     RateTreatment,
     SubjectType,
     TaskStatus,
@@ -444,89 +443,94 @@ def followup_customer_tasks(*, user, customer, limit: int) -> list[FollowupTask]
 # ---- survey results and the sales hand-over (KPI catalogue, docs/kpis.md "Satisfaction and the sales hand-over") --
 
 
-def survey_results_by_store(*, user, store_ids=None, since: dt.date, until: dt.date) -> dict[int, dict]:
-    """Answer sheets answered in the Shanghai days `[since, until)`, per store in scope: {store_id: {"sheets",
-    "satisfied", "ssi_sheets", "ssi_sum", "csi_sheets", "csi_sum"}} (`*_sum`: the 1000-point scores of the sheets
-    that have one). One grouped query."""
+def survey_results_by_store(
+    *, user, store_ids=None, since: dt.date, until: dt.date, kind: str | None = None
+) -> dict[int, dict]:
+    """Answer sheets answered in the Shanghai days `[since, until)`, per store in scope. Without `kind`: {store_id:
+    {"sheets", "satisfied"}} over every sheet; with a questionnaire kind (ssi, csi): {store_id: {"sheets",
+    "score_sum"}} over that kind's sheets that have a 1000-point score. One grouped query."""
     if not _may_read(user):
         return {}
-    scored = Q(score_total__isnull=False)
-    rows = (
-        AnswerSheet.objects.filter(
-            store_id__in=_store_ids(user, store_ids),
-            answered_at__gte=business_day_start(since),
-            answered_at__lt=business_day_start(until),
-        )
-        .values("store_id")
-        .annotate(
-            sheets=Count("id"),
-            satisfied=Count("id", filter=Q(dissatisfied=False)),
-            ssi_sheets=Count("id", filter=scored & Q(template__kind=QuestionnaireKind.SSI)),
-            ssi_sum=Sum("score_total", filter=scored & Q(template__kind=QuestionnaireKind.SSI)),
-            csi_sheets=Count("id", filter=scored & Q(template__kind=QuestionnaireKind.CSI)),
-            csi_sum=Sum("score_total", filter=scored & Q(template__kind=QuestionnaireKind.CSI)),
-        )
-        .order_by()
+    sheets = AnswerSheet.objects.filter(
+        store_id__in=_store_ids(user, store_ids),
+        answered_at__gte=business_day_start(since),
+        answered_at__lt=business_day_start(until),
     )
+    if kind is None:
+        figures = {"sheets": Count("id"), "satisfied": Count("id", filter=Q(dissatisfied=False))}
+    else:
+        sheets = sheets.filter(template__kind=kind, score_total__isnull=False)
+        figures = {"sheets": Count("id"), "score_sum": Sum("score_total")}
+    rows = sheets.values("store_id").annotate(**figures).order_by()
     return {row.pop("store_id"): row for row in rows}
 
 
-def delivery_handover_errors_q() -> Q:
+def delivery_handover_errors_q(since: dt.datetime) -> Q:
     """A delivery handed over with a data error (seed 000 p5, "提交客户信息不准确"): its customer file has no mobile
-    or no address, or a call of its SSI follow-up found the number wrong."""
+    or no address, or a call of its SSI follow-up (made from `since`, the start of the deliveries' period, on: a
+    call about a delivery comes after it) found the number wrong."""
     wrong_number = CallLog.objects.filter(
-        task__store_id=OuterRef("store_id"),
+        store_id=OuterRef("store_id"),
+        called_at__gte=since,
+        outcome=CallOutcome.WRONG_NUMBER,
         task__subject_type=SubjectType.DELIVERY,
         task__subject_id=OuterRef("pk"),
-        outcome=CallOutcome.WRONG_NUMBER,
     )
     return Q(customer__mobile="") | Q(customer__address="") | Exists(wrong_number)
 
 
-def sales_handover_by_consultant(*, user, store_ids=None, since: dt.date, until: dt.date, by: str) -> list[dict]:
+def sales_handover_by_consultant(
+    *, user, store_ids=None, since: dt.date, until: dt.date, by: str, figure: str
+) -> list[dict]:
     """The sales hand-over of the deliveries made in the Shanghai days `[since, until)` (docs/kpis.md): per store
     (`by="store"`) or per store and sales consultant (`by="consultant"`: the linked staff member's user, else the
-    name on the delivery; "" = no consultant given). Rows: {"store_id", "user_id", "label", "deliveries",
-    "lag_seconds" (sum of max(0, recorded − delivered)), "errors"}. One grouped query."""
-    if by not in {"store", "consultant"}:
-        raise ValueError("by must be store or consultant")
+    name on the delivery trimmed; "" = no consultant given). `figure`: "lag" (sum of max(0, recorded − delivered)
+    in seconds) or "errors" (deliveries with a data error). Rows: {"store_id", "user_id", "label", "deliveries",
+    figure}. One grouped query (and one for the consultants' names)."""
+    if by not in {"store", "consultant"} or figure not in {"lag", "errors"}:
+        raise ValueError("by must be store or consultant, figure lag or errors")
     if not _may_read(user):
         return []
-    lag = ExpressionWrapper(F("created_at") - F("delivered_at"), output_field=DurationField())
-    clamped = Case(
-        When(created_at__gt=F("delivered_at"), then=lag),
-        default=Value(dt.timedelta(0)),
-        output_field=DurationField(),
-    )
+    start = business_day_start(since)
+    if figure == "lag":
+        lag = ExpressionWrapper(F("created_at") - F("delivered_at"), output_field=DurationField())
+        clamped = Case(
+            When(created_at__gt=F("delivered_at"), then=lag),
+            default=Value(dt.timedelta(0)),
+            output_field=DurationField(),
+        )
+        value = Sum(clamped)
+    else:
+        value = Count("id", filter=delivery_handover_errors_q(start))
     keys = ["store_id"] if by == "store" else ["store_id", "sales_consultant_staff__user_id", "sales_consultant"]
-    rows = (
+    rows = list(
         SalesDelivery.objects.filter(
             store_id__in=_store_ids(user, store_ids),
-            delivered_at__gte=business_day_start(since),
+            delivered_at__gte=start,
             delivered_at__lt=business_day_start(until),
         )
         .values(*keys)
-        .annotate(
-            deliveries=Count("id"),
-            lag=Sum(clamped),
-            errors=Sum(Case(When(delivery_handover_errors_q(), then=Value(1)), default=Value(0))),
-        )
+        .annotate(deliveries=Count("id"), value=value)
         .order_by()
     )
-    merged: dict = {}
     names: dict[int, str] = {}
     if by == "consultant":
         from aftercare.org.models import Staff
 
         uids = {r["sales_consultant_staff__user_id"] for r in rows} - {None}
-        names = dict(Staff.objects.filter(user_id__in=uids).values_list("user_id", "display_name"))
+        if uids:
+            names = dict(Staff.objects.filter(user_id__in=uids).values_list("user_id", "display_name"))
+    merged: dict = {}
     for row in rows:
         uid = row.get("sales_consultant_staff__user_id")
         label = names.get(uid, "") if uid is not None else (row.get("sales_consultant") or "").strip()
         key = (row["store_id"], uid, "" if uid is not None else label)
-        out = merged.setdefault(key, {"store_id": row["store_id"], "user_id": uid, "label": label, "deliveries": 0,
-                                      "lag_seconds": 0, "errors": 0})
+        out = merged.setdefault(
+            key, {"store_id": row["store_id"], "user_id": uid, "label": label, "deliveries": 0, figure: 0}
+        )
         out["deliveries"] += row["deliveries"]
-        out["lag_seconds"] += int((row["lag"] or dt.timedelta(0)).total_seconds())
-        out["errors"] += row["errors"] or 0
+        if figure == "lag":
+            out["lag"] += int((row["value"] or dt.timedelta(0)).total_seconds())
+        else:
+            out["errors"] += row["value"] or 0
     return sorted(merged.values(), key=lambda r: (r["store_id"], r["user_id"] is None, r["user_id"] or 0, r["label"]))
