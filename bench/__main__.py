@@ -1,7 +1,8 @@
 """`python -m bench import --rows N [--kind repair_orders]`, `python -m bench followups [--vehicles N]`,
 `python -m bench renewals [--policies N]`, `python -m bench appointments [--bookings N]`,
 `python -m bench read_audit [--requests N]`, `python -m bench load [--database-url URL] [--duration S]`,
-`python -m bench renewal-measures [--policies N] [--stores N]`, `python -m bench care-classes [--customers N]`
+`python -m bench renewal-measures [--policies N] [--stores N]`, `python -m bench care-classes [--customers N]`,
+`python -m bench kpis [--repair-orders N] [--stores N]`
 — see docs/benchmarks.md."""
 
 import argparse
@@ -78,6 +79,12 @@ def main(argv=None) -> int:
     rm.add_argument("--database", default="aftercare_bench_rm", help="scratch database (dropped and re-created)")
     rm.add_argument("--keep", action="store_true", help="keep the scratch database")
     rm.add_argument("--reuse", action="store_true", help="use the kept scratch database as it is (no loading)")
+    kp = sub.add_parser("kpis", help="every KPI catalogue measure: store-month, group-month, group-year")
+    kp.add_argument("--repair-orders", type=int, default=200_000, help="repair orders (one delivery per five)")
+    kp.add_argument("--stores", type=int, default=10)
+    kp.add_argument("--repeats", type=int, default=5, help="warm runs per measure and scope (median reported)")
+    kp.add_argument("--database", default="aftercare_bench_kpis", help="scratch database (dropped and re-created)")
+    kp.add_argument("--keep", action="store_true", help="keep the scratch database")
     # ---- classes: care_classify against one hand-written statement ----
     cc = sub.add_parser("care-classes", help="customer classification against one hand-written SQL statement")
     cc.add_argument("--customers", type=int, default=1_000_000, help="customers of the one store")
@@ -113,6 +120,10 @@ def main(argv=None) -> int:
         from .renewalmeasuresbench import run as run_renewal_measures
 
         return run_renewal_measures(args)
+    if args.command == "kpis":
+        from .kpisbench import run as run_kpis
+
+        return run_kpis(args)
     if args.command == "load":
         from .loadbench import run as run_load
 

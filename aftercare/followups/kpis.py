@@ -6,7 +6,7 @@ selector that already computes the measure (`selectors.return_visit_rate`, `sele
 
 import datetime as dt
 from collections import defaultdict
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils.translation import gettext_lazy as _
 
@@ -58,8 +58,8 @@ def _workload(key: str):
         running = business_date() < period_end
         out = []
         for user_id, t in sorted(totals.items(), key=lambda kv: (kv[0] is None, kv[0] or 0)):
-            if key == "calls":
-                value, num, den = t["calls"], None, None
+            if key in ("calls", "closed"):
+                value, num, den = t[key], None, None
             elif key == "reach":
                 value, num, den = _rate(t["reached"], t["calls"]), t["reached"], t["calls"]
             else:
@@ -101,6 +101,19 @@ CALLS_MADE = Measure(
     periods=(Period.DAY, Period.MONTH),
     compute=_workload("calls"),
 )
+TASKS_CLOSED = Measure(
+    code="followups.tasks_closed",
+    app="followups",
+    name=_("Tasks closed"),
+    definition=_("Follow-up tasks a specialist closed in the period, whatever the outcome."),
+    numerator=_("tasks closed by the specialist"),
+    denominator="—",
+    unit=Unit.COUNT,
+    direction=Direction.HIGHER,
+    levels=(Level.STAFF,),
+    periods=(Period.DAY, Period.MONTH),
+    compute=_workload("closed"),
+)
 REACH_RATE = Measure(
     code="followups.reach_rate",
     app="followups",
@@ -131,7 +144,181 @@ ON_TIME_RATE = Measure(
     compute=_workload("on_time"),
 )
 
-MEASURES = (RETURN_VISIT_RATE, CALLS_MADE, REACH_RATE, ON_TIME_RATE)
+
+# ---- satisfaction, SSI / CSI and the sales hand-over (docs/kpis.md "Satisfaction and the sales hand-over") -------
+
+SATISFACTION_TARGET = Decimal(98)  # docs/kpis.md, domain: satisfaction rate ≥ 98 %
+HANDOVER_LAG_TARGET = Decimal(4)  # hours: the SSI call is due 24 h after the delivery; the data must be here first
+HANDOVER_ERROR_TARGET = Decimal(2)  # % of the deliveries
+
+
+def _score(total, count: int) -> Decimal | None:
+    return (Decimal(total) / count).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP) if count else None
+
+
+def _survey(key: str):
+    def compute(*, user, store_ids, period_start: dt.date, period_end: dt.date) -> list[KpiValue]:
+        """Per store, the answer sheets answered in `[period_start, period_end)`; provisional while it runs."""
+        running = business_date() < period_end
+        figures = selectors.survey_results_by_store(
+            user=user, store_ids=store_ids, since=period_start, until=period_end,
+            kind=None if key == "satisfaction" else key,
+        )
+        out = []
+        for store_id, r in sorted(figures.items()):
+            if key == "satisfaction":
+                value, num = _rate(r["satisfied"], r["sheets"]), r["satisfied"]
+            else:
+                value, num = _score(r["score_sum"], r["sheets"]), None
+            out.append(KpiValue(store_id, period_start, period_end, value, num, r["sheets"], provisional=running))
+        return out
+
+    return compute
+
+
+def _handover(key: str, by: str):
+    def compute(*, user, store_ids, period_start: dt.date, period_end: dt.date) -> list[KpiValue]:
+        """Per store (or per store and sales consultant), the deliveries of `[period_start, period_end)`."""
+        running = business_date() < period_end
+        out = []
+        for r in selectors.sales_handover_by_consultant(
+            user=user, store_ids=store_ids, since=period_start, until=period_end, by=by, figure=key
+        ):
+            if key == "lag":
+                value = (Decimal(r["lag"]) / 3600 / r["deliveries"]).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+                num = None
+            else:
+                value, num = _rate(r["errors"], r["deliveries"]), r["errors"]
+            out.append(KpiValue(r["store_id"], period_start, period_end, value, num, r["deliveries"],
+                                provisional=running, user_id=r["user_id"] if by == "consultant" else None,
+                                label=r["label"] if by == "consultant" else ""))
+        return out
+
+    return compute
+
+
+_STORE_MONTHS = {"levels": (Level.STORE,), "periods": (Period.MONTH, Period.QUARTER, Period.YEAR)}
+_CONSULTANT_MONTHS = {"levels": (Level.STAFF,), "periods": (Period.MONTH, Period.QUARTER, Period.YEAR)}
+
+SATISFACTION_RATE = Measure(
+    code="followups.satisfaction_rate",
+    app="followups",
+    name=_("Satisfaction rate"),
+    definition=_(
+        "Share of the questionnaires answered in the period (SSI, CSI and other surveys) that were not marked "
+        "dissatisfied."
+    ),
+    numerator=_("answer sheets not marked dissatisfied"),
+    denominator=_("answer sheets answered in the period"),
+    unit=Unit.PERCENT,
+    direction=Direction.HIGHER,
+    default_target=SATISFACTION_TARGET,
+    compute=_survey("satisfaction"),
+    **_STORE_MONTHS,
+)
+SSI_SCORE = Measure(
+    code="followups.ssi_score",
+    app="followups",
+    name=_("SSI score (our survey)"),
+    definition=_(
+        "Average 1000-point score of the new-car (SSI) answer sheets answered in the period by customer service; "
+        "the carmaker's own figures are imported on the SSI comparison page."
+    ),
+    numerator=_("sum of the 1000-point scores of the SSI sheets"),
+    denominator=_("SSI answer sheets with a score answered in the period"),
+    unit=Unit.SCORE,
+    direction=Direction.HIGHER,
+    compute=_survey("ssi"),
+    **_STORE_MONTHS,
+)
+CSI_SCORE = Measure(
+    code="followups.csi_score",
+    app="followups",
+    name=_("CSI score (our survey)"),
+    definition=_(
+        "Average 1000-point score of the after-sales (CSI) answer sheets answered in the period by customer service."
+    ),
+    numerator=_("sum of the 1000-point scores of the CSI sheets"),
+    denominator=_("CSI answer sheets with a score answered in the period"),
+    unit=Unit.SCORE,
+    direction=Direction.HIGHER,
+    compute=_survey("csi"),
+    **_STORE_MONTHS,
+)
+_LAG_DEFINITION = _(
+    "Mean hours from a new car's delivery to the moment its delivery record reached aftercare (entered or "
+    "imported; never below 0), deliveries made in the period. The SSI call is due 24 hours after the delivery, "
+    "so every hour here is an hour less for the call."
+)
+HANDOVER_LAG = Measure(
+    code="followups.handover_lag",
+    app="followups",
+    name=_("Sales hand-over lag (hours)"),
+    definition=_LAG_DEFINITION,
+    numerator=_("hours from delivery to the record in aftercare, summed"),
+    denominator=_("deliveries made in the period"),
+    unit=Unit.HOURS,
+    direction=Direction.LOWER,
+    default_target=HANDOVER_LAG_TARGET,
+    compute=_handover("lag", "store"),
+    **_STORE_MONTHS,
+)
+HANDOVER_LAG_BY_CONSULTANT = Measure(
+    code="followups.handover_lag_by_consultant",
+    app="followups",
+    name=_("Sales hand-over lag per sales consultant (hours)"),
+    definition=_LAG_DEFINITION,
+    numerator=_("hours from delivery to the record in aftercare, summed"),
+    denominator=_("the sales consultant's deliveries made in the period"),
+    unit=Unit.HOURS,
+    direction=Direction.LOWER,
+    compute=_handover("lag", "consultant"),
+    **_CONSULTANT_MONTHS,
+)
+_ERROR_DEFINITION = _(
+    "Share of the deliveries made in the period handed over with a data error: the customer file has no mobile "
+    "or no address, or a call of the delivery's SSI follow-up found the number wrong."
+)
+HANDOVER_ERROR_RATE = Measure(
+    code="followups.handover_error_rate",
+    app="followups",
+    name=_("Sales hand-over data errors"),
+    definition=_ERROR_DEFINITION,
+    numerator=_("deliveries with a data error"),
+    denominator=_("deliveries made in the period"),
+    unit=Unit.PERCENT,
+    direction=Direction.LOWER,
+    default_target=HANDOVER_ERROR_TARGET,
+    compute=_handover("errors", "store"),
+    **_STORE_MONTHS,
+)
+HANDOVER_ERROR_RATE_BY_CONSULTANT = Measure(
+    code="followups.handover_error_rate_by_consultant",
+    app="followups",
+    name=_("Sales hand-over data errors per sales consultant"),
+    definition=_ERROR_DEFINITION,
+    numerator=_("the sales consultant's deliveries with a data error"),
+    denominator=_("the sales consultant's deliveries made in the period"),
+    unit=Unit.PERCENT,
+    direction=Direction.LOWER,
+    compute=_handover("errors", "consultant"),
+    **_CONSULTANT_MONTHS,
+)
+
+MEASURES = (
+    RETURN_VISIT_RATE,
+    CALLS_MADE,
+    TASKS_CLOSED,
+    REACH_RATE,
+    ON_TIME_RATE,
+    SATISFACTION_RATE,
+    SSI_SCORE,
+    CSI_SCORE,
+    HANDOVER_LAG,
+    HANDOVER_LAG_BY_CONSULTANT,
+    HANDOVER_ERROR_RATE,
+    HANDOVER_ERROR_RATE_BY_CONSULTANT,
+)
 
 
 def register_measures() -> None:

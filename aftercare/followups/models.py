@@ -401,6 +401,9 @@ class CallLog(StoreOwnedModel):
         indexes = [
             models.Index(fields=["store", "called_at"], name="calllog_store_time_idx"),
             models.Index(fields=["handler", "called_at"], name="calllog_handler_time_idx"),
+            # the sales hand-over's data errors (kpis.py): a store's wrong numbers since the period's start; few rows
+            models.Index(fields=["store", "called_at"], condition=Q(outcome="wrong_number"),
+                         name="calllog_wrong_number_idx"),
         ]
 
     def __str__(self) -> str:

@@ -5,19 +5,51 @@ import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
 
-from django.db.models import Count, DecimalField, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import (
+    Case,
+    Count,
+    DecimalField,
+    DurationField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce, TruncDay, TruncMonth
 from django.utils import timezone
 
-from aftercare.customers.models import RepairOrder
+from aftercare.customers.models import RepairOrder, SalesDelivery
 from aftercare.customers.validators import clean_text
 from aftercare.org.calendar import business_date, business_day_start, business_tz, month_range
 from aftercare.org.permissions import Perm, has_perm, role_of
 from aftercare.org.scoping import get_scoped_or_404, visible_store_ids
 
 from . import ranking
-from .choices import ACTIVE_STATUSES, REACHED_OUTCOMES, RETURN_VISIT_KINDS, CallDirection, RateTreatment, TaskStatus
-from .models import CallLog, FollowupRule, FollowupTask, LetterLog, QuestionnaireTemplate, StoreFollowupSettings
+from .choices import (
+    ACTIVE_STATUSES,
+    REACHED_OUTCOMES,
+    RETURN_VISIT_KINDS,
+    CallDirection,
+    CallOutcome,
+    RateTreatment,
+    SubjectType,
+    TaskStatus,
+)
+from .models import (
+    AnswerSheet,
+    CallLog,
+    FollowupRule,
+    FollowupTask,
+    LetterLog,
+    QuestionnaireTemplate,
+    StoreFollowupSettings,
+)
 
 
 def _store_ids(user, store_ids=None) -> frozenset[int]:
@@ -406,3 +438,99 @@ def followup_customer_tasks(*, user, customer, limit: int) -> list[FollowupTask]
         .order_by("-event_at", "-id")
     )
     return list(rows[:limit])
+
+
+# ---- survey results and the sales hand-over (KPI catalogue, docs/kpis.md "Satisfaction and the sales hand-over") --
+
+
+def survey_results_by_store(
+    *, user, store_ids=None, since: dt.date, until: dt.date, kind: str | None = None
+) -> dict[int, dict]:
+    """Answer sheets answered in the Shanghai days `[since, until)`, per store in scope. Without `kind`: {store_id:
+    {"sheets", "satisfied"}} over every sheet; with a questionnaire kind (ssi, csi): {store_id: {"sheets",
+    "score_sum"}} over that kind's sheets that have a 1000-point score. One grouped query."""
+    if not _may_read(user):
+        return {}
+    sheets = AnswerSheet.objects.filter(
+        store_id__in=_store_ids(user, store_ids),
+        answered_at__gte=business_day_start(since),
+        answered_at__lt=business_day_start(until),
+    )
+    if kind is None:
+        figures = {"sheets": Count("id"), "satisfied": Count("id", filter=Q(dissatisfied=False))}
+    else:
+        sheets = sheets.filter(template__kind=kind, score_total__isnull=False)
+        figures = {"sheets": Count("id"), "score_sum": Sum("score_total")}
+    rows = sheets.values("store_id").annotate(**figures).order_by()
+    return {row.pop("store_id"): row for row in rows}
+
+
+def delivery_handover_errors_q(since: dt.datetime) -> Q:
+    """A delivery handed over with a data error (seed 000 p5, "提交客户信息不准确"): its customer file has no mobile
+    or no address, or a call of its SSI follow-up (made from `since`, the start of the deliveries' period, on: a
+    call about a delivery comes after it) found the number wrong."""
+    wrong_number = CallLog.objects.filter(
+        store_id=OuterRef("store_id"),
+        called_at__gte=since,
+        outcome=CallOutcome.WRONG_NUMBER,
+        task__subject_type=SubjectType.DELIVERY,
+        task__subject_id=OuterRef("pk"),
+    )
+    return Q(customer__mobile="") | Q(customer__address="") | Exists(wrong_number)
+
+
+def sales_handover_by_consultant(
+    *, user, store_ids=None, since: dt.date, until: dt.date, by: str, figure: str
+) -> list[dict]:
+    """The sales hand-over of the deliveries made in the Shanghai days `[since, until)` (docs/kpis.md): per store
+    (`by="store"`) or per store and sales consultant (`by="consultant"`: the linked staff member's user, else the
+    name on the delivery trimmed; "" = no consultant given). `figure`: "lag" (sum of max(0, recorded − delivered)
+    in seconds) or "errors" (deliveries with a data error). Rows: {"store_id", "user_id", "label", "deliveries",
+    figure}. One grouped query (and one for the consultants' names)."""
+    if by not in {"store", "consultant"} or figure not in {"lag", "errors"}:
+        raise ValueError("by must be store or consultant, figure lag or errors")
+    if not _may_read(user):
+        return []
+    start = business_day_start(since)
+    if figure == "lag":
+        lag = ExpressionWrapper(F("created_at") - F("delivered_at"), output_field=DurationField())
+        clamped = Case(
+            When(created_at__gt=F("delivered_at"), then=lag),
+            default=Value(dt.timedelta(0)),
+            output_field=DurationField(),
+        )
+        value = Sum(clamped)
+    else:
+        value = Count("id", filter=delivery_handover_errors_q(start))
+    keys = ["store_id"] if by == "store" else ["store_id", "sales_consultant_staff__user_id", "sales_consultant"]
+    rows = list(
+        SalesDelivery.objects.filter(
+            store_id__in=_store_ids(user, store_ids),
+            delivered_at__gte=start,
+            delivered_at__lt=business_day_start(until),
+        )
+        .values(*keys)
+        .annotate(deliveries=Count("id"), value=value)
+        .order_by()
+    )
+    names: dict[int, str] = {}
+    if by == "consultant":
+        from aftercare.org.models import Staff
+
+        uids = {r["sales_consultant_staff__user_id"] for r in rows} - {None}
+        if uids:
+            names = dict(Staff.objects.filter(user_id__in=uids).values_list("user_id", "display_name"))
+    merged: dict = {}
+    for row in rows:
+        uid = row.get("sales_consultant_staff__user_id")
+        label = names.get(uid, "") if uid is not None else (row.get("sales_consultant") or "").strip()
+        key = (row["store_id"], uid, "" if uid is not None else label)
+        out = merged.setdefault(
+            key, {"store_id": row["store_id"], "user_id": uid, "label": label, "deliveries": 0, figure: 0}
+        )
+        out["deliveries"] += row["deliveries"]
+        if figure == "lag":
+            out["lag"] += int((row["value"] or dt.timedelta(0)).total_seconds())
+        else:
+            out["errors"] += row["value"] or 0
+    return sorted(merged.values(), key=lambda r: (r["store_id"], r["user_id"] is None, r["user_id"] or 0, r["label"]))

@@ -30,6 +30,7 @@ class Unit(models.TextChoices):
     PERCENT = "percent", "%"
     COUNT = "count", _("count")
     MINUTES = "minutes", _("minutes")
+    HOURS = "hours", _("hours")
     SCORE = "score", _("score (0–1000)")
     YUAN_10K = "yuan_10k", _("¥10,000 (万元)")  # amounts, e.g. premiums: a store's quarter fits the target bounds
 
@@ -39,6 +40,7 @@ UNIT_BOUNDS: dict[str, tuple[Decimal, Decimal]] = {
     Unit.PERCENT: (Decimal(0), Decimal(100)),
     Unit.COUNT: (Decimal(0), Decimal(1_000_000)),
     Unit.MINUTES: (Decimal(0), Decimal(1_000_000)),
+    Unit.HOURS: (Decimal(0), Decimal(1_000_000)),
     Unit.SCORE: (Decimal(0), Decimal(1000)),
     Unit.YUAN_10K: (Decimal(0), Decimal(1_000_000)),
 }
@@ -77,7 +79,9 @@ class Period(models.TextChoices):
 @dataclass(frozen=True)
 class KpiValue:
     """One computed figure. `numerator` / `denominator` are None for a plain count (then `value` is the count);
-    `value` is None when the denominator is 0. Provisional: it can still change (work within its deadline)."""
+    `value` is None when the denominator is 0. Provisional: it can still change (work within its deadline).
+    `label` names the subject of a staff row that has no user (a sales consultant known only by the name on the
+    delivery); staff rows of a store-bound person carry their `store_id` too."""
 
     store_id: int | None
     period_start: dt.date
@@ -87,6 +91,7 @@ class KpiValue:
     denominator: int | None = None
     provisional: bool = False
     user_id: int | None = None
+    label: str = ""
 
 
 def rate(numerator: int, denominator: int) -> Decimal | None:

@@ -161,6 +161,12 @@ KNOWN: dict[str, str | list[str]] = {
     "manage.py api_token_create USERNAME": AS_DOCUMENTED,
     # docs/benchmarks.md, renewal measures: a million policies on a PostgreSQL server of its own (minutes);
     # tests/test_bench_renewal_measures.py runs the bench's parts on a tiny dataset
+    # docs/benchmarks.md, the KPI catalogue (200 k repair orders: minutes); tests/test_bench_kpis.py runs it small
+    "python -m bench kpis [--repair-orders 200000] [--stores 10] [--repeats 5] [--database aftercare_bench_kpis] "
+    "[--keep]": ["python -m bench kpis --help"],
+    "DATABASE_URL=postgres://postgres@127.0.0.1:55432/postgres .venv/bin/python -m bench kpis": [
+        "python -m bench kpis --help"
+    ],
     "python -m bench renewal-measures [--policies 1000000] [--stores 20] [--repeats 5] "
     "[--database aftercare_bench_rm] [--keep]": ["python -m bench renewal-measures --help"],
     "DATABASE_URL=postgres://postgres@127.0.0.1:55432/postgres .venv/bin/python -m bench renewal-measures": [

@@ -56,6 +56,15 @@ def test_it_computes_the_return_visit_rate_through_the_catalogue_hook(store_a, r
     assert (value.store_id, value.numerator, value.denominator, value.value) == (store_a.pk, 2, 4, Decimal("50.0"))
     assert not value.provisional
     assert [(c.user_id, c.value) for c in calls] == [(specialist.pk, 2)]
+    with time_machine.travel(sh(2026, 4, 20, 9)):
+        closed = measure_get("followups.tasks_closed").compute(
+            user=manager, store_ids=None, period_start=dt.date(2026, 3, 1), period_end=dt.date(2026, 4, 1)
+        )
+        april = measure_get("followups.tasks_closed").compute(
+            user=manager, store_ids=None, period_start=dt.date(2026, 4, 1), period_end=dt.date(2026, 5, 1)
+        )
+    assert [(c.user_id, c.value, c.store_id) for c in closed] == [(specialist.pk, 2, None)]
+    assert april == []
 
 
 def test_it_shows_the_stores_target_and_gap_beside_the_return_visit_rate(store_a, store_b, rules_a, specialist,
