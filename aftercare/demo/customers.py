@@ -738,3 +738,23 @@ def _write_copy(cursor, store_id: int, chunk: Chunk, numbers: list[str], ids: Id
         with cursor.copy(sql) as copy:
             for row in rows:
                 copy.write_row((*row.values(), *tail))
+
+
+def demo_handover_times(*, stores, seed: int) -> int:
+    """When each sale's data reached customer service (the delivery row's `created_at`, which the KPI
+    `followups.handover_lag` measures from `delivered_at`): the seeding writes every row at once, so the hand-over is
+    set as a store's sales consultants make it — most the same day (1–8 hours), some the next day, a few late (2–5
+    days). Deterministic for a seed."""
+    import datetime as _dt
+    import random as _random
+
+    from aftercare.customers.models import SalesDelivery
+
+    rng = _random.Random(seed + 5)
+    rows = list(SalesDelivery.objects.filter(store__in=stores).only("pk", "delivered_at").order_by("pk"))
+    for row in rows:
+        r = rng.random()
+        hours = rng.uniform(1, 8) if r < 0.8 else rng.uniform(16, 30) if r < 0.95 else rng.uniform(48, 120)
+        row.created_at = row.delivered_at + _dt.timedelta(hours=hours)
+    SalesDelivery.objects.bulk_update(rows, ["created_at"], batch_size=2000)
+    return len(rows)

@@ -13,7 +13,7 @@ from aftercare.customers.models import RepairOrder, Vehicle
 from aftercare.demo.appointments import demo_appointments_create, demo_appointments_exist
 from aftercare.demo.care import demo_care_create, demo_care_exist
 from aftercare.demo.complaints import demo_complaints_create, demo_complaints_exist
-from aftercare.demo.customers import Context, FastRandom, generate_chunk, write_chunk
+from aftercare.demo.customers import Context, FastRandom, demo_handover_times, generate_chunk, write_chunk
 from aftercare.demo.followups import demo_followups_create, demo_followups_exist
 from aftercare.demo.org import (
     DEMO_PASSWORD,
@@ -117,6 +117,7 @@ class Command(BaseCommand):
             counts = self._fill(customers, seed, chunk_size=None, jobs=1, verbose=False)
             group = demo_group()
             stores = list(group.stores.order_by("code"))
+            demo_handover_times(stores=stores, seed=seed)
             counts |= demo_followups_create(stores=stores, seed=seed)
             if demo_followups_exist(stores):  # complaints and renewals build on the follow-up rules
                 counts |= demo_complaints_create(stores=stores, seed=seed)
