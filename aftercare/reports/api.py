@@ -140,3 +140,37 @@ from .mail import api as _mail_api  # noqa: E402
 
 router.add_router("", _mail_api.router)
 # ---- end mail ----
+
+# ---- yearly: the department's year report (docs/reports.md, "Year report") ----
+from typing import Literal as _Literal  # noqa: E402
+
+from django.http import HttpResponse as _HttpResponse  # noqa: E402
+from ninja import Field as _Field  # noqa: E402
+
+
+class YearReportQuery(_Schema):
+    store: str
+    year: int = _Field(ge=2000, le=2100)
+
+
+@router.get("/year/{fmt}", response={200: None, **_ERRORS}, operation_id="reports_year_file",
+            summary="The department's year report of a store (PDF or XLSX)")
+def year_report_api(request, fmt: _Literal["pdf", "xlsx"], query: _Query[YearReportQuery]):
+    """The customer service department's year report of one store in scope (by code) for `year`, generated now:
+    `pdf` (chapters, sentences and charts) or `xlsx` (its tables). Another store's code answers 404."""
+    from aftercare.core.choices import AuditAction
+    from aftercare.core.exports import XLSX_CONTENT_TYPE
+    from aftercare.core.services import audit_event_record
+    from aftercare.org.permissions import Perm, require_perm
+
+    from .yearly.services import year_report_file
+
+    require_perm(request.user, Perm.REPORT_ARCHIVE_ALL)
+    store = _ssi_store(request.user, query.store, write=False)
+    data, name = year_report_file(store=store, year=query.year, fmt=fmt)
+    audit_event_record(actor=request.user, action=AuditAction.EXPORT, obj=store,
+                       detail={"report": "year", "year": query.year, "format": fmt})
+    response = _HttpResponse(data, content_type="application/pdf" if fmt == "pdf" else XLSX_CONTENT_TYPE)
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+# ---- end yearly ----
