@@ -125,6 +125,7 @@ def test_it_downloads_from_the_page_and_the_api(store_a, store_b, users, world, 
     client.force_login(users[Role.CS_MANAGER])
     page = client.get("/reports/year/")
     assert page.status_code == 200 and 'id="year-report"' in page.content.decode()
+    assert 'id="year-report-link"' in client.get("/reports/archive/").content.decode()
     pdf = client.get("/reports/year/", {"store": "A01", "year": 2026, "format": "pdf"})
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     assert "year-report-A01-2026.pdf" in pdf["Content-Disposition"]
