@@ -142,8 +142,6 @@ router.add_router("", _mail_api.router)
 # ---- end mail ----
 
 # ---- yearly: the department's year report (docs/reports.md, "Year report") ----
-from typing import Literal as _Literal  # noqa: E402
-
 from django.http import HttpResponse as _HttpResponse  # noqa: E402
 from ninja import Field as _Field  # noqa: E402
 
@@ -153,11 +151,7 @@ class YearReportQuery(_Schema):
     year: int = _Field(ge=2000, le=2100)
 
 
-@router.get("/year/{fmt}", response={200: None, **_ERRORS}, operation_id="reports_year_file",
-            summary="The department's year report of a store (PDF or XLSX)")
-def year_report_api(request, fmt: _Literal["pdf", "xlsx"], query: _Query[YearReportQuery]):
-    """The customer service department's year report of one store in scope (by code) for `year`, generated now:
-    `pdf` (chapters, sentences and charts) or `xlsx` (its tables). Another store's code answers 404."""
+def _year_report_response(request, query: YearReportQuery, fmt: str):
     from aftercare.core.choices import AuditAction
     from aftercare.core.exports import XLSX_CONTENT_TYPE
     from aftercare.core.services import audit_event_record
@@ -173,4 +167,21 @@ def year_report_api(request, fmt: _Literal["pdf", "xlsx"], query: _Query[YearRep
     response = _HttpResponse(data, content_type="application/pdf" if fmt == "pdf" else XLSX_CONTENT_TYPE)
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
+
+
+@router.get("/year/pdf", response={200: None, **_ERRORS}, operation_id="reports_year_pdf",
+            summary="The department's year report of a store (PDF)")
+def year_report_pdf_api(request, query: _Query[YearReportQuery]):
+    """The customer service department's year report of one store in scope (by code) for `year`, generated now:
+    chapters, sentences, charts and tables. Another store's code answers 404."""
+    return _year_report_response(request, query, "pdf")
+
+
+@router.get("/year/xlsx", response={200: None, **_ERRORS}, operation_id="reports_year_xlsx",
+            summary="The tables of the department's year report of a store (XLSX)")
+def year_report_xlsx_api(request, query: _Query[YearReportQuery]):
+    """The year report's tables, a sheet each (see `/year/pdf`)."""
+    return _year_report_response(request, query, "xlsx")
+
+
 # ---- end yearly ----

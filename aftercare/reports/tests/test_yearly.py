@@ -136,7 +136,7 @@ def test_it_downloads_from_the_page_and_the_api(store_a, store_b, users, world, 
     assert client.get("/api/reports/year/pdf", {"store": "B01", "year": 2026}).status_code == 404
     assert client.get("/reports/year/", {"store": "A01", "year": 99999, "format": "pdf"}).status_code == 400
     assert client.get("/api/reports/year/pdf", {"store": "A01", "year": 99999}).status_code == 422
-    assert client.get("/api/reports/year/doc", {"store": "A01", "year": 2026}).status_code == 422
+    assert client.get("/api/reports/year/xlsx", {"store": "A01"}).status_code == 422
     # a specialist has no year report
     specialist = Client()
     specialist.force_login(users[Role.CS_SPECIALIST])
