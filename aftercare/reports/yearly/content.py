@@ -61,6 +61,8 @@ def fmt(value, unit: str = "") -> str:
     """A figure as the report prints it: "—" for none, "97.5%" for a percentage."""
     if value is None:
         return "—"
+    if isinstance(value, Decimal) and value == value.to_integral_value() and value.as_tuple().exponent < 0:
+        value = value.quantize(Decimal(1))  # a target of 58.00 prints 58
     if unit == Unit.PERCENT:
         return f"{value}%"
     return str(value)
@@ -255,7 +257,7 @@ def _ssi(report: YearReport, reader, today: dt.date) -> Section:
             "region": fmt(_avg(c["region"] for c in months if c["region"] is not None)),
             "nation": fmt(_avg(c["nation"] for c in months if c["nation"] is not None)),
             "best": max(with_store, key=lambda c: c["shown"])["label"] if with_store else "—",
-            "rank": fmt(with_store[-1]["region_rank"]) if with_store else "—",
+            "rank": fmt(next((c["region_rank"] for c in reversed(months) if c["region_rank"]), None)),
             "target": fmt(data["target"]["region_rank"]),
         }
         section.sentences.append(
@@ -386,7 +388,7 @@ def _care(report: YearReport, reader, today: dt.date) -> Section:
         came += results["came"]
         rows.append([campaign.name, f"{campaign.event_start:%Y-%m-%d} – {campaign.event_end:%Y-%m-%d}",
                      results["targeted"], results["reached"], results["invited"], results["came"],
-                     results["revenue"]])
+                     results["revenue"].quantize(Decimal("0.01"))])
     report.figures["care"] = {"kpis": {c: _figure(m) for c, m in kpis.items()}, "campaigns": len(campaigns),
                               "came": came}
     section = Section("care", _("Customer care and campaigns"))
@@ -419,8 +421,8 @@ def _classes(report: YearReport, reader, today: dt.date) -> Section:
     section = Section("classes", _("Customer classes and churn"))
     churn = kpis.get("care.churn_rate")
     section.sentences.append(
-        _("Customers lost over the year: %(churned)s, from a base of %(base)s at its start; the churn rate was "
-          "%(rate)s against a target of %(target)s.")
+        _("Moves to lost, summed over the months: %(churned)s, from a base of %(base)s at the year's start; the "
+          "churn rate was %(rate)s against a target of %(target)s.")
         % {"churned": churned, "base": report.figures["classes"]["base"],
            "rate": fmt(churn.year, churn.unit) if churn else "—", "target": churn.target_text if churn else "—"})
     labels = dict(CustomerClass.choices)
