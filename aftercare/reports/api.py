@@ -142,4 +142,49 @@ router.add_router("", _mail_api.router)
 # ---- end mail ----
 
 # ---- measures ----
-from . import api_measures  # noqa: E402, F401  (its routes join the router)
+from . import api_measures  # noqa: E402, F401, I001  (its routes join the router)
+
+# ---- yearly: the department's year report (docs/reports.md, "Year report") ----
+from django.http import HttpResponse as _HttpResponse  # noqa: E402, I001
+from ninja import Field as _Field  # noqa: E402
+
+
+class YearReportQuery(_Schema):
+    store: str
+    year: int = _Field(ge=2000, le=2100)
+
+
+def _year_report_response(request, query: YearReportQuery, fmt: str):
+    from aftercare.core.choices import AuditAction
+    from aftercare.core.exports import XLSX_CONTENT_TYPE
+    from aftercare.core.services import audit_event_record
+    from aftercare.org.permissions import Perm, require_perm
+
+    from .yearly.services import year_report_file
+
+    require_perm(request.user, Perm.REPORT_ARCHIVE_ALL)
+    store = _ssi_store(request.user, query.store, write=False)
+    data, name = year_report_file(store=store, year=query.year, fmt=fmt)
+    audit_event_record(actor=request.user, action=AuditAction.EXPORT, obj=store,
+                       detail={"report": "year", "year": query.year, "format": fmt})
+    response = _HttpResponse(data, content_type="application/pdf" if fmt == "pdf" else XLSX_CONTENT_TYPE)
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@router.get("/year/pdf", response={200: None, **_ERRORS}, operation_id="reports_year_pdf",
+            summary="The department's year report of a store (PDF)")
+def year_report_pdf_api(request, query: _Query[YearReportQuery]):
+    """The customer service department's year report of one store in scope (by code) for `year`, generated now:
+    chapters, sentences, charts and tables. Another store's code answers 404."""
+    return _year_report_response(request, query, "pdf")
+
+
+@router.get("/year/xlsx", response={200: None, **_ERRORS}, operation_id="reports_year_xlsx",
+            summary="The tables of the department's year report of a store (XLSX)")
+def year_report_xlsx_api(request, query: _Query[YearReportQuery]):
+    """The year report's tables, a sheet each (see `/year/pdf`)."""
+    return _year_report_response(request, query, "xlsx")
+
+
+# ---- end yearly ----

@@ -38,3 +38,9 @@ urlpatterns += [
     path("ssi/export/", views_ssi.export, name="ssi_export"),
 ]
 # ---- end ssi ----
+
+# ---- yearly: the department's year report (reports/yearly/) ----
+from .yearly import views as yearly_views  # noqa: E402
+
+urlpatterns += [path("year/", yearly_views.page, name="year")]
+# ---- end yearly ----

@@ -72,6 +72,9 @@ KNOWN: dict[str, str | list[str]] = {
     "manage.py reports_send": AS_DOCUMENTED,
     "manage.py reports_send --store GZ01 --today YYYY-MM-DD": AS_DOCUMENTED,
     # ---- end mail ----
+    # ---- yearly: docs/reports.md, Year report ----
+    "manage.py year_report --store GZ01 --year 2026 --out DIR": AS_DOCUMENTED,
+    # ---- end yearly ----
     "manage.py scheduler": ["manage.py scheduler --once"],  # runs until stopped; one tick enqueues every job once
     "manage.py scheduler --once": AS_DOCUMENTED,
     "manage.py import_dms --store GZ01 --kind repair_orders export.csv [--dry-run]": AS_DOCUMENTED,
@@ -352,7 +355,7 @@ def placeholders(settings, tmp_path, store_a, manager, monkeypatch):
     ]
     export.write_text("\n".join(",".join(row) for row in [RO_HEADER, *rows]) + "\n", encoding="utf-8")
     f.CustomerFactory(store=store_a)
-    values = dict(PLACEHOLDERS, USERNAME=manager.username)
+    values = dict(PLACEHOLDERS, USERNAME=manager.username, DIR=str(tmp_path / "out"))
     values.update(dict.fromkeys(FILE_PLACEHOLDERS, str(export)))
     return values
 

@@ -59,7 +59,7 @@ def archive(request):
                                 departments=[d for d in departments if d.store_id in own])
     return render(request, "reports/mail/archive.html", {
         "form": form, "rows": rows[:LIST_LIMIT], "more": len(rows) > LIST_LIMIT, "may_send": may_send,
-        "generate_form": generate,
+        "generate_form": generate, "may_year": has_perm(request.user, Perm.REPORT_ARCHIVE_ALL),
     })
 
 
