@@ -1,7 +1,8 @@
 """`python -m bench import --rows N [--kind repair_orders]`, `python -m bench followups [--vehicles N]`,
 `python -m bench renewals [--policies N]`, `python -m bench appointments [--bookings N]`,
 `python -m bench read_audit [--requests N]`, `python -m bench load [--database-url URL] [--duration S]`,
-`python -m bench renewal-measures [--policies N] [--stores N]`, `python -m bench care-classes [--customers N]`
+`python -m bench renewal-measures [--policies N] [--stores N]`, `python -m bench care-classes [--customers N]`,
+`python -m bench today [--requests N]`
 — see docs/benchmarks.md."""
 
 import argparse
@@ -84,7 +85,16 @@ def main(argv=None) -> int:
     cc.add_argument("--database", default="aftercare_bench_cc", help="scratch database (dropped and re-created)")
     cc.add_argument("--keep", action="store_true", help="keep the scratch database")
     # ---- end classes ----
+    td = sub.add_parser("today", help="the start page per role: 200 sequential GET /today/ each, p95 < 150 ms")
+    td.add_argument("--requests", type=int, default=200, help="sequential requests per role")
+    td.add_argument("--customers", type=int, default=2000, help="demo size given to seed_demo")
+    td.add_argument("--database", default="aftercare_bench_today", help="PostgreSQL scratch database")
+    td.add_argument("--keep", action="store_true", help="keep the PostgreSQL scratch database")
     args = parser.parse_args(argv)
+    if args.command == "today":
+        from .todaybench import run as run_today
+
+        return run_today(args)
     if args.command == "care-classes":  # ---- classes ----
         from .care_classesbench import run as run_care_classes
 
