@@ -89,7 +89,9 @@ def main(argv=None) -> int:
     td.add_argument("--requests", type=int, default=200, help="sequential requests per role")
     td.add_argument("--customers", type=int, default=2000, help="demo size given to seed_demo")
     td.add_argument("--database", default="aftercare_bench_today", help="PostgreSQL scratch database")
-    td.add_argument("--keep", action="store_true", help="keep the PostgreSQL scratch database")
+    td.add_argument("--keep", action="store_true", help="keep the scratch database (SQLite: its file)")
+    td.add_argument("--sqlite", default="", help="SQLite: use this seeded database file as it is (no seeding)")
+    td.add_argument("--cards", action="store_true", help="also time each card's numbers per role")
     args = parser.parse_args(argv)
     if args.command == "today":
         from .todaybench import run as run_today

@@ -46,11 +46,32 @@ def _table(rows) -> str:
     return "\n".join(lines)
 
 
+def _cards_table(users, repeats: int = 20) -> str:
+    """Mean ms of each card's `data` per role (the store switcher's "all stores"), slowest first."""
+    from django.utils import timezone
+
+    from aftercare.org.scoping import visible_store_ids
+    from aftercare.org.start import cards_for
+
+    lines = [f"{'role':<22}{'card':<32}{'ms':>8}"]
+    for role, user in users.items():
+        ids, now, times = frozenset(visible_store_ids(user)), timezone.now(), []
+        for card in cards_for(user):
+            t0 = time.perf_counter()
+            for _ in range(repeats):
+                card.data(user=user, store_ids=ids, now=now)
+            times.append(((time.perf_counter() - t0) * 1000 / repeats, card.key))
+        lines += [f"{role:<22}{key:<32}{ms:>8.1f}" for ms, key in sorted(times, reverse=True)]
+    return "\n".join(lines)
+
+
 def run(args) -> int:
     url = os.environ.get("DATABASE_URL", "")
     pg = url.startswith(("postgres://", "postgresql://"))
     tmp = None
-    if pg:
+    if args.sqlite:
+        pg, bench_url = False, f"sqlite:///{Path(args.sqlite).resolve()}"
+    elif pg:
         from .importbench import _drop_database, _recreate_database
 
         bench_url = _recreate_database(url, args.database)
@@ -58,10 +79,11 @@ def run(args) -> int:
         tmp = tempfile.mkdtemp(prefix="aftercare-today-bench-")
         bench_url = f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
     try:
-        started = time.perf_counter()
-        _manage(bench_url, "migrate", "--noinput", "-v0", "--skip-checks")
-        _manage(bench_url, "seed_demo", "--customers", str(args.customers))
-        print(f"migrated and seeded in {time.perf_counter() - started:.0f} s", flush=True)
+        if not args.sqlite:
+            started = time.perf_counter()
+            _manage(bench_url, "migrate", "--noinput", "-v0", "--skip-checks")
+            _manage(bench_url, "seed_demo", "--customers", str(args.customers))
+            print(f"migrated and seeded in {time.perf_counter() - started:.0f} s", flush=True)
         _setup_django(bench_url)
         from django.conf import settings
         from django.db import connection
@@ -88,6 +110,8 @@ def run(args) -> int:
                     assert response.status_code == 200, (role, response.status_code)
                 rows.append((role, user.username, queries, times))
             print(_table(rows))
+            if args.cards:
+                print(_cards_table(users))
             print(f"load average after: {os.getloadavg()[0]:.1f}")
         worst = max(sorted(t)[max(0, int(len(t) * 0.95) - 1)] for *_x, t in rows) * 1000
         return 0 if worst < BOUND_MS else 1
@@ -97,7 +121,9 @@ def run(args) -> int:
 
             connections.close_all()
             _drop_database(url, args.database)
-        if tmp:
+        if tmp and args.keep:
+            print(f"kept {tmp}/bench.sqlite3 (--sqlite to reuse it)")
+        elif tmp:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
