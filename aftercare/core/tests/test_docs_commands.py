@@ -174,6 +174,8 @@ KNOWN: dict[str, str | list[str]] = {
         "python -m bench care-classes --help"
     ],
     # ---- end classes ----
+    # docs/benchmarks.md, "Start page per role": seeds the demo and times 1,600 requests (minutes)
+    "python -m bench today [--requests 200] [--customers 2000] [--cards] [--keep]": ["python -m bench today --help"],
     # ---- churn: docs/care.md, "Churn-risk score" ----
     "manage.py churn_train": ["manage.py churn_train --help"],  # needs months of history: the test database has none
     "manage.py churn_score": AS_DOCUMENTED,
