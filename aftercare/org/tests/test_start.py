@@ -193,6 +193,7 @@ def test_it_answers_the_same_cards_as_json(store_a, store_b, specialist):
         "count": 1,
         "url": "/followups/?due=overdue",
         "severity": "danger",
+        "display": "",
     }
     assert rows["Calls due today"]["count"] == 1
     assert client.get(f"/api/start?store_id={store_a.pk}").status_code == 200

@@ -10,6 +10,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from aftercare.core.services import api_token_create
 from aftercare.followups.tests.test_cards import NOW
 from aftercare.org import start
 from aftercare.org.choices import Role
@@ -87,6 +88,10 @@ def test_it_shows_managers_the_kpis_against_target_with_the_month_running(world)
     assert 'data-state="missed"' not in glance  # the month is not over: never missed yet
     assert "kpi-gap" in glance  # a target beside the figure
     assert "org.kpi_glance" not in {c.key for c in start.cards_for(world[Role.CS_SPECIALIST])}
+    _, key = api_token_create(user=world[Role.STORE_MANAGER], name="glance")
+    cards = Client(HTTP_AUTHORIZATION=f"Bearer {key}", HTTP_ACCEPT_LANGUAGE="en").get("/api/start").json()
+    rows = next(c["rows"] for c in cards if c["key"] == "org.kpi_glance")
+    assert rows and all(r["display"] and r["count"] == 0 for r in rows)  # the figure, not a count
 
 
 # session, user, staff, stores, the switcher, then one or a few aggregates per card; a manager's glance computes each
