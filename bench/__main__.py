@@ -2,7 +2,7 @@
 `python -m bench renewals [--policies N]`, `python -m bench appointments [--bookings N]`,
 `python -m bench read_audit [--requests N]`, `python -m bench load [--database-url URL] [--duration S]`,
 `python -m bench renewal-measures [--policies N] [--stores N]`, `python -m bench care-classes [--customers N]`,
-`python -m bench kpis [--repair-orders N] [--stores N]`
+`python -m bench kpis [--repair-orders N] [--stores N]`, `python -m bench today [--requests N]`
 — see docs/benchmarks.md."""
 
 import argparse
@@ -91,7 +91,18 @@ def main(argv=None) -> int:
     cc.add_argument("--database", default="aftercare_bench_cc", help="scratch database (dropped and re-created)")
     cc.add_argument("--keep", action="store_true", help="keep the scratch database")
     # ---- end classes ----
+    td = sub.add_parser("today", help="the start page per role: 200 sequential GET /today/ each, p95 < 150 ms")
+    td.add_argument("--requests", type=int, default=200, help="sequential requests per role")
+    td.add_argument("--customers", type=int, default=2000, help="demo size given to seed_demo")
+    td.add_argument("--database", default="aftercare_bench_today", help="PostgreSQL scratch database")
+    td.add_argument("--keep", action="store_true", help="keep the scratch database (SQLite: its file)")
+    td.add_argument("--sqlite", default="", help="SQLite: use this seeded database file as it is (no seeding)")
+    td.add_argument("--cards", action="store_true", help="also time each card's numbers per role")
     args = parser.parse_args(argv)
+    if args.command == "today":
+        from .todaybench import run as run_today
+
+        return run_today(args)
     if args.command == "care-classes":  # ---- classes ----
         from .care_classesbench import run as run_care_classes
 

@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from aftercare.org.calendar import business_date
 from aftercare.org.choices import Role
+from aftercare.org.glance import GlanceKpi, register_glance
 from aftercare.org.permissions import Perm
 from aftercare.org.start import CardData, CardRow, StartCard, register_card
 
@@ -29,6 +30,8 @@ def appointments_today(*, user, store_ids, now) -> CardData:
 
 
 def register() -> None:
+    # the key KPIs of the managers' "store at a glance" (org/glance.py), linked to the page of their rows
+    register_glance(GlanceKpi(code="appointments.appointment_rate", url_name="appointments:measures", order=30))
     register_card(
         StartCard(
             key="appointments.today",

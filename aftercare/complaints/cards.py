@@ -8,6 +8,7 @@ counts `selectors.feedback_list` and links to the feedback list with the filter 
 from django.utils.translation import gettext_lazy as _
 
 from aftercare.org.choices import Role
+from aftercare.org.glance import GlanceKpi, register_glance
 from aftercare.org.permissions import Perm
 from aftercare.org.start import CardData, CardRow, StartCard, list_url, register_card
 
@@ -43,6 +44,8 @@ def store_forms(*, user, store_ids, now) -> CardData:
 
 
 def register() -> None:
+    # the key KPIs of the managers' "store at a glance" (org/glance.py), linked to the page of their rows
+    register_glance(GlanceKpi(code="complaints.timeliness", url_name="complaints:measures", order=20))
     register_card(
         StartCard(
             key="complaints.my_forms",

@@ -8,6 +8,7 @@ the manage page with the filter that lists exactly those tasks.
 from django.utils.translation import gettext_lazy as _
 
 from aftercare.org.choices import Role
+from aftercare.org.glance import GlanceKpi, register_glance
 from aftercare.org.permissions import Perm
 from aftercare.org.start import CardData, CardRow, StartCard, list_url, register_card
 
@@ -48,6 +49,9 @@ def store_calls(*, user, store_ids, now) -> CardData:
 
 
 def register() -> None:
+    # the key KPIs of the managers' "store at a glance" (org/glance.py), linked to the page of their rows
+    register_glance(GlanceKpi(code="followups.return_visit_rate", url_name="followups:manage", order=10))
+    register_glance(GlanceKpi(code="followups.calls_made", url_name="followups:manage", order=11, today=True))
     register_card(
         StartCard(
             key="followups.my_calls",

@@ -195,6 +195,7 @@ class CardRowOut(Schema):
     count: int
     url: str = Field(..., description="The page listing exactly these rows (site path with its filters)")
     severity: str = Field(..., description='"", "info", "warning" or "danger"')
+    display: str = Field("", description='A KPI row\'s figure ("92.5%"), shown instead of the count (then 0)')
 
 
 class CardOut(Schema):
@@ -218,7 +219,8 @@ def start(request: HttpRequest, filters: Query[StartFilter]):
             "key": card.key,
             "title": str(card.title),
             "rows": [
-                {"label": str(r.label), "count": r.count, "url": r.url, "severity": r.severity} for r in data.rows
+                {"label": str(r.label), "count": r.count, "url": r.url, "severity": r.severity, "display": r.display}
+                for r in data.rows
             ],
         }
         for card, data in cards

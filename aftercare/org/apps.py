@@ -23,3 +23,6 @@ class OrgConfig(AppConfig):
         from .cards import register as register_cards
 
         register_cards()  # the work-calendar warning of the group admin (org/cards.py)
+        from .glance import register as register_glance_card
+
+        register_glance_card()  # the managers' KPIs against target (org/glance.py)

@@ -36,6 +36,8 @@ class CardRow:
     count: int
     url: str
     severity: str = ""  # "" | info | warning | danger (shown only when count > 0)
+    display: str = ""  # a figure shown instead of the count (a KPI row: "92.5%"); the count is then 0
+    judge: Any = None  # a KPI row's `org.selectors.Judgement` (target, gap, met / missed / running)
 
     def __post_init__(self):
         if self.severity not in SEVERITIES:

@@ -9,6 +9,7 @@ link to the renewal list with the filters that list exactly those cases (`select
 from django.utils.translation import gettext_lazy as _
 
 from aftercare.org.choices import Role
+from aftercare.org.glance import GlanceKpi, register_glance
 from aftercare.org.permissions import Perm
 from aftercare.org.start import CardData, CardRow, StartCard, register_card
 
@@ -43,6 +44,8 @@ def unclaimed_renewals(*, user, store_ids, now) -> CardData:
 
 
 def register() -> None:
+    # the key KPIs of the managers' "store at a glance" (org/glance.py), linked to the page of their rows
+    register_glance(GlanceKpi(code="renewals.renewal_rate", url_name="renewals:measures", order=40))
     register_card(
         StartCard(
             key="renewals.my_renewals",

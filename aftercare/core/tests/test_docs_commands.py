@@ -183,6 +183,8 @@ KNOWN: dict[str, str | list[str]] = {
         "python -m bench care-classes --help"
     ],
     # ---- end classes ----
+    # docs/benchmarks.md, "Start page per role": seeds the demo and times 1,600 requests (minutes)
+    "python -m bench today [--requests 200] [--customers 2000] [--cards] [--keep]": ["python -m bench today --help"],
     # ---- churn: docs/care.md, "Churn-risk score" ----
     # docs/quality.md: 6 designs x 3 rises x 10,000 runs take about 30 s; the smallest run, and the options as written
     "manage.py quality_alarm_oc [--mu0 2 --h 4.5 --runs 10000 --seed 1]": [
