@@ -62,11 +62,11 @@ class ActionIn(Schema):
     due_date: _dt.date
 
 
-class NoteIn(Schema):
+class ActionNoteIn(Schema):
     note: str = Field("", max_length=2000)
 
 
-class VerifyIn(NoteIn):
+class ActionVerifyIn(ActionNoteIn):
     effective: bool
 
 
@@ -113,14 +113,14 @@ def action_create_api(request: HttpRequest, payload: ActionIn):
 
 
 @router.post("/actions/{action_id}/done", response={200: ActionOut, **ERRORS}, operation_id="reports_action_done")
-def action_done_api(request: HttpRequest, action_id: PathId, payload: NoteIn):
+def action_done_api(request: HttpRequest, action_id: PathId, payload: ActionNoteIn):
     """The owner (or a manager) marks the action done, saying what was done."""
     action = selectors.action_get(user=request.user, pk=action_id)
     return services.action_complete(actor=request.user, action_id=action.pk, note=payload.note)
 
 
 @router.post("/actions/{action_id}/verify", response={200: ActionOut, **ERRORS}, operation_id="reports_action_verify")
-def action_verify_api(request: HttpRequest, action_id: PathId, payload: VerifyIn):
+def action_verify_api(request: HttpRequest, action_id: PathId, payload: ActionVerifyIn):
     """A manager verifies a done action: effective → verified, not effective (with a note) → open again."""
     action = selectors.action_get(user=request.user, pk=action_id)
     return services.action_verify(actor=request.user, action_id=action.pk, effective=payload.effective,

@@ -16,7 +16,7 @@ from .api import router
 MAX_ID = 2**63 - 1
 
 
-class MeasuresFilter(Schema):
+class ReportMeasuresFilter(Schema):
     level: str = Field("store", pattern=r"^(store|region|group)$",
                        description="store, region or group (region and group: for users who see several stores)")
     store: int | None = Field(None, ge=1, le=MAX_ID, description="level=store: a store's id in scope (default: the "
@@ -52,7 +52,7 @@ class MeasureRowOut(Schema):
     stores: list[FigureOut] = Field(..., description="Region and group: each store's figure")
 
 
-class MeasuresOut(Schema):
+class ReportMeasuresOut(Schema):
     level: str
     store_ids: list[int]
     region_id: int | None
@@ -73,9 +73,9 @@ def _figure(f: m.Figure) -> dict:
     }
 
 
-@router.get("/measures", response={200: MeasuresOut, **ERRORS}, operation_id="report_measures",
+@router.get("/measures", response={200: ReportMeasuresOut, **ERRORS}, operation_id="report_measures",
             summary="Every store measure of the KPI catalogue for a store, region or the group and a period")
-def report_measures(request: HttpRequest, filters: Query[MeasuresFilter]):
+def report_measures(request: HttpRequest, filters: Query[ReportMeasuresFilter]):
     """The figures of `/reports/measures/`: per measure the actual, target, gap and state of the level (and of each
     store at region or group level, ranked). A store or region outside the caller's scope — or a region or group
     level for a caller who sees one store — answers 404; without `reports.view` 403."""

@@ -99,7 +99,7 @@ class LaunchOut(Schema):
     campaign: CampaignOut
 
 
-class SpecialistOut(Schema):
+class CampaignSpecialistOut(Schema):
     user_id: int
     specialist: str
     reached: int
@@ -117,7 +117,7 @@ class ResultsOut(Schema):
     unreachable: int
     came: int
     revenue: Decimal
-    specialists: list[SpecialistOut]
+    specialists: list[CampaignSpecialistOut]
 
 
 class RecallOut(Schema):

@@ -23,3 +23,21 @@ def test_it_gives_every_api_schema_its_own_name():
                 where[name].add(module.__name__)
     assert len(where) > 20  # the scan sees the apps' schemas
     assert {name: sorted(mods) for name, mods in where.items() if len(mods) > 1} == {}
+
+
+def _schemas(cls=Schema):
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _schemas(sub)
+
+
+def test_it_names_every_schema_of_every_api_module_once():
+    """Also the routers split into modules (`care/api/*.py`, `reports/api_*.py`, `reports/mail/api.py`): every
+    schema class the API serves, found through the class tree once `aftercare.api` has imported every router."""
+    importlib.import_module("aftercare.api")
+    where = defaultdict(set)
+    for schema in _schemas():
+        if schema.__module__.startswith("aftercare.") and ".tests" not in schema.__module__:
+            where[schema.__name__].add(schema.__module__)
+    assert len(where) > 100
+    assert {name: sorted(mods) for name, mods in where.items() if len(mods) > 1} == {}

@@ -21,7 +21,7 @@ from . import selectors
 router = Router(tags=["reports"])
 
 
-class DeliveryOut(Schema):
+class ReportDeliveryOut(Schema):
     email: str
     sent_at: _dt.datetime
     ok: bool
@@ -48,7 +48,7 @@ class ReportOut(Schema):
 
 
 class ReportDetailOut(ReportOut):
-    deliveries: list[DeliveryOut]
+    deliveries: list[ReportDeliveryOut]
 
     @staticmethod
     def resolve_deliveries(obj) -> list:
