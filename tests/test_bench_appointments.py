@@ -11,7 +11,7 @@ pytestmark = [
     pytest.mark.skipif(connection.vendor != "postgresql", reason="the benchmark runs on PostgreSQL"),
 ]
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_it_times_the_month_view_and_booking_throughput_and_reports_the_ratios():
     data = appointmentsbench.load_data(600)  # around today: the view and the bookings look ahead of now
     assert 550 <= data["bookings"] <= 650

@@ -15,7 +15,7 @@ pytestmark = [
 ]
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_it_times_reading_scoring_and_writing_the_scores():
     data = care_churnbench.load_data(400)
     care_churnbench.train_model()
@@ -29,7 +29,7 @@ def test_it_times_reading_scoring_and_writing_the_scores():
     assert "read s" in text and "load" in text and "linear extrapolation to 1,000,000 customers" in text
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_it_times_the_previous_write_alternating_with_the_current_one():
     data = care_churnbench.load_data(400)
     care_churnbench.train_model()

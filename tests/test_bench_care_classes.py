@@ -13,7 +13,7 @@ pytestmark = [
 ]
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_it_classifies_like_the_hand_written_statement_and_reports_the_ratio():
     data = care_classesbench.load_data(300)
     assert data["orders"] > 300

@@ -9,7 +9,7 @@ from django.db import connection
 from bench import kpisbench as kb
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_it_times_every_measure_and_matches_the_hand_written_aggregates():
     if connection.vendor != "postgresql":
         pytest.skip("the bench loader needs PostgreSQL (generate_series)")

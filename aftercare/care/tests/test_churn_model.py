@@ -282,7 +282,7 @@ def test_it_writes_the_scores_and_reasons_the_model_gives_each_customer(store_a)
         assert got[cid][0] == pytest.approx(risk, abs=1e-9) and got[cid][1] == why
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # as every transactional test (org/tests)
 def test_it_keeps_yesterdays_scores_whole_when_killed_midway(store_a, monkeypatch):
     from aftercare.care.services import churn
 
