@@ -20,7 +20,9 @@ def specialist2(store_a):
 
 
 def _queries(client, url, django_assert_max_num_queries) -> int:
-    with django_assert_max_num_queries(16) as ctx:
+    # 17: the specialist's on-time rate also counts the late tasks handed on from them (`late_holder`), one more
+    # grouped query of `specialist_workload`
+    with django_assert_max_num_queries(17) as ctx:
         assert client.get(url).status_code == 200
     return len(ctx.captured_queries)
 
