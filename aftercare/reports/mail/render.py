@@ -34,7 +34,7 @@ def report_pdf(content: ReportContent) -> bytes:
             row["state_label"] = state_label(row["state"])
         for row in content.kpi_rows:
             row["state_label"] = state_label(row["state"])
-        html = render_to_string("reports/mail/report.html", {"c": content, "title": report_title(content)})
+        html = render_to_string("reports/pdf/mail_report.html", {"c": content, "title": report_title(content)})
     return HTML(string=html).write_pdf()
 
 

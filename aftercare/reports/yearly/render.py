@@ -21,7 +21,7 @@ def year_report_pdf(report: YearReport) -> bytes:
     from weasyprint import HTML
 
     with translation.override(report.language):
-        html = render_to_string("reports/yearly/report.html", {"r": report, "title": report_title(report)})
+        html = render_to_string("reports/pdf/year_report.html", {"r": report, "title": report_title(report)})
     return HTML(string=html).write_pdf()
 
 
