@@ -1,3 +1,4 @@
+import functools
 from decimal import Decimal
 
 from django.conf import settings
@@ -49,8 +50,10 @@ DEFAULT_RULE_NAMES = {
 }
 
 
+@functools.cache
 def _shipped_names(code: str) -> frozenset[str]:
-    """The default rule's name in every language of the site (empty for a code that is no default rule)."""
+    """The default rule's name in every language of the site (empty for a code that is no default rule); computed
+    once per code (each call switches languages, and `display_name` runs for every rule shown)."""
     name = DEFAULT_RULE_NAMES.get(code)
     if name is None:
         return frozenset()
