@@ -68,7 +68,7 @@ from aftercare.followups.models import (
 from aftercare.followups.selectors import store_followup_settings_get
 from aftercare.followups.services.generation import followup_tasks_generate
 from aftercare.followups.services.rules import followup_rules_seed_defaults
-from aftercare.followups.services.scoring import questionnaire_score
+from aftercare.followups.services.scoring import answer_line, questionnaire_score
 from aftercare.org.calendar import month_range
 from aftercare.org.choices import Role
 from aftercare.org.models import Department, Staff, Store
@@ -441,7 +441,7 @@ class _StoreSimulation:
         answers = [(qid, value, *result["questions"][qid]) for qid, value in values.items()]  # (q, value, score, bad)
         self.sheets.append((sheet, answers))
         if sheet.dissatisfied:
-            lines = [f"{by_pk[qid].code} {by_pk[qid].text_zh}: {_answer_text(values[qid])}" for qid in values
+            lines = [answer_line(by_pk[qid], values[qid]) for qid in values
                      if by_pk[qid].code in reasons]
             lines.append(remark)
             self._feedback(task, handler, call, sheet, FeedbackKind.GRIEVANCE, category, "\n".join(lines))
@@ -575,10 +575,3 @@ def _good_value(rng: FastRandom, question, q: float):
         return best["value"]
     return None
 
-
-def _answer_text(value) -> str:
-    """An answer as a feedback form quotes it: a yes / no answer in the site's language, as `scoring` writes it."""
-    if isinstance(value, bool):
-        with translation.override(settings.LANGUAGE_CODE):
-            return gettext("Yes") if value else gettext("No")
-    return str(value)

@@ -203,6 +203,15 @@ def answer_sheet_submit(
     return sheet
 
 
+def answer_line(question: Question, value) -> str:
+    """How a grievance quotes one answer: code, question and answer, a yes / no answer in the store's language like
+    the question (the demo's grievances quote theirs the same way)."""
+    if isinstance(value, bool):
+        with translation.override(settings.LANGUAGE_CODE):
+            value = gettext("Yes") if value else gettext("No")
+    return f"{question.code} {question.text_zh}: {value}"
+
+
 def _dissatisfied_feedback(task, sheet: AnswerSheet, questions: dict, cleaned: dict, notes: str) -> dict:
     """A grievance made from a dissatisfied sheet: the questions answered badly, their answers and the notes."""
     lines = []
@@ -211,11 +220,7 @@ def _dissatisfied_feedback(task, sheet: AnswerSheet, questions: dict, cleaned: d
         q = by_code.get(code)
         if q is None:
             continue
-        value = cleaned.get(q.pk)
-        if isinstance(value, bool):  # a yes / no answer, in the store's language like the question
-            with translation.override(settings.LANGUAGE_CODE):
-                value = gettext("Yes") if value else gettext("No")
-        lines.append(f"{q.code} {q.text_zh}: {value}")
+        lines.append(answer_line(q, cleaned.get(q.pk)))
     if "marked" in sheet.dissatisfied_reasons:
         with translation.override(settings.LANGUAGE_CODE):
             lines.append(gettext("Marked dissatisfied by the specialist."))
