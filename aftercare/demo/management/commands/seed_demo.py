@@ -34,6 +34,32 @@ DEMO_CUSTOMERS = 2000
 SCALE_CHUNK = 20_000
 
 
+def _with_renewals(counts: dict, stores, seed: int) -> dict:
+    """Complaints and renewals build on the follow-up rules: renewals join the part that brings those."""
+    if not demo_renewals_exist(stores):
+        counts |= demo_renewals_create(stores=stores, seed=seed)
+    return counts
+
+
+# The parts a demo seeded by an older version may lack, in the order they came: (exists, create, what it adds).
+# A rerun of `seed_demo` adds the first missing one; the advisors' logins of appointments need --reset.
+BACKFILLS = (
+    (demo_followups_exist,
+     lambda stores, seed: _with_renewals(demo_followups_create(stores=stores, seed=seed)
+                                         | demo_complaints_create(stores=stores, seed=seed), stores, seed),
+     "the follow-up history"),
+    (demo_complaints_exist,
+     lambda stores, seed: _with_renewals(demo_complaints_create(stores=stores, seed=seed), stores, seed),
+     "the complaint handling"),
+    (demo_renewals_exist, lambda stores, seed: demo_renewals_create(stores=stores, seed=seed), "the renewal history"),
+    (demo_appointments_exist, lambda stores, seed: demo_appointments_create(stores=stores, seed=seed),
+     "the appointment history"),
+    (demo_care_exist, lambda stores, seed: demo_care_create(stores=stores, seed=seed), "customer care"),
+    (demo_ssi_exist, lambda stores, seed: demo_ssi_create(stores=stores, seed=seed), "the carmaker's SSI results"),
+    (demo_actions_exist, lambda stores, seed: demo_actions_create(stores=stores, seed=seed), "the action register"),
+)
+
+
 class Command(BaseCommand):
     help = (
         "Create the demo dealer group (regions, stores, staff logins, about 2,000 customers with 18 months of "
@@ -68,50 +94,16 @@ class Command(BaseCommand):
             self._fill(scale, seed, chunk_size=SCALE_CHUNK, jobs=max(1, jobs), verbose=True)
             self.stdout.write(f"Scale data: {scale} customers added in {time.monotonic() - started:.1f} s.")
             return
-        if group is not None and not demo_followups_exist(list(group.stores.all())) and self._small(group):
-            # a demo seeded before follow-ups existed: add their history once
+        if group is not None:
             stores = list(group.stores.order_by("code"))
-            counts = demo_followups_create(stores=stores, seed=seed)
-            counts |= demo_complaints_create(stores=stores, seed=seed)
-            if not demo_renewals_exist(stores):
-                counts |= demo_renewals_create(stores=stores, seed=seed)
-            summary = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items())
-            self.stdout.write(f"Added the follow-up history to demo group {GROUP_NAME}: {summary}.")
-        elif group is not None and not demo_complaints_exist(list(group.stores.all())) and self._small(group):
-            # a demo seeded before the complaint workflow existed: work its forms once
-            stores = list(group.stores.order_by("code"))
-            counts = demo_complaints_create(stores=stores, seed=seed)
-            if not demo_renewals_exist(stores):
-                counts |= demo_renewals_create(stores=stores, seed=seed)
-            summary = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items())
-            self.stdout.write(f"Added the complaint handling to demo group {GROUP_NAME}: {summary}.")
-        elif group is not None and not demo_renewals_exist(list(group.stores.all())) and self._small(group):
-            # a demo seeded before renewals existed: add their history once
-            counts = demo_renewals_create(stores=list(group.stores.order_by("code")), seed=seed)
-            summary = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items())
-            self.stdout.write(f"Added the renewal history to demo group {GROUP_NAME}: {summary}.")
-        elif group is not None and not demo_appointments_exist(list(group.stores.all())) and self._small(group):
-            # a demo seeded before appointments existed: add their history once (the advisors' logins need --reset)
-            counts = demo_appointments_create(stores=list(group.stores.order_by("code")), seed=seed)
-            summary = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items())
-            self.stdout.write(f"Added the appointment history to demo group {GROUP_NAME}: {summary}.")
-        elif group is not None and not demo_care_exist(list(group.stores.all())) and self._small(group):
-            # a demo seeded before customer care existed: add its reminders, classes, scores and campaigns once
-            counts = demo_care_create(stores=list(group.stores.order_by("code")), seed=seed)
-            summary = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items())
-            self.stdout.write(f"Added customer care to demo group {GROUP_NAME}: {summary}.")
-        elif group is not None and not demo_ssi_exist(list(group.stores.all())) and self._small(group):
-            # a demo seeded before the SSI comparison existed: import the carmaker's year of results once
-            counts = demo_ssi_create(stores=list(group.stores.order_by("code")), seed=seed)
-            summary = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items())
-            self.stdout.write(f"Added the carmaker's SSI results to demo group {GROUP_NAME}: {summary}.")
-        elif group is not None and not demo_actions_exist(list(group.stores.all())) and self._small(group):
-            # a demo seeded before the action register existed: add its actions once
-            counts = demo_actions_create(stores=list(group.stores.order_by("code")), seed=seed)
-            summary = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items())
-            self.stdout.write(f"Added the action register to demo group {GROUP_NAME}: {summary}.")
-        elif group is not None:
-            self.stdout.write(f"Demo group {GROUP_NAME} already exists; nothing changed (use --reset to rebuild).")
+            step = next((step for step in BACKFILLS if not step[0](stores)), None)
+            if step is not None and self._small(group):
+                # a demo seeded before a part existed: add that part once (the first one missing, one per run)
+                counts = step[1](stores, seed)
+                summary = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items())
+                self.stdout.write(f"Added {step[2]} to demo group {GROUP_NAME}: {summary}.")
+            else:
+                self.stdout.write(f"Demo group {GROUP_NAME} already exists; nothing changed (use --reset to rebuild).")
         else:
             demo_org_create()
             counts = self._fill(customers, seed, chunk_size=None, jobs=1, verbose=False)
