@@ -34,31 +34,34 @@ DEMO_CUSTOMERS = 2000
 SCALE_CHUNK = 20_000
 
 
-def _with_renewals(counts: dict, stores, seed: int) -> dict:
-    """Complaints and renewals build on the follow-up rules: renewals join the part that brings those."""
+def _backfills() -> tuple:
+    """The parts a demo seeded by an older version may lack, in the order they came: (exists, create, what it adds).
+    A rerun of `seed_demo` adds the first missing one; the advisors' logins of appointments need --reset. Built when
+    it runs (a test replaces some of these functions)."""
+    return (
+        (demo_followups_exist, _followups_backfill, "the follow-up history"),
+        (demo_complaints_exist, _complaints_backfill, "the complaint handling"),
+        (demo_renewals_exist, demo_renewals_create, "the renewal history"),
+        (demo_appointments_exist, demo_appointments_create, "the appointment history"),
+        (demo_care_exist, demo_care_create, "customer care"),
+        (demo_ssi_exist, demo_ssi_create, "the carmaker's SSI results"),
+        (demo_actions_exist, demo_actions_create, "the action register"),
+    )
+
+
+def _followups_backfill(*, stores, seed: int) -> dict:
+    """The follow-up history, with the complaints (and renewals, if missing) that build on its rules."""
+    counts = demo_followups_create(stores=stores, seed=seed) | demo_complaints_create(stores=stores, seed=seed)
     if not demo_renewals_exist(stores):
         counts |= demo_renewals_create(stores=stores, seed=seed)
     return counts
 
 
-# The parts a demo seeded by an older version may lack, in the order they came: (exists, create, what it adds).
-# A rerun of `seed_demo` adds the first missing one; the advisors' logins of appointments need --reset.
-BACKFILLS = (
-    (demo_followups_exist,
-     lambda stores, seed: _with_renewals(demo_followups_create(stores=stores, seed=seed)
-                                         | demo_complaints_create(stores=stores, seed=seed), stores, seed),
-     "the follow-up history"),
-    (demo_complaints_exist,
-     lambda stores, seed: _with_renewals(demo_complaints_create(stores=stores, seed=seed), stores, seed),
-     "the complaint handling"),
-    (demo_renewals_exist, lambda stores, seed: demo_renewals_create(stores=stores, seed=seed), "the renewal history"),
-    (demo_appointments_exist, lambda stores, seed: demo_appointments_create(stores=stores, seed=seed),
-     "the appointment history"),
-    (demo_care_exist, lambda stores, seed: demo_care_create(stores=stores, seed=seed), "customer care"),
-    (demo_ssi_exist, lambda stores, seed: demo_ssi_create(stores=stores, seed=seed), "the carmaker's SSI results"),
-    (demo_actions_exist, lambda stores, seed: demo_actions_create(stores=stores, seed=seed), "the action register"),
-)
-
+def _complaints_backfill(*, stores, seed: int) -> dict:
+    counts = demo_complaints_create(stores=stores, seed=seed)
+    if not demo_renewals_exist(stores):
+        counts |= demo_renewals_create(stores=stores, seed=seed)
+    return counts
 
 class Command(BaseCommand):
     help = (
@@ -96,12 +99,12 @@ class Command(BaseCommand):
             return
         if group is not None:
             stores = list(group.stores.order_by("code"))
-            step = next((step for step in BACKFILLS if not step[0](stores)), None)
-            if step is not None and self._small(group):
+            missing = next((part for part in _backfills() if not part[0](stores)), None)
+            if missing is not None and self._small(group):
                 # a demo seeded before a part existed: add that part once (the first one missing, one per run)
-                counts = step[1](stores, seed)
+                counts = missing[1](stores=stores, seed=seed)
                 summary = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items())
-                self.stdout.write(f"Added {step[2]} to demo group {GROUP_NAME}: {summary}.")
+                self.stdout.write(f"Added {missing[2]} to demo group {GROUP_NAME}: {summary}.")
             else:
                 self.stdout.write(f"Demo group {GROUP_NAME} already exists; nothing changed (use --reset to rebuild).")
         else:
