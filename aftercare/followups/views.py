@@ -283,19 +283,20 @@ def _call_context(request, task, *, sheet_form=None, attempt_form=None) -> dict:
     }
 
 
+# the subjects a call screen shows as "what this call follows up": the template's name for the row, its selector
+CALL_TRIGGERS = {
+    SubjectType.REPAIR_ORDER: ("repair_order", customer_selectors.repair_order_list),
+    SubjectType.DELIVERY: ("delivery", customer_selectors.delivery_list),
+}
+
+
 def _call_trigger(*, user, task) -> dict | None:
     """What made the call: the repair order or the sales delivery the task follows up (None for other subjects)."""
-    if task.subject_type == SubjectType.REPAIR_ORDER:
-        order = (
-            customer_selectors.repair_order_list(user=user).select_related("vehicle").filter(pk=task.subject_id).first()
-        )
-        return {"kind": task.subject_type, "repair_order": order} if order else None
-    if task.subject_type == SubjectType.DELIVERY:
-        delivery = (
-            customer_selectors.delivery_list(user=user).select_related("vehicle").filter(pk=task.subject_id).first()
-        )
-        return {"kind": task.subject_type, "delivery": delivery} if delivery else None
-    return None
+    if task.subject_type not in CALL_TRIGGERS:
+        return None
+    name, rows = CALL_TRIGGERS[task.subject_type]
+    row = rows(user=user).select_related("vehicle").filter(pk=task.subject_id).first()
+    return {name: row} if row else None
 
 
 @login_required

@@ -24,6 +24,7 @@ __all__ = [
     "business_day_start",
     "business_tz",
     "day_range",
+    "deadline_day",
     "is_workday",
     "month_add",
     "month_range",
@@ -47,6 +48,12 @@ def business_date(moment: dt.datetime | None = None) -> dt.date:
 def business_day_start(day: dt.date) -> dt.datetime:
     """00:00 Asia/Shanghai of `day`, as UTC: the half-open bound of business days and months."""
     return dt.datetime.combine(day, dt.time(0), tzinfo=business_tz()).astimezone(dt.UTC)
+
+
+def deadline_day(deadline: dt.datetime) -> dt.date:
+    """The last business day of a half-open deadline: due before 2026-11-21 00:00 Shanghai → 2026-11-20 (one
+    microsecond earlier is still inside it)."""
+    return business_date(deadline - dt.timedelta(microseconds=1))
 
 
 def week_start(at: dt.datetime) -> dt.datetime:

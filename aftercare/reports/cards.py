@@ -5,6 +5,7 @@ verification. Every number links to the register filtered to exactly those rows.
 from django.utils.translation import gettext_lazy as _
 
 from aftercare.org.calendar import business_date
+from aftercare.org.permissions import Perm, has_perm
 from aftercare.org.start import CardData, CardRow, StartCard, list_url, register_card
 
 from . import selectors
@@ -14,8 +15,6 @@ URL = "reports:actions"
 
 def actions_card(*, user, store_ids, now) -> CardData:
     """No rows (no card) when the user has nothing in the register."""
-    from aftercare.org.permissions import Perm, has_perm
-
     n = selectors.action_counts(user=user, store_ids=store_ids, today=business_date(now))
     rows = []
     if n["mine_open"]:

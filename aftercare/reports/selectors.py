@@ -2,7 +2,7 @@
 
 import datetime as dt
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from aftercare.org.permissions import Perm, has_perm
 from aftercare.org.scoping import get_scoped_or_404, visible_store_ids
@@ -44,8 +44,6 @@ def action_get(*, user, pk) -> RectificationAction:
 
 def action_counts(*, user, store_ids, today: dt.date) -> dict[str, int]:
     """The start card's numbers in one query."""
-    from django.db.models import Count
-
     qs = action_list(user=user, store_ids=store_ids).order_by()
     return qs.aggregate(
         mine_open=Count("id", filter=Q(owner=user, status=ActionStatus.OPEN)),

@@ -113,7 +113,6 @@ def action_step(request, pk: int, step: str):
         else:
             messages.success(request, _("Action updated."))
             return redirect("reports:action_detail", pk=action.pk)
-    action = selectors.action_get(user=request.user, pk=pk)
     return _detail(request, action, bound=(panel, form), status=400)
 
 

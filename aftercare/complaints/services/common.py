@@ -14,7 +14,7 @@ from django.utils.translation import gettext
 
 from aftercare.core.choices import AuditAction
 from aftercare.core.services import audit_event_record, notification_send
-from aftercare.org.calendar import business_date, working_deadline
+from aftercare.org.calendar import deadline_day, working_deadline
 from aftercare.org.choices import Role
 from aftercare.org.models import Staff, Store
 from aftercare.org.permissions import Perm, has_perm, require_perm, role_of
@@ -134,11 +134,6 @@ def _iso(moment: dt.datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
 
 
-def _due_date(deadline_at: dt.datetime) -> dt.date:
-    """The last day of a half-open deadline (the business date before `deadline_at`)."""
-    return business_date(deadline_at - _US)
-
-
 def _tier_instant(store_id: int, deadline_at: dt.datetime, days_after: int) -> dt.datetime:
     """When a tier fires: at the deadline, or the end of the `days_after`-th working day after the due date."""
     if days_after <= 0:
@@ -201,7 +196,7 @@ def _notify(
             "id": fb.pk,
             "kind": fb.get_kind_display(),
             "customer": fb.customer.name,
-            "due": _due_date(deadline).isoformat() if deadline else "—",
+            "due": deadline_day(deadline).isoformat() if deadline else "—",
             **(extra or {}),
         }
         titles = {

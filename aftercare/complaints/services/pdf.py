@@ -4,9 +4,8 @@ from django.utils import timezone
 
 from aftercare.core.choices import AuditAction
 from aftercare.core.services import audit_event_record
+from aftercare.org.calendar import deadline_day
 from aftercare.org.permissions import Perm, require_perm
-
-from .common import _due_date
 
 
 def feedback_pdf(*, actor, feedback) -> bytes:
@@ -26,7 +25,7 @@ def feedback_pdf(*, actor, feedback) -> bytes:
             "fb": fb,
             "events": events,
             "attachments": attachments,
-            "due_date": _due_date(fb.deadline_at) if fb.deadline_at else None,
+            "due_date": deadline_day(fb.deadline_at) if fb.deadline_at else None,
             "printed_at": timezone.now(),
         },
     )

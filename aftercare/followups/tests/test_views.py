@@ -222,6 +222,8 @@ def test_it_shows_the_call_screen_masked_with_bounded_queries(
     assert response.status_code == 200
     assert "139****1234" in html and "13926081234" not in html
     assert 'id="questionnaire"' in html and html.count('class="mb-2 question"') == 24
+    trigger = html.split('id="call-trigger"', 1)[1].split("</div>\n    </div>", 1)[0]
+    assert "Sales delivery" in trigger and str(task.vehicle) in trigger  # what the call follows up, inside the bound
     # The reveal button is the customer page's, audited there.
     reveal = client.post(f"/customers/{task.customer_id}/reveal-phone/")
     assert "139 2608 1234" in reveal.content.decode()

@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.dateformat import format as date_format
 from django.utils.translation import gettext
 
-from aftercare.org.calendar import business_date, business_tz
+from aftercare.org.calendar import business_tz, deadline_day
 
 register = template.Library()
 
@@ -17,7 +17,7 @@ def due_day(deadline: dt.datetime | None) -> dt.date | None:
     """The last business day of a half-open deadline: due before 2026-11-21 00:00 → 2026-11-20."""
     if deadline is None:
         return None
-    return business_date(deadline - dt.timedelta(microseconds=1))
+    return deadline_day(deadline)
 
 
 @register.filter

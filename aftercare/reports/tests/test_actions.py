@@ -132,3 +132,72 @@ def test_the_api_lists_creates_and_answers_422_naming_the_field(client, store_a,
         done = client.post(f"/api/reports/actions/{made.json()['id']}/done", {"note": "已核查"},
                            content_type="application/json")
         assert done.status_code == 200 and done.json()["status"] == "done"
+
+
+def test_it_shows_an_owner_only_their_own_actions_on_the_page_and_the_api(client, store_a, manager, owner, users):
+    with time_machine.travel(NOW, tick=False):
+        mine = _create(manager, owner, store_a, title="接待台整改")
+        theirs = _create(manager, users[Role.SERVICE_ADVISOR], store_a, title="工单解释话术")
+        client.force_login(owner)  # a department designee: no `kpi.set_target`
+        page = client.get("/reports/actions/")
+        assert page.status_code == 200
+        body = page.content.decode()
+        assert "接待台整改" in body and "工单解释话术" not in body
+        assert 'id="action_title"' not in body  # no form to add actions
+        assert client.get(f"/reports/actions/{mine.pk}/").status_code == 200
+        assert client.get(f"/reports/actions/{theirs.pk}/").status_code == 404
+        assert client.post(f"/reports/actions/{theirs.pk}/done/", {"note": "x"}).status_code == 404
+        assert client.post(f"/reports/actions/{mine.pk}/cancel/", {"note": "x"}).status_code == 403
+        listed = client.get("/api/reports/actions?status=").json()
+        assert [a["id"] for a in listed["items"]] == [mine.pk]
+        assert client.get(f"/api/reports/actions/{theirs.pk}").status_code == 404
+        assert client.post(f"/api/reports/actions/{theirs.pk}/done", {"note": "x"},
+                           content_type="application/json").status_code == 404
+        assert client.post("/api/reports/actions", {"store_id": store_a.pk, "title": "x", "source": "other",
+                                                    "owner_id": owner.pk, "due_date": "2026-03-25"},
+                           content_type="application/json").status_code == 403
+    theirs.refresh_from_db()
+    assert theirs.status == "open" and RectificationAction.objects.count() == 2
+
+
+def test_the_api_answers_bad_input_with_422_or_404_and_writes_nothing(client, store_a, store_b, manager, owner):
+    client.force_login(manager)
+    foreign = f.StaffFactory(group=store_b.group, stores=[store_b]).user
+    good = {"store_id": store_a.pk, "title": "核查交车流程", "source": "other", "owner_id": owner.pk,
+            "due_date": "2026-03-25"}
+
+    def post(url, data):
+        return client.post(url, data, content_type="application/json")
+
+    with time_machine.travel(NOW, tick=False):
+        assert client.get("/api/reports/actions?status=bogus").status_code == 422
+        assert client.get("/api/reports/actions?store_id=0").status_code == 422
+        assert client.get("/api/reports/actions/abc").status_code in (404, 422)
+        for bad in ({"due_date": "2026-13-01"}, {"source": "rumour"}, {"title": ""}, {"title": "x" * 201},
+                    {"owner_id": 0}):
+            response = post("/api/reports/actions", good | bad)
+            assert response.status_code == 422, (bad, response.content)
+        wrong_owner = post("/api/reports/actions", good | {"owner_id": foreign.pk})
+        assert wrong_owner.status_code == 422 and "owner_id" in wrong_owner.json()["errors"]
+        assert post("/api/reports/actions", good | {"store_id": store_b.pk}).status_code == 404
+        assert not RectificationAction.objects.exists()
+        action = post("/api/reports/actions", good).json()
+        assert post(f"/api/reports/actions/{action['id']}/verify", {"note": ""}).status_code == 422  # no effective
+        not_done = post(f"/api/reports/actions/{action['id']}/verify", {"effective": True, "note": ""})
+        assert not_done.status_code == 422 and "status" in not_done.json()["errors"]
+        assert post(f"/api/reports/actions/{action['id']}/done", {"note": "  "}).status_code == 422
+        assert post(f"/api/reports/actions/{action['id']}/done", {"note": "x" * 2001}).status_code == 422
+        assert post("/api/reports/actions/999999/done", {"note": "x"}).status_code == 404
+    assert RectificationAction.objects.get().status == "open"
+
+
+def test_the_register_page_survives_bad_filters_and_an_unknown_step(client, store_a, manager, owner):
+    client.force_login(manager)
+    with time_machine.travel(NOW, tick=False):
+        action = _create(manager, owner, store_a, title="接待台整改")
+        page = client.get("/reports/actions/?status=bogus&mine=maybe&overdue=x")
+        assert page.status_code == 200 and "接待台整改" in page.content.decode()  # the default filter
+        assert client.post(f"/reports/actions/{action.pk}/explode/", {"note": "x"}).status_code == 404
+        assert client.get(f"/reports/actions/{action.pk}/done/").status_code == 405
+    action.refresh_from_db()
+    assert action.status == "open"
