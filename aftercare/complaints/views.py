@@ -24,7 +24,7 @@ from aftercare.core.forms import apply_errors
 from aftercare.core.htmx import is_partial, render_partial_or_page
 from aftercare.customers import selectors as customer_selectors
 from aftercare.followups.forms import RateFilterForm
-from aftercare.org.calendar import business_date, day_range, month_start, working_days_between
+from aftercare.org.calendar import business_date, day_range, deadline_day, month_start, working_days_between
 from aftercare.org.models import Store
 from aftercare.org.permissions import Perm, has_perm, require_perm, role_of
 from aftercare.org.scoping import current_store_ids, own_store_ids, settings_store, settings_stores
@@ -180,7 +180,7 @@ def _clock(feedback, now: dt.datetime) -> dict:
     """Deadline state for the form's header: overdue / due soon / paused and working days left."""
     if feedback.deadline_at is None or feedback.status != FeedbackStatus.ROUTED:
         return {}
-    due = business_date(feedback.deadline_at - dt.timedelta(microseconds=1))
+    due = deadline_day(feedback.deadline_at)
     return {
         "due_date": due,
         "paused": feedback.paused_at is not None,
