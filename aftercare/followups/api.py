@@ -14,7 +14,7 @@ from ninja.pagination import paginate
 
 from aftercare.core.api import ERRORS, ConflictOut, Pagination, PathId
 from aftercare.customers.validators import mask_mobile
-from aftercare.org.permissions import Perm, has_perm, require_perm
+from aftercare.org.permissions import Perm, has_perm, require_any_perm, require_perm
 
 from . import ranking, selectors
 from .choices import CallOutcome, FollowupKind
@@ -188,7 +188,8 @@ def queue(request: HttpRequest, filters: Query[QueueFilter]):
 
 @router.get("/tasks/{task_id}", response={200: TaskOut, **ERRORS}, operation_id="followup_task_detail")
 def task_detail(request: HttpRequest, task_id: PathId):
-    require_perm(request.user, Perm.FOLLOWUP_CALL)
+    """One task: for who makes the calls, and read-only for who manages them (as the call screen)."""
+    require_any_perm(request.user, Perm.FOLLOWUP_CALL, Perm.FOLLOWUP_MANAGE)
     return selectors.followup_task_get(user=request.user, pk=task_id)
 
 

@@ -161,6 +161,10 @@ def test_it_shows_a_store_manager_the_call_read_only_with_what_it_follows_up(sto
     assert ro_number in trigger  # the repair order that made the call
     assert "/claim/" not in body and 'id="attempt-form"' not in body and 'href="/followups/manage/"' in body
     assert client.post(f"/followups/tasks/{task.pk}/claim/").status_code == 403  # still no calling
+    # the API reads the task the same way, and still refuses the claim
+    assert client.get(f"/api/followups/tasks/{task.pk}").json()["id"] == task.pk
+    assert client.post(f"/api/followups/tasks/{task.pk}/claim").status_code == 403
+    assert client_for(users[Role.DEPARTMENT_DESIGNEE]).get(f"/api/followups/tasks/{task.pk}").status_code == 403
 
 
 def test_it_shows_one_feedback_box_with_a_questionnaire(store_a, rules_a, specialist):
