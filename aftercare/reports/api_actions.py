@@ -125,3 +125,10 @@ def action_verify_api(request: HttpRequest, action_id: PathId, payload: ActionVe
     action = selectors.action_get(user=request.user, pk=action_id)
     return services.action_verify(actor=request.user, action_id=action.pk, effective=payload.effective,
                                   note=payload.note)
+
+
+@router.post("/actions/{action_id}/cancel", response={200: ActionOut, **ERRORS}, operation_id="reports_action_cancel")
+def action_cancel_api(request: HttpRequest, action_id: PathId, payload: ActionNoteIn):
+    """A manager cancels an open or done action, giving the reason in `note` (as the page's cancel step)."""
+    action = selectors.action_get(user=request.user, pk=action_id)
+    return services.action_cancel(actor=request.user, action_id=action.pk, note=payload.note)

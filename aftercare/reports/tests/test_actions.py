@@ -188,7 +188,13 @@ def test_the_api_answers_bad_input_with_422_or_404_and_writes_nothing(client, st
         assert post(f"/api/reports/actions/{action['id']}/done", {"note": "  "}).status_code == 422
         assert post(f"/api/reports/actions/{action['id']}/done", {"note": "x" * 2001}).status_code == 422
         assert post("/api/reports/actions/999999/done", {"note": "x"}).status_code == 404
+        no_reason = post(f"/api/reports/actions/{action['id']}/cancel", {"note": ""})
+        assert no_reason.status_code == 422 and "note" in no_reason.json()["errors"]
     assert RectificationAction.objects.get().status == "open"
+    with time_machine.travel(NOW, tick=False):
+        cancelled = post(f"/api/reports/actions/{action['id']}/cancel", {"note": "重复"})
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    assert post(f"/api/reports/actions/{action['id']}/cancel", {"note": "again"}).status_code == 422  # closed
 
 
 def test_the_register_page_survives_bad_filters_and_an_unknown_step(client, store_a, manager, owner):
