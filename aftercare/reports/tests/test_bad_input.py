@@ -24,9 +24,15 @@ def manager_client(client, users):
 @pytest.fixture
 def action(store_a, users):
     """An action marked done by its owner: the manager verifies it next."""
-    made = action_create(actor=users[Role.CS_MANAGER], store_id=store_a.pk, title="前台接待时间缩短",
-                         source="ssi_factor", source_detail="", owner=users[Role.DEPARTMENT_DESIGNEE],
-                         due_date=dt.date(2026, 3, 20))
+    made = action_create(
+        actor=users[Role.CS_MANAGER],
+        store_id=store_a.pk,
+        title="前台接待时间缩短",
+        source="ssi_factor",
+        source_detail="",
+        owner=users[Role.DEPARTMENT_DESIGNEE],
+        due_date=dt.date(2026, 3, 20),
+    )
     return action_complete(actor=users[Role.DEPARTMENT_DESIGNEE], action_id=made.pk, note="增加一名接待")
 
 
@@ -35,8 +41,13 @@ PAGES = [
     ("get", "/reports/actions/abc/", None, 404, None),
     ("get", f"/reports/actions/{BIG}/", None, 404, None),
     ("get", "/reports/actions/999999/", None, 404, None),
-    ("post", "/reports/actions/", {"title": "x" * 5000, "source": "zz", "owner": "abc", "due_date": "2026-99-01"},
-     400, "due_date"),
+    (
+        "post",
+        "/reports/actions/",
+        {"title": "x" * 5000, "source": "zz", "owner": "abc", "due_date": "2026-99-01"},
+        400,
+        "due_date",
+    ),
     ("post", "/reports/actions/999999/done/", {}, 404, None),
     ("post", f"/reports/actions/{BIG}/done/", {}, 404, None),
     ("post", "/reports/actions/{action}/bogus/", {"note": "x"}, 404, None),
@@ -88,24 +99,33 @@ def test_it_shows_the_page_for_a_filter_it_cannot_use(manager_client, url):
     assert manager_client.get(url).status_code == 200
 
 
-@pytest.mark.xfail(strict=True, reason="views.action_list binds `request.POST or None`: an empty POST is an unbound "
-                   "form, answered 400 without marking a field (reported to the actions area)")
+@pytest.mark.xfail(
+    strict=True,
+    reason="views.action_list binds `request.POST or None`: an empty POST is an unbound "
+    "form, answered 400 without marking a field (reported to the actions area)",
+)
 def test_it_names_the_missing_fields_of_an_empty_action_post(manager_client):
     response = manager_client.post("/reports/actions/", {})
     assert response.status_code == 400 and 'is-invalid" required id="action_title"' in response.content.decode()
 
 
-@pytest.mark.xfail(strict=True, reason="views.action_step shows a step's error in that step's panel, and the verify "
-                   "panel is not drawn for an action that is not done (a stale page): 400 with no reason shown "
-                   "(reported to the actions area)")
+@pytest.mark.xfail(
+    strict=True,
+    reason="views.action_step shows a step's error in that step's panel, and the verify "
+    "panel is not drawn for an action that is not done (a stale page): 400 with no reason shown "
+    "(reported to the actions area)",
+)
 def test_it_shows_why_an_open_action_cannot_be_verified(manager_client, action, users):
     action_verify(actor=users[Role.CS_MANAGER], action_id=action.pk, effective=False, note="仍需改进")  # reopened
     response = manager_client.post(f"/reports/actions/{action.pk}/effective/", {"note": ""})
     assert response.status_code == 400 and "只有已标记完成的整改措施可以验证。" in response.content.decode()
 
 
-@pytest.mark.xfail(strict=True, reason="views_ssi.import_page binds `request.POST or None`: an empty POST is an "
-                   "unbound form, shown again with 200 and no error (reported to the SSI area)")
+@pytest.mark.xfail(
+    strict=True,
+    reason="views_ssi.import_page binds `request.POST or None`: an empty POST is an "
+    "unbound form, shown again with 200 and no error (reported to the SSI area)",
+)
 def test_it_refuses_an_empty_ssi_import(manager_client):
     response = manager_client.post("/reports/ssi/import/", {})
     assert response.status_code == 400
@@ -120,8 +140,13 @@ API = [
     ("get", f"/api/reports/actions/{BIG}", None, 422, "action_id"),
     ("get", "/api/reports/actions/999999", None, 404, None),
     ("post", "/api/reports/actions", {}, 422, "title"),
-    ("post", "/api/reports/actions", {"store_id": BIG, "title": "x", "source": "zz", "owner_id": "abc",
-                                      "due_date": "2026-99-01"}, 422, "due_date"),
+    (
+        "post",
+        "/api/reports/actions",
+        {"store_id": BIG, "title": "x", "source": "zz", "owner_id": "abc", "due_date": "2026-99-01"},
+        422,
+        "due_date",
+    ),
     ("post", "/api/reports/actions", "not json", 422, "body"),
     ("post", "/api/reports/actions/999999/done", {"note": "x"}, 404, None),
     ("post", "/api/reports/actions/{action}/verify", {"effective": False}, 422, "note"),
