@@ -49,19 +49,8 @@ def cusum(x, mu0, h, *, factor=2.0, reset=True, grid=None, head_start=0.0):
     Returns (S, alarms): S after each month, and the indices of the months that alarm (S > h). With `reset` S starts
     again after an alarm (the alarm was looked into); without, it runs on. `grid` rounds k to 1/grid. `head_start`:
     S starts (and restarts) at head_start x h instead of 0, the fast initial response of Lucas & Crosier (1982)."""
-    x = np.asarray(x, dtype=float)
-    k = np.broadcast_to(_on_grid(reference_value(mu0, factor), grid), x.shape)
-    s_values = np.empty_like(x)
-    alarms = []
-    s = start = _start(h, head_start, grid)
-    for t in range(len(x)):
-        s = max(0.0, s + x[t] - k[t])
-        s_values[t] = s
-        if s > h + 1e-9:
-            alarms.append(t)
-            if reset:
-                s = start
-    return s_values, alarms
+    result = monitor(x, mu0, h, alpha=None, factor=factor, reset=reset, grid=grid, head_start=head_start)
+    return result["S"], [t for t, _ in result["alarms"]]
 
 
 def tail_pvalue(x, mu0):
@@ -104,12 +93,18 @@ def monitor(x, mu0, h, *, alpha=ALPHA, factor=2.0, reset=True, grid=None, head_s
 # ---- operating characteristics ----
 
 
+def _integer_design(mu0, h, *, alpha, factor, grid):
+    """h and k in 1/grid failures (H = floor(h grid), K = k rounded to the grid) and the tail test's critical count
+    c (None without it): what the exact chain and the simulation both run on."""
+    big_h = int(math.floor(h * grid + 1e-9))
+    big_k = int(round(float(reference_value(mu0, factor)) * grid))
+    return big_h, big_k, (tail_critical(mu0, alpha) if alpha is not None else None)
+
+
 def _chain(mu0, h, mu, *, alpha, factor, grid):
     """The substochastic transition matrix Q of S (in 1/grid failures, states 0..H = floor(h grid)) while the
     failures are Poisson(mu); the mass that leaves Q is the alarm."""
-    big_h = int(math.floor(h * grid + 1e-9))
-    big_k = int(round(float(reference_value(mu0, factor)) * grid))
-    c = tail_critical(mu0, alpha) if alpha is not None else None
+    big_h, big_k, c = _integer_design(mu0, h, alpha=alpha, factor=factor, grid=grid)
     n = big_h + 1
     q = np.zeros((n, n))
     states = np.arange(n)
@@ -139,9 +134,7 @@ def run_lengths_simulated(mu0, h, mu=None, *, alpha=ALPHA, factor=2.0, grid=GRID
     start, the same integer arithmetic as the exact chain. Returns an int array."""
     rng = np.random.default_rng(seed)
     mu = mu0 if mu is None else mu
-    big_h = int(math.floor(h * grid + 1e-9))
-    big_k = int(round(float(reference_value(mu0, factor)) * grid))
-    c = tail_critical(mu0, alpha) if alpha is not None else None
+    big_h, big_k, c = _integer_design(mu0, h, alpha=alpha, factor=factor, grid=grid)
     s = np.full(runs, int(round(_start(h, head_start, grid) * grid)), dtype=np.int64)
     lengths = np.zeros(runs, dtype=np.int64)
     active = np.arange(runs)

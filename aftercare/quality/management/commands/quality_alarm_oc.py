@@ -24,14 +24,17 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=1, help="Random seed (1)")
 
     def handle(self, *args, **opts):
-        if not 0 < opts["mu0"] <= 500 or not 0 < opts["large_mu0"] <= 500:
-            raise CommandError("--mu0 and --large-mu0 must be above 0 and at most 500")
+        for name in ("mu0", "large_mu0"):
+            if not 0 < opts[name] <= 500:
+                raise CommandError(f"--{name.replace('_', '-')} must be above 0 and at most 500")
         if not 0 < opts["h"] <= 50:
             raise CommandError("--h must be above 0 and at most 50")
         if not 0 < opts["alpha"] < 1:
             raise CommandError("--alpha must be between 0 and 1")
         if not 100 <= opts["runs"] <= 1_000_000:
             raise CommandError("--runs must be between 100 and 1000000")
+        if opts["seed"] < 0:
+            raise CommandError("--seed must be 0 or more")  # numpy's generator refuses a negative seed
         rows = oc_table(opts["mu0"], opts["h"], runs=opts["runs"], seed=opts["seed"], large_mu0=opts["large_mu0"],
                         alpha=opts["alpha"])
         self.stdout.write(f"Average run length in months (rise 1x: in control, target >= {ARL0_TARGET:g}; 2x, 3x: "
