@@ -78,6 +78,9 @@ def _detail(request, action, *, bound: tuple[str, ActionNoteForm] | None = None,
         "may_cancel": action.status in (ActionStatus.OPEN, ActionStatus.DONE) and may_manage,
         "today": business_date(),
     }
+    if bound and not context[{"done": "may_done", "verify": "may_verify", "cancel": "may_cancel"}[bound[0]]]:
+        # the step's panel is not drawn (the action moved on since the page was loaded): say why at the top
+        context["step_errors"] = [e for errors in bound[1].errors.values() for e in errors]
     return render(request, "reports/actions/detail.html", context, status=status)
 
 

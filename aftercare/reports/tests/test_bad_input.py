@@ -118,12 +118,6 @@ def test_it_names_the_missing_fields_of_an_empty_action_post(manager_client):
     assert response.status_code == 400 and 'is-invalid" required id="action_title"' in response.content.decode()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="views.action_step shows a step's error in that step's panel, and the verify "
-    "panel is not drawn for an action that is not done (a stale page): 400 with no reason shown "
-    "(reported to the actions area)",
-)
 def test_it_shows_why_an_open_action_cannot_be_verified(manager_client, action, users):
     action_verify(actor=users[Role.CS_MANAGER], action_id=action.pk, effective=False, note="仍需改进")  # reopened
     response = manager_client.post(f"/reports/actions/{action.pk}/effective/", {"note": ""})
