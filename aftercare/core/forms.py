@@ -8,6 +8,12 @@ from django.utils.datastructures import MultiValueDict
 from .text import clean_text
 
 
+def bound_data(request) -> dict:
+    """`data` and `files` for a form on a POST, an empty POST included; nothing on a GET. (`request.POST or None`
+    leaves an empty POST unbound, so the page came back with no error named.)"""
+    return {"data": request.POST, "files": request.FILES} if request.method == "POST" else {}
+
+
 class CleanTextFormMixin:
     """A bound form's submitted text passes `clean_text` (no C0 controls but tab and newline; CR LF as LF) before
     any field sees it, so `max_length`, `clean_<field>` and whatever the form's data is stored as get clean text,

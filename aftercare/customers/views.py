@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from aftercare.core.forms import apply_errors
+from aftercare.core.forms import apply_errors, bound_data
 from aftercare.core.htmx import is_partial, render_partial_or_page
 from aftercare.org.choices import SharedResource
 from aftercare.org.models import Store
@@ -107,7 +107,7 @@ def _reveal_refused(request, customer, exc):
 def customer_create(request):
     require_perm(request.user, Perm.CUSTOMER_EDIT)
     store_ids = own_store_ids(request.user)
-    form = CustomerForm(request.POST or None, user_store_ids=store_ids)
+    form = CustomerForm(**bound_data(request), user_store_ids=store_ids)
     if request.method == "POST" and form.is_valid():
         store = store_for_write(request.user, form.cleaned_data["store"].pk)
         try:
@@ -182,7 +182,7 @@ def vehicle_create(request, pk: int):
     require_perm(request.user, Perm.CUSTOMER_EDIT)
     customer = selectors.customer_get(user=request.user, pk=pk)
     store = store_for_write(request.user, customer.store_id)
-    form = VehicleForm(request.POST or None)
+    form = VehicleForm(**bound_data(request))
     if request.method == "POST" and form.is_valid():
         try:
             vehicle = services.vehicle_create(
@@ -207,7 +207,7 @@ def vehicle_transfer(request, pk: int):
     require_perm(request.user, Perm.CUSTOMER_EDIT)
     vehicle = selectors.vehicle_get(user=request.user, pk=pk)
     store_for_write(request.user, vehicle.store_id)
-    form = OwnershipTransferForm(request.POST or None)
+    form = OwnershipTransferForm(**bound_data(request))
     if request.method == "POST" and form.is_valid():
         new_owner = selectors.customer_by_number(user=request.user, number=form.cleaned_data["new_owner"])
         if new_owner is None:

@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from aftercare.core.exports import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE, csv_lines, xlsx_bytes
+from aftercare.core.forms import bound_data
 from aftercare.org.permissions import Perm, require_perm
 from aftercare.org.scoping import current_store_ids, own_store_ids, store_for_write
 
@@ -25,7 +26,7 @@ def import_index(request):
     """The upload form and the list of past imports."""
     require_perm(request.user, Perm.DMS_IMPORT)
     store_ids = own_store_ids(request.user)
-    form = ImportUploadForm(request.POST or None, request.FILES or None, user_store_ids=store_ids)
+    form = ImportUploadForm(**bound_data(request), user_store_ids=store_ids)
     if request.method == "POST" and form.is_valid():
         store = store_for_write(request.user, form.cleaned_data["store"].pk)
         upload = form.cleaned_data["file"]

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from aftercare.core.charts import Series, line_chart
 from aftercare.core.exports import XLSX_CONTENT_TYPE, attachment_header
-from aftercare.core.forms import apply_errors
+from aftercare.core.forms import apply_errors, bound_data
 from aftercare.core.htmx import is_partial
 from aftercare.customers import selectors as customer_selectors
 from aftercare.org.calendar import business_date, month_add, month_start
@@ -416,7 +416,7 @@ def rule_edit(request, pk: int):
     rule = get_scoped_or_404(selectors.followup_rule_list(user=request.user), pk=pk)
     store_for_write(request.user, rule.store_id)
     templates = QuestionnaireTemplate.objects.exclude(status="retired").order_by("code", "-version")
-    form = FollowupRuleForm(request.POST or None, instance=rule, templates=templates)
+    form = FollowupRuleForm(**bound_data(request), instance=rule, templates=templates)
     if request.method == "POST" and form.is_valid():
         try:
             followup_rule_update(actor=request.user, rule=rule, **form.service_fields())
@@ -433,7 +433,7 @@ def settings_edit(request, store_id: int):
     require_perm(request.user, Perm.FOLLOWUP_RULES)
     store = store_for_write(request.user, store_id)
     row = selectors.store_followup_settings_get(store_id=store.pk)
-    form = StoreFollowupSettingsForm(request.POST or None, instance=row)
+    form = StoreFollowupSettingsForm(**bound_data(request), instance=row)
     if request.method == "POST" and form.is_valid():
         try:
             store_followup_settings_update(actor=request.user, store=store, **form.service_fields())
@@ -530,7 +530,7 @@ def call_create(request):
         initial["store"] = next(iter(current))
     departments = _departments(user=request.user, store_ids=own_store_ids(request.user))
     form = InboundCallForm(
-        request.POST if request.method == "POST" else None,
+        **bound_data(request),
         initial=initial,
         stores=stores,
         handlers=handlers,
@@ -571,7 +571,7 @@ def letter_create(request):
     if len(current) == 1:
         initial["store"] = next(iter(current))
     form = LetterForm(
-        request.POST if request.method == "POST" else None, initial=initial, stores=stores, handlers=handlers
+        **bound_data(request), initial=initial, stores=stores, handlers=handlers
     )
     if request.method == "POST":
         valid = form.is_valid()

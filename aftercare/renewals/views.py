@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from aftercare.core.charts import Series, line_chart
 from aftercare.core.exports import XLSX_CONTENT_TYPE, attachment_header, xlsx_workbook_bytes
-from aftercare.core.forms import apply_errors
+from aftercare.core.forms import apply_errors, bound_data
 from aftercare.core.htmx import is_partial, render_partial_or_page
 from aftercare.org.calendar import business_date, month_add
 from aftercare.org.models import Store
@@ -376,7 +376,7 @@ def renewal_import(request):
     """Upload a store's current follow-up sheet; the result (rows imported, errors by row and column) below."""
     require_perm(request.user, Perm.RENEWAL_MANAGE)
     store_ids = own_store_ids(request.user)
-    form = RenewalSheetImportForm(request.POST or None, request.FILES or None, user_store_ids=store_ids)
+    form = RenewalSheetImportForm(**bound_data(request), user_store_ids=store_ids)
     result = None
     if request.method == "POST" and form.is_valid():
         store = store_for_write(request.user, form.cleaned_data["store"].pk)

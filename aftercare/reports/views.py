@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from aftercare.core.forms import apply_errors
+from aftercare.core.forms import apply_errors, bound_data
 from aftercare.org.calendar import business_date
 from aftercare.org.permissions import Perm, has_perm
 from aftercare.org.scoping import current_store_ids, own_store_ids
@@ -45,7 +45,7 @@ def action_list(request):
     if may_manage:
         owners, store_id = _owners(user, request)
         if owners is not None:
-            form = ActionForm(request.POST or None, owners=owners, auto_id="action_%s")
+            form = ActionForm(**bound_data(request), owners=owners, auto_id="action_%s")
             if request.method == "POST":
                 if form.is_valid():
                     try:

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from aftercare.core.charts import Series, line_chart
 from aftercare.core.exports import XLSX_CONTENT_TYPE, attachment_header, xlsx_bytes
+from aftercare.core.forms import bound_data
 from aftercare.org.calendar import business_date, month_add
 from aftercare.org.models import Store
 from aftercare.org.permissions import Perm, require_perm
@@ -116,7 +117,7 @@ def page(request):
 def import_page(request):
     """Upload the carmaker's monthly file (XLSX / CSV) for one of the user's stores."""
     require_perm(request.user, Perm.KPI_SET_TARGET)
-    form = SsiImportForm(request.POST or None, request.FILES or None, user_store_ids=own_store_ids(request.user))
+    form = SsiImportForm(**bound_data(request), user_store_ids=own_store_ids(request.user))
     result = None
     if request.method == "POST" and form.is_valid():
         store = store_for_write(request.user, form.cleaned_data["store"].pk)

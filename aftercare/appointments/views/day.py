@@ -15,7 +15,7 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from aftercare.core.forms import apply_errors
+from aftercare.core.forms import apply_errors, bound_data
 from aftercare.core.htmx import is_partial, render_partial_or_page
 from aftercare.customers.models import Ownership
 from aftercare.customers.validators import normalize_plate, normalize_vin
@@ -365,7 +365,7 @@ def import_page(request):
     """Upload a store's current list of open bookings; the result (booked, skipped, errors by row and column)."""
     require_perm(request.user, Perm.APPOINTMENT_SETTINGS)
     store_ids = own_store_ids(request.user)
-    form = OpenBookingsImportForm(request.POST or None, request.FILES or None, user_store_ids=store_ids)
+    form = OpenBookingsImportForm(**bound_data(request), user_store_ids=store_ids)
     result = None
     if request.method == "POST" and form.is_valid():
         store = store_for_write(request.user, form.cleaned_data["store"].pk)
@@ -413,7 +413,7 @@ def rescue_page(request):
     store_ids = current_store_ids(request.user, request)
     own = sorted(own_store_ids(request.user) & store_ids) or sorted(own_store_ids(request.user))
     store = Store.objects.filter(pk__in=own[:1]).first()
-    form = RescueForm(request.POST or None, staff=_rescue_staff(own[:1]), auto_id="rescue_%s")
+    form = RescueForm(**bound_data(request), staff=_rescue_staff(own[:1]), auto_id="rescue_%s")
     if request.method == "POST":
         if store is None:
             raise PermissionDenied
@@ -448,7 +448,7 @@ def rescue_detail(request, rescue_id: int):
         initial[name] = timezone.localtime(value).strftime("%Y-%m-%dT%H:%M") if value else None
     initial["vehicle"] = call.vehicle.vin if call.vehicle_id else ""
     initial["dispatched_user"] = call.dispatched_user_id
-    form = RescueForm(request.POST if request.method == "POST" else None, initial=initial,
+    form = RescueForm(**bound_data(request), initial=initial,
                       staff=_rescue_staff([call.store_id]), auto_id="rescue_%s")
     if request.method == "POST":
         if not writable or not has_perm(request.user, Perm.APPOINTMENT_BOARD):

@@ -12,7 +12,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from aftercare.core.exports import XLSX_CONTENT_TYPE
-from aftercare.core.forms import apply_errors
+from aftercare.core.forms import apply_errors, bound_data
 from aftercare.core.htmx import is_partial
 from aftercare.org.calendar import business_date
 from aftercare.org.permissions import Perm, has_perm, require_any_perm, require_perm
@@ -69,7 +69,7 @@ def template_edit(request, pk=None):
     require_perm(request.user, Perm.CARE_MANAGE)
     template = selectors.message_template_get(user=request.user, pk=pk) if pk else None
     stores = settings_stores(request.user)
-    form = MessageTemplateForm(request.POST or None, instance=template, stores=stores)
+    form = MessageTemplateForm(**bound_data(request), instance=template, stores=stores)
     if request.method == "POST" and form.is_valid():
         data = {name: form.cleaned_data[name] for name in services.TEMPLATE_FIELDS}
         kwargs = {}
@@ -101,7 +101,7 @@ def channel_settings(request):
     initial = {"quiet_start": rules.quiet_start, "quiet_end": rules.quiet_end,
                "marketing_weekly_cap": rules.marketing_weekly_cap, "calls_weekly_cap": rules.calls_weekly_cap,
                "enabled_channels": list(rules.channels)}
-    form = ChannelSettingsForm(request.POST if request.method == "POST" else None, initial=initial)
+    form = ChannelSettingsForm(**bound_data(request), initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             services.channel_settings_update(actor=request.user, store=store, **form.cleaned_data)
