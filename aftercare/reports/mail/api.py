@@ -5,18 +5,16 @@ without `report.archive_all`)."""
 import datetime as _dt
 from typing import Literal
 
-from django.http import FileResponse, Http404, HttpRequest
+from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
 
 from aftercare.core.api import ERRORS, Pagination, PathId
-from aftercare.core.choices import AuditAction
-from aftercare.core.exports import XLSX_CONTENT_TYPE
-from aftercare.core.services import audit_event_record
 from aftercare.org.permissions import Perm, require_perm
 from aftercare.org.scoping import narrowed_store_ids
 
 from . import selectors
+from .views import report_download
 
 router = Router(tags=["reports"])
 
@@ -81,15 +79,7 @@ def report_get_api(request: HttpRequest, report_id: PathId):
 
 
 def _file(request: HttpRequest, report_id: int, fmt: str):
-    require_perm(request.user, Perm.REPORT_ARCHIVE)
-    report = selectors.report_get(user=request.user, pk=report_id)
-    stored = report.pdf if fmt == "pdf" else report.xlsx
-    if not stored:
-        raise Http404
-    audit_event_record(actor=request.user, action=AuditAction.EXPORT, obj=report, detail={"format": fmt})
-    name = f"report-{report.kind}-{report.period_start:%Y%m%d}-{report.pk}.{fmt}"
-    return FileResponse(stored.open("rb"), as_attachment=True, filename=name,
-                        content_type="application/pdf" if fmt == "pdf" else XLSX_CONTENT_TYPE)
+    return report_download(request.user, report_id, fmt)
 
 
 @router.get("/mail/reports/{report_id}/pdf", response={200: None, **ERRORS}, operation_id="reports_mail_pdf")

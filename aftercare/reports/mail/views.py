@@ -76,20 +76,24 @@ def report_detail(request, report_id: int):
     })
 
 
-@login_required
-def report_file(request, report_id: int, fmt: str):
-    """The report's PDF or XLSX, as a download; audited."""
-    require_perm(request.user, Perm.REPORT_ARCHIVE)
-    report = selectors.report_get(user=request.user, pk=report_id)
+def report_download(user, report_id: int, fmt: str) -> FileResponse:
+    """The archived report's PDF or XLSX as a download, audited as an export (this page and the API); another
+    store's report, or a format it was not rendered in, answers 404."""
+    require_perm(user, Perm.REPORT_ARCHIVE)
+    report = selectors.report_get(user=user, pk=report_id)
     stored = report.pdf if fmt == "pdf" else report.xlsx
     if not stored:
         raise Http404
-    audit_event_record(actor=request.user, action=AuditAction.EXPORT, obj=report, detail={"format": fmt})
+    audit_event_record(actor=user, action=AuditAction.EXPORT, obj=report, detail={"format": fmt})
     name = f"report-{report.kind}-{report.period_start:%Y%m%d}-{report.pk}.{fmt}"
-    response = FileResponse(stored.open("rb"), as_attachment=True, filename=name,
-                            content_type="application/pdf" if fmt == "pdf" else XLSX_CONTENT_TYPE)
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return FileResponse(stored.open("rb"), as_attachment=True, filename=name,
+                        content_type="application/pdf" if fmt == "pdf" else XLSX_CONTENT_TYPE)
+
+
+@login_required
+def report_file(request, report_id: int, fmt: str):
+    """The report's PDF or XLSX, as a download; audited (nosniff: SecurityMiddleware)."""
+    return report_download(request.user, report_id, fmt)
 
 
 @login_required
