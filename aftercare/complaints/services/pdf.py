@@ -3,6 +3,7 @@
 from django.utils import timezone
 
 from aftercare.core.choices import AuditAction
+from aftercare.core.pdf import html_to_pdf
 from aftercare.core.services import audit_event_record
 from aftercare.org.calendar import deadline_day
 from aftercare.org.permissions import Perm, require_perm
@@ -11,7 +12,6 @@ from aftercare.org.permissions import Perm, require_perm
 def feedback_pdf(*, actor, feedback) -> bytes:
     """The complaint form, its handling, documents and full history as a PDF (WeasyPrint, Noto Sans CJK SC)."""
     from django.template.loader import render_to_string
-    from weasyprint import HTML
 
     from ..selectors import feedback_get
 
@@ -29,6 +29,6 @@ def feedback_pdf(*, actor, feedback) -> bytes:
             "printed_at": timezone.now(),
         },
     )
-    pdf = HTML(string=html).write_pdf()
+    pdf = html_to_pdf(html)
     audit_event_record(actor=actor, action=AuditAction.EXPORT, obj=fb, detail={"format": "pdf"})
     return pdf

@@ -7,6 +7,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from aftercare.core.exports import xlsx_workbook_bytes
+from aftercare.core.pdf import html_to_pdf
 
 from .content import ReportContent
 
@@ -27,15 +28,13 @@ def report_title(content: ReportContent) -> str:
 
 
 def report_pdf(content: ReportContent) -> bytes:
-    from weasyprint import HTML
-
     with translation.override(settings.LANGUAGE_CODE):
         for row in content.complaint_rows:
             row["state_label"] = state_label(row["state"])
         for row in content.kpi_rows:
             row["state_label"] = state_label(row["state"])
         html = render_to_string("reports/pdf/mail_report.html", {"c": content, "title": report_title(content)})
-    return HTML(string=html).write_pdf()
+    return html_to_pdf(html)
 
 
 def report_xlsx(content: ReportContent) -> bytes:

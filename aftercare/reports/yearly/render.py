@@ -7,6 +7,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from aftercare.core.exports import xlsx_workbook_bytes
+from aftercare.core.pdf import html_to_pdf
 
 from .content import YearReport
 
@@ -18,11 +19,9 @@ def report_title(report: YearReport) -> str:
 
 
 def year_report_pdf(report: YearReport) -> bytes:
-    from weasyprint import HTML
-
     with translation.override(report.language):
         html = render_to_string("reports/pdf/year_report.html", {"r": report, "title": report_title(report)})
-    return HTML(string=html).write_pdf()
+    return html_to_pdf(html)
 
 
 def sheet_title(text: str, used: set[str]) -> str:
