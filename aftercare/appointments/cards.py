@@ -39,6 +39,6 @@ def register() -> None:
             data=appointments_today,
             order=12,
             permission=Perm.APPOINTMENT_BOOK,
-            roles=(Role.SERVICE_ADVISOR, Role.CS_SPECIALIST, Role.CS_MANAGER),
+            roles=(Role.SERVICE_ADVISOR, Role.CS_SPECIALIST, Role.CS_MANAGER, Role.STORE_MANAGER, Role.GROUP_ADMIN),
         )
     )

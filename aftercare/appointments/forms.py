@@ -120,10 +120,20 @@ class MeasuresDrillForm(BootstrapFormMixin, forms.Form):
     weekday = forms.IntegerField(label=_("Weekday"), required=False, min_value=0, max_value=6,
                                  widget=forms.HiddenInput)
     hour = forms.IntegerField(label=_("Hour"), required=False, min_value=0, max_value=23, widget=forms.HiddenInput)
+    # a quarter's or a year's figure (the measures pages): the months from `month` up to `until`, not included
+    until = forms.DateField(label=_("Up to month (not included)"), required=False, input_formats=["%Y-%m"],
+                            widget=forms.DateInput(attrs={"type": "month"}, format="%Y-%m"))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._style()
+
+    def clean(self):
+        data = super().clean()
+        month, until = data.get("month"), data.get("until")
+        if month and until and until <= month:
+            self.add_error("until", _("Give a month after the first month."))
+        return data
 
 
 # ---- capacity settings, day board, import, rescue ----

@@ -13,7 +13,18 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from aftercare.org.calendar import business_date, month_add
-from aftercare.org.kpis import Direction, KpiValue, Level, Measure, Period, Rollup, Unit, register
+from aftercare.org.kpis import (
+    Direction,
+    Drill,
+    KpiValue,
+    Level,
+    Measure,
+    Period,
+    Rollup,
+    Unit,
+    months_query,
+    register,
+)
 from aftercare.org.selectors import kpi_judge, kpi_targets_resolved
 
 from . import measures as m
@@ -85,6 +96,28 @@ def _compute(key: str):
     return compute
 
 
+def _drill(numerator: tuple[str, str | None] | None, denominator: tuple[str, str | None] | None):
+    """A measure's drill-down: the lists of `TABLE_ROWS` (("orders", booked) or ("bookings", state)) for the
+    numerator and the denominator, of one store and the months of the period."""
+
+    def drill(*, store_id: int, start: dt.date, end: dt.date) -> Drill:
+        period = months_query(start, end)
+        if period is None:
+            return Drill()
+
+        def url(spec):
+            if spec is None:
+                return ""
+            kind, arg = spec
+            if kind == "orders":
+                return orders_url(booked=arg, store=store_id, **period)
+            return bookings_url(state=arg, store=store_id, **period)
+
+        return Drill(url(numerator), url(denominator))
+
+    return drill
+
+
 _COMMON = {"app": "appointments", "levels": (Level.STORE,), "periods": (Period.MONTH, Period.QUARTER, Period.YEAR)}
 
 APPOINTMENT_RATE = Measure(
@@ -98,7 +131,7 @@ APPOINTMENT_RATE = Measure(
     numerator=_("repair orders settled in the period marked booked"),
     denominator=_("repair orders settled in the period, internal orders and car washes left out"),
     unit=Unit.PERCENT, direction=Direction.HIGHER, default_target=APPOINTMENT_RATE_DEFAULT,
-    compute=_compute("appointment_rate"), **_COMMON,
+    compute=_compute("appointment_rate"), drill=_drill(("orders", "1"), ("orders", None)), **_COMMON,
 )
 SHOW_RATE = Measure(
     code=CODES["show_rate"],
@@ -108,7 +141,7 @@ SHOW_RATE = Measure(
     numerator=_("appointments starting in the period, arrived"),
     denominator=_("appointments starting in the period, arrived or no-show"),
     unit=Unit.PERCENT, direction=Direction.HIGHER, default_target=SHOW_RATE_DEFAULT,
-    compute=_compute("show_rate"), **_COMMON,
+    compute=_compute("show_rate"), drill=_drill(("bookings", "arrived"), ("bookings", "shown")), **_COMMON,
 )
 NO_SHOW_RATE = Measure(
     code=CODES["no_show_rate"],
@@ -118,7 +151,7 @@ NO_SHOW_RATE = Measure(
     numerator=_("appointments starting in the period marked no-show"),
     denominator=_("appointments starting in the period, arrived or no-show"),
     unit=Unit.PERCENT, direction=Direction.LOWER, default_target=NO_SHOW_RATE_DEFAULT,
-    compute=_compute("no_show_rate"), **_COMMON,
+    compute=_compute("no_show_rate"), drill=_drill(("bookings", "no_show"), ("bookings", "shown")), **_COMMON,
 )
 LEAD_TIME = Measure(
     code=CODES["lead_time_days"],
@@ -127,7 +160,8 @@ LEAD_TIME = Measure(
                  "starting in the period and not cancelled."),
     numerator=_("median of (start − booked at), in days"),
     denominator=_("appointments starting in the period, not cancelled"),
-    unit=Unit.COUNT, direction=Direction.HIGHER, compute=_compute("lead_time_days"), rollup=Rollup.NONE, **_COMMON,
+    unit=Unit.COUNT, direction=Direction.HIGHER, compute=_compute("lead_time_days"), rollup=Rollup.NONE,
+    drill=_drill(None, ("bookings", "counted")), **_COMMON,
 )
 BAY_USE = Measure(
     code=CODES["bay_use"],

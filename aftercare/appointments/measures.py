@@ -196,10 +196,19 @@ def peak_load(*, user, store_ids=None, month: dt.date) -> dict[tuple[int, int], 
     return dict(out)
 
 
-def repair_orders_of_month(*, user, store_ids=None, month: dt.date, booked: bool | None = None):
-    """The repair orders counted in a month's appointment rate (drill-down), newest first."""
-    ids = store_ids_scoped(user, store_ids)
+def months_range(month: dt.date, until: dt.date | None = None) -> tuple[dt.datetime, dt.datetime]:
+    """The Shanghai months from `month` up to `until` (a month, not included; default the month after `month`) as
+    UTC instants, half-open."""
     lo, hi = month_range(month)
+    return lo, (month_range(until.replace(day=1))[0] if until is not None else hi)
+
+
+def repair_orders_of_month(*, user, store_ids=None, month: dt.date, booked: bool | None = None,
+                           until: dt.date | None = None):
+    """The repair orders counted in a month's appointment rate (drill-down; the months up to `until` for a quarter
+    or a year), newest first."""
+    ids = store_ids_scoped(user, store_ids)
+    lo, hi = months_range(month, until)
     qs = RepairOrder.objects.filter(store_id__in=ids, settled_at__gte=lo, settled_at__lt=hi).exclude(
         kind__in=EXCLUDED_KINDS)
     if booked is not None:
@@ -208,11 +217,12 @@ def repair_orders_of_month(*, user, store_ids=None, month: dt.date, booked: bool
 
 
 def bookings_of_month(*, user, store_ids=None, month: dt.date, state: str | None = None,
-                      weekday: int | None = None, hour: int | None = None):
-    """The bookings behind a month's figure (drill-down): by start month, optionally one state (or "shown":
-    arrived and no-shows; "counted": not cancelled), weekday (0 = Monday) and hour, Shanghai time."""
+                      weekday: int | None = None, hour: int | None = None, until: dt.date | None = None):
+    """The bookings behind a month's figure (drill-down; the months up to `until` for a quarter or a year): by
+    start month, optionally one state (or "shown": arrived and no-shows; "counted": not cancelled), weekday
+    (0 = Monday) and hour, Shanghai time."""
     ids = store_ids_scoped(user, store_ids)
-    lo, hi = month_range(month)
+    lo, hi = months_range(month, until)
     qs = Booking.objects.filter(store_id__in=ids, start_at__gte=lo, start_at__lt=hi)
     if state == "shown":
         qs = qs.filter(state__in=(BookingState.ARRIVED, BookingState.NO_SHOW))

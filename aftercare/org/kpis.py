@@ -10,7 +10,9 @@ apps register their measures here:
 
 A measure's `compute(user, store_ids, period_start, period_end)` returns its `KpiValue` rows (one per store, or per
 member of staff for a staff grain) over the half-open Shanghai days `[period_start, period_end)`, scoped to `user`.
-Definitions in full: docs/kpis.md (a test keeps the codes there and here equal).
+A measure's optional `drill(store_id, start, end)` answers the `Drill`: the URLs of the app's lists that show
+exactly the rows its numerator and denominator count for that store and period (the measures pages link each
+figure to them). Definitions in full: docs/kpis.md (a test keeps the codes there and here equal).
 """
 
 import datetime as dt
@@ -105,6 +107,19 @@ Compute = Callable[..., list[KpiValue]]  # (user, store_ids, period_start, perio
 
 
 @dataclass(frozen=True)
+class Drill:
+    """Where a figure's rows are listed: the URL of the rows its numerator counts and of those its denominator
+    counts ("" where there is no such list)."""
+
+    numerator: str = ""
+    denominator: str = ""
+
+
+# (store_id, start, end) -> Drill: the lists of one store's rows over the half-open Shanghai days [start, end)
+DrillFor = Callable[..., Drill]
+
+
+@dataclass(frozen=True)
 class Measure:
     """A KPI: what it counts (both languages through gettext), its unit, grain and direction, its default target."""
 
@@ -120,6 +135,8 @@ class Measure:
     periods: tuple[str, ...] = (Period.MONTH,)
     default_target: Decimal | None = None
     compute: Compute | None = field(default=None, compare=False)
+    # the app's lists of the rows behind a store's figure (`Drill`); None: no list counts this measure's rows
+    drill: DrillFor | None = field(default=None, compare=False)
     # How the store figures add up to a region's or the group's; None: a percentage sums its numerators and
     # denominators, any other unit its values.
     rollup: str | None = None
@@ -188,6 +205,27 @@ class Measure:
         if value is None or target is None:
             return None
         return Decimal(value) - Decimal(target)
+
+
+def months_query(start: dt.date, end: dt.date) -> dict[str, str] | None:
+    """The drill lists' period parameters for whole months `[start, end)`: `month` (the first, YYYY-MM) and, for
+    more than one month, `until` (the month after the last, not included); None when the period is not whole
+    months (a day: the lists filter by month)."""
+    from .calendar import month_add
+
+    if start.day != 1 or end.day != 1 or end <= start:
+        return None
+    query = {"month": f"{start:%Y-%m}"}
+    if end != month_add(start, 1):
+        query["until"] = f"{end:%Y-%m}"
+    return query
+
+
+def drill_for(measure: Measure, *, store_id: int, start: dt.date, end: dt.date) -> Drill:
+    """The lists of the rows behind `measure`'s figure of one store over `[start, end)`; empty without a drill."""
+    if measure.drill is None:
+        return Drill()
+    return measure.drill(store_id=store_id, start=start, end=end)
 
 
 _MEASURES: dict[str, Measure] = {}

@@ -41,6 +41,14 @@ class CaseFilterForm(BootstrapFormMixin, forms.Form):
         label=_("Expiry month"), required=False, input_formats=["%Y-%m"],
         widget=forms.DateInput(attrs={"type": "month"}, format="%Y-%m"),
     )
+    # a quarter's or a year's figure (the measures pages): expiry from `month` up to `until`, not included
+    until = forms.DateField(
+        label=_("Up to month (not included)"), required=False, input_formats=["%Y-%m"],
+        widget=forms.DateInput(attrs={"type": "month"}, format="%Y-%m"),
+    )
+    # the measures' numerators: a filed policy's cases (renewal rate, filed), cases with an effective contact
+    filed = forms.BooleanField(required=False, widget=forms.HiddenInput)
+    contacted = forms.BooleanField(required=False, widget=forms.HiddenInput)
     segment = forms.ChoiceField(label=_("Segment"), required=False, choices=_ANY + Segment.choices)
     state = forms.ChoiceField(label=_("State"), required=False, choices=_ANY + CaseState.choices)
     holder = forms.ChoiceField(label=_("Holder"), required=False)
@@ -66,6 +74,13 @@ class CaseFilterForm(BootstrapFormMixin, forms.Form):
             raise forms.ValidationError(_("Give a month between 1900 and 2999."))
         return month
 
+    def clean(self):
+        data = super().clean()
+        month, until = data.get("month"), data.get("until")
+        if until is not None and (month is None or until <= month):
+            self.add_error("until", _("Give a month after the expiry month."))
+        return data
+
     def filters(self) -> dict:
         """Keyword arguments for `selectors.renewal_case_narrow`: the fields that are valid (a bad one shows its
         error and is left out; the others still filter)."""
@@ -74,6 +89,9 @@ class CaseFilterForm(BootstrapFormMixin, forms.Form):
         holder = d.get("holder") or ""
         return {
             "month": d.get("month"),
+            "until": d.get("until"),
+            "filed": bool(d.get("filed")),
+            "contacted": bool(d.get("contacted")),
             "segment": d.get("segment") or "",
             "state": d.get("state") or "",
             "holder": int(holder) if holder.isdigit() else holder,
@@ -232,6 +250,15 @@ class PoliciesSoldFilterForm(BootstrapFormMixin, forms.Form):
     store = forms.IntegerField(label=_("Store"), required=False, min_value=1, max_value=2**63 - 1,
                                widget=forms.HiddenInput)
     insurer = forms.CharField(label=_("Insurer"), required=False, max_length=100)
+    until = forms.DateField(label=_("Up to month (not included)"), required=False, input_formats=["%Y-%m"],
+                            widget=forms.DateInput(attrs={"type": "month"}, format="%Y-%m"))
+
+    def clean(self):
+        data = super().clean()
+        month, until = data.get("month"), data.get("until")
+        if month and until and until <= month:
+            self.add_error("until", _("Give a month after the first month."))
+        return data
 
     def __init__(self, *args, **kwargs):
         from aftercare.customers.choices import PolicyKind

@@ -24,7 +24,19 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
 from aftercare.org.calendar import month_add
-from aftercare.org.kpis import Direction, KpiValue, Level, Measure, Period, Unit, measure_get, period_bounds, register
+from aftercare.org.kpis import (
+    Direction,
+    Drill,
+    KpiValue,
+    Level,
+    Measure,
+    Period,
+    Unit,
+    measure_get,
+    months_query,
+    period_bounds,
+    register,
+)
 from aftercare.org.selectors import ResolvedTarget, kpi_judge, kpi_target_list
 
 from . import measures as m
@@ -82,6 +94,30 @@ def _compute(key: str):
     return compute
 
 
+# figure key → (numerator's, denominator's) case-list filters; policies sold list their policies of one kind
+DRILL_CASES = {
+    "renewal_rate": ({"state": CaseState.RENEWED_HERE}, {}),
+    "renewal_rate_filed": ({"state": CaseState.RENEWED_HERE, "filed": "1"}, {"filed": "1"}),
+    "effective_contact_rate": ({"contacted": "1"}, {}),
+}
+
+
+def _drill(key: str):
+    """The measure's drill-down for one store and the months of the period: the renewal list (cases by expiry
+    month, `DRILL_CASES`) or the policies sold (by start month, `POLICY_ROWS`)."""
+
+    def drill(*, store_id: int, start: dt.date, end: dt.date) -> Drill:
+        period = months_query(start, end)
+        if period is None:
+            return Drill()
+        if key in POLICY_ROWS:
+            return Drill(policies_url(kind=POLICY_ROWS[key], store=store_id, **period))
+        numerator, denominator = DRILL_CASES[key]
+        return Drill(list_url(store=store_id, **period, **numerator), list_url(store=store_id, **period, **denominator))
+
+    return drill
+
+
 _COMMON = {
     "app": "renewals",
     "direction": Direction.HIGHER,
@@ -101,6 +137,7 @@ RENEWAL_RATE = Measure(
     unit=Unit.PERCENT,
     default_target=RATE_DEFAULT,
     compute=_compute("renewal_rate"),
+    drill=_drill("renewal_rate"),
     **_COMMON,
 )
 RENEWAL_RATE_FILED = Measure(
@@ -112,6 +149,7 @@ RENEWAL_RATE_FILED = Measure(
     unit=Unit.PERCENT,
     default_target=FILED_RATE_DEFAULT,
     compute=_compute("renewal_rate_filed"),
+    drill=_drill("renewal_rate_filed"),
     **_COMMON,
 )
 RENEWAL_COUNT = Measure(
@@ -122,6 +160,7 @@ RENEWAL_COUNT = Measure(
     denominator="—",
     unit=Unit.COUNT,
     compute=_compute("renewal_count"),
+    drill=_drill("renewal_count"),
     **_COMMON,
 )
 RENEWAL_PREMIUM = Measure(
@@ -132,6 +171,7 @@ RENEWAL_PREMIUM = Measure(
     denominator="—",
     unit=Unit.YUAN_10K,
     compute=_compute("renewal_premium"),
+    drill=_drill("renewal_premium"),
     **_COMMON,
 )
 NEW_CAR_COUNT = Measure(
@@ -142,6 +182,7 @@ NEW_CAR_COUNT = Measure(
     denominator="—",
     unit=Unit.COUNT,
     compute=_compute("new_car_count"),
+    drill=_drill("new_car_count"),
     **_COMMON,
 )
 NEW_CAR_PREMIUM = Measure(
@@ -152,6 +193,7 @@ NEW_CAR_PREMIUM = Measure(
     denominator="—",
     unit=Unit.YUAN_10K,
     compute=_compute("new_car_premium"),
+    drill=_drill("new_car_premium"),
     **_COMMON,
 )
 EFFECTIVE_CONTACT_RATE = Measure(
@@ -166,6 +208,7 @@ EFFECTIVE_CONTACT_RATE = Measure(
     unit=Unit.PERCENT,
     default_target=EFFECTIVE_CONTACT_DEFAULT,
     compute=_compute("effective_contact_rate"),
+    drill=_drill("effective_contact_rate"),
     **_COMMON,
 )
 

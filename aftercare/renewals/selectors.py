@@ -71,17 +71,20 @@ def may_see_premiums(user) -> bool:
 
 # ---- the list page's filters (shared by the list page and the follow-up sheet export) ----------------------------
 
-CASE_FILTERS = ("month", "segment", "state", "holder", "store", "due", "mine", "unclaimed", "claims")
+CASE_FILTERS = ("month", "until", "filed", "contacted", "segment", "state", "holder", "store", "due", "mine",
+                "unclaimed", "claims")
 
 
 def renewal_case_filter(*, user, params, store_ids=None) -> QuerySet[RenewalCase]:
     """The cases in scope narrowed by the list page's query parameters (`renewal_case_narrow`), ordered by expiry
     (then priority), for the follow-up sheet's export:
 
-    `month=YYYY-MM` (month of expiry), `segment` and `state` (their codes), `holder` (`me`, `none` or a user
-    id), `store` (a store id; one outside the user's scope answers 404, like any other store's row), `due`
-    (`today`, `overdue`), `mine=1`, `unclaimed=1`, `claims=open`. Empty parameters do not filter. A malformed
-    value raises `ValidationError` naming the parameter. `store_ids` narrows further (the store switcher)."""
+    `month=YYYY-MM` (month of expiry; with `until=YYYY-MM` the months up to it, not included), `filed=1` (a filed
+    policy's cases), `contacted=1` (with an effective contact), `segment` and `state` (their codes), `holder`
+    (`me`, `none` or a user id), `store` (a store id; one outside the user's scope answers 404, like any other
+    store's row), `due` (`today`, `overdue`), `mine=1`, `unclaimed=1`, `claims=open`. Empty parameters do not
+    filter. A malformed value raises `ValidationError` naming the parameter. `store_ids` narrows further (the store
+    switcher)."""
     def value(name: str) -> str:
         raw = params.get(name)
         return str(raw).strip() if raw is not None else ""
@@ -95,6 +98,17 @@ def renewal_case_filter(*, user, params, store_ids=None) -> QuerySet[RenewalCase
             month_add(narrow["month"], 1)  # December 9999 has no next month
         except ValueError:
             errors["month"] = gettext("Give the month as YYYY-MM, e.g. 2026-12.")
+    if until := value("until"):
+        try:
+            year, number = (int(part) for part in until.split("-"))
+            narrow["until"] = dt.date(year, number, 1)
+        except ValueError:
+            errors["until"] = gettext("Give the month as YYYY-MM, e.g. 2026-12.")
+        else:
+            if "month" not in narrow or narrow["until"] <= narrow["month"]:
+                errors["until"] = gettext("Give a month after the expiry month.")
+    narrow["filed"] = value("filed") == "1"
+    narrow["contacted"] = value("contacted") == "1"
     if segment := value("segment"):
         if segment in Segment.values:
             narrow["segment"] = segment
@@ -160,6 +174,9 @@ def renewal_case_narrow(
     *,
     user,
     month: dt.date | None = None,
+    until: dt.date | None = None,
+    filed: bool = False,
+    contacted: bool = False,
     segment: str = "",
     state: str = "",
     holder: str | int | None = None,
@@ -171,14 +188,20 @@ def renewal_case_narrow(
     now: dt.datetime | None = None,
 ) -> QuerySet[RenewalCase]:
     """The one set of list filters, for the list page, the follow-up sheet's export, the API and the start-page
-    cards' links: month of expiry, segment, state, holder (`me`, `none` for unclaimed, or a user's id), one store,
+    cards' links: month of expiry (up to `until`, not included), `filed` (not estimated), `contacted` (an
+    effective contact made), segment, state, holder (`me`, `none` for unclaimed, or a user's id), one store,
     `due` (`today`: to call today, `renewal_case_due_q`; `overdue`: the contact's call deadline passed),
     `unclaimed`, `mine` (nobody's or the user's) and `claims="open"` (open claim assistance). In calling order:
     the segment's priority, then the expiry."""
     now = now or timezone.now()
     if month is not None:
         first = month.replace(day=1)
-        qs = qs.filter(expiry_date__gte=first, expiry_date__lt=month_add(first, 1))
+        last = until.replace(day=1) if until is not None and until > first else month_add(first, 1)
+        qs = qs.filter(expiry_date__gte=first, expiry_date__lt=last)
+    if filed:
+        qs = qs.filter(expiry_estimated=False)
+    if contacted:
+        qs = qs.filter(contacts_made__gte=1)
     if segment:
         qs = qs.filter(segment=segment)
     if state:

@@ -530,7 +530,8 @@ def measures_policies(request):
     if valid:
         data = form.cleaned_data
         month = data["month"].replace(day=1)
-        qs = renewal_policy_sold_list(user=request.user, store_ids=store_ids, since=month, until=month_add(month, 1),
+        until = data["until"].replace(day=1) if data.get("until") else month_add(month, 1)
+        qs = renewal_policy_sold_list(user=request.user, store_ids=store_ids, since=month, until=until,
                                       kind=data["kind"], insurer=data["insurer"])
         page = Paginator(qs, POLICY_PAGE_SIZE).get_page(request.GET.get("page"))
     context = {"form": form, "page": page, "premiums": may_see_premiums(request.user)}

@@ -160,16 +160,52 @@ def _year_report_response(request, query: YearReportQuery, fmt: str):
     from aftercare.core.services import audit_event_record
     from aftercare.org.permissions import Perm, require_perm
 
-    from .yearly.services import year_report_file
+    from .yearly.services import year_report_archived
 
     require_perm(request.user, Perm.REPORT_ARCHIVE_ALL)
     store = _ssi_store(request.user, query.store, write=False)
-    data, name = year_report_file(store=store, year=query.year, fmt=fmt)
+    row = year_report_archived(actor=request.user, store=store, year=query.year, fmt=fmt)
     audit_event_record(actor=request.user, action=AuditAction.EXPORT, obj=store,
                        detail={"report": "year", "year": query.year, "format": fmt})
+    with row.file.open("rb") as stored:
+        data = stored.read()
     response = _HttpResponse(data, content_type="application/pdf" if fmt == "pdf" else XLSX_CONTENT_TYPE)
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["Content-Disposition"] = f'attachment; filename="{row.filename}"'
+    response["X-Report-Built-At"] = row.built_at.isoformat()
     return response
+
+
+class YearReportRegenerateIn(_Schema):
+    store: str = _Field(max_length=30)
+    year: int = _Field(ge=2000, le=2100)
+    format: str = _Field("", pattern=r"^(pdf|xlsx)?$", description="pdf or xlsx; empty: both")
+
+
+class YearReportArchivedOut(_Schema):
+    store: str
+    year: int
+    language: str
+    format: str
+    filename: str
+    size: int
+    built_at: str
+
+
+@router.post("/year/regenerate", response={200: list[YearReportArchivedOut], **_ERRORS},
+             operation_id="reports_year_regenerate", summary="Build a store's year report again")
+def year_report_regenerate_api(request, payload: YearReportRegenerateIn):
+    """Build the year report of one of the user's own stores again (one format, or both) and replace the archived
+    file; the downloads then serve it. Another store's code answers 404."""
+    from aftercare.org.permissions import Perm, require_perm
+
+    from .yearly.services import year_report_regenerate
+
+    require_perm(request.user, Perm.REPORT_ARCHIVE_ALL)
+    store = _ssi_store(request.user, payload.store, write=True)
+    rows = [year_report_regenerate(actor=request.user, store=store, year=payload.year, fmt=fmt)
+            for fmt in ([payload.format] if payload.format else ["pdf", "xlsx"])]
+    return [{"store": store.code, "year": r.year, "language": r.language, "format": r.fmt, "filename": r.filename,
+             "size": r.size, "built_at": r.built_at.isoformat()} for r in rows]
 
 
 @router.get("/year/pdf", response={200: None, **_ERRORS}, operation_id="reports_year_pdf",

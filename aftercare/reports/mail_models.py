@@ -1,5 +1,7 @@
 """Reports by mail (issue 19; docs/reports.md, "Reports by mail"): one `Report` per store, department (none: the
 store manager's store-wide report), kind and period, with its PDF and XLSX; one `ReportDelivery` per e-mail sent.
+The archive also keeps the generated year reports (`YearReportFile`, one per store × year × language × format),
+in the same file storage (`reports/<store id>/…`).
 
 Imported by `models.py`; written only by `reports/mail/services.py`."""
 
@@ -84,3 +86,44 @@ class ReportDelivery(StoreOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.report_id} → {self.email}"
+
+
+class YearReportFormat(models.TextChoices):
+    PDF = "pdf", _("PDF")
+    XLSX = "xlsx", _("XLSX")
+
+
+def year_report_file_path(instance, filename: str) -> str:
+    # the mailed reports' storage: no user text in the stored name; downloads go through the scoped view
+    import uuid
+
+    return f"reports/{instance.store_id}/year{instance.year}/{uuid.uuid4().hex}.{instance.fmt}"
+
+
+class YearReportFile(StoreOwnedModel):
+    """A generated year report of a store (docs/reports.md, "Year report"), archived per year, language and format
+    with the time it was built; written only by `reports/yearly/services.py`."""
+
+    year = models.PositiveSmallIntegerField(_("year"))
+    language = models.CharField(_("language"), max_length=10)
+    fmt = models.CharField(_("format"), max_length=4, choices=YearReportFormat.choices)
+    file = models.FileField(_("file"), upload_to=year_report_file_path, max_length=200)
+    filename = models.CharField(_("file name"), max_length=200)
+    size = models.PositiveIntegerField(_("size (bytes)"), default=0)
+    built_at = models.DateTimeField(_("built at"))
+    built_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("built by"),
+    )
+
+    class Meta:
+        verbose_name = _("archived year report")
+        ordering = ["-year", "store_id", "language", "fmt"]
+        constraints = [
+            models.UniqueConstraint(fields=["store", "year", "language", "fmt"], name="year_report_file_unique"),
+            models.CheckConstraint(condition=Q(fmt__in=YearReportFormat.values), name="year_report_file_fmt_valid"),
+            models.CheckConstraint(condition=Q(year__gte=2000, year__lte=2100), name="year_report_file_year_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.store_id} {self.year} {self.language} {self.fmt}"

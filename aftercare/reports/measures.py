@@ -186,7 +186,9 @@ class Figure:
     provisional: bool
     judgement: Judgement
     rank: int | None = None
-    url: str = ""  # where the figure's rows are: the measure's page for this store or scope
+    url: str = ""  # the measure's page for this store or scope
+    numerator_url: str = ""  # the list of the rows the numerator counts (the measure's `drill`), "" if none
+    denominator_url: str = ""  # the list of the rows the denominator counts
 
     @property
     def target(self):

@@ -127,6 +127,6 @@ class SsiRankTarget(StoreOwnedModel):
 
 
 # ---- mail: reports by mail (issue 19) ----
-from .mail_models import Report, ReportDelivery, ReportKind  # noqa: E402,F401
+from .mail_models import Report, ReportDelivery, ReportKind, YearReportFile, YearReportFormat  # noqa: E402,F401
 
 # ---- end mail ----

@@ -42,5 +42,8 @@ urlpatterns += [
 # ---- yearly: the department's year report (reports/yearly/) ----
 from .yearly import views as yearly_views  # noqa: E402
 
-urlpatterns += [path("year/", yearly_views.page, name="year")]
+urlpatterns += [
+    path("year/", yearly_views.page, name="year"),
+    path("year/regenerate/", yearly_views.regenerate, name="year_regenerate"),
+]
 # ---- end yearly ----

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from aftercare.core import charts
 from aftercare.core.exports import XLSX_CONTENT_TYPE, attachment_header, xlsx_workbook_bytes
 from aftercare.org.calendar import business_date, month_add
-from aftercare.org.kpis import Period, Unit, period_bounds
+from aftercare.org.kpis import Period, Unit, drill_for, period_bounds
 from aftercare.org.permissions import Perm, require_perm
 from aftercare.org.scoping import current_store_ids
 
@@ -55,14 +55,26 @@ def period_label(kind, start) -> str:
     return f"{start:%Y-%m}"
 
 
+def _drill(figure, store_id: int, start, end) -> None:
+    """The figure's numerator and denominator link to the app's lists of exactly the rows they count (the
+    measure's `drill`, registered by its app), for one store and the period."""
+    drill = drill_for(figure.measure, store_id=store_id, start=start, end=end)
+    figure.numerator_url, figure.denominator_url = drill.numerator, drill.denominator
+
+
 def _link(table_rows, scope, kind, start) -> None:
-    """Each figure links to the measure's page for its scope (the total) or its store."""
+    """Each figure links to the measure's page for its scope (the total) or its store; a store's figure (and the
+    total of a store scope) also to its rows."""
+    end = period_bounds(kind, start)[1]
     for row in table_rows:
         base = reverse("reports:measure_detail", args=[row.measure.code])
         row.total.url = f"{base}?{_query(scope, kind, start)}"
+        if scope.store is not None:
+            _drill(row.total, scope.store.pk, start, end)
         for figure in row.stores:
             query = urlencode({"level": "store", "store": figure.store.pk, "period": kind, "start": f"{start:%Y-%m}"})
             figure.url = f"{base}?{query}"
+            _drill(figure, figure.store.pk, start, end)
 
 
 def measures_page(request):
@@ -94,6 +106,8 @@ def measure_detail(request, measure_code: str):
     base = reverse("reports:measure_detail", args=[measure.code])
     for t in detail["trend"]:
         t["figure"].url = f"{base}?{_query(scope, Period.MONTH, t['month'])}"
+        if scope.store is not None:
+            _drill(t["figure"], scope.store.pk, t["month"], month_add(t["month"], 1))
     context.update(detail, measure=measure, store_choices=_store_choices(request))
     return render(request, "reports/measures/detail.html", context)
 

@@ -123,11 +123,12 @@ def _drill(request, what: str):
         store_ids, _stores = _measures_stores(request, d.get("store"))
         if what == "orders":
             rows = appointment_measures.repair_orders_of_month(user=request.user, store_ids=store_ids,
-                                                                month=d["month"], booked=d.get("booked"))
+                                                                month=d["month"], booked=d.get("booked"),
+                                                                until=d.get("until"))
         else:
             rows = appointment_measures.bookings_of_month(user=request.user, store_ids=store_ids, month=d["month"],
                                                           state=d.get("state") or None, weekday=d.get("weekday"),
-                                                          hour=d.get("hour"))
+                                                          hour=d.get("hour"), until=d.get("until"))
         page = Paginator(rows, DRILL_PAGE_SIZE).get_page(request.GET.get("page"))
     status = 400 if form.is_bound and form.errors else 200
     return render(request, "appointments/measures_drill.html", {"form": form, "page": page, "what": what},

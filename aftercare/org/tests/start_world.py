@@ -1,10 +1,12 @@
 """Work planted for every role's start page (the link walk and the start-page browser test): store A's calls due
 today and overdue, a verification call, unclaimed tasks, forms overdue / due / escalated / not routed, a renewal
-contact due today. `plant(store, users, now)`; `users` is {role: user} (conftest `users`)."""
+contact due today, an appointment today. `plant(store, users, now)`; `users` is {role: user} (conftest `users`)."""
 
 import datetime as dt
 import itertools
 
+from aftercare.appointments.choices import BayKind, BookingSource
+from aftercare.appointments.models import Bay, Booking
 from aftercare.complaints.models import Feedback
 from aftercare.followups.choices import FollowupKind, TaskStatus
 from aftercare.followups.models import FollowupTask
@@ -37,6 +39,15 @@ def form(store, *, status="routed", assignee=None, deadline=None, level=0):
     )
 
 
+def appointment(store, *, start_at) -> Booking:
+    """A booked appointment of `store` starting at `start_at` (one hour)."""
+    customer = f.CustomerFactory(store=store)
+    bay = Bay.objects.create(store=store, name=f"工位{next(_subject)}", kind=BayKind.APPOINTMENT)
+    return Booking.objects.create(store=store, customer=customer, vehicle=f.owned_vehicle(customer), bay=bay,
+                                  start_at=start_at, end_at=start_at + dt.timedelta(hours=1),
+                                  source=BookingSource.PHONE_IN)
+
+
 def plant(store, users, now) -> None:
     rules = {r.code: r for r in followup_rules_seed_defaults(store)}
     hour = dt.timedelta(hours=1)
@@ -56,3 +67,4 @@ def plant(store, users, now) -> None:
     f.InsurancePolicyFactory(store=store, customer=customer, vehicle=vehicle, kind="new_car", insurer="中国人保",
                              start_date=expiry - dt.timedelta(days=364), expiry_date=expiry)
     renewals_daily(store_id=store.pk, today=today)
+    appointment(store, start_at=now + 2 * hour)  # today's appointment

@@ -11,6 +11,7 @@ def plant(store, canary) -> dict:
     rows.update(_plant_actions(store, canary))
     rows.update(_plant_ssi(store, canary))
     rows.update(_plant_mail(store, canary))
+    rows.update(_plant_year_report(store, canary))
     return rows
 
 
@@ -76,3 +77,22 @@ def _plant_mail(store, canary) -> dict:
 
 
 # ---- end mail ----
+
+
+# ---- yearly: an archived year report of the foreign store, its file named with the canary ----
+
+
+def _plant_year_report(store, canary) -> dict:
+    from django.core.files.base import ContentFile
+    from django.utils import timezone
+
+    from aftercare.reports.models import YearReportFile
+
+    row = YearReportFile(store=store, year=2026, language="zh-hans", fmt="pdf", filename=f"{canary}.pdf", size=9,
+                         built_at=timezone.now())
+    row.file.save("year.pdf", ContentFile(b"%PDF-1.4 " + canary.encode()), save=False)
+    row.save()
+    return {"year_report_file": row}
+
+
+# ---- end yearly ----

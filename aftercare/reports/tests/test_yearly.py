@@ -2,6 +2,7 @@
 rows of store A in 2026 (reports by mail's world: February's complaint forms and calls, as of 2 March), the PDF's
 text layer, the XLSX appendix's sheets, the page, the API and the command, scoping."""
 
+import datetime as dt
 import io
 import re
 from decimal import Decimal
@@ -150,3 +151,100 @@ def test_it_writes_both_files_with_the_command(store_a, world, tmp_path):
     assert (tmp_path / "year-report-A01-2026.pdf").read_bytes().startswith(b"%PDF")
     assert (tmp_path / "year-report-A01-2026.xlsx").read_bytes()[:2] == b"PK"
     assert "year-report-A01-2026.xlsx" in out.getvalue()
+
+
+# ---- the archive: a generated year report is kept per store × year × language × format ----
+
+
+def _download(client, **params):
+    return client.get("/reports/year/", {"store": "A01", "year": 2026, "format": "pdf", **params})
+
+
+def test_it_serves_the_second_download_from_the_archive_without_computing_the_report(store_a, users, world,
+                                                                                       fast_pdf, monkeypatch):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from aftercare.reports.models import YearReportFile
+    from aftercare.reports.yearly import services
+
+    client = Client()
+    client.force_login(users[Role.CS_MANAGER])
+    with CaptureQueriesContext(connection) as first:
+        assert _download(client).status_code == 200
+    row = YearReportFile.objects.get()
+    assert (row.store_id, row.year, row.language, row.fmt) == (store_a.pk, 2026, "zh-hans", "pdf")
+    assert row.file.read().startswith(b"%PDF") and row.size > 0
+
+    def never(**kwargs):
+        raise AssertionError("the report was computed again")
+
+    monkeypatch.setattr(services, "year_report", never)
+    with CaptureQueriesContext(connection) as second:
+        again = _download(client)
+    assert again.status_code == 200 and again.content.startswith(b"%PDF")
+    assert again["X-Report-Built-At"] == row.built_at.isoformat()
+    # session, user, staff, stores, the store, the archived row, the audit event: none of the report's queries
+    assert len(second) <= 9 < len(first), (len(second), len(first))
+    tables = " ".join(q["sql"] for q in second.captured_queries)
+    for table in ("customers_repairorder", "followups_followuptask", "complaints_feedback", "renewals_renewalcase"):
+        assert table not in tables
+    api = client.get("/api/reports/year/pdf", {"store": "A01", "year": 2026})
+    assert api.status_code == 200 and api["X-Report-Built-At"] == row.built_at.isoformat()
+    page = client.get("/reports/year/").content.decode()
+    assert f'data-archived="{row.pk}"' in page and "Regenerate" in page or "重新生成" in page
+
+
+def test_it_regenerates_on_request_and_a_running_year_once_a_day_old(store_a, store_b, users, world, fast_pdf,
+                                                                     django_capture_on_commit_callbacks):
+    from aftercare.reports.models import YearReportFile
+
+    client = Client()
+    client.force_login(users[Role.CS_MANAGER])
+    _download(client)
+    row = YearReportFile.objects.get()
+    old_name, built = row.file.name, row.built_at
+    storage = row.file.storage
+    with time_machine.travel(NOW + dt.timedelta(hours=2), tick=False):
+        _download(client)  # the running year, two hours old: served as it is
+        assert YearReportFile.objects.get().built_at == built
+        with django_capture_on_commit_callbacks(execute=True):  # the old file is deleted once committed
+            response = client.post("/reports/year/regenerate/", {"store": "A01", "year": 2026, "format": "pdf"})
+        assert response.status_code == 302
+    row = YearReportFile.objects.get()
+    assert row.built_at > built and row.file.name != old_name and row.built_by == users[Role.CS_MANAGER]
+    assert not storage.exists(old_name) and storage.exists(row.file.name)  # replaced, not piled up
+    rebuilt = row.built_at
+    with time_machine.travel(NOW + dt.timedelta(days=1, hours=3), tick=False):
+        client.force_login(users[Role.CS_MANAGER])
+        _download(client)  # the running year's file is more than a day old: built again
+    assert YearReportFile.objects.get().built_at > rebuilt
+    # both formats at once, through the API too
+    api = client.post("/api/reports/year/regenerate", {"store": "A01", "year": 2026}, content_type="application/json")
+    assert api.status_code == 200 and {r["format"] for r in api.json()} == {"pdf", "xlsx"}
+    assert YearReportFile.objects.count() == 2
+    # another store: 404, nothing built
+    assert client.post("/reports/year/regenerate/", {"store": "B01", "year": 2026}).status_code == 404
+    assert client.post("/api/reports/year/regenerate", {"store": "B01", "year": 2026},
+                       content_type="application/json").status_code == 404
+    assert _download(client, store="B01").status_code == 404
+    assert not YearReportFile.objects.filter(store=store_b).exists()
+    # bad input: named, never a 500
+    bad = client.post("/reports/year/regenerate/", {"store": "A01", "year": 99999, "format": "doc"})
+    assert bad.status_code == 400
+    assert client.post("/api/reports/year/regenerate", {"store": "A01", "year": 2026, "format": "doc"},
+                       content_type="application/json").status_code == 422
+
+
+def test_it_keeps_a_finished_years_report_built_after_the_year_ended(store_a, users, world, fast_pdf):
+    from aftercare.reports.models import YearReportFile
+
+    client = Client()
+    with time_machine.travel(dt.datetime(2027, 1, 3, 2, 0, tzinfo=dt.UTC), tick=False):
+        client.force_login(users[Role.CS_MANAGER])
+        _download(client)
+    built = YearReportFile.objects.get().built_at
+    with time_machine.travel(dt.datetime(2027, 3, 1, 2, 0, tzinfo=dt.UTC), tick=False):
+        client.force_login(users[Role.CS_MANAGER])
+        assert _download(client).status_code == 200
+    assert YearReportFile.objects.get().built_at == built
