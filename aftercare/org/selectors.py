@@ -5,13 +5,14 @@ days: `org.calendar`."""
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
+from .calendar import month_add
 from .choices import KpiPeriodKind
-from .kpis import Measure, measure_get, period_bounds
+from .kpis import Measure, Rollup, measure_get, period_bounds
 from .models import KpiTarget, Staff, Store
 from .scoping import visible_store_ids
 
@@ -81,15 +82,61 @@ def kpi_target_list(
     return qs.order_by("store_id", "measure_code", "period_start", "period_kind")
 
 
-def _resolve(measure: Measure, month: dt.date, rows: dict) -> ResolvedTarget | None:
-    for kind in RESOLUTION_ORDER:
-        start = period_bounds(kind, month)[0]
-        row = rows.get((kind, start))
+def kpi_target_of_period(measure: Measure, mine: dict, kind: str, start: dt.date) -> ResolvedTarget | None:
+    """One store's target of `measure` for the period (`kind`, `start`) from its targets `mine`
+    ({(period kind, period start): KpiTarget or its value}). A rate: the period's own, else the larger periods'
+    (month → quarter → year), else the measure's default. A count or amount adds up (`rollup` sum): a month without
+    one takes a third of its quarter's (a twelfth of its year's), a quarter or year without one the sum of its
+    parts'; no default."""
+    own = mine.get((kind, start))
+    if own is not None:
+        return ResolvedTarget(getattr(own, "value", own), kind, start, getattr(own, "note", ""))
+    year = dt.date(start.year, 1, 1)
+    quarter = period_bounds(KpiPeriodKind.QUARTER, start)[0]
+    if measure.rollup == Rollup.SUM:
+        if kind == KpiPeriodKind.MONTH:
+            for fallback, fallback_start, parts in ((KpiPeriodKind.QUARTER, quarter, 3),
+                                                    (KpiPeriodKind.YEAR, year, 12)):
+                row = mine.get((fallback, fallback_start))
+                if row is not None:
+                    value = (Decimal(getattr(row, "value", row)) / parts).quantize(Decimal("0.01"))
+                    return ResolvedTarget(value, fallback, fallback_start)
+            return None
+        if kind == KpiPeriodKind.QUARTER:
+            found = [kpi_target_of_period(measure, mine, KpiPeriodKind.MONTH, month_add(start, i)) for i in range(3)]
+        else:
+            found = [kpi_target_of_period(measure, mine, KpiPeriodKind.QUARTER, month_add(start, 3 * i))
+                     for i in range(4)]
+        if any(t is None for t in found):
+            return None
+        return ResolvedTarget(sum(t.value for t in found), found[0].source, start)
+    chain = {KpiPeriodKind.MONTH: [(KpiPeriodKind.QUARTER, quarter), (KpiPeriodKind.YEAR, year)],
+             KpiPeriodKind.QUARTER: [(KpiPeriodKind.YEAR, year)]}
+    for fallback, fallback_start in chain.get(kind, []):
+        row = mine.get((fallback, fallback_start))
         if row is not None:
-            return ResolvedTarget(row.value, kind, start, row.note)
+            return ResolvedTarget(getattr(row, "value", row), fallback, fallback_start, getattr(row, "note", ""))
     if measure.default_target is not None:
         return ResolvedTarget(measure.default_target, "default")
     return None
+
+
+def kpi_targets_combined(measure: Measure, targets: list[tuple[ResolvedTarget | None, int | None]]):
+    """Several stores' targets as one: summed (`rollup` sum), weighted by each store's denominator (ratio); none
+    when a store has none, or for a measure that does not add up."""
+    if not targets or measure.rollup == Rollup.NONE or any(t is None for t, _den in targets):
+        return None
+    if len(targets) == 1:
+        return targets[0][0]
+    if measure.rollup == Rollup.SUM:
+        value = sum(t.value for t, _den in targets)
+    else:
+        total = sum(den or 0 for _t, den in targets)
+        value = (sum(t.value * (den or 0) for t, den in targets) / total if total
+                 else sum(t.value for t, _den in targets) / len(targets))
+    sources = {t.source for t, _den in targets}
+    source = "default" if sources == {"default"} else next(s for s in sorted(sources) if s != "default")
+    return ResolvedTarget(Decimal(value).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP), source)
 
 
 def kpi_target_for(*, user, store_id: int, measure: str, day: dt.date) -> ResolvedTarget | None:
@@ -129,7 +176,7 @@ def kpi_targets_resolved(
         for measure in measures:
             mine = rows.get((store_id, measure.code), {})
             for month in months:
-                out[(store_id, measure.code, month)] = _resolve(measure, month, mine)
+                out[(store_id, measure.code, month)] = kpi_target_of_period(measure, mine, KpiPeriodKind.MONTH, month)
     return out
 
 

@@ -37,7 +37,13 @@ from aftercare.org.kpis import (
     period_bounds,
     register,
 )
-from aftercare.org.selectors import ResolvedTarget, kpi_judge, kpi_target_list
+from aftercare.org.selectors import (
+    ResolvedTarget,
+    kpi_judge,
+    kpi_target_list,
+    kpi_target_of_period,
+    kpi_targets_combined,
+)
 
 from . import measures as m
 from .choices import CaseState, Segment
@@ -62,7 +68,6 @@ RATES = {
     "renewal_rate_filed": ("renewed_filed", "expiring_filed"),
     "effective_contact_rate": ("effective", "expiring"),
 }
-SUMMED = ("renewal_count", "renewal_premium", "new_car_count", "new_car_premium")
 
 
 def _value(key: str, figures: dict):
@@ -225,58 +230,6 @@ def register_measures() -> None:
 # ---- targets ---------------------------------------------------------------------------------------------------
 
 
-def _quarter_start(day: dt.date) -> dt.date:
-    return period_bounds(Period.QUARTER, day)[0]
-
-
-def _store_target(measure: Measure, summed: bool, mine: dict, kind: str, start: dt.date) -> ResolvedTarget | None:
-    """One store's target of `measure` for the period (`kind`, `start`) from its target rows `mine`."""
-    year = dt.date(start.year, 1, 1)
-    own = mine.get((kind, start))
-    if own is not None:
-        return ResolvedTarget(own, kind, start)
-    if summed:
-        if kind == Period.MONTH:
-            quarter = _quarter_start(start)
-            if (Period.QUARTER, quarter) in mine:
-                return ResolvedTarget((mine[(Period.QUARTER, quarter)] / 3).quantize(Decimal("0.01")), "quarter",
-                                      quarter)
-            if (Period.YEAR, year) in mine:
-                return ResolvedTarget((mine[(Period.YEAR, year)] / 12).quantize(Decimal("0.01")), "year", year)
-            return None
-        parts = ([month_add(start, i) for i in range(3)], Period.MONTH) if kind == Period.QUARTER else (
-            [month_add(start, 3 * i) for i in range(4)], Period.QUARTER)
-        found = [_store_target(measure, summed, mine, parts[1], s) for s in parts[0]]
-        if any(t is None for t in found):
-            return None
-        return ResolvedTarget(sum(t.value for t in found), found[0].source, start)
-    chain = {Period.MONTH: [(Period.QUARTER, _quarter_start(start)), (Period.YEAR, year)],
-             Period.QUARTER: [(Period.YEAR, year)]}.get(kind, [])
-    for fallback, fallback_start in chain:
-        if (fallback, fallback_start) in mine:
-            return ResolvedTarget(mine[(fallback, fallback_start)], fallback, fallback_start)
-    if measure.default_target is not None:
-        return ResolvedTarget(measure.default_target, "default")
-    return None
-
-
-def _combined(summed: bool, targets: list[tuple[ResolvedTarget | None, int]]) -> ResolvedTarget | None:
-    """Several stores' targets as one: summed, or weighted by each store's denominator."""
-    if not targets or any(t is None for t, _den in targets):
-        return None
-    if len(targets) == 1:
-        return targets[0][0]
-    if summed:
-        value = sum(t.value for t, _den in targets)
-    else:
-        total = sum(den for _t, den in targets)
-        value = (sum(t.value * den for t, den in targets) / total if total
-                 else sum(t.value for t, _den in targets) / len(targets))
-    sources = {t.source for t, _den in targets}
-    source = "default" if sources == {"default"} else next(s for s in sources if s != "default")
-    return ResolvedTarget(Decimal(value).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP), source)
-
-
 def _scaled(measure: Measure, target: ResolvedTarget | None) -> ResolvedTarget | None:
     """A target in 万元 as yuan, to stand beside a figure in yuan."""
     if target is None or measure.unit != Unit.YUAN_10K:
@@ -367,14 +320,13 @@ def renewal_measures_page(*, user, store_ids, year: int, month: dt.date, today: 
         measure = measure_get(CODES[key]) if key in CODES else None
         if measure is None:
             return None
-        summed = key in SUMMED
         den_key = RATES[key][1] if key in RATES else None
         parts = [
-            (_store_target(measure, summed, target_rows.get((sid, measure.code), {}), kind, start),
+            (kpi_target_of_period(measure, target_rows.get((sid, measure.code), {}), kind, start),
              store_figures[sid][(kind, start)][den_key] if den_key else 0)
             for sid in store_ids
         ]
-        return _combined(summed, parts)
+        return kpi_targets_combined(measure, parts)
 
     rows = []
     for key, label, state in TABLE_ROWS:

@@ -9,7 +9,7 @@ store's denominator (ratio); none when a store has none. A median (`rollup` none
 
 import datetime as dt
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.http import Http404
 
@@ -17,7 +17,7 @@ from aftercare.org.calendar import month_add
 from aftercare.org.kpis import KpiValue, Level, Measure, Period, Rollup, measure_get, measures, period_bounds, rate
 from aftercare.org.models import KpiTarget, Region, Store
 from aftercare.org.scoping import visible_store_ids
-from aftercare.org.selectors import Judgement, ResolvedTarget, kpi_judge
+from aftercare.org.selectors import Judgement, kpi_judge, kpi_target_of_period, kpi_targets_combined
 
 LEVELS = (Level.STORE, Level.REGION, Level.GROUP)
 PERIODS = (Period.MONTH, Period.QUARTER, Period.YEAR)
@@ -119,56 +119,9 @@ def target_rows(user, store_ids, codes, since: dt.date, until: dt.date) -> dict:
     return out
 
 
-def store_target(measure: Measure, mine: dict, kind: str, start: dt.date) -> ResolvedTarget | None:
-    """One store's target for the period (`kind`, `start`) from its rows `mine`. A rate: the period's own, else
-    the larger periods' (month → quarter → year), else the default. A count or amount adds up: a month without
-    one takes a third of its quarter's (a twelfth of its year's), a quarter or year without one the sum of its
-    parts'; no default."""
-    own = mine.get((kind, start))
-    if own is not None:
-        return ResolvedTarget(own, kind, start)
-    year = dt.date(start.year, 1, 1)
-    quarter = period_bounds(Period.QUARTER, start)[0]
-    if measure.rollup == Rollup.SUM:
-        if kind == Period.MONTH:
-            if (Period.QUARTER, quarter) in mine:
-                return ResolvedTarget((mine[(Period.QUARTER, quarter)] / 3).quantize(Decimal("0.01")), "quarter",
-                                      quarter)
-            if (Period.YEAR, year) in mine:
-                return ResolvedTarget((mine[(Period.YEAR, year)] / 12).quantize(Decimal("0.01")), "year", year)
-            return None
-        if kind == Period.QUARTER:
-            parts = [store_target(measure, mine, Period.MONTH, month_add(start, i)) for i in range(3)]
-        else:
-            parts = [store_target(measure, mine, Period.QUARTER, month_add(start, 3 * i)) for i in range(4)]
-        if any(p is None for p in parts):
-            return None
-        return ResolvedTarget(sum(p.value for p in parts), parts[0].source, start)
-    chain = {Period.MONTH: [(Period.QUARTER, quarter), (Period.YEAR, year)], Period.QUARTER: [(Period.YEAR, year)]}
-    for fallback, fallback_start in chain.get(kind, []):
-        if (fallback, fallback_start) in mine:
-            return ResolvedTarget(mine[(fallback, fallback_start)], fallback, fallback_start)
-    if measure.default_target is not None:
-        return ResolvedTarget(measure.default_target, "default")
-    return None
-
-
-def combined_target(measure: Measure, targets: list[tuple[ResolvedTarget | None, int | None]]):
-    """Several stores' targets as one: summed (sum), weighted by each store's denominator (ratio); none when a store
-    has none, or for a measure that does not add up."""
-    if not targets or measure.rollup == Rollup.NONE or any(t is None for t, _den in targets):
-        return None
-    if len(targets) == 1:
-        return targets[0][0]
-    if measure.rollup == Rollup.SUM:
-        value = sum(t.value for t, _den in targets)
-    else:
-        total = sum(den or 0 for _t, den in targets)
-        value = (sum(t.value * (den or 0) for t, den in targets) / total if total
-                 else sum(t.value for t, _den in targets) / len(targets))
-    sources = {t.source for t, _den in targets}
-    source = "default" if sources == {"default"} else next(s for s in sorted(sources) if s != "default")
-    return ResolvedTarget(Decimal(value).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP), source)
+# one store's target of a period, several stores' as one: org owns targets and their resolution
+store_target = kpi_target_of_period
+combined_target = kpi_targets_combined
 
 
 # ---- figures ----------------------------------------------------------------------------------------------------

@@ -150,6 +150,22 @@ def test_it_resolves_month_before_quarter_before_year_before_default(store_a, ma
     assert kpi_target_for(user=manager, store_id=store_a.pk, measure="followups.calls_made", day=may) is None
 
 
+def test_it_splits_a_count_target_of_a_quarter_or_year_over_its_months(store_a, manager):
+    """A measure that adds up (renewals sold, a count) takes a third of its quarter's target for a month, a twelfth
+    of its year's, and no default: the start page's glance, the API and the measures pages resolve it alike."""
+    may, oct_ = dt.date(2026, 5, 1), dt.date(2026, 10, 1)
+    count = "renewals.renewal_count"
+    assert kpi_target_for(user=manager, store_id=store_a.pk, measure=count, day=may) is None
+    target(store_a, count, "year", dt.date(2026, 1, 1), "120")
+    target(store_a, count, "quarter", dt.date(2026, 4, 1), "30", note="旺季")
+    resolved = kpi_target_for(user=manager, store_id=store_a.pk, measure=count, day=may)
+    assert (resolved.value, resolved.source, resolved.period_start) == (Decimal(10), "quarter", dt.date(2026, 4, 1))
+    assert kpi_target_for(user=manager, store_id=store_a.pk, measure=count, day=oct_).value == Decimal(10)  # 120 / 12
+    target(store_a, count, "month", may, "14", note="五月促销")
+    own = kpi_target_for(user=manager, store_id=store_a.pk, measure=count, day=may)
+    assert (own.value, own.source, own.note) == (Decimal(14), "month", "五月促销")
+
+
 def test_it_resolves_many_stores_months_and_measures_in_one_query(store_a, users):
     admin = users[Role.GROUP_ADMIN]
     target(store_a, RVR, "year", dt.date(2026, 1, 1), "90")
