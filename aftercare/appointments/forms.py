@@ -9,7 +9,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from aftercare.core.forms import BootstrapFormMixin
+from aftercare.core.forms import BootstrapFormMixin, MonthRangeFormMixin
 from aftercare.org.calendar import business_tz
 from aftercare.org.forms import MeasuresFilterForm as OrgMeasuresFilterForm
 
@@ -107,7 +107,7 @@ class MeasuresFilterForm(OrgMeasuresFilterForm):
 DRILL_STATES = (("counted", _("Not cancelled")), ("shown", _("Arrived or no-show")), *BookingState.choices)
 
 
-class MeasuresDrillForm(BootstrapFormMixin, forms.Form):
+class MeasuresDrillForm(MonthRangeFormMixin, BootstrapFormMixin, forms.Form):
     """The repair orders or appointments behind a figure: month, store, booked / state, weekday and hour."""
 
     small = True
@@ -127,13 +127,6 @@ class MeasuresDrillForm(BootstrapFormMixin, forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._style()
-
-    def clean(self):
-        data = super().clean()
-        month, until = data.get("month"), data.get("until")
-        if month and until and until <= month:
-            self.add_error("until", _("Give a month after the first month."))
-        return data
 
 
 # ---- capacity settings, day board, import, rescue ----

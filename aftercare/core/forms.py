@@ -4,6 +4,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.http import QueryDict
 from django.utils.datastructures import MultiValueDict
+from django.utils.translation import gettext as _
 
 from .text import clean_text
 
@@ -87,3 +88,15 @@ def apply_errors(form: forms.BaseForm, exc: ValidationError, rename: dict[str, s
     for field, errors in exc.message_dict.items():
         name = rename.get(field, field)
         form.add_error(name if name in form.fields else None, errors)
+
+
+class MonthRangeFormMixin:
+    """A list filter's `month` … `until` (the month after the last, not included, as the measures pages link a
+    quarter or a year): `until` must come after `month`."""
+
+    def clean(self):
+        data = super().clean()
+        month, until = data.get("month"), data.get("until")
+        if month and until and until <= month:
+            self.add_error("until", _("Give a month after the first month."))
+        return data

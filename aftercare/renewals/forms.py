@@ -4,7 +4,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from aftercare.core.forms import BootstrapFormMixin
+from aftercare.core.forms import BootstrapFormMixin, MonthRangeFormMixin
 from aftercare.customers.choices import LossReason
 from aftercare.dms.forms import StoreFileUploadForm
 from aftercare.org.forms import MeasuresFilterForm as OrgMeasuresFilterForm
@@ -241,7 +241,7 @@ class MeasuresFilterForm(OrgMeasuresFilterForm):
                             widget=forms.DateInput(attrs={"type": "month"}))
 
 
-class PoliciesSoldFilterForm(BootstrapFormMixin, forms.Form):
+class PoliciesSoldFilterForm(MonthRangeFormMixin, BootstrapFormMixin, forms.Form):
     """The policies behind a figure of the monthly table: month, kind, store and insurer."""
 
     small = True
@@ -252,13 +252,6 @@ class PoliciesSoldFilterForm(BootstrapFormMixin, forms.Form):
     insurer = forms.CharField(label=_("Insurer"), required=False, max_length=100)
     until = forms.DateField(label=_("Up to month (not included)"), required=False, input_formats=["%Y-%m"],
                             widget=forms.DateInput(attrs={"type": "month"}, format="%Y-%m"))
-
-    def clean(self):
-        data = super().clean()
-        month, until = data.get("month"), data.get("until")
-        if month and until and until <= month:
-            self.add_error("until", _("Give a month after the first month."))
-        return data
 
     def __init__(self, *args, **kwargs):
         from aftercare.customers.choices import PolicyKind
