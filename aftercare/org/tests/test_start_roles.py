@@ -30,6 +30,8 @@ EXPECTED = {
     Role.SERVICE_ADVISOR: {"appointments.today"},
     Role.STORE_MANAGER: {"org.kpi_glance", "followups.store_calls", "complaints.store_forms", "renewals.unclaimed"},
     Role.GROUP_ADMIN: {"org.kpi_glance", "followups.store_calls", "complaints.store_forms", "renewals.unclaimed"},
+    Role.QUALITY_ENGINEER: {"quality.alarms", "quality.reports"},
+    Role.ITINERANT_SERVICE: {"quality.reports"},
 }
 # a number each role must see above zero on the planted work: (card, label)
 NONZERO = {
@@ -41,6 +43,8 @@ NONZERO = {
     Role.SERVICE_ADVISOR: [],
     Role.STORE_MANAGER: [("complaints.store_forms", "Forms not yet routed")],
     Role.GROUP_ADMIN: [("followups.store_calls", "Overdue calls")],
+    Role.QUALITY_ENGINEER: [],
+    Role.ITINERANT_SERVICE: [],
 }
 HREF = re.compile(r'<a href="([^"]+)"')
 
@@ -99,6 +103,7 @@ def test_it_shows_managers_the_kpis_against_target_with_the_month_running(world)
 QUERY_BOUND = {
     Role.CS_SPECIALIST: 15, Role.CS_MANAGER: 16, Role.RENEWAL_SPECIALIST: 10, Role.DEPARTMENT_DESIGNEE: 10,
     Role.SUPERVISOR: 10, Role.SERVICE_ADVISOR: 10, Role.STORE_MANAGER: 16, Role.GROUP_ADMIN: 16,
+    Role.QUALITY_ENGINEER: 10, Role.ITINERANT_SERVICE: 10,
 }
 GLANCE_BOUND = 22
 
