@@ -1,16 +1,23 @@
-"""Receivers of what the lower apps announce, connected in `ComplaintsConfig.ready()`.
+"""Receivers of what the lower apps announce, connected in `ComplaintsConfig.ready()`, and the signal complaints
+sends for the apps above it.
+
+- `feedback_recorded(feedback, actor)`: a feedback form was recorded (sent by `services.workflow.feedback_create`
+  inside its transaction: a receiver that raises rolls the form back). `quality.receivers` hands a product-quality
+  complaint over as a draft parts-quality report.
 
 - `followups.signals.call_feedback_given`: what a customer said on a call becomes a feedback form, in the
   call's transaction (a bad form rolls the call back and the call screen shows the error).
 - `dms.signals.repair_orders_imported`: an import wrote repair orders, so look for repeat repairs (first-time fix).
 """
 
-from django.dispatch import receiver
+from django.dispatch import Signal, receiver
 
 from aftercare.dms.signals import repair_orders_imported
 from aftercare.followups.signals import call_feedback_given
 
 from .choices import FeedbackKind, FeedbackSeverity, FeedbackSource
+
+feedback_recorded = Signal()  # (feedback, actor), in the writing transaction
 
 
 @receiver(call_feedback_given, dispatch_uid="complaints.feedback_from_call")

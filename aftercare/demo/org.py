@@ -114,6 +114,9 @@ def _login_specs() -> list[tuple[str, Role, str | None, tuple[str, ...], str]]:
             specs.append((f"{store.prefix}_{suffix}", role, dept, (store.code,), display))
     # One CS specialist covers both stores of 华南大区 (a specialist may work in several stores).
     specs.append(("south_cs", Role.CS_SPECIALIST, DepartmentKind.CUSTOMER_SERVICE, ("GZ01", "FS01"), "梁客服专员"))
+    # The parts-quality engineer (every store, no customer file); an itinerant service man visiting all three.
+    specs.append(("quality", Role.QUALITY_ENGINEER, None, (STORES[0].code,), "质量工程师"))
+    specs.append(("itinerant", Role.ITINERANT_SERVICE, None, tuple(s.code for s in STORES), "巡回服务员"))
     return specs
 
 

@@ -11,6 +11,8 @@ class Role(models.TextChoices):
     SERVICE_ADVISOR = "service_advisor", _("Service advisor")
     STORE_MANAGER = "store_manager", _("Store manager")
     GROUP_ADMIN = "group_admin", _("Group admin")
+    QUALITY_ENGINEER = "quality_engineer", _("Quality engineer")
+    ITINERANT_SERVICE = "itinerant_service", _("Itinerant service staff")
 
 
 class DepartmentKind(models.TextChoices):

@@ -48,6 +48,13 @@ class Perm:
     REPORT_ARCHIVE_ALL = "report.archive_all"
     REPORT_SEND = "report.send"
     # ---- end mail ----
+    # ---- quality: parts quality and dealer evaluation (issue 20; docs/quality.md) ----
+    QUALITY_VIEW = "quality.view"
+    QUALITY_REPORT = "quality.report"
+    QUALITY_MANAGE = "quality.manage"
+    QUALITY_GROUP = "quality.group"
+    QUALITY_EVALUATE = "quality.evaluate"
+    # ---- end quality ----
 
     ALL = [
         CUSTOMER_VIEW,
@@ -85,6 +92,11 @@ class Perm:
         REPORT_ARCHIVE,
         REPORT_ARCHIVE_ALL,
         REPORT_SEND,
+        QUALITY_VIEW,
+        QUALITY_REPORT,
+        QUALITY_MANAGE,
+        QUALITY_GROUP,
+        QUALITY_EVALUATE,
     ]
 
 
@@ -137,6 +149,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             Perm.REPORT_ARCHIVE,
             Perm.REPORT_ARCHIVE_ALL,
             Perm.REPORT_SEND,
+            Perm.QUALITY_VIEW,
+            Perm.QUALITY_REPORT,
         }
     ),
     Role.RENEWAL_SPECIALIST: frozenset(
@@ -150,7 +164,14 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         }
     ),
     Role.SERVICE_ADVISOR: frozenset(
-        _BASE | {Perm.CUSTOMER_REVEAL_PHONE, Perm.APPOINTMENT_BOOK, Perm.APPOINTMENT_BOARD}
+        _BASE
+        | {
+            Perm.CUSTOMER_REVEAL_PHONE,
+            Perm.APPOINTMENT_BOOK,
+            Perm.APPOINTMENT_BOARD,
+            Perm.QUALITY_VIEW,
+            Perm.QUALITY_REPORT,
+        }
     ),
     Role.DEPARTMENT_DESIGNEE: frozenset(_BASE | {Perm.FEEDBACK_VIEW, Perm.FEEDBACK_HANDLE, Perm.REPORT_ARCHIVE}),
     Role.SUPERVISOR: frozenset(
@@ -196,9 +217,16 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             Perm.REPORT_ARCHIVE,
             Perm.REPORT_ARCHIVE_ALL,
             Perm.REPORT_SEND,
+            Perm.QUALITY_VIEW,
+            Perm.QUALITY_REPORT,
         }
     ),
     Role.GROUP_ADMIN: frozenset(Perm.ALL),
+    # group-wide on parts quality, but no customer file: a report shows the VIN and the store, never the owner
+    Role.QUALITY_ENGINEER: frozenset({Perm.QUALITY_VIEW, Perm.QUALITY_MANAGE, Perm.QUALITY_GROUP}),
+    Role.ITINERANT_SERVICE: frozenset(
+        _BASE | {Perm.QUALITY_VIEW, Perm.QUALITY_REPORT, Perm.QUALITY_EVALUATE}
+    ),
 }
 
 

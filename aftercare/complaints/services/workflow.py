@@ -39,6 +39,7 @@ from ..choices import (
 )
 from ..models import DepartmentDesignee, Feedback, FeedbackEvent
 from ..selectors import complaint_settings_get, escalation_tier_list, feedback_default_department
+from ..signals import feedback_recorded
 from .common import (
     _CLOCK_FIELDS,
     _US,
@@ -148,6 +149,7 @@ def feedback_create(
             feedback = _route_apply(
                 Feedback.objects.select_for_update().get(pk=feedback.pk), actor=actor, assignee=designee.user
             )
+        feedback_recorded.send(sender=Feedback, feedback=feedback, actor=actor)
     return feedback
 
 

@@ -189,6 +189,7 @@ KNOWN: dict[str, str | list[str]] = {
     # docs/quality.md: 6 designs x 3 rises x 10,000 runs take about 30 s; the smallest run, and the options as written
     "manage.py quality_alarm_oc [--mu0 2 --h 4.5 --runs 10000 --seed 1]": [
         "manage.py quality_alarm_oc --runs 200", "manage.py quality_alarm_oc --mu0 2 --h 4.5 --runs 200 --seed 1"],
+    "manage.py quality_alarm_run [--today YYYY-MM-DD]": AS_DOCUMENTED,  # docs/quality.md: an empty group, no alarm
     "manage.py churn_train": ["manage.py churn_train --help"],  # needs months of history: the test database has none
     "manage.py churn_score": AS_DOCUMENTED,
     "manage.py churn_backtest --seeds 5": ["manage.py churn_backtest --seeds 1 --customers 300"],  # 5 × 3,000: ~15 s

@@ -5,7 +5,8 @@ with ids of rows planted in a foreign store (each carrying `CANARY`); every such
 (405 for a method the route does not accept, 422 for an API body that fails validation first) and no response
 may ever contain the canary. Pages without parameters (lists) are fetched too and must not contain it.
 
-The group admin covers the whole dealer group, so for that role the canary lives in a store of another group.
+The group admin (and the quality engineer, for parts quality) covers the whole dealer group, so for those roles the
+canary lives in a store of another group.
 
 An app plants its own store-owned rows by adding `aftercare/<app>/tests/canary.py` with
 `plant(store, canary) -> dict[str, Model]`; keys named like URL parameters (e.g. `task_id`) get those ids.
@@ -107,6 +108,11 @@ def plant_rows(store) -> dict:
     return rows
 
 
+# Roles that read some rows of every store of their group (the group admin everything, the quality engineer the
+# parts-quality reports and alarms): their canary lives in a store of another group.
+GROUP_WIDE_ROLES = (Role.GROUP_ADMIN, Role.QUALITY_ENGINEER)
+
+
 @pytest.fixture
 def other_group_store(db):
     group = f.DealerGroupFactory(code="G2", name="另一集团")
@@ -118,7 +124,7 @@ def other_group_store(db):
 def foreign_rows(request, users, store_b):
     """Canary rows the given role must not see: store B for store roles, another group for the group admin."""
     role = request.param
-    if role == Role.GROUP_ADMIN:
+    if role in GROUP_WIDE_ROLES:
         store = request.getfixturevalue("other_group_store")
     else:
         store = store_b

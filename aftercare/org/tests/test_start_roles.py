@@ -33,6 +33,8 @@ EXPECTED = {
                          "appointments.today"},
     Role.GROUP_ADMIN: {"org.kpi_glance", "followups.store_calls", "complaints.store_forms", "renewals.unclaimed",
                        "appointments.today"},
+    Role.QUALITY_ENGINEER: {"quality.alarms", "quality.reports"},
+    Role.ITINERANT_SERVICE: {"quality.reports"},
 }
 # a number each role must see above zero on the planted work: (card, label)
 NONZERO = {
@@ -45,6 +47,8 @@ NONZERO = {
     Role.STORE_MANAGER: [("complaints.store_forms", "Forms not yet routed"),
                          ("appointments.today", "Appointments today")],
     Role.GROUP_ADMIN: [("followups.store_calls", "Overdue calls"), ("appointments.today", "Appointments today")],
+    Role.QUALITY_ENGINEER: [],
+    Role.ITINERANT_SERVICE: [],
 }
 HREF = re.compile(r'<a href="([^"]+)"')
 
@@ -105,6 +109,7 @@ def test_it_shows_managers_the_kpis_against_target_with_the_month_running(world)
 QUERY_BOUND = {
     Role.CS_SPECIALIST: 15, Role.CS_MANAGER: 16, Role.RENEWAL_SPECIALIST: 10, Role.DEPARTMENT_DESIGNEE: 10,
     Role.SUPERVISOR: 10, Role.SERVICE_ADVISOR: 10, Role.STORE_MANAGER: 17, Role.GROUP_ADMIN: 17,
+    Role.QUALITY_ENGINEER: 10, Role.ITINERANT_SERVICE: 10,
 }
 GLANCE_BOUND = 22
 

@@ -1,0 +1,15 @@
+from django.urls import path
+
+from . import views
+
+app_name = "quality"
+
+urlpatterns = [
+    path("reports/", views.report_list, name="reports"),
+    path("reports/new/", views.report_create, name="report_create"),
+    path("reports/<int:report_id>/", views.report_detail, name="report_detail"),
+    path("codes/", views.codes_page, name="codes"),
+    path("alarms/", views.alarm_list, name="alarms"),
+    path("alarms/<int:alarm_id>/", views.alarm_detail, name="alarm_detail"),
+    path("alarms/<int:alarm_id>/vins.xlsx", views.alarm_export, name="alarm_export"),
+]
