@@ -6,3 +6,8 @@ class QualityConfig(AppConfig):
     name = "aftercare.quality"
     label = "quality"
     verbose_name = _("parts quality")
+
+    def ready(self) -> None:
+        from .kpis import register_measures
+
+        register_measures()
