@@ -12,8 +12,10 @@ class QualityConfig(AppConfig):
         from aftercare.core.schedule import Job, register
 
         from . import cards, receivers  # noqa: F401  (receivers: connects them)
+        from .kpis import register_measures
 
         cards.register()
+        register_measures()
         register(
             Job(
                 "quality_alarm_run",

@@ -229,3 +229,6 @@ class QualityAlarmEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.alarm_id}: {self.from_status} → {self.to_status}"
+
+
+from .shipment_models import PartsShipmentMonth  # noqa: E402, F401  (the scorecard's parts-shipment months)

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
@@ -12,4 +12,5 @@ urlpatterns = [
     path("alarms/", views.alarm_list, name="alarms"),
     path("alarms/<int:alarm_id>/", views.alarm_detail, name="alarm_detail"),
     path("alarms/<int:alarm_id>/vins.xlsx", views.alarm_export, name="alarm_export"),
+    path("", include("aftercare.quality.urls_scorecard")),
 ]
