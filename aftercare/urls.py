@@ -19,7 +19,6 @@ urlpatterns = [
     path("care/", include("aftercare.care.urls")),
     path("quality/", include("aftercare.quality.urls")),
     path("reports/", include("aftercare.reports.urls")),
-    path("quality/", include("aftercare.quality.urls")),
     # the customer's self-booking link (public, signed token; appointments/views/self_booking.py): short for the SMS
     path("b/", include((self_booking_urlpatterns, "self_booking"))),
 ]

@@ -65,7 +65,8 @@ def test_it_registers_every_measure_the_apps_own_once():
                  "complaints.timeliness", "complaints.verification_rate", "complaints.supervisor_handling",
                  "complaints.first_call_handled", FTF):
         assert code in codes, code
-    assert {m.app for m in kpis.measures()} == {"followups", "complaints", "renewals", "appointments", "care", "quality"}
+    apps = {"followups", "complaints", "renewals", "appointments", "care", "quality"}
+    assert {m.app for m in kpis.measures()} == apps
     assert kpis.measure_get(FTF).default_target == Decimal(98)
     assert kpis.measure_get(RVR).default_target == Decimal(95)
     assert all(m.compute is not None for m in kpis.measures())
