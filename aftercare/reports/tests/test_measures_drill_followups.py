@@ -178,3 +178,20 @@ def test_it_refuses_a_bad_filter_with_a_named_error_never_a_500(client, users, w
         response = client.get(f"{url}?{query}", HTTP_ACCEPT_LANGUAGE="en")
         assert response.status_code == 400, (url, query)
         assert "invalid-feedback" in response.content.decode(), (url, query)
+
+
+def test_it_lists_in_a_fixed_number_of_queries(client, users, world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    store_a, _store_b = world
+    client.force_login(users[Role.CS_MANAGER])
+    counts = []
+    for url, query in (("/followups/measures/tasks/", "counted=due&month=2026-11"),  # 4 tasks
+                       ("/followups/measures/tasks/", "counted=due&month=2026-10&until=2027-01"),  # 6 tasks
+                       ("/followups/measures/sheets/", "month=2026-11"),  # 3 sheets
+                       ("/followups/measures/sheets/", "month=2026-10&until=2027-01")):  # 4 sheets
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(f"{url}?{query}&store={store_a.pk}").status_code == 200
+        counts.append(len(ctx))
+    assert counts[0] == counts[1] and counts[2] == counts[3] and max(counts) <= 15, counts
