@@ -4,6 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from aftercare.core.forms import BootstrapFormMixin
+from aftercare.followups.forms import MeasureRowsForm
 from aftercare.org.choices import Role
 
 from .choices import (
@@ -295,3 +296,25 @@ class EscalationTiersForm(BootstrapFormMixin, forms.Form):
     def tiers(self) -> list[tuple[int, str, int]]:
         filled = [(self.cleaned_data[r], self.cleaned_data[d] or 0) for _i, r, d in self.rows if self.cleaned_data[r]]
         return [(level, role, days) for level, (role, days) in enumerate(filled, start=1)]
+
+
+class ComplaintMeasureRowsForm(MeasureRowsForm):
+    """The forms behind a complaint measure's figure (the measures pages' drill-down): which measure, its numerator
+    or its denominator, one store and the months."""
+
+    measure = forms.ChoiceField(
+        label=_("Measure"),
+        choices=[
+            ("timeliness", _("Complaint timeliness")),
+            ("verification", _("Verification call rate")),
+            ("supervisor", _("Handled by supervisor level")),
+            ("first_call", _("First-call dissatisfied handled")),
+        ],
+    )
+    counted = forms.ChoiceField(
+        label=_("Forms"), choices=[("denominator", _("Counted (denominator)")), ("numerator", _("Numerator"))]
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._style()

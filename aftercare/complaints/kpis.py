@@ -10,10 +10,23 @@ import datetime as dt
 from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
 from aftercare.org.calendar import business_date, month_add
-from aftercare.org.kpis import Direction, KpiValue, Level, Measure, Period, Unit, measure_get, register
+from aftercare.org.kpis import (
+    Direction,
+    Drill,
+    KpiValue,
+    Level,
+    Measure,
+    Period,
+    Unit,
+    measure_get,
+    months_query,
+    register,
+)
 from aftercare.org.selectors import kpi_judge, kpi_targets_resolved, month_is_running
 
 from . import selectors
@@ -51,6 +64,24 @@ def _values(key: str):
     return compute
 
 
+def _drill(key: str):
+    """The measure's drill-down: the forms its numerator and its denominator count (`selectors.complaint_measure_rows`,
+    the filters the measure counts with), of one store and the months of the period."""
+
+    def drill(*, store_id: int, start: dt.date, end: dt.date) -> Drill:
+        period = months_query(start, end)
+        if period is None:
+            return Drill()
+        base = reverse("complaints:measure_rows")
+
+        def url(counted: str) -> str:
+            return f"{base}?{urlencode({'measure': key, 'counted': counted, 'store': store_id, **period})}"
+
+        return Drill(url("numerator"), url("denominator"))
+
+    return drill
+
+
 _COMMON = {
     "app": "complaints",
     "unit": Unit.PERCENT,
@@ -70,6 +101,7 @@ TIMELINESS = Measure(
     denominator=_("forms due: with a deadline, and returned or past their deadline and not paused"),
     default_target=selectors.MEASURE_TARGETS["timeliness"],
     compute=_values("timeliness"),
+    drill=_drill("timeliness"),
     **_COMMON,
 )
 VERIFICATION = Measure(
@@ -80,6 +112,7 @@ VERIFICATION = Measure(
     denominator=_("forms first returned to customer service in the month"),
     default_target=selectors.MEASURE_TARGETS["verification"],
     compute=_values("verification"),
+    drill=_drill("verification"),
     **_COMMON,
 )
 SUPERVISOR = Measure(
@@ -90,6 +123,7 @@ SUPERVISOR = Measure(
     denominator=_("complaints first returned in the month"),
     default_target=selectors.MEASURE_TARGETS["supervisor"],
     compute=_values("supervisor"),
+    drill=_drill("supervisor"),
     **_COMMON,
 )
 FIRST_CALL = Measure(
@@ -102,6 +136,7 @@ FIRST_CALL = Measure(
     denominator=_("complaints and grievances recorded by a follow-up call, without those still in progress"),
     default_target=selectors.MEASURE_TARGETS["first_call"],
     compute=_values("first_call"),
+    drill=_drill("first_call"),
     **_COMMON,
 )
 FIRST_TIME_FIX = Measure(

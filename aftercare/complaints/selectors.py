@@ -388,10 +388,87 @@ def _measure(numerator: int, denominator: int, name: str, pending: int = 0, prov
     }
 
 
+# The complaint form measures (`complaint_measures_range`) and the form list of their rows
+# (`complaint_measure_rows`) count with the one definition here: key → the form's month field and the filters of
+# the denominator and the numerator (the numerator's within the denominator's).
+MEASURE_ROW_KEYS = ("timeliness", "verification", "supervisor", "first_call")
+
+
+def complaint_measure_filters(now: dt.datetime) -> dict[str, tuple[str, models.Q, models.Q]]:
+    """{measure key: (month field, denominator Q, numerator Q)} of the four form measures at `now`: timeliness and
+    first call by the month the form was recorded, verification and supervisor handling by its first return."""
+    FS = choices.FeedbackStatus
+    Q = models.Q
+    not_returned = Q(first_returned_at__isnull=True)
+    in_progress = not_returned & (Q(deadline_at__gt=now) | Q(paused_at__isnull=False))
+    due = Q(deadline_at__isnull=False) & ~Q(status=FS.CLOSED) & ~in_progress
+    first_call_done = _first_call_q() & ~_first_call_open_q(now)
+    taken_over = models.Exists(
+        cmodels.FeedbackEvent.objects.filter(feedback=models.OuterRef("pk"), action=choices.FeedbackAction.TAKEN_OVER)
+    )
+    complaint = Q(kind=choices.FeedbackKind.COMPLAINT)
+    return {
+        "timeliness": ("created_at", due, due & Q(first_returned_in_time=True)),
+        "first_call": (
+            "created_at",
+            first_call_done,
+            first_call_done & (Q(first_returned_in_time=True) | Q(status=FS.ARCHIVED)),
+        ),
+        "verification": ("first_returned_at", Q(), ~Q(verification_result="")),
+        "supervisor": (
+            "first_returned_at",
+            complaint,
+            complaint & (Q(returned_by_role__in=choices.SUPERVISOR_LEVEL_ROLES) | Q(taken_over)),
+        ),
+    }
+
+
+def _first_call_q() -> models.Q:
+    """A complaint or grievance recorded by a follow-up call, not closed as no complaint."""
+    return (
+        models.Q(source=choices.FeedbackSource.FOLLOWUP_CALL)
+        & models.Q(kind__in=[choices.FeedbackKind.COMPLAINT, choices.FeedbackKind.GRIEVANCE])
+        & ~models.Q(status=choices.FeedbackStatus.CLOSED)
+    )
+
+
+def _first_call_open_q(now: dt.datetime) -> models.Q:
+    """A first-call complaint or grievance still in progress (neither in nor out of the measure yet)."""
+    Q = models.Q
+    return (
+        _first_call_q()
+        & Q(first_returned_at__isnull=True)
+        & ~Q(status=choices.FeedbackStatus.ARCHIVED)
+        & Q(deadline_at__isnull=False)
+        & (Q(deadline_at__gt=now) | Q(paused_at__isnull=False))
+    )
+
+
+def complaint_measure_rows(
+    *, user, store_ids=None, key: str, numerator: bool, since: dt.date, until: dt.date, now: dt.datetime | None = None
+) -> QuerySet:
+    """The forms a complaint measure (`key` of `MEASURE_ROW_KEYS`) counts in its denominator, or with `numerator`
+    in its numerator, over the Shanghai days `[since, until)` of the stores in scope (the measures pages'
+    drill-down): the filters of `complaint_measure_filters`, which `complaint_measures_range` counts with."""
+    if key not in MEASURE_ROW_KEYS:
+        raise ValueError(f"unknown complaint measure {key!r}")
+    if not has_perm(user, Perm.FEEDBACK_VIEW):
+        return cmodels.Feedback.objects.none()
+    visible = visible_store_ids(user)
+    ids = visible if store_ids is None else visible & frozenset(store_ids)
+    field, denominator, numerator_q = complaint_measure_filters(now or timezone.now())[key]
+    period = {f"{field}__gte": business_day_start(since), f"{field}__lt": business_day_start(until)}
+    return (
+        cmodels.Feedback.objects.filter(store_id__in=ids, **period)
+        .filter(numerator_q if numerator else denominator)
+        .select_related("store", "customer")
+        .order_by(field, "id")
+    )
+
+
 def _measure_counts(ids: frozenset[int], start: dt.datetime, end: dt.datetime, now: dt.datetime) -> dict:
     """Three grouped queries (store × Shanghai month): forms by recording month, forms by first-return month,
     repair orders by settling month. Returns {(store_id, month): {count name: n}}."""
-    FS = choices.FeedbackStatus
     Feedback = cmodels.Feedback
     Q, Count = models.Q, models.Count
     out: dict = {}
@@ -401,52 +478,35 @@ def _measure_counts(ids: frozenset[int], start: dt.datetime, end: dt.datetime, n
             key = (r.pop("store_id"), month_start(r.pop(month_key)))
             out.setdefault(key, {}).update(r)
 
-    not_returned = Q(first_returned_at__isnull=True)
-    in_progress = not_returned & (Q(deadline_at__gt=now) | Q(paused_at__isnull=False))
-    due = Q(deadline_at__isnull=False) & ~Q(status=FS.CLOSED) & ~in_progress
-    first_call = (
-        Q(source=choices.FeedbackSource.FOLLOWUP_CALL)
-        & Q(kind__in=[choices.FeedbackKind.COMPLAINT, choices.FeedbackKind.GRIEVANCE])
-        & ~Q(status=FS.CLOSED)
-    )
-    first_call_open = first_call & not_returned & ~Q(status=FS.ARCHIVED) & Q(deadline_at__isnull=False) & (
-        Q(deadline_at__gt=now) | Q(paused_at__isnull=False)
-    )
+    f = complaint_measure_filters(now)
+    first_call_open = _first_call_open_q(now)
+    FS = choices.FeedbackStatus
+    in_progress = Q(first_returned_at__isnull=True) & (Q(deadline_at__gt=now) | Q(paused_at__isnull=False))
     recorded = (
         Feedback.objects.filter(store_id__in=ids, created_at__gte=start, created_at__lt=end)
         .annotate(m=TruncMonth("created_at", tzinfo=business_tz()))
         .values("store_id", "m")
         .annotate(
-            t_den=Count("id", filter=due),
-            t_num=Count("id", filter=due & Q(first_returned_in_time=True)),
+            t_den=Count("id", filter=f["timeliness"][1]),
+            t_num=Count("id", filter=f["timeliness"][2]),
             t_pending=Count("id", filter=Q(deadline_at__isnull=False) & ~Q(status=FS.CLOSED) & in_progress),
-            f_den=Count("id", filter=first_call & ~first_call_open),
-            f_num=Count(
-                "id", filter=first_call & ~first_call_open & (Q(first_returned_in_time=True) | Q(status=FS.ARCHIVED))
-            ),
+            f_den=Count("id", filter=f["first_call"][1]),
+            f_num=Count("id", filter=f["first_call"][2]),
             f_pending=Count("id", filter=first_call_open),
         )
         .order_by()
     )
     add(recorded, "m")
-    taken_over = models.Exists(
-        cmodels.FeedbackEvent.objects.filter(feedback=models.OuterRef("pk"), action=choices.FeedbackAction.TAKEN_OVER)
-    )
-    complaint = Q(kind=choices.FeedbackKind.COMPLAINT)
     returned = (
         Feedback.objects.filter(store_id__in=ids, first_returned_at__gte=start, first_returned_at__lt=end)
-        .annotate(m=TruncMonth("first_returned_at", tzinfo=business_tz()), taken=taken_over)
+        .annotate(m=TruncMonth("first_returned_at", tzinfo=business_tz()))
         .values("store_id", "m")
         .annotate(
             v_den=Count("id"),
-            v_num=Count("id", filter=~Q(verification_result="")),
+            v_num=Count("id", filter=f["verification"][2]),
             v_pending=Count("id", filter=Q(verification_result="", status=FS.HANDLED)),
-            s_den=Count("id", filter=complaint),
-            s_num=Count(
-                "id",
-                filter=complaint
-                & (Q(returned_by_role__in=choices.SUPERVISOR_LEVEL_ROLES) | Q(taken=True)),
-            ),
+            s_den=Count("id", filter=f["supervisor"][1]),
+            s_num=Count("id", filter=f["supervisor"][2]),
         )
         .order_by()
     )

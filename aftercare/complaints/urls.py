@@ -19,4 +19,5 @@ urlpatterns = [
     path("<int:pk>/<slug:action>/", views.feedback_action, name="action"),
     # measures page (measures helper):
     path("measures/", views.measures, name="measures"),
+    path("measures/rows/", views.measure_rows, name="measure_rows"),
 ]

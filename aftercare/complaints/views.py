@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from aftercare.core.exports import XLSX_CONTENT_TYPE
 from aftercare.core.forms import apply_errors
@@ -27,12 +27,19 @@ from aftercare.followups.forms import RateFilterForm
 from aftercare.org.calendar import business_date, day_range, deadline_day, month_start, working_days_between
 from aftercare.org.models import Store
 from aftercare.org.permissions import Perm, has_perm, require_perm, role_of
-from aftercare.org.scoping import current_store_ids, own_store_ids, settings_store, settings_stores
+from aftercare.org.scoping import (
+    current_store_ids,
+    narrowed_store_ids,
+    own_store_ids,
+    settings_store,
+    settings_stores,
+)
 
 from . import kpis, selectors
 from .choices import FINAL_STATUSES, SUPERVISOR_LEVEL_ROLES, FeedbackStatus
 from .forms import (
     AttachmentForm,
+    ComplaintMeasureRowsForm,
     ComplaintSettingsForm,
     DeadlineGridForm,
     DesigneeForm,
@@ -588,3 +595,28 @@ def measures(request):
         "multi_store": len(store_ids) > 1,
     }
     return render(request, "complaints/measures.html", context)
+
+
+MEASURE_ROWS_PAGE_SIZE = 50
+
+
+@login_required
+@require_GET
+def measure_rows(request):
+    """The forms a complaint measure counts (`measure`, `counted=numerator|denominator`) for one store (or the
+    stores in scope) and the months of a figure (the measures pages' drill-down); a bad filter answers 400 with
+    the field's error, another store's id 404."""
+    require_perm(request.user, Perm.FEEDBACK_VIEW)
+    form = ComplaintMeasureRowsForm(request.GET or None)
+    page = None
+    if form.is_bound and form.is_valid():
+        d = form.cleaned_data
+        store_ids = narrowed_store_ids(request.user, d.get("store"), request=request)
+        since, until = form.period()
+        rows = selectors.complaint_measure_rows(
+            user=request.user, store_ids=store_ids, key=d["measure"], numerator=d["counted"] == "numerator",
+            since=since, until=until,
+        )
+        page = Paginator(rows, MEASURE_ROWS_PAGE_SIZE).get_page(request.GET.get("page"))
+    status = 400 if form.is_bound and form.errors else 200
+    return render(request, "complaints/measure_rows.html", {"form": form, "page": page}, status=status)

@@ -3,12 +3,15 @@
 The questionnaire form is built from the task's template: one field `q_<question id>` per question.
 """
 
+import datetime as dt
+
 from django import forms
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from aftercare.core.forms import BootstrapFormMixin, CleanTextFormMixin
 from aftercare.customers.choices import RepairKind
+from aftercare.org.calendar import month_add
 from aftercare.org.choices import Role
 
 from .choices import (
@@ -20,6 +23,7 @@ from .choices import (
     LetterChannel,
     LetterKind,
     LetterStatus,
+    QuestionnaireKind,
     QuestionType,
 )
 from .models import FollowupRule, StoreFollowupSettings
@@ -123,6 +127,69 @@ class RateFilterForm(BootstrapFormMixin, forms.Form):
         required=False,
         choices=[("store", _("Store")), ("kind", _("Kind")), ("specialist", _("Specialist"))],
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._style()
+
+
+class MeasureRowsForm(BootstrapFormMixin, forms.Form):
+    """The rows behind a follow-up measure's figure (the measures pages' drill-down): the months from `month` up to
+    `until` (not included; one month without it), one store, and which rows: the tasks a return-visit rate counts
+    (due / closed in time) or the answer sheets of the satisfaction rate and the SSI / CSI scores."""
+
+    small = True
+    month = forms.DateField(label=_("Month"), input_formats=["%Y-%m"],
+                            widget=forms.DateInput(attrs={"type": "month"}, format="%Y-%m"))
+    until = forms.DateField(label=_("Up to month (not included)"), required=False, input_formats=["%Y-%m"],
+                            widget=forms.DateInput(attrs={"type": "month"}, format="%Y-%m"))
+    store = forms.IntegerField(label=_("Store"), required=False, min_value=1, max_value=2**63 - 1,
+                               widget=forms.HiddenInput)
+
+    def _clean_year(self, name: str):
+        value = self.cleaned_data.get(name)
+        if value is not None and not 1900 <= value.year <= 2999:
+            raise forms.ValidationError(_("Give a month between 1900 and 2999."))
+        return value
+
+    def clean_month(self):
+        return self._clean_year("month")
+
+    def clean_until(self):
+        return self._clean_year("until")
+
+    def clean(self):
+        data = super().clean()
+        month, until = data.get("month"), data.get("until")
+        if month and until and until <= month:
+            self.add_error("until", _("Give a month after the first month."))
+        return data
+
+    def period(self) -> tuple[dt.date, dt.date]:
+        """The Shanghai days `[since, until)` of the valid form."""
+        first = self.cleaned_data["month"].replace(day=1)
+        until = self.cleaned_data.get("until")
+        return first, until.replace(day=1) if until else month_add(first, 1)
+
+
+class ReturnVisitRowsForm(MeasureRowsForm):
+    counted = forms.ChoiceField(
+        label=_("Tasks"), choices=[("due", _("Due (denominator)")), ("in_time", _("Closed in time (numerator)"))]
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._style()
+
+
+class SurveyRowsForm(MeasureRowsForm):
+    counted = forms.ChoiceField(
+        label=_("Answer sheets"),
+        choices=[("answered", _("Answered (denominator)")), ("satisfied", _("Not dissatisfied (numerator)"))],
+        required=False,
+    )
+    kind = forms.ChoiceField(label=_("Score of"), required=False,
+                             choices=_ANY + [(QuestionnaireKind.SSI, "SSI"), (QuestionnaireKind.CSI, "CSI")])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -8,10 +8,12 @@ import datetime as dt
 from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
 from aftercare.org.calendar import business_date, month_add
-from aftercare.org.kpis import Direction, KpiValue, Level, Measure, Period, Unit, register
+from aftercare.org.kpis import Direction, Drill, KpiValue, Level, Measure, Period, Unit, months_query, register
 from aftercare.org.selectors import ResolvedTarget, kpi_judge, kpi_targets_resolved, month_is_running
 
 from . import selectors
@@ -71,6 +73,24 @@ def _workload(key: str):
     return compute
 
 
+def _drill(route: str, numerator: dict | None, denominator: dict):
+    """A measure's drill-down: the follow-up list `route` (`measure_tasks`, `measure_sheets`) of one store and the
+    months of the period, with the numerator's and the denominator's filters (None: no numerator list)."""
+
+    def drill(*, store_id: int, start: dt.date, end: dt.date) -> Drill:
+        period = months_query(start, end)
+        if period is None:
+            return Drill()
+        base = reverse(f"followups:{route}")
+
+        def url(filters):
+            return "" if filters is None else f"{base}?{urlencode({'store': store_id, **period, **filters})}"
+
+        return Drill(url(numerator), url(denominator))
+
+    return drill
+
+
 RETURN_VISIT_RATE = Measure(
     code="followups.return_visit_rate",
     app="followups",
@@ -87,6 +107,7 @@ RETURN_VISIT_RATE = Measure(
     periods=(Period.MONTH, Period.QUARTER, Period.YEAR),
     default_target=RETURN_VISIT_TARGET,
     compute=return_visit_values,
+    drill=_drill("measure_tasks", {"counted": "in_time"}, {"counted": "due"}),
 )
 CALLS_MADE = Measure(
     code="followups.calls_made",
@@ -214,6 +235,7 @@ SATISFACTION_RATE = Measure(
     direction=Direction.HIGHER,
     default_target=SATISFACTION_TARGET,
     compute=_survey("satisfaction"),
+    drill=_drill("measure_sheets", {"counted": "satisfied"}, {"counted": "answered"}),
     **_STORE_MONTHS,
 )
 SSI_SCORE = Measure(
@@ -229,6 +251,7 @@ SSI_SCORE = Measure(
     unit=Unit.SCORE,
     direction=Direction.HIGHER,
     compute=_survey("ssi"),
+    drill=_drill("measure_sheets", None, {"kind": "ssi"}),
     **_STORE_MONTHS,
 )
 CSI_SCORE = Measure(
@@ -243,6 +266,7 @@ CSI_SCORE = Measure(
     unit=Unit.SCORE,
     direction=Direction.HIGHER,
     compute=_survey("csi"),
+    drill=_drill("measure_sheets", None, {"kind": "csi"}),
     **_STORE_MONTHS,
 )
 _LAG_DEFINITION = _(

@@ -160,6 +160,70 @@ def followup_task_skipped_list(*, user, store_ids=None) -> QuerySet[FollowupTask
 # ---- measures --------------------------------------------------------------------------------------------------
 
 
+def return_visit_due_q(*, start: dt.datetime, end: dt.datetime, now: dt.datetime) -> Q:
+    """The tasks the return-visit rate looks at (docs/kpis.md): return-visit tasks (`RETURN_VISIT_KINDS`) whose
+    deadline falls in `[start, end)` and has passed by `now`, or that are already closed; cancelled tasks and
+    customers without consent are left out. Which of them count is `return_visit_counts`."""
+    return (
+        Q(due_at__gte=start, due_at__lt=end, kind__in=RETURN_VISIT_KINDS)
+        & ~Q(status__in=[TaskStatus.CANCELLED, TaskStatus.NO_CONSENT])
+        & (Q(due_at__lte=now) | ~Q(status__in=ACTIVE_STATUSES))
+    )
+
+
+def return_visit_counts(status: str, setting: StoreFollowupSettings) -> tuple[bool, bool]:
+    """The one rule of the return-visit rate for a task of `return_visit_due_q` in `status` under its store's
+    `setting`: (it counts in the denominator, it counts in the numerator when closed before its deadline).
+    Completed: both; unreachable or refused: as the store's setting says (excluded: neither; counted as done:
+    both; counted as not done: the denominator only); still open after the deadline: the denominator only."""
+    if status in (TaskStatus.UNREACHABLE, TaskStatus.REFUSED):
+        rule = setting.unreachable_counts_as if status == TaskStatus.UNREACHABLE else setting.refused_counts_as
+        return rule != RateTreatment.EXCLUDED, rule == RateTreatment.DONE
+    return True, status == TaskStatus.COMPLETED
+
+
+RETURN_VISIT_PARTS = ("due", "in_time")
+
+
+def return_visit_counted_q(*, setting: StoreFollowupSettings, part: str) -> Q:
+    """The tasks of one store's `return_visit_due_q` that its return-visit rate counts under its `setting` (the
+    store's `StoreFollowupSettings`): `part` "due" (the denominator) or "in_time" (the numerator), by
+    `return_visit_counts`."""
+    if part not in RETURN_VISIT_PARTS:
+        raise ValueError("part must be due or in_time")
+    store_id = setting.store_id
+    statuses = [
+        status
+        for status in TaskStatus.values
+        if status not in (TaskStatus.CANCELLED, TaskStatus.NO_CONSENT)
+        and return_visit_counts(status, setting)[0 if part == "due" else 1]
+    ]
+    q = Q(store_id=store_id, status__in=statuses)
+    return q & Q(completed_at__lt=F("due_at")) if part == "in_time" else q
+
+
+def return_visit_task_list(
+    *, user, store_ids=None, since: dt.date, until: dt.date, part: str, now: dt.datetime | None = None
+) -> QuerySet[FollowupTask]:
+    """The tasks a store's return-visit rate counts over the months of the Shanghai days `[since, until)` (the
+    measures pages' drill-down), per store in scope: `part` "due" (denominator) or "in_time" (numerator); by
+    deadline, oldest first. The same rule as `return_visit_rate` (`return_visit_due_q`, `return_visit_counts`)."""
+    now = now or timezone.now()
+    tasks = followup_task_list(user=user, store_ids=store_ids)
+    ids = sorted(_store_ids(user, store_ids)) if _may_read(user) else []
+    settings = {s.store_id: s for s in StoreFollowupSettings.objects.filter(store_id__in=ids)}
+    counted = Q(pk__in=[])
+    for store_id in ids:
+        setting = settings.get(store_id) or StoreFollowupSettings(store_id=store_id)
+        counted |= return_visit_counted_q(setting=setting, part=part)
+    return (
+        tasks.filter(return_visit_due_q(start=business_day_start(since), end=business_day_start(until), now=now))
+        .filter(counted)
+        .select_related("store", "customer", "vehicle", "completed_by__staff", "claimed_by__staff")
+        .order_by("due_at", "id")
+    )
+
+
 def return_visit_rate(
     *, user, store_ids=None, month: dt.date, by: str = "store", now=None, specialist_id: int | None = None
 ) -> list[dict]:
@@ -183,9 +247,7 @@ def return_visit_rate(
             Q(completed_by_id=specialist_id) | Q(completed_by__isnull=True, claimed_by_id=specialist_id)
         )
     rows = (
-        tasks.filter(due_at__gte=start, due_at__lt=end, kind__in=RETURN_VISIT_KINDS)
-        .exclude(status__in=[TaskStatus.CANCELLED, TaskStatus.NO_CONSENT])
-        .filter(Q(due_at__lte=now) | ~Q(status__in=ACTIVE_STATUSES))
+        tasks.filter(return_visit_due_q(start=start, end=end, now=now))
         .annotate(group=key)
         .values("group", "store_id", "status")
         .annotate(n=Count("id"), in_time=Count("id", filter=Q(completed_at__lt=F("due_at"))))
@@ -198,20 +260,13 @@ def return_visit_rate(
     totals: dict = defaultdict(lambda: {"due": 0, "in_time": 0, "unreachable": 0, "refused": 0})
     for r in rows:
         t = totals[r["group"]]
-        setting = treatment.get(r["store_id"]) or StoreFollowupSettings()
-        if r["status"] == TaskStatus.COMPLETED:
-            t["due"] += r["n"]
-            t["in_time"] += r["in_time"]
-        elif r["status"] in (TaskStatus.UNREACHABLE, TaskStatus.REFUSED):
-            rule = setting.unreachable_counts_as if r["status"] == TaskStatus.UNREACHABLE else setting.refused_counts_as
+        if r["status"] in (TaskStatus.UNREACHABLE, TaskStatus.REFUSED):
             t[r["status"]] += r["n"]
-            if rule == RateTreatment.EXCLUDED:
-                continue
+        counted, done = return_visit_counts(r["status"], treatment.get(r["store_id"]) or StoreFollowupSettings())
+        if counted:
             t["due"] += r["n"]
-            if rule == RateTreatment.DONE:
-                t["in_time"] += r["in_time"]
-        else:  # still open after the deadline
-            t["due"] += r["n"]
+        if done:
+            t["in_time"] += r["in_time"]
     out = []
     for group, t in sorted(totals.items(), key=lambda kv: (kv[0] is None, str(kv[0]))):
         rate = (Decimal(t["in_time"]) * 100 / t["due"]).quantize(Decimal("0.1")) if t["due"] else None
@@ -443,6 +498,35 @@ def followup_customer_tasks(*, user, customer, limit: int) -> list[FollowupTask]
 # ---- survey results and the sales hand-over (KPI catalogue, docs/kpis.md "Satisfaction and the sales hand-over") --
 
 
+SURVEY_SATISFIED_Q = Q(dissatisfied=False)  # the satisfaction rate's numerator among its sheets
+
+
+def survey_sheet_q(*, since: dt.date, until: dt.date, kind: str | None = None) -> Q:
+    """The answer sheets a survey measure counts: answered in the Shanghai days `[since, until)`; with a
+    questionnaire `kind` (ssi, csi) only that kind's sheets that have a 1000-point score (the SSI / CSI score)."""
+    q = Q(answered_at__gte=business_day_start(since), answered_at__lt=business_day_start(until))
+    if kind is not None:
+        q &= Q(template__kind=kind, score_total__isnull=False)
+    return q
+
+
+def survey_sheet_list(
+    *, user, store_ids=None, since: dt.date, until: dt.date, kind: str | None = None, satisfied: bool = False
+) -> QuerySet[AnswerSheet]:
+    """The answer sheets behind a survey measure's figure (the measures pages' drill-down), of the stores in scope:
+    `survey_sheet_q`, with `satisfied` only those not marked dissatisfied (`SURVEY_SATISFIED_Q`); oldest first."""
+    if not _may_read(user):
+        return AnswerSheet.objects.none()
+    sheets = AnswerSheet.objects.filter(store_id__in=_store_ids(user, store_ids)).filter(
+        survey_sheet_q(since=since, until=until, kind=kind)
+    )
+    if satisfied:
+        sheets = sheets.filter(SURVEY_SATISFIED_Q)
+    return sheets.select_related("store", "template", "task__customer", "answered_by__staff").order_by(
+        "answered_at", "id"
+    )
+
+
 def survey_results_by_store(
     *, user, store_ids=None, since: dt.date, until: dt.date, kind: str | None = None
 ) -> dict[int, dict]:
@@ -451,15 +535,12 @@ def survey_results_by_store(
     "score_sum"}} over that kind's sheets that have a 1000-point score. One grouped query."""
     if not _may_read(user):
         return {}
-    sheets = AnswerSheet.objects.filter(
-        store_id__in=_store_ids(user, store_ids),
-        answered_at__gte=business_day_start(since),
-        answered_at__lt=business_day_start(until),
+    sheets = AnswerSheet.objects.filter(store_id__in=_store_ids(user, store_ids)).filter(
+        survey_sheet_q(since=since, until=until, kind=kind)
     )
     if kind is None:
-        figures = {"sheets": Count("id"), "satisfied": Count("id", filter=Q(dissatisfied=False))}
+        figures = {"sheets": Count("id"), "satisfied": Count("id", filter=SURVEY_SATISFIED_Q)}
     else:
-        sheets = sheets.filter(template__kind=kind, score_total__isnull=False)
         figures = {"sheets": Count("id"), "score_sum": Sum("score_total")}
     rows = sheets.values("store_id").annotate(**figures).order_by()
     return {row.pop("store_id"): row for row in rows}

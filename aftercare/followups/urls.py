@@ -22,5 +22,7 @@ urlpatterns = [
     path("letters/", views.letter_log, name="letters"),
     path("letters/new/", views.letter_create, name="letter_create"),
     path("letters/export.xlsx", views.letter_log_export, name="letters_export"),
+    path("measures/tasks/", views.measure_tasks, name="measure_tasks"),
+    path("measures/sheets/", views.measure_sheets, name="measure_sheets"),
     path("templates/<int:pk>/export.<str:fmt>", views.template_export, name="template_export"),
 ]

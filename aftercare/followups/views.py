@@ -13,7 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from aftercare.core.charts import Series, line_chart
 from aftercare.core.exports import XLSX_CONTENT_TYPE, attachment_header
@@ -23,7 +23,13 @@ from aftercare.customers import selectors as customer_selectors
 from aftercare.org.calendar import business_date, month_add, month_start
 from aftercare.org.models import Store
 from aftercare.org.permissions import Perm, has_perm, require_any_perm, require_perm
-from aftercare.org.scoping import current_store_ids, get_scoped_or_404, own_store_ids, store_for_write
+from aftercare.org.scoping import (
+    current_store_ids,
+    get_scoped_or_404,
+    narrowed_store_ids,
+    own_store_ids,
+    store_for_write,
+)
 
 from . import kpis, ranking, registry, selectors
 from .choices import FollowupKind, SubjectType, TaskStatus
@@ -38,7 +44,9 @@ from .forms import (
     QuestionnaireForm,
     QueueFilterForm,
     RateFilterForm,
+    ReturnVisitRowsForm,
     StoreFollowupSettingsForm,
+    SurveyRowsForm,
 )
 from .models import QuestionnaireTemplate
 from .services import attempts, claiming, logs, questionnaires, scoring
@@ -240,6 +248,48 @@ def manage(request):
             "kpi": kpi,
         },
     )
+
+
+# ---- the measures pages' drill-down: the rows behind a figure ----------------------------------------------------
+
+
+def _measure_rows(request, form_class, what: str):
+    """The tasks (`what` "tasks") or answer sheets ("sheets") a follow-up measure counts for the form's store and
+    months; a bad filter answers 400 with the field's error, another store's id 404."""
+    require_any_perm(request.user, Perm.FOLLOWUP_CALL, Perm.FOLLOWUP_MANAGE)
+    form = form_class(request.GET or None)
+    page = None
+    if form.is_bound and form.is_valid():
+        d = form.cleaned_data
+        store_ids = narrowed_store_ids(request.user, d.get("store"), request=request)
+        since, until = form.period()
+        if what == "tasks":
+            rows = selectors.return_visit_task_list(
+                user=request.user, store_ids=store_ids, since=since, until=until, part=d["counted"]
+            )
+        else:
+            rows = selectors.survey_sheet_list(
+                user=request.user, store_ids=store_ids, since=since, until=until, kind=d.get("kind") or None,
+                satisfied=d.get("counted") == "satisfied",
+            )
+        page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    status = 400 if form.is_bound and form.errors else 200
+    return render(request, "followups/measure_rows.html", {"form": form, "page": page, "what": what}, status=status)
+
+
+@login_required
+@require_GET
+def measure_tasks(request):
+    """The follow-up tasks a store's return-visit rate counts (`counted=due` or `in_time`) over its months."""
+    return _measure_rows(request, ReturnVisitRowsForm, "tasks")
+
+
+@login_required
+@require_GET
+def measure_sheets(request):
+    """The answer sheets of the satisfaction rate (`counted=satisfied` for its numerator) or an SSI / CSI score
+    (`kind`) of a store over its months."""
+    return _measure_rows(request, SurveyRowsForm, "sheets")
 
 
 def _departments(*, user, store_ids):

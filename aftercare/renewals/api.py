@@ -190,6 +190,13 @@ class CaseFilter(Schema):
     month: str | None = Field(
         None, pattern=r"^(19|20)[0-9]{2}-(0[1-9]|1[0-2])$", description="Month of expiry, YYYY-MM"
     )
+    until: str | None = Field(
+        None, pattern=r"^(19|20)[0-9]{2}-(0[1-9]|1[0-2])$",
+        description="With `month`: expiry from `month` up to this month, not included (a quarter's or a year's "
+        "figure of the measures pages), YYYY-MM",
+    )
+    filed: bool = Field(False, description="true: only a filed policy's cases (the filed renewal rate)")
+    contacted: bool = Field(False, description="true: only cases with an effective contact")
     segment: SegmentCode | None = None
     state: StateCode | None = None
     holder_id: int | None = Field(None, ge=1, le=MAX_ID, description="Cases this user holds")
@@ -272,12 +279,17 @@ def case_list(request: HttpRequest, filters: Query[CaseFilter]):
     qs = selectors.renewal_case_list(user=request.user)
     if filters.store:
         qs = qs.filter(store__code=filters.store)
-    month = None
+    month = until = None
     if filters.month:
         year, number = (int(x) for x in filters.month.split("-"))
         month = dt.date(year, number, 1)
+    if filters.until:
+        until = dt.date(int(filters.until[:4]), int(filters.until[5:]), 1)
+        if month is None or until <= month:
+            raise ValidationError({"until": [_("Give a month after the expiry month.")]})
     qs = selectors.renewal_case_narrow(
-        qs, user=request.user, month=month, segment=filters.segment or "", state=filters.state or "",
+        qs, user=request.user, month=month, until=until, filed=filters.filed, contacted=filters.contacted,
+        segment=filters.segment or "", state=filters.state or "",
         holder=filters.holder_id, due=filters.due or "", unclaimed=filters.unclaimed, mine=filters.mine,
         claims=filters.claims or "",
     )

@@ -214,3 +214,24 @@ def test_it_opens_and_closes_claim_assistance_on_a_case(case, renewal_user, stor
     again = client.post(close, {"reason": "again"}, content_type="application/json")
     assert again.status_code == 422 and "state" in again.json()["errors"]
     assert ClaimAssist.objects.get().state == ClaimAssistState.CLOSED
+
+
+def test_it_filters_the_cases_by_a_months_range_filed_and_contacted_as_the_list_page(case, renewal_user, store_a):
+    other = f.CustomerFactory(store=store_a)
+    f.InsurancePolicyFactory(store=store_a, customer=other, vehicle=f.owned_vehicle(other), kind="renewal",
+                             start_date=dt.date(2026, 1, 20), expiry_date=dt.date(2027, 1, 19))
+    renewals_daily(store_id=store_a.pk, today=TODAY)
+    client = api(renewal_user)
+    assert client.get("/api/renewals/cases?month=2026-12&until=2027-02").json()["count"] == 2
+    assert [c["id"] for c in client.get("/api/renewals/cases?month=2026-12&until=2027-01").json()["items"]] == [
+        case.pk
+    ]
+    filed = RenewalCase.objects.filter(store=store_a, expiry_estimated=False).count()
+    assert client.get("/api/renewals/cases?month=2026-12&until=2027-02&filed=true").json()["count"] == filed
+    RenewalCase.objects.filter(pk=case.pk).update(contacts_made=1)
+    assert [c["id"] for c in client.get("/api/renewals/cases?contacted=true").json()["items"]] == [case.pk]
+    for query in ("until=2027-01", "month=2026-12&until=2026-12", "month=2026-12&until=2026-13",
+                  "month=2026-12&until=x"):
+        response = client.get(f"/api/renewals/cases?{query}")
+        assert response.status_code == 422, query
+        assert "until" in str(response.json()["errors"]), query
