@@ -28,7 +28,10 @@ CLICK = {
     Role.SERVICE_ADVISOR: ("appointments.today", "/appointments/"),
     Role.STORE_MANAGER: ("complaints.store_forms", "/complaints/"),
     Role.GROUP_ADMIN: ("followups.store_calls", "/followups/manage/"),
+    Role.QUALITY_ENGINEER: ("quality.alarms", "/quality/alarms/"),
+    Role.ITINERANT_SERVICE: ("quality.reports", "/quality/reports/"),
 }
+assert set(CLICK) == set(Role.values), "every role needs its click (a new role must be added here)"
 
 
 @pytest.fixture
