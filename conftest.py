@@ -8,10 +8,14 @@ from aftercare.testing import factories as f
 CANARY = "CANARY-画眉-7731"
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    """PBKDF2 makes every test user cost ~0.4 s; tests don't need a slow hash."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hashing():
+    """PBKDF2 makes every test user cost ~0.4 s; tests don't need a slow hash. Session-wide, so that module-scoped
+    fixtures (a demo seeded once per module) hash as the tests check."""
+    from django.test import override_settings
+
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
 
 
 @pytest.fixture(autouse=True)

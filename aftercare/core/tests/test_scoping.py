@@ -236,7 +236,8 @@ def _candidates(name: str, rows: dict) -> list[str]:
     if name in rows and name != "store":
         return [str(rows[name].pk)]
     keys = ID_PARAMS.get(name) or [key for key in rows if key not in {"store", "user"}]
-    return [str(rows[key].pk) for key in keys]
+    # rows of different tables often share an id: each distinct id is requested once (the same URL otherwise)
+    return list(dict.fromkeys(str(rows[key].pk) for key in keys))
 
 
 def fill(route: Route, rows: dict) -> list[str]:
