@@ -7,6 +7,34 @@ from aftercare.testing import factories as f
 
 CANARY = "CANARY-画眉-7731"
 
+# Test directories run by one xdist worker, in one go: their package fixture (the seeded demo) is built once.
+ONE_WORKER_DIRS = ("aftercare/demo/tests/seeded/",)
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """xdist's `load` scheduling, except that each of `ONE_WORKER_DIRS` goes to a single worker as one unit (what
+    `--dist loadgroup` would do, which pytest 9.2 no longer honours: it ignores xdist's renamed node ids)."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class Scheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return next((d for d in ONE_WORKER_DIRS if nodeid.startswith(d)), nodeid)
+
+    return Scheduling(config, log)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked `once` do not use the test database (their own SQLite, subprocesses): they run in the SQLite
+    pass of `make test` and are skipped in the PostgreSQL one, which would repeat them unchanged."""
+    from django.db import connection
+
+    if connection.vendor == "sqlite":
+        return
+    skip = pytest.mark.skip(reason="`once`: independent of the test database, run in the SQLite pass")
+    for item in items:
+        if item.get_closest_marker("once"):
+            item.add_marker(skip)
+
 
 @pytest.fixture(autouse=True, scope="session")
 def _fast_password_hashing():

@@ -105,6 +105,7 @@ def _args(**kw) -> argparse.Namespace:
 
 
 @pytest.mark.slow
+@pytest.mark.once  # its own SQLite database, whatever the suite runs on
 def test_it_runs_end_to_end_on_a_small_sqlite_demo():
     """Seeds a small demo into SQLite, starts gunicorn, logs in and loads the queue page for 2 s each way."""
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DEBUG", "DJANGO_SETTINGS_MODULE")}

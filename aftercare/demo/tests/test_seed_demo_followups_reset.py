@@ -1,5 +1,5 @@
 """`seed_demo`'s follow-up history on an empty database: a rerun changes nothing, `--reset` rebuilds the same, and a
-demo seeded before the follow-ups gets them. Apart from `test_seed_demo_followups.py` (one demo for the module)."""
+demo seeded before the follow-ups gets them. Apart from `seeded/` (one demo for the package)."""
 
 import datetime as dt
 import io

@@ -1,5 +1,5 @@
 """`manage.py seed_demo` on an empty database: `--reset` rebuilds the same demo, `--scale` adds customers, a bad
-`--scale` is refused. Apart from `test_seed_demo.py`, whose tests share one demo seeded for the module."""
+`--scale` is refused. Apart from `seeded/`, whose tests share one demo seeded for the package."""
 
 import datetime as dt
 import io

@@ -5,13 +5,10 @@ import io
 import random
 import re
 from collections import Counter, defaultdict
-from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q
 from django.http import HttpRequest
 from hypothesis import assume, example, given
@@ -34,8 +31,8 @@ from aftercare.demo.org import DEMO_PASSWORD, GROUP_CODE
 from aftercare.org.choices import DepartmentKind, Role
 from aftercare.org.models import DealerGroup, Department, Region, Staff, Store
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-NOW = dt.datetime(2026, 3, 18, 15, 30, tzinfo=SHANGHAI)
+from .conftest import NOW, SHANGHAI
+
 E164_CN = re.compile(r"^\+861[3-9]\d{9}$")
 MODELS = (Customer, Vehicle, Ownership, SalesDelivery, RepairOrder, InsurancePolicy, MileageReading, Staff)
 
@@ -50,20 +47,9 @@ def _counts() -> dict[str, int]:
     return {m.__name__: m.objects.count() for m in MODELS}
 
 
-@pytest.fixture(scope="module")
-def seeded(django_db_setup, django_db_blocker):
-    """The demo, seeded once for the module inside a transaction rolled back afterwards (each test runs in a
-    savepoint of it, so what a test writes is undone before the next)."""
-    with django_db_blocker.unblock(), transaction.atomic():
-        with time_machine.travel(NOW, tick=False):
-            output = _seed()
-        yield output
-        transaction.set_rollback(True)
-
-
 @pytest.fixture
-def demo(seeded, db):
-    return seeded
+def demo(seeded_demo, db):
+    return seeded_demo["output"]
 
 
 def test_it_creates_the_group_regions_stores_departments_and_a_login_per_role(demo, client):

@@ -3,13 +3,11 @@
 import datetime as dt
 import io
 from collections import defaultdict
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.db import transaction
 from django.db.models import Avg, Count, F, Q
 
 from aftercare.complaints.choices import FeedbackSource
@@ -31,8 +29,8 @@ from aftercare.followups.selectors import followup_queue, return_visit_rate
 from aftercare.followups.services.scoring import questionnaire_score
 from aftercare.org.models import Store
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-NOW = dt.datetime(2026, 3, 18, 15, 30, tzinfo=SHANGHAI)
+from .conftest import NOW, SHANGHAI
+
 MODELS = (FollowupRule, StoreFollowupSettings, FollowupTask, CallLog, AnswerSheet, Answer, LetterLog, Feedback)
 
 
@@ -51,19 +49,9 @@ def _user(name):
     return get_user_model().objects.get(username=name)
 
 
-@pytest.fixture(scope="module")
-def seeded(django_db_setup, django_db_blocker):
-    """The demo, seeded once for the module inside a transaction rolled back afterwards (each test runs in a
-    savepoint of it)."""
-    with django_db_blocker.unblock(), transaction.atomic():
-        output = _seed()
-        yield output
-        transaction.set_rollback(True)
-
-
 @pytest.fixture
-def demo(seeded, db):
-    return seeded
+def demo(seeded_demo, db):
+    return seeded_demo["output"]
 
 
 def test_it_gives_every_store_rules_settings_and_a_queue_for_today(demo):

@@ -1,19 +1,15 @@
 """`seed_demo` builds 18 months of renewal history: gifts, targets, cases, contacts and calls, outcomes, today's list.
 
-The demo is seeded once for this module (one transaction, rolled back at the end); every test reads it.
+The demo is seeded once for the package (`conftest.py`, one transaction rolled back at the end); every test reads it.
 """
 
 import datetime as dt
-import io
 from collections import Counter
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
-from django.db import transaction
 from django.db.models import Count, Sum
 
 from aftercare.customers.choices import LossReason
@@ -31,24 +27,13 @@ from aftercare.renewals.services.generation import (
     renewal_contacts_plan,
 )
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-NOW = dt.datetime(2026, 3, 18, 15, 30, tzinfo=SHANGHAI)
-TODAY = NOW.date()
+from .conftest import NOW, TODAY
+
 CHASE_DAYS = 30
 
 
-@pytest.fixture(scope="module")
-def seeded(django_db_setup, django_db_blocker):
-    """The demo, seeded once for the module inside a transaction that is rolled back afterwards."""
-    with django_db_blocker.unblock(), transaction.atomic():
-        with time_machine.travel(NOW, tick=False):
-            call_command("seed_demo", stdout=io.StringIO())
-        yield
-        transaction.set_rollback(True)
-
-
 @pytest.fixture
-def demo(seeded, db):
+def demo(seeded_demo, db):
     with time_machine.travel(NOW, tick=False):
         yield
 

@@ -1,31 +1,29 @@
 """The demo's year of classes (`aftercare/demo/care_classes.py`): classified at each month-end of the last year and
 today from the demo's own repair orders, the yearly churn of base customers falls between 15 % and 35 %, history
 runs only forward, and a rerun writes nothing (`seed_demo` classifies the year; the calls here rerun it). The demo
-is seeded once for this module (rolled back afterwards)."""
+is seeded once for the package (`conftest.py`, rolled back afterwards)."""
 
 import datetime as dt
-import io
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from django.core.management import call_command
 from django.db import transaction
 
 from aftercare.care.models import CareProfile, ClassChange
 from aftercare.demo.care_classes import demo_care_classes_create, month_ends
 from aftercare.org.models import Store
 
-NOW = dt.datetime(2026, 3, 18, 10, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
-TODAY = NOW.date()
+from .conftest import NOW, TODAY
+
 RESULT = {}
 
 
 @pytest.fixture(scope="module")
-def seeded(django_db_setup, django_db_blocker):
+def classified(seeded_demo, django_db_blocker):
+    """The year's classification run twice more on the seeded demo (both are reruns: `seed_demo` classified it),
+    in a savepoint rolled back after the module."""
     with django_db_blocker.unblock(), transaction.atomic():
         with time_machine.travel(NOW, tick=False):
-            call_command("seed_demo", stdout=io.StringIO())
             stores = list(Store.objects.order_by("code"))
             RESULT.update(demo_care_classes_create(stores=stores, today=TODAY))
             RESULT["again"] = demo_care_classes_create(stores=stores, today=TODAY)
@@ -34,7 +32,7 @@ def seeded(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture
-def demo(seeded, db):
+def demo(classified, db):
     with time_machine.travel(NOW, tick=False):
         yield
 
