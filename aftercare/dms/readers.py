@@ -63,6 +63,32 @@ def map_headers(headers: list, lookup: dict[str, str]) -> dict[str, int]:
 
 
 @dataclass
+class RowError:
+    """One row's problem in an uploaded sheet: the row number as the spreadsheet shows it, the column (the file's
+    own header where it has one) and what is wrong, in the user's language."""
+
+    row: int
+    column: str
+    message: str
+
+
+@dataclass
+class SheetImport:
+    """What importing an uploaded sheet did, shown on its import page: the rows read, the rows refused (`errors`),
+    rows kept with a part not imported (`notes`), or why the file as a whole was not read. Each import (the SSI /
+    CSI figures, the renewals sheet, the open appointments, the parts shipments) adds its own counters."""
+
+    rows: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    notes: list[RowError] = field(default_factory=list)
+    file_error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and not self.file_error
+
+
+@dataclass
 class Table:
     """An opened file: how it was read, its headers and a row iterator."""
 

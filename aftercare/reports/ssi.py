@@ -29,7 +29,7 @@ from aftercare.appointments.links import surname
 from aftercare.core.choices import AuditAction
 from aftercare.core.services import audit_event_record
 from aftercare.core.text import clean_text
-from aftercare.dms.readers import ImportFileError, local_path, open_table
+from aftercare.dms.readers import ImportFileError, RowError, SheetImport, local_path, open_table
 from aftercare.followups.models import Answer, AnswerSheet, Factor, Question
 from aftercare.org.calendar import business_date, month_add, month_range
 from aftercare.org.permissions import Perm, require_perm
@@ -89,24 +89,10 @@ def _mean(values) -> Decimal | None:
 
 
 @dataclass
-class RowError:
-    row: int
-    column: str
-    message: str
-
-
-@dataclass
-class ImportResult:
+class ImportResult(SheetImport):
     created: int = 0
     updated: int = 0
-    rows: int = 0
-    errors: list[RowError] = field(default_factory=list)
-    file_error: str = ""
     headers: dict[str, str] = field(default_factory=dict)  # field → the file's header of it
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors and not self.file_error
 
 
 def import_columns_help() -> list[tuple[str, str]]:

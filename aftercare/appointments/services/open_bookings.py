@@ -13,7 +13,7 @@ import datetime as dt
 import logging
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -25,6 +25,7 @@ from aftercare.core.choices import AuditAction
 from aftercare.core.services import audit_event_record
 from aftercare.customers.models import Ownership
 from aftercare.customers.validators import clean_text, normalize_plate, normalize_vin, parse_date
+from aftercare.dms.readers import RowError, SheetImport
 from aftercare.org.calendar import business_tz
 from aftercare.org.models import Staff
 from aftercare.org.permissions import Perm, require_perm
@@ -57,21 +58,10 @@ COLUMN_LABELS = {  # the column named in an error when the file lacks it
 
 
 @dataclass
-class RowProblem:
-    row: int
-    column: str
-    message: str
-
-
-@dataclass
-class OpenBookingsResult:
-    rows: int = 0
+class OpenBookingsResult(SheetImport):
     booked: int = 0
     skipped: int = 0  # already booked (a re-import)
     rejected: int = 0
-    errors: list[RowProblem] = field(default_factory=list)
-    notes: list[RowProblem] = field(default_factory=list)
-    file_error: str = ""
 
 
 class _FileError(Exception):
@@ -138,11 +128,11 @@ class _Reader:
                 found.append(kind)
         return found
 
-    def read(self, number: int, cells: list) -> tuple[dict | None, list[RowProblem], list[RowProblem]]:
+    def read(self, number: int, cells: list) -> tuple[dict | None, list[RowError], list[RowError]]:
         errors, notes = [], []
 
         def bad(name, message):
-            errors.append(RowProblem(number, self.column(name), str(message)))
+            errors.append(RowError(number, self.column(name), str(message)))
 
         ownership = None
         vin, plate = _text(self.raw(cells, "vin")), _text(self.raw(cells, "plate"))
@@ -201,7 +191,7 @@ class _Reader:
         if name := _text(self.raw(cells, "advisor")):
             advisor = self.advisors.get(name.lower())
             if advisor is None:
-                notes.append(RowProblem(number, self.column("advisor"), gettext(
+                notes.append(RowError(number, self.column("advisor"), gettext(
                     "No staff of this store is called %(value)s: booked without an advisor.") % {"value": name[:40]}))
         if errors:
             return None, errors, notes
@@ -250,7 +240,7 @@ def appointment_bookings_import(*, actor, store, file, filename: str = "") -> Op
     return result
 
 
-def _report(result: OpenBookingsResult, problems: list[RowProblem], into: list) -> None:
+def _report(result: OpenBookingsResult, problems: list[RowError], into: list) -> None:
     into.extend(problems[: max(MAX_REPORTED - len(into), 0)])
 
 
@@ -259,7 +249,7 @@ def _import_row(actor, store, reader: _Reader, number: int, cells: list, result:
         row, errors, notes = reader.read(number, cells)
     except (ValueError, ArithmeticError, TypeError) as exc:  # a value no check foresaw: this row's error, not a 500
         logger.warning("open bookings import: row %s unreadable: %r", number, exc)
-        row, errors, notes = None, [RowProblem(number, "", gettext("The row could not be read."))], []
+        row, errors, notes = None, [RowError(number, "", gettext("The row could not be read."))], []
     if row is None:
         result.rejected += 1
         _report(result, errors, result.errors)
@@ -267,7 +257,7 @@ def _import_row(actor, store, reader: _Reader, number: int, cells: list, result:
     vehicle, start = row["ownership"].vehicle, row["start"]
     if start <= timezone.now():
         result.rejected += 1
-        _report(result, [RowProblem(number, reader.column("date"), gettext(
+        _report(result, [RowError(number, reader.column("date"), gettext(
             "The appointment is in the past: %(value)s") % {"value": f"{start:%Y-%m-%d %H:%M}"})], result.errors)
         return
     if Booking.objects.filter(vehicle=vehicle, start_at=start.astimezone(dt.UTC)).exclude(
@@ -281,14 +271,14 @@ def _import_row(actor, store, reader: _Reader, number: int, cells: list, result:
                            source=BookingSource.IMPORT)
     except SlotTaken:
         result.rejected += 1
-        _report(result, [RowProblem(number, reader.column("time"), gettext(
+        _report(result, [RowError(number, reader.column("time"), gettext(
             "No free slot at %(value)s for this service: the day is full or the time is not a slot start.")
             % {"value": f"{start:%Y-%m-%d %H:%M}"})], result.errors)
         return
     except ValidationError as exc:
         result.rejected += 1
         column = reader.column("time") if "start_at" in getattr(exc, "error_dict", {}) else ""
-        _report(result, [RowProblem(number, column, "; ".join(exc.messages))], result.errors)
+        _report(result, [RowError(number, column, "; ".join(exc.messages))], result.errors)
         return
     result.booked += 1
     _report(result, notes, result.notes)

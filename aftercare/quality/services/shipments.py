@@ -4,7 +4,7 @@ and column and nothing is written; importing the same file again updates the sam
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy
 from aftercare.core.choices import AuditAction
 from aftercare.core.services import audit_event_record
 from aftercare.core.text import clean_text
-from aftercare.dms.readers import ImportFileError, local_path, open_table
+from aftercare.dms.readers import ImportFileError, RowError, SheetImport, local_path, open_table
 from aftercare.org.models import Store
 from aftercare.org.permissions import Perm, require_perm
 
@@ -39,23 +39,9 @@ _MONTH_RE = re.compile(r"^\s*(\d{4})\s*(?:[-/.年]\s*(\d{1,2})\s*月?|(\d{2}))\s
 
 
 @dataclass
-class RowError:
-    row: int
-    column: str
-    message: str
-
-
-@dataclass
-class ShipmentImportResult:
-    rows: int = 0
+class ShipmentImportResult(SheetImport):
     created: int = 0
     updated: int = 0
-    errors: list[RowError] = field(default_factory=list)
-    file_error: str = ""
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors and not self.file_error
 
 
 def import_columns_help() -> list[tuple[str, str]]:

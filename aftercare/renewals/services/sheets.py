@@ -18,7 +18,7 @@ import functools
 import logging
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
@@ -42,6 +42,7 @@ from aftercare.customers.validators import (
     parse_date,
     parse_decimal,
 )
+from aftercare.dms.readers import RowError, SheetImport
 from aftercare.followups.choices import ACTIVE_STATUSES, TaskStatus
 from aftercare.followups.models import FollowupTask
 from aftercare.org.calendar import business_date, business_day_start, business_tz
@@ -281,29 +282,18 @@ def renewal_sheet_export_xlsx(*, actor, cases, filters: dict | None = None) -> b
 
 
 @dataclass
-class SheetRowError:
-    row: int
-    column: str
-    message: str
-
-
-@dataclass
-class SheetImportResult:
-    rows: int = 0
+class SheetImportResult(SheetImport):
     imported_rows: int = 0
     cases_created: int = 0
     cases_found: int = 0
     contacts_created: int = 0
     contacts_unchanged: int = 0
     outcomes_recorded: int = 0
-    errors: list[SheetRowError] = field(default_factory=list)
-    notes: list[SheetRowError] = field(default_factory=list)  # kept rows with a part not imported (and why)
     rejected_rows: int = 0
-    file_error: str = ""
 
     @property
     def ok(self) -> bool:
-        return not self.file_error
+        return not self.file_error  # refused rows are listed, the rest imported
 
 
 class SheetFileError(Exception):
@@ -481,11 +471,11 @@ class _RowReader:
     def text(self, cells: list, name: str) -> str:
         return _cell_text(self.raw(cells, name))
 
-    def read(self, number: int, cells: list) -> tuple[_Row | None, list[SheetRowError]]:
-        errors: list[SheetRowError] = []
+    def read(self, number: int, cells: list) -> tuple[_Row | None, list[RowError]]:
+        errors: list[RowError] = []
 
         def bad(name: str, message) -> None:
-            errors.append(SheetRowError(number, self.column(name) if name in self.mapping else name, str(message)))
+            errors.append(RowError(number, self.column(name) if name in self.mapping else name, str(message)))
 
         ownership = self._vehicle(cells, bad)
         expiry = None
@@ -688,7 +678,7 @@ def _write_row(actor, store: Store, row: _Row, today: dt.date, result: SheetImpo
     existing = list(RenewalContact.objects.filter(case=case).order_by("number"))
     now = timezone.now()
     if row.contacts and any(not k.imported for k in existing):
-        result.notes.append(SheetRowError(row.number, "", gettext(
+        result.notes.append(RowError(row.number, "", gettext(
             "The case already has contacts recorded in aftercare: the sheet's contacts were not imported.")))
     elif row.contacts:
         # the sheet's filled contacts in order take the numbers 1, 2, …; those imported before stay as they are
@@ -792,7 +782,7 @@ def _import_row(actor, store, reader: _RowReader, number: int, cells: list, toda
         row, errors = reader.read(number, cells)
     except (ValueError, ArithmeticError) as exc:  # a value no check foresaw: this row's error, never a 500
         logger.warning("renewal sheet import: row %s unreadable: %r", number, exc)
-        row, errors = None, [SheetRowError(number, "", gettext("The row could not be read."))]
+        row, errors = None, [RowError(number, "", gettext("The row could not be read."))]
     if errors or row is None:
         result.rejected_rows += 1
         result.errors.extend(errors[: max(MAX_REPORTED - len(result.errors), 0)])
@@ -806,7 +796,7 @@ def _import_row(actor, store, reader: _RowReader, number: int, cells: list, toda
         message = "; ".join(exc.messages) if isinstance(exc, ValidationError) else gettext(
             "The row could not be saved.")
         if len(result.errors) < MAX_REPORTED:
-            result.errors.append(SheetRowError(number, "", message))
+            result.errors.append(RowError(number, "", message))
         return
     for name in ("cases_created", "cases_found", "contacts_created", "contacts_unchanged", "outcomes_recorded"):
         setattr(result, name, getattr(result, name) + getattr(part, name))
