@@ -17,6 +17,16 @@ def pytest_xdist_make_scheduler(config, log):
     from xdist.scheduler import LoadScopeScheduling
 
     class Scheduling(LoadScopeScheduling):
+        def add_node_collection(self, node, collection) -> None:
+            # LoadScope keys the work by node id, and a few items share one (schemathesis' cases of one test): give
+            # repeats a suffix, or all but the first would silently not run. Work is sent by index in this list.
+            seen: dict[str, int] = {}
+            unique = []
+            for nodeid in collection:
+                seen[nodeid] = seen.get(nodeid, 0) + 1
+                unique.append(nodeid if seen[nodeid] == 1 else f"{nodeid}#{seen[nodeid]}")
+            super().add_node_collection(node, unique)
+
         def _split_scope(self, nodeid: str) -> str:
             return next((d for d in ONE_WORKER_DIRS if nodeid.startswith(d)), nodeid)
 
