@@ -6,7 +6,6 @@ import io
 from zoneinfo import ZoneInfo
 
 import time_machine
-from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
 from aftercare.complaints.models import Feedback
@@ -34,10 +33,6 @@ def _seed(**options) -> str:
 
 def _counts() -> dict[str, int]:
     return {m.__name__: m.objects.count() for m in MODELS}
-
-
-def _user(name):
-    return get_user_model().objects.get(username=name)
 
 
 def test_it_changes_nothing_when_run_again_and_rebuilds_the_same_with_reset(db):

@@ -1,13 +1,11 @@
 """`seed_demo` builds a follow-up history: rules, tasks, calls, answer sheets, letters, feedback, today's queue."""
 
 import datetime as dt
-import io
 from collections import defaultdict
 
 import pytest
 import time_machine
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
 from django.db.models import Avg, Count, F, Q
 
 from aftercare.complaints.choices import FeedbackSource
@@ -17,7 +15,6 @@ from aftercare.core.models import Notification
 from aftercare.customers.models import Customer
 from aftercare.followups.choices import CallOutcome, FollowupKind, TaskStatus
 from aftercare.followups.models import (
-    Answer,
     AnswerSheet,
     CallLog,
     FollowupRule,
@@ -30,19 +27,6 @@ from aftercare.followups.services.scoring import questionnaire_score
 from aftercare.org.models import Store
 
 from .conftest import NOW, SHANGHAI
-
-MODELS = (FollowupRule, StoreFollowupSettings, FollowupTask, CallLog, AnswerSheet, Answer, LetterLog, Feedback)
-
-
-def _seed(**options) -> str:
-    out = io.StringIO()
-    with time_machine.travel(NOW, tick=False):
-        call_command("seed_demo", stdout=out, **options)
-    return out.getvalue()
-
-
-def _counts() -> dict[str, int]:
-    return {m.__name__: m.objects.count() for m in MODELS}
 
 
 def _user(name):
