@@ -35,3 +35,24 @@ class AlarmTest(models.TextChoices):
     CUSUM = "cusum", _("CUSUM (a lasting rise)")
     TAIL = "tail", _("Poisson tail (a sudden jump)")
     BOTH = "both", _("CUSUM and Poisson tail")
+
+
+class EvaluationFormStatus(models.TextChoices):
+    """A form is drafted, then active (one version of a code at a time), then retired by its next version."""
+
+    DRAFT = "draft", _("Draft")
+    ACTIVE = "active", _("Active")
+    RETIRED = "retired", _("Retired")
+
+
+class VisitStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    SUBMITTED = "submitted", _("Submitted")
+
+
+class ActionStatus(models.TextChoices):
+    """open → done (the store reports it done) → verified by the evaluator, or back to open."""
+
+    OPEN = "open", _("Open")
+    DONE = "done", _("Done, to verify")
+    VERIFIED = "verified", _("Verified")

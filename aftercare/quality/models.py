@@ -231,4 +231,12 @@ class QualityAlarmEvent(models.Model):
         return f"{self.alarm_id}: {self.from_status} → {self.to_status}"
 
 
+from .evaluation_models import (  # noqa: E402, F401  (dealer evaluation: forms, visits, corrective actions)
+    CorrectiveAction,
+    EvaluationForm,
+    EvaluationItem,
+    StoreVisit,
+    VisitPhoto,
+    VisitScore,
+)
 from .shipment_models import PartsShipmentMonth  # noqa: E402, F401  (the scorecard's parts-shipment months)
