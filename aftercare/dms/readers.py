@@ -87,6 +87,13 @@ class SheetImport:
     def ok(self) -> bool:
         return not self.errors and not self.file_error
 
+    def listed(self, into: list[RowError], problems: list[RowError]) -> None:
+        """Add `problems` to `into` (`errors` or `notes`), up to `MAX_LISTED` rows; the counters count beyond."""
+        into.extend(problems[: max(MAX_LISTED - len(into), 0)])
+
+
+MAX_LISTED = 500  # rows listed per import page (errors, notes); a whole file of bad rows would be a huge page
+
 
 @dataclass
 class Table:

@@ -25,7 +25,7 @@ from aftercare.core.choices import AuditAction
 from aftercare.core.services import audit_event_record
 from aftercare.customers.models import Ownership
 from aftercare.customers.validators import clean_text, normalize_plate, normalize_vin, parse_date
-from aftercare.dms.readers import RowError, SheetImport
+from aftercare.dms.readers import ImportFileError, RowError, SheetImport, count_rows, local_path, open_table
 from aftercare.org.calendar import business_tz
 from aftercare.org.models import Staff
 from aftercare.org.permissions import Perm, require_perm
@@ -38,7 +38,6 @@ from .booking import SlotTaken, booking_create
 logger = logging.getLogger(__name__)
 
 MAX_ROWS = settings.IMPORT_SYNC_MAX_ROWS
-MAX_REPORTED = 500
 
 # field → the names a store's list (or an English one) gives the column
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -202,7 +201,6 @@ class _Reader:
 def appointment_bookings_import(*, actor, store, file, filename: str = "") -> OpenBookingsResult:
     """Book each row of a store's open-bookings list (see the module's docstring). A file that cannot be read gives
     `file_error` and books nothing. Audited as one `import` event."""
-    from aftercare.dms.readers import ImportFileError, count_rows, local_path, open_table
 
     require_perm(actor, Perm.APPOINTMENT_SETTINGS)
     if store.pk not in own_store_ids(actor):
@@ -240,10 +238,6 @@ def appointment_bookings_import(*, actor, store, file, filename: str = "") -> Op
     return result
 
 
-def _report(result: OpenBookingsResult, problems: list[RowError], into: list) -> None:
-    into.extend(problems[: max(MAX_REPORTED - len(into), 0)])
-
-
 def _import_row(actor, store, reader: _Reader, number: int, cells: list, result: OpenBookingsResult) -> None:
     try:
         row, errors, notes = reader.read(number, cells)
@@ -252,13 +246,13 @@ def _import_row(actor, store, reader: _Reader, number: int, cells: list, result:
         row, errors, notes = None, [RowError(number, "", gettext("The row could not be read."))], []
     if row is None:
         result.rejected += 1
-        _report(result, errors, result.errors)
+        result.listed(result.errors, errors)
         return
     vehicle, start = row["ownership"].vehicle, row["start"]
     if start <= timezone.now():
         result.rejected += 1
-        _report(result, [RowError(number, reader.column("date"), gettext(
-            "The appointment is in the past: %(value)s") % {"value": f"{start:%Y-%m-%d %H:%M}"})], result.errors)
+        result.listed(result.errors, [RowError(number, reader.column("date"), gettext(
+            "The appointment is in the past: %(value)s") % {"value": f"{start:%Y-%m-%d %H:%M}"})])
         return
     if Booking.objects.filter(vehicle=vehicle, start_at=start.astimezone(dt.UTC)).exclude(
             state=BookingState.CANCELLED).exists():
@@ -271,14 +265,14 @@ def _import_row(actor, store, reader: _Reader, number: int, cells: list, result:
                            source=BookingSource.IMPORT)
     except SlotTaken:
         result.rejected += 1
-        _report(result, [RowError(number, reader.column("time"), gettext(
+        result.listed(result.errors, [RowError(number, reader.column("time"), gettext(
             "No free slot at %(value)s for this service: the day is full or the time is not a slot start.")
-            % {"value": f"{start:%Y-%m-%d %H:%M}"})], result.errors)
+            % {"value": f"{start:%Y-%m-%d %H:%M}"})])
         return
     except ValidationError as exc:
         result.rejected += 1
         column = reader.column("time") if "start_at" in getattr(exc, "error_dict", {}) else ""
-        _report(result, [RowError(number, column, "; ".join(exc.messages))], result.errors)
+        result.listed(result.errors, [RowError(number, column, "; ".join(exc.messages))])
         return
     result.booked += 1
-    _report(result, notes, result.notes)
+    result.listed(result.notes, notes)

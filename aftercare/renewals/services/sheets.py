@@ -42,7 +42,7 @@ from aftercare.customers.validators import (
     parse_date,
     parse_decimal,
 )
-from aftercare.dms.readers import RowError, SheetImport
+from aftercare.dms.readers import ImportFileError, RowError, SheetImport, count_rows, local_path, open_table
 from aftercare.followups.choices import ACTIVE_STATUSES, TaskStatus
 from aftercare.followups.models import FollowupTask
 from aftercare.org.calendar import business_date, business_day_start, business_tz
@@ -300,7 +300,6 @@ class SheetFileError(Exception):
     """The file as a whole cannot be imported (its message is for the user)."""
 
 
-MAX_REPORTED = 500  # errors and notes listed per import (counted beyond)
 EXPIRY_RANGE_DAYS = 3653  # an expiry further from today is a typing error
 
 
@@ -735,7 +734,6 @@ def renewal_sheet_import(*, actor, store: Store, file, filename: str = "") -> Sh
     kept out when the case already has contacts recorded in the app); 是/否 and the reason become the outcome,
     unless one is recorded already. Importing the same file again creates nothing twice. A file that cannot be
     read gives `file_error` and changes nothing. Audited as one `import` event."""
-    from aftercare.dms.readers import ImportFileError, count_rows, local_path, open_table
 
     require_perm(actor, Perm.RENEWAL_MANAGE)
     if store.pk not in own_store_ids(actor):
@@ -785,7 +783,7 @@ def _import_row(actor, store, reader: _RowReader, number: int, cells: list, toda
         row, errors = None, [RowError(number, "", gettext("The row could not be read."))]
     if errors or row is None:
         result.rejected_rows += 1
-        result.errors.extend(errors[: max(MAX_REPORTED - len(result.errors), 0)])
+        result.listed(result.errors, errors)
         return
     part = SheetImportResult()
     try:
@@ -795,10 +793,9 @@ def _import_row(actor, store, reader: _RowReader, number: int, cells: list, toda
         result.rejected_rows += 1
         message = "; ".join(exc.messages) if isinstance(exc, ValidationError) else gettext(
             "The row could not be saved.")
-        if len(result.errors) < MAX_REPORTED:
-            result.errors.append(RowError(number, "", message))
+        result.listed(result.errors, [RowError(number, "", message)])
         return
     for name in ("cases_created", "cases_found", "contacts_created", "contacts_unchanged", "outcomes_recorded"):
         setattr(result, name, getattr(result, name) + getattr(part, name))
-    result.notes.extend(part.notes[: max(MAX_REPORTED - len(result.notes), 0)])
+    result.listed(result.notes, part.notes)
     result.imported_rows += 1
