@@ -110,6 +110,7 @@ from aftercare.dms.api import router as dms_router  # noqa: E402
 from aftercare.followups.api import router as followups_router  # noqa: E402
 from aftercare.org.api import kpis_router, start_router  # noqa: E402
 from aftercare.quality.api import router as quality_router  # noqa: E402
+from aftercare.quality.api_evaluations import router as quality_evaluations_router  # noqa: E402
 from aftercare.quality.api_scorecard import router as quality_scorecard_router  # noqa: E402
 from aftercare.renewals.api import router as renewals_router  # noqa: E402
 from aftercare.reports.api import router as reports_router  # noqa: E402
@@ -127,5 +128,6 @@ api.add_router("/care", care_router)
 api.add_router("/quality", quality_router)
 api.add_router("/reports", reports_router)
 api.add_router("/quality", quality_scorecard_router)
+api.add_router("/quality", quality_evaluations_router)
 
 __all__ = ["api", "ErrorOut"]

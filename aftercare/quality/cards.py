@@ -11,7 +11,7 @@ from aftercare.org.choices import Role
 from aftercare.org.permissions import Perm, has_perm
 from aftercare.org.start import CardData, CardRow, StartCard, register_card
 
-from . import selectors
+from . import selectors, selectors_evaluations
 from .choices import OPEN_ALARM_STATUSES, ReportStatus
 
 
@@ -44,6 +44,22 @@ def quality_alarms(*, user, store_ids, now) -> CardData:
     )
 
 
+def corrective_actions(*, user, store_ids, now) -> CardData:
+    """The dealer-evaluation actions of the stores: open, overdue, and (the evaluator) reported done, to verify."""
+    from aftercare.org.calendar import business_date
+
+    ids = selectors.quality_store_ids(user) if has_perm(user, Perm.QUALITY_GROUP) else store_ids
+    n = selectors_evaluations.corrective_action_counts(user=user, store_ids=ids, today=business_date(now))
+    url = reverse("quality:actions")
+    rows = [
+        CardRow(_("Overdue corrective actions"), n["overdue"], f"{url}?status=overdue", "danger"),
+        CardRow(_("Open corrective actions"), n["open"], f"{url}?status=open", "warning"),
+    ]
+    if has_perm(user, Perm.QUALITY_EVALUATE):
+        rows.append(CardRow(_("Actions to verify"), n["done"], f"{url}?status=done", "info"))
+    return CardData(rows=tuple(rows))
+
+
 def register() -> None:
     # the quality roles' cards (the store roles find the reports in the menu; their start pages stay as they were)
     register_card(
@@ -64,5 +80,16 @@ def register() -> None:
             order=8,
             permission=Perm.QUALITY_GROUP,
             roles=(Role.QUALITY_ENGINEER,),
+        )
+    )
+    # the store's managers own what a visit found; itinerant service staff verify it
+    register_card(
+        StartCard(
+            key="quality.actions",
+            title=_("Dealer evaluation: corrective actions"),
+            data=corrective_actions,
+            order=62,
+            permission=Perm.QUALITY_VIEW,
+            roles=(Role.STORE_MANAGER, Role.CS_MANAGER, Role.ITINERANT_SERVICE),
         )
     )

@@ -25,6 +25,7 @@ from .shipment_models import PartsShipmentMonth
 # The scorecard's columns, in order (issue 20): each a measure code of the catalogue; a measure not registered (an
 # app not installed) is left out.
 SCORECARD_CODES = (
+    "quality.evaluation_score",
     "followups.return_visit_rate",
     "followups.ssi_score",
     "followups.csi_score",

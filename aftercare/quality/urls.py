@@ -13,4 +13,5 @@ urlpatterns = [
     path("alarms/<int:alarm_id>/", views.alarm_detail, name="alarm_detail"),
     path("alarms/<int:alarm_id>/vins.xlsx", views.alarm_export, name="alarm_export"),
     path("", include("aftercare.quality.urls_scorecard")),
+    path("", include("aftercare.quality.urls_evaluations")),
 ]

@@ -106,9 +106,10 @@ def test_it_shows_managers_the_kpis_against_target_with_the_month_running(world)
 # key KPI of the month (and today's calls) through the catalogue when it is not cached (org/glance.py): ~20 queries.
 # The store manager and the group admin see the appointments card too (two queries: the bookings' aggregate and the
 # waitlist offers), one more than the CS manager's page as each has one card query more than his
+# the CS and store managers +1 since the dealer-evaluation actions card (one aggregate: quality/cards.py)
 QUERY_BOUND = {
-    Role.CS_SPECIALIST: 15, Role.CS_MANAGER: 16, Role.RENEWAL_SPECIALIST: 10, Role.DEPARTMENT_DESIGNEE: 10,
-    Role.SUPERVISOR: 10, Role.SERVICE_ADVISOR: 10, Role.STORE_MANAGER: 17, Role.GROUP_ADMIN: 17,
+    Role.CS_SPECIALIST: 15, Role.CS_MANAGER: 17, Role.RENEWAL_SPECIALIST: 10, Role.DEPARTMENT_DESIGNEE: 10,
+    Role.SUPERVISOR: 10, Role.SERVICE_ADVISOR: 10, Role.STORE_MANAGER: 18, Role.GROUP_ADMIN: 17,
     Role.QUALITY_ENGINEER: 10, Role.ITINERANT_SERVICE: 10,
 }
 GLANCE_BOUND = 22

@@ -220,7 +220,7 @@ def corrective_action_done(*, actor, action: CorrectiveAction, note: str) -> Cor
     """The store reports an open action done (its owner, or a manager of the store), saying what was done."""
     if action.store_id not in own_store_ids(actor):
         raise CorrectiveAction.DoesNotExist
-    if action.owner_id != actor.pk and not _is_store_manager(actor):
+    if action.owner_id != actor.pk and not is_store_manager(actor):
         raise PermissionDenied("not the owner")
     if action.status != ActionStatus.OPEN:
         raise ValidationError({"status": [_("Only an open action can be reported done.")]})
@@ -261,7 +261,8 @@ def corrective_action_verify(*, actor, action: CorrectiveAction, accepted: bool,
     return action
 
 
-def _is_store_manager(user) -> bool:
+def is_store_manager(user) -> bool:
+    """A manager of a store (store manager or CS manager) reports any action of the store done."""
     from aftercare.org.choices import Role
     from aftercare.org.permissions import role_of
 

@@ -49,10 +49,44 @@ def plant(store, canary) -> dict:
         series=[{"month": "2025-09", "observed": 9, "expected": 2.0, "s": 5.0}],
         batches={canary[:20]: 9},
     )
+    visit, action, photo = _plant_visit(store, canary, user)
     return {
+        "visit_id": visit,
+        "store_visit": visit,
+        "action_id": action,
+        "corrective_action": action,
+        "photo_id": photo,
         "quality_report": report,
         "report_id": report,
         "quality_draft": draft,
         "alarm_id": alarm,
         "quality_alarm": alarm,
     }
+
+
+def _plant_visit(store, canary, user):
+    """A submitted evaluation visit of the store with a photo and an open corrective action carrying the canary (the
+    form is the group's and carries none: group-wide forms are read by every store of the group)."""
+    from django.core.files.base import ContentFile
+
+    from aftercare.quality.evaluation_models import (
+        CorrectiveAction,
+        EvaluationForm,
+        EvaluationItem,
+        StoreVisit,
+        VisitPhoto,
+        VisitScore,
+    )
+
+    form = EvaluationForm.objects.create(group=store.group, code=f"EV{store.pk}", name_zh="售后评估", status="active",
+                                         created_by=user)
+    item = EvaluationItem.objects.create(form=form, position=1, text_zh="接待", max_score=10)
+    visit = StoreVisit.objects.create(store=store, form=form, evaluator=user, visited_on=dt.date(2025, 9, 3),
+                                      status="submitted", score=50, summary=canary,
+                                      submitted_at=dt.datetime(2025, 9, 3, tzinfo=dt.UTC))
+    VisitScore.objects.create(visit=visit, item=item, score=5, note=canary)
+    photo = VisitPhoto(visit=visit, item=item, caption=canary)
+    photo.image.save("canary.png", ContentFile(canary.encode()), save=True)
+    action = CorrectiveAction.objects.create(store=store, visit=visit, item=item, finding=canary, action=canary,
+                                             owner=user, due_on=dt.date(2025, 9, 30))
+    return visit, action, photo

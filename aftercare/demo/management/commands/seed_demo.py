@@ -14,6 +14,7 @@ from aftercare.demo.appointments import demo_appointments_create, demo_appointme
 from aftercare.demo.care import demo_care_create, demo_care_exist
 from aftercare.demo.complaints import demo_complaints_create, demo_complaints_exist
 from aftercare.demo.customers import Context, FastRandom, demo_handover_times, generate_chunk, write_chunk
+from aftercare.demo.evaluations import demo_evaluations_create, demo_evaluations_exist
 from aftercare.demo.followups import demo_followups_create, demo_followups_exist
 from aftercare.demo.org import (
     DEMO_PASSWORD,
@@ -46,6 +47,7 @@ def _backfills() -> tuple:
         (demo_care_exist, demo_care_create, "customer care"),
         (demo_ssi_exist, demo_ssi_create, "the carmaker's SSI results"),
         (demo_actions_exist, demo_actions_create, "the action register"),
+        (demo_evaluations_exist, demo_evaluations_create, "the dealer evaluation"),
     )
 
 
@@ -121,6 +123,7 @@ class Command(BaseCommand):
             counts |= demo_care_create(stores=stores, seed=seed)
             counts |= demo_ssi_create(stores=stores, seed=seed)
             counts |= demo_actions_create(stores=stores, seed=seed)
+            counts |= demo_evaluations_create(stores=stores, seed=seed)
             summary = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items())
             self.stdout.write(f"Created demo group {GROUP_NAME}: {summary} ({time.monotonic() - started:.1f} s).")
         self.stdout.write("")
