@@ -76,7 +76,9 @@ def _month(index: int) -> dt.date:
 
 @functools.lru_cache(maxsize=512)
 def _h_for(mu_key: float, target: float) -> float:
-    return stat.h_for_arl(mu_key, target, head_start=HEAD_START)
+    # the run length of the tests the job runs: the tail test at the job's α (`tail_alpha`), not at alarm.ALPHA,
+    # whose false jumps alone (P(X >= c) up to 0.001 a month) make a target above 1,000 months unreachable
+    return stat.h_for_arl(mu_key, target, alpha=tail_alpha(target), head_start=HEAD_START)
 
 
 def series_threshold(mu0: np.ndarray, target: float) -> float:
