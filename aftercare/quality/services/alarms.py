@@ -14,6 +14,10 @@ complete months from the build month to last month:
   below `RATE_FLOOR`. statsmodels is not a dependency, so the Poisson GLM of the docs is this pooled rate (it is
   that GLM's estimate with one factor level per age and no other covariate).
 
+The history starts at the month of the group's first submitted report (`history_start`): a vehicle file older than
+the reports has vehicle-months nobody reported on, which are not at risk; a series begins at its build month or
+there, whichever is later.
+
 `alarm.monitor` runs on each series without the head start (docs/quality.md: with 168 young series at once its
 early false alarms add up); h is chosen per series for the group's
 false-alarm budget: an in-control run length of at least `n_series × 12 / FALSE_ALARMS_PER_YEAR` months (and at
@@ -156,27 +160,47 @@ def failures(store_ids, last: dt.date):
     return counts, stores, batches
 
 
+def history_start(store_ids) -> dt.date | None:
+    """The month of the stores' first submitted failure: the reports start there (one aggregate)."""
+    first = QualityReport.objects.filter(store_id__in=store_ids, status=ReportStatus.SUBMITTED).aggregate(
+        first=Min("failure_date")
+    )["first"]
+    return month_start(first) if first else None
+
+
 def build_series(*, store_ids, last: dt.date, family_ids) -> list[Series]:
     """Every family × build month series of the stores, with its expected counts (module docstring)."""
     vehicles = vehicles_by_build_month(store_ids)
     counts, stores, batches = failures(store_ids, last)
-    return series_from_counts(vehicles, counts, last=last, family_ids=family_ids, stores=stores, batches=batches)
+    return series_from_counts(
+        vehicles, counts, last=last, family_ids=family_ids, stores=stores, batches=batches,
+        start=history_start(store_ids),
+    )
 
 
-def series_from_counts(vehicles, counts, *, last: dt.date, family_ids, stores=None, batches=None) -> list[Series]:
+def series_from_counts(vehicles, counts, *, last: dt.date, family_ids, stores=None, batches=None,
+                       start: dt.date | None = None) -> list[Series]:
     """The series from the vehicles by build month and the failures {(family, build month): {month: n}} (pure: the
-    simulations of the tests and the docs call it without a database)."""
+    simulations of the tests and the docs call it without a database).
+
+    `start`: the first month of the failure history (the job: the month of the group's first report). A vehicle file
+    older than the reports has vehicle-months before it that nobody reported on: they are not at risk, and a series
+    begins at its build month or at `start`, whichever is later. None: every build month from its start."""
     stores = stores or {}
     batches = batches or {}
     build_months = sorted(b for b in vehicles if b <= last)
     if not build_months:
         return []
     last_i = _index(last)
+    start_i = _index(start) if start is not None else _index(build_months[0])
+    if start_i > last_i:
+        return []
     max_age = last_i - _index(build_months[0])
-    # vehicle-months at risk by age over all build months
+    first_age = {b: max(0, start_i - _index(b)) for b in build_months}  # the first age of b in the history
+    # vehicle-months at risk by age over all build months, within the history
     exposure = np.zeros(max_age + 1)
     for b in build_months:
-        exposure[: last_i - _index(b) + 1] += vehicles[b]
+        exposure[first_age[b] : last_i - _index(b) + 1] += vehicles[b]
     out = []
     for family_id in family_ids:
         fails = np.zeros(max_age + 1)
@@ -191,10 +215,12 @@ def series_from_counts(vehicles, counts, *, last: dt.date, family_ids, stores=No
             fails[: len(x)] += x
         for b in build_months:
             x = per_build[b]
-            ages = len(x)
+            ages, a0 = len(x), first_age[b]
+            own = np.zeros(ages)
+            own[a0:] = vehicles[b]  # the build month's own vehicle-months at risk, left out
             f_other = fails[:ages] - x
-            e_other = exposure[:ages] - vehicles[b]
-            total_e = float(exposure.sum() - vehicles[b] * ages)
+            e_other = exposure[:ages] - own
+            total_e = float(exposure.sum() - own.sum())
             overall = max(float(fails.sum() - x.sum()) / total_e if total_e > 0 else 0.0, RATE_FLOOR)
             pseudo = PSEUDO_FAILURES / overall
             rate = np.maximum((f_other + PSEUDO_FAILURES) / (np.maximum(e_other, 0) + pseudo), RATE_FLOOR)
@@ -202,9 +228,9 @@ def series_from_counts(vehicles, counts, *, last: dt.date, family_ids, stores=No
                 Series(
                     family_id=family_id,
                     build_month=b,
-                    months=[_month(_index(b) + a) for a in range(ages)],
-                    observed=x,
-                    expected=vehicles[b] * rate,
+                    months=[_month(_index(b) + a) for a in range(a0, ages)],
+                    observed=x[a0:],
+                    expected=vehicles[b] * rate[a0:],
                     vehicles=vehicles[b],
                     store_ids=sorted(stores.get((family_id, b), ())),
                     batches=dict(batches.get((family_id, b), {})),
