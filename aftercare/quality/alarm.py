@@ -14,6 +14,7 @@ is put on a grid of 1/GRID of a failure (k = 2.885 -> 2.89 at GRID = 100), and t
 `grid=GRID` use the same k, so all three agree exactly; the grid moves k by at most 1/(2 GRID).
 """
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -60,6 +61,7 @@ def tail_pvalue(x, mu0):
     return stats.poisson.sf(x - 1, mu0)
 
 
+@functools.lru_cache(maxsize=4096)  # the h search asks it for the same mu0 and alpha at every step
 def tail_critical(mu0, alpha=ALPHA):
     """The smallest count c with P(X >= c | mu0) < alpha: the tail test alarms on x >= c."""
     c = int(stats.poisson.ppf(1 - alpha, mu0))
@@ -99,7 +101,7 @@ def _integer_design(mu0, h, *, alpha, factor, grid):
     c (None without it): what the exact chain and the simulation both run on."""
     big_h = int(math.floor(h * grid + 1e-9))
     big_k = int(round(float(reference_value(mu0, factor)) * grid))
-    return big_h, big_k, (tail_critical(mu0, alpha) if alpha is not None else None)
+    return big_h, big_k, (tail_critical(float(mu0), float(alpha)) if alpha is not None else None)
 
 
 def _chain(mu0, h, mu, *, alpha, factor, grid):
