@@ -76,7 +76,13 @@ def _month(index: int) -> dt.date:
 
 @functools.lru_cache(maxsize=512)
 def _h_for(mu_key: float, target: float) -> float:
-    return stat.h_for_arl(mu_key, target, head_start=HEAD_START)
+    """h at the tail test's base level `stat.ALPHA`; where that level's false jumps alone come more often than
+    every `target` / 2 months (small expected counts: at μ0 = 0.03 two failures in one month already reject at
+    0.001), at the level the job's tail test runs at (`tail_alpha`): no h would reach the target otherwise."""
+    alpha = stat.ALPHA
+    if stat.tail_pvalue(stat.tail_critical(mu_key, alpha), mu_key) * target >= 0.5:
+        alpha = tail_alpha(target)
+    return stat.h_for_arl(mu_key, target, alpha=alpha, head_start=HEAD_START)
 
 
 def series_threshold(mu0: np.ndarray, target: float) -> float:

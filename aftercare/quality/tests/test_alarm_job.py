@@ -233,3 +233,17 @@ def test_it_asks_a_reason_to_dismiss(defect_history, users):
     assert alarm.status == "dismissed" and alarm.reason
     listing = _client(engineer).get("/quality/alarms/?status=dismissed").content.decode()
     assert f'data-alarm="{alarm.pk}"' in listing
+
+
+def test_a_small_expected_count_with_a_large_budget_gets_a_threshold():
+    """At μ0 = 0.03 a month two failures in one month fail the tail test at α = 0.001, so no h reached the run
+    length of 420 series (2,520 months) and the search doubled h until the memory ran out; h now comes at the job's
+    own tail level, and `h_for_arl` gives up at `h_max`."""
+    from aftercare.quality import alarm as stat
+
+    alarms._h_for.cache_clear()
+    h = alarms.series_threshold(np.full(12, 0.03), alarms.arl_target(420))
+    assert 0 < h < stat.H_MAX
+    assert stat.arl_exact(round(10**-1.5, 6), h, alpha=alarms.tail_alpha(2520)) >= 2520  # μ0 on its 1/8 decade
+    with pytest.raises(ValueError):
+        stat.h_for_arl(0.03, 2520, h_max=8)
