@@ -18,7 +18,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from scipy import sparse, stats
+from scipy.sparse.linalg import spsolve
 
 GRID = 100  # S is kept in 1/GRID failures for the exact chain
 ALPHA = 0.001  # the tail test's level (one false jump alarm in 1000 months per family at most)
@@ -103,21 +104,24 @@ def _integer_design(mu0, h, *, alpha, factor, grid):
 
 
 def _chain(mu0, h, mu, *, alpha, factor, grid):
-    """The substochastic transition matrix Q of S (in 1/grid failures, states 0..H = floor(h grid)) while the
+    """The substochastic transition matrix Q of S, sparse (in 1/grid failures, states 0..H = floor(h grid)) while the
     failures are Poisson(mu); the mass that leaves Q is the alarm."""
     big_h, big_k, c = _integer_design(mu0, h, alpha=alpha, factor=factor, grid=grid)
     n = big_h + 1
-    q = np.zeros((n, n))
     states = np.arange(n)
     x_max = (big_h + big_k) // grid + 1  # more failures than this always alarm
     if c is not None:
         x_max = min(x_max, c - 1)  # c or more: the tail test alarms
     pmf = stats.poisson.pmf(np.arange(x_max + 1), mu)
+    rows, cols, values = [], [], []
     for x in range(x_max + 1):
         target = states + x * grid - big_k
         stay = target <= big_h
-        np.add.at(q, (states[stay], np.maximum(target[stay], 0)), pmf[x])
-    return q
+        rows.append(states[stay])
+        cols.append(np.maximum(target[stay], 0))
+        values.append(np.full(int(stay.sum()), pmf[x]))
+    # sparse: a state reaches at most x_max + 1 others (the duplicates into state 0 are summed)
+    return sparse.csc_matrix((np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n))
 
 
 def arl_exact(mu0, h, mu=None, *, alpha=ALPHA, factor=2.0, grid=GRID, head_start=0.0):
@@ -125,7 +129,8 @@ def arl_exact(mu0, h, mu=None, *, alpha=ALPHA, factor=2.0, grid=GRID, head_start
     0) with failures Poisson(mu) (default mu0: in control), both tests, exact for k on the grid. alpha=None: the
     CUSUM alone."""
     q = _chain(mu0, h, mu0 if mu is None else mu, alpha=alpha, factor=factor, grid=grid)
-    lengths = np.linalg.solve(np.eye(len(q)) - q, np.ones(len(q)))
+    n = q.shape[0]
+    lengths = spsolve(sparse.identity(n, format="csc") - q, np.ones(n))
     return float(lengths[int(round(_start(h, head_start, grid) * grid))])
 
 
