@@ -101,6 +101,7 @@ def main(argv=None) -> int:
     qa.add_argument("--runs", type=int, default=20, help="scorecard runs (p50, p95)")
     qa.add_argument("--database", default="aftercare_bench_qa", help="scratch database (dropped and re-created)")
     qa.add_argument("--keep", action="store_true", help="keep the scratch database")
+    qa.add_argument("--reuse", action="store_true", help="use the kept scratch database as it is (no loading)")
     td = sub.add_parser("today", help="the start page per role: 200 sequential GET /today/ each, p95 < 150 ms")
     td.add_argument("--requests", type=int, default=200, help="sequential requests per role")
     td.add_argument("--customers", type=int, default=2000, help="demo size given to seed_demo")

@@ -164,6 +164,27 @@ def load_data(vehicles: int, repair_orders: int, n_stores: int) -> dict:
             "load_s": time.perf_counter() - started}
 
 
+def existing_data() -> dict:
+    """The data of a kept scratch database (`--reuse`), its alarms removed so that a first run opens them again."""
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+
+    from aftercare.org.models import DealerGroup, Store
+    from aftercare.quality.models import QualityAlarm
+
+    group = DealerGroup.objects.get(code="QB")
+    QualityAlarm.objects.filter(group=group).delete()
+    counts = {}
+    with connection.cursor() as cur:
+        for name, table in (("vehicles", "customers_vehicle"), ("orders", "customers_repairorder"),
+                            ("reports", "quality_qualityreport")):
+            cur.execute(f"SELECT count(*) FROM {table}")
+            counts[name] = cur.fetchone()[0]
+    return {"group": group, "stores": list(Store.objects.filter(group=group).order_by("code")),
+            "admin": get_user_model().objects.get(username="bench_quality_admin"), **counts, "steps": {},
+            "load_s": 0.0}
+
+
 # ---- the limit: the job's inputs, hand-written ------------------------------------------------------------------
 
 HAND_VEHICLES = """
@@ -373,7 +394,7 @@ def run_scorecard(data: dict, runs: int = 20, page_runs: int = 5) -> dict:
 
 
 def report(data: dict, alarm: dict, card: dict | None = None, out=print) -> bool:
-    steps = ", ".join(f"{k} {v:.0f} s" for k, v in data["steps"].items())
+    steps = ", ".join(f"{k} {v:.0f} s" for k, v in data["steps"].items()) or "kept database"
     out(f"1 group, {len(data['stores'])} stores, {data['vehicles']:,} vehicles, {data['orders']:,} repair orders, "
         f"{data['reports']:,} parts-quality reports (loaded in {data['load_s']:.0f} s: {steps})")
     out(f"{alarm['series']} series; alarms: {len(alarm['alarms'])} (the injected defect "
@@ -408,8 +429,8 @@ def run(args) -> int:
     if args.vehicles < 100 or args.repair_orders < 100 or args.stores < 1:
         print("--vehicles and --repair-orders must be at least 100, --stores at least 1", file=sys.stderr)
         return 2
-    with bench_database(url, args.database, keep=args.keep):
-        data = load_data(args.vehicles, args.repair_orders, args.stores)
+    with bench_database(url, args.database, keep=args.keep, reuse=args.reuse):
+        data = existing_data() if args.reuse else load_data(args.vehicles, args.repair_orders, args.stores)
         alarm = run_alarm(data, args.repeats)
         card = run_scorecard(data, args.runs)
         ok = report(data, alarm, card)
