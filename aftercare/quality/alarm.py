@@ -25,6 +25,7 @@ from scipy.sparse import linalg as sparse_linalg
 GRID = 100  # S is kept in 1/GRID failures for the exact chain
 ALPHA = 0.001  # the tail test's level (one false jump alarm in 1000 months per family at most)
 ARL0_TARGET = 150.0  # in-control average run length to reach, months per family (issue 20)
+H_MAX = 64  # h_for_arl looks no further (the exact chain has 64 x GRID states there)
 HEAD_START = 0.5  # ours: S starts (and restarts after an alarm) at h / 2 (fast initial response)
 
 
@@ -160,14 +161,17 @@ def run_lengths_simulated(mu0, h, mu=None, *, alpha=ALPHA, factor=2.0, grid=GRID
     return lengths
 
 
-def h_for_arl(mu0, target=ARL0_TARGET, *, alpha=ALPHA, factor=2.0, grid=GRID, head_start=0.0):
-    """The smallest h (on the grid) whose in-control ARL is at least `target` (the ARL grows with h)."""
+def h_for_arl(mu0, target=ARL0_TARGET, *, alpha=ALPHA, factor=2.0, grid=GRID, head_start=0.0, h_max=H_MAX):
+    """The smallest h (on the grid) whose in-control ARL is at least `target` (the ARL grows with h). ValueError when
+    no h up to `h_max` does (the tail test alone alarms more often than that: its chain would outgrow the memory)."""
     def arl(h):
         return arl_exact(mu0, h, alpha=alpha, factor=factor, grid=grid, head_start=head_start)
 
     low, high = 0, grid
     while arl(high / grid) < target:
-        low, high = high, high * 2
+        if high >= h_max * grid:
+            raise ValueError(f"no h up to {h_max} reaches an in-control run length of {target} at mu0 = {mu0}")
+        low, high = high, min(high * 2, h_max * grid)
     while high - low > 1:
         mid = (low + high) // 2
         if arl(mid / grid) >= target:

@@ -278,8 +278,20 @@ def _notify(alarm: QualityAlarm, family: PartFamily) -> None:
     )
 
 
-def _record(group_id: int, series: Series, result: dict, h: float, family: PartFamily) -> tuple[int, int]:
-    """Write the series' alarm months: (alarms created, alarms updated)."""
+def _needs_write(existing: list[QualityAlarm], month: dt.date, json_series: list[dict]) -> bool:
+    """Whether the alarm month would open an alarm or change one, judged on the series' alarms `existing`."""
+    open_alarm = next((a for a in existing if a.status in OPEN_ALARM_STATUSES), None)
+    target = open_alarm or next((a for a in existing if a.first_alarm_month <= month <= a.last_alarm_month), None)
+    if target is None:
+        return True
+    return target.status in OPEN_ALARM_STATUSES and (month > target.last_alarm_month or target.series != json_series)
+
+
+def _record(group_id: int, series: Series, result: dict, h: float, family: PartFamily,
+            known: list[QualityAlarm] | None = None) -> tuple[int, int]:
+    """Write the series' alarm months: (alarms created, alarms updated). `known`: the series' alarms as read at the
+    start of the run (unlocked); an alarm month they show nothing to write for is passed over without a query (a
+    rerun), the others are written under the series' lock as before."""
     created = updated = 0
     s_values = result["S"]
     json_series = _series_json(series, s_values)
@@ -291,6 +303,9 @@ def _record(group_id: int, series: Series, result: dict, h: float, family: PartF
     }
     for t, reason in result["alarms"]:
         month = series.months[t]
+        if known is not None and not _needs_write(known, month, json_series):
+            continue
+        known = None  # written from here on: the series' alarms are read under the lock
         with transaction.atomic():
             existing = list(QualityAlarm.objects.select_for_update().filter(**key).order_by("first_alarm_month"))
             open_alarm = next((a for a in existing if a.status in OPEN_ALARM_STATUSES), None)
@@ -362,6 +377,9 @@ def quality_alarm_run(*, today: dt.date | None = None, group_ids=None) -> dict:
         if not store_ids:
             continue
         all_series = build_series(store_ids=store_ids, last=last, family_ids=list(families))
+        known = defaultdict(list)  # the group's alarms, one query: a rerun writes nothing and reads no more
+        for a in QualityAlarm.objects.filter(group=group, supplier_batch="").order_by("first_alarm_month"):
+            known[(a.part_family_id, a.build_month)].append(a)
         target = arl_target(len(all_series))
         alpha = tail_alpha(target)
         for series in all_series:
@@ -369,7 +387,8 @@ def quality_alarm_run(*, today: dt.date | None = None, group_ids=None) -> dict:
             result = stat.monitor(series.observed, series.expected, h, alpha=alpha, head_start=HEAD_START)
             totals["series"] += 1
             if result["alarms"]:
-                created, updated = _record(group.pk, series, result, h, families[series.family_id])
+                created, updated = _record(group.pk, series, result, h, families[series.family_id],
+                                           known[(series.family_id, series.build_month)])
                 totals["created"] += created
                 totals["updated"] += updated
     return dict(totals)
