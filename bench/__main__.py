@@ -2,7 +2,8 @@
 `python -m bench renewals [--policies N]`, `python -m bench appointments [--bookings N]`,
 `python -m bench read_audit [--requests N]`, `python -m bench load [--database-url URL] [--duration S]`,
 `python -m bench renewal-measures [--policies N] [--stores N]`, `python -m bench care-classes [--customers N]`,
-`python -m bench kpis [--repair-orders N] [--stores N]`, `python -m bench today [--requests N]`
+`python -m bench kpis [--repair-orders N] [--stores N]`, `python -m bench today [--requests N]`,
+`python -m bench quality-alarm [--vehicles N] [--repair-orders N] [--stores N]`
 — see docs/benchmarks.md."""
 
 import argparse
@@ -91,6 +92,16 @@ def main(argv=None) -> int:
     cc.add_argument("--database", default="aftercare_bench_cc", help="scratch database (dropped and re-created)")
     cc.add_argument("--keep", action="store_true", help="keep the scratch database")
     # ---- end classes ----
+    qa = sub.add_parser("quality-alarm", help="the batch-defect alarm job against a hand-written aggregate of its "
+                        "inputs; the dealer scorecard (PostgreSQL)")
+    qa.add_argument("--vehicles", type=int, default=2_000_000, help="vehicles (one customer and delivery each)")
+    qa.add_argument("--repair-orders", type=int, default=10_000_000, help="repair orders (1.5 %% reported)")
+    qa.add_argument("--stores", type=int, default=100, help="stores of the one dealer group")
+    qa.add_argument("--repeats", type=int, default=3, help="reruns each way (median reported)")
+    qa.add_argument("--runs", type=int, default=20, help="scorecard runs (p50, p95)")
+    qa.add_argument("--database", default="aftercare_bench_qa", help="scratch database (dropped and re-created)")
+    qa.add_argument("--keep", action="store_true", help="keep the scratch database")
+    qa.add_argument("--reuse", action="store_true", help="use the kept scratch database as it is (no loading)")
     td = sub.add_parser("today", help="the start page per role: 200 sequential GET /today/ each, p95 < 150 ms")
     td.add_argument("--requests", type=int, default=200, help="sequential requests per role")
     td.add_argument("--customers", type=int, default=2000, help="demo size given to seed_demo")
@@ -107,6 +118,10 @@ def main(argv=None) -> int:
         from .care_classesbench import run as run_care_classes
 
         return run_care_classes(args)
+    if args.command == "quality-alarm":
+        from .quality_alarmbench import run as run_quality_alarm
+
+        return run_quality_alarm(args)
     if args.command == "import":
         from .importbench import run
 

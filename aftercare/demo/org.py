@@ -246,12 +246,23 @@ def demo_group_delete() -> None:
     for model, ids in doomed.items():
         rows = model._base_manager.filter(pk__in=ids)
         rows._raw_delete(rows.db)
-    # the group's own rows of no store (e.g. the group-wide message templates)
+    # the group's own rows of no store (e.g. the group-wide message templates, the batch-defect alarms), after the
+    # rows that hang on them (an alarm's events)
     for model in apps.get_models():
         if model in (Store, Staff, Region) or model._meta.db_table not in tables:
             continue
         for f in model._meta.concrete_fields:
             if isinstance(f, models.ForeignKey) and f.related_model is DealerGroup:
+                for child in apps.get_models(include_auto_created=True):
+                    if child._meta.db_table not in tables:
+                        continue
+                    for cf in child._meta.concrete_fields:
+                        if isinstance(cf, models.ForeignKey) and cf.related_model is model and child is not model:
+                            below = child._base_manager.filter(**{f"{cf.name}__{f.attname}": group.pk})
+                            if cf.remote_field.on_delete is models.SET_NULL:
+                                below.update(**{cf.attname: None})
+                            else:
+                                below._raw_delete(below.db)
                 rows = model._base_manager.filter(**{f.attname: group.pk})
                 rows._raw_delete(rows.db)
     Region.objects.filter(group=group).delete()

@@ -14,15 +14,18 @@ is put on a grid of 1/GRID of a failure (k = 2.885 -> 2.89 at GRID = 100), and t
 `grid=GRID` use the same k, so all three agree exactly; the grid moves k by at most 1/(2 GRID).
 """
 
+import functools
 import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from scipy import sparse, stats
+from scipy.sparse import linalg as sparse_linalg
 
 GRID = 100  # S is kept in 1/GRID failures for the exact chain
 ALPHA = 0.001  # the tail test's level (one false jump alarm in 1000 months per family at most)
 ARL0_TARGET = 150.0  # in-control average run length to reach, months per family (issue 20)
+H_MAX = 64  # h_for_arl looks no further (the exact chain has 64 x GRID states there)
 HEAD_START = 0.5  # ours: S starts (and restarts after an alarm) at h / 2 (fast initial response)
 
 
@@ -59,6 +62,7 @@ def tail_pvalue(x, mu0):
     return stats.poisson.sf(x - 1, mu0)
 
 
+@functools.lru_cache(maxsize=4096)  # the h search asks it for the same mu0 and alpha at every step
 def tail_critical(mu0, alpha=ALPHA):
     """The smallest count c with P(X >= c | mu0) < alpha: the tail test alarms on x >= c."""
     c = int(stats.poisson.ppf(1 - alpha, mu0))
@@ -98,25 +102,28 @@ def _integer_design(mu0, h, *, alpha, factor, grid):
     c (None without it): what the exact chain and the simulation both run on."""
     big_h = int(math.floor(h * grid + 1e-9))
     big_k = int(round(float(reference_value(mu0, factor)) * grid))
-    return big_h, big_k, (tail_critical(mu0, alpha) if alpha is not None else None)
+    return big_h, big_k, (tail_critical(float(mu0), float(alpha)) if alpha is not None else None)
 
 
 def _chain(mu0, h, mu, *, alpha, factor, grid):
-    """The substochastic transition matrix Q of S (in 1/grid failures, states 0..H = floor(h grid)) while the
+    """The substochastic transition matrix Q of S, sparse (in 1/grid failures, states 0..H = floor(h grid)) while the
     failures are Poisson(mu); the mass that leaves Q is the alarm."""
     big_h, big_k, c = _integer_design(mu0, h, alpha=alpha, factor=factor, grid=grid)
     n = big_h + 1
-    q = np.zeros((n, n))
     states = np.arange(n)
     x_max = (big_h + big_k) // grid + 1  # more failures than this always alarm
     if c is not None:
         x_max = min(x_max, c - 1)  # c or more: the tail test alarms
     pmf = stats.poisson.pmf(np.arange(x_max + 1), mu)
+    rows, cols, values = [], [], []
     for x in range(x_max + 1):
         target = states + x * grid - big_k
         stay = target <= big_h
-        np.add.at(q, (states[stay], np.maximum(target[stay], 0)), pmf[x])
-    return q
+        rows.append(states[stay])
+        cols.append(np.maximum(target[stay], 0))
+        values.append(np.full(int(stay.sum()), pmf[x]))
+    # sparse: a month's count moves S to one state per count (a few per row); duplicates are summed
+    return sparse.csc_matrix((np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n))
 
 
 def arl_exact(mu0, h, mu=None, *, alpha=ALPHA, factor=2.0, grid=GRID, head_start=0.0):
@@ -124,7 +131,8 @@ def arl_exact(mu0, h, mu=None, *, alpha=ALPHA, factor=2.0, grid=GRID, head_start
     0) with failures Poisson(mu) (default mu0: in control), both tests, exact for k on the grid. alpha=None: the
     CUSUM alone."""
     q = _chain(mu0, h, mu0 if mu is None else mu, alpha=alpha, factor=factor, grid=grid)
-    lengths = np.linalg.solve(np.eye(len(q)) - q, np.ones(len(q)))
+    n = q.shape[0]
+    lengths = np.atleast_1d(sparse_linalg.spsolve(sparse.identity(n, format="csc") - q, np.ones(n)))
     return float(lengths[int(round(_start(h, head_start, grid) * grid))])
 
 
@@ -153,14 +161,17 @@ def run_lengths_simulated(mu0, h, mu=None, *, alpha=ALPHA, factor=2.0, grid=GRID
     return lengths
 
 
-def h_for_arl(mu0, target=ARL0_TARGET, *, alpha=ALPHA, factor=2.0, grid=GRID, head_start=0.0):
-    """The smallest h (on the grid) whose in-control ARL is at least `target` (the ARL grows with h)."""
+def h_for_arl(mu0, target=ARL0_TARGET, *, alpha=ALPHA, factor=2.0, grid=GRID, head_start=0.0, h_max=H_MAX):
+    """The smallest h (on the grid) whose in-control ARL is at least `target` (the ARL grows with h). ValueError when
+    no h up to `h_max` does (the tail test alone alarms more often than that: its chain would outgrow the memory)."""
     def arl(h):
         return arl_exact(mu0, h, alpha=alpha, factor=factor, grid=grid, head_start=head_start)
 
     low, high = 0, grid
     while arl(high / grid) < target:
-        low, high = high, high * 2
+        if high >= h_max * grid:
+            raise ValueError(f"no h up to {h_max} reaches an in-control run length of {target} at mu0 = {mu0}")
+        low, high = high, min(high * 2, h_max * grid)
     while high - low > 1:
         mid = (low + high) // 2
         if arl(mid / grid) >= target:

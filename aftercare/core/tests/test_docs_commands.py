@@ -183,6 +183,13 @@ KNOWN: dict[str, str | list[str]] = {
         "python -m bench care-classes --help"
     ],
     # ---- end classes ----
+    # docs/benchmarks.md, the batch-defect alarm job and the scorecard (10 M repair orders: most of an hour);
+    # tests/test_bench_quality_alarm.py runs the bench's parts on 40,000 repair orders
+    "python -m bench quality-alarm [--vehicles 2000000] [--repair-orders 10000000] [--stores 100] [--repeats 3] "
+    "[--runs 20] [--database aftercare_bench_qa] [--keep] [--reuse]": ["python -m bench quality-alarm --help"],
+    "DATABASE_URL=postgres://postgres@127.0.0.1:55432/postgres .venv/bin/python -m bench quality-alarm": [
+        "python -m bench quality-alarm --help"
+    ],
     # docs/benchmarks.md, "Start page per role": seeds the demo and times 1,600 requests (minutes)
     "python -m bench today [--requests 200] [--customers 2000] [--cards] [--keep]": ["python -m bench today --help"],
     # ---- churn: docs/care.md, "Churn-risk score" ----

@@ -14,6 +14,10 @@ complete months from the build month to last month:
   below `RATE_FLOOR`. statsmodels is not a dependency, so the Poisson GLM of the docs is this pooled rate (it is
   that GLM's estimate with one factor level per age and no other covariate).
 
+The history starts at the month of the group's first submitted report (`history_start`): a vehicle file older than
+the reports has vehicle-months nobody reported on, which are not at risk; a series begins at its build month or
+there, whichever is later.
+
 `alarm.monitor` runs on each series without the head start (docs/quality.md: with 168 young series at once its
 early false alarms add up); h is chosen per series for the group's
 false-alarm budget: an in-control run length of at least `n_series × 12 / FALSE_ALARMS_PER_YEAR` months (and at
@@ -76,7 +80,9 @@ def _month(index: int) -> dt.date:
 
 @functools.lru_cache(maxsize=512)
 def _h_for(mu_key: float, target: float) -> float:
-    return stat.h_for_arl(mu_key, target, head_start=HEAD_START)
+    # the run length of the tests the job runs: the tail test at the job's α (`tail_alpha`), not at alarm.ALPHA,
+    # whose false jumps alone (P(X >= c) up to 0.001 a month) make a target above 1,000 months unreachable
+    return stat.h_for_arl(mu_key, target, alpha=tail_alpha(target), head_start=HEAD_START)
 
 
 def series_threshold(mu0: np.ndarray, target: float) -> float:
@@ -154,27 +160,47 @@ def failures(store_ids, last: dt.date):
     return counts, stores, batches
 
 
+def history_start(store_ids) -> dt.date | None:
+    """The month of the stores' first submitted failure: the reports start there (one aggregate)."""
+    first = QualityReport.objects.filter(store_id__in=store_ids, status=ReportStatus.SUBMITTED).aggregate(
+        first=Min("failure_date")
+    )["first"]
+    return month_start(first) if first else None
+
+
 def build_series(*, store_ids, last: dt.date, family_ids) -> list[Series]:
     """Every family × build month series of the stores, with its expected counts (module docstring)."""
     vehicles = vehicles_by_build_month(store_ids)
     counts, stores, batches = failures(store_ids, last)
-    return series_from_counts(vehicles, counts, last=last, family_ids=family_ids, stores=stores, batches=batches)
+    return series_from_counts(
+        vehicles, counts, last=last, family_ids=family_ids, stores=stores, batches=batches,
+        start=history_start(store_ids),
+    )
 
 
-def series_from_counts(vehicles, counts, *, last: dt.date, family_ids, stores=None, batches=None) -> list[Series]:
+def series_from_counts(vehicles, counts, *, last: dt.date, family_ids, stores=None, batches=None,
+                       start: dt.date | None = None) -> list[Series]:
     """The series from the vehicles by build month and the failures {(family, build month): {month: n}} (pure: the
-    simulations of the tests and the docs call it without a database)."""
+    simulations of the tests and the docs call it without a database).
+
+    `start`: the first month of the failure history (the job: the month of the group's first report). A vehicle file
+    older than the reports has vehicle-months before it that nobody reported on: they are not at risk, and a series
+    begins at its build month or at `start`, whichever is later. None: every build month from its start."""
     stores = stores or {}
     batches = batches or {}
     build_months = sorted(b for b in vehicles if b <= last)
     if not build_months:
         return []
     last_i = _index(last)
+    start_i = _index(start) if start is not None else _index(build_months[0])
+    if start_i > last_i:
+        return []
     max_age = last_i - _index(build_months[0])
-    # vehicle-months at risk by age over all build months
+    first_age = {b: max(0, start_i - _index(b)) for b in build_months}  # the first age of b in the history
+    # vehicle-months at risk by age over all build months, within the history
     exposure = np.zeros(max_age + 1)
     for b in build_months:
-        exposure[: last_i - _index(b) + 1] += vehicles[b]
+        exposure[first_age[b] : last_i - _index(b) + 1] += vehicles[b]
     out = []
     for family_id in family_ids:
         fails = np.zeros(max_age + 1)
@@ -189,10 +215,12 @@ def series_from_counts(vehicles, counts, *, last: dt.date, family_ids, stores=No
             fails[: len(x)] += x
         for b in build_months:
             x = per_build[b]
-            ages = len(x)
+            ages, a0 = len(x), first_age[b]
+            own = np.zeros(ages)
+            own[a0:] = vehicles[b]  # the build month's own vehicle-months at risk, left out
             f_other = fails[:ages] - x
-            e_other = exposure[:ages] - vehicles[b]
-            total_e = float(exposure.sum() - vehicles[b] * ages)
+            e_other = exposure[:ages] - own
+            total_e = float(exposure.sum() - own.sum())
             overall = max(float(fails.sum() - x.sum()) / total_e if total_e > 0 else 0.0, RATE_FLOOR)
             pseudo = PSEUDO_FAILURES / overall
             rate = np.maximum((f_other + PSEUDO_FAILURES) / (np.maximum(e_other, 0) + pseudo), RATE_FLOOR)
@@ -200,9 +228,9 @@ def series_from_counts(vehicles, counts, *, last: dt.date, family_ids, stores=No
                 Series(
                     family_id=family_id,
                     build_month=b,
-                    months=[_month(_index(b) + a) for a in range(ages)],
-                    observed=x,
-                    expected=vehicles[b] * rate,
+                    months=[_month(_index(b) + a) for a in range(a0, ages)],
+                    observed=x[a0:],
+                    expected=vehicles[b] * rate[a0:],
                     vehicles=vehicles[b],
                     store_ids=sorted(stores.get((family_id, b), ())),
                     batches=dict(batches.get((family_id, b), {})),
@@ -250,8 +278,20 @@ def _notify(alarm: QualityAlarm, family: PartFamily) -> None:
     )
 
 
-def _record(group_id: int, series: Series, result: dict, h: float, family: PartFamily) -> tuple[int, int]:
-    """Write the series' alarm months: (alarms created, alarms updated)."""
+def _needs_write(existing: list[QualityAlarm], month: dt.date, json_series: list[dict]) -> bool:
+    """Whether the alarm month would open an alarm or change one, judged on the series' alarms `existing`."""
+    open_alarm = next((a for a in existing if a.status in OPEN_ALARM_STATUSES), None)
+    target = open_alarm or next((a for a in existing if a.first_alarm_month <= month <= a.last_alarm_month), None)
+    if target is None:
+        return True
+    return target.status in OPEN_ALARM_STATUSES and (month > target.last_alarm_month or target.series != json_series)
+
+
+def _record(group_id: int, series: Series, result: dict, h: float, family: PartFamily,
+            known: list[QualityAlarm] | None = None) -> tuple[int, int]:
+    """Write the series' alarm months: (alarms created, alarms updated). `known`: the series' alarms as read at the
+    start of the run (unlocked); an alarm month they show nothing to write for is passed over without a query (a
+    rerun), the others are written under the series' lock as before."""
     created = updated = 0
     s_values = result["S"]
     json_series = _series_json(series, s_values)
@@ -263,6 +303,9 @@ def _record(group_id: int, series: Series, result: dict, h: float, family: PartF
     }
     for t, reason in result["alarms"]:
         month = series.months[t]
+        if known is not None and not _needs_write(known, month, json_series):
+            continue
+        known = None  # written from here on: the series' alarms are read under the lock
         with transaction.atomic():
             existing = list(QualityAlarm.objects.select_for_update().filter(**key).order_by("first_alarm_month"))
             open_alarm = next((a for a in existing if a.status in OPEN_ALARM_STATUSES), None)
@@ -334,6 +377,9 @@ def quality_alarm_run(*, today: dt.date | None = None, group_ids=None) -> dict:
         if not store_ids:
             continue
         all_series = build_series(store_ids=store_ids, last=last, family_ids=list(families))
+        known = defaultdict(list)  # the group's alarms, one query: a rerun writes nothing and reads no more
+        for a in QualityAlarm.objects.filter(group=group, supplier_batch="").order_by("first_alarm_month"):
+            known[(a.part_family_id, a.build_month)].append(a)
         target = arl_target(len(all_series))
         alpha = tail_alpha(target)
         for series in all_series:
@@ -341,7 +387,8 @@ def quality_alarm_run(*, today: dt.date | None = None, group_ids=None) -> dict:
             result = stat.monitor(series.observed, series.expected, h, alpha=alpha, head_start=HEAD_START)
             totals["series"] += 1
             if result["alarms"]:
-                created, updated = _record(group.pk, series, result, h, families[series.family_id])
+                created, updated = _record(group.pk, series, result, h, families[series.family_id],
+                                           known[(series.family_id, series.build_month)])
                 totals["created"] += created
                 totals["updated"] += updated
     return dict(totals)

@@ -26,6 +26,7 @@ from aftercare.demo.org import (
     demo_org_create,
     logins_table,
 )
+from aftercare.demo.quality import demo_quality_create, demo_quality_exist
 from aftercare.demo.renewals import demo_renewals_create, demo_renewals_exist
 from aftercare.demo.reports_actions import demo_actions_create, demo_actions_exist
 from aftercare.demo.reports_ssi import demo_ssi_create, demo_ssi_exist
@@ -47,6 +48,7 @@ def _backfills() -> tuple:
         (demo_care_exist, demo_care_create, "customer care"),
         (demo_ssi_exist, demo_ssi_create, "the carmaker's SSI results"),
         (demo_actions_exist, demo_actions_create, "the action register"),
+        (demo_quality_exist, demo_quality_create, "the parts-quality history"),
         (demo_evaluations_exist, demo_evaluations_create, "the dealer evaluation"),
     )
 
@@ -123,6 +125,7 @@ class Command(BaseCommand):
             counts |= demo_care_create(stores=stores, seed=seed)
             counts |= demo_ssi_create(stores=stores, seed=seed)
             counts |= demo_actions_create(stores=stores, seed=seed)
+            counts |= demo_quality_create(stores=stores, seed=seed)
             counts |= demo_evaluations_create(stores=stores, seed=seed)
             summary = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items())
             self.stdout.write(f"Created demo group {GROUP_NAME}: {summary} ({time.monotonic() - started:.1f} s).")
