@@ -49,8 +49,10 @@ def demo_evaluations_exist(stores: list[Store]) -> bool:
     return StoreVisit.objects.filter(store__in=stores).exists()
 
 
-def _user(store: Store | None, suffix: str | None = None, role: str | None = None):
+def _user(store: Store | None, suffix: str | None = None, role: str | None = None, group_id: int | None = None):
     qs = Staff.objects.select_related("user")
+    if group_id is not None:
+        qs = qs.filter(group_id=group_id)
     if store is not None:
         qs = qs.filter(stores=store)
     if role is not None:
@@ -63,9 +65,12 @@ def _user(store: Store | None, suffix: str | None = None, role: str | None = Non
 
 def demo_evaluations_create(*, stores: list[Store], seed: int) -> dict[str, int]:
     """The form, one submitted visit per store last month, and this month's visit of the first store with actions."""
-    engineer = _user(None, role=Role.QUALITY_ENGINEER)
-    evaluator = _user(None, role=Role.ITINERANT_SERVICE)
-    if engineer is None or evaluator is None or not stores:
+    if not stores:
+        return {"store_visits": 0, "corrective_actions": 0}
+    group_id = stores[0].group_id
+    engineer = _user(None, role=Role.QUALITY_ENGINEER, group_id=group_id)
+    evaluator = _user(None, role=Role.ITINERANT_SERVICE, group_id=group_id)
+    if engineer is None or evaluator is None:
         return {"store_visits": 0, "corrective_actions": 0}
     rng = random.Random(seed * 31 + 20)
     form = evaluation_form_create(

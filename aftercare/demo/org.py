@@ -235,6 +235,9 @@ def demo_group_delete() -> None:
     for model in apps.get_models(include_auto_created=True):
         if model in (Store, Staff, user_model, Region, DealerGroup) or model._meta.db_table not in tables:
             continue
+        if any(isinstance(f, models.ForeignKey) and f.related_model is DealerGroup
+               for f in model._meta.concrete_fields):
+            continue  # the group's own rows (an evaluation form made by a demo login): below, after their children
         for f in model._meta.concrete_fields:
             if not isinstance(f, models.ForeignKey) or f.related_model not in doomed:
                 continue
