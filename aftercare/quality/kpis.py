@@ -18,12 +18,17 @@ SHIPMENT_ACCURACY_TARGET = Decimal(98)  # seed 004: parts-shipment accuracy ≥ 
 EVALUATION_SCORE_TARGET = Decimal(85)  # no figure in the seeds: a visit passing 85 % of the points
 
 
-def shipment_accuracy(*, user, store_ids, period_start: dt.date, period_end: dt.date) -> list[KpiValue]:
-    """Per store: lines shipped right / lines shipped over the months of the period (the carmaker's file)."""
+def _scope(user, store_ids, period_end: dt.date) -> tuple[frozenset[int], bool]:
+    """The stores the measure computes (those `user` sees, narrowed to `store_ids`) and whether the period runs."""
     ids = visible_store_ids(user)
     if store_ids is not None:
         ids = ids & frozenset(store_ids)
-    running = business_date() < period_end
+    return ids, business_date() < period_end
+
+
+def shipment_accuracy(*, user, store_ids, period_start: dt.date, period_end: dt.date) -> list[KpiValue]:
+    """Per store: lines shipped right / lines shipped over the months of the period (the carmaker's file)."""
+    ids, running = _scope(user, store_ids, period_end)
     return [
         KpiValue(store_id, period_start, period_end, rate(right, shipped), right, shipped, provisional=running)
         for store_id, (right, shipped) in sorted(parts_shipment_totals(
@@ -52,10 +57,7 @@ PARTS_SHIPMENT_ACCURACY = Measure(
 
 def evaluation_score(*, user, store_ids, period_start: dt.date, period_end: dt.date) -> list[KpiValue]:
     """Per store: the mean score (%) of the evaluation visits submitted for visit dates in the period."""
-    ids = visible_store_ids(user)
-    if store_ids is not None:
-        ids = ids & frozenset(store_ids)
-    running = business_date() < period_end
+    ids, running = _scope(user, store_ids, period_end)
     values = []
     for store_id, (total, n) in sorted(evaluation_scores(store_ids=ids, since=period_start, until=period_end).items()):
         mean = (Decimal(total) / n).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)

@@ -23,6 +23,9 @@ def production_like_database(tmp_path):
     connection.ensure_connection()
     target = sqlite3.connect(path)
     connection.connection.backup(target)
+    # in WAL already, as a deployed file is after its first connection (`migrate`): the racers' first connections
+    # would otherwise switch it at once, and that switch takes the file without waiting ("database is locked")
+    target.execute("PRAGMA journal_mode=WAL")
     target.close()
     settings = connections.settings["default"]
     memory = settings["NAME"]

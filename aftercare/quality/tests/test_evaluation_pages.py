@@ -41,16 +41,6 @@ def _today():
 
 
 @pytest.fixture
-def engineer(users):
-    return users[Role.QUALITY_ENGINEER]
-
-
-@pytest.fixture
-def evaluator(users):
-    return users[Role.ITINERANT_SERVICE]
-
-
-@pytest.fixture
 def form(engineer):
     items = [{"section_zh": "接待", "text_zh": "专人接待", "max_score": 10},
              {"section_zh": "维修", "text_zh": "工单完整", "max_score": 20}]

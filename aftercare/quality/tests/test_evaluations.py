@@ -37,16 +37,6 @@ ITEMS = [
 
 
 @pytest.fixture
-def engineer(users):
-    return users[Role.QUALITY_ENGINEER]
-
-
-@pytest.fixture
-def evaluator(users):
-    return users[Role.ITINERANT_SERVICE]
-
-
-@pytest.fixture
 def form(engineer):
     form = evaluation_form_create(actor=engineer, code="DLR-EVAL", name_zh="售后服务评估", items=ITEMS)
     return evaluation_form_activate(actor=engineer, form=form)
