@@ -278,13 +278,26 @@ def _notify(alarm: QualityAlarm, family: PartFamily) -> None:
     )
 
 
+def _alarm_target(existing: list[QualityAlarm], month: dt.date) -> QualityAlarm | None:
+    """The alarm of the series an alarm month belongs to: the open one, else the one whose months cover it."""
+    open_alarm = next((a for a in existing if a.status in OPEN_ALARM_STATUSES), None)
+    return open_alarm or next((a for a in existing if a.first_alarm_month <= month <= a.last_alarm_month), None)
+
+
+def _alarm_changes(target: QualityAlarm, month: dt.date, json_series: list[dict]) -> list[str]:
+    """The fields an alarm month changes on its alarm: a later last month, a new series (none once it is closed)."""
+    if target.status not in OPEN_ALARM_STATUSES:
+        return []
+    changed = ["last_alarm_month"] if month > target.last_alarm_month else []
+    if target.series != json_series:
+        changed += ["series", "store_ids", "batches"]
+    return changed
+
+
 def _needs_write(existing: list[QualityAlarm], month: dt.date, json_series: list[dict]) -> bool:
     """Whether the alarm month would open an alarm or change one, judged on the series' alarms `existing`."""
-    open_alarm = next((a for a in existing if a.status in OPEN_ALARM_STATUSES), None)
-    target = open_alarm or next((a for a in existing if a.first_alarm_month <= month <= a.last_alarm_month), None)
-    if target is None:
-        return True
-    return target.status in OPEN_ALARM_STATUSES and (month > target.last_alarm_month or target.series != json_series)
+    target = _alarm_target(existing, month)
+    return target is None or bool(_alarm_changes(target, month, json_series))
 
 
 def _record(group_id: int, series: Series, result: dict, h: float, family: PartFamily,
@@ -308,20 +321,13 @@ def _record(group_id: int, series: Series, result: dict, h: float, family: PartF
         known = None  # written from here on: the series' alarms are read under the lock
         with transaction.atomic():
             existing = list(QualityAlarm.objects.select_for_update().filter(**key).order_by("first_alarm_month"))
-            open_alarm = next((a for a in existing if a.status in OPEN_ALARM_STATUSES), None)
-            covering = next((a for a in existing if a.first_alarm_month <= month <= a.last_alarm_month), None)
-            target = open_alarm or covering
+            target = _alarm_target(existing, month)
             if target is not None:
-                changed = []
-                if target.status in OPEN_ALARM_STATUSES:
-                    if month > target.last_alarm_month:
-                        target.last_alarm_month = month
-                        changed.append("last_alarm_month")
-                    if target.series != json_series:
-                        target.series = json_series
-                        target.store_ids = series.store_ids
-                        target.batches = series.batches
-                        changed += ["series", "store_ids", "batches"]
+                changed = _alarm_changes(target, month, json_series)
+                if "last_alarm_month" in changed:
+                    target.last_alarm_month = month
+                if "series" in changed:
+                    target.series, target.store_ids, target.batches = json_series, series.store_ids, series.batches
                 if changed:
                     target.save(update_fields=[*changed, "updated_at"])
                     updated += 1
