@@ -9,7 +9,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from aftercare.core.forms import BootstrapFormMixin, MonthRangeFormMixin
+from aftercare.core.forms import BootstrapFormMixin, MonthRangeFormMixin, date_input, month_input
 from aftercare.org.calendar import business_tz
 from aftercare.org.forms import MeasuresFilterForm as OrgMeasuresFilterForm
 
@@ -18,7 +18,7 @@ from .choices import BayKind, BookingState, RescueOutcome
 # ---- booking form, move, cancel, waitlist, list filters (abook) ----
 
 _NONE = [("", "—")]
-_DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+_DATE = date_input()
 
 
 def parse_start(value: str) -> dt.datetime | None:
@@ -111,7 +111,7 @@ class MeasuresDrillForm(MonthRangeFormMixin, BootstrapFormMixin, forms.Form):
     """The repair orders or appointments behind a figure: month, store, booked / state, weekday and hour."""
 
     small = True
-    month = forms.DateField(label=_("Month"), input_formats=["%Y-%m"], widget=forms.DateInput(attrs={"type": "month"}))
+    month = forms.DateField(label=_("Month"), input_formats=["%Y-%m"], widget=month_input())
     store = forms.IntegerField(label=_("Store"), required=False, min_value=1, max_value=2**63 - 1,
                                widget=forms.HiddenInput)
     booked = forms.TypedChoiceField(label=_("Booked"), required=False, coerce=lambda v: v == "1", empty_value=None,
@@ -122,7 +122,7 @@ class MeasuresDrillForm(MonthRangeFormMixin, BootstrapFormMixin, forms.Form):
     hour = forms.IntegerField(label=_("Hour"), required=False, min_value=0, max_value=23, widget=forms.HiddenInput)
     # a quarter's or a year's figure (the measures pages): the months from `month` up to `until`, not included
     until = forms.DateField(label=_("Up to month (not included)"), required=False, input_formats=["%Y-%m"],
-                            widget=forms.DateInput(attrs={"type": "month"}, format="%Y-%m"))
+                            widget=month_input())
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -225,7 +225,7 @@ class KindCapForm(_Styled):
 
 class DayOverrideForm(_Styled):
     small = True
-    date = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    date = forms.DateField(label=_("Date"), widget=date_input())
     closed = forms.BooleanField(label=_("Closed"), required=False)
     opens_at = _time(_("Opens"))
     closes_at = _time(_("Closes"))
@@ -245,7 +245,7 @@ class DayOverrideForm(_Styled):
 class BoardFilterForm(_Styled):
     small = True
     date = forms.DateField(label=_("Day"), required=False,
-                           widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+                           widget=date_input())
     advisor = forms.TypedChoiceField(label=_("Advisor"), required=False, coerce=int, empty_value=None)
     store = forms.TypedChoiceField(label=_("Store"), required=False, coerce=int, empty_value=None)
 

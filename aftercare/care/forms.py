@@ -3,7 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from aftercare.core.forms import BootstrapFormMixin
+from aftercare.core.forms import BootstrapFormMixin, date_input, month_input
 from aftercare.customers.choices import LossReason
 
 from .choices import (
@@ -50,7 +50,7 @@ class ChurnReasonForm(BootstrapFormMixin, forms.Form):
 class ClassMonthForm(BootstrapFormMixin, forms.Form):
     small = True
     month = forms.DateField(label=_("Month"), required=False, input_formats=["%Y-%m"],
-                            widget=forms.DateInput(attrs={"type": "month"}, format="%Y-%m"))
+                            widget=month_input())
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -94,9 +94,6 @@ _ANY = [("", _("Any"))]
 _CHANNELS = [(c, label) for c, label in LetterChannel.choices if c != LetterChannel.LETTER]
 
 
-def _date_input() -> forms.DateInput:
-    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-
 
 class MessageLogSearchForm(BootstrapFormMixin, forms.Form):
     small = True
@@ -105,8 +102,8 @@ class MessageLogSearchForm(BootstrapFormMixin, forms.Form):
     status = forms.ChoiceField(label=_("Status"), choices=_ANY + LetterStatus.choices, required=False)
     channel = forms.ChoiceField(label=_("Channel"), choices=_ANY + _CHANNELS, required=False)
     purpose = forms.ChoiceField(label=_("Purpose"), choices=_ANY + MessagePurpose.choices, required=False)
-    since = forms.DateField(label=_("From"), required=False, widget=_date_input())
-    until = forms.DateField(label=_("Before"), required=False, widget=_date_input(),
+    since = forms.DateField(label=_("From"), required=False, widget=date_input())
+    until = forms.DateField(label=_("Before"), required=False, widget=date_input(),
                             help_text=_("Exclusive: the day itself is not included"))
     customer = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1, widget=forms.HiddenInput)
 
@@ -176,7 +173,7 @@ class MessageTemplateForm(BootstrapFormMixin, forms.ModelForm):
 
 # ---- campaigns: the campaign builder with its segment, the call's outcome, the recall import ----
 
-_DATE = {"widget": forms.DateInput(attrs={"type": "date"})}
+_DATE = {"widget": date_input()}
 
 
 class SegmentForm(BootstrapFormMixin, forms.Form):

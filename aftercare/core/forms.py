@@ -9,6 +9,16 @@ from django.utils.translation import gettext as _
 from .text import clean_text
 
 
+def date_input() -> forms.DateInput:
+    """The browser's date picker; its value always ISO (a localized date such as 2026/12/07 shows as empty)."""
+    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+def month_input() -> forms.DateInput:
+    """The browser's month picker, its value YYYY-MM."""
+    return forms.DateInput(attrs={"type": "month"}, format="%Y-%m")
+
+
 def bound_data(request) -> dict:
     """`data` and `files` for a form on a POST, an empty POST included; nothing on a GET. (`request.POST or None`
     leaves an empty POST unbound, so the page came back with no error named.)"""

@@ -3,7 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from aftercare.core.forms import BootstrapFormMixin
+from aftercare.core.forms import BootstrapFormMixin, date_input
 from aftercare.org.models import PHONE_REVEALS_PER_HOUR_MAX, Store
 
 from .choices import BackgroundCategory, CustomerSource
@@ -11,9 +11,6 @@ from .models import Customer, Vehicle
 
 _ANY = [("", _("Any"))]
 
-
-def _date() -> forms.DateInput:
-    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 class CustomerSearchForm(BootstrapFormMixin, forms.Form):
@@ -88,7 +85,7 @@ class CustomerForm(_ServiceValidatedModelForm):
             "consent_service_calls",
             "consent_marketing",
         ]
-        widgets = {"birthday": _date()}
+        widgets = {"birthday": date_input()}
         help_texts = {"mobile": _("Chinese mobile, e.g. 138 1234 5678")}
         labels = {"name": _("Name")}
 
@@ -113,7 +110,7 @@ class VehicleForm(_ServiceValidatedModelForm):
     owner_since = forms.DateField(
         label=_("Owner since"),
         required=False,
-        widget=_date(),
+        widget=date_input(),
         help_text=_("Defaults to the delivery date, else today."),
     )
 
@@ -130,7 +127,7 @@ class VehicleForm(_ServiceValidatedModelForm):
             "maintenance_interval_months",
             "next_maintenance_due",
         ]
-        widgets = {"delivery_date": _date(), "warranty_end": _date(), "next_maintenance_due": _date()}
+        widgets = {"delivery_date": date_input(), "warranty_end": date_input(), "next_maintenance_due": date_input()}
 
     def service_fields(self) -> dict:
         data = {k: v for k, v in self.cleaned_data.items() if k not in {"vin", "owner_since"}}
@@ -143,7 +140,7 @@ class OwnershipTransferForm(BootstrapFormMixin, forms.Form):
         max_length=30,
         help_text=_("The new owner must already have a customer file in one of your stores."),
     )
-    on = forms.DateField(label=_("Transfer date"), widget=_date())
+    on = forms.DateField(label=_("Transfer date"), widget=date_input())
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -9,7 +9,7 @@ from django import forms
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
-from aftercare.core.forms import BootstrapFormMixin, CleanTextFormMixin
+from aftercare.core.forms import BootstrapFormMixin, CleanTextFormMixin, date_input, month_input
 from aftercare.customers.choices import RepairKind
 from aftercare.org.calendar import month_add
 from aftercare.org.choices import Role
@@ -32,9 +32,6 @@ from .registry import feedback_options
 _ANY = [("", _("Any"))]
 _DATETIME_LOCAL = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"]
 
-
-def _date_input() -> forms.DateInput:
-    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 def _datetime_input() -> forms.DateTimeInput:
@@ -120,7 +117,7 @@ class QueueFilterForm(BootstrapFormMixin, forms.Form):
 class RateFilterForm(BootstrapFormMixin, forms.Form):
     small = True
     month = forms.DateField(
-        label=_("Month"), required=False, input_formats=["%Y-%m"], widget=forms.DateInput(attrs={"type": "month"})
+        label=_("Month"), required=False, input_formats=["%Y-%m"], widget=month_input()
     )
     by = forms.ChoiceField(
         label=_("Per"),
@@ -140,9 +137,9 @@ class MeasureRowsForm(BootstrapFormMixin, forms.Form):
 
     small = True
     month = forms.DateField(label=_("Month"), input_formats=["%Y-%m"],
-                            widget=forms.DateInput(attrs={"type": "month"}, format="%Y-%m"))
+                            widget=month_input())
     until = forms.DateField(label=_("Up to month (not included)"), required=False, input_formats=["%Y-%m"],
-                            widget=forms.DateInput(attrs={"type": "month"}, format="%Y-%m"))
+                            widget=month_input())
     store = forms.IntegerField(label=_("Store"), required=False, min_value=1, max_value=2**63 - 1,
                                widget=forms.HiddenInput)
 
@@ -405,7 +402,7 @@ class LetterForm(BootstrapFormMixin, forms.Form):
     )
     channel = forms.ChoiceField(label=_("Channel"), choices=LetterChannel.choices, initial=LetterChannel.LETTER)
     handler = forms.TypedChoiceField(label=_("Handler"), coerce=int)
-    sent_on = forms.DateField(label=_("Date"), widget=_date_input())
+    sent_on = forms.DateField(label=_("Date"), widget=date_input())
     text = forms.CharField(label=_("Text"), required=False, max_length=4000, widget=forms.Textarea(attrs={"rows": 4}))
 
     def __init__(self, *args, stores, handlers, **kwargs):
@@ -419,11 +416,11 @@ class _LogSearchForm(BootstrapFormMixin, forms.Form):
     small = True
     q = forms.CharField(label=_("Customer name, number or phone"), required=False, max_length=100)
     customer = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1, widget=forms.HiddenInput)
-    since = forms.DateField(label=_("From"), required=False, widget=_date_input())
+    since = forms.DateField(label=_("From"), required=False, widget=date_input())
     until = forms.DateField(
         label=_("Before"),
         required=False,
-        widget=_date_input(),
+        widget=date_input(),
         help_text=_("Exclusive: the day itself is not included"),
     )
     handler = forms.TypedChoiceField(label=_("Handler"), coerce=int, required=False, empty_value=None)

@@ -5,7 +5,7 @@ import datetime as dt
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from aftercare.core.forms import BootstrapFormMixin, CleanTextFormMixin
+from aftercare.core.forms import BootstrapFormMixin, CleanTextFormMixin, month_input
 
 from .kpis import Measure
 
@@ -53,7 +53,7 @@ class MeasuresFilterForm(BootstrapFormMixin, forms.Form):
     year = forms.IntegerField(label=_("Year"), required=False, min_value=YEAR_MIN, max_value=YEAR_MAX)
     store = forms.IntegerField(label=_("Store"), required=False, min_value=1, max_value=2**63 - 1)
     month = forms.DateField(label=_("Month"), required=False, input_formats=["%Y-%m"],
-                            widget=forms.DateInput(attrs={"type": "month"}))
+                            widget=month_input())
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -3,13 +3,13 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from aftercare.core.forms import BootstrapFormMixin
+from aftercare.core.forms import BootstrapFormMixin, date_input, month_input
 
 from .choices import AlarmStatus, ReportSource, ReportStatus
 from .models import PartFamily, SymptomCode
 
 _ANY = [("", _("any"))]
-MONTH_WIDGET = forms.DateInput(attrs={"type": "month"}, format="%Y-%m")
+MONTH_WIDGET = month_input()
 
 
 def _month_field(label, required=False):
@@ -77,7 +77,7 @@ class ReportForm(BootstrapFormMixin, forms.Form):
     supplier_batch = forms.CharField(label=_("Supplier batch"), max_length=50, required=False)
     build_month = _month_field(_("Build month"))
     failure_date = forms.DateField(
-        label=_("Failure date"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+        label=_("Failure date"), required=False, widget=date_input()
     )
     mileage_km = forms.IntegerField(
         label=_("Mileage at failure (km)"), required=False, min_value=0, max_value=2_000_000

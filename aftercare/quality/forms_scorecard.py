@@ -5,7 +5,7 @@ import datetime as dt
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from aftercare.core.forms import BootstrapFormMixin
+from aftercare.core.forms import BootstrapFormMixin, month_input
 from aftercare.dms.forms import StoreFileUploadForm
 
 
@@ -22,7 +22,7 @@ class ShipmentImportForm(BootstrapFormMixin, forms.Form):
 
 class ScorecardForm(BootstrapFormMixin, forms.Form):
     month = forms.DateField(label=_("Month"), input_formats=["%Y-%m"], required=False,
-                            widget=forms.DateInput(attrs={"type": "month"}, format="%Y-%m"))
+                            widget=month_input())
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -4,7 +4,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from aftercare.core.forms import BootstrapFormMixin, MonthRangeFormMixin
+from aftercare.core.forms import BootstrapFormMixin, MonthRangeFormMixin, month_input
 from aftercare.customers.choices import LossReason
 from aftercare.dms.forms import StoreFileUploadForm
 from aftercare.org.forms import MeasuresFilterForm as OrgMeasuresFilterForm
@@ -39,12 +39,12 @@ class CaseFilterForm(BootstrapFormMixin, forms.Form):
     claims = forms.ChoiceField(required=False, choices=[("", ""), ("open", "open")], widget=forms.HiddenInput)
     month = forms.DateField(
         label=_("Expiry month"), required=False, input_formats=["%Y-%m"],
-        widget=forms.DateInput(attrs={"type": "month"}, format="%Y-%m"),
+        widget=month_input(),
     )
     # a quarter's or a year's figure (the measures pages): expiry from `month` up to `until`, not included
     until = forms.DateField(
         label=_("Up to month (not included)"), required=False, input_formats=["%Y-%m"],
-        widget=forms.DateInput(attrs={"type": "month"}, format="%Y-%m"),
+        widget=month_input(),
     )
     # the measures' numerators: a filed policy's cases (renewal rate, filed), cases with an effective contact
     filed = forms.BooleanField(required=False, widget=forms.HiddenInput)
@@ -238,20 +238,20 @@ class MeasuresFilterForm(OrgMeasuresFilterForm):
     """Year, store and the month of the breakdowns (`org.forms.MeasuresFilterForm`)."""
 
     month = forms.DateField(label=_("Breakdown month"), required=False, input_formats=["%Y-%m"],
-                            widget=forms.DateInput(attrs={"type": "month"}))
+                            widget=month_input())
 
 
 class PoliciesSoldFilterForm(MonthRangeFormMixin, BootstrapFormMixin, forms.Form):
     """The policies behind a figure of the monthly table: month, kind, store and insurer."""
 
     small = True
-    month = forms.DateField(label=_("Month"), input_formats=["%Y-%m"], widget=forms.DateInput(attrs={"type": "month"}))
+    month = forms.DateField(label=_("Month"), input_formats=["%Y-%m"], widget=month_input())
     kind = forms.ChoiceField(label=_("Kind"), required=False)
     store = forms.IntegerField(label=_("Store"), required=False, min_value=1, max_value=2**63 - 1,
                                widget=forms.HiddenInput)
     insurer = forms.CharField(label=_("Insurer"), required=False, max_length=100)
     until = forms.DateField(label=_("Up to month (not included)"), required=False, input_formats=["%Y-%m"],
-                            widget=forms.DateInput(attrs={"type": "month"}, format="%Y-%m"))
+                            widget=month_input())
 
     def __init__(self, *args, **kwargs):
         from aftercare.customers.choices import PolicyKind

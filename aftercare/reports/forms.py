@@ -5,7 +5,7 @@ import datetime as dt
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from aftercare.core.forms import BootstrapFormMixin
+from aftercare.core.forms import BootstrapFormMixin, date_input, month_input
 from aftercare.org.kpis import Level, Period
 
 from .choices import ActionSource, ActionStatus
@@ -23,7 +23,7 @@ class ActionForm(BootstrapFormMixin, forms.Form):
     description = forms.CharField(label=_("What is to be done"), widget=forms.Textarea(attrs={"rows": 3}),
                                   required=False)
     owner = forms.ModelChoiceField(label=_("Owner"), queryset=None)
-    due_date = forms.DateField(label=_("Due date"), widget=forms.DateInput(attrs={"type": "date"}))
+    due_date = forms.DateField(label=_("Due date"), widget=date_input())
 
     def __init__(self, *args, owners, **kwargs):
         super().__init__(*args, **kwargs)
@@ -71,7 +71,7 @@ class MeasuresForm(BootstrapFormMixin, forms.Form):
                  (Period.YEAR, Period.YEAR.label)],
     )
     start = forms.DateField(label=_("Month of the period"), required=False, input_formats=["%Y-%m", "%Y-%m-%d"],
-                            widget=forms.DateInput(attrs={"type": "month"}))
+                            widget=month_input())
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

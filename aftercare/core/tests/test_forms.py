@@ -111,3 +111,44 @@ def test_every_form_of_every_app_uses_the_one_mixin():
                 found.append(value)
                 assert issubclass(value, BootstrapFormMixin), value
     assert len(found) > 20
+
+
+def test_it_renders_a_date_picker_value_in_iso_in_chinese():
+    """A localized value (2026年12月7日) in `<input type=date>` shows as empty: the picker widgets always use ISO."""
+    import datetime as dt
+
+    from django.utils import translation
+
+    from aftercare.core.forms import date_input, month_input
+
+    class _Dates(forms.Form):
+        day = forms.DateField(widget=date_input())
+        month = forms.DateField(widget=month_input(), input_formats=["%Y-%m"])
+
+    with translation.override("zh-hans"):
+        html = str(_Dates(initial={"day": dt.date(2026, 12, 7), "month": dt.date(2026, 12, 1)}))
+    assert 'type="date" name="day" value="2026-12-07"' in html
+    assert 'type="month" name="month" value="2026-12"' in html
+
+
+def test_it_leaves_no_date_picker_without_an_iso_format():
+    """Every form of every app: a `type=date|month` widget has its format (`core.forms.date_input` / `month_input`)."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import aftercare
+
+    bad = []
+    for mod in pkgutil.walk_packages(aftercare.__path__, "aftercare."):
+        if ".tests" in mod.name or ".migrations" in mod.name or not mod.name.rsplit(".", 1)[-1].startswith("forms"):
+            continue
+        module = importlib.import_module(mod.name)
+        for name, cls in inspect.getmembers(module, inspect.isclass):
+            if not issubclass(cls, forms.BaseForm) or cls.__module__ != module.__name__:
+                continue
+            for field_name, field in cls.base_fields.items():
+                kind = getattr(field.widget, "input_type", None)
+                if kind in ("date", "month") and field.widget.format not in ("%Y-%m-%d", "%Y-%m"):
+                    bad.append(f"{mod.name}.{name}.{field_name}")
+    assert bad == []

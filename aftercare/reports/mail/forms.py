@@ -5,7 +5,7 @@ import datetime as dt
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from aftercare.core.forms import BootstrapFormMixin
+from aftercare.core.forms import BootstrapFormMixin, date_input
 
 from ..mail_models import ReportKind
 
@@ -38,7 +38,7 @@ class GenerateForm(BootstrapFormMixin, forms.Form):
     store = forms.TypedChoiceField(label=_("Store"), coerce=int)
     department = forms.ChoiceField(label=_("Report of"), required=False)
     kind = forms.ChoiceField(label=_("Kind"), choices=ReportKind.choices)
-    day = forms.DateField(label=_("A day of the period"), widget=forms.DateInput(attrs={"type": "date"}))
+    day = forms.DateField(label=_("A day of the period"), widget=date_input())
 
     def __init__(self, *args, stores=(), departments=(), **kwargs):
         super().__init__(*args, **kwargs)
