@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
@@ -28,6 +29,23 @@ def store_list(*, user):
 def staff_list(*, user):
     """Staff working in the stores the user may see."""
     return Staff.objects.filter(stores__in=visible_store_ids(user)).select_related("user", "department").distinct()
+
+
+def store_staff_choices(*, store_id: int):
+    """Active staff of the store who can own a piece of work (any role: a department head, an advisor, a manager):
+    the owners of rectification actions (reports) and of an evaluation's corrective actions (quality)."""
+    return (
+        get_user_model()
+        .objects.filter(is_active=True, staff__stores=store_id)
+        .select_related("staff")
+        .order_by("staff__display_name", "username")
+        .distinct()
+    )
+
+
+def works_in_store(*, user_id, store_id: int) -> bool:
+    """Whether `user_id` is an active member of the store's staff (one query)."""
+    return Staff.objects.filter(user_id=user_id, stores=store_id, user__is_active=True).exists()
 
 
 def staff_mobiles(user_ids) -> dict[int, str]:

@@ -3,7 +3,6 @@ register"). Managers (who own the KPIs: `kpi.set_target`) create, verify and can
 
 import datetime as dt
 
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404
@@ -12,9 +11,9 @@ from django.utils.translation import gettext as _
 
 from aftercare.core.choices import AuditAction
 from aftercare.core.services import audit_event_record
-from aftercare.org.models import Staff
 from aftercare.org.permissions import Perm, has_perm, require_perm
 from aftercare.org.scoping import own_store_ids, store_for_write
+from aftercare.org.selectors import store_staff_choices, works_in_store
 
 from ..choices import ActionSource, ActionStatus
 from ..models import RectificationAction
@@ -24,17 +23,11 @@ MANAGE = Perm.KPI_SET_TARGET
 
 def action_owner_choices(*, store_id: int):
     """Active staff of the store who can own an action (any role: a department head, an advisor, a manager)."""
-    return (
-        get_user_model()
-        .objects.filter(is_active=True, staff__stores=store_id)
-        .select_related("staff")
-        .order_by("staff__display_name", "username")
-        .distinct()
-    )
+    return store_staff_choices(store_id=store_id)
 
 
 def _check_owner(owner, store_id: int) -> None:
-    if owner is None or not Staff.objects.filter(user=owner, stores=store_id, user__is_active=True).exists():
+    if owner is None or not works_in_store(user_id=owner.pk, store_id=store_id):
         raise ValidationError({"owner": [_("Choose an active member of the store's staff.")]})
 
 
