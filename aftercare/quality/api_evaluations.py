@@ -8,7 +8,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Literal
 
-from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest
 from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
@@ -22,6 +22,7 @@ from .forms_evaluations import VisitPhotoForm
 from .services import evaluations
 
 router = Router(tags=["quality"])
+ActionFilterCode = Literal[selectors.ACTION_FILTERS]  # type: ignore[valid-type]
 
 
 class EvaluationItemIn(Schema):
@@ -157,19 +158,11 @@ class CorrectiveActionVerifyIn(Schema):
 
 
 class CorrectiveActionFilter(Schema):
-    status: Literal["open", "overdue", "done", "verified"] | None = None
+    status: ActionFilterCode | None = None
 
 
 def _visit(request, visit_id: int):
     return selectors.store_visit_get(user=request.user, visit_id=visit_id)
-
-
-def _no_row(call, *args, **kwargs):
-    """Run a service; a row it will not touch for the caller (another store's) answers 404."""
-    try:
-        return call(*args, **kwargs)
-    except ObjectDoesNotExist:
-        raise Http404 from None
 
 
 @router.get("/evaluation-forms", response={200: list[EvaluationFormOut], **ERRORS},
@@ -239,8 +232,8 @@ def visit_score(request: HttpRequest, visit_id: PathId, item_id: PathId, payload
     """Set one item's score on a draft visit (0 … the item's maximum, else 422 on `score`)."""
     require_perm(request.user, Perm.QUALITY_VIEW)
     visit = _visit(request, visit_id)
-    _no_row(evaluations.store_visit_score, actor=request.user, visit=visit, item_id=item_id, score=payload.score,
-            note=payload.note)
+    evaluations.store_visit_score(actor=request.user, visit=visit, item_id=item_id, score=payload.score,
+                                  note=payload.note)
     return _visit(request, visit_id)
 
 
@@ -255,9 +248,8 @@ def visit_photo_add(request: HttpRequest, visit_id: PathId, image: File[Uploaded
                           items=visit.form.items.all())
     if not form.is_valid():
         raise ValidationError({name: [str(e) for e in errs] for name, errs in form.errors.items()})
-    photo = _no_row(evaluations.store_visit_photo_add, actor=request.user, visit=visit,
-                    image=form.cleaned_data["image"], caption=form.cleaned_data["caption"],
-                    item_id=form.cleaned_data["item"])
+    photo = evaluations.store_visit_photo_add(actor=request.user, visit=visit, image=form.cleaned_data["image"],
+                                              caption=form.cleaned_data["caption"], item_id=form.cleaned_data["item"])
     return Status(201, photo)
 
 
@@ -266,7 +258,7 @@ def visit_submit(request: HttpRequest, visit_id: PathId, payload: VisitSubmitIn)
     """Submit a draft visit whose every item is scored (else 422 on `scores`); its score is set."""
     require_perm(request.user, Perm.QUALITY_VIEW)
     visit = _visit(request, visit_id)
-    _no_row(evaluations.store_visit_submit, actor=request.user, visit=visit, summary=payload.summary)
+    evaluations.store_visit_submit(actor=request.user, visit=visit, summary=payload.summary)
     return _visit(request, visit_id)
 
 
@@ -276,8 +268,9 @@ def action_create(request: HttpRequest, visit_id: PathId, payload: CorrectiveAct
     """A finding and its corrective action, owned by a person of the visited store, due on a day."""
     require_perm(request.user, Perm.QUALITY_VIEW)
     visit = _visit(request, visit_id)
-    row = _no_row(evaluations.corrective_action_create, actor=request.user, visit=visit, finding=payload.finding,
-                  action=payload.action, owner_id=payload.owner_id, due_on=payload.due_on, item_id=payload.item_id)
+    row = evaluations.corrective_action_create(
+        actor=request.user, visit=visit, finding=payload.finding, action=payload.action, owner_id=payload.owner_id,
+        due_on=payload.due_on, item_id=payload.item_id)
     return Status(201, selectors.corrective_action_get(user=request.user, action_id=row.pk))
 
 
@@ -295,7 +288,7 @@ def action_list(request: HttpRequest, filters: Query[CorrectiveActionFilter]):
 def action_done(request: HttpRequest, action_id: PathId, payload: CorrectiveActionDoneIn):
     """The store reports an open action done (its owner or a manager of the store)."""
     action = selectors.corrective_action_get(user=request.user, action_id=action_id)
-    _no_row(evaluations.corrective_action_done, actor=request.user, action=action, note=payload.note)
+    evaluations.corrective_action_done(actor=request.user, action=action, note=payload.note)
     return selectors.corrective_action_get(user=request.user, action_id=action_id)
 
 
@@ -304,6 +297,6 @@ def action_done(request: HttpRequest, action_id: PathId, payload: CorrectiveActi
 def action_verify(request: HttpRequest, action_id: PathId, payload: CorrectiveActionVerifyIn):
     """The evaluator verifies an action reported done, or reopens it (a reason in `note` required)."""
     action = selectors.corrective_action_get(user=request.user, action_id=action_id)
-    _no_row(evaluations.corrective_action_verify, actor=request.user, action=action, accepted=payload.accepted,
-            note=payload.note)
+    evaluations.corrective_action_verify(actor=request.user, action=action, accepted=payload.accepted,
+                                         note=payload.note)
     return selectors.corrective_action_get(user=request.user, action_id=action_id)

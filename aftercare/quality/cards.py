@@ -7,6 +7,7 @@ from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from aftercare.org.calendar import business_date
 from aftercare.org.choices import Role
 from aftercare.org.permissions import Perm, has_perm
 from aftercare.org.start import CardData, CardRow, StartCard, register_card
@@ -46,13 +47,12 @@ def quality_alarms(*, user, store_ids, now) -> CardData:
 
 def corrective_actions(*, user, store_ids, now) -> CardData:
     """The dealer-evaluation actions of the stores: open, overdue, and (the evaluator) reported done, to verify."""
-    from aftercare.org.calendar import business_date
-
     ids = selectors.quality_store_ids(user) if has_perm(user, Perm.QUALITY_GROUP) else store_ids
     n = selectors_evaluations.corrective_action_counts(user=user, store_ids=ids, today=business_date(now))
     url = reverse("quality:actions")
+    overdue = selectors_evaluations.OVERDUE
     rows = [
-        CardRow(_("Overdue corrective actions"), n["overdue"], f"{url}?status=overdue", "danger"),
+        CardRow(_("Overdue corrective actions"), n["overdue"], f"{url}?status={overdue}", "danger"),
         CardRow(_("Open corrective actions"), n["open"], f"{url}?status=open", "warning"),
     ]
     if has_perm(user, Perm.QUALITY_EVALUATE):

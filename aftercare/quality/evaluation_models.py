@@ -181,3 +181,7 @@ class CorrectiveAction(StoreOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.store_id} {self.due_on:%Y-%m-%d} {self.get_status_display()}"
+
+    def is_overdue(self, today) -> bool:
+        """Open past its due date (the start card's and the list's "overdue": `selectors_evaluations`)."""
+        return self.status == ActionStatus.OPEN and self.due_on < today

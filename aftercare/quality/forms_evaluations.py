@@ -5,14 +5,14 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from aftercare.core.forms import BootstrapFormMixin
+from aftercare.core.forms import BootstrapFormMixin, date_input
 
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
 
 
 class VisitStartForm(BootstrapFormMixin, forms.Form):
     store = forms.TypedChoiceField(label=_("Store"), coerce=int)
-    visited_on = forms.DateField(label=_("Visit date"), widget=forms.DateInput(attrs={"type": "date"}))
+    visited_on = forms.DateField(label=_("Visit date"), widget=date_input())
     form = forms.TypedChoiceField(label=_("Evaluation form"), coerce=int)
 
     def __init__(self, *args, stores=(), evaluation_forms=(), **kwargs):
@@ -42,6 +42,12 @@ class VisitScoresForm(BootstrapFormMixin, forms.Form):
                 label=_("Note"), required=False, max_length=500, initial=given.note if given else "")
         self._style()
 
+    def scores(self) -> dict[int, tuple[int, str]]:
+        """`{item id: (score, note)}` of the items given a score (`store_visit_scores_set`)."""
+        data = self.cleaned_data
+        return {item.pk: (data[f"score_{item.pk}"], data.get(f"note_{item.pk}") or "")
+                for item in self.items if data.get(f"score_{item.pk}") is not None}
+
     def rows(self):
         """(item, score field, note field) for the template."""
         return [(item, self[f"score_{item.pk}"], self[f"note_{item.pk}"]) for item in self.items]
@@ -69,12 +75,13 @@ class ActionForm(BootstrapFormMixin, forms.Form):
     finding = forms.CharField(label=_("Finding"), widget=forms.Textarea(attrs={"rows": 2}), max_length=5000)
     action = forms.CharField(label=_("Corrective action"), widget=forms.Textarea(attrs={"rows": 2}), max_length=5000)
     owner = forms.TypedChoiceField(label=_("Owner"), coerce=int)
-    due_on = forms.DateField(label=_("Due date"), widget=forms.DateInput(attrs={"type": "date"}))
+    due_on = forms.DateField(label=_("Due date"), widget=date_input())
 
     def __init__(self, *args, items=(), owners=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["item"].choices = [("", _("The whole visit"))] + [(i.pk, f"{i.position}. {i.text}") for i in items]
-        self.fields["owner"].choices = [(s.user_id, f"{s.display_name} · {s.get_role_display()}") for s in owners]
+        self.fields["owner"].choices = [(u.pk, f"{u.staff.display_name} · {u.staff.get_role_display()}")
+                                        for u in owners]
         self._style()
 
 

@@ -7,16 +7,33 @@ action reads it in any case, whatever their role."""
 
 import datetime as dt
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.utils.translation import gettext_lazy as _
 
 from aftercare.org.permissions import Perm, has_perm
 from aftercare.org.scoping import get_scoped_or_404, visible_store_ids
 
-from .choices import ActionStatus, EvaluationFormStatus
+from .choices import ActionStatus, EvaluationFormStatus, VisitStatus
 from .evaluation_models import CorrectiveAction, EvaluationForm, EvaluationItem, StoreVisit, VisitPhoto
 from .selectors import quality_store_ids
 
-ACTION_FILTERS = ("open", "overdue", "done", "verified")
+OVERDUE = "overdue"  # open and due before today: a filter beside the statuses
+ACTION_FILTERS = (OVERDUE, *ActionStatus.values)
+
+
+def overdue_q(today: dt.date) -> Q:
+    """Open and due before `today` (`CorrectiveAction.is_overdue` on one row)."""
+    return Q(status=ActionStatus.OPEN, due_on__lt=today)
+
+
+def action_filter_choices() -> list[tuple[str, str]]:
+    """The action list's filters: all, the statuses, and overdue after open."""
+    choices = [("", _("All"))]
+    for value, label in ActionStatus.choices:
+        choices.append((value, label))
+        if value == ActionStatus.OPEN:
+            choices.append((OVERDUE, _("Overdue")))
+    return choices
 
 
 def evaluation_form_list(*, user) -> QuerySet[EvaluationForm]:
@@ -61,8 +78,8 @@ def corrective_action_list(*, user, status: str = "", today: dt.date | None = No
     verify) or verified."""
     qs = (CorrectiveAction.objects.filter(_action_scope(user))
           .select_related("store", "visit", "item", "owner__staff").order_by("due_on", "id"))
-    if status == "overdue":
-        qs = qs.filter(status=ActionStatus.OPEN, due_on__lt=today)
+    if status == OVERDUE:
+        qs = qs.filter(overdue_q(today))
     elif status in ActionStatus.values:
         qs = qs.filter(status=status)
     return qs
@@ -76,17 +93,13 @@ def corrective_action_counts(*, user, store_ids, today: dt.date) -> dict[str, in
     """Open, overdue and to-verify actions of `store_ids` in scope: one query (the start card)."""
     return CorrectiveAction.objects.filter(_action_scope(user), store_id__in=store_ids).aggregate(
         open=Count("pk", filter=Q(status=ActionStatus.OPEN)),
-        overdue=Count("pk", filter=Q(status=ActionStatus.OPEN, due_on__lt=today)),
+        overdue=Count("pk", filter=overdue_q(today)),
         done=Count("pk", filter=Q(status=ActionStatus.DONE)),
     )
 
 
 def evaluation_scores(*, store_ids, since: dt.date, until: dt.date) -> dict[int, tuple]:
     """{store id: (sum of scores, visits)} of the visits submitted with a visit date in `[since, until)`."""
-    from django.db.models import Sum
-
-    from .choices import VisitStatus
-
     rows = (StoreVisit.objects.filter(store_id__in=store_ids, status=VisitStatus.SUBMITTED,
                                       visited_on__gte=since, visited_on__lt=until)
             .values("store_id").annotate(total=Sum("score"), n=Count("pk")))

@@ -4,9 +4,8 @@ by the evaluator), and the group's evaluation forms. Thin: parse, check, one sel
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -14,9 +13,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from aftercare.core.forms import apply_errors, bound_data
 from aftercare.org.calendar import business_date
-from aftercare.org.models import Staff, Store
+from aftercare.org.models import Store
 from aftercare.org.permissions import Perm, has_perm, require_perm
 from aftercare.org.scoping import own_store_ids
+from aftercare.org.selectors import store_staff_choices
 
 from . import selectors_evaluations as selectors
 from .choices import ActionStatus, VisitStatus
@@ -50,8 +50,8 @@ def visit_list(request):
     status = 200
     if can_start:
         stores = Store.objects.filter(pk__in=own_store_ids(user)).order_by("code")
-        start_form = VisitStartForm(**bound_data(request), stores=stores,
-                                    evaluation_forms=selectors.evaluation_form_active(user=user),
+        active_forms = selectors.evaluation_form_active(user=user)
+        start_form = VisitStartForm(**bound_data(request), stores=stores, evaluation_forms=active_forms,
                                     initial={"visited_on": business_date()})
         if request.method == "POST":
             if start_form.is_valid():
@@ -72,23 +72,23 @@ def visit_list(request):
     page = Paginator(selectors.store_visit_list(user=user, request=request), PAGE_SIZE).get_page(
         request.GET.get("page"))
     return render(request, "quality/evaluations/visit_list.html",
-                  {"page": page, "start_form": start_form, "no_active_form": can_start and not
-                   selectors.evaluation_form_active(user=user)}, status=status)
+                  {"page": page, "start_form": start_form, "no_active_form": can_start and not active_forms},
+                  status=status)
 
 
 def _visit_context(request, visit, **forms):
     user = request.user
     items = list(visit.form.items.order_by("position"))
     scores = {s.item_id: s for s in visit.scores.all()}
-    editable = visit.status == VisitStatus.DRAFT and _may_evaluate(user, visit.store_id)
     evaluator = _may_evaluate(user, visit.store_id)
-    owners = Staff.objects.filter(stores=visit.store_id, user__is_active=True).order_by("display_name")
+    editable = visit.status == VisitStatus.DRAFT and evaluator
     today = business_date()
+    store_manager = has_perm(user, evaluations.STORE_MANAGE) and visit.store_id in own_store_ids(user)
     actions = list(visit.actions.select_related("item", "owner__staff").order_by("due_on", "id"))
     for a in actions:
-        a.overdue = a.status == ActionStatus.OPEN and a.due_on < today
-        a.may_report_done = a.status == ActionStatus.OPEN and (a.owner_id == user.pk or evaluations.is_store_manager(
-            user)) and a.store_id in own_store_ids(user)
+        a.overdue = a.is_overdue(today)
+        a.may_report_done = a.status == ActionStatus.OPEN and (
+            store_manager or (a.owner_id == user.pk and a.store_id in own_store_ids(user)))
         a.may_verify = a.status == ActionStatus.DONE and evaluator
     context = {
         "visit": visit,
@@ -101,7 +101,8 @@ def _visit_context(request, visit, **forms):
                                                                    initial={"summary": visit.summary})
                                                     if editable else None),
         "photo_form": forms.get("photo_form") or (VisitPhotoForm(items=items) if editable else None),
-        "action_form": forms.get("action_form") or (ActionForm(items=items, owners=owners) if evaluator else None),
+        "action_form": forms.get("action_form") or (
+            ActionForm(items=items, owners=store_staff_choices(store_id=visit.store_id)) if evaluator else None),
         "done_form": ActionDoneForm(),
         "verify_form": ActionVerifyForm(),
         "scored": len(scores),
@@ -130,7 +131,7 @@ def visit_detail(request, visit_id: int):
         if what == "scores":
             form = forms["scores_form"] = VisitScoresForm(request.POST, items=items)
             if form.is_valid():
-                _save_scores(request, visit, form, items)
+                _save_scores(request, visit, form)
                 return redirect("quality:visit_detail", visit_id=visit.pk)
         elif what == "photo":
             form = forms["photo_form"] = VisitPhotoForm(request.POST, request.FILES, items=items)
@@ -141,8 +142,8 @@ def visit_detail(request, visit_id: int):
                 messages.success(request, _("Photo added."))
                 return redirect("quality:visit_detail", visit_id=visit.pk)
         else:
-            owners = Staff.objects.filter(stores=visit.store_id, user__is_active=True).order_by("display_name")
-            form = forms["action_form"] = ActionForm(request.POST, items=items, owners=owners)
+            form = forms["action_form"] = ActionForm(request.POST, items=items,
+                                                     owners=store_staff_choices(store_id=visit.store_id))
             if form.is_valid():
                 data = form.cleaned_data
                 evaluations.corrective_action_create(actor=user, visit=visit, item_id=data["item"],
@@ -152,32 +153,27 @@ def visit_detail(request, visit_id: int):
                 return redirect("quality:visit_detail", visit_id=visit.pk)
     except ValidationError as exc:
         apply_errors(form, exc, rename={"owner_id": "owner", "item_id": "item"})
-    except ObjectDoesNotExist:
-        raise Http404 from None
     visit.refresh_from_db()
     return render(request, "quality/evaluations/visit_detail.html", _visit_context(request, visit, **forms),
                   status=400)
 
 
-def _save_scores(request, visit, form, items) -> None:
-    """Save every score given (one transaction); with `submit`, submit the visit (every item scored)."""
+def _save_scores(request, visit, form) -> None:
+    """Save the scores given (one service call); with `submit`, then submit the visit (every item scored)."""
     user = request.user
-    with transaction.atomic():
-        for item in items:
-            score = form.cleaned_data.get(f"score_{item.pk}")
-            if score is not None:
-                evaluations.store_visit_score(actor=user, visit=visit, item_id=item.pk, score=score,
-                                              note=form.cleaned_data.get(f"note_{item.pk}") or "")
-        if "submit" in request.POST:
-            try:
-                evaluations.store_visit_submit(actor=user, visit=visit, summary=form.cleaned_data["summary"])
-            except ValidationError as exc:
-                # the scores given are kept; the visit stays a draft
-                messages.error(request, " ".join(exc.messages))
-                return
-            messages.success(request, _("Visit submitted: %(score)s %%.") % {"score": visit.score})
-        else:
-            messages.success(request, _("Scores saved."))
+    scores = form.scores()
+    if scores:
+        evaluations.store_visit_scores_set(actor=user, visit=visit, scores=scores)
+    if "submit" in request.POST:
+        try:
+            evaluations.store_visit_submit(actor=user, visit=visit, summary=form.cleaned_data["summary"])
+        except ValidationError as exc:
+            # the scores given are kept; the visit stays a draft
+            messages.error(request, " ".join(exc.messages))
+            return
+        messages.success(request, _("Visit submitted: %(score)s %%.") % {"score": visit.score})
+    else:
+        messages.success(request, _("Scores saved."))
 
 
 @login_required
@@ -187,10 +183,8 @@ def visit_photo(request, visit_id: int, photo_id: int):
     photo = selectors.visit_photo_get(user=request.user, photo_id=photo_id)
     if photo.visit_id != visit_id:
         raise Http404
-    response = FileResponse(photo.image.open("rb"), as_attachment=True,
-                            filename=photo.image.name.rsplit("/", 1)[-1])
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    # nosniff: SecurityMiddleware (SECURE_CONTENT_TYPE_NOSNIFF)
+    return FileResponse(photo.image.open("rb"), as_attachment=True, filename=photo.image.name.rsplit("/", 1)[-1])
 
 
 @login_required
@@ -199,18 +193,13 @@ def action_list(request):
     status = request.GET.get("status") or ""
     if status not in selectors.ACTION_FILTERS:
         status = ""
-    qs = selectors.corrective_action_list(user=request.user, status=status, today=business_date())
-    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     today = business_date()
+    qs = selectors.corrective_action_list(user=request.user, status=status, today=today)
+    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     for a in page.object_list:
-        a.overdue = a.status == ActionStatus.OPEN and a.due_on < today
+        a.overdue = a.is_overdue(today)
     return render(request, "quality/evaluations/action_list.html",
-                  {"page": page, "status": status, "filters": _action_filters()})
-
-
-def _action_filters():
-    return [("", _("All")), ("open", _("Open")), ("overdue", _("Overdue")), ("done", _("Done, to verify")),
-            ("verified", _("Verified"))]
+                  {"page": page, "status": status, "filters": selectors.action_filter_choices()})
 
 
 @login_required
@@ -220,9 +209,9 @@ def action_step(request, action_id: int):
     user = request.user
     action = selectors.corrective_action_get(user=user, action_id=action_id)
     what = request.POST.get("what")
-    form = ActionDoneForm(request.POST) if what == "done" else ActionVerifyForm(request.POST)
     if what not in ("done", "verify"):
         raise Http404
+    form = ActionDoneForm(request.POST) if what == "done" else ActionVerifyForm(request.POST)
     if form.is_valid():
         try:
             if what == "done":
@@ -237,8 +226,6 @@ def action_step(request, action_id: int):
         except ValidationError as exc:
             for message in exc.messages:
                 messages.error(request, message)
-        except ObjectDoesNotExist:
-            raise Http404 from None
     else:
         for field, errors in form.errors.items():
             for e in errors:

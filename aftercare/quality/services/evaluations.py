@@ -13,14 +13,15 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Max, Sum
+from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from aftercare.core.choices import AuditAction
 from aftercare.core.services import audit_event_record
-from aftercare.org.models import Staff
-from aftercare.org.permissions import Perm, require_perm
+from aftercare.org.permissions import Perm, has_perm, require_perm
 from aftercare.org.scoping import own_store_ids
+from aftercare.org.selectors import works_in_store
 
 from ..choices import ActionStatus, EvaluationFormStatus, VisitStatus
 from ..evaluation_models import (
@@ -32,6 +33,9 @@ from ..evaluation_models import (
     VisitScore,
 )
 
+# who reports any of the store's actions done besides its owner: the managers who own the store's KPIs (the same
+# as for the action register's rectification actions, `reports.services.actions`)
+STORE_MANAGE = Perm.KPI_SET_TARGET
 ITEM_FIELDS = ("section_zh", "section_en", "text_zh", "text_en", "max_score")
 
 
@@ -87,7 +91,7 @@ def evaluation_form_activate(*, actor, form: EvaluationForm) -> EvaluationForm:
     require_perm(actor, Perm.QUALITY_MANAGE)
     require_perm(actor, Perm.QUALITY_GROUP)
     if form.group_id != _group_id(actor):
-        raise EvaluationForm.DoesNotExist
+        raise Http404
     if form.status != EvaluationFormStatus.DRAFT:
         raise ValidationError({"status": [_("Only a draft form can be activated.")]})
     with transaction.atomic():
@@ -124,27 +128,50 @@ def store_visit_start(*, actor, store_id: int, visited_on: dt.date, form: Evalua
 def _own_draft(actor, visit: StoreVisit) -> None:
     require_perm(actor, Perm.QUALITY_EVALUATE)
     if visit.store_id not in own_store_ids(actor):
-        raise StoreVisit.DoesNotExist
+        raise Http404
     if visit.status != VisitStatus.DRAFT:
         raise ValidationError({"status": [_("The visit is submitted; it can no longer change.")]})
 
 
-def store_visit_score(*, actor, visit: StoreVisit, item_id: int, score: int, note: str = "") -> VisitScore:
-    """Set one item's score on a draft visit (0 … the item's maximum)."""
+def store_visit_scores_set(*, actor, visit: StoreVisit, scores: dict[int, tuple[int, str]]) -> list[VisitScore]:
+    """Set the scores of several items of a draft visit at once, `{item id: (score, note)}` (0 … each item's
+    maximum): all or none, one audit event. An item not on the form is named on `item`, a score out of range on
+    `score` (each bad one its own message)."""
     _own_draft(actor, visit)
-    item = EvaluationItem.objects.filter(form_id=visit.form_id, pk=item_id).first()
-    if item is None:
-        raise ValidationError({"item": [_("This item is not on the visit's form.")]})
-    if score is None or not 0 <= score <= item.max_score:
-        raise ValidationError({"score": [_("Give a score from 0 to %(max)s.") % {"max": item.max_score}]})
+    items = {i.pk: i for i in EvaluationItem.objects.filter(form_id=visit.form_id, pk__in=list(scores))}
+    errors: dict[str, list] = {}
+    for item_id, (score, _note) in scores.items():
+        item = items.get(item_id)
+        if item is None:
+            errors.setdefault("item", []).append(_("This item is not on the visit's form."))
+        elif score is None or not 0 <= score <= item.max_score:
+            errors.setdefault("score", []).append(_("Give a score from 0 to %(max)s.") % {"max": item.max_score})
+    if errors:
+        raise ValidationError(errors)
     with transaction.atomic():
-        row, _created = VisitScore.objects.update_or_create(
-            visit=visit, item=item, defaults={"score": score, "note": note}
-        )
-        row.full_clean()
+        existing = {row.item_id: row for row in VisitScore.objects.filter(visit=visit, item_id__in=list(items))}
+        new, changed, rows = [], [], []
+        for item_id, (score, note) in scores.items():
+            row = existing.get(item_id)
+            if row is None:
+                row = VisitScore(visit=visit, item=items[item_id], score=score, note=note)
+                new.append(row)
+            elif (row.score, row.note) != (score, note):
+                row.score, row.note = score, note
+                changed.append(row)
+            row.full_clean(exclude=["visit", "item"], validate_unique=False, validate_constraints=False)
+            rows.append(row)
+        VisitScore.objects.bulk_create(new)
+        VisitScore.objects.bulk_update(changed, ["score", "note"])
         audit_event_record(actor=actor, action=AuditAction.UPDATE, obj=visit, store_id=visit.store_id,
-                           changed_fields=["scores"], detail={"item": item.position})
-    return row
+                           changed_fields=["scores"],
+                           detail={"items": sorted(items[i].position for i in scores)})
+    return rows
+
+
+def store_visit_score(*, actor, visit: StoreVisit, item_id: int, score: int, note: str = "") -> VisitScore:
+    """Set one item's score on a draft visit (0 … the item's maximum): `store_visit_scores_set` of one."""
+    return store_visit_scores_set(actor=actor, visit=visit, scores={item_id: (score, note)})[0]
 
 
 def store_visit_photo_add(*, actor, visit: StoreVisit, image, caption: str = "", item_id: int | None = None):
@@ -197,9 +224,9 @@ def corrective_action_create(
     """A finding of the visit and the corrective action a person of the visited store owns, due on a day."""
     require_perm(actor, Perm.QUALITY_EVALUATE)
     if visit.store_id not in own_store_ids(actor):
-        raise StoreVisit.DoesNotExist
+        raise Http404
     errors: dict[str, list] = {}
-    if not Staff.objects.filter(user_id=owner_id, stores=visit.store_id).exists():
+    if not works_in_store(user_id=owner_id, store_id=visit.store_id):
         errors["owner"] = [_("The owner must work in the visited store.")]
     if due_on < visit.visited_on:
         errors["due_on"] = [_("The due date cannot be before the visit.")]
@@ -219,8 +246,8 @@ def corrective_action_create(
 def corrective_action_done(*, actor, action: CorrectiveAction, note: str) -> CorrectiveAction:
     """The store reports an open action done (its owner, or a manager of the store), saying what was done."""
     if action.store_id not in own_store_ids(actor):
-        raise CorrectiveAction.DoesNotExist
-    if action.owner_id != actor.pk and not is_store_manager(actor):
+        raise Http404
+    if action.owner_id != actor.pk and not has_perm(actor, STORE_MANAGE):
         raise PermissionDenied("not the owner")
     if action.status != ActionStatus.OPEN:
         raise ValidationError({"status": [_("Only an open action can be reported done.")]})
@@ -241,7 +268,7 @@ def corrective_action_verify(*, actor, action: CorrectiveAction, accepted: bool,
     """The evaluator checks an action reported done: verified, or reopened with the reason."""
     require_perm(actor, Perm.QUALITY_EVALUATE)
     if action.store_id not in own_store_ids(actor):
-        raise CorrectiveAction.DoesNotExist
+        raise Http404
     if action.status != ActionStatus.DONE:
         raise ValidationError({"status": [_("Only an action reported done can be verified.")]})
     if not accepted and not (note or "").strip():
@@ -259,11 +286,3 @@ def corrective_action_verify(*, actor, action: CorrectiveAction, accepted: bool,
         audit_event_record(actor=actor, action=AuditAction.UPDATE, obj=action, store_id=action.store_id,
                            changed_fields=["status", "verify_note"])
     return action
-
-
-def is_store_manager(user) -> bool:
-    """A manager of a store (store manager or CS manager) reports any action of the store done."""
-    from aftercare.org.choices import Role
-    from aftercare.org.permissions import role_of
-
-    return role_of(user) in (Role.STORE_MANAGER, Role.CS_MANAGER)

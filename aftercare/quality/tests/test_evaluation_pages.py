@@ -236,3 +236,59 @@ def test_the_scorecard_averages_the_months_submitted_visits(evaluator, form, sto
     assert card.measures[0].code == "quality.evaluation_score"
     row = next(r for r in card.rows if r.store == store_a)
     assert row.cells[0].value == Decimal("85.0")
+
+
+def test_the_api_drafts_and_activates_a_form_and_refuses_a_second_activation(client, engineer):
+    client.force_login(engineer)
+    items = [{"section_zh": "接待", "text_zh": "专人接待", "max_score": 10}, {"text_zh": "工单完整", "max_score": 20}]
+    made = client.post("/api/quality/evaluation-forms", {"code": "svc", "name_zh": "售后评估", "items": items},
+                       content_type="application/json")
+    assert made.status_code == 201 and (made.json()["code"], made.json()["status"]) == ("SVC", "draft")
+    assert [i["position"] for i in made.json()["items"]] == [1, 2]
+    url = f"/api/quality/evaluation-forms/{made.json()['id']}/activate"
+    assert client.post(url).json()["status"] == "active"
+    again = client.post(url)
+    assert again.status_code == 422 and set(again.json()["errors"]) == {"status"}
+    assert client.get("/api/quality/evaluation-forms").json()["count"] == 1
+
+
+def test_the_page_says_why_an_active_form_cannot_be_activated_again(client, engineer, form):
+    client.force_login(engineer)
+    page = client.post(f"/quality/evaluation-forms/{form.pk}/activate/", follow=True)
+    assert page.status_code == 200 and ("Only a draft" in page.content.decode() or "草稿" in page.content.decode())
+    form.refresh_from_db()
+    assert form.status == "active"
+
+
+def test_the_api_refuses_a_file_that_is_not_an_image(client, evaluator, form, store_a):
+    visit = store_visit_start(actor=evaluator, store_id=store_a.pk, visited_on=TODAY, form=form)
+    client.force_login(evaluator)
+    bad = client.post(f"/api/quality/visits/{visit.pk}/photos",
+                      {"image": SimpleUploadedFile("x.png", b"not an image", content_type="image/png")})
+    assert bad.status_code == 422 and set(bad.json()["errors"]) == {"image"}
+    assert not VisitPhoto.objects.exists()
+
+
+def test_a_kpi_owning_manager_reports_an_action_done_and_an_outsider_cannot(client, evaluator, form, store_a, users):
+    visit = _visit(evaluator, store_a, form)
+    action = corrective_action_create(actor=evaluator, visit=visit, finding="f", action="a",
+                                      owner_id=users[Role.SERVICE_ADVISOR].pk, due_on=TODAY)
+    client.force_login(users[Role.SUPERVISOR])  # sees the store's actions, neither owner nor a KPI owner
+    assert client.post(f"/api/quality/actions/{action.pk}/done", {"note": "做了"},
+                       content_type="application/json").status_code in (403, 404)
+    client.force_login(users[Role.CS_MANAGER])
+    done = client.post(f"/api/quality/actions/{action.pk}/done", {"note": "已整改"}, content_type="application/json")
+    assert done.status_code == 200 and done.json()["status"] == "done"
+
+
+def test_the_page_saves_every_score_in_one_audit_event(client, evaluator, form, store_a):
+    from aftercare.core.models import AuditEvent
+
+    visit = store_visit_start(actor=evaluator, store_id=store_a.pk, visited_on=TODAY, form=form)
+    first, second = form.items.order_by("position")
+    client.force_login(evaluator)
+    before = AuditEvent.objects.count()
+    assert client.post(f"/quality/visits/{visit.pk}/", {"what": "scores", f"score_{first.pk}": 7,
+                                                         f"score_{second.pk}": 18}).status_code == 302
+    assert AuditEvent.objects.count() == before + 1
+    assert sorted(visit.scores.values_list("score", flat=True)) == [7, 18]

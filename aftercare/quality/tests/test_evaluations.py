@@ -22,6 +22,7 @@ from aftercare.quality.services.evaluations import (
     evaluation_form_create,
     store_visit_photo_add,
     store_visit_score,
+    store_visit_scores_set,
     store_visit_start,
     store_visit_submit,
     visit_score_percent,
@@ -166,3 +167,30 @@ def test_it_names_a_bad_owner_and_due_date_and_writes_no_action(visit, evaluator
                                  due_on=DAY - dt.timedelta(days=1))
     assert set(exc.value.message_dict) == {"owner", "due_on"}
     assert not CorrectiveAction.objects.exists()
+
+
+def test_it_scores_several_items_at_once_all_or_none_in_one_audit_event(visit, evaluator, form,
+                                                                        django_assert_max_num_queries):
+    first, second, third = form.items.order_by("position")
+    with pytest.raises(ValidationError) as exc:
+        store_visit_scores_set(actor=evaluator, visit=visit, scores={first.pk: (8, ""), second.pk: (21, ""),
+                                                                     third.pk: (-1, "")})
+    assert set(exc.value.message_dict) == {"score"} and len(exc.value.message_dict["score"]) == 2
+    assert not VisitScore.objects.exists()
+    events = AuditEvent.objects.filter(object_type="quality.storevisit", object_id=str(visit.pk)).count()
+    with django_assert_max_num_queries(8):  # not one round per item
+        store_visit_scores_set(actor=evaluator, visit=visit, scores={first.pk: (8, "好"), second.pk: (20, ""),
+                                                                     third.pk: (5, "")})
+    assert AuditEvent.objects.filter(object_type="quality.storevisit", object_id=str(visit.pk)).count() == events + 1
+    store_visit_scores_set(actor=evaluator, visit=visit, scores={first.pk: (9, "改"), second.pk: (20, "")})
+    assert dict(VisitScore.objects.values_list("item__position", "score")) == {1: 9, 2: 20, 3: 5}
+
+
+def test_it_refuses_an_owner_who_has_left(visit, evaluator, users):
+    advisor = users[Role.SERVICE_ADVISOR]
+    advisor.is_active = False
+    advisor.save(update_fields=["is_active"])
+    with pytest.raises(ValidationError) as exc:
+        corrective_action_create(actor=evaluator, visit=visit, finding="x", action="y", owner_id=advisor.pk,
+                                 due_on=DAY)
+    assert set(exc.value.message_dict) == {"owner"}
