@@ -5,9 +5,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from aftercare.core.forms import BootstrapFormMixin, date_input
-
-MAX_PHOTO_BYTES = 10 * 1024 * 1024
+from aftercare.core.forms import BootstrapFormMixin, PhotoField, date_input
 
 
 class VisitStartForm(BootstrapFormMixin, forms.Form):
@@ -54,7 +52,7 @@ class VisitScoresForm(BootstrapFormMixin, forms.Form):
 
 
 class VisitPhotoForm(BootstrapFormMixin, forms.Form):
-    image = forms.ImageField(label=_("Photo"))
+    image = PhotoField(label=_("Photo"))
     caption = forms.CharField(label=_("Caption"), required=False, max_length=200)
     item = forms.TypedChoiceField(label=_("Item"), coerce=int, required=False, empty_value=None)
 
@@ -62,12 +60,6 @@ class VisitPhotoForm(BootstrapFormMixin, forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["item"].choices = [("", _("The whole visit"))] + [(i.pk, f"{i.position}. {i.text}") for i in items]
         self._style()
-
-    def clean_image(self):
-        image = self.cleaned_data["image"]
-        if image.size > MAX_PHOTO_BYTES:
-            raise ValidationError(_("A photo may be at most 10 MB."))
-        return image
 
 
 class ActionForm(BootstrapFormMixin, forms.Form):
