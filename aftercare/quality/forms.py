@@ -3,7 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from aftercare.core.forms import BootstrapFormMixin, date_input, month_input
+from aftercare.core.forms import BootstrapFormMixin, PhotoField, date_input, month_input
 
 from .choices import AlarmStatus, ReportSource, ReportStatus
 from .models import PartFamily, SymptomCode
@@ -163,6 +163,17 @@ class AlarmStepForm(BootstrapFormMixin, forms.Form):
     note = forms.CharField(
         label=_("Note or reason"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._style()
+
+
+class ReportPhotoForm(BootstrapFormMixin, forms.Form):
+    """A photo of a report (the page and, for its checks, the API): an image of at most 10 MB and a caption."""
+
+    image = PhotoField(label=_("Photo"))
+    caption = forms.CharField(label=_("Caption"), required=False, max_length=200)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

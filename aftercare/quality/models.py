@@ -157,6 +157,23 @@ class QualityReport(StoreOwnedModel):
         return f"{self.vin or '—'} {self.part_family or ''}".strip()
 
 
+class QualityReportPhoto(CleanTextMixin, models.Model):
+    """A photo of a report's failed part (evidence, added while drafting or later); store-scoped through its
+    report, like a visit's photo through its visit."""
+
+    report = models.ForeignKey(QualityReport, on_delete=models.CASCADE, related_name="photos")
+    image = models.FileField(_("photo"), upload_to="quality/reports/%Y/%m/")
+    caption = models.CharField(_("caption"), max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("report photo")
+        ordering = ("id",)
+
+    def __str__(self) -> str:
+        return self.caption or self.image.name
+
+
 class QualityAlarm(models.Model):
     """A batch-defect alarm of one series (part family × build month × supplier batch, pooled across the group's
     stores), one row per episode: the alarm months that follow while it is open belong to it (the job updates its

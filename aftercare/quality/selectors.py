@@ -11,7 +11,7 @@ from aftercare.org.models import Store
 from aftercare.org.permissions import Perm, has_perm
 from aftercare.org.scoping import SESSION_STORE_KEY, current_store_ids, visible_store_ids
 
-from .models import PartFamily, QualityAlarm, QualityReport, SymptomCode
+from .models import PartFamily, QualityAlarm, QualityReport, QualityReportPhoto, SymptomCode
 
 
 def quality_store_ids(user, request=None) -> frozenset[int]:
@@ -73,6 +73,14 @@ def quality_report_get(*, user, report_id: int) -> QualityReport:
     from aftercare.org.scoping import get_scoped_or_404
 
     return get_scoped_or_404(quality_report_list(user=user), pk=report_id)
+
+
+def quality_report_photo_get(*, user, report_id: int, photo_id: int) -> QualityReportPhoto:
+    """One photo of a report of the stores in scope (the photo must be that report's), else 404."""
+    from aftercare.org.scoping import get_scoped_or_404
+
+    qs = QualityReportPhoto.objects.filter(report__store_id__in=quality_store_ids(user), report_id=report_id)
+    return get_scoped_or_404(qs, pk=photo_id)
 
 
 def quality_alarm_list(*, user) -> QuerySet[QualityAlarm]:

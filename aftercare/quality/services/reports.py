@@ -24,7 +24,7 @@ from aftercare.org.permissions import Perm, require_perm
 from aftercare.org.scoping import own_store_ids, visible_store_ids
 
 from ..choices import ReportSource, ReportStatus
-from ..models import QualityReport
+from ..models import QualityReport, QualityReportPhoto
 
 EDITABLE = (
     "vin",
@@ -203,6 +203,24 @@ def quality_report_update(*, actor, report: QualityReport, submit: bool = False,
         report.save()
         audit_event_record(actor=actor, action=AuditAction.UPDATE, obj=report, changed_fields=changed)
     return report
+
+
+def quality_report_photo_add(*, actor, report: QualityReport, image, caption: str = "") -> QualityReportPhoto:
+    """Attach a photo to a report of one of the actor's own stores (`quality.report`, as for changing a draft).
+    Photos are evidence, so they may be added after submission too: a report has no closed state, and a photo
+    changes no figure the alarm reads. `image` is an uploaded file already checked (`core.forms.PhotoField`)."""
+    require_perm(actor, Perm.QUALITY_REPORT)
+    if report.store_id not in own_store_ids(actor):
+        raise PermissionDenied
+    with transaction.atomic():
+        photo = QualityReportPhoto(report=report, image=image, caption=caption)
+        photo.full_clean()
+        photo.save()
+        audit_event_record(
+            actor=actor, action=AuditAction.UPDATE, obj=report, changed_fields=["photos"],
+            detail={"photo_id": photo.pk},
+        )
+    return photo
 
 
 def quality_report_from_complaint(*, actor, feedback) -> QualityReport:
