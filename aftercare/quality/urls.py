@@ -8,6 +8,7 @@ urlpatterns = [
     path("reports/", views.report_list, name="reports"),
     path("reports/new/", views.report_create, name="report_create"),
     path("reports/<int:report_id>/", views.report_detail, name="report_detail"),
+    path("reports/<int:report_id>/photos/<int:report_photo_id>/", views.report_photo, name="report_photo"),
     path("codes/", views.codes_page, name="codes"),
     path("alarms/", views.alarm_list, name="alarms"),
     path("alarms/<int:alarm_id>/", views.alarm_detail, name="alarm_detail"),

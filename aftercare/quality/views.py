@@ -5,7 +5,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
@@ -22,7 +22,7 @@ from aftercare.org.scoping import own_store_ids
 
 from . import selectors
 from .choices import OPEN_ALARM_STATUSES, AlarmStatus, ReportSource, ReportStatus
-from .forms import AlarmStepForm, PartFamilyForm, ReportFilterForm, ReportForm, SymptomCodeForm
+from .forms import AlarmStepForm, PartFamilyForm, ReportFilterForm, ReportForm, ReportPhotoForm, SymptomCodeForm
 from .services import alarms, codes, reports
 
 PAGE_SIZE = 25
@@ -97,32 +97,26 @@ def report_create(request):
     return render(request, "quality/report_form.html", {"form": form, "order": order}, status=status)
 
 
+def _may_report(user, report) -> bool:
+    """Whether `user` writes to `report` (its store's own staff with `quality.report`, as for changing a draft)."""
+    return has_perm(user, Perm.QUALITY_REPORT) and report.store_id in own_store_ids(user)
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def report_detail(request, report_id: int):
-    """One report; a draft of one of the user's own stores can be completed and submitted here."""
+    """One report; a draft of one of the user's own stores can be completed and submitted here, and photos added
+    (`what=photo`, also once submitted)."""
     user = request.user
     require_perm(user, Perm.QUALITY_VIEW)
     report = selectors.quality_report_get(user=user, report_id=report_id)
-    editable = (
-        report.status == ReportStatus.DRAFT
-        and has_perm(user, Perm.QUALITY_REPORT)
-        and report.store_id in own_store_ids(user)
-    )
+    may_report = _may_report(user, report)
+    if request.method == "POST" and request.POST.get("what") == "photo":
+        return _report_photo_post(request, report, may_report)
+    editable = report.status == ReportStatus.DRAFT and may_report
     form = None
     if editable:
-        initial = {
-            "vin": report.vin,
-            "part_family": report.part_family,
-            "part_number": report.part_number,
-            "supplier_batch": report.supplier_batch,
-            "build_month": report.build_month,
-            "failure_date": report.failure_date,
-            "mileage_km": report.mileage_km,
-            "symptom": report.symptom,
-            "symptom_text": report.symptom_text,
-        }
-        form = ReportForm(**bound_data(request), initial=initial, editing=True)
+        form = _draft_form(report, **bound_data(request))
     elif request.method == "POST":
         raise PermissionDenied
     if request.method == "POST" and form.is_valid():
@@ -134,7 +128,64 @@ def report_detail(request, report_id: int):
             messages.success(request, _("Report #%(id)s saved.") % {"id": report.pk})
             return redirect("quality:report_detail", report_id=report.pk)
     status = 400 if request.method == "POST" else 200
-    return render(request, "quality/report_detail.html", {"report": report, "form": form}, status=status)
+    return render(request, "quality/report_detail.html", _report_context(report, form, may_report), status=status)
+
+
+def _draft_form(report, **data) -> ReportForm:
+    initial = {
+        "vin": report.vin,
+        "part_family": report.part_family,
+        "part_number": report.part_number,
+        "supplier_batch": report.supplier_batch,
+        "build_month": report.build_month,
+        "failure_date": report.failure_date,
+        "mileage_km": report.mileage_km,
+        "symptom": report.symptom,
+        "symptom_text": report.symptom_text,
+    }
+    return ReportForm(**data, initial=initial, editing=True)
+
+
+def _report_context(report, form, may_report, photo_form=None) -> dict:
+    return {
+        "report": report,
+        "form": form,
+        "photos": list(report.photos.all()),
+        "photo_form": photo_form or (ReportPhotoForm() if may_report else None),
+    }
+
+
+def _report_photo_post(request, report, may_report):
+    """Add a photo to the report (an image of at most 10 MB); a bad file is named on the form (400)."""
+    if not may_report:
+        raise PermissionDenied
+    photo_form = ReportPhotoForm(request.POST, request.FILES)
+    if photo_form.is_valid():
+        try:
+            reports.quality_report_photo_add(
+                actor=request.user,
+                report=report,
+                image=photo_form.cleaned_data["image"],
+                caption=photo_form.cleaned_data["caption"],
+            )
+        except ValidationError as exc:
+            apply_errors(photo_form, exc)
+        else:
+            messages.success(request, _("Photo added."))
+            return redirect("quality:report_detail", report_id=report.pk)
+    form = _draft_form(report) if report.status == ReportStatus.DRAFT else None
+    return render(
+        request, "quality/report_detail.html", _report_context(report, form, True, photo_form), status=400
+    )
+
+
+@login_required
+def report_photo(request, report_id: int, report_photo_id: int):
+    """A photo of a report in scope, only ever served as a download (its content type from its name, nosniff)."""
+    require_perm(request.user, Perm.QUALITY_VIEW)
+    photo = selectors.quality_report_photo_get(user=request.user, report_id=report_id, photo_id=report_photo_id)
+    # nosniff: SecurityMiddleware (SECURE_CONTENT_TYPE_NOSNIFF)
+    return FileResponse(photo.image.open("rb"), as_attachment=True, filename=photo.image.name.rsplit("/", 1)[-1])
 
 
 @login_required
