@@ -1,5 +1,5 @@
-"""Parts-quality API (mounted at /api/quality): the reports of the stores in scope (list, record, read) and the
-group's batch-defect alarms (list, read, workflow step).
+"""Parts-quality API (mounted at /api/quality): the reports of the stores in scope (list, record, read, add a
+photo) and the group's batch-defect alarms (list, read, workflow step).
 
 Another store's (or group's) id answers 404, a role without the permission 403, bad input 422 naming the field.
 A report names its vehicle by VIN, model and store only.
@@ -11,7 +11,8 @@ from typing import Literal
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest
 from django.utils.translation import gettext_lazy as _
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Field, File, Form, Query, Router, Schema, Status
+from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
 from aftercare.core.api import ERRORS, MAX_ID, Pagination, PathId
@@ -21,6 +22,7 @@ from aftercare.org.scoping import get_scoped_or_404, own_store_ids
 
 from . import selectors
 from .choices import AlarmStatus, ReportStatus
+from .forms import ReportPhotoForm
 from .models import PartFamily, SymptomCode
 from .services import alarms, reports
 
@@ -30,6 +32,12 @@ StatusCode = Literal[tuple(ReportStatus.values)]  # type: ignore[valid-type]
 EnteredSource = Literal["repair_order", "warranty_claim", "entered"]
 StepCode = Literal[tuple(s for s in AlarmStatus.values if s != AlarmStatus.NEW)]  # type: ignore[valid-type]
 _ID = Field(None, ge=1, le=MAX_ID)
+
+
+class QualityReportPhotoOut(Schema):
+    id: int
+    caption: str
+    created_at: dt.datetime
 
 
 class QualityReportOut(Schema):
@@ -51,6 +59,11 @@ class QualityReportOut(Schema):
     repair_order_id: int | None
     complaint_id: int | None
     submitted_at: dt.datetime | None
+    photos: list[QualityReportPhotoOut]
+
+    @staticmethod
+    def resolve_photos(obj):
+        return list(obj.photos.all())
 
 
 class QualityReportFilter(Schema):
@@ -119,7 +132,7 @@ def _code(model, code: str | None, field: str):
 def report_list(request: HttpRequest, filters: Query[QualityReportFilter]):
     """The reports of the stores in scope (a quality engineer: every store of the group), newest failure first."""
     require_perm(request.user, Perm.QUALITY_VIEW)
-    qs = selectors.quality_report_list(user=request.user)
+    qs = selectors.quality_report_list(user=request.user).prefetch_related("photos")
     if filters.family:
         qs = qs.filter(part_family__code=filters.family.upper())
     if filters.store:
@@ -163,6 +176,26 @@ def report_get(request: HttpRequest, report_id: PathId):
     """One report of the stores in scope; another store's id answers 404."""
     require_perm(request.user, Perm.QUALITY_VIEW)
     return selectors.quality_report_get(user=request.user, report_id=report_id)
+
+
+@router.post(
+    "/reports/{report_id}/photos",
+    response={201: QualityReportPhotoOut, **ERRORS},
+    operation_id="quality_report_photo_add",
+)
+def report_photo_add(request: HttpRequest, report_id: PathId, image: File[UploadedFile], caption: Form[str] = ""):
+    """Attach a photo (an image of at most 10 MB, else 422 on `image`) to a report of one of the caller's own
+    stores (`quality.report`), a draft or a submitted one; another store's report answers 404."""
+    require_perm(request.user, Perm.QUALITY_VIEW)
+    report = selectors.quality_report_get(user=request.user, report_id=report_id)
+    require_perm(request.user, Perm.QUALITY_REPORT)
+    form = ReportPhotoForm(data={"caption": caption}, files={"image": image})
+    if not form.is_valid():
+        raise ValidationError({name: [str(e) for e in errs] for name, errs in form.errors.items()})
+    photo = reports.quality_report_photo_add(
+        actor=request.user, report=report, image=form.cleaned_data["image"], caption=form.cleaned_data["caption"]
+    )
+    return Status(201, photo)
 
 
 @router.get("/alarms", response={200: list[QualityAlarmOut], **ERRORS}, operation_id="quality_alarm_list")
