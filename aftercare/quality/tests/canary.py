@@ -1,6 +1,7 @@
 """Parts-quality rows of a foreign store for the scoping walk (aftercare/core/tests/test_scoping.py): a submitted
-report carrying the canary, a draft handed over, and an alarm of the store's group (alarms are the group's: store
-roles never read them, a group-wide role only its own group's)."""
+report carrying the canary with a photo (`report_photo_id`, the download route's parameter), a draft handed over,
+and an alarm of the store's group (alarms are the group's: store roles never read them, a group-wide role only its
+own group's)."""
 
 import datetime as dt
 
@@ -8,7 +9,9 @@ from aftercare.testing import factories as f
 
 
 def plant(store, canary) -> dict:
-    from aftercare.quality.models import PartFamily, QualityAlarm, QualityReport
+    from django.core.files.base import ContentFile
+
+    from aftercare.quality.models import PartFamily, QualityAlarm, QualityReport, QualityReportPhoto
 
     family = PartFamily.objects.get(code="FRONT_SHOCK")
     customer = f.CustomerFactory(store=store, name=f"{canary}-q", address=canary)
@@ -29,6 +32,8 @@ def plant(store, canary) -> dict:
         created_by=user,
         submitted_at=dt.datetime(2025, 9, 3, tzinfo=dt.UTC),
     )
+    report_photo = QualityReportPhoto(report=report, caption=canary)
+    report_photo.image.save("canary-report.png", ContentFile(canary.encode()), save=True)
     draft = QualityReport.objects.create(store=store, source="entered", symptom_text=canary, created_by=user)
     alarm = QualityAlarm.objects.create(
         group=store.group,
@@ -58,6 +63,7 @@ def plant(store, canary) -> dict:
         "photo_id": photo,
         "quality_report": report,
         "report_id": report,
+        "report_photo_id": report_photo,
         "quality_draft": draft,
         "alarm_id": alarm,
         "quality_alarm": alarm,
