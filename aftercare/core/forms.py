@@ -1,5 +1,8 @@
 """Form helpers shared by every app: clean submitted text, Bootstrap classes, a service's errors on the form."""
 
+import mimetypes
+import posixpath
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.http import QueryDict
@@ -27,7 +30,13 @@ class PhotoField(forms.ImageField):
         # the size first: a file over the limit is refused before Pillow reads it
         if data not in self.empty_values and getattr(data, "size", 0) > self.max_bytes:
             raise ValidationError(self.error_messages["too_large"], code="too_large")
-        return super().to_python(data)
+        photo = super().to_python(data)
+        # the stored name ends as the image Pillow found (a PNG named x.html is stored, and downloads, as x.png)
+        extension = mimetypes.guess_extension(getattr(photo, "content_type", None) or "")
+        if photo is not None and extension:
+            stem = posixpath.splitext(posixpath.basename(photo.name or ""))[0] or "photo"
+            photo.name = stem + extension
+        return photo
 
 
 def date_input() -> forms.DateInput:

@@ -186,6 +186,16 @@ def test_it_downloads_a_photo_as_an_attachment_with_nosniff(advisor, users, repo
         assert b"".join(answer.streaming_content).startswith(b"\x89PNG")
 
 
+def test_it_stores_a_photo_under_the_extension_of_the_image_found(advisor, report):
+    """A PNG uploaded as `.html` is stored and served as `.png`, `image/png` (the content type follows the name)."""
+    client = _client(advisor)
+    assert client.post(f"/quality/reports/{report.pk}/", {"what": "photo", "image": png("x.html")}).status_code == 302
+    photo = QualityReportPhoto.objects.get()
+    assert photo.image.name.endswith(".png")
+    answer = client.get(f"/quality/reports/{report.pk}/photos/{photo.pk}/")
+    assert answer["Content-Type"] == "image/png" and ".html" not in answer["Content-Disposition"]
+
+
 def test_it_writes_an_audit_event_for_each_photo(advisor, report):
     before = AuditEvent.objects.count()
     photo = reports.quality_report_photo_add(actor=advisor, report=report, image=png(), caption="x")
