@@ -54,6 +54,7 @@ from aftercare.org.permissions import Perm, require_perm
 from .. import alarm as stat
 from ..choices import OPEN_ALARM_STATUSES, AlarmStatus, ReportStatus
 from ..models import PartFamily, QualityAlarm, QualityAlarmEvent, QualityReport
+from ..selectors import quality_alarm_recipients
 
 FALSE_ALARMS_PER_YEAR = 2.0  # the group's budget of false alarms a year over all its series
 RATE_FLOOR = 1e-5  # failures per vehicle-month: a family without history still expects some
@@ -246,10 +247,7 @@ def _series_json(series: Series, s_values) -> list[dict]:
     ]
 
 
-def _notify(alarm: QualityAlarm, family: PartFamily) -> None:
-    from ..selectors import quality_alarm_recipients
-
-    recipients = quality_alarm_recipients(group_id=alarm.group_id)
+def _notify(alarm: QualityAlarm, family: PartFamily, recipients: list) -> None:
     store_id = (alarm.store_ids or [None])[0] or Store.objects.filter(group_id=alarm.group_id).values_list(
         "pk", flat=True
     ).order_by("pk").first()
@@ -301,10 +299,13 @@ def _needs_write(existing: list[QualityAlarm], month: dt.date, json_series: list
 
 
 def _record(group_id: int, series: Series, result: dict, h: float, family: PartFamily,
-            known: list[QualityAlarm] | None = None) -> tuple[int, int]:
+            known: list[QualityAlarm] | None = None, recipients=None) -> tuple[int, int]:
     """Write the series' alarm months: (alarms created, alarms updated). `known`: the series' alarms as read at the
     start of the run (unlocked); an alarm month they show nothing to write for is passed over without a query (a
-    rerun), the others are written under the series' lock as before."""
+    rerun), the others are written under the series' lock as before. `recipients`: a function giving who is told
+    of a new alarm (read once a group, and only when an alarm is opened)."""
+    if recipients is None:
+        recipients = functools.partial(quality_alarm_recipients, group_id=group_id)
     created = updated = 0
     s_values = result["S"]
     json_series = _series_json(series, s_values)
@@ -348,12 +349,16 @@ def _record(group_id: int, series: Series, result: dict, h: float, family: PartF
                 vehicle_count=series.vehicles,
                 series=json_series,
             )
-            alarm.full_clean()
+            # the fields are checked here; the keys and constraints (unique per month, one open alarm a series,
+            # the status and month checks) are the database's: their Python checks cost four queries an alarm
+            alarm.full_clean(exclude=["group", "part_family"], validate_unique=False, validate_constraints=False)
             try:
                 with transaction.atomic():
                     alarm.save()
-            except IntegrityError:  # another run wrote it meanwhile
-                continue
+            except IntegrityError:
+                if QualityAlarm.objects.filter(**key, first_alarm_month=month).exists():
+                    continue  # another run wrote it meanwhile
+                raise
             QualityAlarmEvent.objects.create(alarm=alarm, actor=None, from_status="", to_status=AlarmStatus.NEW)
             audit_event_record(
                 actor=None,
@@ -366,7 +371,7 @@ def _record(group_id: int, series: Series, result: dict, h: float, family: PartF
                     "test": reason,
                 },
             )
-            _notify(alarm, family)
+            _notify(alarm, family, recipients())
             created += 1
     return created, updated
 
@@ -386,6 +391,7 @@ def quality_alarm_run(*, today: dt.date | None = None, group_ids=None) -> dict:
         known = defaultdict(list)  # the group's alarms, one query: a rerun writes nothing and reads no more
         for a in QualityAlarm.objects.filter(group=group, supplier_batch="").order_by("first_alarm_month"):
             known[(a.part_family_id, a.build_month)].append(a)
+        recipients = functools.cache(functools.partial(quality_alarm_recipients, group_id=group.pk))
         target = arl_target(len(all_series))
         alpha = tail_alpha(target)
         for series in all_series:
@@ -394,7 +400,7 @@ def quality_alarm_run(*, today: dt.date | None = None, group_ids=None) -> dict:
             totals["series"] += 1
             if result["alarms"]:
                 created, updated = _record(group.pk, series, result, h, families[series.family_id],
-                                           known[(series.family_id, series.build_month)])
+                                           known[(series.family_id, series.build_month)], recipients)
                 totals["created"] += created
                 totals["updated"] += updated
     return dict(totals)
