@@ -319,6 +319,8 @@ def _record(group_id: int, series: Series, result: dict, h: float, family: PartF
         "build_month": series.build_month,
         "supplier_batch": "",
     }
+    # an open alarm takes every later alarm month of the series (`_alarm_target`): written once, up to the last
+    final = series.months[result["alarms"][-1][0]]
     for t, reason in result["alarms"]:
         month = series.months[t]
         if known is not None and not _needs_write(known, month, json_series):
@@ -328,20 +330,22 @@ def _record(group_id: int, series: Series, result: dict, h: float, family: PartF
             existing = list(QualityAlarm.objects.select_for_update().filter(**key).order_by("first_alarm_month"))
             target = _alarm_target(existing, month)
             if target is not None:
-                changed = _alarm_changes(target, month, json_series)
+                changed = _alarm_changes(target, final, json_series)
                 if "last_alarm_month" in changed:
-                    target.last_alarm_month = month
+                    target.last_alarm_month = final
                 if "series" in changed:
                     target.series, target.store_ids, target.batches = json_series, series.store_ids, series.batches
                 if changed:
                     target.save(update_fields=[*changed, "updated_at"])
                     updated += 1
+                if target.status in OPEN_ALARM_STATUSES:
+                    break
                 continue
             upto = t + 1
             alarm = QualityAlarm(
                 **key,
                 first_alarm_month=month,
-                last_alarm_month=month,
+                last_alarm_month=final,
                 observed=int(series.observed[:upto].sum()),
                 expected=round(float(series.expected[:upto].sum()), 3),
                 statistic=round(float(s_values[t]), 3),
@@ -377,6 +381,7 @@ def _record(group_id: int, series: Series, result: dict, h: float, family: PartF
             )
             _notify(alarm, family, recipients())
             created += 1
+            break
     return created, updated
 
 
