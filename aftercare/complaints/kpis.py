@@ -47,7 +47,7 @@ def _values(key: str):
         summed; provisional when any month is)."""
         until = period_end if period_end.day == 1 else month_add(period_end, 1)
         rows = selectors.complaint_measures_range(
-            user=user, store_ids=store_ids, since_month=period_start.replace(day=1), until_month=until
+            user=user, store_ids=store_ids, since_month=period_start.replace(day=1), until_month=until, measures=(key,)
         )
         totals: dict = defaultdict(lambda: [0, 0, False])
         for row in rows:

@@ -466,9 +466,19 @@ def complaint_measure_rows(
     )
 
 
-def _measure_counts(ids: frozenset[int], start: dt.datetime, end: dt.datetime, now: dt.datetime) -> dict:
+# the grouped query each measure's counts come from (`_measure_counts`)
+_MEASURE_QUERY = {
+    "timeliness": "recorded", "first_call": "recorded", "verification": "returned", "supervisor": "returned",
+    "first_time_fix": "orders",
+}
+
+
+def _measure_counts(ids: frozenset[int], start: dt.datetime, end: dt.datetime, now: dt.datetime,
+                    measures=None) -> dict:
     """Three grouped queries (store × Shanghai month): forms by recording month, forms by first-return month,
-    repair orders by settling month. Returns {(store_id, month): {count name: n}}."""
+    repair orders by settling month; of `measures` (keys of `MEASURES`) only the ones they need (the repair
+    orders' query is the costly one). Returns {(store_id, month): {count name: n}}."""
+    queries = {_MEASURE_QUERY[m] for m in (MEASURES if measures is None else measures)}
     Feedback = cmodels.Feedback
     Q, Count = models.Q, models.Count
     out: dict = {}
@@ -496,7 +506,8 @@ def _measure_counts(ids: frozenset[int], start: dt.datetime, end: dt.datetime, n
         )
         .order_by()
     )
-    add(recorded, "m")
+    if "recorded" in queries:
+        add(recorded, "m")
     returned = (
         Feedback.objects.filter(store_id__in=ids, first_returned_at__gte=start, first_returned_at__lt=end)
         .annotate(m=TruncMonth("first_returned_at", tzinfo=business_tz()))
@@ -510,7 +521,8 @@ def _measure_counts(ids: frozenset[int], start: dt.datetime, end: dt.datetime, n
         )
         .order_by()
     )
-    add(returned, "m")
+    if "returned" in queries:
+        add(returned, "m")
     repeated = models.Exists(cmodels.RepeatRepair.objects.filter(original=models.OuterRef("pk")))
     orders = (
         RepairOrder.objects.filter(
@@ -525,19 +537,22 @@ def _measure_counts(ids: frozenset[int], start: dt.datetime, end: dt.datetime, n
         )
         .order_by()
     )
-    add(orders, "m")
+    if "orders" in queries:
+        add(orders, "m")
     return out
 
 
 def complaint_measures_range(
-    *, user, store_ids=None, since_month: dt.date, until_month: dt.date, now: dt.datetime | None = None
+    *, user, store_ids=None, since_month: dt.date, until_month: dt.date, now: dt.datetime | None = None,
+    measures=None,
 ) -> list[dict]:
     """The five complaint / first-time-fix measures per store in scope and month in `[since_month, until_month)`.
 
     One row per store and month (also when nothing happened: rates None), ordered by store code then month:
     {store, store_id, month, no_fault_description, timeliness: {numerator, denominator, rate, target,
     below_target, pending, provisional}, verification: …, supervisor: …, first_call: …, first_time_fix: …}.
-    Five queries whatever the number of rows or months (stores, windows, three grouped counts).
+    Five queries whatever the number of rows or months (stores, windows, three grouped counts). `measures`: the
+    keys wanted (the catalogue's one measure); the others' counts are not read and show as 0.
     """
     now = now or timezone.now()
     if not has_perm(user, Perm.FEEDBACK_VIEW):
@@ -554,7 +569,7 @@ def complaint_measures_range(
         month = month_add(month, 1)
     stores = list(Store.objects.filter(pk__in=ids).order_by("code", "pk"))
     windows = repeat_repair_window_map(store_ids=ids)
-    counts = _measure_counts(ids, business_day_start(since_month), business_day_start(until_month), now)
+    counts = _measure_counts(ids, business_day_start(since_month), business_day_start(until_month), now, measures)
     out = []
     for store in stores:
         window = windows[store.pk]

@@ -67,6 +67,21 @@ def test_it_computes_a_measure_through_the_catalogue_hook(store_a, half_in_time,
 
 
 @time_machine.travel(sh(2026, 4, 20, 9), tick=False)
+def test_it_reads_only_the_counts_a_catalogue_measure_needs(store_a, half_in_time, users):
+    """Timeliness does not scan the repair orders (first-time fix's query, the costly one at 10 M orders), and
+    first-time fix reads no complaint form."""
+    def tables(code):
+        with CaptureQueriesContext(connection) as queries:
+            measure_get(code).compute(user=users[Role.CS_MANAGER], store_ids=None, period_start=dt.date(2026, 3, 1),
+                                      period_end=dt.date(2026, 4, 1))
+        return " ".join(q["sql"] for q in queries.captured_queries)
+
+    timeliness = tables(TIMELINESS)
+    assert "complaints_feedback" in timeliness and "customers_repairorder" not in timeliness
+    assert "complaints_feedback" not in tables("complaints.first_time_fix_rate")
+
+
+@time_machine.travel(sh(2026, 4, 20, 9), tick=False)
 def test_it_shows_each_stores_target_and_gap_on_the_measures_page(store_a, half_in_time, manager):
     page = client_for(manager).get("/complaints/measures/", {"month": "2026-03"})
     html = page.content.decode()

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Min
+from django.db.models import Count, Exists, Min, OuterRef
 from django.db.models.functions import TruncMonth
 from django.urls import reverse
 from django.utils.translation import gettext, override
@@ -47,13 +47,14 @@ from django.utils.translation import gettext_lazy as _
 from aftercare.core.choices import AuditAction
 from aftercare.core.services import audit_event_record, notification_send
 from aftercare.customers.models import SalesDelivery, Vehicle
-from aftercare.org.calendar import business_date, month_add, month_start
+from aftercare.org.calendar import business_date, business_tz, month_add, month_start
 from aftercare.org.models import DealerGroup, Store
 from aftercare.org.permissions import Perm, require_perm
 
 from .. import alarm as stat
 from ..choices import OPEN_ALARM_STATUSES, AlarmStatus, ReportStatus
 from ..models import PartFamily, QualityAlarm, QualityAlarmEvent, QualityReport
+from ..selectors import quality_alarm_recipients
 
 FALSE_ALARMS_PER_YEAR = 2.0  # the group's budget of false alarms a year over all its series
 RATE_FLOOR = 1e-5  # failures per vehicle-month: a family without history still expects some
@@ -117,7 +118,7 @@ class Series:
 
 def vehicles_by_build_month(store_ids) -> Counter:
     """Vehicles of the stores by build month: the month of the vehicle file's delivery date, else of the vehicle's
-    first sales delivery (one aggregate each)."""
+    first sales delivery in the stores (one aggregate each, grouped by month in the database)."""
     counts: Counter = Counter()
     rows = (
         Vehicle.objects.filter(store_id__in=store_ids, delivery_date__isnull=False)
@@ -127,36 +128,40 @@ def vehicles_by_build_month(store_ids) -> Counter:
     )
     for row in rows:
         counts[month_start(row["m"])] += row["n"]
+    # a vehicle's first delivery: none of its deliveries in the stores is earlier (ties in one month count once)
+    earlier = SalesDelivery.objects.filter(
+        store_id__in=store_ids, vehicle_id=OuterRef("vehicle_id"), delivered_at__lt=OuterRef("delivered_at")
+    )
     firsts = (
         SalesDelivery.objects.filter(store_id__in=store_ids, vehicle__delivery_date__isnull=True)
-        .values("vehicle_id")
-        .annotate(first=Min("delivered_at"))
+        .filter(~Exists(earlier))
+        .annotate(m=TruncMonth("delivered_at", tzinfo=business_tz()))
+        .values("m")
+        .annotate(n=Count("vehicle_id", distinct=True))
     )
     for row in firsts:
-        counts[month_start(business_date(row["first"]))] += 1
+        counts[month_start(row["m"])] += row["n"]
     return counts
 
 
 def failures(store_ids, last: dt.date):
     """Submitted reports of the stores up to the end of month `last`: {(family, build month): {month: n}}, the
-    stores and batches of each (one aggregate)."""
-    rows = (
-        QualityReport.objects.filter(
-            store_id__in=store_ids, status=ReportStatus.SUBMITTED, failure_date__lt=month_add(last, 1)
-        )
-        .annotate(m=TruncMonth("failure_date"))
-        .values("part_family_id", "build_month", "m", "store_id", "supplier_batch")
-        .annotate(n=Count("pk"))
-    )
+    stores and batches of each (three small aggregates: one over every column would return a row per store ×
+    batch × month, most of the job's read time at 10 M repair orders)."""
+    reports = QualityReport.objects.filter(
+        store_id__in=store_ids, status=ReportStatus.SUBMITTED, failure_date__lt=month_add(last, 1)
+    ).order_by()
     counts: dict = defaultdict(Counter)
     stores: dict = defaultdict(set)
     batches: dict = defaultdict(Counter)
-    for row in rows:
-        key = (row["part_family_id"], month_start(row["build_month"]))
-        counts[key][month_start(row["m"])] += row["n"]
-        stores[key].add(row["store_id"])
-        if row["supplier_batch"]:
-            batches[key][row["supplier_batch"]] += row["n"]
+    by_month = reports.annotate(m=TruncMonth("failure_date")).values("part_family_id", "build_month", "m")
+    for row in by_month.annotate(n=Count("pk")):
+        counts[(row["part_family_id"], month_start(row["build_month"]))][month_start(row["m"])] += row["n"]
+    for row in reports.values("part_family_id", "build_month", "store_id").distinct():
+        stores[(row["part_family_id"], month_start(row["build_month"]))].add(row["store_id"])
+    by_batch = reports.exclude(supplier_batch="").values("part_family_id", "build_month", "supplier_batch")
+    for row in by_batch.annotate(n=Count("pk")):
+        batches[(row["part_family_id"], month_start(row["build_month"]))][row["supplier_batch"]] += row["n"]
     return counts, stores, batches
 
 
@@ -246,10 +251,7 @@ def _series_json(series: Series, s_values) -> list[dict]:
     ]
 
 
-def _notify(alarm: QualityAlarm, family: PartFamily) -> None:
-    from ..selectors import quality_alarm_recipients
-
-    recipients = quality_alarm_recipients(group_id=alarm.group_id)
+def _notify(alarm: QualityAlarm, family: PartFamily, recipients: list) -> None:
     store_id = (alarm.store_ids or [None])[0] or Store.objects.filter(group_id=alarm.group_id).values_list(
         "pk", flat=True
     ).order_by("pk").first()
@@ -301,10 +303,13 @@ def _needs_write(existing: list[QualityAlarm], month: dt.date, json_series: list
 
 
 def _record(group_id: int, series: Series, result: dict, h: float, family: PartFamily,
-            known: list[QualityAlarm] | None = None) -> tuple[int, int]:
+            known: list[QualityAlarm] | None = None, recipients=None) -> tuple[int, int]:
     """Write the series' alarm months: (alarms created, alarms updated). `known`: the series' alarms as read at the
     start of the run (unlocked); an alarm month they show nothing to write for is passed over without a query (a
-    rerun), the others are written under the series' lock as before."""
+    rerun), the others are written under the series' lock as before. `recipients`: a function giving who is told
+    of a new alarm (read once a group, and only when an alarm is opened)."""
+    if recipients is None:
+        recipients = functools.partial(quality_alarm_recipients, group_id=group_id)
     created = updated = 0
     s_values = result["S"]
     json_series = _series_json(series, s_values)
@@ -314,6 +319,8 @@ def _record(group_id: int, series: Series, result: dict, h: float, family: PartF
         "build_month": series.build_month,
         "supplier_batch": "",
     }
+    # an open alarm takes every later alarm month of the series (`_alarm_target`): written once, up to the last
+    final = series.months[result["alarms"][-1][0]]
     for t, reason in result["alarms"]:
         month = series.months[t]
         if known is not None and not _needs_write(known, month, json_series):
@@ -323,20 +330,22 @@ def _record(group_id: int, series: Series, result: dict, h: float, family: PartF
             existing = list(QualityAlarm.objects.select_for_update().filter(**key).order_by("first_alarm_month"))
             target = _alarm_target(existing, month)
             if target is not None:
-                changed = _alarm_changes(target, month, json_series)
+                changed = _alarm_changes(target, final, json_series)
                 if "last_alarm_month" in changed:
-                    target.last_alarm_month = month
+                    target.last_alarm_month = final
                 if "series" in changed:
                     target.series, target.store_ids, target.batches = json_series, series.store_ids, series.batches
                 if changed:
                     target.save(update_fields=[*changed, "updated_at"])
                     updated += 1
+                if target.status in OPEN_ALARM_STATUSES:
+                    break
                 continue
             upto = t + 1
             alarm = QualityAlarm(
                 **key,
                 first_alarm_month=month,
-                last_alarm_month=month,
+                last_alarm_month=final,
                 observed=int(series.observed[:upto].sum()),
                 expected=round(float(series.expected[:upto].sum()), 3),
                 statistic=round(float(s_values[t]), 3),
@@ -348,12 +357,16 @@ def _record(group_id: int, series: Series, result: dict, h: float, family: PartF
                 vehicle_count=series.vehicles,
                 series=json_series,
             )
-            alarm.full_clean()
+            # the fields are checked here; the keys and constraints (unique per month, one open alarm a series,
+            # the status and month checks) are the database's: their Python checks cost four queries an alarm
+            alarm.full_clean(exclude=["group", "part_family"], validate_unique=False, validate_constraints=False)
             try:
                 with transaction.atomic():
                     alarm.save()
-            except IntegrityError:  # another run wrote it meanwhile
-                continue
+            except IntegrityError:
+                if QualityAlarm.objects.filter(**key, first_alarm_month=month).exists():
+                    continue  # another run wrote it meanwhile
+                raise
             QualityAlarmEvent.objects.create(alarm=alarm, actor=None, from_status="", to_status=AlarmStatus.NEW)
             audit_event_record(
                 actor=None,
@@ -366,8 +379,9 @@ def _record(group_id: int, series: Series, result: dict, h: float, family: PartF
                     "test": reason,
                 },
             )
-            _notify(alarm, family)
+            _notify(alarm, family, recipients())
             created += 1
+            break
     return created, updated
 
 
@@ -386,6 +400,7 @@ def quality_alarm_run(*, today: dt.date | None = None, group_ids=None) -> dict:
         known = defaultdict(list)  # the group's alarms, one query: a rerun writes nothing and reads no more
         for a in QualityAlarm.objects.filter(group=group, supplier_batch="").order_by("first_alarm_month"):
             known[(a.part_family_id, a.build_month)].append(a)
+        recipients = functools.cache(functools.partial(quality_alarm_recipients, group_id=group.pk))
         target = arl_target(len(all_series))
         alpha = tail_alpha(target)
         for series in all_series:
@@ -394,7 +409,7 @@ def quality_alarm_run(*, today: dt.date | None = None, group_ids=None) -> dict:
             totals["series"] += 1
             if result["alarms"]:
                 created, updated = _record(group.pk, series, result, h, families[series.family_id],
-                                           known[(series.family_id, series.build_month)])
+                                           known[(series.family_id, series.build_month)], recipients)
                 totals["created"] += created
                 totals["updated"] += updated
     return dict(totals)

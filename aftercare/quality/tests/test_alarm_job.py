@@ -133,8 +133,17 @@ def defect_history(stores, users):
 
 
 def test_it_alarms_on_a_doubling_of_one_family_from_one_build_month_once(defect_history, users):
-    first = run()
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        first = run()
     assert first["created"] == 1
+    # opening the alarm: its lock, row, event, audit record, recipients and notification, in one transaction (the
+    # constraints are the database's, not four more queries an alarm)
+    writes = [q["sql"] for q in queries.captured_queries if "quality_qualityalarm" in q["sql"] or "INSERT" in q["sql"]]
+    assert len(writes) <= 6, writes
+    assert not [q for q in queries.captured_queries if q["sql"].startswith('SELECT 1 AS "_check"')]
     alarm = QualityAlarm.objects.get()
     assert (alarm.part_family.code, alarm.build_month, alarm.supplier_batch) == ("FRONT_SHOCK", DEFECT_MONTH, "")
     # documented: a 2x rise present from the series' start is found in 4.8 months on average at this volume and
