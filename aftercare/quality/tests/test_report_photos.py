@@ -10,16 +10,16 @@ import pytest
 import time_machine
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
 from PIL import Image
 
 from aftercare.core.forms import MAX_PHOTO_BYTES
 from aftercare.core.models import AuditEvent
-from aftercare.core.services import api_token_create
 from aftercare.org.choices import Role
 from aftercare.quality.models import PartFamily, QualityReport, QualityReportPhoto
 from aftercare.quality.services import reports
 from aftercare.testing import factories as f
+from aftercare.testing.clients import api_client as _api
+from aftercare.testing.clients import page_client as _client
 
 pytestmark = pytest.mark.django_db
 NOW = dt.datetime(2026, 3, 10, 4, 0, tzinfo=dt.UTC)
@@ -31,15 +31,6 @@ def _now():
         yield
 
 
-def _client(user, lang="en") -> Client:
-    client = Client(HTTP_ACCEPT_LANGUAGE=lang)
-    client.force_login(user)
-    return client
-
-
-def _api(user) -> Client:
-    _, key = api_token_create(user=user, name="t")
-    return Client(HTTP_AUTHORIZATION=f"Bearer {key}", HTTP_ACCEPT_LANGUAGE="en")
 
 
 def png(name="shock.png") -> SimpleUploadedFile:

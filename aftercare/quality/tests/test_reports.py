@@ -8,14 +8,14 @@ import pytest
 import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.test import Client
 
 from aftercare.core.models import AuditEvent
-from aftercare.core.services import api_token_create
 from aftercare.org.choices import Role
 from aftercare.quality.models import PartFamily, QualityReport, SymptomCode
 from aftercare.quality.services import codes, reports
 from aftercare.testing import factories as f
+from aftercare.testing.clients import api_client as _api
+from aftercare.testing.clients import page_client as _client
 from conftest import CANARY
 
 pytestmark = pytest.mark.django_db
@@ -28,15 +28,6 @@ def _now():
         yield
 
 
-def _client(user, lang="en") -> Client:
-    client = Client(HTTP_ACCEPT_LANGUAGE=lang)
-    client.force_login(user)
-    return client
-
-
-def _api(user) -> Client:
-    _, key = api_token_create(user=user, name="t")
-    return Client(HTTP_AUTHORIZATION=f"Bearer {key}", HTTP_ACCEPT_LANGUAGE="en")
 
 
 @pytest.fixture
