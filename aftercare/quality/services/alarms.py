@@ -303,13 +303,11 @@ def _needs_write(existing: list[QualityAlarm], month: dt.date, json_series: list
 
 
 def _record(group_id: int, series: Series, result: dict, h: float, family: PartFamily,
-            known: list[QualityAlarm] | None = None, recipients=None) -> tuple[int, int]:
+            known: list[QualityAlarm] | None, recipients) -> tuple[int, int]:
     """Write the series' alarm months: (alarms created, alarms updated). `known`: the series' alarms as read at the
     start of the run (unlocked); an alarm month they show nothing to write for is passed over without a query (a
     rerun), the others are written under the series' lock as before. `recipients`: a function giving who is told
     of a new alarm (read once a group, and only when an alarm is opened)."""
-    if recipients is None:
-        recipients = functools.partial(quality_alarm_recipients, group_id=group_id)
     created = updated = 0
     s_values = result["S"]
     json_series = _series_json(series, s_values)
