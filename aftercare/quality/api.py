@@ -22,9 +22,9 @@ from aftercare.org.scoping import get_scoped_or_404, own_store_ids
 
 from . import selectors
 from .choices import AlarmStatus, ReportStatus
-from .forms import ReportPhotoForm
+from .forms import ClaimImportForm, ReportPhotoForm
 from .models import PartFamily, SymptomCode
-from .services import alarms, reports
+from .services import alarms, claims, reports
 
 router = Router(tags=["quality"])
 
@@ -59,11 +59,19 @@ class QualityReportOut(Schema):
     repair_order_id: int | None
     complaint_id: int | None
     submitted_at: dt.datetime | None
+    claim_number: str
+    claim_date: dt.date | None
     photos: list[QualityReportPhotoOut]
 
     @staticmethod
     def resolve_photos(obj):
         return list(obj.photos.all())
+
+
+class ClaimImportOut(Schema):
+    rows: int
+    created: int
+    skipped: int
 
 
 class QualityReportFilter(Schema):
@@ -169,6 +177,26 @@ def report_create(request: HttpRequest, payload: QualityReportIn):
         **values,
     )
     return Status(201, selectors.quality_report_get(user=request.user, report_id=report.pk))
+
+
+@router.post("/reports/import", response={200: ClaimImportOut, **ERRORS}, operation_id="quality_report_import")
+def report_import(request: HttpRequest, file: File[UploadedFile]):
+    """The carmaker's warranty-claim file (XLSX / CSV, one row per claim; docs/quality.md): each claim becomes a
+    submitted report of its store. All or nothing: 422 names every bad cell as `rows.<row>.<column>` (a file that
+    cannot be read: `file`); claims imported before are skipped (`skipped`). 403 without `quality.report`."""
+    require_perm(request.user, Perm.QUALITY_REPORT)
+    form = ClaimImportForm(data={}, files={"file": file})
+    if not form.is_valid():
+        raise ValidationError({name: [str(e) for e in errs] for name, errs in form.errors.items()})
+    result = claims.quality_reports_import_claims(actor=request.user, file=file, filename=file.name or "")
+    if result.file_error:
+        raise ValidationError({"file": [result.file_error]})
+    if result.errors:
+        errors: dict[str, list[str]] = {}
+        for e in result.errors:
+            errors.setdefault(f"rows.{e.row}.{e.column}", []).append(e.message)
+        raise ValidationError(errors)
+    return ClaimImportOut(rows=result.rows, created=result.created, skipped=result.skipped)
 
 
 @router.get("/reports/{report_id}", response={200: QualityReportOut, **ERRORS}, operation_id="quality_report_get")

@@ -123,6 +123,9 @@ class QualityReport(StoreOwnedModel):
     )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
+    # the carmaker's warranty claim a report was imported from (docs/quality.md, "The warranty-claim file")
+    claim_number = models.CharField(_("claim number"), max_length=40, blank=True)
+    claim_date = models.DateField(_("claim date"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("parts-quality report")
@@ -146,6 +149,10 @@ class QualityReport(StoreOwnedModel):
             # a complaint is handed over once
             models.UniqueConstraint(
                 fields=["complaint"], condition=Q(complaint__isnull=False), name="quality_report_one_per_complaint"
+            ),
+            # a warranty claim is imported once per store (re-importing the file skips it)
+            models.UniqueConstraint(
+                fields=["store", "claim_number"], condition=~Q(claim_number=""), name="quality_report_one_per_claim"
             ),
         ]
         indexes = [

@@ -7,6 +7,7 @@ app_name = "quality"
 urlpatterns = [
     path("reports/", views.report_list, name="reports"),
     path("reports/new/", views.report_create, name="report_create"),
+    path("reports/import/", views.report_import, name="report_import"),
     path("reports/<int:report_id>/", views.report_detail, name="report_detail"),
     path("reports/<int:report_id>/photos/<int:report_photo_id>/", views.report_photo, name="report_photo"),
     path("codes/", views.codes_page, name="codes"),

@@ -22,8 +22,16 @@ from aftercare.org.scoping import own_store_ids
 
 from . import selectors
 from .choices import OPEN_ALARM_STATUSES, AlarmStatus, ReportSource, ReportStatus
-from .forms import AlarmStepForm, PartFamilyForm, ReportFilterForm, ReportForm, ReportPhotoForm, SymptomCodeForm
-from .services import alarms, codes, reports
+from .forms import (
+    AlarmStepForm,
+    ClaimImportForm,
+    PartFamilyForm,
+    ReportFilterForm,
+    ReportForm,
+    ReportPhotoForm,
+    SymptomCodeForm,
+)
+from .services import alarms, claims, codes, reports
 
 PAGE_SIZE = 25
 
@@ -46,6 +54,35 @@ def report_list(request):
         "can_manage": has_perm(user, Perm.QUALITY_MANAGE),
     }
     return render_partial_or_page(request, "quality/report_list.html", "quality/_report_rows.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def report_import(request):
+    """Import the carmaker's warranty-claim file into submitted reports of the user's own stores (all or nothing;
+    the claims imported before are skipped)."""
+    user = request.user
+    require_perm(user, Perm.QUALITY_REPORT)
+    if not own_store_ids(user):
+        raise PermissionDenied
+    form = ClaimImportForm(**bound_data(request))
+    result = None
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            upload = form.cleaned_data["file"]
+            result = claims.quality_reports_import_claims(actor=user, file=upload, filename=upload.name)
+            if result.ok:
+                messages.success(request, _("Rows read: %(rows)s; reports created: %(created)s; skipped as already "
+                                            "imported: %(skipped)s.")
+                                 % {"rows": result.rows, "created": result.created, "skipped": result.skipped})
+                return redirect("quality:report_import")
+            if result.file_error:
+                form.add_error("file", result.file_error)
+        status = 400
+    return render(request, "quality/report_import.html", {
+        "form": form, "result": result, "columns": claims.import_columns_help(),
+    }, status=status)
 
 
 def _own_stores(user):

@@ -146,11 +146,15 @@ def quality_report_create(
     store_id: int,
     source: str = ReportSource.ENTERED,
     repair_order: RepairOrder | None = None,
+    claim_number: str = "",
+    claim_date: dt.date | None = None,
     submit: bool = False,
     **values,
 ) -> QualityReport:
     """Record a report in one of the actor's own stores; from `repair_order` the VIN, failure date and mileage
-    default to the order's. `submit` submits it at once (every required field then named if missing)."""
+    default to the order's. `submit` submits it at once (every required field then named if missing). A report
+    imported from a warranty claim (`services.claims`) carries the claim's number and date; a claim number is
+    recorded once per store (a unique constraint)."""
     require_perm(actor, Perm.QUALITY_REPORT)
     if store_id not in own_store_ids(actor):
         raise PermissionDenied
@@ -170,8 +174,18 @@ def quality_report_create(
                 values.setdefault("mileage_km", repair_order.mileage)
     if errors:
         raise ValidationError(errors)
-    report = QualityReport(store_id=store_id, source=source, repair_order=repair_order, created_by=actor)
+    report = QualityReport(
+        store_id=store_id, source=source, repair_order=repair_order, created_by=actor,
+        claim_number=clean_text(claim_number or "").strip(), claim_date=claim_date,
+    )
     _apply(report, actor=actor, values=values)
+    if claim_date is not None:
+        if claim_date > business_date():
+            errors["claim_date"] = [_("The claim date cannot be in the future.")]
+        elif report.failure_date and claim_date < report.failure_date:
+            errors["claim_date"] = [_("The claim cannot be made before the part failed.")]
+        if errors:
+            raise ValidationError(errors)
     if submit:
         _submit_apply(report)
     with transaction.atomic():
