@@ -6,6 +6,7 @@ Only active users with a `Staff` record are accepted; anyone else gets 401.
 
 from typing import Annotated
 
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 from ninja import Field, Path, Schema
 from ninja.errors import HttpError
@@ -33,6 +34,24 @@ ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 413: Error
 # Database ids are 64-bit; larger numbers are rejected with 422 before they reach the database.
 MAX_ID = 2**63 - 1
 PathId = Annotated[int, Path(..., ge=1, le=MAX_ID)]
+
+
+def require_valid_form(form) -> None:
+    """422 naming each of the bound form's bad fields (`aftercare/api.py` answers a `ValidationError` so)."""
+    if not form.is_valid():
+        raise ValidationError({name: [str(e) for e in errs] for name, errs in form.errors.items()})
+
+
+def require_sheet_imported(result) -> None:
+    """422 for an all-or-nothing sheet import (`dms.readers.SheetImport`) that refused its file (on `file`) or rows
+    (each bad cell on `rows.<row>.<column>`)."""
+    if result.file_error:
+        raise ValidationError({"file": [result.file_error]})
+    if result.errors:
+        errors: dict[str, list[str]] = {}
+        for e in result.errors:
+            errors.setdefault(f"rows.{e.row}.{e.column}", []).append(e.message)
+        raise ValidationError(errors)
 
 
 class Pagination(PageNumberPagination):

@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, File, Form, Query, Router, Schema
 from ninja.files import UploadedFile
 
-from aftercare.core.api import ERRORS, PathId
+from aftercare.core.api import ERRORS, PathId, require_valid_form
 from aftercare.org.models import Store
 from aftercare.org.permissions import Perm, require_perm
 from aftercare.org.scoping import store_for_write
@@ -85,8 +85,7 @@ def import_upload(
         files={"file": file},
         user_store_ids={store_obj.pk},
     )
-    if not form.is_valid():
-        raise ValidationError({name: [str(e) for e in errs] for name, errs in form.errors.items()})
+    require_valid_form(form)
     batch = services.import_batch_create(
         actor=request.user, store=store_obj, kind=kind, filename=file.name, upload=file, dry_run=dry_run
     )

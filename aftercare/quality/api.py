@@ -15,7 +15,7 @@ from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
-from aftercare.core.api import ERRORS, MAX_ID, Pagination, PathId
+from aftercare.core.api import ERRORS, MAX_ID, Pagination, PathId, require_sheet_imported, require_valid_form
 from aftercare.customers.selectors import repair_order_get
 from aftercare.org.permissions import Perm, require_perm
 from aftercare.org.scoping import get_scoped_or_404, own_store_ids
@@ -186,16 +186,9 @@ def report_import(request: HttpRequest, file: File[UploadedFile]):
     cannot be read: `file`); claims imported before are skipped (`skipped`). 403 without `quality.report`."""
     require_perm(request.user, Perm.QUALITY_REPORT)
     form = ClaimImportForm(data={}, files={"file": file})
-    if not form.is_valid():
-        raise ValidationError({name: [str(e) for e in errs] for name, errs in form.errors.items()})
+    require_valid_form(form)
     result = claims.quality_reports_import_claims(actor=request.user, file=file, filename=file.name or "")
-    if result.file_error:
-        raise ValidationError({"file": [result.file_error]})
-    if result.errors:
-        errors: dict[str, list[str]] = {}
-        for e in result.errors:
-            errors.setdefault(f"rows.{e.row}.{e.column}", []).append(e.message)
-        raise ValidationError(errors)
+    require_sheet_imported(result)
     return ClaimImportOut(rows=result.rows, created=result.created, skipped=result.skipped)
 
 
@@ -218,8 +211,7 @@ def report_photo_add(request: HttpRequest, report_id: PathId, image: File[Upload
     report = selectors.quality_report_get(user=request.user, report_id=report_id)
     require_perm(request.user, Perm.QUALITY_REPORT)
     form = ReportPhotoForm(data={"caption": caption}, files={"image": image})
-    if not form.is_valid():
-        raise ValidationError({name: [str(e) for e in errs] for name, errs in form.errors.items()})
+    require_valid_form(form)
     photo = reports.quality_report_photo_add(
         actor=request.user, report=report, image=form.cleaned_data["image"], caption=form.cleaned_data["caption"]
     )

@@ -14,7 +14,8 @@ from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
-from aftercare.core.api import ERRORS, MAX_ID, Pagination, PathId
+from aftercare.core.api import ERRORS, MAX_ID, Pagination, PathId, require_valid_form
+from aftercare.org.calendar import business_date
 from aftercare.org.permissions import Perm, require_perm
 
 from . import selectors_evaluations as selectors
@@ -246,8 +247,7 @@ def visit_photo_add(request: HttpRequest, visit_id: PathId, image: File[Uploaded
     visit = _visit(request, visit_id)
     form = VisitPhotoForm(data={"caption": caption, "item": item_id or ""}, files={"image": image},
                           items=visit.form.items.all())
-    if not form.is_valid():
-        raise ValidationError({name: [str(e) for e in errs] for name, errs in form.errors.items()})
+    require_valid_form(form)
     photo = evaluations.store_visit_photo_add(actor=request.user, visit=visit, image=form.cleaned_data["image"],
                                               caption=form.cleaned_data["caption"], item_id=form.cleaned_data["item"])
     return Status(201, photo)
@@ -278,8 +278,6 @@ def action_create(request: HttpRequest, visit_id: PathId, payload: CorrectiveAct
 @paginate(Pagination)
 def action_list(request: HttpRequest, filters: Query[CorrectiveActionFilter]):
     """The corrective actions in scope (and those the caller owns), soonest due first."""
-    from aftercare.org.calendar import business_date
-
     return selectors.corrective_action_list(user=request.user, status=filters.status or "", today=business_date())
 
 

@@ -8,7 +8,7 @@ from ninja import Field, File, Query, Router, Schema
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
-from aftercare.core.api import ERRORS, Pagination
+from aftercare.core.api import ERRORS, Pagination, require_sheet_imported, require_valid_form
 from aftercare.org.calendar import business_date
 from aftercare.org.permissions import Perm, require_perm
 
@@ -101,14 +101,7 @@ def shipments_import(request, file: File[UploadedFile]):
     nothing: 422 lists every bad cell as `rows.<row>.<column>`; a re-import updates the same store-months."""
     require_perm(request.user, Perm.QUALITY_MANAGE)
     form = ShipmentImportForm(data={}, files={"file": file})
-    if not form.is_valid():
-        raise ValidationError({name: [str(e) for e in errs] for name, errs in form.errors.items()})
+    require_valid_form(form)
     result = parts_shipments_import(actor=request.user, file=file, filename=file.name or "")
-    if result.file_error:
-        raise ValidationError({"file": [result.file_error]})
-    if result.errors:
-        errors: dict[str, list[str]] = {}
-        for e in result.errors:
-            errors.setdefault(f"rows.{e.row}.{e.column}", []).append(e.message)
-        raise ValidationError(errors)
+    require_sheet_imported(result)
     return ShipmentImportOut(rows=result.rows, created=result.created, updated=result.updated)

@@ -20,6 +20,8 @@ from ninja import Schema as _Schema  # noqa: E402
 from ninja.files import UploadedFile as _UploadedFile  # noqa: E402
 
 from aftercare.core.api import ERRORS as _ERRORS  # noqa: E402
+from aftercare.core.api import require_sheet_imported as _require_sheet_imported  # noqa: E402
+from aftercare.core.api import require_valid_form as _require_valid_form  # noqa: E402
 
 
 class SsiImportOut(_Schema):
@@ -87,16 +89,9 @@ def ssi_benchmarks_upload(request, file: _File[_UploadedFile], store: _Form[str]
     store_obj = _ssi_store(request.user, store, write=True)
     form = SsiImportForm(data={"store": store_obj.pk, "kind": kind or "ssi"}, files={"file": file},
                          user_store_ids={store_obj.pk})
-    if not form.is_valid():
-        raise _ValidationError({name: [str(e) for e in errs] for name, errs in form.errors.items()})
+    _require_valid_form(form)
     result = ssi.ssi_benchmarks_import(actor=request.user, store=store_obj, file=file, kind=kind)
-    if result.file_error:
-        raise _ValidationError({"file": [result.file_error]})
-    if result.errors:
-        errors: dict[str, list[str]] = {}
-        for e in result.errors:
-            errors.setdefault(f"rows.{e.row}.{e.column}", []).append(e.message)
-        raise _ValidationError(errors)
+    _require_sheet_imported(result)
     return SsiImportOut(rows=result.rows, created=result.created, updated=result.updated)
 
 
