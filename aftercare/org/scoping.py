@@ -111,3 +111,14 @@ def settings_stores(user):
     from .models import Store
 
     return Store.objects.filter(pk__in=own_store_ids(user)).order_by("code")
+
+
+# Who manages a store's actions (the reports app's rectification register, the carmaker's corrective actions after
+# a dealer evaluation): the managers who own the store's KPIs.
+STORE_ACTIONS_MANAGE = Perm.KPI_SET_TARGET
+
+
+def may_report_action_done(user, *, owner_id: int | None, store_id: int) -> bool:
+    """An action of one of the user's own stores is reported done by its owner or by a manager of the store's
+    actions (`STORE_ACTIONS_MANAGE`)."""
+    return store_id in own_store_ids(user) and (owner_id == user.pk or has_perm(user, STORE_ACTIONS_MANAGE))

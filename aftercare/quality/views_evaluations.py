@@ -15,7 +15,7 @@ from aftercare.core.forms import apply_errors, bound_data
 from aftercare.org.calendar import business_date
 from aftercare.org.models import Store
 from aftercare.org.permissions import Perm, has_perm, require_perm
-from aftercare.org.scoping import own_store_ids
+from aftercare.org.scoping import may_report_action_done, own_store_ids
 from aftercare.org.selectors import store_staff_choices
 
 from . import selectors_evaluations as selectors
@@ -83,12 +83,11 @@ def _visit_context(request, visit, **forms):
     evaluator = _may_evaluate(user, visit.store_id)
     editable = visit.status == VisitStatus.DRAFT and evaluator
     today = business_date()
-    store_manager = has_perm(user, evaluations.STORE_MANAGE) and visit.store_id in own_store_ids(user)
     actions = list(visit.actions.select_related("item", "owner__staff").order_by("due_on", "id"))
     for a in actions:
         a.overdue = a.is_overdue(today)
-        a.may_report_done = a.status == ActionStatus.OPEN and (
-            store_manager or (a.owner_id == user.pk and a.store_id in own_store_ids(user)))
+        a.may_report_done = a.status == ActionStatus.OPEN and may_report_action_done(
+            user, owner_id=a.owner_id, store_id=a.store_id)
         a.may_verify = a.status == ActionStatus.DONE and evaluator
     context = {
         "visit": visit,

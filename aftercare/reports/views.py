@@ -11,6 +11,7 @@ from aftercare.core.forms import apply_errors, bound_data
 from aftercare.org.calendar import business_date
 from aftercare.org.permissions import Perm, has_perm
 from aftercare.org.scoping import current_store_ids, own_store_ids
+from aftercare.org.selectors import store_staff_choices
 
 from . import selectors
 from .choices import ActionStatus
@@ -22,7 +23,7 @@ from .services import actions as action_services
 
 def _owners(user, request):
     stores = sorted(current_store_ids(user, request) & own_store_ids(user))
-    return action_services.action_owner_choices(store_id=stores[0]) if stores else None, (stores[0] if stores else None)
+    return store_staff_choices(store_id=stores[0]) if stores else None, (stores[0] if stores else None)
 
 
 @login_required

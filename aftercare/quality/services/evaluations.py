@@ -19,8 +19,8 @@ from django.utils.translation import gettext_lazy as _
 
 from aftercare.core.choices import AuditAction
 from aftercare.core.services import audit_event_record
-from aftercare.org.permissions import Perm, has_perm, require_perm
-from aftercare.org.scoping import own_store_ids
+from aftercare.org.permissions import Perm, require_perm
+from aftercare.org.scoping import may_report_action_done, own_store_ids
 from aftercare.org.selectors import works_in_store
 
 from ..choices import ActionStatus, EvaluationFormStatus, VisitStatus
@@ -33,9 +33,6 @@ from ..evaluation_models import (
     VisitScore,
 )
 
-# who reports any of the store's actions done besides its owner: the managers who own the store's KPIs (the same
-# as for the action register's rectification actions, `reports.services.actions`)
-STORE_MANAGE = Perm.KPI_SET_TARGET
 ITEM_FIELDS = ("section_zh", "section_en", "text_zh", "text_en", "max_score")
 
 
@@ -247,7 +244,7 @@ def corrective_action_done(*, actor, action: CorrectiveAction, note: str) -> Cor
     """The store reports an open action done (its owner, or a manager of the store), saying what was done."""
     if action.store_id not in own_store_ids(actor):
         raise Http404
-    if action.owner_id != actor.pk and not has_perm(actor, STORE_MANAGE):
+    if not may_report_action_done(actor, owner_id=action.owner_id, store_id=action.store_id):
         raise PermissionDenied("not the owner")
     if action.status != ActionStatus.OPEN:
         raise ValidationError({"status": [_("Only an open action can be reported done.")]})

@@ -11,19 +11,14 @@ from django.utils.translation import gettext as _
 
 from aftercare.core.choices import AuditAction
 from aftercare.core.services import audit_event_record
-from aftercare.org.permissions import Perm, has_perm, require_perm
-from aftercare.org.scoping import own_store_ids, store_for_write
-from aftercare.org.selectors import store_staff_choices, works_in_store
+from aftercare.org.permissions import require_perm
+from aftercare.org.scoping import STORE_ACTIONS_MANAGE, may_report_action_done, own_store_ids, store_for_write
+from aftercare.org.selectors import works_in_store
 
 from ..choices import ActionSource, ActionStatus
 from ..models import RectificationAction
 
-MANAGE = Perm.KPI_SET_TARGET
-
-
-def action_owner_choices(*, store_id: int):
-    """Active staff of the store who can own an action (any role: a department head, an advisor, a manager)."""
-    return store_staff_choices(store_id=store_id)
+MANAGE = STORE_ACTIONS_MANAGE
 
 
 def _check_owner(owner, store_id: int) -> None:
@@ -75,7 +70,7 @@ def action_complete(*, actor, action_id: int, note: str) -> RectificationAction:
     """The owner (or a manager) reports the action done with what was done; it then awaits verification."""
     with transaction.atomic():
         action = _locked(actor, action_id)
-        if action.owner_id != actor.pk and not has_perm(actor, MANAGE):
+        if not may_report_action_done(actor, owner_id=action.owner_id, store_id=action.store_id):
             raise PermissionDenied
         if action.status != ActionStatus.OPEN:
             raise ValidationError({"status": [_("Only an open action can be marked done.")]})
@@ -127,4 +122,4 @@ def action_cancel(*, actor, action_id: int, note: str) -> RectificationAction:
     return action
 
 
-__all__ = ["ActionSource", "action_cancel", "action_complete", "action_create", "action_owner_choices", "action_verify"]
+__all__ = ["ActionSource", "action_cancel", "action_complete", "action_create", "action_verify"]
