@@ -5,11 +5,12 @@ Reports are store-owned: a user reads those of the stores in scope (`org.scoping
 `quality.group` roles read them. Nothing here reads a customer: a report names its vehicle by VIN, model and store.
 """
 
+from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 
 from aftercare.org.models import Store
-from aftercare.org.permissions import Perm, has_perm
-from aftercare.org.scoping import SESSION_STORE_KEY, current_store_ids, visible_store_ids
+from aftercare.org.permissions import ROLE_PERMISSIONS, Perm, has_perm
+from aftercare.org.scoping import SESSION_STORE_KEY, current_store_ids, get_scoped_or_404, visible_store_ids
 
 from .models import PartFamily, QualityAlarm, QualityReport, QualityReportPhoto, SymptomCode
 
@@ -70,15 +71,11 @@ def quality_report_narrow(qs, *, family=None, build_month=None, store=None, stat
 
 def quality_report_get(*, user, report_id: int) -> QualityReport:
     """One report of the stores in scope, else 404."""
-    from aftercare.org.scoping import get_scoped_or_404
-
     return get_scoped_or_404(quality_report_list(user=user), pk=report_id)
 
 
 def quality_report_photo_get(*, user, report_id: int, photo_id: int) -> QualityReportPhoto:
     """One photo of a report of the stores in scope (the photo must be that report's), else 404."""
-    from aftercare.org.scoping import get_scoped_or_404
-
     qs = QualityReportPhoto.objects.filter(report__store_id__in=quality_store_ids(user), report_id=report_id)
     return get_scoped_or_404(qs, pk=photo_id)
 
@@ -91,17 +88,11 @@ def quality_alarm_list(*, user) -> QuerySet[QualityAlarm]:
 
 
 def quality_alarm_get(*, user, alarm_id: int) -> QualityAlarm:
-    from aftercare.org.scoping import get_scoped_or_404
-
     return get_scoped_or_404(quality_alarm_list(user=user), pk=alarm_id)
 
 
 def quality_alarm_recipients(*, group_id: int) -> list:
     """Who is told of a new alarm: the active users of the group whose role may work alarms (`quality.manage`)."""
-    from django.contrib.auth import get_user_model
-
-    from aftercare.org.permissions import ROLE_PERMISSIONS
-
     roles = [role for role, perms in ROLE_PERMISSIONS.items() if Perm.QUALITY_MANAGE in perms]
     return list(
         get_user_model().objects.filter(staff__group_id=group_id, staff__role__in=roles, is_active=True).order_by("pk")

@@ -45,6 +45,7 @@ from django.utils.translation import gettext, override
 from django.utils.translation import gettext_lazy as _
 
 from aftercare.core.choices import AuditAction
+from aftercare.core.exports import xlsx_bytes
 from aftercare.core.services import audit_event_record, notification_send
 from aftercare.customers.models import SalesDelivery, Vehicle
 from aftercare.org.calendar import business_date, business_tz, month_add, month_start
@@ -477,8 +478,6 @@ def quality_alarm_vehicles(alarm: QualityAlarm):
 
 def quality_alarm_vins_export(*, actor, alarm: QualityAlarm) -> tuple[bytes, int]:
     """The affected VINs as XLSX (core.exports), audited; for an alarm under investigation or confirmed."""
-    from aftercare.core.exports import xlsx_bytes
-
     require_perm(actor, Perm.QUALITY_MANAGE)
     if alarm.status not in (AlarmStatus.INVESTIGATING, AlarmStatus.CONFIRMED):
         raise ValidationError(_("Export the VINs once the alarm is under investigation or confirmed."))
