@@ -23,16 +23,11 @@ from aftercare.followups.selectors import followup_queue
 from aftercare.org.calendar import business_day_start
 from aftercare.org.choices import Role
 from aftercare.testing import factories as f
+from aftercare.testing.clients import page_client
 
 pytestmark = pytest.mark.django_db
 NOW = dt.datetime(2026, 11, 16, 2, tzinfo=dt.UTC)
 EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
-
-
-def _client(user) -> Client:
-    client = Client(**EN)
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture
@@ -56,7 +51,7 @@ FORM = {"name": "免费检测周", "event_start": "2026-12-01", "event_end": "20
 @time_machine.travel(NOW, tick=False)
 def test_it_builds_counts_saves_and_launches_from_the_pages(store_a, users, crowd, specialist):
     manager = users[Role.CS_MANAGER]
-    client = _client(manager)
+    client = page_client(manager)
     page = client.get("/care/campaigns/new/?segment=lost")
     assert page.status_code == 200 and 'value="lost" id="id_classes_3" checked' in page.content.decode()
     count = client.get("/care/campaigns/count/", {"classes": ["loyal"], "purpose": "marketing"}, HTTP_HX_REQUEST="true")
@@ -78,7 +73,7 @@ def test_it_builds_counts_saves_and_launches_from_the_pages(store_a, users, crow
 
 
 def test_the_builder_names_a_bad_field_and_never_500s(store_a, users):
-    client = _client(users[Role.CS_MANAGER])
+    client = page_client(users[Role.CS_MANAGER])
     response = client.post("/care/campaigns/new/", {**FORM, "event_end": "2026-11-01", "stores": [str(store_a.pk)],
                                                     "mileage_min": "-4"})
     assert response.status_code == 400
@@ -87,8 +82,8 @@ def test_the_builder_names_a_bad_field_and_never_500s(store_a, users):
 
 
 def test_a_specialist_may_not_build_campaigns(users):
-    assert _client(users[Role.CS_SPECIALIST]).get("/care/campaigns/new/").status_code == 403
-    assert _client(users[Role.SERVICE_ADVISOR]).get("/care/campaigns/").status_code == 403
+    assert page_client(users[Role.CS_SPECIALIST]).get("/care/campaigns/new/").status_code == 403
+    assert page_client(users[Role.SERVICE_ADVISOR]).get("/care/campaigns/").status_code == 403
 
 
 @pytest.fixture
@@ -102,7 +97,7 @@ def launched(store_a, users, crowd):
 
 
 def test_the_results_page_drills_down_and_exports(store_a, users, launched, crowd, django_assert_max_num_queries):
-    client = _client(users[Role.CS_MANAGER])
+    client = page_client(users[Role.CS_MANAGER])
     target = CampaignTarget.objects.get(customer=crowd[0])
     v = crowd[0].ownerships.get().vehicle
     f.RepairOrderFactory(store=store_a, customer=crowd[0], vehicle=v, amount=Decimal("880"),
@@ -123,7 +118,7 @@ def test_the_results_page_drills_down_and_exports(store_a, users, launched, crow
 
 def test_the_call_screen_records_the_campaign_outcome(store_a, users, launched, crowd):
     specialist = users[Role.CS_SPECIALIST]
-    client = _client(specialist)
+    client = page_client(specialist)
     target = CampaignTarget.objects.get(customer=crowd[0])
     screen = client.get(f"/followups/tasks/{target.task_id}/")
     assert screen.status_code == 200 and 'id="campaign-card"' in screen.content.decode()
@@ -139,7 +134,7 @@ def test_another_stores_campaign_and_recall_answer_404(store_a, users, store_b):
     other = Campaign.objects.create(store=store_b, name="B", event_start=dt.date(2026, 12, 1),
                                     event_end=dt.date(2026, 12, 2), state=CampaignState.DRAFT)
     recall = Recall.objects.create(store=store_b, code="R-B", title="B", started_on=dt.date(2026, 11, 1))
-    client = _client(users[Role.CS_MANAGER])
+    client = page_client(users[Role.CS_MANAGER])
     for url in (f"/care/campaigns/{other.pk}/", f"/care/campaigns/{other.pk}/export.xlsx",
                 f"/care/recalls/{recall.pk}/", f"/api/care/campaigns/{other.pk}/results",
                 f"/api/care/recalls/{recall.pk}"):
@@ -150,7 +145,7 @@ def test_another_stores_campaign_and_recall_answer_404(store_a, users, store_b):
 
 @time_machine.travel(NOW, tick=False)
 def test_the_api_counts_creates_launches_and_reports(store_a, users, crowd):
-    client = _client(users[Role.CS_MANAGER])
+    client = page_client(users[Role.CS_MANAGER])
     count = client.post("/api/care/segments/count", {"segment": {"classes": ["regular"]}},
                         content_type="application/json")
     assert count.status_code == 200 and count.json() == {"count": 4}
@@ -181,7 +176,7 @@ def test_the_recall_import_makes_calls_names_bad_rows_and_tracks_completion(stor
     unknown = f.make_vin(9_999_999)
     rows = [f"{vehicles[0].vin},英朗", f"{vehicles[1].vin.lower()},英朗", "LSGAB12E8R123,英朗", f"{foreign.vin},x",
             f"{vehicles[2].vin},英朗", f"{unknown},x", f"{vehicles[0].vin},英朗"]
-    client = _client(manager)
+    client = page_client(manager)
     with time_machine.travel(NOW, tick=False):
         page = client.post("/care/recalls/", {"code": "R2026-01", "title": "燃油泵召回", "started_on": "2026-11-16",
                                               "store": str(store_a.pk), "file": _csv(rows)})
@@ -237,7 +232,7 @@ def test_recall_progress_is_two_statements_and_done_at_is_the_first_order_since_
 def test_importing_the_same_recall_code_again_adds_only_the_new_vehicles(store_a, users):
     owners = [f.CustomerFactory(store=store_a) for _i in range(3)]
     vehicles = [f.owned_vehicle(c) for c in owners]
-    client = _client(users[Role.CS_MANAGER])
+    client = page_client(users[Role.CS_MANAGER])
     form = {"code": "R2026-01", "title": "燃油泵召回", "started_on": "2026-11-16", "store": str(store_a.pk)}
     with time_machine.travel(NOW, tick=False):
         first = client.post("/care/recalls/", {**form, "file": _csv([f"{v.vin},英朗" for v in vehicles[:2]])})
@@ -250,7 +245,7 @@ def test_importing_the_same_recall_code_again_adds_only_the_new_vehicles(store_a
 
 
 def test_a_recall_list_without_a_vin_column_is_refused_by_name(store_a, users):
-    client = _client(users[Role.CS_MANAGER])
+    client = page_client(users[Role.CS_MANAGER])
     upload = SimpleUploadedFile("x.csv", "车牌,车型\n粤A12345,英朗\n".encode())
     page = client.post("/care/recalls/", {"code": "R1", "title": "t", "started_on": "2026-11-16",
                                           "store": str(store_a.pk), "file": upload})
@@ -259,7 +254,7 @@ def test_a_recall_list_without_a_vin_column_is_refused_by_name(store_a, users):
 
 
 def test_the_lists_read_a_constant_number_of_queries(store_a, users, django_assert_max_num_queries):
-    client = _client(users[Role.CS_MANAGER])
+    client = page_client(users[Role.CS_MANAGER])
     client.get("/care/campaigns/")  # warm the session
     for n in range(4):
         c = Campaign.objects.create(store=store_a, name=f"活动{n}", event_start=dt.date(2026, 12, 1),
@@ -279,7 +274,7 @@ def test_a_campaign_whose_event_is_over_is_not_launched(store_a, users, crowd):
     with time_machine.travel(NOW, tick=False):
         campaign = campaign_save(actor=manager, store_ids=[store_a.pk], name="过期活动",
                                  event_start=dt.date(2026, 11, 1), event_end=dt.date(2026, 11, 7))
-        client = _client(manager)
+        client = page_client(manager)
         page = client.post(f"/care/campaigns/{campaign.pk}/launch/", follow=True)
         api = client.post(f"/api/care/campaigns/{campaign.pk}/launch", content_type="application/json")
     assert page.status_code == 200 and "The event is over; it can no longer be launched." in page.content.decode()
@@ -291,7 +286,7 @@ def test_a_campaign_whose_event_is_over_is_not_launched(store_a, users, crowd):
 def test_an_invalid_outcome_is_refused_by_name_and_another_stores_target_is_404(store_a, store_b, users, launched,
                                                                                crowd):
     """The outcome form posts back to the call screen (a redirect with the error), leaving the target as it was."""
-    client = _client(users[Role.CS_SPECIALIST])
+    client = page_client(users[Role.CS_SPECIALIST])
     target = CampaignTarget.objects.get(customer=crowd[0])
     url = f"/care/campaigns/targets/{target.pk}/outcome/"
     for data, message in (({}, "This field is required."),
@@ -308,7 +303,7 @@ def test_an_invalid_outcome_is_refused_by_name_and_another_stores_target_is_404(
 
 
 def test_the_api_refuses_a_campaign_for_another_store(store_a, store_b, users):
-    response = _client(users[Role.CS_MANAGER]).post(
+    response = page_client(users[Role.CS_MANAGER]).post(
         "/api/care/campaigns", {"name": "越权", "event_start": "2026-12-01", "event_end": "2026-12-07",
                                 "store_ids": [store_a.pk, store_b.pk]}, content_type="application/json")
     assert response.status_code == 422
@@ -337,24 +332,24 @@ def test_the_start_page_shows_campaign_calls_and_running_campaigns_each_number_l
     Campaign.objects.create(store=store_a, name="已结束活动", event_start=dt.date(2026, 11, 1),
                             event_end=dt.date(2026, 11, 30), state=CampaignState.LAUNCHED)
     with time_machine.travel(during, tick=False):
-        html = _client(manager).get("/today/").content.decode()
+        html = page_client(manager).get("/today/").content.decode()
         rows = _card_rows(html, "care.campaigns_running")
         assert [(label, n) for label, _url, n in rows] == [("清洗节气门: reached", 2), ("清洗节气门: came", 1)]
         assert "草稿活动" not in html and "已结束活动" not in html
         for _label, url, n in rows:  # each number opens exactly its rows
             assert url.startswith(f"/care/campaigns/{launched.pk}/?measure=")
-            assert _client(manager).get(url).content.decode().count("data-target=") == n
+            assert page_client(manager).get(url).content.decode().count("data-target=") == n
         assert 'data-card="care.campaign_calls"' not in html  # a specialist's card
         # the specialist: the campaign calls of their queue
         FollowupTask.objects.filter(pk=CampaignTarget.objects.get(customer=crowd[2]).task_id).update(
             status=TaskStatus.COMPLETED)
-        html = _client(specialist).get("/today/").content.decode()
+        html = page_client(specialist).get("/today/").content.decode()
         rows = _card_rows(html, "care.campaign_calls")
         queue = followup_queue(user=specialist, kind=FollowupKind.CAMPAIGN, now=during)
         assert [n for _label, _url, n in rows][1] == queue.count() == 6  # seven calls, one completed
         for _label, url, n in rows:
             assert "kind=campaign" in url
-            assert _client(specialist).get(url).content.decode().count("data-task=") == n
+            assert page_client(specialist).get(url).content.decode().count("data-task=") == n
         assert 'data-card="care.campaigns_running"' not in html
         # translated
         zh = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
@@ -368,7 +363,7 @@ def test_a_draft_is_edited_with_the_builder_and_audited_a_launched_one_is_not(st
     from aftercare.core.models import AuditEvent
 
     manager = users[Role.CS_MANAGER]
-    client = _client(manager)
+    client = page_client(manager)
     campaign = campaign_save(actor=manager, store_ids=[store_a.pk], name="免费检测周", event_start=dt.date(2026, 12, 1),
                              event_end=dt.date(2026, 12, 7), segment={"classes": ["loyal"], "model": "英朗"},
                              channels=["call"])
@@ -406,7 +401,7 @@ def test_a_draft_is_edited_with_the_builder_and_audited_a_launched_one_is_not(st
 @time_machine.travel(NOW, tick=False)
 def test_the_api_patches_a_draft_only(store_a, store_b, users, crowd):
     manager = users[Role.CS_MANAGER]
-    client = _client(manager)
+    client = page_client(manager)
     cid = client.post("/api/care/campaigns", {"name": "免费检测周", "event_start": "2026-12-01",
                                               "event_end": "2026-12-07", "segment": {"model": "英朗"}},
                       content_type="application/json").json()["id"]
@@ -433,5 +428,5 @@ def test_the_api_patches_a_draft_only(store_a, store_b, users, crowd):
     launched = client.patch(f"/api/care/campaigns/{cid}", {"name": "x"}, content_type="application/json")
     assert launched.status_code == 409
     assert launched.json()["detail"] == "This campaign has been launched; it can no longer be changed."
-    assert _client(users[Role.CS_SPECIALIST]).patch(f"/api/care/campaigns/{cid}", {"name": "x"},
+    assert page_client(users[Role.CS_SPECIALIST]).patch(f"/api/care/campaigns/{cid}", {"name": "x"},
                                                     content_type="application/json").status_code == 403

@@ -4,18 +4,12 @@ queries bounded."""
 import datetime as dt
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from aftercare.care.models import ChurnModel, ChurnScore
 from aftercare.org.choices import Role
 from aftercare.testing import factories as f
-
-
-def _client(user):
-    client = Client(HTTP_ACCEPT_LANGUAGE="en")
-    client.force_login(user)
-    return client
+from aftercare.testing.clients import page_client
 
 
 @pytest.fixture
@@ -34,7 +28,7 @@ def scored(store_a):
 
 @pytest.mark.django_db
 def test_it_lists_active_customers_by_risk_for_the_cs_manager(users, scored, django_assert_max_num_queries):
-    client = _client(users[Role.CS_MANAGER])
+    client = page_client(users[Role.CS_MANAGER])
     with django_assert_max_num_queries(12):
         response = client.get(reverse("care:churn"))
     assert response.status_code == 200
@@ -50,14 +44,14 @@ def test_it_lists_active_customers_by_risk_for_the_cs_manager(users, scored, dja
 
 @pytest.mark.django_db
 def test_it_refuses_the_churn_page_to_a_specialist(users, scored):
-    assert _client(users[Role.CS_SPECIALIST]).get(reverse("care:churn")).status_code == 403
-    assert _client(users[Role.CS_SPECIALIST]).get("/api/care/churn").status_code == 403
+    assert page_client(users[Role.CS_SPECIALIST]).get(reverse("care:churn")).status_code == 403
+    assert page_client(users[Role.CS_SPECIALIST]).get("/api/care/churn").status_code == 403
 
 
 @pytest.mark.django_db
 def test_it_shows_the_risk_and_top_reasons_on_the_customer_page(users, scored):
     profile = scored[-1]
-    text = _client(users[Role.CS_SPECIALIST]).get(reverse("customers:detail", args=[profile.customer_id])).text
+    text = page_client(users[Role.CS_SPECIALIST]).get(reverse("customers:detail", args=[profile.customer_id])).text
     assert 'id="customer-churn"' in text and 'id="churn-risk">97%' in text
     assert "Complaint in the last 6 months" in text and "high" in text
 
@@ -65,13 +59,13 @@ def test_it_shows_the_risk_and_top_reasons_on_the_customer_page(users, scored):
 @pytest.mark.django_db
 def test_it_leaves_the_panel_out_for_an_unscored_customer(users, store_a):
     c = f.CustomerFactory(store=store_a)
-    text = _client(users[Role.CS_MANAGER]).get(reverse("customers:detail", args=[c.pk])).text
+    text = page_client(users[Role.CS_MANAGER]).get(reverse("customers:detail", args=[c.pk])).text
     assert 'id="customer-churn"' not in text
 
 
 @pytest.mark.django_db
 def test_it_answers_the_churn_api(users, scored, django_assert_max_num_queries):
-    client = _client(users[Role.CS_MANAGER])
+    client = page_client(users[Role.CS_MANAGER])
     with django_assert_max_num_queries(8):
         body = client.get("/api/care/churn", {"min_risk": 0.5, "page_size": 5}).json()
     assert body["count"] == 15 and [r["customer_number"] for r in body["items"]][0] == scored[-1].customer.number
@@ -84,10 +78,10 @@ def test_it_answers_the_churn_api(users, scored, django_assert_max_num_queries):
 @pytest.mark.django_db
 def test_the_churn_api_answers_null_risk_for_an_unscored_customer(users, store_a, scored):
     c = f.CustomerFactory(store=store_a)
-    body = _client(users[Role.CS_MANAGER]).get(f"/api/care/customers/{c.pk}/churn").json()
+    body = page_client(users[Role.CS_MANAGER]).get(f"/api/care/customers/{c.pk}/churn").json()
     assert body == {"customer_id": c.pk, "customer_number": c.number, "store": store_a.code, "churn_risk": None,
                     "band": "", "reasons": [], "reason_labels": [], "scored_on": None, "last_visit_at": None}
-    top = _client(users[Role.CS_MANAGER]).get("/api/care/churn", {"page_size": 1}).json()["items"][0]
+    top = page_client(users[Role.CS_MANAGER]).get("/api/care/churn", {"page_size": 1}).json()["items"][0]
     assert top == {"customer_id": scored[-1].customer_id, "customer_number": scored[-1].customer.number,
                    "store": store_a.code, "churn_risk": pytest.approx(29 / 30), "band": "high",
                    "reasons": ["days_overdue:+", "complaints_6m:+", "books_appointments:-"],

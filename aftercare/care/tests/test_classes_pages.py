@@ -8,14 +8,13 @@ from decimal import Decimal
 import openpyxl
 import pytest
 import time_machine
-from django.test import Client
 
 from aftercare.care import selectors
 from aftercare.care.classes_hooks import CHURN_RATE, LOYAL_SHARE
 from aftercare.care.models import CareProfile, ChurnReason, ClassChange, ClassSettings
 from aftercare.care.services.classes import churn_reason_record, class_flow_months_rebuild
-from aftercare.core.services import api_token_create
 from aftercare.org.choices import Role
+from aftercare.testing.clients import api_client, page_client
 
 from .classes_helpers import care_task, customer
 
@@ -59,12 +58,6 @@ def june(store_a, store_b):
     }
     class_flow_months_rebuild()  # the history is planted by hand: its month summary from it, as the migration does
     return p
-
-
-def _client(user, lang="en"):
-    client = Client(HTTP_ACCEPT_LANGUAGE=lang)
-    client.force_login(user)
-    return client
 
 
 def test_it_computes_the_churn_rate_and_flows_as_by_hand(june, users, store_a):
@@ -120,7 +113,7 @@ def test_it_measures_churn_rate_and_loyal_share_per_store_and_month(june, users,
 
 
 def test_it_shows_the_classes_page_with_its_drill_downs(june, users, django_assert_max_num_queries):
-    client = _client(users[Role.CS_MANAGER])
+    client = page_client(users[Role.CS_MANAGER])
     with django_assert_max_num_queries(14):  # the 12 months of flows: one query
         response = client.get("/care/classes/", {"month": "2026-06"})
     assert response.status_code == 200
@@ -135,7 +128,7 @@ def test_it_shows_the_classes_page_with_its_drill_downs(june, users, django_asse
     assert june["joined"].name in joined.content.decode()
     assert client.get("/care/classes/flow/", {"month": "2026-06", "from": "x", "to": "lost"}).status_code == 400
     assert client.get("/care/classes/", {"month": "junk"}).status_code == 200
-    assert _client(users[Role.CS_SPECIALIST]).get("/care/classes/").status_code == 403
+    assert page_client(users[Role.CS_SPECIALIST]).get("/care/classes/").status_code == 403
 
 
 def _flow_customers_former(*, store_ids, month, from_class, to_class):
@@ -177,7 +170,7 @@ def test_it_drills_down_every_flow_cell_to_the_same_customers_as_the_former_subq
     assert orphan.pk not in {p.customer_id for p in selectors.class_month_profiles(store_ids=[store_b.pk],
                                                                                     month=JUNE)}
     # the page: its customers with their store, in a fixed number of queries, however many rows
-    client = _client(admin)
+    client = page_client(admin)
     client.get("/care/classes/flow/", {"month": "2026-07", "from": "lost", "to": "lost"})  # session warmed
     with django_assert_num_queries(8) as ctx:
         response = client.get("/care/classes/flow/", {"month": "2026-07", "from": "lost", "to": "lost"})
@@ -201,14 +194,14 @@ def test_it_reports_churn_reasons_with_their_shares(june, users, store_a):
     got = selectors.churn_reason_shares(user=manager, since=dt.date(2025, 8, 1), until=dt.date(2026, 8, 1))
     assert [(r["reason"], r["n"], r["share"]) for r in got] == [("price", 2, Decimal("66.7")),
                                                                ("another_dealer", 1, Decimal("33.3"))]
-    html = _client(manager).get("/care/classes/", {"month": "2026-07"}).content.decode()
+    html = page_client(manager).get("/care/classes/", {"month": "2026-07"}).content.decode()
     assert 'data-reason="price"' in html and "66.7%" in html
 
 
 def test_it_lists_lost_customers_to_win_back_and_exports_them(june, users, store_a, django_assert_max_num_queries):
     manager = users[Role.CS_MANAGER]
     churn_reason_record(actor=manager, customer=june["churned"], reason="sold_car", note="卖车了")
-    client = _client(manager)
+    client = page_client(manager)
     with django_assert_max_num_queries(12):
         response = client.get("/care/winback/")
     html = response.content.decode()
@@ -225,7 +218,7 @@ def test_it_lists_lost_customers_to_win_back_and_exports_them(june, users, store
 
 
 def test_it_saves_the_class_settings_and_names_a_bad_field(users, store_a):
-    client = _client(users[Role.CS_MANAGER])
+    client = page_client(users[Role.CS_MANAGER])
     assert client.get("/care/classes/settings/").status_code == 200
     data = {"store": store_a.pk, "lost_after_months": 9, "once_a_year_max_visits": 1, "reminded_min": 4,
             "loyal_min_visits": 3, "lost_when_only_inspections": ""}
@@ -236,12 +229,12 @@ def test_it_saves_the_class_settings_and_names_a_bad_field(users, store_a):
     bad = client.post("/care/classes/settings/", {**data, "lost_after_months": "99"})
     assert bad.status_code == 400 and "is-invalid" in bad.content.decode()
     assert ClassSettings.objects.get(store=store_a).lost_after_months == 9
-    assert _client(users[Role.CS_SPECIALIST]).get("/care/classes/settings/").status_code == 403
+    assert page_client(users[Role.CS_SPECIALIST]).get("/care/classes/settings/").status_code == 403
 
 
 def test_it_shows_the_class_on_the_customer_page_and_records_a_reason(june, users, store_b):
     specialist = users[Role.CS_SPECIALIST]
-    client = _client(specialist)
+    client = page_client(specialist)
     c = june["churned"]
     html = client.get(f"/customers/{c.pk}/").content.decode()
     assert 'id="customer-class"' in html and 'data-class="lost"' in html and 'id="class-history"' in html
@@ -259,11 +252,11 @@ def test_it_shows_the_class_on_the_customer_page_and_records_a_reason(june, user
 def test_it_offers_the_reason_on_the_call_screen_of_a_lost_customer(june, users):
     manager = users[Role.CS_MANAGER]
     task = care_task(june["churned"], "2026-07-09")
-    html = _client(manager).get(f"/followups/tasks/{task.pk}/").content.decode()
+    html = page_client(manager).get(f"/followups/tasks/{task.pk}/").content.decode()
     assert 'id="care-class-card"' in html and f'name="task" value="{task.pk}"' in html
     loyal_task = care_task(june["loyal"], "2026-07-09")
-    assert 'id="care-class-card"' not in _client(manager).get(f"/followups/tasks/{loyal_task.pk}/").content.decode()
-    response = _client(manager).post(f"/care/customers/{june['churned'].pk}/churn-reason/",
+    assert 'id="care-class-card"' not in page_client(manager).get(f"/followups/tasks/{loyal_task.pk}/").content.decode()
+    response = page_client(manager).post(f"/care/customers/{june['churned'].pk}/churn-reason/",
                                      {"reason": "service", "task": task.pk, "next": f"/followups/tasks/{task.pk}/"})
     assert response["Location"] == f"/followups/tasks/{task.pk}/"
     assert ChurnReason.objects.get(customer=june["churned"]).task_id == task.pk
@@ -271,7 +264,7 @@ def test_it_offers_the_reason_on_the_call_screen_of_a_lost_customer(june, users)
 
 def test_a_churn_reason_does_not_redirect_to_an_outside_next(june, users):
     c = june["churned"]
-    response = _client(users[Role.CS_SPECIALIST]).post(
+    response = page_client(users[Role.CS_SPECIALIST]).post(
         f"/care/customers/{c.pk}/churn-reason/", {"reason": "moved", "next": "https://evil.example/"})
     assert response.status_code == 302 and response["Location"] == f"/customers/{c.pk}/"
     assert ChurnReason.objects.get(customer=c).reason == "moved"
@@ -280,16 +273,12 @@ def test_a_churn_reason_does_not_redirect_to_an_outside_next(june, users):
 def test_it_shows_the_newly_lost_on_the_managers_start_page(june, users):
     ClassChange.objects.create(store=june["loyal"].store, customer=june["loyal"], from_class="loyal",
                                to_class="lost", rule="no_visit", on_date=dt.date(2026, 7, 3))
-    html = _client(users[Role.CS_MANAGER]).get("/today/").content.decode()
+    html = page_client(users[Role.CS_MANAGER]).get("/today/").content.decode()
     assert "Became lost this month" in html and "Lost customers to win back" in html
 
 
-def _api(user) -> Client:
-    return Client(HTTP_AUTHORIZATION=f"Bearer {api_token_create(user=user, name='t')[1]}")
-
-
 def test_it_answers_the_class_api(june, users):
-    manager = _api(users[Role.CS_MANAGER])
+    manager = api_client(users[Role.CS_MANAGER])
     body = manager.get("/api/care/classes", {"month": "2026-06"}).json()
     assert (body["base"], body["churned"], body["churn_rate"]) == (4, 1, "25.0")
     assert {"from_class": "regular", "to_class": "lost", "customers": 1} in body["flows"]
@@ -298,5 +287,5 @@ def test_it_answers_the_class_api(june, users):
     got = manager.get(f"/api/care/customers/{c.pk}/class").json()
     assert got["customer_class"] == "lost" and [h["to_class"] for h in got["history"]] == ["lost", "regular"]
     assert manager.get(f"/api/care/customers/{june['other'].pk}/class").status_code == 404
-    assert _api(users[Role.SERVICE_ADVISOR]).get(f"/api/care/customers/{c.pk}/class").status_code == 403
-    assert _api(users[Role.CS_SPECIALIST]).get("/api/care/classes").status_code == 403
+    assert api_client(users[Role.SERVICE_ADVISOR]).get(f"/api/care/customers/{c.pk}/class").status_code == 403
+    assert api_client(users[Role.CS_SPECIALIST]).get("/api/care/classes").status_code == 403

@@ -28,6 +28,7 @@ from aftercare.core.services import api_token_create
 from aftercare.org.choices import Role, SharedResource
 from aftercare.org.models import StoreSharing
 from aftercare.testing import factories as f
+from aftercare.testing.clients import api_client
 from conftest import CANARY
 
 # URL prefixes not walked: Django's own apps, static/media files, auth pages, and the API (walked by its schema).
@@ -394,14 +395,9 @@ def test_it_sends_anonymous_visitors_of_pages_to_login(store_b):
 # ---- store sharing ---------------------------------------------------------------------------------------------
 
 
-def _api(user) -> Client:
-    _, key = api_token_create(user=user, name="sharing")
-    return Client(HTTP_AUTHORIZATION=f"Bearer {key}")
-
-
 def test_it_shows_shared_customers_but_not_policies_until_shared(specialist, store_a, store_b, other_store_rows):
     StoreSharing.objects.create(from_store=store_b, to_store=store_a, resource=SharedResource.CUSTOMERS)
-    client = _api(specialist)
+    client = api_client(specialist)
     customers = client.get("/api/customers").json()
     assert other_store_rows["customer"].pk in [c["id"] for c in customers["items"]]
     assert client.get(f"/api/customers/{other_store_rows['customer'].pk}").status_code == 200
@@ -415,20 +411,20 @@ def test_it_shows_shared_customers_but_not_policies_until_shared(specialist, sto
     assert client.get(f"/api/policies/{policy.pk}").status_code == 404
 
     StoreSharing.objects.create(from_store=store_b, to_store=store_a, resource=SharedResource.POLICIES)
-    client = _api(specialist)  # the scope is cached per request user; a fresh request sees the new share
+    client = api_client(specialist)  # the scope is cached per request user; a fresh request sees the new share
     assert [p["id"] for p in client.get("/api/policies").json()["items"]] == [policy.pk]
     assert client.get(f"/api/policies/{policy.pk}").status_code == 200
 
 
 def test_it_does_not_share_in_the_other_direction(specialist, store_a, store_b, other_store_rows):
     StoreSharing.objects.create(from_store=store_a, to_store=store_b, resource=SharedResource.CUSTOMERS)
-    client = _api(specialist)
+    client = api_client(specialist)
     assert client.get("/api/customers").json()["count"] == 0
     assert client.get(f"/api/customers/{other_store_rows['customer'].pk}").status_code == 404
 
 
 def test_it_lets_the_group_admin_see_every_store_of_the_group(users, other_store_rows):
-    client = _api(users[Role.GROUP_ADMIN])
+    client = api_client(users[Role.GROUP_ADMIN])
     assert client.get(f"/api/customers/{other_store_rows['customer'].pk}").status_code == 200
     assert client.get(f"/api/policies/{other_store_rows['policy'].pk}").status_code == 200
 
@@ -718,7 +714,7 @@ def test_it_walks_the_appointment_routes_with_a_canary_booking_of_store_b(users,
     assert booking.store_id == store_b.pk
     assert fill(Route("/api/appointments/bookings/{booking_id}", ("booking_id",), ("get",)), rows) == [
         f"/api/appointments/bookings/{booking.pk}"]
-    client = _api(users[Role.SERVICE_ADVISOR])
+    client = api_client(users[Role.SERVICE_ADVISOR])
     assert client.get(f"/api/appointments/bookings/{booking.pk}").status_code == 404
     assert client.get("/api/appointments/bookings").json()["count"] == 0
 
@@ -827,7 +823,7 @@ def test_it_walks_the_class_pages_with_a_canary_lost_customer_of_store_b(monkeyp
         assert response.status_code == 200 and not _leaks(response), url
     book = load_workbook(io.BytesIO(client.get("/care/winback/export/").content))
     assert not [c for ws in book.worksheets for row in ws.iter_rows() for c in row if CANARY in str(c.value)]
-    api = _api(manager)
+    api = api_client(manager)
     assert api.get("/api/care/classes", {"month": month}).json()["churned"] == 0
     assert api.get(f"/api/care/customers/{rows['class_customer'].pk}/class").status_code == 404
     assert client.post(f"/care/customers/{rows['class_customer'].pk}/churn-reason/",

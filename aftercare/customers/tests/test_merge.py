@@ -2,12 +2,10 @@ import datetime as dt
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.test import Client
 from django.urls import reverse
 from django.utils.translation import override
 
 from aftercare.core.models import AuditEvent
-from aftercare.core.services import api_token_create
 from aftercare.customers.models import (
     Customer,
     InsurancePolicy,
@@ -19,6 +17,7 @@ from aftercare.customers.models import (
 from aftercare.customers.services import customer_merge
 from aftercare.org.choices import Role
 from aftercare.testing import factories as f
+from aftercare.testing.clients import api_client
 
 D = dt.date
 
@@ -269,14 +268,9 @@ def test_the_page_answers_403_without_the_permission(client, specialist, pair):
 # ---- API ------------------------------------------------------------------------------------------------------
 
 
-def _api(user):
-    _, key = api_token_create(user=user, name="test")
-    return Client(HTTP_AUTHORIZATION=f"Bearer {key}", HTTP_ACCEPT_LANGUAGE="en")
-
-
 def test_the_api_merges(manager, pair):
     keep, dup, _vehicle = pair
-    response = _api(manager).post(
+    response = api_client(manager).post(
         f"/api/customers/{keep.pk}/merge", {"merge_id": dup.pk}, content_type="application/json"
     )
     assert response.status_code == 200, response.content
@@ -290,7 +284,8 @@ def test_the_api_refuses_cross_store_other_store_and_missing_permission(users, m
     other = other_store_rows["customer"]
 
     def post(user, pk, merge_id):
-        return _api(user).post(f"/api/customers/{pk}/merge", {"merge_id": merge_id}, content_type="application/json")
+        return api_client(user).post(f"/api/customers/{pk}/merge", {"merge_id": merge_id},
+                                     content_type="application/json")
 
     assert post(manager, keep.pk, other.pk).status_code == 404
     assert post(manager, other.pk, keep.pk).status_code == 404

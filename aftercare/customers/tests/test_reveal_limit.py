@@ -6,29 +6,23 @@ import datetime as dt
 import pytest
 import time_machine
 from django.db import IntegrityError, connection, transaction
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone, translation
 
 from aftercare.core.choices import AuditAction
 from aftercare.core.models import AuditEvent
-from aftercare.core.services import api_token_create
 from aftercare.customers import services
 from aftercare.org.choices import Role
 from aftercare.org.models import Store
 from aftercare.testing import factories as f
+from aftercare.testing.clients import api_client
 
 pytestmark = pytest.mark.django_db
 
 
 def _customers(store, n):
     return [f.CustomerFactory(store=store, mobile=f"+86138{i:08d}") for i in range(n)]
-
-
-def _api(user) -> Client:
-    _, key = api_token_create(user=user, name="test")
-    return Client(HTTP_AUTHORIZATION=f"Bearer {key}", HTTP_ACCEPT_LANGUAGE="en")
 
 
 def _set_limit(store, n):
@@ -47,7 +41,7 @@ def test_it_defaults_to_60_reveals_per_hour(store_a):
 
 def test_it_refuses_the_61st_reveal_in_an_hour_in_the_api(specialist, store_a):
     customers = _customers(store_a, 61)
-    api = _api(specialist)
+    api = api_client(specialist)
     for customer in customers[:60]:
         assert api.post(f"/api/customers/{customer.pk}/reveal-phone").status_code == 200
     response = api.post(f"/api/customers/{customers[60].pk}/reveal-phone")
@@ -108,16 +102,16 @@ def test_it_says_so_in_chinese(client, specialist, store_a):
 def test_it_counts_each_user_separately(client, specialist, users, store_a):
     _set_limit(store_a, 1)
     one, two = _customers(store_a, 2)
-    assert _api(specialist).post(f"/api/customers/{one.pk}/reveal-phone").status_code == 200
-    assert _api(specialist).post(f"/api/customers/{two.pk}/reveal-phone").status_code == 429
+    assert api_client(specialist).post(f"/api/customers/{one.pk}/reveal-phone").status_code == 200
+    assert api_client(specialist).post(f"/api/customers/{two.pk}/reveal-phone").status_code == 429
     colleague = users[Role.CS_MANAGER]
-    assert _api(colleague).post(f"/api/customers/{two.pk}/reveal-phone").status_code == 200
+    assert api_client(colleague).post(f"/api/customers/{two.pk}/reveal-phone").status_code == 200
 
 
 def test_it_allows_reveals_again_after_an_hour(specialist, store_a):
     _set_limit(store_a, 2)
     customers = _customers(store_a, 3)
-    api = _api(specialist)
+    api = api_client(specialist)
     start = timezone.now()
     with time_machine.travel(start, tick=False):
         for customer in customers[:2]:

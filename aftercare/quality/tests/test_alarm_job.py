@@ -21,6 +21,7 @@ from aftercare.org.choices import Role
 from aftercare.quality.models import PartFamily, QualityAlarm, QualityReport
 from aftercare.quality.services import alarms
 from aftercare.testing import factories as f
+from aftercare.testing.clients import page_client
 
 pytestmark = pytest.mark.django_db
 
@@ -180,31 +181,25 @@ def test_it_does_not_alarm_on_a_history_without_a_defect(stores, users):
     assert not QualityAlarm.objects.exists()
 
 
-def _client(user, lang="en") -> Client:
-    client = Client(HTTP_ACCEPT_LANGUAGE=lang)
-    client.force_login(user)
-    return client
-
-
 def test_it_works_an_alarm_through_acknowledged_investigation_export_and_confirmed(defect_history, users):
     run()
     alarm = QualityAlarm.objects.get()
     engineer = users[Role.QUALITY_ENGINEER]
-    page = _client(engineer, "zh-hans").get(f"/quality/alarms/{alarm.pk}/")
+    page = page_client(engineer, "zh-hans").get(f"/quality/alarms/{alarm.pk}/")
     assert page.status_code == 200
     body = page.content.decode()
     assert 'id="alarm-chart"' in body and "前减震器" in body
-    assert _client(users[Role.STORE_MANAGER]).get(f"/quality/alarms/{alarm.pk}/").status_code == 403
+    assert page_client(users[Role.STORE_MANAGER]).get(f"/quality/alarms/{alarm.pk}/").status_code == 403
     with pytest.raises(PermissionDenied):
         alarms.quality_alarm_step(actor=users[Role.STORE_MANAGER], alarm=alarm, to_status="acknowledged")
     with pytest.raises(ValidationError) as exc:
         alarms.quality_alarm_step(actor=engineer, alarm=alarm, to_status="confirmed")
     assert "to_status" in exc.value.message_dict
-    assert _client(engineer).post(f"/quality/alarms/{alarm.pk}/", {"to_status": "acknowledged"}).status_code == 302
+    assert page_client(engineer).post(f"/quality/alarms/{alarm.pk}/", {"to_status": "acknowledged"}).status_code == 302
     # the export waits for the investigation
-    assert _client(engineer).get(f"/quality/alarms/{alarm.pk}/vins.xlsx").status_code == 302
+    assert page_client(engineer).get(f"/quality/alarms/{alarm.pk}/vins.xlsx").status_code == 302
     alarms.quality_alarm_step(actor=engineer, alarm=alarm, to_status="investigating", note="拆检 10 台")
-    export = _client(engineer).get(f"/quality/alarms/{alarm.pk}/vins.xlsx")
+    export = page_client(engineer).get(f"/quality/alarms/{alarm.pk}/vins.xlsx")
     assert export.status_code == 200
     sheet = load_workbook(io.BytesIO(export.content)).active
     rows = list(sheet.iter_rows(values_only=True))
@@ -240,12 +235,12 @@ def test_it_asks_a_reason_to_dismiss(defect_history, users):
     run()
     alarm = QualityAlarm.objects.get()
     engineer = users[Role.QUALITY_ENGINEER]
-    page = _client(engineer).post(f"/quality/alarms/{alarm.pk}/", {"to_status": "dismissed", "note": ""})
+    page = page_client(engineer).post(f"/quality/alarms/{alarm.pk}/", {"to_status": "dismissed", "note": ""})
     assert page.status_code == 400 and "reason" in page.content.decode()
     alarms.quality_alarm_step(actor=engineer, alarm=alarm, to_status="dismissed", note="客户使用不当，非批次问题")
     alarm.refresh_from_db()
     assert alarm.status == "dismissed" and alarm.reason
-    listing = _client(engineer).get("/quality/alarms/?status=dismissed").content.decode()
+    listing = page_client(engineer).get("/quality/alarms/?status=dismissed").content.decode()
     assert f'data-alarm="{alarm.pk}"' in listing
 
 

@@ -10,13 +10,13 @@ import pytest
 import time_machine
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
 
 from aftercare.core.models import AuditEvent
 from aftercare.org.choices import Role
 from aftercare.quality.models import QualityReport
 from aftercare.quality.services.claims import quality_reports_import_claims
 from aftercare.testing import factories as f
+from aftercare.testing.clients import page_client
 
 pytestmark = pytest.mark.django_db
 NOW = dt.datetime(2026, 3, 10, 4, 0, tzinfo=dt.UTC)
@@ -67,12 +67,6 @@ def xlsx_file(rows: list[list], header=EN_HEADER, name: str = "claims.xlsx") -> 
 def row(vin, claim="WC-001", store="A01", family="FRONT_SHOCK", failure="2026-02-20", mileage="18500",
         symptom="SHOCK_LEAK", text="漏油", claim_date="2026-02-25", batch="B2504"):
     return [claim, store, vin, family, "54610-A1", batch, failure, mileage, symptom, text, claim_date]
-
-
-def _client(user) -> Client:
-    client = Client(HTTP_ACCEPT_LANGUAGE="en")
-    client.force_login(user)
-    return client
 
 
 def test_it_creates_submitted_reports_from_a_csv_with_family_vehicle_and_build_month(advisor, vehicle):
@@ -173,7 +167,7 @@ def test_it_lets_only_a_reporting_user_import(users, vehicle):
 
 
 def test_it_imports_through_the_page(advisor, users, vehicle):
-    client = _client(advisor)
+    client = page_client(advisor)
     assert 'id="report-import"' in client.get("/quality/reports/").content.decode()
     page = client.get("/quality/reports/import/")
     assert page.status_code == 200 and 'id="claims-import-form"' in page.content.decode()
@@ -186,13 +180,13 @@ def test_it_imports_through_the_page(advisor, users, vehicle):
     good = client.post("/quality/reports/import/", {"file": csv_file([row(vehicle.vin)])}, follow=True)
     assert good.status_code == 200 and "reports created: 1" in good.content.decode()
     assert QualityReport.objects.get().claim_number == "WC-001"
-    engineer = _client(users[Role.QUALITY_ENGINEER])
+    engineer = page_client(users[Role.QUALITY_ENGINEER])
     assert engineer.get("/quality/reports/import/").status_code == 403
     assert engineer.post("/quality/reports/import/", {"file": csv_file([row(vehicle.vin)])}).status_code == 403
 
 
 def test_it_answers_the_api(advisor, users, vehicle):
-    client = _client(advisor)
+    client = page_client(advisor)
     bad = client.post("/api/quality/reports/import", {"file": csv_file([row(vehicle.vin, failure="junk")])})
     assert bad.status_code == 422 and list(bad.json()["errors"]) == ["rows.2.故障日期"]
     junk = client.post("/api/quality/reports/import", {"file": SimpleUploadedFile("x.pdf", b"%PDF-1.4")})
@@ -204,6 +198,6 @@ def test_it_answers_the_api(advisor, users, vehicle):
     report = client.get(f"/api/quality/reports/{QualityReport.objects.get().pk}").json()
     assert (report["claim_number"], report["claim_date"], report["source"]) == (
         "WC-001", "2026-02-25", "warranty_claim")
-    refused = _client(users[Role.QUALITY_ENGINEER]).post(
+    refused = page_client(users[Role.QUALITY_ENGINEER]).post(
         "/api/quality/reports/import", {"file": csv_file([row(vehicle.vin)])})
     assert refused.status_code == 403
