@@ -31,8 +31,6 @@ def _now():
         yield
 
 
-
-
 def png(name="shock.png") -> SimpleUploadedFile:
     buffer = io.BytesIO()
     Image.new("RGB", (4, 4), "red").save(buffer, "PNG")
