@@ -10,6 +10,8 @@ reports of the seven part families in the three stores, with one injected batch 
 * A failure in a month with a service visit of the vehicle (a repair order: maintenance, mechanical, warranty,
   body) is reported from that order (its date and mileage); else as a warranty claim within the warranty, entered
   by hand after it.
+* The newest report of the defect gets a photo (a drawn picture of a leaking shock absorber, `defect_photo_png`),
+  as the advisor would attach one.
 * Then `quality_alarm_run` as of today: the demo starts with the one alarm (state new) and its notification to the
   quality engineer (and the group admin). At the default size and seed the job finds only that series.
 
@@ -19,10 +21,13 @@ Deterministic for a seed and a day.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import random
 from collections import defaultdict
 
+from django.core.files.base import ContentFile
 from django.utils import timezone
+from PIL import Image, ImageDraw
 
 from aftercare.customers.choices import RepairKind
 from aftercare.customers.models import RepairOrder, Vehicle
@@ -30,7 +35,7 @@ from aftercare.org.calendar import business_date, business_tz, month_add, month_
 from aftercare.org.choices import Role
 from aftercare.org.models import Staff, Store
 from aftercare.quality.choices import ReportSource, ReportStatus
-from aftercare.quality.models import PartFamily, QualityReport, SymptomCode
+from aftercare.quality.models import PartFamily, QualityReport, QualityReportPhoto, SymptomCode
 from aftercare.quality.services.alarms import quality_alarm_run
 from aftercare.quality.services.reports import months_between
 
@@ -140,8 +145,43 @@ def demo_quality_create(*, stores: list[Store], seed: int) -> dict[str, int]:
                 )
             month = month_add(month, 1)
     QualityReport.objects.bulk_create(reports, batch_size=1000)
+    photos = _defect_photo(stores, defect_month)
     result = quality_alarm_run(today=today, group_ids=list({s.group_id for s in stores}))
-    return {"quality_reports": len(reports), "quality_alarms": result.get("created", 0)}
+    return {"quality_reports": len(reports), "quality_report_photos": photos,
+            "quality_alarms": result.get("created", 0)}
+
+
+DEFECT_PHOTO_CAPTION = "前减震器活塞杆处漏油（演示照片）"
+
+
+def defect_photo_png() -> bytes:
+    """A drawn photo of a front shock absorber leaking oil at its rod seal (640 x 480 PNG, the same bytes each
+    time)."""
+    image = Image.new("RGB", (640, 480), (206, 210, 214))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, 380, 640, 480), fill=(120, 124, 128))  # the workshop floor
+    draw.rounded_rectangle((270, 60, 370, 300), radius=18, fill=(40, 44, 48))  # the body
+    draw.rectangle((305, 300, 335, 420), fill=(170, 174, 180))  # the piston rod
+    draw.ellipse((290, 40, 350, 80), outline=(30, 30, 30), width=8)  # the top mount
+    draw.ellipse((295, 400, 345, 440), outline=(30, 30, 30), width=8)  # the lower eye
+    draw.ellipse((262, 280, 390, 330), fill=(92, 62, 24))  # the oil at the rod seal
+    draw.polygon([(300, 320), (320, 372), (338, 320)], fill=(92, 62, 24))  # running down the rod
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG", optimize=True)
+    return buffer.getvalue()
+
+
+def _defect_photo(stores: list[Store], defect_month: dt.date) -> int:
+    """A photo on the newest report of the injected defect (none when the seed made no such report)."""
+    report = (QualityReport.objects.filter(store__in=stores, part_family__code=DEFECT_FAMILY,
+                                           build_month=defect_month).order_by("-failure_date", "-pk").first())
+    if report is None:
+        return 0
+    photo = QualityReportPhoto(report=report, caption=DEFECT_PHOTO_CAPTION)
+    photo.image.save(f"front-shock-{report.vin[-6:]}.png", ContentFile(defect_photo_png()), save=False)
+    photo.full_clean()
+    photo.save()
+    return 1
 
 
 def _report(rng, v, family, build, month, today, orders, used_orders, km_a_day, symptoms, user, defect_month, tz):

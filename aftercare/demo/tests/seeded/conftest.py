@@ -14,6 +14,7 @@ import pytest
 import time_machine
 from django.core.management import call_command
 from django.db import transaction
+from django.test import override_settings
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = dt.datetime(2026, 3, 18, 15, 30, tzinfo=SHANGHAI)
@@ -21,13 +22,15 @@ TODAY = NOW.date()
 
 
 @pytest.fixture(scope="package")
-def seeded_demo(django_db_setup, django_db_blocker) -> dict:
-    """{"output": what `seed_demo` printed, "seconds": how long it took}."""
+def seeded_demo(django_db_setup, django_db_blocker, tmp_path_factory) -> dict:
+    """{"output": what `seed_demo` printed, "seconds": how long it took, "media": where it wrote its files (a
+    report photo): a directory of the package's own, never var/media; a test reading them sets `MEDIA_ROOT` to it."""
+    media = tmp_path_factory.mktemp("demo-media")
     with django_db_blocker.unblock(), transaction.atomic():
-        with time_machine.travel(NOW, tick=False):
+        with time_machine.travel(NOW, tick=False), override_settings(MEDIA_ROOT=media):
             started = time.monotonic()
             out = io.StringIO()
             call_command("seed_demo", stdout=out)
             seconds = time.monotonic() - started
-        yield {"output": out.getvalue(), "seconds": seconds}
+        yield {"output": out.getvalue(), "seconds": seconds, "media": media}
         transaction.set_rollback(True)

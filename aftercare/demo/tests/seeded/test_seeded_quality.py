@@ -12,10 +12,10 @@ import time_machine
 
 from aftercare.core.models import Notification
 from aftercare.demo.org import STORES
-from aftercare.demo.quality import DEFECT_FAMILY, defect_build_month
+from aftercare.demo.quality import DEFECT_FAMILY, DEFECT_PHOTO_CAPTION, defect_build_month, defect_photo_png
 from aftercare.org.calendar import month_add
 from aftercare.quality.choices import ReportSource, ReportStatus
-from aftercare.quality.models import PartFamily, QualityAlarm, QualityReport
+from aftercare.quality.models import PartFamily, QualityAlarm, QualityReport, QualityReportPhoto
 from aftercare.quality.services.alarms import quality_alarm_run
 
 from .conftest import NOW, TODAY
@@ -67,3 +67,15 @@ def test_it_adds_no_alarm_when_the_job_runs_again(demo):
     result = quality_alarm_run(today=TODAY)
     assert result.get("created", 0) == 0 and result["series"] > 7 * 24
     assert QualityAlarm.objects.count() == 1 and Notification.objects.count() == notes
+
+
+def test_it_has_a_photo_on_the_newest_report_of_the_defect(demo, seeded_demo, settings):
+    settings.MEDIA_ROOT = seeded_demo["media"]
+    photo = QualityReportPhoto.objects.select_related("report__part_family").get()
+    report = photo.report
+    assert (report.part_family.code, report.build_month) == (DEFECT_FAMILY, DEFECT_MONTH)
+    newest = QualityReport.objects.filter(part_family__code=DEFECT_FAMILY, build_month=DEFECT_MONTH).order_by(
+        "-failure_date", "-pk").first()
+    assert report == newest and photo.caption == DEFECT_PHOTO_CAPTION
+    with photo.image.open("rb") as stored:
+        assert stored.read() == defect_photo_png()
