@@ -298,6 +298,21 @@ class EscalationTiersForm(BootstrapFormMixin, forms.Form):
         return [(level, role, days) for level, (role, days) in enumerate(filled, start=1)]
 
 
+class FirstTimeFixRowsForm(MeasureRowsForm):
+    """The repair orders behind a first-time-fix figure (the measures pages' drill-down): its denominator, its
+    numerator, or the orders a repeat repair followed; one store and the months."""
+
+    counted = forms.ChoiceField(
+        label=_("Repair orders"),
+        choices=[("denominator", _("Counted (denominator)")), ("numerator", _("Not repeated (numerator)")),
+                 ("repeated", _("Followed by a repeat repair"))],
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._style()
+
+
 class ComplaintMeasureRowsForm(MeasureRowsForm):
     """The forms behind a complaint measure's figure (the measures pages' drill-down): which measure, its numerator
     or its denominator, one store and the months."""

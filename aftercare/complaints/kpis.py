@@ -66,16 +66,20 @@ def _values(key: str):
 
 def _drill(key: str):
     """The measure's drill-down: the forms its numerator and its denominator count (`selectors.complaint_measure_rows`,
-    the filters the measure counts with), of one store and the months of the period."""
+    the filters the measure counts with), of one store and the months of the period; for first time fix, the repair
+    orders (`selectors.first_time_fix_orders`)."""
 
     def drill(*, store_id: int, start: dt.date, end: dt.date) -> Drill:
         period = months_query(start, end)
         if period is None:
             return Drill()
-        base = reverse("complaints:measure_rows")
+        if key == "first_time_fix":
+            base, measure = reverse("complaints:measure_orders"), {}
+        else:
+            base, measure = reverse("complaints:measure_rows"), {"measure": key}
 
         def url(counted: str) -> str:
-            return f"{base}?{urlencode({'measure': key, 'counted': counted, 'store': store_id, **period})}"
+            return f"{base}?{urlencode({**measure, 'counted': counted, 'store': store_id, **period})}"
 
         return Drill(url("numerator"), url("denominator"))
 
@@ -150,6 +154,7 @@ FIRST_TIME_FIX = Measure(
     denominator=_("repair orders of the counting kinds settled in the month"),
     default_target=selectors.MEASURE_TARGETS["first_time_fix"],
     compute=_values("first_time_fix"),
+    drill=_drill("first_time_fix"),
     **_COMMON,
 )
 

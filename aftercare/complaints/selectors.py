@@ -523,12 +523,9 @@ def _measure_counts(ids: frozenset[int], start: dt.datetime, end: dt.datetime, n
     )
     if "returned" in queries:
         add(returned, "m")
-    repeated = models.Exists(cmodels.RepeatRepair.objects.filter(original=models.OuterRef("pk")))
     orders = (
-        RepairOrder.objects.filter(
-            store_id__in=ids, kind__in=FIRST_TIME_FIX_KINDS, settled_at__gte=start, settled_at__lt=end
-        )
-        .annotate(m=TruncMonth("settled_at", tzinfo=business_tz()), repeated=repeated)
+        _first_time_fix_orders(ids, start, end)
+        .annotate(m=TruncMonth("settled_at", tzinfo=business_tz()))
         .values("store_id", "m")
         .annotate(
             r_den=Count("id"),
@@ -540,6 +537,38 @@ def _measure_counts(ids: frozenset[int], start: dt.datetime, end: dt.datetime, n
     if "orders" in queries:
         add(orders, "m")
     return out
+
+
+def _first_time_fix_orders(ids, start: dt.datetime, end: dt.datetime) -> QuerySet:
+    """The repair orders first-time fix counts (the counting kinds settled in `[start, end)` in the stores `ids`),
+    each with `repeated`: whether a repeat repair of the same fault followed it."""
+    repeated = models.Exists(cmodels.RepeatRepair.objects.filter(original=models.OuterRef("pk")))
+    return RepairOrder.objects.filter(
+        store_id__in=ids, kind__in=FIRST_TIME_FIX_KINDS, settled_at__gte=start, settled_at__lt=end
+    ).annotate(repeated=repeated)
+
+
+# the drill-down's lists of first-time fix: its denominator, its numerator, and the rest of the denominator
+FIRST_TIME_FIX_ROWS = ("denominator", "numerator", "repeated")
+
+
+def first_time_fix_orders(*, user, store_ids=None, counted: str, since: dt.date, until: dt.date) -> QuerySet:
+    """The repair orders behind a first-time-fix figure over the Shanghai days `[since, until)` of the stores in
+    scope (the measures pages' drill-down), counted as the measure counts them (`_first_time_fix_orders`):
+    `denominator` every order of the counting kinds, `numerator` those no repeat repair followed, `repeated` those
+    one did, each with its repeat repairs (`repeat_repairs`, the repeat order selected)."""
+    if counted not in FIRST_TIME_FIX_ROWS:
+        raise ValueError(f"unknown first-time-fix rows {counted!r}")
+    if not has_perm(user, Perm.FEEDBACK_VIEW):
+        return RepairOrder.objects.none()
+    visible = visible_store_ids(user)
+    ids = visible if store_ids is None else visible & frozenset(store_ids)
+    rows = _first_time_fix_orders(ids, business_day_start(since), business_day_start(until))
+    if counted != "denominator":
+        rows = rows.filter(repeated=counted == "repeated")
+    repeats = cmodels.RepeatRepair.objects.select_related("repeat").order_by("repeat__settled_at", "pk")
+    return (rows.select_related("store", "vehicle").prefetch_related(models.Prefetch("repeat_repairs", repeats))
+            .order_by("settled_at", "id"))
 
 
 def complaint_measures_range(

@@ -20,4 +20,5 @@ urlpatterns = [
     # measures page (measures helper):
     path("measures/", views.measures, name="measures"),
     path("measures/rows/", views.measure_rows, name="measure_rows"),
+    path("measures/orders/", views.measure_orders, name="measure_orders"),
 ]

@@ -46,6 +46,7 @@ from .forms import (
     EscalationTiersForm,
     FeedbackCreateForm,
     FeedbackSearchForm,
+    FirstTimeFixRowsForm,
     HandlingForm,
     NoteForm,
     PauseForm,
@@ -620,3 +621,23 @@ def measure_rows(request):
         page = Paginator(rows, MEASURE_ROWS_PAGE_SIZE).get_page(request.GET.get("page"))
     status = 400 if form.is_bound and form.errors else 200
     return render(request, "complaints/measure_rows.html", {"form": form, "page": page}, status=status)
+
+
+@login_required
+@require_GET
+def measure_orders(request):
+    """The repair orders behind a first-time-fix figure (`counted=denominator|numerator|repeated`) of one store (or
+    the stores in scope) and months, each repeated order with its repeat repairs (the measures pages' drill-down);
+    a bad filter answers 400 with the field's error, another store's id 404."""
+    require_perm(request.user, Perm.FEEDBACK_VIEW)
+    form = FirstTimeFixRowsForm(request.GET or None)
+    page = None
+    if form.is_bound and form.is_valid():
+        d = form.cleaned_data
+        store_ids = narrowed_store_ids(request.user, d.get("store"), request=request)
+        since, until = form.period()
+        rows = selectors.first_time_fix_orders(user=request.user, store_ids=store_ids, counted=d["counted"],
+                                               since=since, until=until)
+        page = Paginator(rows, MEASURE_ROWS_PAGE_SIZE).get_page(request.GET.get("page"))
+    status = 400 if form.is_bound and form.errors else 200
+    return render(request, "complaints/measure_orders.html", {"form": form, "page": page}, status=status)
