@@ -95,6 +95,25 @@ class SheetImport:
 MAX_LISTED = 500  # rows listed per import page (errors, notes); a whole file of bad rows would be a huge page
 
 
+def filled_rows(table: "Table", result: SheetImport, max_rows: int):
+    """(row number, cell) for each row of `table` with any value, where `cell(name)` is the row's value of the
+    mapped field `name` (None when the file has no such column or the row ends before it). Counts `result.rows`;
+    a file of more than `max_rows` such rows is refused (`ImportFileError`)."""
+    mapping = table.mapping
+    for row_number, cells in table.rows:
+        if not any(c not in (None, "") and str(c).strip() for c in cells):
+            continue
+        result.rows += 1
+        if result.rows > max_rows:
+            raise ImportFileError(_("The file has more than %(n)s rows.") % {"n": max_rows})
+
+        def cell(name, cells=cells):
+            index = mapping.get(name)
+            return cells[index] if index is not None and index < len(cells) else None
+
+        yield row_number, cell
+
+
 @dataclass
 class Table:
     """An opened file: how it was read, its headers and a row iterator."""

@@ -29,7 +29,7 @@ from aftercare.appointments.links import surname
 from aftercare.core.choices import AuditAction
 from aftercare.core.services import audit_event_record
 from aftercare.core.text import clean_text
-from aftercare.dms.readers import ImportFileError, RowError, SheetImport, local_path, open_table
+from aftercare.dms.readers import ImportFileError, RowError, SheetImport, filled_rows, local_path, open_table
 from aftercare.followups.models import Answer, AnswerSheet, Factor, Question
 from aftercare.org.calendar import business_date, month_add, month_range
 from aftercare.org.permissions import Perm, require_perm
@@ -187,17 +187,7 @@ def _read_rows(table, *, store, kind_default: str, result: ImportResult) -> tupl
 
     result.headers = {name: header(name) for name in mapping}
 
-    for row_number, cells in table.rows:
-        if not any(c not in (None, "") and str(c).strip() for c in cells):
-            continue
-        result.rows += 1
-        if result.rows > MAX_ROWS:
-            raise ImportFileError(_("The file has more than %(n)s rows.") % {"n": MAX_ROWS})
-
-        def cell(name, cells=cells):
-            index = mapping.get(name)
-            return cells[index] if index is not None and index < len(cells) else None
-
+    for row_number, cell in filled_rows(table, result, MAX_ROWS):
         def error(name, message, row_number=row_number):
             result.errors.append(RowError(row_number, header(name), str(message)))
 

@@ -17,7 +17,7 @@ from aftercare.core.choices import AuditAction
 from aftercare.core.services import audit_event_record
 from aftercare.core.text import clean_text
 from aftercare.customers.validators import parse_date
-from aftercare.dms.readers import ImportFileError, RowError, SheetImport, local_path, open_table
+from aftercare.dms.readers import ImportFileError, RowError, SheetImport, filled_rows, local_path, open_table
 from aftercare.org.models import Store
 from aftercare.org.permissions import Perm, require_perm
 from aftercare.org.scoping import own_store_ids
@@ -137,17 +137,7 @@ def _read(table, lookups: _Lookups, result: ClaimImportResult) -> list[dict]:
     if missing:
         raise ImportFileError(_("The file has no column %(columns)s.") % {"columns": ", ".join(missing)})
     out: list[dict] = []
-    for row_number, cells in table.rows:
-        if not any(c not in (None, "") and str(c).strip() for c in cells):
-            continue
-        result.rows += 1
-        if result.rows > MAX_ROWS:
-            raise ImportFileError(_("The file has more than %(n)s rows.") % {"n": MAX_ROWS})
-
-        def cell(name, cells=cells):
-            index = mapping.get(name)
-            return cells[index] if index is not None and index < len(cells) else None
-
+    for row_number, cell in filled_rows(table, result, MAX_ROWS):
         errors: dict[str, str] = {}
         values: dict = {}
         claim = _text(cell("claim_number"))

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy
 from aftercare.core.choices import AuditAction
 from aftercare.core.services import audit_event_record
 from aftercare.core.text import clean_text
-from aftercare.dms.readers import ImportFileError, RowError, SheetImport, local_path, open_table
+from aftercare.dms.readers import ImportFileError, RowError, SheetImport, filled_rows, local_path, open_table
 from aftercare.org.models import Store
 from aftercare.org.permissions import Perm, require_perm
 
@@ -84,17 +84,7 @@ def _read(table, stores: dict[str, Store], result: ShipmentImportResult) -> dict
         return headers[index] if index < len(headers) else str(COLUMN_LABELS[name])
 
     out: dict[tuple[int, dt.date], dict] = {}
-    for row_number, cells in table.rows:
-        if not any(c not in (None, "") and str(c).strip() for c in cells):
-            continue
-        result.rows += 1
-        if result.rows > MAX_ROWS:
-            raise ImportFileError(_("The file has more than %(n)s rows.") % {"n": MAX_ROWS})
-
-        def cell(name, cells=cells):
-            index = mapping[name]
-            return cells[index] if index < len(cells) else None
-
+    for row_number, cell in filled_rows(table, result, MAX_ROWS):
         def error(name, message, row_number=row_number):
             result.errors.append(RowError(row_number, header(name), str(message)))
 
