@@ -364,6 +364,12 @@ HAND_SCORECARD = [
     """SELECT o.store_id, count(*), count(*) FILTER (WHERE o.booked) FROM customers_repairorder o
        WHERE o.store_id = ANY(%(stores)s) AND o.settled_at >= %(lo)s AND o.settled_at < %(hi)s
          AND o.kind NOT IN ('wash', 'internal') GROUP BY o.store_id""",
+    # first-time fix: per store, the month's orders of the counting kinds and those a repeat repair followed
+    """SELECT o.store_id, count(*), count(*) FILTER (WHERE EXISTS (
+           SELECT 1 FROM complaints_repeatrepair r WHERE r.original_id = o.id))
+       FROM customers_repairorder o
+       WHERE o.store_id = ANY(%(stores)s) AND o.settled_at >= %(lo)s AND o.settled_at < %(hi)s
+         AND o.kind IN ('mechanical', 'body', 'paint', 'warranty_claim') GROUP BY o.store_id""",
     # the parts-shipment accuracy: the month's lines right and shipped per store
     """SELECT s.store_id, sum(s.lines_right), sum(s.lines_shipped) FROM quality_partsshipmentmonth s
        WHERE s.store_id = ANY(%(stores)s) AND s.month >= %(start)s AND s.month < %(end)s GROUP BY s.store_id""",
