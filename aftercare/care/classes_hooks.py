@@ -8,13 +8,14 @@ from collections import defaultdict
 from decimal import Decimal
 
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
 from aftercare.customers.panels import CustomerPanel, register_panel
 from aftercare.followups.registry import CallPanel, call_panel_register
 from aftercare.org.calendar import business_date, month_add
 from aftercare.org.choices import Role
-from aftercare.org.kpis import Direction, KpiValue, Level, Measure, Period, Unit, rate
+from aftercare.org.kpis import Direction, Drill, KpiValue, Level, Measure, Period, Unit, rate
 from aftercare.org.kpis import register as register_measure
 from aftercare.org.permissions import Perm, has_perm
 from aftercare.org.start import CardData, CardRow, StartCard, list_url, register_card
@@ -99,6 +100,23 @@ def _measure(num_key: str, den_key: str):
     return compute
 
 
+def _drill(numerator: tuple[str, str], denominator: tuple[str, str]):
+    """The customers behind a store-month's figure (`care:class_flow`, from → to; `selectors.class_flow_customers`),
+    for one whole month."""
+
+    def drill(*, store_id: int, start: dt.date, end: dt.date) -> Drill:
+        if start.day != 1 or end != month_add(start, 1):
+            return Drill()
+
+        def url(c0: str, c1: str) -> str:
+            query = {"month": f"{start:%Y-%m}", "from": c0, "to": c1, "store": store_id}
+            return f"{reverse('care:class_flow')}?{urlencode(query)}"
+
+        return Drill(url(*numerator), url(*denominator))
+
+    return drill
+
+
 CHURN_RATE = Measure(
     code="care.churn_rate", app="care", name=_("Churn rate"),
     definition=_("Share of the base customers (loyal, regular or new at the start of the month) who were lost at "
@@ -107,6 +125,7 @@ CHURN_RATE = Measure(
     denominator=_("customers classed loyal, regular or new at the month's start"),
     unit=Unit.PERCENT, direction=Direction.LOWER, levels=(Level.STORE,), periods=(Period.MONTH,),
     default_target=Decimal("2.5"), compute=_measure("churned", "base"),
+    drill=_drill((selectors.BASE, CustomerClass.LOST), (selectors.BASE, "")),
 )
 LOYAL_SHARE = Measure(
     code="care.loyal_share", app="care", name=_("Loyal share"),
@@ -116,6 +135,7 @@ LOYAL_SHARE = Measure(
     denominator=_("customers classed loyal, regular or new at the month's end"),
     unit=Unit.PERCENT, direction=Direction.HIGHER, levels=(Level.STORE,), periods=(Period.MONTH,),
     default_target=Decimal("40"), compute=_measure("loyal", "end_base"),
+    drill=_drill(("", CustomerClass.LOYAL), ("", selectors.BASE)),
 )
 
 

@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from aftercare.core.forms import BootstrapFormMixin, date_input, month_input
 from aftercare.customers.choices import LossReason
+from aftercare.followups.forms import MeasureRowsForm
 
 from .choices import (
     CampaignChannel,
@@ -51,6 +52,32 @@ class ClassMonthForm(BootstrapFormMixin, forms.Form):
     small = True
     month = forms.DateField(label=_("Month"), required=False, input_formats=["%Y-%m"],
                             widget=month_input())
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._style()
+
+
+class ReminderSuccessRowsForm(MeasureRowsForm):
+    """The reminders behind a success-rate figure (the measures pages' drill-down): made in the months, one store,
+    those that reached the customer or of those the ones that worked."""
+
+    counted = forms.ChoiceField(label=_("Reminders"), choices=[
+        ("contacted", _("Reached the customer (denominator)")), ("worked", _("Came or booked (numerator)")),
+        ("not_worked", _("Neither came nor booked"))])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._style()
+
+
+class CampaignMeasureRowsForm(MeasureRowsForm):
+    """The targets behind a campaign measure's figure (the measures pages' drill-down): of the campaigns whose event
+    starts in the months, one store; targeted (the denominator), reached or came."""
+
+    counted = forms.ChoiceField(label=_("Targets"), choices=[
+        ("targeted", _("Targeted (denominator)")), ("reached", _("Reached by a call")),
+        ("came", _("Came in the event's window"))])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -5,14 +5,15 @@ import datetime as dt
 from collections import defaultdict
 
 from django.db.models import Count, Q
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
 from aftercare.org.calendar import business_date
-from aftercare.org.kpis import Direction, KpiValue, Level, Measure, Period, Unit, rate
+from aftercare.org.kpis import Direction, Drill, KpiValue, Level, Measure, Period, Unit, months_query, rate
 from aftercare.org.kpis import register as kpi_register
 
 from . import selectors
-from .models import Campaign
 
 CODES = {"reach": "care.campaign_reach_rate", "come": "care.campaign_come_rate"}
 
@@ -21,9 +22,7 @@ def campaign_store_figures(*, user, store_ids, since: dt.date, until: dt.date) -
     """{store: {targeted, reached, came}} over the launched campaigns whose event starts in `[since, until)`;
     one query per campaign."""
     totals: dict[int, dict[str, int]] = defaultdict(lambda: {"targeted": 0, "reached": 0, "came": 0})
-    campaigns = Campaign.objects.filter(store_id__in=selectors.care_store_ids(user, store_ids),
-                                        event_start__gte=since, event_start__lt=until, state="launched")
-    for c in campaigns:
+    for c in selectors.campaigns_starting(user=user, store_ids=store_ids, since=since, until=until):
         rows = (selectors.campaign_targets(user=user, campaign=c).filter(store_id__in=store_ids).order_by()
                 .values("store_id").annotate(targeted=Count("pk"), reached=Count("pk", filter=Q(reached=True)),
                                              came=Count("pk", filter=Q(came=True))))
@@ -46,6 +45,23 @@ def _compute(key: str):
     return compute
 
 
+def _drill(numerator: str):
+    """The targets behind a store's figure (`care:campaign_measure_rows`, `selectors.campaign_measure_targets`)."""
+
+    def drill(*, store_id: int, start: dt.date, end: dt.date) -> Drill:
+        period = months_query(start, end)
+        if period is None:
+            return Drill()
+
+        def url(counted: str) -> str:
+            query = {"counted": counted, "store": store_id, **period}
+            return f"{reverse('care:campaign_measure_rows')}?{urlencode(query)}"
+
+        return Drill(url(numerator), url("targeted"))
+
+    return drill
+
+
 _COMMON = {"app": "care", "unit": Unit.PERCENT, "direction": Direction.HIGHER, "levels": (Level.STORE,),
            "periods": (Period.MONTH, Period.QUARTER, Period.YEAR)}
 
@@ -54,14 +70,15 @@ REACH = Measure(
     definition=_("Share of the customers a campaign targeted whom an invitation call reached, by the month the "
                  "event starts."),
     numerator=_("targeted customers reached by a call"), denominator=_("customers targeted by launched campaigns"),
-    compute=_compute("reached"), **_COMMON,
+    compute=_compute("reached"), drill=_drill("reached"), **_COMMON,
 )
 COME = Measure(
     code=CODES["come"], name=_("Campaign come rate"),
     definition=_("Share of the customers a campaign targeted who came (a counted repair order in the event's "
                  "window), by the month the event starts."),
     numerator=_("targeted customers with a counted repair order in the window"),
-    denominator=_("customers targeted by launched campaigns"), compute=_compute("came"), **_COMMON,
+    denominator=_("customers targeted by launched campaigns"), compute=_compute("came"), drill=_drill("came"),
+    **_COMMON,
 )
 
 

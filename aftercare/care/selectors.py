@@ -280,25 +280,46 @@ SELECT h.customer_id FROM (
 ) h
 WHERE h.r = 1 OR (h.on_date < %s AND h.later_on >= %s)
 GROUP BY h.customer_id
-HAVING MAX(CASE WHEN h.r = 1 THEN h.to_class END) = %s AND {c0}
+HAVING {c1} AND {c0}
 """
+
+# A flow's "from" or "to" beside one class: the churn rate's base (loyal, regular or new), any class ("", only
+# classified customers count at a month's end), or for "from" not yet classified (`NONE`)
+BASE = "base"
+
+
+def _classes_of(value: str) -> tuple[str, ...] | None:
+    """The classes a flow's end names (`BASE`, one class), None for any."""
+    return None if value == "" else tuple(BASE_CLASSES) if value == BASE else (value,)
 
 
 def class_flow_customers(*, user, month: dt.date, from_class: str, to_class: str, store_ids=None) -> QuerySet:
-    """The profiles behind one cell of the flows matrix (from `NONE`: classified during the month): the customers'
-    classes at the month's start and end read in one pass over the class history (`_FLOW_CUSTOMERS_SQL`), the
-    profiles joined once — the same customers as `class_month_profiles` filtered on `c0`, `c1`."""
+    """The profiles behind one cell of the flows matrix (from `NONE`: classified during the month) or a sum of cells
+    (`BASE`: loyal, regular or new; "": any class): the customers' classes at the month's start and end read in one
+    pass over the class history (`_FLOW_CUSTOMERS_SQL`), the profiles joined once — the same customers as
+    `class_month_profiles` filtered on `c0`, `c1`. The churn rate's rows: from `BASE` to lost (numerator), from
+    `BASE` to any (denominator); the loyal share's: from any to loyal, from any to `BASE`."""
     ids = sorted(care_store_ids(user, store_ids, perms=MANAGERS))
     if not ids:
         return CareProfile.objects.none()
     first = month.replace(day=1)
     adapt = connection.ops.adapt_datefield_value
     start = "MAX(CASE WHEN h.on_date < %s THEN h.to_class END)"
+    end = "MAX(CASE WHEN h.r = 1 THEN h.to_class END)"
+    params: list = [*ids, adapt(month_add(first, 1)), adapt(first), adapt(first)]
+    to_classes, from_classes = _classes_of(to_class), _classes_of(from_class)
+    c1 = "1 = 1" if to_classes is None else f"{end} IN ({', '.join(['%s'] * len(to_classes))})"
+    params += list(to_classes or ())
+    if from_class == NONE:
+        c0 = f"{start} IS NULL"
+        params.append(adapt(first))
+    elif from_classes is None:
+        c0 = "1 = 1"
+    else:
+        c0 = f"{start} IN ({', '.join(['%s'] * len(from_classes))})"
+        params += [adapt(first), *from_classes]
     sql = _FLOW_CUSTOMERS_SQL.format(changes=ClassChange._meta.db_table, stores=", ".join(["%s"] * len(ids)),
-                                     c0=f"{start} IS NULL" if from_class == NONE else f"{start} = %s")
-    params = [*ids, adapt(month_add(first, 1)), adapt(first), adapt(first), to_class, adapt(first)]
-    if from_class != NONE:
-        params.append(from_class)
+                                     c0=c0, c1=c1)
     return (CareProfile.objects.filter(store_id__in=ids, customer_id__in=RawSQL(sql, params))
             .select_related("customer", "store").order_by("-spend_12m", "customer_id"))
 
@@ -473,11 +494,11 @@ def reminder_rule_get(*, user, rule_id: int) -> ReminderRule | None:
                                        ).select_related("store").first()
 
 
-def reminder_success_counts(*, store_ids, since: _dt.date, until: _dt.date) -> dict[int, dict[str, int]]:
-    """Per store, the reminders made in `[since, until)` that reached the customer (`contacted`) and of those the
-    ones that worked (`worked`): a counted repair order (care/visits.py) of the vehicle — of the customer, for a
-    birthday — settled from the day the reminder was made to the end of its came window, or a booking of the
-    vehicle made in that window (customers/registry.py). Three queries whatever the size."""
+def reminder_outcomes(*, store_ids, since: _dt.date, until: _dt.date) -> list[tuple[int, int, bool]]:
+    """(reminder id, store id, worked) of the reminders made in `[since, until)` that reached the customer: worked
+    when a counted repair order (care/visits.py) of the vehicle — of the customer, for a birthday — was settled from
+    the day the reminder was made to the end of its came window, or a booking of the vehicle was made in that window
+    (customers/registry.py). Three queries whatever the size; the success rate and its drill-down read it."""
     from aftercare.customers.models import RepairOrder
     from aftercare.customers.registry import bookings_made_at
     from aftercare.org.calendar import business_date, business_day_start
@@ -486,13 +507,13 @@ def reminder_success_counts(*, store_ids, since: _dt.date, until: _dt.date) -> d
 
     data = list(Reminder.objects.filter(store_id__in=list(store_ids), made_on__gte=since, made_on__lt=until,
                                         state__in=CONTACTED_STATES)
-                .values_list("store_id", "customer_id", "vehicle_id", "made_on", "came_until"))
+                .values_list("pk", "store_id", "customer_id", "vehicle_id", "made_on", "came_until"))
     if not data:
-        return {}
-    lo = business_day_start(min(r[3] for r in data))
-    hi = business_day_start(max(r[4] for r in data) + _dt.timedelta(days=1))
-    vehicles = {r[2] for r in data if r[2] is not None}
-    customers = {r[1] for r in data if r[2] is None}
+        return []
+    lo = business_day_start(min(r[4] for r in data))
+    hi = business_day_start(max(r[5] for r in data) + _dt.timedelta(days=1))
+    vehicles = {r[3] for r in data if r[3] is not None}
+    customers = {r[2] for r in data if r[3] is None}
     visits: dict[tuple[str, int], list[_dt.date]] = {}
     orders = counted(RepairOrder.objects.filter(settled_at__gte=lo, settled_at__lt=hi)).filter(
         Q(vehicle_id__in=vehicles) | Q(customer_id__in=customers))
@@ -501,15 +522,35 @@ def reminder_success_counts(*, store_ids, since: _dt.date, until: _dt.date) -> d
         visits.setdefault(("v", vid), []).append(day)
         visits.setdefault(("c", cid), []).append(day)
     booked = bookings_made_at(vehicles, lo, hi)
-    out: dict[int, dict[str, int]] = {}
-    for store_id, customer_id, vehicle_id, made_on, came_until in data:
-        row = out.setdefault(store_id, {"contacted": 0, "worked": 0})
-        row["contacted"] += 1
+    out = []
+    for pk, store_id, customer_id, vehicle_id, made_on, came_until in data:
         days = visits.get(("v", vehicle_id) if vehicle_id else ("c", customer_id), [])
         days = days + [business_date(at) for at in booked.get(vehicle_id, ())] if vehicle_id else days
-        if any(made_on <= d <= came_until for d in days):
-            row["worked"] += 1
+        out.append((pk, store_id, any(made_on <= d <= came_until for d in days)))
     return out
+
+
+def reminder_success_counts(*, store_ids, since: _dt.date, until: _dt.date) -> dict[int, dict[str, int]]:
+    """Per store, the reminders made in `[since, until)` that reached the customer (`contacted`) and of those the
+    ones that worked (`worked`; `reminder_outcomes`)."""
+    out: dict[int, dict[str, int]] = {}
+    for _pk, store_id, worked in reminder_outcomes(store_ids=store_ids, since=since, until=until):
+        row = out.setdefault(store_id, {"contacted": 0, "worked": 0})
+        row["contacted"] += 1
+        row["worked"] += worked
+    return out
+
+
+def reminder_success_rows(*, user, store_ids=None, since: _dt.date, until: _dt.date, worked: bool | None):
+    """The reminders behind a success-rate figure (the measures pages' drill-down), of the stores in scope: those
+    made in `[since, until)` that reached the customer (`worked` None), and of those the ones that worked or not."""
+    ids = care_store_ids(user, store_ids)
+    rows = Reminder.objects.filter(store_id__in=ids, made_on__gte=since, made_on__lt=until,
+                                   state__in=CONTACTED_STATES)
+    if worked is not None:
+        outcomes = reminder_outcomes(store_ids=ids, since=since, until=until)
+        rows = rows.filter(pk__in=[pk for pk, _sid, ok in outcomes if ok == worked])
+    return rows.select_related("customer", "vehicle", "store").order_by("made_on", "id")
 # ---- end remind ----
 
 
@@ -657,6 +698,26 @@ def campaign_results_by_specialist(*, user, campaign: Campaign) -> list[dict]:
              "specialist": r["outcome_by__staff__display_name"] or r["outcome_by__username"],
              "reached": r["n_reached"], "invited": r["n_invited"], "declined": r["n_declined"], "came": r["n_came"],
              "revenue": r["n_revenue"] or Decimal(0)} for r in rows]
+
+
+def campaigns_starting(*, user, store_ids, since: dt.date, until: dt.date):
+    """The launched campaigns of the stores in scope whose event starts in `[since, until)`: the ones the campaign
+    measures count in that period."""
+    return Campaign.objects.filter(store_id__in=care_store_ids(user, store_ids), event_start__gte=since,
+                                   event_start__lt=until, state="launched")
+
+
+def campaign_measure_targets(*, user, store_ids, since: dt.date, until: dt.date, measure: str):
+    """The targets behind a campaign measure's figure (the measures pages' drill-down): of the campaigns starting in
+    the period (`campaigns_starting`), the stores' targets counted as `measure` (targeted, reached, came) by each
+    campaign's own window (`campaign_targets`); one query a campaign, then the rows."""
+    ids = care_store_ids(user, store_ids)
+    pks: list[int] = []
+    for campaign in campaigns_starting(user=user, store_ids=ids, since=since, until=until):
+        rows = campaign_targets(user=user, campaign=campaign).filter(store_id__in=ids).filter(_measure_q(measure))
+        pks += rows.values_list("pk", flat=True)
+    return (CampaignTarget.objects.filter(pk__in=pks).select_related("campaign", "customer", "vehicle", "store")
+            .order_by("campaign__event_start", "campaign_id", "pk"))
 
 
 def campaign_target_rows(*, user, campaign: Campaign, measure: str = "targeted"):

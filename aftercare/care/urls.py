@@ -18,6 +18,7 @@ urlpatterns = [
     path("churn/", churn.churn_page, name="churn"),
     # remind: reminders
     path("reminders/", remind.reminder_list, name="reminders"),
+    path("reminders/success/", remind.reminder_success_rows, name="reminder_success_rows"),
     path("reminders/settings/", remind.reminder_settings, name="reminder_settings"),
     path("reminders/rules/<int:rule_id>/", remind.reminder_rule_edit, name="reminder_rule_edit"),
     # channels: the delivery log, message templates, channel settings, the public opt-out link
@@ -32,6 +33,7 @@ urlpatterns = [
     path("campaigns/", campaigns.campaign_list, name="campaign_list"),
     path("campaigns/new/", campaigns.campaign_new, name="campaign_new"),
     path("campaigns/count/", campaigns.segment_count, name="segment_count"),
+    path("campaigns/measure-rows/", campaigns.campaign_measure_rows, name="campaign_measure_rows"),
     path("campaigns/<int:campaign_id>/", campaigns.campaign_detail, name="campaign_detail"),
     path("campaigns/<int:campaign_id>/edit/", campaigns.campaign_edit, name="campaign_edit"),
     path("campaigns/<int:campaign_id>/launch/", campaigns.campaign_launch, name="campaign_launch"),

@@ -25,8 +25,10 @@ from aftercare.customers.models import MileageReading
 from aftercare.followups.choices import FollowupKind, LetterStatus, TaskStatus
 from aftercare.followups.models import FollowupTask, LetterLog
 from aftercare.org.calendar import business_day_start
-from aftercare.org.kpis import measure_get
+from aftercare.org.choices import Role
+from aftercare.org.kpis import drill_for, measure_get
 from aftercare.testing import factories as f
+from aftercare.testing.clients import page_client
 
 pytestmark = pytest.mark.django_db
 TODAY = dt.date(2026, 11, 16)
@@ -210,6 +212,18 @@ def test_it_computes_the_results_as_by_hand(store_a, people, manager, specialist
     assert (come.value, come.numerator, come.denominator) == (Decimal("50.0"), 2, 4)
     assert measure_get("care.campaign_come_rate").compute(**{**month, "period_start": dt.date(2026, 11, 1),
                                                                "period_end": dt.date(2026, 12, 1)}) == []
+    # each figure drills down to exactly its targets (drill_for), and no other store's
+    page = page_client(manager)
+    for code, value in (("care.campaign_reach_rate", reach), ("care.campaign_come_rate", come)):
+        drill = drill_for(measure_get(code), store_id=store_a.pk, start=dt.date(2026, 12, 1), end=dt.date(2027, 1, 1))
+        for url, expected in ((drill.numerator, value.numerator), (drill.denominator, value.denominator)):
+            response = page.get(url)
+            assert response.status_code == 200, url
+            assert response.content.decode().split('id="drill-table"', 1)[1].count("<tr><td>") == expected, url
+    came_page = page.get("/care/campaigns/measure-rows/", {"counted": "came", "store": store_a.pk,
+                                                          "month": "2026-12"}).content.decode()
+    assert f'href="/customers/{people["regular"].pk}/"' in came_page
+    assert f'href="/customers/{people["loyal2"].pk}/"' not in came_page
 
 
 def test_a_declined_outcome_needs_its_reason(store_a, people, manager):
@@ -241,3 +255,13 @@ def test_it_ranks_targets_and_their_calls_by_churn_risk_within_each_wave(store_a
     html = client.get(f"/care/campaigns/{campaign.pk}/").content.decode()
     by_pk = {t.pk: t.customer_id for t in rows}
     assert [by_pk[int(pk)] for pk in re.findall(r'data-target="(\d+)"', html)] == expected
+
+
+def test_the_campaign_drill_answers_another_store_with_404_and_a_bad_filter_with_400(users, store_b):
+    page = page_client(users[Role.CS_MANAGER])
+    url = "/care/campaigns/measure-rows/"
+    assert page.get(url, {"counted": "came", "store": store_b.pk, "month": "2026-12"}).status_code == 404
+    for query in ({"counted": "everyone", "month": "2026-12"}, {"counted": "came", "month": "12/2026"}):
+        response = page.get(url, query)
+        assert response.status_code == 400 and "invalid-feedback" in response.content.decode(), query
+    assert page_client(users[Role.CS_SPECIALIST]).get(url, {"counted": "came", "month": "2026-12"}).status_code == 403

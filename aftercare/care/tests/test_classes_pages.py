@@ -131,6 +131,35 @@ def test_it_shows_the_classes_page_with_its_drill_downs(june, users, django_asse
     assert page_client(users[Role.CS_SPECIALIST]).get("/care/classes/").status_code == 403
 
 
+def test_it_drills_the_churn_rate_and_loyal_share_down_to_their_customers(june, users, store_a, store_b):
+    """Each store-month figure of the two measures links to exactly the customers it counts (drill_for)."""
+    import re
+
+    from aftercare.org.kpis import Drill, drill_for
+
+    manager, july = users[Role.GROUP_ADMIN], dt.date(2026, 7, 1)
+    client = page_client(manager)
+    for measure in (CHURN_RATE, LOYAL_SHARE):
+        [value] = [v for v in measure.compute(user=manager, store_ids=None, period_start=JUNE, period_end=july)
+                   if v.store_id == store_a.pk]
+        drill = drill_for(measure, store_id=store_a.pk, start=JUNE, end=july)
+        for url, expected in ((drill.numerator, value.numerator), (drill.denominator, value.denominator)):
+            response = client.get(url)
+            assert response.status_code == 200, url
+            rows = re.findall(r'<tr data-customer="(\d+)"', response.content.decode())
+            assert len(rows) == expected, (measure.code, url)
+            assert str(june["other"].pk) not in rows  # store B's customer, though the group admin sees store B
+        assert drill_for(measure, store_id=store_a.pk, start=JUNE, end=dt.date(2026, 9, 1)) == Drill()  # a month
+    churned = client.get(drill_for(CHURN_RATE, store_id=store_a.pk, start=JUNE, end=july).numerator)
+    assert june["churned"].name in churned.content.decode()
+    # another store's id: 404 for a manager of store A only; a bad store: 400
+    specialist_manager = page_client(users[Role.CS_MANAGER])
+    query = {"month": "2026-06", "from": "base", "to": "lost"}
+    assert specialist_manager.get("/care/classes/flow/", {**query, "store": store_b.pk}).status_code == 404
+    assert specialist_manager.get("/care/classes/flow/", {**query, "store": "x"}).status_code == 400
+    assert specialist_manager.get("/care/classes/flow/", {**query, "to": "everyone"}).status_code == 400
+
+
 def _flow_customers_former(*, store_ids, month, from_class, to_class):
     """The drill-down's former definition, the reference: two correlated subqueries a profile."""
     qs = selectors.class_month_profiles(store_ids=store_ids, month=month).filter(c1=to_class)

@@ -222,6 +222,25 @@ def test_it_measures_success_came_booked_or_neither(users, store_a):
     # April: nothing made
     assert REMINDER_SUCCESS_RATE.compute(user=users[Role.CS_MANAGER], store_ids=frozenset([store_a.pk]),
                                          period_start=dt.date(2026, 4, 1), period_end=dt.date(2026, 5, 1)) == []
+    # the drill-down: the very reminders counted, of the store and month (drill_for); came or booked first
+    from aftercare.org.kpis import drill_for
+
+    drill = drill_for(REMINDER_SUCCESS_RATE, store_id=store_a.pk, start=dt.date(2026, 3, 1), end=dt.date(2026, 4, 1))
+    page = client(users[Role.CS_MANAGER])
+    listed = {}
+    for name, url in (("worked", drill.numerator), ("contacted", drill.denominator)):
+        response = page.get(url)
+        assert response.status_code == 200, url
+        listed[name] = response.content.decode().split('id="drill-table"', 1)[1].count("<tr><td>")
+    assert listed == {"worked": 2, "contacted": 6}
+    def link(reminder):
+        return f'href="/customers/{reminder.customer_id}/"'
+
+    worked = page.get(drill.numerator).content.decode()
+    assert link(came) in worked and link(booked) in worked and link(too_late) not in worked
+    not_worked = page.get("/care/reminders/success/", {"counted": "not_worked", "store": store_a.pk,
+                                                        "month": "2026-03"}).content.decode()
+    assert link(too_late) in not_worked and link(came) not in not_worked
 
 
 def test_the_measure_is_in_the_catalogue():
@@ -246,3 +265,14 @@ def test_the_list_and_the_api_rank_by_churn_risk_unscored_last(users, store_a):
     assert re.findall(r'data-reminder="(\d+)"', html) == expected
     items = api(specialist).get("/api/care/reminders").json()["items"]
     assert [str(r["id"]) for r in items] == expected and items[0]["churn_risk"] == 0.9
+
+
+def test_the_success_drill_answers_another_store_with_404_and_a_bad_filter_with_400(users, store_a, store_b):
+    page = client(users[Role.CS_MANAGER])
+    assert page.get("/care/reminders/success/", {"counted": "worked", "store": store_b.pk,
+                                                 "month": "2026-03"}).status_code == 404
+    for query in ({"counted": "everything", "month": "2026-03"}, {"counted": "worked", "month": "2026-13"},
+                  {"counted": "worked", "month": "2026-03", "store": "x"}):
+        response = page.get("/care/reminders/success/", {**query}, HTTP_ACCEPT_LANGUAGE="en")
+        assert response.status_code == 400 and "invalid-feedback" in response.content.decode(), query
+    assert client(users[Role.SERVICE_ADVISOR]).get("/care/reminders/success/").status_code == 403

@@ -27,7 +27,7 @@ from aftercare.customers.selectors import customer_get
 from aftercare.followups.models import FollowupTask
 from aftercare.org.calendar import business_date, month_add
 from aftercare.org.permissions import Perm, has_perm, require_perm
-from aftercare.org.scoping import current_store_ids, settings_store, settings_stores
+from aftercare.org.scoping import current_store_ids, narrowed_store_ids, settings_store, settings_stores
 
 from .. import selectors
 from ..choices import CustomerClass, LostRule
@@ -44,6 +44,11 @@ def _month(request) -> tuple[ClassMonthForm, dt.date]:
     if form.is_bound and form.is_valid() and form.cleaned_data["month"]:
         month = form.cleaned_data["month"].replace(day=1)
     return form, month
+
+
+def _bad_filter(request, message: str):
+    return render(request, "errors/page.html", {"status": 400, "title": _("Bad filter"), "message": message},
+                  status=400)
 
 
 def _flow_url(month: dt.date, c0: str, c1: str) -> str:
@@ -101,15 +106,18 @@ def class_flow(request):
     require_perm(user, Perm.CARE_MANAGE)
     _form, month = _month(request)
     c0, c1 = request.GET.get("from", ""), request.GET.get("to", "")
-    if c0 not in (selectors.NONE, *CustomerClass.values) or c1 not in CustomerClass.values:
-        return render(request, "errors/page.html", {"status": 400, "title": _("Bad filter"),
-                      "message": _("from / to: not a class")}, status=400)
-    rows = selectors.class_flow_customers(user=user, month=month, from_class=c0, to_class=c1,
-                                          store_ids=current_store_ids(user, request))
+    ends = ("", selectors.BASE, *CustomerClass.values)
+    if c0 not in (selectors.NONE, *ends) or c1 not in ends:
+        return _bad_filter(request, _("from / to: not a class"))
+    store = request.GET.get("store", "")
+    if store and not store.isdigit():
+        return _bad_filter(request, _("store: not a store"))
+    store_ids = narrowed_store_ids(user, int(store) if store else None, request=request)
+    rows = selectors.class_flow_customers(user=user, month=month, from_class=c0, to_class=c1, store_ids=store_ids)
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
-    labels = dict(CustomerClass.choices)
-    context = {"page": page, "month": month, "from_label": labels.get(c0) or _("Not yet classified"),
-               "to_label": labels[c1]}
+    labels = {**dict(CustomerClass.choices), selectors.NONE: _("Not yet classified"),
+              selectors.BASE: _("loyal, regular or new"), "": _("any class")}
+    context = {"page": page, "month": month, "from_label": labels[c0], "to_label": labels[c1]}
     return render(request, "care/classes/flow.html", context)
 
 
