@@ -179,6 +179,17 @@ class ReturnVisitRowsForm(MeasureRowsForm):
         self._style()
 
 
+class HandoverRowsForm(MeasureRowsForm):
+    counted = forms.ChoiceField(
+        label=_("Deliveries"),
+        choices=[("delivered", _("Delivered (denominator)")), ("errors", _("With a data error (numerator)"))],
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._style()
+
+
 class SurveyRowsForm(MeasureRowsForm):
     counted = forms.ChoiceField(
         label=_("Answer sheets"),

@@ -285,6 +285,7 @@ HANDOVER_LAG = Measure(
     direction=Direction.LOWER,
     default_target=HANDOVER_LAG_TARGET,
     compute=_handover("lag", "store"),
+    drill=_drill("measure_deliveries", None, {"counted": "delivered"}),
     **_STORE_MONTHS,
 )
 HANDOVER_LAG_BY_CONSULTANT = Measure(
@@ -314,6 +315,7 @@ HANDOVER_ERROR_RATE = Measure(
     direction=Direction.LOWER,
     default_target=HANDOVER_ERROR_TARGET,
     compute=_handover("errors", "store"),
+    drill=_drill("measure_deliveries", {"counted": "errors"}, {"counted": "delivered"}),
     **_STORE_MONTHS,
 )
 HANDOVER_ERROR_RATE_BY_CONSULTANT = Measure(

@@ -546,18 +546,40 @@ def survey_results_by_store(
     return {row.pop("store_id"): row for row in rows}
 
 
-def delivery_handover_errors_q(since: dt.datetime) -> Q:
-    """A delivery handed over with a data error (seed 000 p5, "提交客户信息不准确"): its customer file has no mobile
-    or no address, or a call of its SSI follow-up (made from `since`, the start of the deliveries' period, on: a
-    call about a delivery comes after it) found the number wrong."""
-    wrong_number = CallLog.objects.filter(
+def _wrong_number(since: dt.datetime) -> Exists:
+    """A call of the delivery's SSI follow-up, made from `since` on, found the number wrong."""
+    return Exists(CallLog.objects.filter(
         store_id=OuterRef("store_id"),
         called_at__gte=since,
         outcome=CallOutcome.WRONG_NUMBER,
         task__subject_type=SubjectType.DELIVERY,
         task__subject_id=OuterRef("pk"),
-    )
-    return Q(customer__mobile="") | Q(customer__address="") | Exists(wrong_number)
+    ))
+
+
+def delivery_handover_errors_q(since: dt.datetime) -> Q:
+    """A delivery handed over with a data error (seed 000 p5, "提交客户信息不准确"): its customer file has no mobile
+    or no address, or a call of its SSI follow-up (made from `since`, the start of the deliveries' period, on: a
+    call about a delivery comes after it) found the number wrong."""
+    return Q(customer__mobile="") | Q(customer__address="") | _wrong_number(since)
+
+
+def sales_handover_deliveries(*, user, store_ids=None, since: dt.date, until: dt.date, errors: bool) -> QuerySet:
+    """The deliveries behind a store's hand-over figure (the measures pages' drill-down): made in the Shanghai days
+    `[since, until)`, or of those the ones with a data error (`delivery_handover_errors_q`, as the measure counts),
+    each with `wrong_number` and `lag` (recorded − delivered, never below 0)."""
+    if not _may_read(user):
+        return SalesDelivery.objects.none()
+    start = business_day_start(since)
+    rows = SalesDelivery.objects.filter(store_id__in=_store_ids(user, store_ids), delivered_at__gte=start,
+                                        delivered_at__lt=business_day_start(until))
+    if errors:
+        rows = rows.filter(delivery_handover_errors_q(start))
+    lag = ExpressionWrapper(F("created_at") - F("delivered_at"), output_field=DurationField())
+    return (rows.annotate(wrong_number=_wrong_number(start),
+                          lag=Case(When(created_at__gt=F("delivered_at"), then=lag), default=Value(dt.timedelta(0)),
+                                   output_field=DurationField()))
+            .select_related("customer", "store", "sales_consultant_staff").order_by("delivered_at", "id"))
 
 
 def sales_handover_by_consultant(

@@ -24,5 +24,6 @@ urlpatterns = [
     path("letters/export.xlsx", views.letter_log_export, name="letters_export"),
     path("measures/tasks/", views.measure_tasks, name="measure_tasks"),
     path("measures/sheets/", views.measure_sheets, name="measure_sheets"),
+    path("measures/deliveries/", views.measure_deliveries, name="measure_deliveries"),
     path("templates/<int:pk>/export.<str:fmt>", views.template_export, name="template_export"),
 ]

@@ -38,6 +38,7 @@ from .forms import (
     AttemptForm,
     CallSearchForm,
     FollowupRuleForm,
+    HandoverRowsForm,
     InboundCallForm,
     LetterForm,
     LetterSearchForm,
@@ -254,8 +255,8 @@ def manage(request):
 
 
 def _measure_rows(request, form_class, what: str):
-    """The tasks (`what` "tasks") or answer sheets ("sheets") a follow-up measure counts for the form's store and
-    months; a bad filter answers 400 with the field's error, another store's id 404."""
+    """The tasks (`what` "tasks"), answer sheets ("sheets") or deliveries ("deliveries") a follow-up measure counts
+    for the form's store and months; a bad filter answers 400 with the field's error, another store's id 404."""
     require_any_perm(request.user, Perm.FOLLOWUP_CALL, Perm.FOLLOWUP_MANAGE)
     form = form_class(request.GET or None)
     page = None
@@ -267,12 +268,20 @@ def _measure_rows(request, form_class, what: str):
             rows = selectors.return_visit_task_list(
                 user=request.user, store_ids=store_ids, since=since, until=until, part=d["counted"]
             )
+        elif what == "deliveries":
+            rows = selectors.sales_handover_deliveries(
+                user=request.user, store_ids=store_ids, since=since, until=until, errors=d["counted"] == "errors"
+            )
         else:
             rows = selectors.survey_sheet_list(
                 user=request.user, store_ids=store_ids, since=since, until=until, kind=d.get("kind") or None,
                 satisfied=d.get("counted") == "satisfied",
             )
         page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+        if what == "deliveries":
+            page.object_list = list(page.object_list)
+            for delivery in page.object_list:
+                delivery.lag_hours = round(delivery.lag.total_seconds() / 3600, 1)
     status = 400 if form.is_bound and form.errors else 200
     return render(request, "followups/measure_rows.html", {"form": form, "page": page, "what": what}, status=status)
 
@@ -290,6 +299,14 @@ def measure_sheets(request):
     """The answer sheets of the satisfaction rate (`counted=satisfied` for its numerator) or an SSI / CSI score
     (`kind`) of a store over its months."""
     return _measure_rows(request, SurveyRowsForm, "sheets")
+
+
+@login_required
+@require_GET
+def measure_deliveries(request):
+    """The deliveries of a store's sales hand-over figures (`counted=delivered`, or `errors` for the data-error
+    rate's numerator) over its months, each with its lag and its errors."""
+    return _measure_rows(request, HandoverRowsForm, "deliveries")
 
 
 def _departments(*, user, store_ids):

@@ -12,8 +12,9 @@ from aftercare.customers.models import SalesDelivery
 from aftercare.followups.choices import CallOutcome, FollowupKind, QuestionnaireKind, SubjectType
 from aftercare.followups.models import AnswerSheet, CallLog, FollowupTask, QuestionnaireTemplate
 from aftercare.followups.services.generation import followup_tasks_generate
-from aftercare.org.kpis import Level, Unit, measure_get
+from aftercare.org.kpis import Level, Unit, drill_for, measure_get
 from aftercare.testing import factories as f
+from aftercare.testing.clients import page_client
 
 SH = ZoneInfo("Asia/Shanghai")
 MARCH = (dt.date(2026, 3, 1), dt.date(2026, 4, 1))
@@ -123,3 +124,22 @@ def test_it_computes_the_sales_hand_over_per_store_and_per_sales_consultant(stor
     # asking for store B explicitly gives a store-A user nothing
     assert compute("followups.handover_lag", manager, store_ids=[store_b.pk]) == []
     assert compute("followups.handover_error_rate_by_consultant", manager, store_ids=[store_b.pk]) == []
+
+    # each store figure drills down to exactly the deliveries it counts, with their lag and errors
+    page = page_client(manager)
+    drill = drill_for(measure_get("followups.handover_error_rate"), store_id=store_a.pk, start=MARCH[0],
+                      end=MARCH[1])
+    assert drill_for(measure_get("followups.handover_lag"), store_id=store_a.pk, start=MARCH[0],
+                     end=MARCH[1]).numerator == ""  # a sum of hours: no numerator list
+    with time_machine.travel(sh(2026, 4, 20, 9)):
+        listed = {}
+        for name, url in (("errors", drill.numerator), ("delivered", drill.denominator)):
+            response = page.get(url)
+            assert response.status_code == 200, url
+            listed[name] = response.content.decode().split('id="drill-table"', 1)[1]
+    assert (listed["errors"].count("<tr><td>"), listed["delivered"].count("<tr><td>")) == (2, 4)
+    assert "no address" in listed["errors"] and "wrong number" in listed["errors"]
+    assert "<td>2026-03-02 10:00</td><td>2026-03-02 20:00</td><td class=\"text-end\">10.0</td>" in listed["errors"]
+    assert page.get("/followups/measures/deliveries/", {"counted": "errors", "store": store_b.pk,
+                                                        "month": "2026-03"}).status_code == 404
+    assert page.get("/followups/measures/deliveries/", {"counted": "all", "month": "2026-03"}).status_code == 400
