@@ -25,11 +25,11 @@ from aftercare.core.htmx import is_partial, render_partial_or_page
 from aftercare.customers import selectors as customer_selectors
 from aftercare.followups.forms import RateFilterForm
 from aftercare.org.calendar import business_date, day_range, deadline_day, month_start, working_days_between
+from aftercare.org.drill import drill_list_page
 from aftercare.org.models import Store
 from aftercare.org.permissions import Perm, has_perm, require_perm, role_of
 from aftercare.org.scoping import (
     current_store_ids,
-    narrowed_store_ids,
     own_store_ids,
     settings_store,
     settings_stores,
@@ -598,9 +598,6 @@ def measures(request):
     return render(request, "complaints/measures.html", context)
 
 
-MEASURE_ROWS_PAGE_SIZE = 50
-
-
 @login_required
 @require_GET
 def measure_rows(request):
@@ -608,19 +605,12 @@ def measure_rows(request):
     stores in scope) and the months of a figure (the measures pages' drill-down); a bad filter answers 400 with
     the field's error, another store's id 404."""
     require_perm(request.user, Perm.FEEDBACK_VIEW)
-    form = ComplaintMeasureRowsForm(request.GET or None)
-    page = None
-    if form.is_bound and form.is_valid():
-        d = form.cleaned_data
-        store_ids = narrowed_store_ids(request.user, d.get("store"), request=request)
-        since, until = form.period()
-        rows = selectors.complaint_measure_rows(
-            user=request.user, store_ids=store_ids, key=d["measure"], numerator=d["counted"] == "numerator",
-            since=since, until=until,
-        )
-        page = Paginator(rows, MEASURE_ROWS_PAGE_SIZE).get_page(request.GET.get("page"))
-    status = 400 if form.is_bound and form.errors else 200
-    return render(request, "complaints/measure_rows.html", {"form": form, "page": page}, status=status)
+
+    def rows(data, store_ids, since, until):
+        return selectors.complaint_measure_rows(user=request.user, store_ids=store_ids, key=data["measure"],
+                                                numerator=data["counted"] == "numerator", since=since, until=until)
+
+    return drill_list_page(request, ComplaintMeasureRowsForm, rows, "complaints/measure_rows.html")
 
 
 @login_required
@@ -630,14 +620,9 @@ def measure_orders(request):
     the stores in scope) and months, each repeated order with its repeat repairs (the measures pages' drill-down);
     a bad filter answers 400 with the field's error, another store's id 404."""
     require_perm(request.user, Perm.FEEDBACK_VIEW)
-    form = FirstTimeFixRowsForm(request.GET or None)
-    page = None
-    if form.is_bound and form.is_valid():
-        d = form.cleaned_data
-        store_ids = narrowed_store_ids(request.user, d.get("store"), request=request)
-        since, until = form.period()
-        rows = selectors.first_time_fix_orders(user=request.user, store_ids=store_ids, counted=d["counted"],
+
+    def rows(data, store_ids, since, until):
+        return selectors.first_time_fix_orders(user=request.user, store_ids=store_ids, counted=data["counted"],
                                                since=since, until=until)
-        page = Paginator(rows, MEASURE_ROWS_PAGE_SIZE).get_page(request.GET.get("page"))
-    status = 400 if form.is_bound and form.errors else 200
-    return render(request, "complaints/measure_orders.html", {"form": form, "page": page}, status=status)
+
+    return drill_list_page(request, FirstTimeFixRowsForm, rows, "complaints/measure_orders.html")

@@ -21,12 +21,12 @@ from aftercare.core.forms import apply_errors, bound_data
 from aftercare.core.htmx import is_partial
 from aftercare.customers import selectors as customer_selectors
 from aftercare.org.calendar import business_date, month_add, month_start
+from aftercare.org.drill import drill_list_page
 from aftercare.org.models import Store
 from aftercare.org.permissions import Perm, has_perm, require_any_perm, require_perm
 from aftercare.org.scoping import (
     current_store_ids,
     get_scoped_or_404,
-    narrowed_store_ids,
     own_store_ids,
     store_for_write,
 )
@@ -258,32 +258,23 @@ def _measure_rows(request, form_class, what: str):
     """The tasks (`what` "tasks"), answer sheets ("sheets") or deliveries ("deliveries") a follow-up measure counts
     for the form's store and months; a bad filter answers 400 with the field's error, another store's id 404."""
     require_any_perm(request.user, Perm.FOLLOWUP_CALL, Perm.FOLLOWUP_MANAGE)
-    form = form_class(request.GET or None)
-    page = None
-    if form.is_bound and form.is_valid():
-        d = form.cleaned_data
-        store_ids = narrowed_store_ids(request.user, d.get("store"), request=request)
-        since, until = form.period()
+
+    def rows(data, store_ids, since, until):
         if what == "tasks":
-            rows = selectors.return_visit_task_list(
-                user=request.user, store_ids=store_ids, since=since, until=until, part=d["counted"]
+            return selectors.return_visit_task_list(
+                user=request.user, store_ids=store_ids, since=since, until=until, part=data["counted"]
             )
-        elif what == "deliveries":
-            rows = selectors.sales_handover_deliveries(
-                user=request.user, store_ids=store_ids, since=since, until=until, errors=d["counted"] == "errors"
-            )
-        else:
-            rows = selectors.survey_sheet_list(
-                user=request.user, store_ids=store_ids, since=since, until=until, kind=d.get("kind") or None,
-                satisfied=d.get("counted") == "satisfied",
-            )
-        page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
         if what == "deliveries":
-            page.object_list = list(page.object_list)
-            for delivery in page.object_list:
-                delivery.lag_hours = round(delivery.lag.total_seconds() / 3600, 1)
-    status = 400 if form.is_bound and form.errors else 200
-    return render(request, "followups/measure_rows.html", {"form": form, "page": page, "what": what}, status=status)
+            return selectors.sales_handover_deliveries(
+                user=request.user, store_ids=store_ids, since=since, until=until, errors=data["counted"] == "errors"
+            )
+        return selectors.survey_sheet_list(
+            user=request.user, store_ids=store_ids, since=since, until=until, kind=data.get("kind") or None,
+            satisfied=data.get("counted") == "satisfied",
+        )
+
+    return drill_list_page(request, form_class, rows, "followups/measure_rows.html", {"what": what},
+                           page_size=PAGE_SIZE)
 
 
 @login_required

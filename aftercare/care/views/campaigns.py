@@ -4,7 +4,6 @@ selector or service, render. Services: `aftercare/care/services/campaigns.py`, `
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -16,9 +15,10 @@ from aftercare.core.choices import AuditAction
 from aftercare.core.exports import XLSX_CONTENT_TYPE, attachment_header, xlsx_workbook_bytes
 from aftercare.core.forms import apply_errors
 from aftercare.core.services import audit_event_record
+from aftercare.org.drill import drill_list_page
 from aftercare.org.models import Store
 from aftercare.org.permissions import Perm, require_perm
-from aftercare.org.scoping import current_store_ids, narrowed_store_ids, own_store_ids
+from aftercare.org.scoping import current_store_ids, own_store_ids
 
 from .. import selectors
 from ..choices import CampaignState, CustomerClass
@@ -279,8 +279,6 @@ def recall_vehicle_done(request, recall_vehicle_id: int):
     return redirect("care:recall_detail", recall_id=recall_vehicle.recall_id)
 
 
-MEASURE_ROWS_PAGE_SIZE = 50
-
 
 @login_required
 @require_GET
@@ -289,14 +287,9 @@ def campaign_measure_rows(request):
     months, one store (or the stores in scope), `counted` = targeted, reached or came; a bad filter answers 400 with
     the field's error, another store's id 404."""
     require_perm(request.user, Perm.CARE_MANAGE)
-    form = CampaignMeasureRowsForm(request.GET or None)
-    page = None
-    if form.is_bound and form.is_valid():
-        d = form.cleaned_data
-        store_ids = narrowed_store_ids(request.user, d.get("store"), request=request)
-        since, until = form.period()
-        rows = selectors.campaign_measure_targets(user=request.user, store_ids=store_ids, since=since, until=until,
-                                                  measure=d["counted"])
-        page = Paginator(rows, MEASURE_ROWS_PAGE_SIZE).get_page(request.GET.get("page"))
-    status = 400 if form.is_bound and form.errors else 200
-    return render(request, "care/campaigns/measure_rows.html", {"form": form, "page": page}, status=status)
+
+    def rows(data, store_ids, since, until):
+        return selectors.campaign_measure_targets(user=request.user, store_ids=store_ids, since=since, until=until,
+                                                  measure=data["counted"])
+
+    return drill_list_page(request, CampaignMeasureRowsForm, rows, "care/campaigns/measure_rows.html")

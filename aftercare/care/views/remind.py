@@ -4,7 +4,6 @@ and the store's reminder rules. Thin: selectors read, `services.remind` writes."
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -13,21 +12,15 @@ from django.views.decorators.http import require_GET
 
 from aftercare.core.forms import apply_errors
 from aftercare.org.calendar import business_date
+from aftercare.org.drill import drill_list_page
 from aftercare.org.permissions import Perm, has_perm, require_any_perm, require_perm
-from aftercare.org.scoping import (
-    current_store_ids,
-    narrowed_store_ids,
-    own_store_ids,
-    settings_store,
-    settings_stores,
-)
+from aftercare.org.scoping import current_store_ids, own_store_ids, settings_store, settings_stores
 
 from .. import selectors
 from ..forms import ReminderFilterForm, ReminderRuleForm, ReminderSuccessRowsForm
 from ..services.remind import reminder_rule_update
 
 LIST_LIMIT = 200
-ROWS_PAGE_SIZE = 50
 
 
 @login_required
@@ -55,18 +48,13 @@ def reminder_success_rows(request):
     months, of one store (or the stores in scope), `counted` = contacted (denominator), worked (numerator) or
     not_worked; a bad filter answers 400 with the field's error, another store's id 404."""
     require_any_perm(request.user, Perm.CARE_WORK, Perm.CARE_MANAGE)
-    form = ReminderSuccessRowsForm(request.GET or None)
-    page = None
-    if form.is_bound and form.is_valid():
-        d = form.cleaned_data
-        store_ids = narrowed_store_ids(request.user, d.get("store"), request=request)
-        since, until = form.period()
-        worked = {"contacted": None, "worked": True, "not_worked": False}[d["counted"]]
-        rows = selectors.reminder_success_rows(user=request.user, store_ids=store_ids, since=since, until=until,
-                                               worked=worked)
-        page = Paginator(rows, ROWS_PAGE_SIZE).get_page(request.GET.get("page"))
-    status = 400 if form.is_bound and form.errors else 200
-    return render(request, "care/remind/success_rows.html", {"form": form, "page": page}, status=status)
+    worked = {"contacted": None, "worked": True, "not_worked": False}
+
+    def rows(data, store_ids, since, until):
+        return selectors.reminder_success_rows(user=request.user, store_ids=store_ids, since=since, until=until,
+                                               worked=worked[data["counted"]])
+
+    return drill_list_page(request, ReminderSuccessRowsForm, rows, "care/remind/success_rows.html")
 
 
 @login_required
