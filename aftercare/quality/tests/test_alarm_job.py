@@ -33,22 +33,22 @@ VEHICLES_PER_MONTH = 500
 RATE = 0.004  # failures a vehicle-month: 2 expected a month per build month (the demo's volume)
 
 
-def simulate_counts(*, defect: float, seed: int) -> dict:
+def simulate_counts(*, defect: float, seed: int, defect_months=(DEFECT_MONTH,)) -> dict:
     """The front-shock failures {(build month, month): n}: Poisson(N x RATE) in each month since the build month,
-    times `defect` for DEFECT_MONTH (one generator, in build-month then month order)."""
+    times `defect` for the `defect_months` (one generator, in build-month then month order)."""
     rng = np.random.default_rng(seed)
     last = month_add(TODAY.replace(day=1), -1)
     counts = {}
     for b in BUILD_MONTHS:
         month = b
         while month <= last:
-            mu = VEHICLES_PER_MONTH * RATE * (defect if b == DEFECT_MONTH else 1.0)
+            mu = VEHICLES_PER_MONTH * RATE * (defect if b in defect_months else 1.0)
             counts[(b, month)] = int(rng.poisson(mu))
             month = month_add(month, 1)
     return counts
 
 
-def simulate(stores, *, defect: float, seed: int) -> None:
+def simulate(stores, *, defect: float, seed: int, defect_months=(DEFECT_MONTH,)) -> None:
     """Vehicles of 24 build months spread over the stores, and the reports of `simulate_counts`."""
     user = f.UserFactory(username=f"sim{seed}")
     family = PartFamily.objects.get(code="FRONT_SHOCK")
@@ -68,7 +68,7 @@ def simulate(stores, *, defect: float, seed: int) -> None:
     for v in Vehicle.objects.filter(vin__startswith="LSJ").order_by("pk"):
         by_month.setdefault(v.delivery_date.replace(day=1), []).append(v)
     reports = []
-    for (b, month), n in simulate_counts(defect=defect, seed=seed).items():
+    for (b, month), n in simulate_counts(defect=defect, seed=seed, defect_months=defect_months).items():
         for j in range(n):
             v = by_month[b][(j * 7919 + month.month * 31) % VEHICLES_PER_MONTH]
             reports.append(
@@ -172,6 +172,41 @@ def test_it_alarms_on_a_doubling_of_one_family_from_one_build_month_once(defect_
     assert QualityAlarm.objects.count() == 1 and Notification.objects.filter(recipient=engineer).count() == 1
     call_command("quality_alarm_run", "--today", TODAY.isoformat(), stdout=io.StringIO())
     assert QualityAlarm.objects.count() == 1
+
+
+class Killed(BaseException):
+    """The process killed mid-run (not an `Exception`: nothing in the job catches it)."""
+
+
+def test_it_ends_as_one_clean_run_when_killed_midway_and_run_again(stores, users):
+    """Two defective build months: the run is killed while opening the second alarm (after the first is written);
+    the rerun opens the second, leaves the first alone, and notifies each once; a third run writes nothing."""
+    second = month_add(DEFECT_MONTH, -6)
+    simulate(stores, defect=3.0, seed=21, defect_months=(DEFECT_MONTH, second))
+    notify, calls = alarms._notify, []
+
+    def killed_on_the_second(alarm, *args, **kwargs):
+        calls.append(alarm.build_month)
+        if len(calls) == 2:
+            raise Killed
+        return notify(alarm, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(alarms, "_notify", killed_on_the_second)
+        with pytest.raises(Killed):
+            run()
+    # the first alarm is written with its notification; the second's transaction is gone with the process
+    assert list(QualityAlarm.objects.values_list("build_month", flat=True)) == [calls[0]]
+    engineer = users[Role.QUALITY_ENGINEER]
+    assert Notification.objects.filter(recipient=engineer).count() == 1
+    assert run()["created"] == 1
+    assert sorted(QualityAlarm.objects.values_list("build_month", flat=True)) == sorted([second, DEFECT_MONTH])
+    assert Notification.objects.filter(recipient=engineer).count() == 2
+    for alarm in QualityAlarm.objects.all():
+        assert list(alarm.events.values_list("to_status", flat=True)) == ["new"]
+        assert AuditEvent.objects.filter(action="create", object_id=str(alarm.pk),
+                                         object_type="quality.qualityalarm").count() == 1
+    assert run().get("created", 0) == 0 and QualityAlarm.objects.count() == 2
 
 
 def test_it_does_not_alarm_on_a_history_without_a_defect(stores, users):
