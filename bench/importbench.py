@@ -217,26 +217,28 @@ CREATE TABLE bench_copy (
 """
 
 
-def order_indexes(conn) -> list[tuple[bool, list[str]]]:
-    """(unique, columns) of each index of the repair-order table but its primary key, read from the catalog:
-    the limits get the indexes the import's table has, whatever the migrations made of them."""
+def order_indexes(conn) -> list[tuple[bool, list[str], list[str]]]:
+    """(unique, key columns, included columns) of each index of the repair-order table but its primary key, read
+    from the catalog: the limits get the indexes the import's table has, whatever the migrations made of them."""
     rows = conn.execute(
-        "SELECT i.indisunique, array_agg(a.attname ORDER BY k.n) FROM pg_index i "
+        "SELECT i.indisunique, array_agg(a.attname ORDER BY k.n) FILTER (WHERE k.n <= i.indnkeyatts), "
+        "array_agg(a.attname ORDER BY k.n) FILTER (WHERE k.n > i.indnkeyatts) FROM pg_index i "
         "CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, n) "
         "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum "
         "WHERE i.indrelid = 'customers_repairorder'::regclass AND NOT i.indisprimary "
         "GROUP BY i.indexrelid, i.indisunique ORDER BY i.indexrelid"
     ).fetchall()
-    return [(unique, list(columns)) for unique, columns in rows]
+    return [(unique, list(keys), list(included or ())) for unique, keys, included in rows]
 
 
 def create_indexes(conn, table: str, rename: dict[str, str]) -> list[str]:
     """The repair-order table's indexes on `table`, columns renamed by `rename`; their descriptions."""
     made = []
-    for n, (unique, columns) in enumerate(order_indexes(conn)):
-        cols = ", ".join(rename.get(c, c) for c in columns)
-        conn.execute(f"CREATE {'UNIQUE ' if unique else ''}INDEX {table}_{n} ON {table} ({cols})")
-        made.append(("unique " if unique else "") + cols)
+    for n, (unique, keys, included) in enumerate(order_indexes(conn)):
+        cols = ", ".join(rename.get(c, c) for c in keys)
+        include = f" INCLUDE ({', '.join(rename.get(c, c) for c in included)})" if included else ""
+        conn.execute(f"CREATE {'UNIQUE ' if unique else ''}INDEX {table}_{n} ON {table} ({cols}){include}")
+        made.append(("unique " if unique else "") + cols + include)
     return made
 
 
