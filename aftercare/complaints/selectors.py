@@ -452,10 +452,7 @@ def complaint_measure_rows(
     drill-down): the filters of `complaint_measure_filters`, which `complaint_measures_range` counts with."""
     if key not in MEASURE_ROW_KEYS:
         raise ValueError(f"unknown complaint measure {key!r}")
-    if not has_perm(user, Perm.FEEDBACK_VIEW):
-        return cmodels.Feedback.objects.none()
-    visible = visible_store_ids(user)
-    ids = visible if store_ids is None else visible & frozenset(store_ids)
+    ids = _scope(user, store_ids)
     field, denominator, numerator_q = complaint_measure_filters(now or timezone.now())[key]
     period = {f"{field}__gte": business_day_start(since), f"{field}__lt": business_day_start(until)}
     return (
@@ -558,11 +555,7 @@ def first_time_fix_orders(*, user, store_ids=None, counted: str, since: dt.date,
     one did, each with its repeat repairs (`repeat_repairs`, the repeat order selected)."""
     if counted not in FIRST_TIME_FIX_ROWS:
         raise ValueError(f"unknown first-time-fix rows {counted!r}")
-    if not has_perm(user, Perm.FEEDBACK_VIEW):
-        return RepairOrder.objects.none()
-    visible = visible_store_ids(user)
-    ids = visible if store_ids is None else visible & frozenset(store_ids)
-    rows = _first_time_fix_orders(ids, business_day_start(since), business_day_start(until))
+    rows = _first_time_fix_orders(_scope(user, store_ids), business_day_start(since), business_day_start(until))
     if counted != "denominator":
         rows = rows.filter(repeated=counted == "repeated")
     repeats = cmodels.RepeatRepair.objects.select_related("repeat").order_by("repeat__settled_at", "pk")
@@ -583,10 +576,7 @@ def complaint_measures_range(
     keys wanted (the catalogue's one measure); the others' counts are not read and show as 0.
     """
     now = now or timezone.now()
-    if not has_perm(user, Perm.FEEDBACK_VIEW):
-        return []
-    visible = visible_store_ids(user)
-    ids = visible if store_ids is None else visible & frozenset(store_ids)
+    ids = _scope(user, store_ids)
     if not ids:
         return []
     since_month, until_month = month_start(since_month), month_start(until_month)
