@@ -8,14 +8,13 @@ from collections import defaultdict
 from decimal import Decimal
 
 from django.urls import reverse
-from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
 from aftercare.customers.panels import CustomerPanel, register_panel
 from aftercare.followups.registry import CallPanel, call_panel_register
 from aftercare.org.calendar import business_date, month_add
 from aftercare.org.choices import Role
-from aftercare.org.kpis import Direction, Drill, KpiValue, Level, Measure, Period, Unit, rate
+from aftercare.org.kpis import Direction, KpiValue, Level, Measure, Period, Unit, list_drill, rate
 from aftercare.org.kpis import register as register_measure
 from aftercare.org.permissions import Perm, has_perm
 from aftercare.org.start import CardData, CardRow, StartCard, list_url, register_card
@@ -101,20 +100,10 @@ def _measure(num_key: str, den_key: str):
 
 
 def _drill(numerator: tuple[str, str], denominator: tuple[str, str]):
-    """The customers behind a store-month's figure (`care:class_flow`, from → to; `selectors.class_flow_customers`),
-    for one whole month."""
-
-    def drill(*, store_id: int, start: dt.date, end: dt.date) -> Drill:
-        if start.day != 1 or end != month_add(start, 1):
-            return Drill()
-
-        def url(c0: str, c1: str) -> str:
-            query = {"month": f"{start:%Y-%m}", "from": c0, "to": c1, "store": store_id}
-            return f"{reverse('care:class_flow')}?{urlencode(query)}"
-
-        return Drill(url(*numerator), url(*denominator))
-
-    return drill
+    """The customers behind a store-month's figure (`care:class_flow`, from → to; `selectors.class_flow_customers`);
+    the list shows one month."""
+    (c0, c1), (d0, d1) = numerator, denominator
+    return list_drill("care:class_flow", {"from": c0, "to": c1}, {"from": d0, "to": d1}, one_month=True)
 
 
 CHURN_RATE = Measure(

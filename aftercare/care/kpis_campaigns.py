@@ -5,12 +5,10 @@ import datetime as dt
 from collections import defaultdict
 
 from django.db.models import Count, Q
-from django.urls import reverse
-from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
 from aftercare.org.calendar import business_date
-from aftercare.org.kpis import Direction, Drill, KpiValue, Level, Measure, Period, Unit, months_query, rate
+from aftercare.org.kpis import Direction, KpiValue, Level, Measure, Period, Unit, list_drill, rate
 from aftercare.org.kpis import register as kpi_register
 
 from . import selectors
@@ -47,19 +45,7 @@ def _compute(key: str):
 
 def _drill(numerator: str):
     """The targets behind a store's figure (`care:campaign_measure_rows`, `selectors.campaign_measure_targets`)."""
-
-    def drill(*, store_id: int, start: dt.date, end: dt.date) -> Drill:
-        period = months_query(start, end)
-        if period is None:
-            return Drill()
-
-        def url(counted: str) -> str:
-            query = {"counted": counted, "store": store_id, **period}
-            return f"{reverse('care:campaign_measure_rows')}?{urlencode(query)}"
-
-        return Drill(url(numerator), url("targeted"))
-
-    return drill
+    return list_drill("care:campaign_measure_rows", {"counted": numerator}, {"counted": "targeted"})
 
 
 _COMMON = {"app": "care", "unit": Unit.PERCENT, "direction": Direction.HIGHER, "levels": (Level.STORE,),

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from aftercare.org.calendar import business_date
 from aftercare.org.choices import Role
-from aftercare.org.kpis import Direction, Drill, KpiValue, Level, Measure, Period, months_query, rate
+from aftercare.org.kpis import Direction, KpiValue, Level, Measure, Period, list_drill, rate
 from aftercare.org.kpis import register as register_measure
 from aftercare.org.permissions import Perm
 from aftercare.org.start import CardData, CardRow, StartCard, register_card
@@ -51,18 +51,6 @@ def success_rate(*, user, store_ids, period_start: dt.date, period_end: dt.date)
     return out
 
 
-def success_drill(*, store_id: int, start: dt.date, end: dt.date) -> Drill:
-    """The reminders behind a store's figure (`care:reminder_success_rows`, `selectors.reminder_outcomes`)."""
-    period = months_query(start, end)
-    if period is None:
-        return Drill()
-
-    def url(counted: str) -> str:
-        return f"{reverse('care:reminder_success_rows')}?{urlencode({'counted': counted, 'store': store_id, **period})}"
-
-    return Drill(url("worked"), url("contacted"))
-
-
 REMINDER_SUCCESS_RATE = Measure(
     code="care.reminder_success_rate",
     app="care",
@@ -78,7 +66,8 @@ REMINDER_SUCCESS_RATE = Measure(
     levels=(Level.STORE,),
     periods=(Period.MONTH,),
     compute=success_rate,
-    drill=success_drill,
+    # the reminders behind a store's figure (`selectors.reminder_outcomes` decides which worked)
+    drill=list_drill("care:reminder_success_rows", {"counted": "worked"}, {"counted": "contacted"}),
 )
 
 

@@ -10,21 +10,18 @@ import datetime as dt
 from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.urls import reverse
-from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
 from aftercare.org.calendar import business_date, month_add
 from aftercare.org.kpis import (
     Direction,
-    Drill,
     KpiValue,
     Level,
     Measure,
     Period,
     Unit,
+    list_drill,
     measure_get,
-    months_query,
     register,
 )
 from aftercare.org.selectors import kpi_judge, kpi_targets_resolved, month_is_running
@@ -68,22 +65,10 @@ def _drill(key: str):
     """The measure's drill-down: the forms its numerator and its denominator count (`selectors.complaint_measure_rows`,
     the filters the measure counts with), of one store and the months of the period; for first time fix, the repair
     orders (`selectors.first_time_fix_orders`)."""
-
-    def drill(*, store_id: int, start: dt.date, end: dt.date) -> Drill:
-        period = months_query(start, end)
-        if period is None:
-            return Drill()
-        if key == "first_time_fix":
-            base, measure = reverse("complaints:measure_orders"), {}
-        else:
-            base, measure = reverse("complaints:measure_rows"), {"measure": key}
-
-        def url(counted: str) -> str:
-            return f"{base}?{urlencode({**measure, 'counted': counted, 'store': store_id, **period})}"
-
-        return Drill(url("numerator"), url("denominator"))
-
-    return drill
+    if key == "first_time_fix":
+        return list_drill("complaints:measure_orders", {"counted": "numerator"}, {"counted": "denominator"})
+    return list_drill("complaints:measure_rows", {"measure": key, "counted": "numerator"},
+                      {"measure": key, "counted": "denominator"})
 
 
 _COMMON = {

@@ -8,12 +8,10 @@ import datetime as dt
 from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.urls import reverse
-from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
 from aftercare.org.calendar import business_date, month_add
-from aftercare.org.kpis import Direction, Drill, KpiValue, Level, Measure, Period, Unit, months_query, register
+from aftercare.org.kpis import Direction, KpiValue, Level, Measure, Period, Unit, list_drill, register
 from aftercare.org.selectors import ResolvedTarget, kpi_judge, kpi_targets_resolved, month_is_running
 
 from . import selectors
@@ -74,21 +72,9 @@ def _workload(key: str):
 
 
 def _drill(route: str, numerator: dict | None, denominator: dict):
-    """A measure's drill-down: the follow-up list `route` (`measure_tasks`, `measure_sheets`) of one store and the
-    months of the period, with the numerator's and the denominator's filters (None: no numerator list)."""
-
-    def drill(*, store_id: int, start: dt.date, end: dt.date) -> Drill:
-        period = months_query(start, end)
-        if period is None:
-            return Drill()
-        base = reverse(f"followups:{route}")
-
-        def url(filters):
-            return "" if filters is None else f"{base}?{urlencode({'store': store_id, **period, **filters})}"
-
-        return Drill(url(numerator), url(denominator))
-
-    return drill
+    """A measure's drill-down to the follow-up list `route` (`measure_tasks`, `measure_sheets`,
+    `measure_deliveries`) with the numerator's and the denominator's filters (None: no numerator list)."""
+    return list_drill(f"followups:{route}", numerator, denominator)
 
 
 RETURN_VISIT_RATE = Measure(

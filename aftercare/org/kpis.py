@@ -22,7 +22,9 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import models
+from django.urls import reverse
 from django.utils.functional import Promise
+from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
 _CODE = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
@@ -219,6 +221,26 @@ def months_query(start: dt.date, end: dt.date) -> dict[str, str] | None:
     if end != month_add(start, 1):
         query["until"] = f"{end:%Y-%m}"
     return query
+
+
+def list_drill(url_name: str, numerator: dict | None, denominator: dict | None, *, one_month: bool = False
+               ) -> DrillFor:
+    """A measure's drill-down to the app's list `url_name`: for one store and the months of the period
+    (`months_query`), the list filtered with the numerator's and the denominator's query parameters (None: no such
+    list). `one_month`: the list shows one month only, so a longer period has no drill-down."""
+
+    def drill(*, store_id: int, start: dt.date, end: dt.date) -> Drill:
+        period = months_query(start, end)
+        if period is None or (one_month and "until" in period):
+            return Drill()
+        base = reverse(url_name)
+
+        def url(filters: dict | None) -> str:
+            return "" if filters is None else f"{base}?{urlencode({**filters, 'store': store_id, **period})}"
+
+        return Drill(url(numerator), url(denominator))
+
+    return drill
 
 
 def drill_for(measure: Measure, *, store_id: int, start: dt.date, end: dt.date) -> Drill:
