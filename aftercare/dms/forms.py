@@ -11,18 +11,14 @@ from .choices import ImportKind
 ALLOWED_SUFFIXES = (".csv", ".txt", ".xlsx")
 
 
-class StoreFileUploadForm(BootstrapFormMixin, forms.Form):
-    """A file for one of the user's stores (`user_store_ids`; preselected when there is one), CSV or XLSX within
-    the DMS import's size limit: the DMS import and the apps' own imports (the renewal sheet …) extend it."""
+class FileUploadForm(BootstrapFormMixin, forms.Form):
+    """A CSV or XLSX file within the DMS import's size limit. As is, for a file whose rows name their dealer (the
+    carmaker's warranty claims and parts shipments: no store is chosen); a subclass gives `file` its label."""
 
-    store = forms.ModelChoiceField(label=_("Store"), queryset=Store.objects.none())
-    file = forms.FileField(label=_("DMS export (CSV or XLSX)"))
+    file = forms.FileField(label=_("File (CSV or XLSX)"))
 
-    def __init__(self, *args, user_store_ids=(), **kwargs):
+    def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["store"].queryset = Store.objects.filter(pk__in=user_store_ids).order_by("code")
-        if len(user_store_ids) == 1:
-            self.fields["store"].initial = next(iter(user_store_ids))
         self._style()
 
     def clean_file(self):
@@ -36,6 +32,22 @@ class StoreFileUploadForm(BootstrapFormMixin, forms.Form):
                 _("The file is larger than %(limit)s.") % {"limit": filesizeformat(limit)}
             )
         return upload
+
+
+class StoreFileUploadForm(FileUploadForm):
+    """A file for one of the user's stores (`user_store_ids`; preselected when there is one): the DMS import and the
+    apps' own imports (the renewal sheet …) extend it."""
+
+    store = forms.ModelChoiceField(label=_("Store"), queryset=Store.objects.none())
+    file = forms.FileField(label=_("DMS export (CSV or XLSX)"))
+    field_order = ["store", "file"]
+
+    def __init__(self, *args, user_store_ids=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["store"].queryset = Store.objects.filter(pk__in=user_store_ids).order_by("code")
+        if len(user_store_ids) == 1:
+            self.fields["store"].initial = next(iter(user_store_ids))
+        self._style()
 
 
 class ImportUploadForm(StoreFileUploadForm):

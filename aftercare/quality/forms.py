@@ -4,7 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from aftercare.core.forms import BootstrapFormMixin, PhotoField, date_input, month_input
-from aftercare.dms.forms import StoreFileUploadForm
+from aftercare.dms.forms import FileUploadForm
 
 from .choices import AlarmStatus, ReportSource, ReportStatus
 from .models import PartFamily, SymptomCode
@@ -181,12 +181,7 @@ class ReportPhotoForm(BootstrapFormMixin, forms.Form):
         self._style()
 
 
-class ClaimImportForm(BootstrapFormMixin, forms.Form):
+class ClaimImportForm(FileUploadForm):
     """The carmaker's warranty-claim file: its rows name their dealer, so no store is chosen."""
 
     file = forms.FileField(label=_("Warranty-claim file (XLSX or CSV)"))
-    clean_file = StoreFileUploadForm.clean_file  # the imports' suffix and size rule
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._style()

@@ -6,18 +6,13 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from aftercare.core.forms import BootstrapFormMixin, month_input
-from aftercare.dms.forms import StoreFileUploadForm
+from aftercare.dms.forms import FileUploadForm
 
 
-class ShipmentImportForm(BootstrapFormMixin, forms.Form):
+class ShipmentImportForm(FileUploadForm):
     """The carmaker's parts-shipment file: its rows name their dealer, so no store is chosen."""
 
     file = forms.FileField(label=_("Parts-shipment file (XLSX or CSV)"))
-    clean_file = StoreFileUploadForm.clean_file  # the imports' suffix and size rule
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._style()
 
 
 class ScorecardForm(BootstrapFormMixin, forms.Form):
