@@ -564,22 +564,26 @@ def delivery_handover_errors_q(since: dt.datetime) -> Q:
     return Q(customer__mobile="") | Q(customer__address="") | _wrong_number(since)
 
 
+def _handover_lag() -> Case:
+    """A delivery's hand-over lag: recorded − delivered, never below 0 (a record entered before the delivery time)."""
+    lag = ExpressionWrapper(F("created_at") - F("delivered_at"), output_field=DurationField())
+    return Case(When(created_at__gt=F("delivered_at"), then=lag), default=Value(dt.timedelta(0)),
+                output_field=DurationField())
+
+
 def sales_handover_deliveries(*, user, store_ids=None, since: dt.date, until: dt.date, errors: bool) -> QuerySet:
     """The deliveries behind a store's hand-over figure (the measures pages' drill-down): made in the Shanghai days
     `[since, until)`, or of those the ones with a data error (`delivery_handover_errors_q`, as the measure counts),
-    each with `wrong_number` and `lag` (recorded − delivered, never below 0)."""
+    each with `wrong_number` and `lag` (`_handover_lag`)."""
     if not _may_read(user):
         return SalesDelivery.objects.none()
     start = business_day_start(since)
-    rows = SalesDelivery.objects.filter(store_id__in=_store_ids(user, store_ids), delivered_at__gte=start,
-                                        delivered_at__lt=business_day_start(until))
+    rows = SalesDelivery.objects.filter(
+        store_id__in=_store_ids(user, store_ids), delivered_at__gte=start, delivered_at__lt=business_day_start(until)
+    ).annotate(wrong_number=_wrong_number(start), lag=_handover_lag())
     if errors:
         rows = rows.filter(delivery_handover_errors_q(start))
-    lag = ExpressionWrapper(F("created_at") - F("delivered_at"), output_field=DurationField())
-    return (rows.annotate(wrong_number=_wrong_number(start),
-                          lag=Case(When(created_at__gt=F("delivered_at"), then=lag), default=Value(dt.timedelta(0)),
-                                   output_field=DurationField()))
-            .select_related("customer", "store", "sales_consultant_staff").order_by("delivered_at", "id"))
+    return rows.select_related("customer", "store", "sales_consultant_staff").order_by("delivered_at", "id")
 
 
 def sales_handover_by_consultant(
@@ -596,13 +600,7 @@ def sales_handover_by_consultant(
         return []
     start = business_day_start(since)
     if figure == "lag":
-        lag = ExpressionWrapper(F("created_at") - F("delivered_at"), output_field=DurationField())
-        clamped = Case(
-            When(created_at__gt=F("delivered_at"), then=lag),
-            default=Value(dt.timedelta(0)),
-            output_field=DurationField(),
-        )
-        value = Sum(clamped)
+        value = Sum(_handover_lag())
     else:
         value = Count("id", filter=delivery_handover_errors_q(start))
     keys = ["store_id"] if by == "store" else ["store_id", "sales_consultant_staff__user_id", "sales_consultant"]
