@@ -35,9 +35,9 @@ from aftercare.org.calendar import business_date, business_tz, month_add, month_
 from aftercare.org.choices import Role
 from aftercare.org.models import Staff, Store
 from aftercare.quality.choices import ReportSource, ReportStatus
-from aftercare.quality.models import PartFamily, QualityReport, QualityReportPhoto, SymptomCode
+from aftercare.quality.models import PartFamily, QualityReport, SymptomCode
 from aftercare.quality.services.alarms import quality_alarm_run
-from aftercare.quality.services.reports import months_between
+from aftercare.quality.services.reports import months_between, quality_report_photo_add
 
 HISTORY_MONTHS = 24
 WARRANTY_MONTHS = 36
@@ -177,10 +177,9 @@ def _defect_photo(stores: list[Store], defect_month: dt.date) -> int:
                                            build_month=defect_month).order_by("-failure_date", "-pk").first())
     if report is None:
         return 0
-    photo = QualityReportPhoto(report=report, caption=DEFECT_PHOTO_CAPTION)
-    photo.image.save(f"front-shock-{report.vin[-6:]}.png", ContentFile(defect_photo_png()), save=False)
-    photo.full_clean()
-    photo.save()
+    # as the report's advisor adds one on the report's page (audited)
+    image = ContentFile(defect_photo_png(), name=f"front-shock-{report.vin[-6:]}.png")
+    quality_report_photo_add(actor=report.created_by, report=report, image=image, caption=DEFECT_PHOTO_CAPTION)
     return 1
 
 

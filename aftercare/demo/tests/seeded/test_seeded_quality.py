@@ -10,7 +10,7 @@ from collections import Counter
 import pytest
 import time_machine
 
-from aftercare.core.models import Notification
+from aftercare.core.models import AuditEvent, Notification
 from aftercare.demo.org import STORES
 from aftercare.demo.quality import DEFECT_FAMILY, DEFECT_PHOTO_CAPTION, defect_build_month, defect_photo_png
 from aftercare.org.calendar import month_add
@@ -79,3 +79,6 @@ def test_it_has_a_photo_on_the_newest_report_of_the_defect(demo, seeded_demo, se
     assert report == newest and photo.caption == DEFECT_PHOTO_CAPTION
     with photo.image.open("rb") as stored:
         assert stored.read() == defect_photo_png()
+    # added as the report's advisor would, through the service: audited
+    assert AuditEvent.objects.filter(object_type="quality.qualityreport", object_id=str(report.pk),
+                                     actor=report.created_by, changed_fields=["photos"]).exists()
