@@ -37,6 +37,19 @@ def audit_event_record(
     )
 
 
+def audit_events_record(*, actor, action: str, objs: Iterable[models.Model], detail: dict | None = None
+                        ) -> list[AuditEvent]:
+    """`audit_event_record` for each of the saved rows `objs` (their type, id and store), in one statement: for
+    services that write many rows at once."""
+    actor_id = actor.pk if actor is not None and getattr(actor, "is_authenticated", False) else None
+    events = [
+        AuditEvent(actor_id=actor_id, store_id=getattr(obj, "store_id", None), action=AuditAction(action),
+                   object_type=obj._meta.label_lower, object_id=str(obj.pk), changed_fields=[], detail=detail or {})
+        for obj in objs
+    ]
+    return AuditEvent.objects.bulk_create(events, batch_size=1000)
+
+
 def api_token_create(*, user, name: str) -> tuple[ApiToken, str]:
     """Create a token for `user`; returns the row and the clear key (shown once). The row and its audit event are
     written in one transaction."""

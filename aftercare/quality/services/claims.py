@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from aftercare.core.choices import AuditAction
-from aftercare.core.services import audit_event_record
+from aftercare.core.services import audit_event_record, audit_events_record
 from aftercare.core.text import clean_text
 from aftercare.customers.validators import parse_date
 from aftercare.dms.readers import ImportFileError, RowError, SheetImport, filled_rows, local_path, open_table
@@ -22,9 +22,9 @@ from aftercare.org.models import Store
 from aftercare.org.permissions import Perm, require_perm
 from aftercare.org.scoping import own_store_ids
 
-from ..choices import ReportSource
+from ..choices import ReportSource, ReportStatus
 from ..models import PartFamily, QualityReport, SymptomCode
-from .reports import quality_report_create
+from .reports import quality_report_build, vehicles_by_vin
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "claim_number": ("索赔单号", "索赔编号", "索赔号", "claim number", "claim no", "claim"),
@@ -198,6 +198,34 @@ def _read(table, lookups: _Lookups, result: ClaimImportResult) -> list[dict]:
     return out
 
 
+# a report's foreign keys the import resolves itself (stores, families and symptom codes read once, the vehicles by
+# VIN, the actor): their existence is not asked again row by row
+RESOLVED_FIELDS = ("store", "vehicle", "part_family", "symptom", "created_by", "repair_order", "complaint")
+
+
+def _claims_imported(keys: set[tuple[int, str]]) -> set[tuple[int, str]]:
+    """The (store, claim number) of `keys` imported before, in one query a 500 claim numbers."""
+    existing: set[tuple[int, str]] = set()
+    claims = sorted({k[1] for k in keys})
+    for start in range(0, len(claims), 500):
+        existing.update(QualityReport.objects.filter(
+            store_id__in={k[0] for k in keys}, claim_number__in=claims[start:start + 500],
+        ).values_list("store_id", "claim_number"))
+    return existing & keys
+
+
+def _row_errors(exc: ValidationError, mapping: dict) -> dict[str, str]:
+    """{column: message} of a report's ValidationError, each field on the file's column it comes from (the claim
+    number's column for a field the file has no column of)."""
+    errors: dict[str, str] = {}
+    for field, messages in (exc.message_dict if hasattr(exc, "error_dict") else {"claim_number": exc.messages}).items():
+        column = FIELD_COLUMNS.get(field, "claim_number")
+        if column not in mapping:
+            column = "claim_number"
+        errors[column] = " ".join([errors[column], *messages]) if column in errors else " ".join(messages)
+    return errors
+
+
 def quality_reports_import_claims(*, actor, file, filename: str = "") -> ClaimImportResult:
     """Import the carmaker's warranty-claim file into submitted reports of the actor's own stores (`quality.report`,
     as for recording a report by hand). Raises PermissionDenied without the permission or an own store."""
@@ -229,13 +257,7 @@ def quality_reports_import_claims(*, actor, file, filename: str = "") -> ClaimIm
         problems.extend(RowError(row["row"], header(name), str(message)) for name, message in errors.items())
 
     # the claims already imported, and a claim given twice in the file
-    keys = {(r["store"].pk, r["claim"]) for r in rows if r["store"] is not None and r["claim"]}
-    existing: set[tuple[int, str]] = set()
-    claims = sorted({k[1] for k in keys})
-    for start in range(0, len(claims), 500):
-        existing.update(QualityReport.objects.filter(
-            store_id__in={k[0] for k in keys}, claim_number__in=claims[start:start + 500],
-        ).values_list("store_id", "claim_number"))
+    existing = _claims_imported({(r["store"].pk, r["claim"]) for r in rows if r["store"] is not None and r["claim"]})
     seen: dict[tuple[int, str], int] = {}
     todo = []
     for row in rows:
@@ -253,36 +275,37 @@ def quality_reports_import_claims(*, actor, file, filename: str = "") -> ClaimIm
         else:
             todo.append(row)
 
+    # each claim checked as a report recorded by hand (`quality_report_build`), the vehicles read at once
+    vehicles = vehicles_by_vin(actor, [row["values"]["vin"] for row in todo])
+    reports = []
+    for row in todo:
+        try:
+            report = quality_report_build(
+                actor=actor, store_id=row["store"].pk, source=ReportSource.WARRANTY_CLAIM, claim_number=row["claim"],
+                claim_date=row["claim_date"], submit=True, vehicles=vehicles, **row["values"],
+            )
+            # the fields' own checks; the objects were just read, the constraints are what the build checked
+            report.clean_fields(exclude=RESOLVED_FIELDS)
+        except ValidationError as exc:
+            refuse(row, _row_errors(exc, mapping))
+        else:
+            reports.append(report)
+    problems.sort(key=lambda e: e.row)
+    result.listed(result.errors, problems)
+    if result.errors:
+        return result
     name = clean_text(filename or getattr(file, "name", ""))[:200]
-    with transaction.atomic():
-        created = 0
-        for row in todo:
-            try:
-                with transaction.atomic():
-                    quality_report_create(
-                        actor=actor, store_id=row["store"].pk, source=ReportSource.WARRANTY_CLAIM,
-                        claim_number=row["claim"], claim_date=row["claim_date"], submit=True, **row["values"],
-                    )
-                created += 1
-            except ValidationError as exc:
-                errors: dict[str, str] = {}
-                for field, messages in (exc.message_dict if hasattr(exc, "error_dict") else
-                                        {"claim_number": exc.messages}).items():
-                    column = FIELD_COLUMNS.get(field, "claim_number")
-                    if column not in mapping:
-                        column = "claim_number"
-                    errors[column] = " ".join([errors[column], *messages]) if column in errors else " ".join(
-                        messages)
-                refuse(row, errors)
-            except IntegrityError:  # imported meanwhile by another upload of the same claim
-                result.skipped += 1
-        problems.sort(key=lambda e: e.row)
-        result.listed(result.errors, problems)
-        if result.errors:
-            transaction.set_rollback(True)
-            return result
-        result.created = created
-        audit_event_record(actor=actor, action=AuditAction.IMPORT, object_type="quality.qualityreport",
-                           detail={"file": name, "rows": result.rows, "created": result.created,
-                                   "skipped": result.skipped})
+    try:
+        with transaction.atomic():
+            QualityReport.objects.bulk_create(reports, batch_size=500)
+            audit_events_record(actor=actor, action=AuditAction.CREATE, objs=reports,
+                                detail={"source": ReportSource.WARRANTY_CLAIM, "status": ReportStatus.SUBMITTED})
+            result.created = len(reports)
+            audit_event_record(actor=actor, action=AuditAction.IMPORT, object_type="quality.qualityreport",
+                               detail={"file": name, "rows": result.rows, "created": result.created,
+                                       "skipped": result.skipped})
+    except IntegrityError:  # the same claims imported meanwhile by another upload: nothing of this one is kept
+        result.created = 0
+        result.file_error = _("These claims were being imported at the same time by another upload: import the file "
+                              "again (the claims imported meanwhile are skipped).")
     return result

@@ -86,6 +86,11 @@ def test_it_creates_submitted_reports_from_a_csv_with_family_vehicle_and_build_m
     assert (second.part_family.code, second.symptom, second.symptom_text) == ("FRONT_SHOCK", None, "异响")
     assert second.failure_date == dt.date(2026, 3, 1)
     assert AuditEvent.objects.filter(action="import", object_type="quality.qualityreport").count() == 1
+    # each report audited as one recorded by hand
+    created = AuditEvent.objects.filter(action="create", object_type="quality.qualityreport")
+    assert sorted(created.values_list("object_id", flat=True)) == sorted([str(first.pk), str(second.pk)])
+    assert {(e.actor_id, e.store_id, e.detail["source"], e.detail["status"]) for e in created} == {
+        (advisor.pk, first.store_id, "warranty_claim", "submitted")}
 
 
 def test_it_creates_reports_from_an_xlsx_with_english_headers(advisor, vehicle):
@@ -105,6 +110,40 @@ def test_it_creates_nothing_twice_when_the_file_is_imported_again(advisor, vehic
     again = quality_reports_import_claims(actor=advisor, file=csv_file([*file, row(vehicle.vin, claim="WC-003")]))
     assert again.ok and (again.rows, again.created, again.skipped) == (3, 1, 2)
     assert QualityReport.objects.count() == 3
+
+
+def test_it_imports_a_file_in_queries_that_do_not_grow_with_its_claims(advisor, vehicle):
+    """The stores, codes, claims imported before and vehicles are read once; the reports and their audit events
+    written in one statement each (before, about 24 queries a claim)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    counts = []
+    for n, prefix in ((1, "ONE"), (30, "MANY")):
+        with CaptureQueriesContext(connection) as queries:
+            result = quality_reports_import_claims(
+                actor=advisor, file=csv_file([row(vehicle.vin, claim=f"{prefix}-{i}") for i in range(n)]))
+        assert result.created == n, (result.errors, result.file_error)
+        counts.append(len(queries))
+    assert counts[1] <= counts[0] <= 14, counts
+
+
+def test_it_keeps_nothing_when_another_upload_imports_the_same_claims_meanwhile(advisor, vehicle, monkeypatch):
+    """The claims imported before are read first; one imported between that read and the write is refused by the
+    database's unique key: the file is reported, nothing of it kept, and a second try skips the claim."""
+    from aftercare.quality.services import claims
+
+    assert quality_reports_import_claims(actor=advisor, file=csv_file([row(vehicle.vin)])).created == 1
+    monkeypatch.setattr(claims, "_claims_imported", lambda keys: set())  # as if read before the other upload
+    result = quality_reports_import_claims(actor=advisor, file=csv_file([row(vehicle.vin, claim="WC-NEW"),
+                                                                          row(vehicle.vin)]))
+    assert result.created == 0 and "at the same time" in result.file_error
+    assert list(QualityReport.objects.values_list("claim_number", flat=True)) == ["WC-001"]
+    assert AuditEvent.objects.filter(action="import").count() == 1
+    monkeypatch.undo()
+    again = quality_reports_import_claims(actor=advisor, file=csv_file([row(vehicle.vin, claim="WC-NEW"),
+                                                                         row(vehicle.vin)]))
+    assert (again.created, again.skipped) == (1, 1)
 
 
 def test_it_names_every_bad_row_and_column_and_stores_nothing(advisor, vehicle, vehicle_b, store_b):
