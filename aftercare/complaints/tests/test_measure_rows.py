@@ -45,29 +45,40 @@ def test_it_lists_exactly_the_forms_each_complaint_figure_counts(client, users, 
             assert value.denominator > 0, code  # the seeded month has rows for every measure
 
 
-def test_it_answers_another_stores_forms_with_404(client, users, march, store_b_march, store_b):  # noqa: F811
+@pytest.mark.parametrize("path,query", [
+    ("/complaints/measures/rows/", {"measure": "timeliness", "counted": "numerator"}),
+    ("/complaints/measures/orders/", {"counted": "repeated"}),
+], ids=["forms", "repair-orders"])
+def test_it_answers_another_stores_rows_with_404(client, users, march, store_b_march, store_b, path, query):  # noqa: F811
     client.force_login(users[Role.CS_MANAGER])
-    response = client.get("/complaints/measures/rows/", {"measure": "timeliness", "counted": "numerator",
-                                                         "store": store_b.pk, "month": "2026-03"})
+    response = client.get(path, {**query, "store": store_b.pk, "month": "2026-03"})
     assert response.status_code == 404
 
 
-@pytest.mark.parametrize("query", [
-    "measure=timeliness&counted=numerator&month=2026-03&until=2026-13",
-    "measure=timeliness&counted=numerator&month=2026-03&until=2026-02",
-    "measure=timeliness&counted=numerator&month=9999-12",
-    "measure=everything&counted=numerator&month=2026-03",
-    "measure=timeliness&counted=all&month=2026-03",
-    "measure=timeliness&counted=numerator&month=2026-03&store=x",
+@pytest.mark.parametrize("url", [
+    "rows/?measure=timeliness&counted=numerator&month=2026-03&until=2026-13",
+    "rows/?measure=timeliness&counted=numerator&month=2026-03&until=2026-02",
+    "rows/?measure=timeliness&counted=numerator&month=9999-12",
+    "rows/?measure=everything&counted=numerator&month=2026-03",
+    "rows/?measure=timeliness&counted=all&month=2026-03",
+    "rows/?measure=timeliness&counted=numerator&month=2026-03&store=x",
+    "orders/?counted=repeated&month=2026-03&until=2026-02",
+    "orders/?counted=everything&month=2026-03",
+    "orders/?counted=numerator&month=0000-01",
+    "orders/?counted=numerator&month=2026-03&store=-1",
 ])
-def test_it_refuses_a_bad_filter_with_a_named_error_never_a_500(client, users, query):
+def test_it_refuses_a_bad_filter_with_a_named_error_never_a_500(client, users, url):
     client.force_login(users[Role.CS_MANAGER])
-    response = client.get(f"/complaints/measures/rows/?{query}", HTTP_ACCEPT_LANGUAGE="en")
+    response = client.get(f"/complaints/measures/{url}", HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 400
     assert "invalid-feedback" in response.content.decode()
 
 
-def test_it_lists_in_a_fixed_number_of_queries(client, users, march, store_b_march, store_a):  # noqa: F811
+@pytest.mark.parametrize("url,bound", [
+    ("rows/?measure=timeliness&counted=denominator", 15),
+    ("orders/?counted=denominator", 16),  # and the repeat repairs of the page's orders
+], ids=["forms", "repair-orders"])
+def test_it_lists_in_a_fixed_number_of_queries(client, users, march, store_b_march, store_a, url, bound):  # noqa: F811
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -76,11 +87,10 @@ def test_it_lists_in_a_fixed_number_of_queries(client, users, march, store_b_mar
     with time_machine.travel(sh(2026, 4, 20, 9), tick=False):
         for query in ("month=2026-03", "month=2026-01&until=2026-05"):
             with CaptureQueriesContext(connection) as ctx:
-                response = client.get(f"/complaints/measures/rows/?measure=timeliness&counted=denominator&"
-                                      f"store={store_a.pk}&{query}")
+                response = client.get(f"/complaints/measures/{url}&store={store_a.pk}&{query}")
                 assert response.status_code == 200
             counts.append(len(ctx))
-    assert counts[0] == counts[1] and counts[0] <= 15, counts
+    assert counts[0] == counts[1] and counts[0] <= bound, counts
 
 
 def test_it_lists_the_repeated_repair_orders_with_their_repeat(client, users, march, store_b_march, store_a):  # noqa: F811
@@ -94,38 +104,3 @@ def test_it_lists_the_repeated_repair_orders_with_their_repeat(client, users, ma
     assert _rows(html) == 1
     # A (mechanical, 2 March) was repeated by B (warranty claim, 10 March) for the same fault
     assert "<td>A</td>" in body and "B · 2026-03-10" in body and "发动机异响" in body
-
-
-def test_it_answers_another_stores_repair_orders_with_404(client, users, march, store_b_march, store_b):  # noqa: F811
-    client.force_login(users[Role.CS_MANAGER])
-    response = client.get("/complaints/measures/orders/", {"counted": "repeated", "store": store_b.pk,
-                                                           "month": "2026-03"})
-    assert response.status_code == 404
-
-
-@pytest.mark.parametrize("query", [
-    "counted=repeated&month=2026-03&until=2026-02",
-    "counted=everything&month=2026-03",
-    "counted=numerator&month=0000-01",
-    "counted=numerator&month=2026-03&store=-1",
-])
-def test_it_refuses_a_bad_repair_order_filter_with_a_named_error(client, users, query):
-    client.force_login(users[Role.CS_MANAGER])
-    response = client.get(f"/complaints/measures/orders/?{query}", HTTP_ACCEPT_LANGUAGE="en")
-    assert response.status_code == 400
-    assert "invalid-feedback" in response.content.decode()
-
-
-def test_it_lists_repair_orders_in_a_fixed_number_of_queries(client, users, march, store_b_march, store_a):  # noqa: F811
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    client.force_login(users[Role.CS_MANAGER])
-    counts = []
-    with time_machine.travel(sh(2026, 4, 20, 9), tick=False):
-        for query in ("month=2026-03", "month=2026-01&until=2026-05"):
-            with CaptureQueriesContext(connection) as ctx:
-                response = client.get(f"/complaints/measures/orders/?counted=denominator&store={store_a.pk}&{query}")
-                assert response.status_code == 200
-            counts.append(len(ctx))
-    assert counts[0] == counts[1] and counts[0] <= 16, counts
