@@ -5,7 +5,8 @@ verification. Every number links to the register filtered to exactly those rows.
 from django.utils.translation import gettext_lazy as _
 
 from aftercare.org.calendar import business_date
-from aftercare.org.permissions import Perm, has_perm
+from aftercare.org.permissions import has_perm
+from aftercare.org.scoping import STORE_ACTIONS_MANAGE
 from aftercare.org.start import CardData, CardRow, StartCard, list_url, register_card
 
 from . import selectors
@@ -21,7 +22,7 @@ def actions_card(*, user, store_ids, now) -> CardData:
         rows.append(CardRow(_("My open actions"), n["mine_open"], list_url(URL, status="open", mine="on")))
         rows.append(CardRow(_("My overdue actions"), n["mine_overdue"],
                             list_url(URL, status="open", mine="on", overdue="on"), "danger"))
-    if has_perm(user, Perm.KPI_SET_TARGET) and n["active"]:
+    if has_perm(user, STORE_ACTIONS_MANAGE) and n["active"]:
         rows.append(CardRow(_("Overdue actions"), n["overdue"], list_url(URL, status="open", overdue="on"), "danger"))
         rows.append(CardRow(_("Actions to verify"), n["to_verify"], list_url(URL, status="done"), "warning"))
     return CardData(rows=tuple(rows))

@@ -4,8 +4,8 @@ import datetime as dt
 
 from django.db.models import Count, Q, QuerySet
 
-from aftercare.org.permissions import Perm, has_perm
-from aftercare.org.scoping import get_scoped_or_404, visible_store_ids
+from aftercare.org.permissions import has_perm
+from aftercare.org.scoping import STORE_ACTIONS_MANAGE, get_scoped_or_404, visible_store_ids
 
 from .choices import ActionStatus
 from .models import RectificationAction
@@ -16,13 +16,14 @@ OPEN_STATES = (ActionStatus.OPEN, ActionStatus.DONE)
 def action_list(
     *, user, store_ids=None, status: str = "", mine: bool = False, overdue_on: dt.date | None = None
 ) -> QuerySet[RectificationAction]:
-    """Actions in scope: a manager (`kpi.set_target`) sees the store's register, anyone else the actions they own.
-    `status`: one status, or "active" (open or awaiting verification); `overdue_on`: open and due before that day."""
+    """Actions in scope: a manager of the store's actions (`STORE_ACTIONS_MANAGE`) sees the store's register, anyone
+    else the actions they own. `status`: one status, or "active" (open or awaiting verification); `overdue_on`: open
+    and due before that day."""
     stores = visible_store_ids(user)
     if store_ids is not None:
         stores = stores & frozenset(store_ids)
     qs = RectificationAction.objects.filter(store_id__in=stores)
-    if mine or not has_perm(user, Perm.KPI_SET_TARGET):
+    if mine or not has_perm(user, STORE_ACTIONS_MANAGE):
         qs = qs.filter(owner=user)
     if status == "active":
         qs = qs.filter(status__in=OPEN_STATES)
@@ -37,7 +38,7 @@ def action_get(*, user, pk) -> RectificationAction:
     """One action the user may see (their own, or any of the store for a manager), else 404."""
     stores = visible_store_ids(user)
     qs = RectificationAction.objects.filter(store_id__in=stores)
-    if not has_perm(user, Perm.KPI_SET_TARGET):
+    if not has_perm(user, STORE_ACTIONS_MANAGE):
         qs = qs.filter(owner=user)
     return get_scoped_or_404(qs.select_related("store", "owner__staff", "verified_by__staff"), pk=pk)
 

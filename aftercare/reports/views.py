@@ -9,8 +9,8 @@ from django.views.decorators.http import require_POST
 
 from aftercare.core.forms import apply_errors, bound_data
 from aftercare.org.calendar import business_date
-from aftercare.org.permissions import Perm, has_perm
-from aftercare.org.scoping import current_store_ids, own_store_ids
+from aftercare.org.permissions import has_perm
+from aftercare.org.scoping import STORE_ACTIONS_MANAGE, current_store_ids, may_report_action_done, own_store_ids
 from aftercare.org.selectors import store_staff_choices
 
 from . import selectors
@@ -30,7 +30,7 @@ def _owners(user, request):
 def action_list(request):
     """The action register: a manager's whole store, anyone else the actions they own; a manager adds actions."""
     user = request.user
-    may_manage = has_perm(user, Perm.KPI_SET_TARGET)
+    may_manage = has_perm(user, STORE_ACTIONS_MANAGE)
     today = business_date()
     filters = ActionFilterForm(request.GET or {"status": "active"})
     data = filters.cleaned_data if filters.is_valid() else {"status": "active", "mine": False, "overdue": False}
@@ -70,11 +70,12 @@ def _detail(request, action, *, bound: tuple[str, ActionNoteForm] | None = None,
     if bound:
         forms[bound[0]] = bound[1]
     user = request.user
-    may_manage = has_perm(user, Perm.KPI_SET_TARGET)
+    may_manage = has_perm(user, STORE_ACTIONS_MANAGE)
     context = {
         "action": action,
         "forms": forms,
-        "may_done": action.status == ActionStatus.OPEN and (action.owner_id == user.pk or may_manage),
+        "may_done": action.status == ActionStatus.OPEN and may_report_action_done(
+            user, owner_id=action.owner_id, store_id=action.store_id),
         "may_verify": action.status == ActionStatus.DONE and may_manage,
         "may_cancel": action.status in (ActionStatus.OPEN, ActionStatus.DONE) and may_manage,
         "today": business_date(),

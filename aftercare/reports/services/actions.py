@@ -18,8 +18,6 @@ from aftercare.org.selectors import works_in_store
 from ..choices import ActionSource, ActionStatus
 from ..models import RectificationAction
 
-MANAGE = STORE_ACTIONS_MANAGE
-
 
 def _check_owner(owner, store_id: int) -> None:
     if owner is None or not works_in_store(user_id=owner.pk, store_id=store_id):
@@ -46,7 +44,7 @@ def action_create(
     description: str = "",
 ) -> RectificationAction:
     """A new open action in the actor's store."""
-    require_perm(actor, MANAGE)
+    require_perm(actor, STORE_ACTIONS_MANAGE)
     store = store_for_write(actor, store_id)
     _check_owner(owner, store.pk)
     with transaction.atomic():
@@ -85,7 +83,7 @@ def action_complete(*, actor, action_id: int, note: str) -> RectificationAction:
 
 def action_verify(*, actor, action_id: int, effective: bool, note: str) -> RectificationAction:
     """A manager checks the measure was carried out (seed 004): effective → verified; not effective → open again."""
-    require_perm(actor, MANAGE)
+    require_perm(actor, STORE_ACTIONS_MANAGE)
     with transaction.atomic():
         action = _locked(actor, action_id)
         if action.status != ActionStatus.DONE:
@@ -108,7 +106,7 @@ def action_verify(*, actor, action_id: int, effective: bool, note: str) -> Recti
 
 
 def action_cancel(*, actor, action_id: int, note: str) -> RectificationAction:
-    require_perm(actor, MANAGE)
+    require_perm(actor, STORE_ACTIONS_MANAGE)
     with transaction.atomic():
         action = _locked(actor, action_id)
         if action.status in (ActionStatus.VERIFIED, ActionStatus.CANCELLED):
