@@ -127,6 +127,14 @@ class Table:
     # every cell is a str (CSV); XLSX cells may also be None, numbers or dates
     text_cells: bool = False
 
+    def header_of(self, name: str, label) -> str:
+        """The file's own header of the field `name` (the column it is read from), else `label`: how an import names
+        a bad cell's column."""
+        index = self.mapping.get(name)
+        if index is not None and index < len(self.headers) and self.headers[index]:
+            return self.headers[index]
+        return str(label)
+
     def close(self) -> None:
         for closer in self._closers:
             try:

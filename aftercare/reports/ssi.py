@@ -171,7 +171,7 @@ _PARSERS = {
 def _read_rows(table, *, store, kind_default: str, result: ImportResult) -> tuple[dict[tuple, dict], dict]:
     """{(kind, month, factor): {field: value}} of the good rows and {same key: row number}; bad cells go to
     `result.errors`."""
-    mapping, headers = table.mapping, table.headers
+    mapping = table.mapping
     if "month" not in mapping:
         raise ImportFileError(_("The file has no month column (月份)."))
     if not any(name in mapping for name in FIGURES):
@@ -183,7 +183,7 @@ def _read_rows(table, *, store, kind_default: str, result: ImportResult) -> tupl
     out: dict[tuple, dict] = {}
 
     def header(name):
-        return headers[mapping[name]] if mapping[name] < len(headers) else str(COLUMN_LABELS[name])
+        return table.header_of(name, COLUMN_LABELS[name])
 
     result.headers = {name: header(name) for name in mapping}
 

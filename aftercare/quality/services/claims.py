@@ -237,7 +237,6 @@ def quality_reports_import_claims(*, actor, file, filename: str = "") -> ClaimIm
     try:
         with local_path(file) as path, open_table(path, COLUMNS) as table:
             rows = _read(table, lookups, result)
-            headers, mapping = table.headers, table.mapping
     except ImportFileError as exc:
         result.file_error = str(exc)
         return result
@@ -245,10 +244,10 @@ def quality_reports_import_claims(*, actor, file, filename: str = "") -> ClaimIm
         result.file_error = _("The file has no rows.")
         return result
 
+    mapping = table.mapping
+
     def header(name: str) -> str:
-        index = mapping.get(name)
-        return headers[index] if index is not None and index < len(headers) and headers[index] else str(
-            COLUMN_LABELS[name])
+        return table.header_of(name, COLUMN_LABELS[name])
 
     problems: list[RowError] = []
 

@@ -74,14 +74,13 @@ def _lines(value) -> int | None:
 
 
 def _read(table, stores: dict[str, Store], result: ShipmentImportResult) -> dict[tuple[int, dt.date], dict]:
-    mapping, headers = table.mapping, table.headers
+    mapping = table.mapping
     missing = [str(COLUMN_LABELS[name]) for name in COLUMNS if name not in mapping]
     if missing:
         raise ImportFileError(_("The file has no column %(columns)s.") % {"columns": ", ".join(missing)})
 
     def header(name):
-        index = mapping[name]
-        return headers[index] if index < len(headers) else str(COLUMN_LABELS[name])
+        return table.header_of(name, COLUMN_LABELS[name])
 
     out: dict[tuple[int, dt.date], dict] = {}
     for row_number, cell in filled_rows(table, result, MAX_ROWS):
