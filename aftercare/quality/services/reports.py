@@ -11,6 +11,7 @@ import datetime as dt
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Min
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -49,7 +50,10 @@ def vehicle_build_month(vehicle: Vehicle) -> dt.date | None:
     """The build month the vehicle file gives: the month of its delivery date (or of its first sales delivery)."""
     if vehicle.delivery_date:
         return month_start(vehicle.delivery_date)
-    first = vehicle.deliveries.order_by("delivered_at").values_list("delivered_at", flat=True).first()
+    if hasattr(vehicle, "first_delivered_at"):  # read with the vehicle (`vehicles_by_vin`)
+        first = vehicle.first_delivered_at
+    else:
+        first = vehicle.deliveries.order_by("delivered_at").values_list("delivered_at", flat=True).first()
     return month_start(business_date(first)) if first else None
 
 
@@ -59,12 +63,14 @@ def _vin(value) -> str:
 
 def vehicles_by_vin(actor, vins) -> dict[str, Vehicle]:
     """The vehicles of `vins` the actor may read (the stores visible for customers: its own and those sharing with
-    them), one a VIN, in one query a 500 VINs: what `_vehicle_for` finds for each, read for many reports at once."""
+    them), one a VIN, in one query a 500 VINs: what `_vehicle_for` finds for each, read for many reports at once,
+    each with its first sales delivery's time (`vehicle_build_month` without a delivery date in the file)."""
     ids = visible_store_ids(actor, SharedResource.CUSTOMERS)
     wanted = sorted({v for v in (_vin(v) for v in vins) if v})
     found: dict[str, Vehicle] = {}
     for start in range(0, len(wanted), 500):
-        chunk = Vehicle.objects.filter(vin__in=wanted[start:start + 500], store_id__in=ids).order_by("vin", "pk")
+        chunk = (Vehicle.objects.filter(vin__in=wanted[start:start + 500], store_id__in=ids)
+                 .annotate(first_delivered_at=Min("deliveries__delivered_at")).order_by("vin", "pk"))
         for vehicle in chunk:
             found.setdefault(vehicle.vin, vehicle)
     return found
